@@ -1,0 +1,93 @@
+// AuditLog: the decision log channel (JSON Lines, spec §3). Callers on the supervisor's
+// hot path only enqueue; a writer thread formats, chains and writes.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "policy/request.hpp"
+
+namespace guardian::audit {
+
+struct Options {
+  std::string destination;  // "" = none (denial summary only), "-" = stderr, else a path / "syslog" / "journald"
+  std::string format = "jsonl";  // "jsonl" or "ocsf"
+  bool decisions_deny_only = false;  // profile audit.decisions: deny
+  std::uint64_t rotate_bytes = 0;  // 0 = no rotation
+};
+
+struct SessionStart {
+  std::vector<std::string> argv;
+  std::string cwd;
+  std::string profile;         // path or built-in name
+  std::string profile_sha256;
+  std::string mode;            // "enforce" | "complain"
+  std::string backend;         // "seccomp" | "ptrace"
+  std::uint32_t uid = 0;
+  std::map<std::string, std::string> extra;  // e.g. landlock ABI, cgroup; rendered as JSON strings
+};
+
+struct DecisionRecord {
+  pid_t pid = 0, tid = 0, ppid = 0;
+  std::string exe;
+  std::string syscall;
+  policy::Category category = policy::Category::file;
+  policy::Op op = policy::Op::read;
+  std::string path, raw_path;  // file/exec
+  std::string addr;            // network, as text ("1.2.3.4:80", "[::1]:22", "unix:/p", "unix:@n")
+  std::string host;
+  policy::Verdict decision = policy::Verdict::deny;
+  const policy::RuleOrigin* rule = nullptr;  // copied by the log before the call returns
+  int err = 0;
+  std::string tip;
+  std::vector<std::string> argv;       // exec
+  std::vector<std::string> backtrace;  // symbolised frames
+  std::string via = "seccomp";         // bpf | seccomp | ptrace | preload
+};
+
+struct ProcessRecord {
+  pid_t pid = 0, ppid = 0;
+  std::string what;  // spawn | exec | exit
+  std::string exe;
+  std::vector<std::string> argv;
+  std::optional<int> status;  // exit: exit code, or 128+signal
+};
+
+struct LimitRecord {
+  std::string which;  // wall | cpu | memory | pids
+  std::string value;
+};
+
+struct SessionEnd {
+  int exit_status = 0;
+  std::optional<int> signal;
+  double duration_s = 0;
+  std::map<std::string, std::uint64_t> usage;  // maxrss_kb, utime_s... (numbers)
+};
+
+class AuditLog {
+ public:
+  virtual ~AuditLog() = default;
+  virtual void session_start(const SessionStart&) = 0;
+  virtual void decision(const DecisionRecord&) = 0;
+  virtual void process(const ProcessRecord&) = 0;
+  virtual void limit(const LimitRecord&) = 0;
+  // Writes session_end, drains the queue, flushes and closes; blocks until done.
+  virtual void session_end(const SessionEnd&) = 0;
+  // Blocks until everything enqueued so far is written and flushed (e.g. on SIGTERM).
+  virtual void flush() = 0;
+  // Short human summary of denials for stderr (used when no destination is given).
+  virtual std::string denial_summary() const = 0;
+};
+
+// Opens the configured sinks. The session id is generated here.
+Result<std::unique_ptr<AuditLog>> open_log(const Options& opts);
+
+}  // namespace guardian::audit

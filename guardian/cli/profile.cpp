@@ -1,0 +1,13 @@
+// guardian profile: not implemented yet (placeholder until its issue lands).
+#include <cstdio>
+
+#include "cli/commands.hpp"
+
+namespace guardian::cli {
+
+int profile_main(int, char**) {
+  std::fputs("guardian profile: not implemented yet\n", stderr);
+  return kExitGuardianFailure;
+}
+
+}  // namespace guardian::cli

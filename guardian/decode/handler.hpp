@@ -1,0 +1,102 @@
+// The seam between a backend (seccomp user-notify or ptrace) and everything syscall-specific:
+// a backend turns a stop into a Notification plus a Tracee, the Handler decodes, asks the
+// engine, emulates where needed, audits, and returns a Response the backend applies.
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "audit/log.hpp"
+#include "base/result.hpp"
+#include "base/unique_fd.hpp"
+#include "policy/engine.hpp"
+
+namespace guardian::decode {
+
+// One intercepted syscall, as the backend saw it.
+struct Notification {
+  std::uint64_t id = 0;  // seccomp notification id (0 for ptrace)
+  pid_t tid = 0;         // thread that made the call
+  int nr = -1;
+  std::uint32_t arch = 0;  // AUDIT_ARCH_*
+  std::uint64_t ip = 0;
+  std::array<std::uint64_t, 6> args{};
+};
+
+// Access to the stopped thread, implemented by each backend.
+class Tracee {
+ public:
+  virtual ~Tracee() = default;
+  virtual pid_t tid() const = 0;
+  // Copies exactly n bytes of tracee memory; false if unreadable.
+  virtual bool read(std::uint64_t addr, void* buf, std::size_t n) = 0;
+  // Copies a NUL-terminated string of at most max bytes (excluding NUL); false if
+  // unreadable or unterminated.
+  virtual bool read_string(std::uint64_t addr, std::string& out, std::size_t max) = 0;
+  // Still the same pending syscall (SECCOMP_IOCTL_NOTIF_ID_VALID / still in the stop)?
+  // Must be checked after reading memory and before trusting what was read.
+  virtual bool still_valid() = 0;
+  // A duplicate of the tracee's descriptor (pidfd_getfd).
+  virtual Result<UniqueFd> take_fd(int remote_fd) = 0;
+  // Whether Response::Kind::inject_fd is supported (seccomp ADDFD).
+  virtual bool can_inject_fd() const = 0;
+};
+
+// What the backend does with the syscall.
+struct Response {
+  enum class Kind : std::uint8_t {
+    cont,       // let the kernel run it (SECCOMP_USER_NOTIF_FLAG_CONTINUE / resume)
+    error,      // fail with -err
+    value,      // succeed with `value` without running it (emulated)
+    inject_fd,  // install `fd` in the tracee (ADDFD) and return the new number
+    kill,       // kill the whole process (on_deny: kill, or exec mismatch)
+  };
+  Kind kind = Kind::error;
+  int err = 0;
+  std::int64_t value = 0;
+  UniqueFd fd;           // inject_fd
+  bool cloexec = false;  // inject_fd: O_CLOEXEC on the new descriptor
+};
+
+// What the handler may ask about the session's processes (kept by the backend's tracer).
+class SessionView {
+ public:
+  virtual ~SessionView() = default;
+  virtual bool in_session(pid_t pid) const = 0;  // pid or tid belongs to the supervised tree
+  virtual pid_t tgid_of(pid_t tid) const = 0;
+  virtual pid_t ppid_of(pid_t pid) const = 0;
+  virtual std::string exe_of(pid_t pid) const = 0;
+};
+
+enum class Mode : std::uint8_t { enforce, complain };
+
+struct HandlerOptions {
+  Mode mode = Mode::enforce;
+  std::string via = "seccomp";  // recorded in decision records
+};
+
+// Decodes, decides, emulates and audits one notification at a time. Single-threaded:
+// called only from the supervisor's poll loop.
+class Handler {
+ public:
+  Handler(const policy::Engine& engine, audit::AuditLog& log, SessionView& session,
+          HandlerOptions opts);
+  ~Handler();
+  Response handle(const Notification& n, Tracee& t);
+  // The first exec (the COMMAND itself) is allowed by `guardian run`: call before launch.
+  void allow_first_exec(const std::string& resolved_path);
+  // At PTRACE_EVENT_EXEC: is what the kernel loaded (resolved /proc/PID/exe) what was
+  // decided for this thread's execve? false = kill the process.
+  bool verify_exec(pid_t tid, pid_t tgid, const std::string& loaded_exe);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace guardian::decode

@@ -1,0 +1,52 @@
+// guardian: subcommand dispatch. The only place that turns a subcommand's outcome into the
+// process exit status.
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "cli/commands.hpp"
+#include "version.hpp"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: guardian run     [options] -- COMMAND [ARG...]\n"
+    "       guardian learn   [options] -o OUT.yaml [--merge OLD.yaml] -- COMMAND [ARG...]\n"
+    "       guardian learn   --from-audit LOG -o OUT.yaml\n"
+    "       guardian profile check FILE...\n"
+    "       guardian profile explain FILE (--read P | --write P | --stat P | --exec P |\n"
+    "                                      --connect ADDR | --bind ADDR)\n"
+    "       guardian profile show NAME\n"
+    "       guardian profile diff A B\n"
+    "       guardian audit   (summary | query | tree | report | verify) LOG...\n"
+    "       guardian --version | --help | SUBCOMMAND --help\n"
+    "\n"
+    "Runs a command under a least-privilege profile, deciding each file, network and\n"
+    "exec syscall of it and its children, and logging every decision.\n"
+    "See guardian(1), guardian-profile(5), guardian-audit(5).\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace guardian::cli;
+  if (argc < 2) {
+    std::fputs("guardian: missing subcommand (try 'guardian --help')\n", stderr);
+    return kExitGuardianFailure;
+  }
+  std::string_view sub = argv[1];
+  if (sub == "--help" || sub == "-h" || sub == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (sub == "--version" || sub == "-V") {
+    std::printf("guardian %s\n", GUARDIAN_VERSION);
+    return 0;
+  }
+  // Each subcommand sees argv[0] = "guardian SUB" style: argv shifted by one.
+  if (sub == "run") return run_main(argc - 1, argv + 1);
+  if (sub == "learn") return learn_main(argc - 1, argv + 1);
+  if (sub == "profile") return profile_main(argc - 1, argv + 1);
+  if (sub == "audit") return audit_main(argc - 1, argv + 1);
+  std::fprintf(stderr, "guardian: unknown subcommand '%s' (try 'guardian --help')\n", argv[1]);
+  return kExitGuardianFailure;
+}

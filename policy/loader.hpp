@@ -1,0 +1,45 @@
+// YAML -> Profile. yaml-cpp exceptions stop here and become located errors.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "profile.hpp"
+
+namespace guardian::policy {
+
+// A located load error, printed as FILE:LINE:COL: message.
+struct LoadError {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  std::string message;
+  std::string str() const;  // "FILE:LINE:COL: message" (or "FILE: message" without a line)
+};
+
+struct LoadContext {
+  // Built-in variables: HOME, CWD, TMPDIR, USER, UID. The caller fills them from the
+  // process environment (policy/ makes no syscalls of its own except reading files
+  // and resolving rule prefixes).
+  std::map<std::string, std::string> builtins;
+  std::map<std::string, std::string> overrides;  // --set NAME=VALUE
+};
+
+struct LoadResult {
+  std::optional<Profile> profile;
+  std::vector<LoadError> errors;  // empty on success
+};
+
+// Loads a profile from a file path or a built-in name (a name with no '/' and no ".yaml"
+// that names a built-in profile).
+LoadResult load_profile(std::string_view file_or_name, const LoadContext& ctx);
+
+// The text of a built-in profile, or nullptr.
+const std::string* builtin_profile_text(std::string_view name);
+std::vector<std::string> builtin_profile_names();
+
+}  // namespace guardian::policy
