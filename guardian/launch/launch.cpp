@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "launch/landlock.hpp"
+
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
 #endif
@@ -73,9 +75,9 @@ const char* stage_name(int stage) {
   for (int fd : spec.keep_fds)
     if (fcntl(fd, F_SETFD, 0) != 0) report(kKeepFd, errno);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) report(kNoNewPrivs, errno);
-  if (spec.landlock_ruleset_fd >= 0 &&
-      syscall(SYS_landlock_restrict_self, spec.landlock_ruleset_fd, 0U) != 0)
-    report(kLandlock, errno);
+  if (spec.landlock_ruleset_fd >= 0) {
+    if (int e = landlock_apply_in_child(spec.landlock_ruleset_fd)) report(kLandlock, e);
+  }
   // WAIT_KILLABLE_RECV: once received, a notification is not restarted by non-fatal signals,
   // which keeps signal-heavy runtimes (Go preemption) from restart storms.
   int wait_killable = 1;

@@ -1,17 +1,12 @@
-// INTERIM, until the decode room's syscall table and Handler are on main: a syscall list
-// and a decider that lets every intercepted syscall through. Used only when the user sets
-// GUARDIAN_INTERIM_ALLOW_ALL=1 (tests of the launch/loop/lifetime machinery); otherwise
-// `guardian run` refuses to run unsupervised.
+// INTERIM, until the decode room's Handler is on main: a decider that lets every
+// intercepted syscall through. Used only when the user sets GUARDIAN_INTERIM_ALLOW_ALL=1
+// (tests of the launch/loop/lifetime machinery); otherwise `guardian run` refuses to run
+// unsupervised.
 #pragma once
 
-#include <span>
-
-#include "decode/syscalls.hpp"
 #include "session/decider.hpp"
 
 namespace guardian::session {
-
-std::span<const decode::SyscallInfo> interim_syscalls() noexcept;
 
 class ContinueDecider final : public Decider {
  public:

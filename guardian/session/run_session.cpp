@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "decode/syscalls.hpp"
 #include "seccomp/filter.hpp"
 #include "session/command.hpp"
 #include "session/interim.hpp"
@@ -85,7 +86,7 @@ int run_session(const RunOptions& opts) {
   }
 
   seccomp::FilterOptions fo;
-  auto prog = seccomp::build_filter(interim_syscalls(), fo);
+  auto prog = seccomp::build_filter(decode::syscall_table(), fo);
   if (!prog) return guardian_failure("guardian: " + prog.error().message);
   struct sock_fprog fprog = prog.value().fprog();
 

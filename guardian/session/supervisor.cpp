@@ -109,6 +109,18 @@ void Supervisor::on_listener(short revents) {
   apply(n, r);
 }
 
+void Supervisor::redecide(std::uint64_t key) {
+  auto it = deferred_.find(key);
+  if (it == deferred_.end()) return;
+  decode::Notification n = it->second;
+  deferred_.erase(it);
+  // The thread may have been killed while a human thought about it.
+  if (!listener_ || !listener_->id_valid(n.id)) return;
+  seccomp::NotifTracee t(*listener_, n.id, n.tid, -1);
+  decode::Response r = decider_.handle(n, t);
+  apply(n, r);
+}
+
 void Supervisor::apply(const decode::Notification& n, decode::Response& r) {
   bool sent = true;
   switch (r.kind) {
@@ -125,6 +137,10 @@ void Supervisor::apply(const decode::Notification& n, decode::Response& r) {
       if (!r.fd) sent = listener_->send_error(n.id, EBADF);
       else sent = listener_->send_fd(n.id, r.fd.get(), r.cloexec);
       break;
+    case decode::Response::Kind::defer:
+      // Held for a human: the thread waits in the kernel; the loop serves everyone else.
+      deferred_[n.id] = n;
+      return;
     case decode::Response::Kind::kill: {
       pid_t tgid = table_.tgid_of(n.tid);
       kill(tgid > 0 ? tgid : n.tid, SIGKILL);

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <unordered_map>
 
 #include "audit/log.hpp"
 #include "base/result.hpp"
@@ -41,6 +42,10 @@ class Supervisor {
   // Ends the session early (limits, ask): SIGKILL to the whole tree; run() then returns the
   // command's status (killed).
   void kill_session();
+  // A deferred notification (Response::Kind::defer, held for a human) is decided again:
+  // the Asker calls this when the answer is in; handle() is called with the same
+  // Notification. Unknown or no-longer-pending keys are ignored.
+  void redecide(std::uint64_t key);
   // Forwards a signal to the command (its pidfd).
   void signal_command(int sig);
 
@@ -61,6 +66,7 @@ class Supervisor {
   UniqueFd sigfd_;
   int listener_handle_ = -1;
   SupervisorStats stats_;
+  std::unordered_map<std::uint64_t, decode::Notification> deferred_;
 };
 
 // The signals the supervisor receives through its signalfd (blocked while it runs).
