@@ -14,22 +14,28 @@ namespace guardian::cli {
 namespace {
 
 constexpr const char* kEnvelopeUsage =
-    "usage: guardian profile envelope [--set NAME=VALUE]... NAME|FILE\n"
+    "usage: guardian profile envelope [--verbose] [--set NAME=VALUE]... NAME|FILE\n"
     "Prints the Landlock envelope guardian run adds under the supervisor for the profile:\n"
     "one line per path (r read, w write, x execute; beneath it unless marked [file]), the\n"
     "TCP ports, the scopes, and notes on what Landlock cannot express. It is a superset of\n"
-    "the profile: the supervisor still decides every request precisely.\n";
+    "the profile: the supervisor still decides every request precisely. --verbose also lists\n"
+    "each target of a system symlink (/usr/bin/clang -> /usr/lib/llvm-14/bin/clang).\n";
 
 }  // namespace
 
 int profile_envelope_main(int argc, char** argv) {
   policy::LoadContext ctx = policy::context_from_environment();
   std::string ref;
+  bool verbose = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "--help" || a == "-h") {
       std::fputs(kEnvelopeUsage, stdout);
       return 0;
+    }
+    if (a == "--verbose" || a == "-v") {
+      verbose = true;
+      continue;
     }
     if (a == "--set" || a.substr(0, 6) == "--set=") {
       std::string kv = a == "--set" ? (i + 1 < argc ? argv[++i] : "") : std::string(a.substr(6));
@@ -71,7 +77,7 @@ int profile_envelope_main(int argc, char** argv) {
                 abi >= 4 ? ", TCP ports" : " (TCP ports need ABI 4)",
                 abi >= 6 ? ", scopes" : " (scopes need ABI 6)");
   }
-  std::fputs(policy::format_envelope(env).c_str(), stdout);
+  std::fputs(policy::format_envelope(env, verbose).c_str(), stdout);
   return 0;
 }
 
