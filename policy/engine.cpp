@@ -195,8 +195,8 @@ struct Engine::Impl {
     walk(path, [&](const Node& n) {
       for (const Entry& e : n.entries)
         if ((e.kind & kinds) && e.glob.match(path)) {
-          found = e.origin;
-          return false;
+          found = e.origin;  // keep walking: report the most specific deny rule
+          break;
         }
       return true;
     });

@@ -109,6 +109,7 @@ bool Loader::load_top(std::string_view file_or_name) {
   profile_.source = ref;
   if (is_builtin_ref(ref)) {
     if (builtin_profile_text(ref)) {
+      sha_input_ = *builtin_profile_text(ref);
       return load_unit(Unit{"builtin:" + ref, "builtin:" + ref, "", true, ref}, *builtin_profile_text(ref), true);
     }
     if (::access(ref.c_str(), F_OK) != 0) {

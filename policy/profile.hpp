@@ -24,7 +24,7 @@ struct PathRule {
   RuleOrigin origin;
   // `pattern` with its longest existing literal prefix resolved through the file system at
   // load (resolve_pattern_prefix in glob.hpp); equal to `pattern` when nothing resolved.
-  std::string resolved;
+  std::string resolved = {};
 };
 
 // A network rule as written ("HOST:PORT", "unix:PATH", ...), parsed by address.hpp.
@@ -33,7 +33,7 @@ struct NetRule {
   RuleOrigin origin;
   // unix: path rules only: `text` with the socket path's literal prefix resolved at load
   // ("unix:/var/run/x.sock" -> "unix:/run/x.sock"); empty or equal to `text` otherwise.
-  std::string resolved;
+  std::string resolved = {};
 };
 
 enum class MetadataMode : std::uint8_t { checked, open };
