@@ -14,9 +14,9 @@ namespace guardian::session {
 
 Result<std::unique_ptr<SessionControl>> SessionControl::create(const RunOptions& opts,
                                                                const policy::Profile* profile,
-                                                               policy::Engine* engine) {
+                                                               AddRule add_rule) {
   std::unique_ptr<SessionControl> c(new SessionControl());
-  c->engine_ = engine;
+  c->add_rule_ = std::move(add_rule);
   LimitSettings s;
   if (profile) {
     const auto& p = profile->limits;
@@ -86,10 +86,7 @@ Result<void> SessionControl::attach(Supervisor& sup) {
     h.remove = [&sup](int handle) { sup.loop().remove(handle); };
     h.resume = [&sup](std::uint64_t key) { sup.redecide(key); };
     h.in_session = [table](pid_t pid) { return table->in_session(pid); };
-    policy::Engine* e = engine_;
-    h.add_rule = [e](const std::string& kind, const std::string& pattern) {
-      if (e) e->add_rule(kind, pattern);
-    };
+    h.add_rule = add_rule_;
     auto b = AskBroker::create(ask_settings_, std::move(h));
     if (!b) return fail(b.error().message);
     ask_ = std::move(b).value();

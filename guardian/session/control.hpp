@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,10 +26,12 @@ class SessionControl {
   // Merges the profile's limits with the options, makes the cgroup (or falls back), and
   // opens the ask front end when asking is on (profile on_deny: ask, --ask, --ask-socket).
   // Errors (bad values, an unusable socket) are guardian failures: the caller exits 125.
-  // `engine` may be null until the engine exists: "always" answers then only save.
+  // `add_rule` applies an "always" answer for the rest of the session (Engine::add_rule);
+  // empty: "always" answers are only saved.
+  using AddRule = std::function<void(const std::string& kind, const std::string& pattern)>;
   static Result<std::unique_ptr<SessionControl>> create(const RunOptions& opts,
                                                         const policy::Profile* profile,
-                                                        policy::Engine* engine);
+                                                        AddRule add_rule);
   ~SessionControl();
 
   // The Asker for HandlerOptions::asker, or null when asking is off.
@@ -53,7 +56,7 @@ class SessionControl {
   std::unique_ptr<AskBroker> ask_;
   AskSettings ask_settings_;
   bool asking_ = false;
-  policy::Engine* engine_ = nullptr;
+  AddRule add_rule_;
   Supervisor* sup_ = nullptr;
   int timer_handle_ = -1;
 };
