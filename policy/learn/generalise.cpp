@@ -265,6 +265,9 @@ class Generaliser {
         add(a, ob);
         continue;
       }
+      if (ob.category == Category::file && ob.op != Op::read && ob.op != Op::write && ob.op != Op::stat &&
+          ob.op != Op::exec)
+        continue;  // not something a files rule describes
       std::string k = path_key(ob.path, o_, ob.pid, created);
       if (ob.op == Op::exec || ob.category == Category::exec) {
         add(execs[k], ob);
