@@ -1,6 +1,7 @@
 // guardian learn: run a command with everything allowed and recorded (or read a complain-mode
 // audit log), then write the least-privilege profile the generaliser (policy/learn) derives.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
 
