@@ -223,3 +223,36 @@ TEST_CASE("deny rules are reported as not expressible") {
   CHECK(text.find("tcp connect: none") != std::string::npos);
   CHECK(text.find("note: deny rules") != std::string::npos);
 }
+
+TEST_CASE("system symlinks in an exec directory make their targets executable; planted ones do not") {
+  TempDir t;
+  fs::create_directories(t / "bin");
+  fs::create_directories(t / "opt/tool");
+  fs::create_directories(t / "alternatives");
+  fs::create_directories(t / "work");
+  touch(t / "opt/tool/clang");
+  touch(t / "opt/tool/java");
+  touch(t / "opt/tool/other");
+  touch(t / "opt/tool/planted");
+  fs::create_symlink(t / "opt/tool/clang", t / "bin/clang");
+  fs::create_symlink(t / "opt/tool/java", t / "alternatives/java");
+  fs::create_symlink("../alternatives/java", t / "bin/java");  // relative, two hops
+  fs::create_symlink(t / "opt/tool/other", t / "bin/zz");
+  fs::create_symlink(t / "opt/tool/planted", t / "work/planted");
+  Profile p;
+  p.exec_allow = {rule(t / "bin/*a*"), rule(t / "work/*")};
+  p.write = {rule(t / "work/**")};
+  Envelope env = compute_envelope(p, no_loaders());
+  const auto* clang = find(env, t / "opt/tool/clang");
+  REQUIRE(clang);
+  CHECK(clang->access == kEnvExec);
+  CHECK(clang->why.find("alias") != std::string::npos);
+  CHECK(find(env, t / "opt/tool/java"));
+  CHECK_FALSE(find(env, t / "opt/tool/other"));    // its name does not match bin/*a*
+  CHECK_FALSE(find(env, t / "opt/tool/planted"));  // the session could have planted it
+
+  EnvelopeOptions off = no_loaders();
+  off.follow_aliases = false;
+  Envelope env2 = compute_envelope(p, off);
+  CHECK_FALSE(find(env2, t / "opt/tool/clang"));
+}
