@@ -13,6 +13,7 @@
 #include "decode/syscalls.hpp"
 #include "seccomp/filter.hpp"
 #include "session/command.hpp"
+#include "session/control.hpp"
 #include "session/interim.hpp"
 #include "session/supervisor.hpp"
 
@@ -34,13 +35,6 @@ int check_supported(const RunOptions& o) {
   };
   if (o.backend == Backend::ptrace)
     return guardian_failure("guardian: --backend ptrace is not available yet (use seccomp)");
-  if (o.limits.wall_s) return unsupported("--timeout");
-  if (o.limits.memory_bytes) return unsupported("--memory");
-  if (o.limits.cpu_s) return unsupported("--cpu");
-  if (o.limits.pids) return unsupported("--pids");
-  if (o.ask.ask) return unsupported("--ask");
-  if (!o.ask.socket_path.empty()) return unsupported("--ask-socket");
-  if (!o.ask.save_path.empty()) return unsupported("--ask-save");
   if (o.preload.value_or(false)) return unsupported("--preload");
   if (o.fast_path) return unsupported("--fast-path");
   return 0;
@@ -90,8 +84,14 @@ int run_session(const RunOptions& opts) {
   if (!prog) return guardian_failure("guardian: " + prog.error().message);
   struct sock_fprog fprog = prog.value().fprog();
 
+  // Limits, cgroup, lifetime and ask (session room).
+  auto control = SessionControl::create(opts, nullptr, nullptr);
+  if (!control) return guardian_failure("guardian: " + control.error().message);
+
   ContinueDecider decider;
   Supervisor sup(decider, nullptr);
+  if (auto r = control.value()->attach(sup); !r)
+    return guardian_failure("guardian: " + r.error().message);
   launch::LaunchSpec spec;
   spec.path = cmd.path;
   spec.argv = opts.command;
@@ -104,7 +104,7 @@ int run_session(const RunOptions& opts) {
       msg += "; the ptrace backend is not available yet";
     return guardian_failure(msg);
   }
-  return exit_status_of(status.value());
+  return control.value()->finish(exit_status_of(status.value()));
 }
 
 }  // namespace guardian::session

@@ -54,6 +54,10 @@ Result<int> Supervisor::run(launch::LaunchSpec spec) {
   auto launched = launch::launch(spec, [&](launch::Launched& l) -> Result<void> {
     listener_ = std::make_unique<seccomp::Listener>(std::move(l.listener));
     sync_ok = listener_->set_sync_wakeup();
+    if (before_exec) {
+      auto r = before_exec(l.pid);
+      if (!r) return r;
+    }
     return tracer_.seize_root(l.pid, spec.path);
   });
   if (!launched) return launched.error();
@@ -176,7 +180,12 @@ void Supervisor::on_signal() {
       case SIGQUIT:
         // Sent by a process (kill, a service manager): forward. From the terminal
         // (SI_KERNEL) the command, in our process group, received it already.
-        if (static_cast<int>(si.ssi_code) <= 0) signal_command(static_cast<int>(si.ssi_signo));
+        if (static_cast<int>(si.ssi_code) <= 0) {
+          if (on_terminate && (si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP))
+            on_terminate(static_cast<int>(si.ssi_signo));
+          else
+            signal_command(static_cast<int>(si.ssi_signo));
+        }
         if (si.ssi_signo == SIGTERM && log_) log_->flush();
         break;
       default:
