@@ -7,7 +7,7 @@
 # Background jobs of a non-interactive sh start with SIGINT ignored: restore it.
 for sig in TERM INT HUP; do
   rm -f "$T/ready"
-  env --default-signal=INT,QUIT "$G" run -p "$P" -- /bin/sh -c "trap 'echo got-$sig; exit 7' $sig; touch '$T/ready'; while :; do sleep 0.05; done" >"$T/out" 2>&1 &
+  env --default-signal=INT,QUIT "$G" run -p "$P" -- /bin/sh -c "trap 'echo got-$sig; exit 7' $sig; touch '$T/ready'; while :; do sleep 0.05; done" >"$T/out" 2>"$T/err" &
   gp=$!
   n=0; while [ ! -e "$T/ready" ] && [ $n -lt 100 ]; do sleep 0.05; n=$((n + 1)); done
   kill -"$sig" "$gp"
