@@ -19,6 +19,8 @@
 
 namespace guardian::context {
 
+const char* install_libdir() { return GUARDIAN_LIBDIR; }
+
 namespace {
 constexpr const char* kLibrary = "libguardian-preload.so";
 }

@@ -27,6 +27,9 @@ Result<ShimChannel> open_channel();
 // The value of GUARDIAN_SHIM for a child that inherits `ch.child`: "FD:ERRNO:COOKIE".
 std::string shim_env_value(const ShimChannel& ch, int deny_errno);
 
+// The install libdir that find_preload_library() looks in (meson's prefix/libdir).
+const char* install_libdir();
+
 // libguardian-preload.so next to the running guardian in its build tree (../preload/), else
 // in the install libdir; nullopt when neither exists.
 std::optional<std::string> find_preload_library();
