@@ -4,6 +4,10 @@
 #include <algorithm>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace guardian::policy {
 namespace {
 
@@ -20,7 +24,62 @@ constexpr std::uint32_t kK[64] = {
 
 constexpr std::uint32_t rotr(std::uint32_t x, int n) noexcept { return (x >> n) | (x << (32 - n)); }
 
+#if defined(__x86_64__)
+// One 64-byte block with the x86 SHA extensions (SHA-NI): ~5x the portable code, which
+// matters to `guardian audit verify` on large logs. Same result bit for bit.
+__attribute__((target("sha,sse4.1,ssse3"))) void block_shani(std::uint32_t* state, const std::uint8_t* data) {
+  const __m128i mask = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+  __m128i tmp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[0]));
+  __m128i s1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[4]));
+  tmp = _mm_shuffle_epi32(tmp, 0xB1);        // CDAB
+  s1 = _mm_shuffle_epi32(s1, 0x1B);          // EFGH
+  __m128i s0 = _mm_alignr_epi8(tmp, s1, 8);  // ABEF
+  s1 = _mm_blend_epi16(s1, tmp, 0xF0);       // CDGH
+  const __m128i abef = s0, cdgh = s1;
+  __m128i m[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i) {
+    if (i < 4) {
+      m[i] = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * i)), mask);
+    } else {
+      __m128i w = _mm_sha256msg1_epu32(m[i - 4], m[i - 3]);
+      w = _mm_add_epi32(w, _mm_alignr_epi8(m[i - 1], m[i - 2], 4));
+      m[i] = _mm_sha256msg2_epu32(w, m[i - 1]);
+    }
+    __m128i msg = _mm_add_epi32(m[i], _mm_loadu_si128(reinterpret_cast<const __m128i*>(&kK[4 * i])));
+    s1 = _mm_sha256rnds2_epu32(s1, s0, msg);
+    msg = _mm_shuffle_epi32(msg, 0x0E);
+    s0 = _mm_sha256rnds2_epu32(s0, s1, msg);
+  }
+  s0 = _mm_add_epi32(s0, abef);
+  s1 = _mm_add_epi32(s1, cdgh);
+  tmp = _mm_shuffle_epi32(s0, 0x1B);    // FEBA
+  s1 = _mm_shuffle_epi32(s1, 0xB1);     // DCHG
+  s0 = _mm_blend_epi16(tmp, s1, 0xF0);  // DCBA
+  s1 = _mm_alignr_epi8(s1, tmp, 8);     // HGFE
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[0]), s0);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[4]), s1);
+}
+
+bool detect_shani() noexcept {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") && __builtin_cpu_supports("ssse3");
+}
+bool g_use_shani = detect_shani();
+#else
+bool g_use_shani = false;
+#endif
+
 }  // namespace
+
+bool Sha256::set_hardware(bool enable) noexcept {
+#if defined(__x86_64__)
+  g_use_shani = enable && detect_shani();
+#else
+  (void)enable;
+#endif
+  return g_use_shani;
+}
 
 void Sha256::reset() noexcept {
   h_ = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
@@ -29,6 +88,12 @@ void Sha256::reset() noexcept {
 }
 
 void Sha256::block(const std::uint8_t* p) noexcept {
+#if defined(__x86_64__)
+  if (g_use_shani) {
+    block_shani(h_.data(), p);
+    return;
+  }
+#endif
   std::uint32_t w[64];
   for (int i = 0; i < 16; ++i)
     w[i] = (std::uint32_t{p[4 * i]} << 24) | (std::uint32_t{p[4 * i + 1]} << 16) |

@@ -24,6 +24,9 @@ class Sha256 {
   Digest digest() noexcept;
   // Finishes the message and returns the digest as 64 lowercase hex digits.
   std::string hex();
+  // Uses the CPU's SHA instructions when present (the default) or the portable code;
+  // returns whether hardware is now in use. For tests and benchmarks.
+  static bool set_hardware(bool enable) noexcept;
 
  private:
   void block(const std::uint8_t* p) noexcept;

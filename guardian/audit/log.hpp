@@ -16,11 +16,19 @@
 
 namespace guardian::audit {
 
+// How `guardian run` / `learn` options map here (audit/options.hpp fills this from a
+// Boost.Program_options table; use it rather than parsing these by hand):
+//   -a, --audit PATH|-|syslog|journald  -> destination ("./syslog" for a file of that name)
+//   --audit-format jsonl|ocsf           -> format
+//   --audit-rotate SIZE (10M, 1GiB...)  -> rotate_bytes (file destinations only)
+//   profile `audit: {decisions: deny}`  -> decisions_deny_only (set by the caller after loading)
 struct Options {
   std::string destination;  // "" = none (denial summary only), "-" = stderr, else a path / "syslog" / "journald"
   std::string format = "jsonl";  // "jsonl" or "ocsf"
   bool decisions_deny_only = false;  // profile audit.decisions: deny
   std::uint64_t rotate_bytes = 0;  // 0 = no rotation
+  std::string socket_path;  // syslog/journald socket instead of /dev/log or the journal's (tests)
+  std::size_t queue_limit = 1 << 16;  // records waiting for the writer before producers wait
 };
 
 struct SessionStart {
@@ -85,9 +93,16 @@ class AuditLog {
   virtual void flush() = 0;
   // Short human summary of denials for stderr (used when no destination is given).
   virtual std::string denial_summary() const = 0;
+  // The session id written in every record (a UUID).
+  virtual std::string session_id() const { return {}; }
+  // The first write/sync failure of the sink ("" while healthy): records after it may be
+  // missing, so callers may want to say so or stop.
+  virtual std::string error() const { return {}; }
 };
 
-// Opens the configured sinks. The session id is generated here.
+// Opens the configured sinks. The session id is generated here. Thread-safe: any thread
+// may call the AuditLog's methods; they are not async-signal-safe (call flush() from the
+// loop that reads the signalfd, not from a signal handler).
 Result<std::unique_ptr<AuditLog>> open_log(const Options& opts);
 
 }  // namespace guardian::audit

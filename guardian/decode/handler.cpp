@@ -98,6 +98,32 @@ bool Handler::Impl::apply(Ctx& c, const policy::Request& req, policy::Decision d
   Verdict v = dec.verdict == Verdict::allow ? Verdict::allow : Verdict::deny;
   bool go = v == Verdict::allow;
   int err = 0;
+  if (!go && opts.mode == Mode::enforce && opts.asker) {
+    // on_deny: ask — a human answers; pending means hold the syscall (no record yet).
+    AskQuery q;
+    q.key = c.n.id;
+    q.pid = c.tgid;
+    q.tid = c.n.tid;
+    q.exe = session.exe_of(c.tgid);
+    q.syscall.assign(c.sc.name);
+    q.category = req.category;
+    q.op = req.op;
+    q.path.assign(req.path);
+    if (req.category == Category::network) q.addr = addr_text;
+    q.host.assign(req.host);
+    auto reply = opts.asker->consult(q);
+    if (reply.answer == Asker::Answer::pending) {
+      out = Response();
+      out.kind = Response::Kind::defer;
+      argv.clear();
+      return false;
+    }
+    if (reply.answer == Asker::Answer::allow) {
+      v = Verdict::allow;
+      go = true;
+      dec.rule = reply.rule;
+    }
+  }
   if (!go) {
     if (opts.mode == Mode::complain) {
       v = Verdict::would_deny;

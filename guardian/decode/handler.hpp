@@ -61,6 +61,10 @@ struct Response {
     value,      // succeed with `value` without running it (emulated)
     inject_fd,  // install `fd` in the tracee (ADDFD) and return the new number
     kill,       // kill the whole process (on_deny: kill, or exec mismatch)
+    // Held for a human (on_deny: ask): send nothing now. The backend keeps the Notification
+    // (and what its Tracee needs) and, when the Asker calls back for this notification id,
+    // calls Handler::handle again with the same Notification; the Asker then answers.
+    defer,
   };
   Kind kind = Kind::error;
   int err = 0;
@@ -95,9 +99,38 @@ class Decider {
   virtual bool audit_allows() const = 0;
 };
 
+// A request the profile denies, put to a human (on_deny: ask / --ask).
+struct AskQuery {
+  std::uint64_t key = 0;  // Notification::id (seccomp), or a backend-unique stop id (ptrace)
+  pid_t pid = 0, tid = 0;
+  std::string exe;
+  std::string syscall;
+  policy::Category category = policy::Category::file;
+  policy::Op op = policy::Op::read;
+  std::string path;  // resolved (file/exec)
+  std::string addr;  // network, as in audit records
+  std::string host;
+};
+
+// Human approval, consulted by the handler for each request the engine denies in enforce
+// mode (session/ask implements it). The first consult of a key starts the question and
+// returns pending: the handler then returns Response::Kind::defer without auditing. When
+// the answer arrives the backend calls handle() again and the consult returns it.
+class Asker {
+ public:
+  enum class Answer : std::uint8_t { allow, deny, pending };
+  struct Reply {
+    Answer answer = Answer::deny;
+    const policy::RuleOrigin* rule = nullptr;  // an "always" rule, for the audit record
+  };
+  virtual ~Asker() = default;
+  virtual Reply consult(const AskQuery& q) = 0;
+};
+
 struct HandlerOptions {
   Mode mode = Mode::enforce;
   std::string via = "seccomp";  // recorded in decision records
+  Asker* asker = nullptr;       // set when on_deny: ask or --ask; denials go through it
 };
 
 // Decodes, decides, emulates and audits one notification at a time. Single-threaded:

@@ -8,7 +8,9 @@
 using guardian::policy::Sha256;
 using guardian::policy::sha256_hex;
 
-TEST_CASE("sha256 known vectors") {
+TEST_CASE("sha256 known vectors, hardware and portable") {
+  for (bool hw : {true, false}) {
+  CAPTURE(Sha256::set_hardware(hw));
   CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   CHECK(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
@@ -17,6 +19,8 @@ TEST_CASE("sha256 known vectors") {
         "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
   CHECK(sha256_hex(std::string(1000000, 'a')) ==
         "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  }
+  Sha256::set_hardware(true);
 }
 
 TEST_CASE("sha256 padding boundaries match an independent split") {

@@ -1,0 +1,187 @@
+// Starting the supervised command: fork, async-signal-safe child steps, listener hand-off.
+#include "launch/launch.hpp"
+
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "launch/landlock.hpp"
+
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+namespace guardian::launch {
+
+namespace {
+
+// What the child tells the parent: the listener's number, or the step that failed.
+enum Stage : int {
+  kListener = 0,
+  kPdeathsig,
+  kCloseRange,
+  kKeepFd,
+  kNoNewPrivs,
+  kLandlock,
+  kSeccomp,
+  kSigmask,
+};
+struct ChildMsg {
+  int stage;
+  int value;  // listener fd or errno
+  int wait_killable;
+};
+
+const char* stage_name(int stage) {
+  switch (stage) {
+    case kPdeathsig: return "PR_SET_PDEATHSIG";
+    case kCloseRange: return "close_range";
+    case kKeepFd: return "keeping a descriptor open";
+    case kNoNewPrivs: return "PR_SET_NO_NEW_PRIVS";
+    case kLandlock: return "landlock_restrict_self";
+    case kSeccomp: return "installing the seccomp filter with a user-notify listener";
+    case kSigmask: return "restoring the signal mask";
+    default: return "starting the command";
+  }
+}
+
+// Everything here runs between fork and execve in a possibly multi-threaded parent: raw
+// syscalls only, no allocation, no locks.
+[[noreturn]] void child(const LaunchSpec& spec, pid_t parent, int to_parent, int from_parent,
+                        char* const* argv, char* const* envp) {
+  auto report = [&](int stage, int err) {
+    ChildMsg m{stage, err, 0};
+    (void)!write(to_parent, &m, sizeof m);
+    _exit(125);
+  };
+  // Default dispositions for what the supervisor may have changed; the mask it blocked.
+  signal(SIGPIPE, SIG_DFL);
+  if (sigprocmask(SIG_SETMASK, &spec.sigmask, nullptr) != 0) report(kSigmask, errno);
+  // Fail closed if the supervisor dies (and the race where it already did).
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) report(kPdeathsig, errno);
+  if (getppid() != parent) _exit(125);
+  // Inherited descriptors other than 0, 1, 2 must not reach the command.
+  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) report(kCloseRange, errno);
+  for (int fd : spec.keep_fds)
+    if (fcntl(fd, F_SETFD, 0) != 0) report(kKeepFd, errno);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) report(kNoNewPrivs, errno);
+  if (spec.landlock_ruleset_fd >= 0) {
+    if (int e = landlock_apply_in_child(spec.landlock_ruleset_fd)) report(kLandlock, e);
+  }
+  // WAIT_KILLABLE_RECV: once received, a notification is not restarted by non-fatal signals,
+  // which keeps signal-heavy runtimes (Go preemption) from restart storms.
+  int wait_killable = 1;
+  long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                          SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+                          spec.filter);
+  if (listener < 0 && errno == EINVAL) {
+    wait_killable = 0;
+    listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                       spec.filter);
+  }
+  if (listener < 0) report(kSeccomp, errno);
+  // write/read are not intercepted, so this cannot wait on the listener it announces.
+  ChildMsg m{kListener, static_cast<int>(listener), wait_killable};
+  if (write(to_parent, &m, sizeof m) != sizeof m) _exit(125);
+  char ack;
+  if (read(from_parent, &ack, 1) != 1) _exit(125);  // parent gave up: never exec unsupervised
+  close(static_cast<int>(listener));
+  execve(spec.path.c_str(), argv, envp);
+  _exit(errno == ENOENT ? 127 : 126);
+}
+
+std::vector<char*> c_array(const std::vector<std::string>& v) {
+  std::vector<char*> out;
+  out.reserve(v.size() + 1);
+  for (const std::string& s : v) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+void kill_and_reap(pid_t pid) {
+  kill(pid, SIGKILL);
+  while (waitpid(pid, nullptr, __WALL) < 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace
+
+Result<Launched> launch(const LaunchSpec& spec, const BeforeExec& before_exec) {
+  if (!spec.filter) return fail("internal error: no seccomp filter to install");
+  int up[2], down[2];
+  if (pipe2(up, O_CLOEXEC) != 0) return fail_errno("cannot create a pipe", errno);
+  UniqueFd up_r(up[0]), up_w(up[1]);
+  if (pipe2(down, O_CLOEXEC) != 0) return fail_errno("cannot create a pipe", errno);
+  UniqueFd down_r(down[0]), down_w(down[1]);
+  std::vector<char*> argv = c_array(spec.argv);
+  std::vector<char*> envp = c_array(spec.envp);
+  pid_t parent = getpid();
+
+  pid_t pid = fork();
+  if (pid < 0) return fail_errno("cannot fork", errno);
+  if (pid == 0) child(spec, parent, up_w.get(), down_r.get(), argv.data(), envp.data());
+
+  up_w.reset();
+  down_r.reset();
+  Launched l;
+  l.pid = pid;
+  // Our own child cannot be reaped behind our back, so its pid is stable here.
+  l.pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  if (!l.pidfd) {
+    int e = errno;
+    kill_and_reap(pid);
+    return fail_errno("cannot open a pidfd for the command", e);
+  }
+  ChildMsg m{};
+  ssize_t n;
+  do n = read(up_r.get(), &m, sizeof m);
+  while (n < 0 && errno == EINTR);
+  if (n != sizeof m) {
+    kill_and_reap(pid);
+    return fail("the command's process died before installing the seccomp filter");
+  }
+  if (m.stage != kListener) {
+    kill_and_reap(pid);
+    std::string msg = std::string("cannot start the command: ") + stage_name(m.stage) +
+                      " failed: " + std::strerror(m.value);
+    if (m.stage == kSeccomp)
+      msg += m.value == EBUSY
+                 ? " (already under a seccomp supervisor that refuses nested listeners;"
+                   " try --backend ptrace)"
+                 : " (seccomp user notification unavailable; needs Linux >= 5.0 with seccomp)";
+    return fail(msg, m.value);
+  }
+  l.wait_killable = m.wait_killable != 0;
+  int lfd = static_cast<int>(syscall(SYS_pidfd_getfd, l.pidfd.get(), m.value, 0));
+  if (lfd < 0) {
+    int e = errno;
+    kill_and_reap(pid);
+    return fail_errno("cannot take the seccomp listener from the command (pidfd_getfd)", e);
+  }
+  l.listener.reset(lfd);
+  if (before_exec) {
+    if (auto r = before_exec(l); !r) {
+      kill_and_reap(pid);
+      return r.error();
+    }
+  }
+  char ack = 1;
+  if (write(down_w.get(), &ack, 1) != 1) {
+    int e = errno;
+    kill_and_reap(pid);
+    return fail_errno("cannot release the command", e);
+  }
+  return l;
+}
+
+}  // namespace guardian::launch

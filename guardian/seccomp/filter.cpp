@@ -1,0 +1,177 @@
+// The seccomp BPF filter, compiled with libseccomp in the parent before fork.
+#include "seccomp/filter.hpp"
+
+#include <sys/ioctl.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "base/unique_fd.hpp"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef TIOCLINUX
+#define TIOCLINUX 0x541C
+#endif
+#ifndef TIOCSTI
+#define TIOCSTI 0x5412
+#endif
+
+namespace guardian::seccomp {
+
+namespace {
+
+// Closed doors: refused in BPF whatever the profile says, because each one either escapes
+// a syscall-level supervisor or widens the kernel attack surface far beyond a developer
+// tool's needs. io_uring performs file and network operations without syscalls we see;
+// ENOSYS lets libraries (liburing users, tokio, libuv) fall back to plain syscalls.
+struct Door {
+  int nr;
+  int err;
+};
+constexpr Door kDoors[] = {
+    {__NR_io_uring_setup, ENOSYS},
+    {__NR_io_uring_enter, ENOSYS},
+    {__NR_io_uring_register, ENOSYS},
+    {__NR_clone3, ENOSYS},  // flags live in memory BPF cannot read; libc falls back to clone
+    {__NR_bpf, EPERM},
+    {__NR_userfaultfd, EPERM},  // stalls the kernel in the middle of our reads of tracee memory
+    {__NR_perf_event_open, EPERM},
+    {__NR_kexec_load, EPERM},
+    {__NR_kexec_file_load, EPERM},
+    {__NR_init_module, EPERM},
+    {__NR_finit_module, EPERM},
+    {__NR_delete_module, EPERM},
+    {__NR_keyctl, EPERM},  // the kernel keyring is shared with the user's other sessions
+    {__NR_add_key, EPERM},
+    {__NR_request_key, EPERM},
+};
+
+// Namespace flags: a new user or mount namespace lets the session remount or re-root its
+// view of the file system under our path decisions.
+constexpr std::uint64_t kCloneNsFlags[] = {CLONE_NEWUSER, CLONE_NEWNS,  CLONE_NEWPID,
+                                           CLONE_NEWNET,  CLONE_NEWUTS, CLONE_NEWIPC,
+                                           CLONE_NEWCGROUP};
+
+struct CtxDeleter {
+  void operator()(void* c) const { seccomp_release(c); }
+};
+using Ctx = std::unique_ptr<void, CtxDeleter>;
+
+Result<void> check(int rc, const char* what) {
+  if (rc < 0) return fail_errno(std::string("cannot build the seccomp filter (") + what + ")", -rc);
+  return outcome::success();
+}
+
+}  // namespace
+
+bool filter_owns(int nr) noexcept {
+  for (const Door& d : kDoors)
+    if (d.nr == nr) return true;
+  switch (nr) {
+    case __NR_clone:
+    case __NR_unshare:
+    case __NR_ioctl:
+    case __NR_seccomp:
+    case __NR_sendto:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Result<Program> build_filter(std::span<const decode::SyscallInfo> table, const FilterOptions& opts) {
+  Ctx ctx(seccomp_init(SCMP_ACT_ALLOW));
+  if (!ctx) return fail("cannot build the seccomp filter (seccomp_init failed)");
+  void* c = ctx.get();
+  // x32 numbers and i386 (int 0x80) bypass x86_64 syscall numbers: kill, not errno, since
+  // nothing legitimate in a session uses them.
+  if (auto r = check(seccomp_attr_set(c, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS), "badarch"); !r)
+    return r.error();
+  // The child sets no_new_privs itself (before Landlock, which needs it too).
+  if (auto r = check(seccomp_attr_set(c, SCMP_FLTATR_CTL_NNP, 0), "nnp"); !r) return r.error();
+
+  for (const Door& d : kDoors)
+    if (auto r = check(seccomp_rule_add(c, SCMP_ACT_ERRNO(d.err), d.nr, 0), "door"); !r)
+      return r.error();
+
+  // A nested filter asking for its own listener would take our notifications (the newest
+  // listener wins): EBUSY, as the kernel answers when a listener already exists. Plain
+  // nested filters (Chrome, systemd services, minijail) stay allowed.
+  if (auto r = check(seccomp_rule_add(c, SCMP_ACT_ERRNO(EBUSY), __NR_seccomp, 2,
+                                      SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER),
+                                      SCMP_A1(SCMP_CMP_MASKED_EQ, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                                              SECCOMP_FILTER_FLAG_NEW_LISTENER)),
+                     "seccomp");
+      !r)
+    return r.error();
+
+  for (std::uint64_t flag : kCloneNsFlags) {
+    if (auto r = check(seccomp_rule_add(c, SCMP_ACT_ERRNO(EPERM), __NR_clone, 1,
+                                        SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag)),
+                       "clone");
+        !r)
+      return r.error();
+    if (auto r = check(seccomp_rule_add(c, SCMP_ACT_ERRNO(EPERM), __NR_unshare, 1,
+                                        SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag)),
+                       "unshare");
+        !r)
+      return r.error();
+  }
+  // CLONE_NEWTIME shares its bit with clone()'s exit-signal byte, so only unshare has it.
+  if (auto r = check(seccomp_rule_add(c, SCMP_ACT_ERRNO(EPERM), __NR_unshare, 1,
+                                      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWTIME, CLONE_NEWTIME)),
+                     "unshare");
+      !r)
+    return r.error();
+
+  // The terminal is shared with the user's shell: pushing input into it (TIOCSTI) or
+  // through the console (TIOCLINUX) would run commands after the session ends. The kernel
+  // takes cmd as 32 bits, so compare only those.
+  for (unsigned long cmd : {static_cast<unsigned long>(TIOCSTI), static_cast<unsigned long>(TIOCLINUX)})
+    if (auto r = check(seccomp_rule_add(c, SCMP_ACT_ERRNO(EPERM), __NR_ioctl, 1,
+                                        SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, cmd)),
+                       "ioctl");
+        !r)
+      return r.error();
+
+  // sendto with no destination is a plain write on a connected socket: no notification.
+  if (auto r = check(seccomp_rule_add(c, SCMP_ACT_NOTIFY, __NR_sendto, 1, SCMP_A4(SCMP_CMP_NE, 0)),
+                     "sendto");
+      !r)
+    return r.error();
+
+  for (const decode::SyscallInfo& s : table) {
+    if (filter_owns(s.nr)) continue;
+    if (opts.metadata_open && s.family == decode::Family::file_stat) continue;
+    std::uint32_t action = SCMP_ACT_NOTIFY;
+    if (s.filter == decode::Filter::errno_) action = SCMP_ACT_ERRNO(EPERM);
+    if (s.filter == decode::Filter::enosys) action = SCMP_ACT_ERRNO(ENOSYS);
+    if (auto r = check(seccomp_rule_add(c, action, s.nr, 0), "table"); !r) return r.error();
+  }
+
+  // Export through a memfd: libseccomp 2.5 can only write the program to a descriptor.
+  UniqueFd mem(static_cast<int>(syscall(SYS_memfd_create, "guardian-bpf", MFD_CLOEXEC)));
+  if (!mem) return fail_errno("cannot build the seccomp filter (memfd_create)", errno);
+  if (auto r = check(seccomp_export_bpf(c, mem.get()), "export"); !r) return r.error();
+  off_t size = lseek(mem.get(), 0, SEEK_END);
+  if (size <= 0 || size % sizeof(struct sock_filter) != 0)
+    return fail("cannot build the seccomp filter (bad exported size)");
+  Program p;
+  p.insns.resize(static_cast<std::size_t>(size) / sizeof(struct sock_filter));
+  if (pread(mem.get(), p.insns.data(), static_cast<std::size_t>(size), 0) != size)
+    return fail_errno("cannot build the seccomp filter (reading the export)", errno);
+  if (p.insns.size() > BPF_MAXINSNS) return fail("cannot build the seccomp filter (too long)");
+  return p;
+}
+
+}  // namespace guardian::seccomp

@@ -1,0 +1,38 @@
+// The seccomp BPF filter, compiled with libseccomp in the parent before fork (the child only
+// installs the ready program).
+#pragma once
+
+#include <linux/filter.h>
+
+#include <span>
+#include <vector>
+
+#include "base/result.hpp"
+#include "decode/syscalls.hpp"
+
+namespace guardian::seccomp {
+
+struct FilterOptions {
+  // files.metadata: open — file_stat syscalls are allowed in BPF, never notified.
+  bool metadata_open = false;
+};
+
+// A compiled BPF program, ready for seccomp(SECCOMP_SET_MODE_FILTER).
+struct Program {
+  std::vector<struct sock_filter> insns;
+  struct sock_fprog fprog() const {
+    return {static_cast<unsigned short>(insns.size()),
+            const_cast<struct sock_filter*>(insns.data())};
+  }
+};
+
+// Builds the filter: every `notify` syscall of `table` is sent to the supervisor, the
+// closed doors are refused in BPF (see filter.cpp for the list and why), other ABIs kill the
+// process, and everything else is allowed without a notification.
+Result<Program> build_filter(std::span<const decode::SyscallInfo> table, const FilterOptions& opts);
+
+// Syscall numbers whose treatment filter.cpp owns whatever the table says (argument-
+// conditioned rules or closed doors); exposed for tests.
+bool filter_owns(int nr) noexcept;
+
+}  // namespace guardian::seccomp

@@ -1,0 +1,155 @@
+// The seccomp user-notify listener: the only code that issues SECCOMP_IOCTL_NOTIF_* ioctls.
+#include "seccomp/unotify.hpp"
+
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+// Newer than the 6.1 headers of Debian 12.
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+namespace guardian::seccomp {
+
+namespace {
+
+std::size_t notif_size() {
+  struct seccomp_notif_sizes sizes {};
+  if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) == 0)
+    return std::max<std::size_t>(sizes.seccomp_notif, sizeof(struct seccomp_notif));
+  return sizeof(struct seccomp_notif);
+}
+
+}  // namespace
+
+Listener::Listener(UniqueFd fd) : fd_(std::move(fd)), buf_(notif_size() + 64) {}
+
+bool Listener::set_sync_wakeup() {
+  std::uint64_t flags = SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
+  return ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_SET_FLAGS, flags) == 0;
+}
+
+RecvStatus Listener::receive(decode::Notification& out) {
+  // The kernel requires a zeroed buffer.
+  std::memset(buf_.data(), 0, buf_.size());
+  if (ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_RECV, buf_.data()) != 0) {
+    // EINTR: a signal; ENOENT: the notifying thread went away before we read it.
+    if (errno == EINTR || errno == ENOENT || errno == EAGAIN) return RecvStatus::none;
+    return RecvStatus::closed;
+  }
+  const auto* n = reinterpret_cast<const struct seccomp_notif*>(buf_.data());
+  out.id = n->id;
+  out.tid = static_cast<pid_t>(n->pid);
+  out.nr = n->data.nr;
+  out.arch = n->data.arch;
+  out.ip = n->data.instruction_pointer;
+  for (int i = 0; i < 6; ++i) out.args[i] = n->data.args[i];
+  return RecvStatus::got;
+}
+
+bool Listener::id_valid(std::uint64_t id) const {
+  return ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
+bool Listener::send(std::uint64_t id, std::int64_t val, int err, std::uint32_t flags) {
+  struct seccomp_notif_resp resp {};
+  resp.id = id;
+  resp.val = val;
+  resp.error = err;
+  resp.flags = flags;
+  while (ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_SEND, &resp) != 0) {
+    if (errno == EINTR) continue;
+    return false;  // ENOENT: interrupted or dead — expected
+  }
+  return true;
+}
+
+bool Listener::send_continue(std::uint64_t id) {
+  return send(id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+}
+bool Listener::send_error(std::uint64_t id, int err) { return send(id, 0, -err, 0); }
+bool Listener::send_value(std::uint64_t id, std::int64_t value) { return send(id, value, 0, 0); }
+
+bool Listener::send_fd(std::uint64_t id, int local_fd, bool cloexec) {
+  struct seccomp_notif_addfd add {};
+  add.id = id;
+  add.flags = 0;  // not ADDFD_FLAG_SEND: an atomic send here loses the synchronous wake-up
+  add.srcfd = static_cast<__u32>(local_fd);
+  add.newfd_flags = cloexec ? O_CLOEXEC : 0;
+  int remote;
+  do remote = ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+  while (remote < 0 && errno == EINTR);
+  if (remote < 0) {
+    if (errno == ENOENT) return false;
+    return send_error(id, errno == EMFILE ? EMFILE : errno);
+  }
+  // If the send fails now the descriptor stays in the dead/interrupted tracee's table;
+  // an interrupted open is restarted by the kernel and gets a fresh one, leaking this
+  // number in the tracee: a known limit of ADDFD without SEND.
+  return send_value(id, remote);
+}
+
+bool NotifTracee::read(std::uint64_t addr, void* buf, std::size_t n) {
+  if (n == 0) return true;
+  struct iovec local { buf, n };
+  struct iovec remote { reinterpret_cast<void*>(addr), n };
+  ssize_t got = process_vm_readv(tid_, &local, 1, &remote, 1, 0);
+  return got == static_cast<ssize_t>(n);
+}
+
+bool NotifTracee::read_string(std::uint64_t addr, std::string& out, std::size_t max) {
+  out.clear();
+  static const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  char chunk[4096];
+  while (out.size() <= max) {
+    // Never read across a page boundary in one go: the next page may be unmapped while
+    // the string ends before it.
+    std::size_t to_page = page - (addr % page);
+    std::size_t want = std::min({to_page, sizeof chunk, max + 1 - out.size()});
+    struct iovec local { chunk, want };
+    struct iovec remote { reinterpret_cast<void*>(addr), want };
+    ssize_t got = process_vm_readv(tid_, &local, 1, &remote, 1, 0);
+    if (got <= 0) return false;
+    const void* nul = std::memchr(chunk, '\0', static_cast<std::size_t>(got));
+    if (nul) {
+      out.append(chunk, static_cast<const char*>(nul) - chunk);
+      return out.size() <= max;
+    }
+    out.append(chunk, static_cast<std::size_t>(got));
+    addr += static_cast<std::uint64_t>(got);
+  }
+  return false;  // unterminated within max
+}
+
+Result<UniqueFd> NotifTracee::take_fd(int remote_fd) {
+  if (pidfd_ < 0) {
+    // A thread pidfd first (6.9+), else the tid as a process (works for group leaders).
+    int pfd = static_cast<int>(syscall(SYS_pidfd_open, tid_, PIDFD_THREAD));
+    if (pfd < 0) pfd = static_cast<int>(syscall(SYS_pidfd_open, tid_, 0));
+    if (pfd < 0) return fail_errno("cannot open a pidfd for thread " + std::to_string(tid_), errno);
+    own_pidfd_.reset(pfd);
+    pidfd_ = pfd;
+    // The tid could have been reused between the notification and pidfd_open: the
+    // notification still pending proves the thread is still the one that asked.
+    if (!l_.id_valid(id_)) return fail("thread " + std::to_string(tid_) + " went away", ESRCH);
+  }
+  int fd = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd_, remote_fd, 0));
+  if (fd < 0) return fail_errno("cannot take descriptor " + std::to_string(remote_fd), errno);
+  return UniqueFd(fd);
+}
+
+}  // namespace guardian::seccomp

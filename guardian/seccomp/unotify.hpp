@@ -1,0 +1,71 @@
+// The seccomp user-notify listener: the only code that issues SECCOMP_IOCTL_NOTIF_* ioctls.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "base/unique_fd.hpp"
+#include "decode/handler.hpp"
+
+namespace guardian::seccomp {
+
+// What NOTIF_RECV produced: a notification, nothing (interrupted / raced), or a dead listener.
+enum class RecvStatus : std::uint8_t { got, none, closed };
+
+// Owns the listener fd taken from the child; one receive buffer allocated up front.
+class Listener {
+ public:
+  explicit Listener(UniqueFd fd);
+  int fd() const noexcept { return fd_.get(); }
+
+  // Asks for SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (faster round trips on one CPU);
+  // false when the kernel lacks it (the caller prints a notice and goes on).
+  bool set_sync_wakeup();
+
+  // NOTIF_RECV into the preallocated buffer; on `got`, `out` is filled.
+  RecvStatus receive(decode::Notification& out);
+
+  // NOTIF_ID_VALID: is the notification still pending (the thread still in that syscall)?
+  bool id_valid(std::uint64_t id) const;
+
+  // Answers. Each returns false only when the notification is gone (ENOENT: interrupted or
+  // the thread died) — an expected race, never an error.
+  bool send_continue(std::uint64_t id);
+  bool send_error(std::uint64_t id, int err);
+  bool send_value(std::uint64_t id, std::int64_t value);
+  // ADDFD (without the SEND flag, so that the fast wake-up is kept) then NOTIF_SEND with the
+  // new descriptor's number. Errors other than ENOENT are answered as that errno.
+  bool send_fd(std::uint64_t id, int local_fd, bool cloexec);
+
+ private:
+  bool send(std::uint64_t id, std::int64_t val, int err, std::uint32_t flags);
+  UniqueFd fd_;
+  std::vector<unsigned char> buf_;  // >= kernel's sizeof(struct seccomp_notif)
+};
+
+// decode::Tracee for a thread stopped in a seccomp notification.
+class NotifTracee final : public decode::Tracee {
+ public:
+  // pidfd: a pidfd of the thread's process (for pidfd_getfd); may be -1 (then opened lazily).
+  NotifTracee(const Listener& l, std::uint64_t id, pid_t tid, int pidfd)
+      : l_(l), id_(id), tid_(tid), pidfd_(pidfd) {}
+  pid_t tid() const override { return tid_; }
+  bool read(std::uint64_t addr, void* buf, std::size_t n) override;
+  bool read_string(std::uint64_t addr, std::string& out, std::size_t max) override;
+  bool still_valid() override { return l_.id_valid(id_); }
+  Result<UniqueFd> take_fd(int remote_fd) override;
+  bool can_inject_fd() const override { return true; }
+
+ private:
+  const Listener& l_;
+  std::uint64_t id_;
+  pid_t tid_;
+  int pidfd_;
+  UniqueFd own_pidfd_;
+};
+
+}  // namespace guardian::seccomp

@@ -1,0 +1,46 @@
+// The one poll loop that owns all decisions.
+#include "session/event_loop.hpp"
+
+#include <algorithm>
+#include <cerrno>
+
+namespace guardian::session {
+
+int EventLoop::add(int fd, short events, Callback cb) {
+  int h = next_handle_++;
+  entries_.push_back(std::make_unique<Entry>(Entry{h, fd, events, std::move(cb)}));
+  return h;
+}
+
+void EventLoop::remove(int handle) {
+  // Marked only: remove() may be called from a callback while we iterate.
+  for (auto& e : entries_)
+    if (e->handle == handle) e->removed = true;
+}
+
+bool EventLoop::run_once(int timeout_ms) {
+  std::erase_if(entries_, [](const auto& e) { return e->removed; });
+  pfds_.resize(entries_.size());
+  for (std::size_t i = 0; i < entries_.size(); ++i)
+    pfds_[i] = {entries_[i]->fd, entries_[i]->events, 0};
+  int n = poll(pfds_.data(), pfds_.size(), timeout_ms);
+  if (n < 0) return errno == EINTR;
+  // Callbacks may append entries; index by the snapshot size.
+  std::size_t count = pfds_.size();
+  for (std::size_t i = 0; i < count && n > 0; ++i) {
+    short rev = pfds_[i].revents;
+    if (!rev) continue;
+    --n;
+    Entry& e = *entries_[i];  // heap-allocated: stays put if a callback adds entries
+    if (!e.removed) e.cb(rev);
+  }
+  return true;
+}
+
+bool EventLoop::run() {
+  while (!stopped_)
+    if (!run_once(-1)) return false;
+  return true;
+}
+
+}  // namespace guardian::session

@@ -1,0 +1,44 @@
+// The one poll loop that owns all decisions: fds (listener, signalfd, timerfds of the
+// limits, ask sockets...) each with a callback, served in one thread.
+#pragma once
+
+#include <poll.h>
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace guardian::session {
+
+class EventLoop {
+ public:
+  using Callback = std::function<void(short revents)>;
+
+  // Registers fd for `events` (POLLIN...); returns a handle for remove(). The callback runs
+  // in the loop thread; it may add or remove registrations and call stop().
+  int add(int fd, short events, Callback cb);
+  void remove(int handle);
+  // Ends run() after the current round.
+  void stop() { stopped_ = true; }
+  bool stopped() const { return stopped_; }
+  // Serves until stop(). Returns false if poll itself failed (errno set).
+  bool run();
+  // Serves one round, waiting at most timeout_ms (-1 = forever). false on poll failure.
+  bool run_once(int timeout_ms);
+
+ private:
+  struct Entry {
+    int handle;
+    int fd;
+    short events;
+    Callback cb;
+    bool removed = false;
+  };
+  std::vector<std::unique_ptr<Entry>> entries_;  // stable addresses while callbacks add
+  std::vector<struct pollfd> pfds_;
+  int next_handle_ = 1;
+  bool stopped_ = false;
+};
+
+}  // namespace guardian::session

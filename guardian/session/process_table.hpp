@@ -1,0 +1,47 @@
+// The session's processes and threads as the tracer sees them; answers decode::SessionView.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "decode/handler.hpp"
+
+namespace guardian::session {
+
+class ProcessTable final : public decode::SessionView {
+ public:
+  struct Thread {
+    pid_t tgid = 0;
+    pid_t ppid = 0;  // of the process (leader's view)
+  };
+
+  bool in_session(pid_t pid) const override { return threads_.count(pid) != 0; }
+  pid_t tgid_of(pid_t tid) const override;
+  pid_t ppid_of(pid_t pid) const override;
+  std::string exe_of(pid_t pid) const override;
+
+  // Adds a thread (tid == tgid for a new process). exe is inherited by new processes.
+  void add(pid_t tid, pid_t tgid, pid_t ppid, const std::string& exe);
+  // Removes a thread; when it was the last of its process the process entry goes too.
+  void remove(pid_t tid);
+  void set_exe(pid_t tgid, std::string exe);
+  // After an exec by a non-leader thread, the kernel gives the leader's tid to the execing
+  // thread and every other thread of the group is gone.
+  void exec_collapse(pid_t tgid);
+  bool empty() const { return threads_.empty(); }
+  std::size_t thread_count() const { return threads_.size(); }
+  std::vector<pid_t> processes() const;  // every tgid
+
+ private:
+  std::unordered_map<pid_t, Thread> threads_;
+  struct Process {
+    std::string exe;
+    int threads = 0;
+  };
+  std::unordered_map<pid_t, Process> procs_;  // by tgid
+};
+
+}  // namespace guardian::session

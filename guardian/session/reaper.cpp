@@ -1,0 +1,87 @@
+// Process-tree lifetime without a cgroup: subreaper + /proc walk + repeated SIGKILL.
+#include "session/reaper.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <thread>
+
+#include "session/cgroup.hpp"
+
+namespace guardian::session {
+
+namespace {
+
+struct ProcInfo {
+  pid_t ppid;
+  bool zombie;  // exited, not reaped: cannot be killed again, but still links its children
+};
+
+// pid -> parent and state of every process.
+std::map<pid_t, ProcInfo> process_parents() {
+  std::map<pid_t, ProcInfo> out;
+  DIR* d = ::opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    char* end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (pid <= 0 || *end) continue;
+    std::string stat = read_small_file("/proc/" + std::string(e->d_name) + "/stat");
+    // "pid (comm) S ppid ...": comm may hold spaces and parentheses; the last ')' ends it.
+    auto rp = stat.rfind(')');
+    if (rp == std::string::npos || rp + 4 > stat.size()) continue;
+    char state = stat[rp + 2];
+    out[static_cast<pid_t>(pid)] = {static_cast<pid_t>(std::strtol(stat.c_str() + rp + 4, nullptr, 10)),
+                                    state == 'Z' || state == 'X'};
+  }
+  ::closedir(d);
+  return out;
+}
+
+}  // namespace
+
+bool enable_subreaper() noexcept { return ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0; }
+
+std::vector<pid_t> descendants(pid_t ancestor) {
+  auto parents = process_parents();
+  std::vector<pid_t> out;
+  for (auto& [pid, info] : parents) {
+    if (info.zombie) continue;
+    // Walk up; bounded by the table size so a cycle from a racing scan cannot loop forever.
+    pid_t p = info.ppid;
+    for (std::size_t i = 0; i <= parents.size() && p > 1; ++i) {
+      if (p == ancestor) {
+        out.push_back(pid);
+        break;
+      }
+      auto it = parents.find(p);
+      if (it == parents.end()) break;
+      p = it->second.ppid;
+    }
+  }
+  return out;
+}
+
+int signal_descendants(pid_t ancestor, int sig) {
+  int n = 0;
+  for (pid_t p : descendants(ancestor))
+    if (::kill(p, sig) == 0) ++n;
+  return n;
+}
+
+bool kill_descendants(pid_t ancestor, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (signal_descendants(ancestor, SIGKILL) == 0 && descendants(ancestor).empty()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+}  // namespace guardian::session

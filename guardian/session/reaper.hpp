@@ -1,0 +1,27 @@
+// Process-tree lifetime without a cgroup: guardian becomes a child subreaper so that
+// double-forked daemons and setsid escapees are re-parented to it, and can then be found
+// (by walking /proc parent links down from guardian) and killed.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <vector>
+
+namespace guardian::session {
+
+// prctl(PR_SET_CHILD_SUBREAPER): orphans of the session become guardian's children.
+// Call before launching the command. Returns false on failure (errno set).
+bool enable_subreaper() noexcept;
+
+// Every live (non-zombie) process whose parent chain leads to `ancestor`.
+std::vector<pid_t> descendants(pid_t ancestor);
+
+// Sends `sig` to every descendant of `ancestor`; returns how many were signalled.
+int signal_descendants(pid_t ancestor, int sig);
+
+// SIGKILLs the descendants of `ancestor` until none is alive or `timeout` passes
+// (repeating, since a process may fork between the scan and the kill). True when none left.
+bool kill_descendants(pid_t ancestor, std::chrono::milliseconds timeout);
+
+}  // namespace guardian::session

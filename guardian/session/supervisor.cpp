@@ -1,0 +1,178 @@
+// The supervisor: launch, then one poll loop over the listener, ptrace events (SIGCHLD) and
+// our signals until the command exits; then the whole tree is killed.
+#include "session/supervisor.hpp"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+namespace guardian::session {
+
+void supervisor_signals(sigset_t& set) {
+  sigemptyset(&set);
+  for (int s : {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU})
+    sigaddset(&set, s);
+}
+
+Supervisor::Supervisor(Decider& decider, audit::AuditLog* log)
+    : decider_(decider),
+      log_(log),
+      tracer_(table_,
+              [this](pid_t tid, pid_t tgid, const std::string& exe) {
+                return decider_.verify_exec(tid, tgid, exe);
+              },
+              log) {}
+
+Supervisor::~Supervisor() = default;
+
+void Supervisor::kill_session() { tracer_.kill_all(); }
+
+void Supervisor::signal_command(int sig) {
+  if (pidfd_) syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0);
+}
+
+Result<int> Supervisor::run(launch::LaunchSpec spec) {
+  sigset_t set, old;
+  supervisor_signals(set);
+  if (sigprocmask(SIG_BLOCK, &set, &old) != 0) return fail_errno("cannot block signals", errno);
+  spec.sigmask = old;
+  sigfd_.reset(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!sigfd_) return fail_errno("cannot create a signalfd", errno);
+  // Orphans of the session (double forks) are reparented to us, so we reap them.
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+  bool sync_ok = true;
+  auto launched = launch::launch(spec, [&](launch::Launched& l) -> Result<void> {
+    listener_ = std::make_unique<seccomp::Listener>(std::move(l.listener));
+    sync_ok = listener_->set_sync_wakeup();
+    return tracer_.seize_root(l.pid, spec.path);
+  });
+  if (!launched) return launched.error();
+  if (!launched.value().wait_killable)
+    std::fputs("guardian: notice: kernel lacks SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV; "
+               "signal-heavy programs may retry intercepted syscalls more often\n",
+               stderr);
+  if (!sync_ok)
+    std::fputs("guardian: notice: kernel lacks SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP; "
+               "intercepted syscalls will be slower\n",
+               stderr);
+  pidfd_ = std::move(launched.value().pidfd);
+
+  listener_handle_ = loop_.add(listener_->fd(), POLLIN, [this](short rev) { on_listener(rev); });
+  loop_.add(sigfd_.get(), POLLIN, [this](short) { on_signal(); });
+  if (on_started) on_started(tracer_.root(), pidfd_.get());
+
+  // A SIGCHLD may already be pending from before the signalfd existed.
+  tracer_.reap();
+  bool ok = true;
+  while (!tracer_.root_status()) {
+    if (!loop_.run_once(-1)) {
+      ok = false;
+      break;
+    }
+  }
+  int poll_errno = errno;
+  // The command is gone (or the loop failed): nothing of the session may outlive run().
+  tracer_.kill_all();
+  if (!tracer_.wait_all_gone(5000))
+    std::fputs("guardian: warning: some processes of the session did not exit after SIGKILL\n",
+               stderr);
+  sigprocmask(SIG_SETMASK, &old, nullptr);
+  if (!ok) return fail_errno("the supervisor's poll loop failed", poll_errno);
+  return *tracer_.root_status();
+}
+
+void Supervisor::on_listener(short revents) {
+  if (!(revents & POLLIN)) {
+    // POLLHUP: no task uses the filter any more; the exits arrive through SIGCHLD.
+    loop_.remove(listener_handle_);
+    return;
+  }
+  decode::Notification n;
+  switch (listener_->receive(n)) {
+    case seccomp::RecvStatus::none:
+      return;
+    case seccomp::RecvStatus::closed:
+      loop_.remove(listener_handle_);
+      return;
+    case seccomp::RecvStatus::got:
+      break;
+  }
+  ++stats_.notifications;
+  seccomp::NotifTracee t(*listener_, n.id, n.tid, -1);
+  decode::Response r = decider_.handle(n, t);
+  apply(n, r);
+}
+
+void Supervisor::redecide(std::uint64_t key) {
+  auto it = deferred_.find(key);
+  if (it == deferred_.end()) return;
+  decode::Notification n = it->second;
+  deferred_.erase(it);
+  // The thread may have been killed while a human thought about it.
+  if (!listener_ || !listener_->id_valid(n.id)) return;
+  seccomp::NotifTracee t(*listener_, n.id, n.tid, -1);
+  decode::Response r = decider_.handle(n, t);
+  apply(n, r);
+}
+
+void Supervisor::apply(const decode::Notification& n, decode::Response& r) {
+  bool sent = true;
+  switch (r.kind) {
+    case decode::Response::Kind::cont:
+      sent = listener_->send_continue(n.id);
+      break;
+    case decode::Response::Kind::error:
+      sent = listener_->send_error(n.id, r.err > 0 ? r.err : EACCES);
+      break;
+    case decode::Response::Kind::value:
+      sent = listener_->send_value(n.id, r.value);
+      break;
+    case decode::Response::Kind::inject_fd:
+      if (!r.fd) sent = listener_->send_error(n.id, EBADF);
+      else sent = listener_->send_fd(n.id, r.fd.get(), r.cloexec);
+      break;
+    case decode::Response::Kind::defer:
+      // Held for a human: the thread waits in the kernel; the loop serves everyone else.
+      deferred_[n.id] = n;
+      return;
+    case decode::Response::Kind::kill: {
+      pid_t tgid = table_.tgid_of(n.tid);
+      kill(tgid > 0 ? tgid : n.tid, SIGKILL);
+      sent = listener_->send_error(n.id, EPERM);
+      break;
+    }
+  }
+  // ENOENT: the syscall was interrupted or the thread died meanwhile — expected.
+  if (!sent) ++stats_.gone;
+}
+
+void Supervisor::on_signal() {
+  struct signalfd_siginfo si;
+  while (read(sigfd_.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+    switch (si.ssi_signo) {
+      case SIGCHLD:
+        tracer_.reap();
+        break;
+      case SIGINT:
+      case SIGTERM:
+      case SIGHUP:
+      case SIGQUIT:
+        // Sent by a process (kill, a service manager): forward. From the terminal
+        // (SI_KERNEL) the command, in our process group, received it already.
+        if (static_cast<int>(si.ssi_code) <= 0) signal_command(static_cast<int>(si.ssi_signo));
+        if (si.ssi_signo == SIGTERM && log_) log_->flush();
+        break;
+      default:
+        // SIGTSTP/SIGTTIN/SIGTTOU: the command's own stop decides (see Tracer::on_stop).
+        break;
+    }
+  }
+}
+
+}  // namespace guardian::session

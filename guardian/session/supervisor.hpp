@@ -1,0 +1,75 @@
+// The supervisor: launches the command with the ready filter, then serves its listener,
+// its ptrace events and our signals from one poll loop until the command exits, and leaves
+// no process of the session alive.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <unordered_map>
+
+#include "audit/log.hpp"
+#include "base/result.hpp"
+#include "launch/launch.hpp"
+#include "seccomp/unotify.hpp"
+#include "session/decider.hpp"
+#include "session/event_loop.hpp"
+#include "session/process_table.hpp"
+#include "session/tracer.hpp"
+
+namespace guardian::session {
+
+struct SupervisorStats {
+  std::uint64_t notifications = 0;
+  std::uint64_t gone = 0;  // answered after the thread was interrupted or died (ENOENT)
+};
+
+class Supervisor {
+ public:
+  Supervisor(Decider& decider, audit::AuditLog* log);
+  ~Supervisor();
+
+  // The loop, for rooms that add fds (timerfds of limits, ask sockets) before run().
+  EventLoop& loop() { return loop_; }
+  ProcessTable& table() { return table_; }
+  // Called once the command is running (pid, pidfd): e.g. to start limit timers.
+  std::function<void(pid_t pid, int pidfd)> on_started;
+
+  // Launches and supervises. Returns the command's wait status (as from waitpid).
+  Result<int> run(launch::LaunchSpec spec);
+
+  // Ends the session early (limits, ask): SIGKILL to the whole tree; run() then returns the
+  // command's status (killed).
+  void kill_session();
+  // A deferred notification (Response::Kind::defer, held for a human) is decided again:
+  // the Asker calls this when the answer is in; handle() is called with the same
+  // Notification. Unknown or no-longer-pending keys are ignored.
+  void redecide(std::uint64_t key);
+  // Forwards a signal to the command (its pidfd).
+  void signal_command(int sig);
+
+  const SupervisorStats& stats() const { return stats_; }
+
+ private:
+  void on_listener(short revents);
+  void on_signal();
+  void apply(const decode::Notification& n, decode::Response& r);
+
+  Decider& decider_;
+  audit::AuditLog* log_;
+  EventLoop loop_;
+  ProcessTable table_;
+  Tracer tracer_;
+  std::unique_ptr<seccomp::Listener> listener_;
+  UniqueFd pidfd_;
+  UniqueFd sigfd_;
+  int listener_handle_ = -1;
+  SupervisorStats stats_;
+  std::unordered_map<std::uint64_t, decode::Notification> deferred_;
+};
+
+// The signals the supervisor receives through its signalfd (blocked while it runs).
+void supervisor_signals(sigset_t& set);
+
+}  // namespace guardian::session

@@ -1,0 +1,225 @@
+// Unit tests for policy/landlock_envelope: prefixes, widening, ports and scopes.
+#include "policy/landlock_envelope.hpp"
+
+#include <doctest/doctest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+using namespace guardian::policy;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A scratch directory (resolved, so tests compare against realpath results).
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/guardian-envelope-XXXXXX";
+    char* p = ::mkdtemp(tmpl);
+    REQUIRE(p != nullptr);
+    char real[PATH_MAX];
+    REQUIRE(::realpath(p, real) != nullptr);
+    path = real;
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string operator/(const std::string& rel) const { return path + "/" + rel; }
+};
+
+void touch(const std::string& p) {
+  FILE* f = std::fopen(p.c_str(), "w");
+  REQUIRE(f != nullptr);
+  std::fclose(f);
+}
+
+PathRule rule(const std::string& pattern, int line = 1) {
+  return PathRule{pattern, RuleOrigin{"test.yaml", line, 1, pattern}};
+}
+
+const EnvelopePath* find(const Envelope& env, const std::string& path) {
+  for (const auto& p : env.paths)
+    if (p.path == path) return &p;
+  return nullptr;
+}
+
+EnvelopeOptions no_loaders() {
+  EnvelopeOptions o;
+  o.loaders.clear();
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("literal_prefix stops at the first component holding a glob") {
+  CHECK(literal_prefix("/usr/**") == "/usr");
+  CHECK(literal_prefix("/usr/lib/*.so*") == "/usr/lib");
+  CHECK(literal_prefix("/etc/hosts") == "/etc/hosts");
+  CHECK(literal_prefix("/home/u/{a,b}/x") == "/home/u");
+  CHECK(literal_prefix("/**/.env") == "/");
+  CHECK(literal_prefix("//tmp//x?/y") == "/tmp");
+}
+
+TEST_CASE("read, write and exec rules become resolved prefixes with their rights") {
+  TempDir t;
+  fs::create_directories(t / "src/deep");
+  fs::create_directories(t / "out");
+  touch(t / "config");
+  Profile p;
+  p.read = {rule(t / "src/**"), rule(t / "config")};
+  p.write = {rule(t / "out/*.o")};
+  p.exec_allow = {rule(t / "src/deep/tool*")};
+  Envelope env = compute_envelope(p, no_loaders());
+
+  const auto* src = find(env, t / "src");
+  REQUIRE(src);
+  CHECK(src->access == kEnvRead);
+  CHECK(src->is_dir);
+  const auto* cfg = find(env, t / "config");
+  REQUIRE(cfg);
+  CHECK_FALSE(cfg->is_dir);  // a literal file: only that file, not its directory
+  CHECK(find(env, t.path) == nullptr);
+  const auto* out = find(env, t / "out");
+  REQUIRE(out);
+  CHECK(out->access == (kEnvRead | kEnvWrite));  // write implies read
+  const auto* deep = find(env, t / "src/deep");
+  REQUIRE(deep);  // exec is a right the read-only ancestor lacks: kept
+  CHECK(deep->access == kEnvExec);
+  CHECK(deep->why.find("test.yaml:1") != std::string::npos);
+}
+
+TEST_CASE("entries covered by an ancestor with the same rights are dropped") {
+  TempDir t;
+  fs::create_directories(t / "a/b");
+  Profile p;
+  p.read = {rule(t / "a/**"), rule(t / "a/b/**")};
+  p.write = {rule(t / "a/b/c*")};
+  Envelope env = compute_envelope(p, no_loaders());
+  CHECK(find(env, t / "a"));
+  const auto* b = find(env, t / "a/b");
+  REQUIRE(b);  // kept: it adds write
+  CHECK((b->access & kEnvWrite));
+  Profile q;
+  q.write = {rule(t / "a/**")};
+  q.read = {rule(t / "a/b/**")};
+  Envelope env2 = compute_envelope(q, no_loaders());
+  CHECK(env2.paths.size() == 1);
+}
+
+TEST_CASE("symlinked prefixes are resolved: Landlock rules name inodes") {
+  TempDir t;
+  fs::create_directories(t / "real");
+  fs::create_directory_symlink(t / "real", t / "link");
+  Profile p;
+  p.read = {rule(t / "link/**")};
+  Envelope env = compute_envelope(p, no_loaders());
+  CHECK(find(env, t / "real"));
+  CHECK_FALSE(find(env, t / "link"));
+}
+
+TEST_CASE("a missing read prefix grants nothing; a missing write prefix widens to its existing ancestor") {
+  TempDir t;
+  Profile p;
+  p.read = {rule(t / "absent/**")};
+  Envelope env = compute_envelope(p, no_loaders());
+  CHECK(env.paths.empty());
+  bool noted = false;
+  for (const auto& n : env.notes) noted |= n.find("absent") != std::string::npos;
+  CHECK(noted);
+
+  Profile w;
+  w.write = {rule(t / "build/out/**")};
+  Envelope env2 = compute_envelope(w, no_loaders());
+  const auto* anc = find(env2, t.path);
+  REQUIRE(anc);
+  CHECK((anc->access & kEnvWrite));
+}
+
+TEST_CASE("per-process /proc rules widen to /proc") {
+  Profile p;
+  p.read = {rule("/proc/self/**"), rule("/proc/self/status")};
+  p.write = {rule("/dev/fd/**")};  // /dev/fd -> /proc/self/fd -> /proc/PID/fd
+  Envelope env = compute_envelope(p, no_loaders());
+  const auto* proc = find(env, "/proc");
+  REQUIRE(proc);
+  CHECK((proc->access & kEnvWrite));
+  for (const auto& e : env.paths) CHECK(e.path.rfind("/proc/", 0) != 0);
+}
+
+TEST_CASE("the command and the dynamic loader are executable") {
+  TempDir t;
+  touch(t / "prog");
+  Profile p;
+  EnvelopeOptions o;
+  o.loaders = {t / "ld.so", "/nonexistent/ld.so"};
+  touch(t / "ld.so");
+  o.extra_exec = {t / "prog"};
+  Envelope env = compute_envelope(p, o);
+  const auto* prog = find(env, t / "prog");
+  REQUIRE(prog);
+  CHECK(prog->access == kEnvExec);
+  CHECK_FALSE(prog->is_dir);
+  CHECK(find(env, t / "ld.so"));
+  CHECK(env.paths.size() == 2);
+}
+
+TEST_CASE("TCP ports from network rules; '*' means every port; unix rules are not TCP") {
+  Profile p;
+  p.connect = {NetRule{"127.0.0.1:8080", {}}, NetRule{"[::1]:443", {}},
+               NetRule{"10.0.0.0/8:8000-8002", {}}, NetRule{"api.github.com:443", {}},
+               NetRule{"unix:/run/app.sock", {}}, NetRule{"8001", {}}};
+  // "8001" has no port part: it cannot be pinned, so connect is not restricted.
+  Envelope all = compute_envelope(p, no_loaders());
+  CHECK(all.connect.all);
+  CHECK(port_set_text(all.connect) == "all");
+
+  p.connect.pop_back();
+  p.bind = {NetRule{"127.0.0.1:*", {}}};
+  Envelope env = compute_envelope(p, no_loaders());
+  CHECK_FALSE(env.connect.all);
+  CHECK(port_set_text(env.connect) == "443,8000-8002,8080");
+  CHECK(env.bind.all);
+  CHECK(env.scope_abstract_unix);
+  CHECK(env.scope_signal);
+}
+
+TEST_CASE("no network rules: no TCP port at all; dns adds TCP port 53") {
+  Profile p;
+  Envelope env = compute_envelope(p, no_loaders());
+  CHECK(port_set_text(env.connect) == "none");
+  CHECK(port_set_text(env.bind) == "none");
+  p.dns = true;
+  env = compute_envelope(p, no_loaders());
+  CHECK(port_set_text(env.connect) == "53");
+}
+
+TEST_CASE("an abstract unix connect rule turns the abstract socket scope off") {
+  Profile p;
+  p.connect = {NetRule{"unix:@/tmp/.X11-unix/X0", {}}};
+  Envelope env = compute_envelope(p, no_loaders());
+  CHECK_FALSE(env.scope_abstract_unix);
+  CHECK(scopes_text(env) == "signal");
+}
+
+TEST_CASE("huge port ranges become every port rather than tens of thousands of rules") {
+  Profile p;
+  p.connect = {NetRule{"*:1024-65535", {}}};
+  Envelope env = compute_envelope(p, no_loaders());
+  CHECK(env.connect.all);
+}
+
+TEST_CASE("deny rules are reported as not expressible") {
+  Profile p;
+  p.deny = {rule("/home/u/.ssh/**")};
+  Envelope env = compute_envelope(p, no_loaders());
+  bool noted = false;
+  for (const auto& n : env.notes) noted |= n.find("deny rules") != std::string::npos;
+  CHECK(noted);
+  std::string text = format_envelope(env);
+  CHECK(text.find("tcp connect: none") != std::string::npos);
+  CHECK(text.find("note: deny rules") != std::string::npos);
+}
