@@ -1,10 +1,14 @@
 // Profile -> Landlock envelope (see landlock_envelope.hpp): prefixes, ports and scopes.
 #include "landlock_envelope.hpp"
 
+#include <dirent.h>
+#include <fnmatch.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <climits>
 #include <cstdlib>
 #include <map>
@@ -57,8 +61,9 @@ class Builder {
  public:
   explicit Builder(Envelope& env) : env_(env) {}
 
-  // Adds the envelope entry for one path pattern with the given access.
-  void add_pattern(const std::string& pattern, std::uint8_t access, const std::string& why) {
+  // Adds the envelope entry for one path pattern with the given access. Write rules must be
+  // added before read and exec rules (expansion below asks what is writable).
+  void add_pattern(const std::string& pattern, std::uint8_t access, const std::string& why, int depth = 0) {
     if (pattern.empty() || pattern[0] != '/') {
       note(fmt::format("skipped '{}': not an absolute pattern", pattern));
       return;
@@ -75,7 +80,17 @@ class Builder {
       }
       struct stat st{};
       bool dir = ::stat(real->c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+      std::string rest = prefix.size() < pattern.size() ? pattern.substr(prefix.size()) : "";
+      while (!rest.empty() && rest[0] == '/') rest.erase(0, 1);
+      if (dir && !rest.empty() && depth < 4 && expand(*real, rest, access, why, depth)) return;
       put(*real, access, dir, why);
+      if (dir && !rest.empty()) {
+        Scan sc{*real, rest.substr(0, rest.find('/')), access, why};
+        bool dup = std::any_of(scans_.begin(), scans_.end(), [&](const Scan& o) {
+          return o.dir == sc.dir && o.component == sc.component && (o.access & sc.access) == sc.access;
+        });
+        if (!dup) scans_.push_back(std::move(sc));
+      }
       return;
     }
     if (!(access & kEnvWrite)) {
@@ -91,6 +106,50 @@ class Builder {
     put(real, access, true, why);
   }
 
+  // A glob in a component other than `**` below a directory nobody in the session can write
+  // ("/etc/python3*/**", "/usr/bin/python3*") is expanded against what exists now, so the
+  // envelope names the matches rather than the whole directory (/etc). Not for write rules
+  // (their matches may not exist yet) nor beneath write prefixes (the session may create new
+  // matches there). Returns false to fall back to the directory itself.
+  bool expand(const std::string& dir, const std::string& rest, std::uint8_t access, const std::string& why,
+              int depth) {
+    std::string comp = rest.substr(0, rest.find('/'));
+    std::string tail = rest.size() > comp.size() ? rest.substr(comp.size()) : "";
+    if ((access & kEnvWrite) || comp.find("**") != std::string::npos ||
+        comp.find_first_of("{\\") != std::string::npos || covered(dir, kEnvWrite))
+      return false;
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return false;
+    std::vector<std::string> matches;
+    bool too_many = false;
+    while (dirent* de = ::readdir(d)) {
+      std::string name = de->d_name;
+      if (name == "." || name == ".." || ::fnmatch(comp.c_str(), name.c_str(), 0) != 0) continue;
+      if (matches.size() >= 64) {
+        too_many = true;
+        break;
+      }
+      matches.push_back(name);
+    }
+    ::closedir(d);
+    if (too_many) return false;
+    if (matches.empty()) note(fmt::format("'{}/{}' matches nothing now: nothing granted for {}", dir, rest, why));
+    std::sort(matches.begin(), matches.end());
+    for (const auto& m : matches) {
+      std::string path = (dir == "/" ? "" : dir) + "/" + m;
+      // A symlink among the matches counts only if the session could not have planted it.
+      bool is_dir = false;
+      auto target = trusted_target(path, is_dir);
+      if (!target) continue;
+      if (tail.empty()) {
+        put(*target, access, is_dir, why);
+      } else if (is_dir) {
+        add_pattern(*target + tail, access, why, depth + 1);
+      }
+    }
+    return true;
+  }
+
   // Adds one exact file (loader, the command) with exec access, if it exists.
   void add_file(const std::string& path, std::uint8_t access, const std::string& why) {
     auto real = resolve(path);
@@ -98,6 +157,36 @@ class Builder {
     struct stat st{};
     if (::stat(real->c_str(), &st) != 0) return;
     put(*real, access, S_ISDIR(st.st_mode), why);
+  }
+
+  // Symlinks in a rule's directory that point elsewhere (/usr/bin/clang -> /usr/lib/llvm/..,
+  // /usr/bin/java -> /etc/alternatives/java -> /usr/lib/jvm/..): the supervisor matches the
+  // link's own name when every link on the way lies where the session cannot write (spec §2,
+  // system aliases), but Landlock checks the target's inode. Add such targets so the
+  // envelope stays a superset. Only the rule's own directory is scanned (one level), and
+  // only entries its next pattern component matches.
+  void follow_aliases() {
+    for (const auto& sc : scans_) {
+      if (sc.dir == "/" || sc.dir == "/proc" || sc.dir == "/sys" || sc.dir == "/dev") continue;
+      DIR* d = ::opendir(sc.dir.c_str());
+      if (!d) continue;
+      int budget = 4096;
+      while (dirent* de = ::readdir(d)) {
+        if (--budget < 0) {
+          note(fmt::format("alias scan of '{}' stopped after 4096 entries", sc.dir));
+          break;
+        }
+        if (de->d_type != DT_LNK && de->d_type != DT_UNKNOWN) continue;
+        std::string name = de->d_name;
+        if (sc.component != "**" && ::fnmatch(sc.component.c_str(), name.c_str(), 0) != 0) continue;
+        std::string link = sc.dir + "/" + name;
+        bool is_dir = false;
+        auto target = trusted_target(link, is_dir);
+        if (!target || covered(*target, sc.access)) continue;
+        put(*target, sc.access, is_dir, fmt::format("alias {} of {}", link, sc.why));
+      }
+      ::closedir(d);
+    }
   }
 
   void note(std::string n) {
@@ -124,6 +213,57 @@ class Builder {
   }
 
  private:
+  struct Scan {
+    std::string dir;        // resolved rule directory
+    std::string component;  // the pattern component right below it ("*", "python3*", "**")
+    std::uint8_t access;
+    std::string why;
+  };
+
+  // Is `path` beneath (or equal to) a directory entry granting `access`?
+  bool covered(const std::string& path, std::uint8_t access) const {
+    for (const auto& [apath, a] : by_path_) {
+      if ((a.access & access) != access) continue;
+      if (apath == path) return true;
+      if (a.is_dir && (apath == "/" || (path.size() > apath.size() && path.compare(0, apath.size(), apath) == 0 &&
+                                        path[apath.size()] == '/')))
+        return true;
+    }
+    return false;
+  }
+
+  // The resolved target of `link` when every symlink on the way lies where the session may
+  // not write (so the session cannot have planted it); nullopt otherwise. Walks at most 16
+  // links; directories are resolved once and cached (a scan of /usr/bin meets hundreds).
+  // `is_dir` receives whether the target is a directory.
+  std::optional<std::string> trusted_target(std::string cur, bool& is_dir) {
+    for (int hop = 0; hop < 16; ++hop) {
+      std::string dir = resolved_dir(parent_of(cur));
+      std::string here = (dir == "/" ? "" : dir) + "/" + cur.substr(cur.rfind('/') + 1);
+      char buf[PATH_MAX];
+      // readlink fails with EINVAL on a non-link: the end of the chain (saves an lstat).
+      ssize_t n = ::readlink(cur.c_str(), buf, sizeof buf - 1);
+      if (n < 0 && errno == EINVAL) {
+        struct stat st{};
+        if (::stat(here.c_str(), &st) != 0) return std::nullopt;
+        is_dir = S_ISDIR(st.st_mode);
+        return here;
+      }
+      if (n <= 0 || covered(here, kEnvWrite)) return std::nullopt;
+      std::string target(buf, static_cast<std::size_t>(n));
+      cur = target[0] == '/' ? target : (dir == "/" ? "" : dir) + "/" + target;
+    }
+    return std::nullopt;
+  }
+
+  std::string resolved_dir(const std::string& dir) {
+    auto it = dir_cache_.find(dir);
+    if (it != dir_cache_.end()) return it->second;
+    std::string r = resolve(dir).value_or(dir);
+    dir_cache_.emplace(dir, r);
+    return r;
+  }
+
   void widen_proc(std::uint8_t access, const std::string& why) {
     note("rules under /proc/self or /proc/PID are widened to /proc (Landlock names inodes, and "
          "those differ per process); other processes' entries stay closed by ptrace checks and "
@@ -143,6 +283,8 @@ class Builder {
 
   Envelope& env_;
   std::map<std::string, EnvelopePath> by_path_;
+  std::vector<Scan> scans_;
+  std::map<std::string, std::string> dir_cache_;
 };
 
 struct ParsedPorts {
@@ -258,14 +400,16 @@ std::string literal_prefix(const std::string& pattern) {
 Envelope compute_envelope(const Profile& profile, const EnvelopeOptions& opts) {
   Envelope env;
   Builder b(env);
-  for (const auto& r : profile.read) b.add_pattern(r.pattern, kEnvRead, describe("read", r.pattern, r.origin));
+  // Write rules first: expanding read and exec globs depends on what is writable.
   for (const auto& r : profile.write) b.add_pattern(r.pattern, kEnvWrite, describe("write", r.pattern, r.origin));
+  for (const auto& p : opts.extra_write) b.add_pattern(p, kEnvWrite, "write " + p + " (command line)");
+  for (const auto& r : profile.read) b.add_pattern(r.pattern, kEnvRead, describe("read", r.pattern, r.origin));
   for (const auto& r : profile.exec_allow) b.add_pattern(r.pattern, kEnvExec, describe("exec", r.pattern, r.origin));
   for (const auto& p : opts.extra_read) b.add_pattern(p, kEnvRead, "read " + p + " (command line)");
-  for (const auto& p : opts.extra_write) b.add_pattern(p, kEnvWrite, "write " + p + " (command line)");
   for (const auto& p : opts.extra_exec_rules) b.add_pattern(p, kEnvExec, "exec " + p + " (command line)");
   for (const auto& p : opts.extra_exec) b.add_file(p, kEnvExec, "the command itself");
   for (const auto& p : opts.loaders) b.add_file(p, kEnvExec, "dynamic loader");
+  if (opts.follow_aliases) b.follow_aliases();
   b.finish();
 
   for (const auto& r : profile.connect) add_net(env.connect, env, r.text, "connect");
@@ -317,17 +461,28 @@ std::string scopes_text(const Envelope& env) {
   return out.empty() ? "none" : out;
 }
 
-std::string format_envelope(const Envelope& env) {
+std::string format_envelope(const Envelope& env, bool verbose) {
   std::string out;
-  std::size_t width = 4;
-  for (const auto& p : env.paths) width = std::max(width, p.path.size());
+  std::size_t width = 4, aliases = 0;
+  const EnvelopePath* example = nullptr;
+  auto is_alias = [](const EnvelopePath& p) { return p.why.rfind("alias ", 0) == 0; };
+  for (const auto& p : env.paths)
+    if (verbose || !is_alias(p)) width = std::max(width, p.path.size());
   for (const auto& p : env.paths) {
+    if (!verbose && is_alias(p)) {
+      if (!example) example = &p;
+      ++aliases;
+      continue;
+    }
     std::string acc;
     acc += (p.access & kEnvRead) ? 'r' : '-';
     acc += (p.access & kEnvWrite) ? 'w' : '-';
     acc += (p.access & kEnvExec) ? 'x' : '-';
     out += fmt::format("{} {:<{}}  {}{}\n", acc, p.path, width, p.is_dir ? "" : "[file] ", p.why);
   }
+  if (aliases > 0)
+    out += fmt::format("# and {} targets of system symlinks in those directories, e.g. {} ({}); --verbose lists them\n",
+                       aliases, example->path, example->why);
   out += fmt::format("tcp connect: {}\n", port_set_text(env.connect));
   out += fmt::format("tcp bind: {}\n", port_set_text(env.bind));
   out += fmt::format("scoped: {}\n", scopes_text(env));

@@ -4,7 +4,8 @@
 // ports and scopes, so the envelope is always a superset of what the profile allows:
 // the supervisor still decides every request precisely; the envelope is the second wall
 // that holds even if the supervisor is bypassed. No syscalls here except realpath() of
-// rule prefixes (and stat() to tell a file from a directory).
+// rule prefixes, stat() to tell a file from a directory, and one readdir() of each rule's
+// directory to find system symlinks that point elsewhere.
 #pragma once
 
 #include <cstdint>
@@ -60,6 +61,9 @@ struct EnvelopeOptions {
       "/lib/ld-linux-x86-64.so.2",
       "/lib/ld-linux-aarch64.so.1",
   };
+  // Add the targets of system symlinks found in rule directories (see follow_aliases in
+  // the .cpp): /usr/bin/clang -> /usr/lib/llvm-14/bin/clang must stay executable.
+  bool follow_aliases = true;
   // Extra allow rules given on the command line (--allow-read etc.), already expanded.
   std::vector<std::string> extra_read, extra_write, extra_exec_rules;
   std::vector<std::string> extra_connect, extra_bind;
@@ -72,8 +76,9 @@ std::string literal_prefix(const std::string& pattern);
 // Computes the envelope of `profile` (deny rules ignored: Landlock cannot express them).
 Envelope compute_envelope(const Profile& profile, const EnvelopeOptions& opts = {});
 
-// Human-readable listing, one entry a line (shown by `guardian profile envelope`).
-std::string format_envelope(const Envelope& env);
+// Human-readable listing, one entry a line (shown by `guardian profile envelope`). Targets of
+// system symlinks (often a hundred or more) are summed up in one line unless `verbose`.
+std::string format_envelope(const Envelope& env, bool verbose = false);
 
 // Compact one-line forms for the audit log's session_start record.
 std::string envelope_paths_text(const Envelope& env, std::uint8_t access_bit);

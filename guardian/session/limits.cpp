@@ -240,6 +240,21 @@ Result<void> SessionLimits::attach(pid_t pid) {
   return cg_->add(pid);
 }
 
+Result<void> SessionLimits::apply_rlimits_to(pid_t pid) {
+  for (auto& r : rlimits_) {
+    struct rlimit cur;
+    if (::prlimit(pid, static_cast<__rlimit_resource>(r.resource), nullptr, &cur) != 0)
+      return fail_errno("cannot read the command's resource limits", errno);
+    // Never raise a limit the user already lowered.
+    struct rlimit v = r.value;
+    if (cur.rlim_max != RLIM_INFINITY && v.rlim_max > cur.rlim_max) v.rlim_max = cur.rlim_max;
+    if (v.rlim_cur > v.rlim_max) v.rlim_cur = v.rlim_max;
+    if (::prlimit(pid, static_cast<__rlimit_resource>(r.resource), &v, nullptr) != 0)
+      return fail_errno("cannot set the command's resource limits", errno);
+  }
+  return outcome::success();
+}
+
 int SessionLimits::cgroup_dir_fd() const noexcept { return cg_ ? cg_->v2_dir_fd() : -1; }
 
 std::map<std::string, std::string> SessionLimits::audit_fields() const {

@@ -78,6 +78,8 @@ class SessionLimits {
   int apply_in_child() const noexcept;
   // Parent side alternative to joining in the child (call before the child runs the command).
   Result<void> attach(pid_t pid);
+  // Parent side alternative to the child's setrlimit: prlimit on the stopped child.
+  Result<void> apply_rlimits_to(pid_t pid);
   // For clone3(CLONE_INTO_CGROUP): the v2 cgroup directory, or -1.
   int cgroup_dir_fd() const noexcept;
   SessionCgroup* cgroup() noexcept { return cg_.get(); }

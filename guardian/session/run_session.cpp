@@ -10,9 +10,11 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "context/preload.hpp"
 #include "decode/syscalls.hpp"
 #include "seccomp/filter.hpp"
 #include "session/command.hpp"
+#include "session/control.hpp"
 #include "session/interim.hpp"
 #include "session/supervisor.hpp"
 
@@ -29,20 +31,15 @@ int guardian_failure(const std::string& line) {
 
 // Options whose room has not landed must not be silently ignored.
 int check_supported(const RunOptions& o) {
-  auto unsupported = [](const char* opt) {
-    return guardian_failure(std::string("guardian: ") + opt + " is not supported yet");
-  };
   if (o.backend == Backend::ptrace)
     return guardian_failure("guardian: --backend ptrace is not available yet (use seccomp)");
-  if (o.limits.wall_s) return unsupported("--timeout");
-  if (o.limits.memory_bytes) return unsupported("--memory");
-  if (o.limits.cpu_s) return unsupported("--cpu");
-  if (o.limits.pids) return unsupported("--pids");
-  if (o.ask.ask) return unsupported("--ask");
-  if (!o.ask.socket_path.empty()) return unsupported("--ask-socket");
-  if (!o.ask.save_path.empty()) return unsupported("--ask-save");
-  if (o.preload.value_or(false)) return unsupported("--preload");
-  if (o.fast_path) return unsupported("--fast-path");
+  // The shim's cooperative fast path is not built: deciding in-process needs the compiled
+  // profile shared read-only with every process and a drained ring, and until that is
+  // sound the supervisor decides everything (see guardian(1), --fast-path).
+  if (o.fast_path)
+    return guardian_failure(
+        "guardian: --fast-path is not available in this version; every call is decided by "
+        "the supervisor (drop --fast-path)");
   return 0;
 }
 
@@ -85,18 +82,33 @@ int run_session(const RunOptions& opts) {
     return cmd.status;
   }
 
+  // LD_PRELOAD shim (context room): call-site backtraces and host names for the audit log,
+  // never enforcement. When the engine and the log are wired here (shim room will do it
+  // if you do not): prepare after the profile's env filtering, with profile.deny_errno;
+  // then shim.value().allow_library(profile) before compiling the engine, and
+  //   log = shim.value().wrap(std::move(log));   // before the Handler takes the log
+  auto shim = context::PreloadSession::prepare(opts.preload, EACCES, envp);
+  if (!shim) return guardian_failure("guardian: " + shim.error().message);
+
   seccomp::FilterOptions fo;
   auto prog = seccomp::build_filter(decode::syscall_table(), fo);
   if (!prog) return guardian_failure("guardian: " + prog.error().message);
   struct sock_fprog fprog = prog.value().fprog();
 
+  // Limits, cgroup, lifetime and ask (session room).
+  auto control = SessionControl::create(opts, nullptr, nullptr);
+  if (!control) return guardian_failure("guardian: " + control.error().message);
+
   ContinueDecider decider;
   Supervisor sup(decider, nullptr);
+  if (auto r = control.value()->attach(sup); !r)
+    return guardian_failure("guardian: " + r.error().message);
   launch::LaunchSpec spec;
   spec.path = cmd.path;
   spec.argv = opts.command;
   spec.envp = std::move(envp);
   spec.filter = &fprog;
+  if (shim.value().active()) spec.keep_fds.push_back(shim.value().child_fd());
   auto status = sup.run(std::move(spec));
   if (!status) {
     std::string msg = "guardian: " + status.error().message;
@@ -104,7 +116,7 @@ int run_session(const RunOptions& opts) {
       msg += "; the ptrace backend is not available yet";
     return guardian_failure(msg);
   }
-  return exit_status_of(status.value());
+  return control.value()->finish(exit_status_of(status.value()));
 }
 
 }  // namespace guardian::session

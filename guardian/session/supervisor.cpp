@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "base/test_hooks.hpp"
+
 namespace guardian::session {
 
 void supervisor_signals(sigset_t& set) {
@@ -24,6 +26,8 @@ Supervisor::Supervisor(Decider& decider, audit::AuditLog* log)
       log_(log),
       tracer_(table_,
               [this](pid_t tid, pid_t tgid, const std::string& exe) {
+                // TESTS ONLY (test_supervisor_allow_all): a denied exec was let through.
+                if (testing::supervisor_allow_all()) return true;
                 return decider_.verify_exec(tid, tgid, exe);
               },
               log) {}
@@ -50,6 +54,10 @@ Result<int> Supervisor::run(launch::LaunchSpec spec) {
   auto launched = launch::launch(spec, [&](launch::Launched& l) -> Result<void> {
     listener_ = std::make_unique<seccomp::Listener>(std::move(l.listener));
     sync_ok = listener_->set_sync_wakeup();
+    if (before_exec) {
+      auto r = before_exec(l.pid);
+      if (!r) return r;
+    }
     return tracer_.seize_root(l.pid, spec.path);
   });
   if (!launched) return launched.error();
@@ -122,6 +130,13 @@ void Supervisor::redecide(std::uint64_t key) {
 }
 
 void Supervisor::apply(const decode::Notification& n, decode::Response& r) {
+  // TESTS ONLY (test_supervisor_allow_all, never in the installed guardian): what the
+  // supervisor would refuse goes to the kernel instead, so only Landlock can stop it.
+  if (testing::supervisor_allow_all() &&
+      (r.kind == decode::Response::Kind::error || r.kind == decode::Response::Kind::kill)) {
+    r = decode::Response{};
+    r.kind = decode::Response::Kind::cont;
+  }
   bool sent = true;
   switch (r.kind) {
     case decode::Response::Kind::cont:
@@ -165,7 +180,12 @@ void Supervisor::on_signal() {
       case SIGQUIT:
         // Sent by a process (kill, a service manager): forward. From the terminal
         // (SI_KERNEL) the command, in our process group, received it already.
-        if (static_cast<int>(si.ssi_code) <= 0) signal_command(static_cast<int>(si.ssi_signo));
+        if (static_cast<int>(si.ssi_code) <= 0) {
+          if (on_terminate && (si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP))
+            on_terminate(static_cast<int>(si.ssi_signo));
+          else
+            signal_command(static_cast<int>(si.ssi_signo));
+        }
         if (si.ssi_signo == SIGTERM && log_) log_->flush();
         break;
       default:

@@ -35,6 +35,12 @@ class Supervisor {
   ProcessTable& table() { return table_; }
   // Called once the command is running (pid, pidfd): e.g. to start limit timers.
   std::function<void(pid_t pid, int pidfd)> on_started;
+  // Session room: called in the parent before the child execs (joins the cgroup, sets its
+  // rlimits). A failure aborts the launch.
+  std::function<Result<void>(pid_t pid)> before_exec;
+  // Session room: SIGTERM or SIGHUP sent to guardian by a process. Set, it replaces the plain
+  // forward to the command (it ends the whole tree: SIGTERM, grace period, SIGKILL).
+  std::function<void(int sig)> on_terminate;
 
   // Launches and supervises. Returns the command's wait status (as from waitpid).
   Result<int> run(launch::LaunchSpec spec);

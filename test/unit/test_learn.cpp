@@ -1,0 +1,335 @@
+// Tests for policy/learn: audit log reading, the generaliser's choices, rendering and merge.
+#include <yaml-cpp/yaml.h>
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "policy/learn/generalise.hpp"
+#include "policy/learn/json.hpp"
+#include "policy/learn/observe.hpp"
+
+using namespace guardian::policy;
+using namespace guardian::policy::learn;
+
+namespace {
+
+LearnOptions opts() {
+  LearnOptions o;
+  o.cwd = "/work/proj";
+  o.home = "/home/u";
+  o.tmpdir = "/tmp";
+  o.command = {"/usr/bin/python3", "job.py"};
+  return o;
+}
+
+Observation file(Op op, std::string path, std::string syscall = "openat", std::int64_t pid = 100) {
+  Observation o;
+  o.category = Category::file;
+  o.op = op;
+  o.path = std::move(path);
+  o.syscall = std::move(syscall);
+  o.pid = o.tid = pid;
+  return o;
+}
+
+std::vector<std::string> patterns(const std::vector<LearnedRule>& rules) {
+  std::vector<std::string> v;
+  for (const auto& r : rules) v.push_back(r.pattern);
+  return v;
+}
+
+bool has(const std::vector<LearnedRule>& rules, std::string_view p) {
+  return std::any_of(rules.begin(), rules.end(), [&](const LearnedRule& r) { return r.pattern == p; });
+}
+
+}  // namespace
+
+TEST_CASE("json: records parse, errors name the column") {
+  std::string err;
+  auto v = parse_json(R"({"a":[1,"x\u00e9\n"],"b":{"c":true},"d":null,"e":-1.5e2})", err);
+  REQUIRE(v);
+  CHECK(v->get("a")->arr[1].str == "x\xc3\xa9\n");
+  CHECK(v->get("b")->get("c")->b);
+  CHECK(v->get_int("e") == -150);
+  CHECK_FALSE(parse_json(R"({"a":})", err));
+  CHECK(err.find("column 6") == 0);
+  CHECK_FALSE(parse_json(std::string(200, '['), err));  // too deep: refused, not a crash
+}
+
+TEST_CASE("audit: decision records become folded observations") {
+  std::istringstream in(
+      R"({"v":1,"ts":"2026-01-01T00:00:00.000000000Z","seq":0,"session":"s","event":"session_start","argv":["cat","a"],"cwd":"/work/proj","profile":"x","profile_sha256":"0","mode":"complain","backend":"seccomp","guardian_version":"0.1.0","uid":1000})"
+      "\n"
+      R"({"v":1,"ts":"2026-01-01T00:00:00.000000001Z","seq":1,"session":"s","event":"decision","pid":7,"tid":7,"ppid":1,"exe":"/usr/bin/cat","syscall":"openat","category":"file","op":"read","path":"/work/proj/a","raw_path":"a","decision":"would-deny","errno":13,"tip":"files: {read: [\"${CWD}/a\"]}","via":"seccomp"})"
+      "\n"
+      R"({"v":1,"ts":"2026-01-01T00:00:00.000000002Z","seq":2,"session":"s","event":"decision","pid":7,"tid":7,"ppid":1,"exe":"/usr/bin/cat","syscall":"openat","category":"file","op":"read","path":"/work/proj/a","raw_path":"./a","decision":"allow","rule":{"file":"p.yaml","line":3,"pattern":"x"},"via":"seccomp"})"
+      "\n"
+      R"({"v":1,"ts":"2026-01-01T00:00:00.000000003Z","seq":3,"session":"s","event":"decision","pid":7,"tid":7,"ppid":1,"exe":"/usr/bin/cat","syscall":"connect","category":"network","op":"connect","addr":"10.0.0.1:443","host":"example.org","decision":"would-deny","via":"seccomp"})"
+      "\n"
+      R"({"v":1,"ts":"2026-01-01T00:00:00.000000004Z","seq":4,"session":"s","event":"session_end","exit_status":0)");
+  std::string err;
+  auto a = read_audit(in, "log.jsonl", err);
+  REQUIRE_MESSAGE(a, err);
+  CHECK(a->session.cwd == "/work/proj");
+  CHECK(a->session.argv == std::vector<std::string>{"cat", "a"});
+  REQUIRE(a->observations.size() == 2);
+  CHECK(a->observations[0].count == 2);
+  CHECK(a->observations[1].host == "example.org");
+  CHECK(a->warnings.size() == 1);  // the cut last line
+}
+
+TEST_CASE("audit: a bad line is a line-numbered error") {
+  std::istringstream in("{\"v\":1,\"event\":\"limit\"}\ngarbage\n{\"v\":1}\n");
+  std::string err;
+  CHECK_FALSE(read_audit(in, "log.jsonl", err));
+  CHECK(err == "log.jsonl:2:1: unexpected character");
+  std::istringstream in2("{\"v\":2,\"event\":\"decision\"}\n");
+  CHECK_FALSE(read_audit(in2, "l", err));
+  CHECK(err == "l:1:1: unsupported audit log version 2");
+  std::istringstream in3("{\"v\":1,\"event\":\"decision\",\"category\":\"file\",\"op\":\"read\"}\n");
+  CHECK_FALSE(read_audit(in3, "l", err));
+  CHECK(err == "l:1:1: file decision without an absolute 'path'");
+}
+
+TEST_CASE("paths under CWD, HOME, TMPDIR use the variables; the longest root wins") {
+  auto o = opts();
+  o.cwd = "/home/u/src/proj";
+  std::vector<Observation> obs{file(Op::read, "/home/u/src/proj/in.txt"), file(Op::read, "/home/u/.gitconfig"),
+                               file(Op::write, "/tmp/out.log"), file(Op::read, "/home/u2/x")};
+  auto L = generalise(obs, o);
+  CHECK(has(L.read, "${CWD}/in.txt"));
+  CHECK(has(L.read, "${HOME}/.gitconfig"));
+  CHECK(has(L.read, "/home/u2/x"));  // a sibling of HOME is not HOME
+  CHECK(has(L.write, "${TMPDIR}/out.log"));
+}
+
+TEST_CASE("trees collapse only on enough spread evidence") {
+  auto o = opts();
+  std::vector<Observation> obs;
+  for (int i = 0; i < 6; ++i) obs.push_back(file(Op::read, "/usr/lib/python3.11/m" + std::to_string(i) + ".py"));
+  obs.push_back(file(Op::read, "/usr/lib/python3.11/encodings/utf_8.py"));
+  SUBCASE("seven paths: listed one by one") {
+    auto L = generalise(obs, o);
+    CHECK(L.read.size() == 7);
+  }
+  SUBCASE("eight paths in two branches: the highest eligible directory") {
+    obs.push_back(file(Op::stat, "/usr/lib/python3.11/encodings/__pycache__"));
+    auto L = generalise(obs, o);
+    CHECK(patterns(L.read) == std::vector<std::string>{"/usr/lib/python3.11/**"});
+    CHECK(L.read[0].ops == 8);
+    CHECK(L.read[0].example == "/usr/lib/python3.11/encodings/__pycache__");
+  }
+  SUBCASE("eight paths all in one subdirectory: that subdirectory only") {
+    std::vector<Observation> one;
+    for (int i = 0; i < 9; ++i) one.push_back(file(Op::read, "/usr/share/zoneinfo/Europe/C" + std::to_string(i)));
+    auto L = generalise(one, o);
+    CHECK(patterns(L.read) == std::vector<std::string>{"/usr/share/zoneinfo/Europe/**"});
+  }
+}
+
+TEST_CASE("never /**, /X/**, containers, or a tree holding HOME/CWD") {
+  auto o = opts();
+  std::vector<Observation> obs;
+  const char* tops[] = {"/etc", "/usr", "/opt", "/var", "/srv"};
+  for (const char* t : tops)
+    for (int i = 0; i < 3; ++i) obs.push_back(file(Op::read, std::string(t) + "/f" + std::to_string(i)));
+  for (int i = 0; i < 10; ++i) obs.push_back(file(Op::read, "/usr/share/p" + std::to_string(i) + "/x"));
+  for (int i = 0; i < 10; ++i) obs.push_back(file(Op::read, "/home/u/d" + std::to_string(i) + "/x"));
+  for (int i = 0; i < 10; ++i) obs.push_back(file(Op::read, "/work/proj/f" + std::to_string(i)));
+  for (int i = 0; i < 10; ++i) obs.push_back(file(Op::read, "/work/other" + std::to_string(i)));
+  auto L = generalise(obs, o);
+  for (const auto& r : L.read) {
+    INFO(r.pattern);
+    CHECK(r.pattern.find("**") == std::string::npos);
+  }
+  CHECK(L.read.size() == obs.size());
+}
+
+TEST_CASE("a HOME subtree may collapse, HOME itself never") {
+  auto o = opts();
+  std::vector<Observation> obs;
+  for (int i = 0; i < 8; ++i) obs.push_back(file(Op::read, "/home/u/.config/app/" + std::string(i % 2 ? "a/" : "b/") + std::to_string(i)));
+  auto L = generalise(obs, o);
+  CHECK(patterns(L.read) == std::vector<std::string>{"${HOME}/.config/app/**"});
+}
+
+TEST_CASE("temporary names become patterns") {
+  auto o = opts();
+  o.pids = {4242};
+  std::vector<Observation> obs{
+      file(Op::write, "/tmp/ccAb12Cd.s"),        // gcc (mkstemp)
+      file(Op::write, "/tmp/tmpk3j_x9ab"),       // Python tempfile
+      file(Op::write, "/tmp/tmp.Q2wE4rT6yU"),    // mktemp(1)
+      file(Op::write, "/tmp/job.4242.lock"),     // a PID of the session
+      file(Op::write, "/tmp/report.txt"),        // a fixed name stays
+      file(Op::write, "/tmp/qwhzkxye"),          // Python's probe of a new TMPDIR
+      file(Op::write, "/tmp/ccabcdef.o"),        // gcc, random part all lowercase
+      file(Op::read, "/tmp/ccAb12Cd.s"),         // the same file read back: covered by the write
+  };
+  auto L = generalise(obs, o);
+  CHECK(patterns(L.write) == std::vector<std::string>{"${TMPDIR}/????????", "${TMPDIR}/cc??????.o",
+                                                       "${TMPDIR}/cc??????.s", "${TMPDIR}/job.*.lock",
+                                                       "${TMPDIR}/report.txt", "${TMPDIR}/tmp.??????????",
+                                                       "${TMPDIR}/tmp????????"});
+  CHECK(L.read.empty());
+}
+
+TEST_CASE("a temporary pattern that would match the working directory stays literal") {
+  auto o = opts();
+  o.cwd = "/tmp/tmp.AbCdEf1234";
+  std::vector<Observation> obs{file(Op::write, "/tmp/tmp.Zz9Yy8Xx77")};
+  auto L = generalise(obs, o);
+  CHECK(patterns(L.write) == std::vector<std::string>{"${TMPDIR}/tmp.Zz9Yy8Xx77"});
+}
+
+TEST_CASE("random names are generalised only where the session created them") {
+  auto o = opts();
+  std::vector<Observation> obs{
+      file(Op::read, "/work/proj/data2023ABC.csv"),  // an input: kept exactly
+      file(Op::write, "/work/proj/repo/.git/objects/ab", "mkdirat"),
+      file(Op::write, "/work/proj/repo/.git/objects/ab/0123456789abcdef0123456789abcdef012345"),
+  };
+  auto L = generalise(obs, o);
+  CHECK(has(L.read, "${CWD}/data2023ABC.csv"));
+  CHECK(patterns(L.write) == std::vector<std::string>{"${CWD}/repo/.git/objects/*/**"});
+}
+
+TEST_CASE("directories the command created are its own; HOME needs two levels") {
+  auto o = opts();
+  std::vector<Observation> obs{
+      file(Op::write, "/work", "mkdir"),  // mkdir -p walking up: never a tree at / or above CWD
+      file(Op::write, "/work/proj", "mkdir"),
+      file(Op::write, "/work/proj/out", "mkdir"),
+      file(Op::write, "/work/proj/out/a.o"),
+      file(Op::write, "/work/proj/out/sub", "mkdir"),
+      file(Op::write, "/work/proj/out/sub/b.o"),
+      file(Op::read, "/work/proj/out/sub/b.o"),
+      file(Op::write, "/home/u/.cache", "mkdir"),
+      file(Op::write, "/home/u/.cache/tool", "mkdir"),
+      file(Op::write, "/home/u/.cache/tool/x"),
+  };
+  auto L = generalise(obs, o);
+  CHECK(has(L.write, "${CWD}/out/**"));
+  CHECK(has(L.write, "${HOME}/.cache/tool/**"));
+  CHECK(has(L.write, "${HOME}/.cache"));
+  CHECK(has(L.write, "${CWD}"));
+  CHECK(has(L.write, "/work"));
+  CHECK(L.write.size() == 5);
+  CHECK(L.read.empty());
+}
+
+TEST_CASE("reads and writes are kept apart; stat of ancestors needs nothing") {
+  auto o = opts();
+  std::vector<Observation> obs{
+      file(Op::read, "/work/proj/in.txt"), file(Op::write, "/work/proj/out.txt"), file(Op::read, "/work/proj/out.txt"),
+      file(Op::stat, "/work/proj"),        file(Op::stat, "/work"),                file(Op::stat, "/work/proj/missing.cfg"),
+  };
+  auto L = generalise(obs, o);
+  CHECK(patterns(L.read) == std::vector<std::string>{"${CWD}/in.txt", "${CWD}/missing.cfg"});
+  CHECK(L.read[1].stat_only);
+  CHECK(patterns(L.write) == std::vector<std::string>{"${CWD}/out.txt"});
+  CHECK(L.ancestor_ops == 2);
+}
+
+TEST_CASE("many stray metadata probes turn into metadata: open") {
+  auto o = opts();
+  o.thresholds.metadata_open_min = 5;
+  std::vector<Observation> obs{file(Op::read, "/work/proj/in.txt")};
+  for (int i = 0; i < 6; ++i) obs.push_back(file(Op::stat, "/nonexistent" + std::to_string(i) + "/x"));
+  auto L = generalise(obs, o);
+  CHECK(L.metadata_open);
+  CHECK(L.metadata_ops == 6);
+  CHECK(patterns(L.read) == std::vector<std::string>{"${CWD}/in.txt"});
+}
+
+TEST_CASE("what the base already allows produces no rule; exec and network rules") {
+  auto o = opts();
+  o.already_allowed = [](const Observation& ob) { return ob.path.rfind("/usr/lib/x86_64-linux-gnu/", 0) == 0; };
+  Observation ex;
+  ex.category = Category::exec;
+  ex.op = Op::exec;
+  ex.path = "/usr/bin/python3.11";
+  Observation c1, c2, b1;
+  c1.category = c2.category = b1.category = Category::network;
+  c1.op = c2.op = Op::connect;
+  b1.op = Op::bind;
+  c1.addr = "93.184.216.34:443";
+  c1.host = "example.org";
+  c2.addr = "127.0.0.53:53";
+  b1.addr = "127.0.0.1:8080";
+  Observation u = c1;
+  u.addr = "unix:/run/app.sock";
+  u.host = "";
+  std::vector<Observation> obs{file(Op::read, "/usr/lib/x86_64-linux-gnu/libc.so.6"), ex, c1, c2, b1, u};
+  auto L = generalise(obs, o);
+  CHECK(L.covered_ops == 1);
+  CHECK(L.read.empty());
+  CHECK(patterns(L.exec) == std::vector<std::string>{"/usr/bin/python3.11"});
+  CHECK(patterns(L.connect) == std::vector<std::string>{"example.org:443", "unix:/run/app.sock"});
+  CHECK(patterns(L.bind) == std::vector<std::string>{"127.0.0.1:8080"});
+  CHECK(L.dns);
+}
+
+TEST_CASE("/proc of the process itself becomes /proc/self; glob characters are neutralised") {
+  auto o = opts();
+  std::vector<Observation> obs{file(Op::read, "/proc/100/status", "openat", 100),
+                              file(Op::read, "/work/proj/a*b{c}.txt")};
+  auto L = generalise(obs, o);
+  CHECK(has(L.read, "/proc/self/status"));
+  CHECK(has(L.read, "${CWD}/a?b?c?.txt"));
+}
+
+TEST_CASE("render: a commented profile that YAML reads back") {
+  auto o = opts();
+  std::vector<Observation> obs{file(Op::read, "/work/proj/in.txt"), file(Op::write, "/work/proj/out.txt")};
+  auto L = generalise(obs, o);
+  std::string text = render_profile(L, o);
+  CHECK(text.find("- \"${CWD}/in.txt\"  # 1 op: /work/proj/in.txt") != std::string::npos);
+  YAML::Node n = YAML::Load(text);
+  CHECK(n["version"].as<int>() == 1);
+  CHECK(n["extends"][0].as<std::string>() == "base");
+  CHECK(n["files"]["write"][0].as<std::string>() == "${CWD}/out.txt");
+  CHECK(n["name"].as<std::string>() == "python3");
+}
+
+TEST_CASE("merge: new rules join the lists, hand-written rules and comments stay") {
+  std::string old =
+      "# my tool\n"
+      "version: 1\n"
+      "extends: [base]\n"
+      "files:\n"
+      "  read:\n"
+      "    - \"${CWD}/in.txt\"   # hand-written\n"
+      "  write: [\"${CWD}/out.txt\"]  # outputs\n"
+      "exec:\n"
+      "  allow: []\n";
+  Learned L;
+  L.read.push_back(LearnedRule{"${CWD}/more.txt", 2, 1, "/w/more.txt", false});
+  L.write.push_back(LearnedRule{"${CWD}/log.txt", 1, 1, "/w/log.txt", false});
+  L.exec.push_back(LearnedRule{"/usr/bin/env", 1, 1, "/usr/bin/env", false});
+  L.connect.push_back(LearnedRule{"127.0.0.1:80", 1, 1, "127.0.0.1:80", false});
+  L.dns = true;
+  std::string out, err;
+  REQUIRE_MESSAGE(merge_profile(old, L, out, err), err);
+  CHECK(out.find("# my tool\n") == 0);
+  CHECK(out.find("# hand-written") != std::string::npos);
+  CHECK(out.find("write:  # outputs") != std::string::npos);
+  YAML::Node n = YAML::Load(out);
+  CHECK(n["files"]["read"].size() == 2);
+  CHECK(n["files"]["read"][1].as<std::string>() == "${CWD}/more.txt");
+  CHECK(n["files"]["write"][0].as<std::string>() == "${CWD}/out.txt");
+  CHECK(n["files"]["write"][1].as<std::string>() == "${CWD}/log.txt");
+  CHECK(n["exec"]["allow"][0].as<std::string>() == "/usr/bin/env");
+  CHECK(n["network"]["connect"][0].as<std::string>() == "127.0.0.1:80");
+  CHECK(n["network"]["dns"].as<bool>());
+}
+
+TEST_CASE("pattern_covers") {
+  CHECK(pattern_covers("${CWD}/out/**", "${CWD}/out"));
+  CHECK(pattern_covers("${CWD}/out/**", "${CWD}/out/a/b"));
+  CHECK_FALSE(pattern_covers("${CWD}/out/**", "${CWD}/outx"));
+  CHECK(pattern_covers("${TMPDIR}/cc??????.s", "${TMPDIR}/cc??????.s"));
+  CHECK_FALSE(pattern_covers("${TMPDIR}/cc??????.s", "${TMPDIR}/ccA.s"));
+}
