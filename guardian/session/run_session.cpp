@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "context/preload.hpp"
 #include "decode/syscalls.hpp"
 #include "seccomp/filter.hpp"
 #include "session/command.hpp"
@@ -30,13 +31,15 @@ int guardian_failure(const std::string& line) {
 
 // Options whose room has not landed must not be silently ignored.
 int check_supported(const RunOptions& o) {
-  auto unsupported = [](const char* opt) {
-    return guardian_failure(std::string("guardian: ") + opt + " is not supported yet");
-  };
   if (o.backend == Backend::ptrace)
     return guardian_failure("guardian: --backend ptrace is not available yet (use seccomp)");
-  if (o.preload.value_or(false)) return unsupported("--preload");
-  if (o.fast_path) return unsupported("--fast-path");
+  // The shim's cooperative fast path is not built: deciding in-process needs the compiled
+  // profile shared read-only with every process and a drained ring, and until that is
+  // sound the supervisor decides everything (see guardian(1), --fast-path).
+  if (o.fast_path)
+    return guardian_failure(
+        "guardian: --fast-path is not available in this version; every call is decided by "
+        "the supervisor (drop --fast-path)");
   return 0;
 }
 
@@ -79,6 +82,13 @@ int run_session(const RunOptions& opts) {
     return cmd.status;
   }
 
+  // LD_PRELOAD shim (context room): call-site backtraces and host names for the audit log,
+  // never enforcement. TODO(decode/supervisor): pass the profile's deny_errno here, add
+  // shim.value().library() as a read rule, and wrap the audit log once it exists:
+  //   log = shim.value().wrap(std::move(log));
+  auto shim = context::PreloadSession::prepare(opts.preload, EACCES, envp);
+  if (!shim) return guardian_failure("guardian: " + shim.error().message);
+
   seccomp::FilterOptions fo;
   auto prog = seccomp::build_filter(decode::syscall_table(), fo);
   if (!prog) return guardian_failure("guardian: " + prog.error().message);
@@ -97,6 +107,7 @@ int run_session(const RunOptions& opts) {
   spec.argv = opts.command;
   spec.envp = std::move(envp);
   spec.filter = &fprog;
+  if (shim.value().active()) spec.keep_fds.push_back(shim.value().child_fd());
   auto status = sup.run(std::move(spec));
   if (!status) {
     std::string msg = "guardian: " + status.error().message;

@@ -1,0 +1,37 @@
+// PreloadSession (see preload.hpp).
+#include "context/preload.hpp"
+
+#include "context/context_log.hpp"
+
+namespace guardian::context {
+
+Result<PreloadSession> PreloadSession::prepare(std::optional<bool> preload, int deny_errno,
+                                               std::vector<std::string>& envp) {
+  PreloadSession s;
+  if (preload.has_value() && !*preload) return s;
+  auto lib = find_preload_library();
+  if (!lib) {
+    if (preload.value_or(false))
+      return fail("--preload: libguardian-preload.so not found next to guardian nor in " +
+                  std::string(install_libdir()));
+    return s;  // default: run without call-site context, enforcement is the same
+  }
+  auto ch = open_channel();
+  if (!ch) return ch.error();
+  s.library_ = *lib;
+  s.deny_errno_ = deny_errno;
+  inject_env(envp, s.library_, shim_env_value(ch.value(), deny_errno));
+  s.channel_ = std::move(ch.value());
+  return s;
+}
+
+std::unique_ptr<audit::AuditLog> PreloadSession::wrap(std::unique_ptr<audit::AuditLog> log) {
+  if (!channel_ || !log || !channel_->supervisor) return log;
+  ContextOptions opts;
+  opts.deny_errno = deny_errno_;
+  auto wrapped = std::make_unique<ContextLog>(std::move(log), std::move(channel_->supervisor), opts);
+  context_log_ = wrapped.get();
+  return wrapped;
+}
+
+}  // namespace guardian::context

@@ -1,0 +1,208 @@
+// Interposers for exec (execve family, posix_spawn), the socket calls guardian decides
+// (socket, connect, sendto) and the name lookups whose answers give connect records a `host`.
+#undef _FILE_OFFSET_BITS
+#include <errno.h>
+#include <netdb.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstddef>
+
+#include "shim.hpp"
+
+using guardian::preload::g_shim;
+
+#define GUARDIAN_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace {
+
+inline int after(int rc, gshim_family fam, const char* func, const char* path) {
+  if (rc < 0) {
+    const int e = errno;
+    g_shim.failed(e, fam, func, path);
+    errno = e;
+  }
+  return rc;
+}
+
+// posix_spawn returns the error instead of setting errno.
+inline int after_spawn(int rc, const char* func, const char* path) {
+  if (rc != 0) {
+    const int e = errno;
+    g_shim.failed(rc, GSHIM_FAM_EXEC, func, path);
+    errno = e;
+  }
+  return rc;
+}
+
+#define REAL_OR_ENOSYS(fn, ...) \
+  do {                          \
+    if (!g_shim.real().fn) {    \
+      errno = ENOSYS;           \
+      return __VA_ARGS__;       \
+    }                           \
+  } while (0)
+
+}  // namespace
+
+extern "C" char** environ;
+
+GUARDIAN_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
+  REAL_OR_ENOSYS(execve, -1);
+  return after(g_shim.real().execve(path, argv, envp), GSHIM_FAM_EXEC, "execve", path);
+}
+
+GUARDIAN_EXPORT int execv(const char* path, char* const argv[]) {
+  REAL_OR_ENOSYS(execv, -1);
+  return after(g_shim.real().execv(path, argv), GSHIM_FAM_EXEC, "execv", path);
+}
+
+GUARDIAN_EXPORT int execvp(const char* file, char* const argv[]) {
+  REAL_OR_ENOSYS(execvp, -1);
+  return after(g_shim.real().execvp(file, argv), GSHIM_FAM_EXEC, "execvp", file);
+}
+
+GUARDIAN_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) {
+  REAL_OR_ENOSYS(execvpe, -1);
+  return after(g_shim.real().execvpe(file, argv, envp), GSHIM_FAM_EXEC, "execvpe", file);
+}
+
+// The execl family is variadic: gather the arguments on the stack (as glibc itself does with
+// alloca) and go through the execv hooks above, so the real call and the report are shared.
+namespace {
+
+std::size_t count_args(const char* arg0, va_list ap) {
+  std::size_t n = 1;
+  if (!arg0) return 0;
+  while (va_arg(ap, const char*)) ++n;
+  return n;
+}
+
+}  // namespace
+
+GUARDIAN_EXPORT int execl(const char* path, const char* arg, ...) {
+  va_list ap;
+  va_start(ap, arg);
+  std::size_t n = count_args(arg, ap);
+  va_end(ap);
+  char* argv[n + 1];
+  va_start(ap, arg);
+  if (n) argv[0] = const_cast<char*>(arg);
+  for (std::size_t i = 1; i <= n; ++i) argv[i] = va_arg(ap, char*);
+  va_end(ap);
+  argv[n] = nullptr;
+  REAL_OR_ENOSYS(execve, -1);
+  return after(g_shim.real().execve(path, argv, environ), GSHIM_FAM_EXEC, "execl", path);
+}
+
+GUARDIAN_EXPORT int execlp(const char* file, const char* arg, ...) {
+  va_list ap;
+  va_start(ap, arg);
+  std::size_t n = count_args(arg, ap);
+  va_end(ap);
+  char* argv[n + 1];
+  va_start(ap, arg);
+  if (n) argv[0] = const_cast<char*>(arg);
+  for (std::size_t i = 1; i <= n; ++i) argv[i] = va_arg(ap, char*);
+  va_end(ap);
+  argv[n] = nullptr;
+  REAL_OR_ENOSYS(execvp, -1);
+  return after(g_shim.real().execvp(file, argv), GSHIM_FAM_EXEC, "execlp", file);
+}
+
+GUARDIAN_EXPORT int execle(const char* path, const char* arg, ...) {
+  va_list ap;
+  va_start(ap, arg);
+  std::size_t n = count_args(arg, ap);
+  va_end(ap);
+  char* argv[n + 1];
+  va_start(ap, arg);
+  if (n) argv[0] = const_cast<char*>(arg);
+  for (std::size_t i = 1; i <= n; ++i) argv[i] = va_arg(ap, char*);
+  char* const* envp = va_arg(ap, char* const*);
+  va_end(ap);
+  argv[n] = nullptr;
+  REAL_OR_ENOSYS(execve, -1);
+  return after(g_shim.real().execve(path, argv, envp), GSHIM_FAM_EXEC, "execle", path);
+}
+
+GUARDIAN_EXPORT int posix_spawn(pid_t* pid, const char* path,
+                                const posix_spawn_file_actions_t* actions,
+                                const posix_spawnattr_t* attr, char* const argv[],
+                                char* const envp[]) {
+  if (!g_shim.real().posix_spawn) return ENOSYS;
+  return after_spawn(g_shim.real().posix_spawn(pid, path, actions, attr, argv, envp),
+                     "posix_spawn", path);
+}
+
+GUARDIAN_EXPORT int posix_spawnp(pid_t* pid, const char* file,
+                                 const posix_spawn_file_actions_t* actions,
+                                 const posix_spawnattr_t* attr, char* const argv[],
+                                 char* const envp[]) {
+  if (!g_shim.real().posix_spawnp) return ENOSYS;
+  return after_spawn(g_shim.real().posix_spawnp(pid, file, actions, attr, argv, envp),
+                     "posix_spawnp", file);
+}
+
+GUARDIAN_EXPORT int connect(int fd, const struct sockaddr* addr, socklen_t len) {
+  REAL_OR_ENOSYS(connect, -1);
+  return after(g_shim.real().connect(fd, addr, len), GSHIM_FAM_CONNECT, "connect", nullptr);
+}
+
+GUARDIAN_EXPORT int socket(int domain, int type, int protocol) {
+  REAL_OR_ENOSYS(socket, -1);
+  return after(g_shim.real().socket(domain, type, protocol), GSHIM_FAM_SOCKET, "socket",
+               nullptr);
+}
+
+GUARDIAN_EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags,
+                               const struct sockaddr* addr, socklen_t len) {
+  REAL_OR_ENOSYS(sendto, -1);
+  ssize_t rc = g_shim.real().sendto(fd, buf, n, flags, addr, len);
+  if (rc < 0 && addr) {  // without a destination guardian decides nothing
+    const int e = errno;
+    g_shim.failed(e, GSHIM_FAM_SENDTO, "sendto", nullptr);
+    errno = e;
+  }
+  return rc;
+}
+
+GUARDIAN_EXPORT int getaddrinfo(const char* node, const char* service,
+                                const struct addrinfo* hints, struct addrinfo** res) {
+  if (!g_shim.real().getaddrinfo) return EAI_SYSTEM;
+  int rc = g_shim.real().getaddrinfo(node, service, hints, res);
+  if (rc == 0 && res) g_shim.resolved(node, *res);
+  return rc;
+}
+
+GUARDIAN_EXPORT struct hostent* gethostbyname(const char* name) {
+  REAL_OR_ENOSYS(gethostbyname, nullptr);
+  struct hostent* he = g_shim.real().gethostbyname(name);
+  if (he) g_shim.resolved(name, he);
+  return he;
+}
+
+GUARDIAN_EXPORT struct hostent* gethostbyname2(const char* name, int af) {
+  REAL_OR_ENOSYS(gethostbyname2, nullptr);
+  struct hostent* he = g_shim.real().gethostbyname2(name, af);
+  if (he) g_shim.resolved(name, he);
+  return he;
+}
+
+GUARDIAN_EXPORT int gethostbyname_r(const char* name, struct hostent* ret, char* buf, size_t len,
+                                    struct hostent** result, int* h_errnop) {
+  if (!g_shim.real().gethostbyname_r) return ENOSYS;
+  int rc = g_shim.real().gethostbyname_r(name, ret, buf, len, result, h_errnop);
+  if (rc == 0 && result && *result) g_shim.resolved(name, *result);
+  return rc;
+}
+
+GUARDIAN_EXPORT int gethostbyname2_r(const char* name, int af, struct hostent* ret, char* buf,
+                                     size_t len, struct hostent** result, int* h_errnop) {
+  if (!g_shim.real().gethostbyname2_r) return ENOSYS;
+  int rc = g_shim.real().gethostbyname2_r(name, af, ret, buf, len, result, h_errnop);
+  if (rc == 0 && result && *result) g_shim.resolved(name, *result);
+  return rc;
+}
