@@ -34,11 +34,17 @@ struct LoadResult {
   std::vector<LoadError> errors;  // empty on success
 };
 
+// The built-in variables from the process: HOME ($HOME, else the password database), CWD
+// (getcwd), TMPDIR ($TMPDIR when absolute, else /tmp), USER (password database, else $USER),
+// UID (getuid). Overrides stay empty.
+LoadContext context_from_environment();
+
 // Loads a profile from a file path or a built-in name (a name with no '/' and no ".yaml"
 // that names a built-in profile).
 LoadResult load_profile(std::string_view file_or_name, const LoadContext& ctx);
 
-// The text of a built-in profile, or nullptr.
+// The text of a built-in profile, or nullptr. Built-ins are policy/profiles/*.yaml, embedded
+// at build time; their rules' origin file is "builtin:NAME".
 const std::string* builtin_profile_text(std::string_view name);
 std::vector<std::string> builtin_profile_names();
 

@@ -20,14 +20,20 @@ struct RuleOrigin {
 
 // A path pattern after variable expansion (absolute), with its origin.
 struct PathRule {
-  std::string pattern;
+  std::string pattern;   // expanded and lexically normalised, as written (symlinks kept)
   RuleOrigin origin;
+  // `pattern` with its longest existing literal prefix resolved through the file system at
+  // load (resolve_pattern_prefix in glob.hpp); equal to `pattern` when nothing resolved.
+  std::string resolved = {};
 };
 
 // A network rule as written ("HOST:PORT", "unix:PATH", ...), parsed by address.hpp.
 struct NetRule {
-  std::string text;
+  std::string text;    // after variable expansion
   RuleOrigin origin;
+  // unix: path rules only: `text` with the socket path's literal prefix resolved at load
+  // ("unix:/var/run/x.sock" -> "unix:/run/x.sock"); empty or equal to `text` otherwise.
+  std::string resolved = {};
 };
 
 enum class MetadataMode : std::uint8_t { checked, open };
@@ -56,7 +62,11 @@ struct Profile {
   std::vector<std::string> files;  // every file merged in (extends order), for provenance
 
   std::vector<PathRule> read, write, deny;
+  // files.deny_write (extension of v1): write-protected even where `write` allows, still
+  // readable where `read`/`write` allow (.git/hooks, .envrc, shell rc files in `default`).
+  std::vector<PathRule> deny_write;
   MetadataMode metadata = MetadataMode::checked;
+  RuleOrigin metadata_origin;  // where `metadata:` was set (provenance of metadata: open)
   std::vector<PathRule> exec_allow, exec_deny;
   std::vector<NetRule> connect, bind, net_deny;
   bool dns = false;

@@ -55,6 +55,9 @@ struct Request {
   bool lexical_trusted = false;
   NetAddr addr;                    // network
   std::string_view host;           // network: host name this address was answered for, if known
+  // The requesting process (thread group id), 0 if unknown. Lets rules written under
+  // /proc/self match the resolved /proc/PID of the process that asks.
+  std::int32_t pid = 0;
 };
 
 struct RuleOrigin;  // profile.hpp

@@ -1,0 +1,384 @@
+// Path patterns: brace expansion, a small backtracking matcher (no regex, no allocation per
+// match), lexical path normalisation and load-time resolution of literal prefixes.
+#include "policy/glob.hpp"
+
+#include <cctype>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+
+namespace guardian::policy {
+
+namespace {
+
+constexpr std::size_t kMaxAlternatives = 256;
+
+bool is_meta(char c) { return c == '*' || c == '?' || c == '{' || c == '}'; }
+
+// Recursive matcher over one alternative. `below`: succeed when `s` runs out at a point
+// where the rest of the pattern could still match a path strictly below `s`.
+bool gmatch(const char* p, const char* pe, const char* s, const char* se, bool below) noexcept {
+  while (p < pe) {
+    char c = *p;
+    if (c == '*') {
+      if (p + 1 < pe && p[1] == '*') {  // "**": a whole component (checked at compile)
+        const char* rest = p + 2;
+        if (rest == pe) return true;  // trailing "**": anything, including nothing
+        if (below) return true;       // may absorb the rest of `s` and continue below it
+        // rest[0] == '/': zero components ...
+        if (gmatch(rest + 1, pe, s, se, below)) return true;
+        // ... or one or more: "**" ends just before one of the '/' of s.
+        for (const char* q = s + 1; q < se; ++q)
+          if (*q == '/' && gmatch(rest, pe, q, se, below)) return true;
+        return false;
+      }
+      // '*': a run within one component, shortest first.
+      for (const char* q = s;; ++q) {
+        if (gmatch(p + 1, pe, q, se, below)) return true;
+        if (q == se || *q == '/') return false;
+      }
+    }
+    if (s == se) {
+      if (!below) return false;
+      // Could the rest of the pattern match "/..."? Only if it starts a new component.
+      return c == '/';
+    }
+    if (c == '?') {
+      if (*s == '/') return false;
+      ++p;
+      ++s;
+      continue;
+    }
+    if (c == '\\') {
+      ++p;  // compile() guarantees a character follows
+      c = *p;
+    }
+    if (*s != c) return false;
+    ++p;
+    ++s;
+  }
+  return s == se && !below;
+}
+
+std::string unescape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size()) ++i;
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+std::string escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (is_meta(c) || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+// Index of the first unescaped meta character (or size()).
+std::size_t first_meta(std::string_view s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\') {
+      ++i;
+      continue;
+    }
+    if (is_meta(s[i])) return i;
+  }
+  return s.size();
+}
+
+bool expand_rec(std::string_view pat, std::vector<std::string>* out, std::string* error) {
+  // Find the first unescaped '{' and its matching '}'.
+  std::size_t open = std::string_view::npos;
+  for (std::size_t i = 0; i < pat.size(); ++i) {
+    if (pat[i] == '\\') {
+      ++i;
+      continue;
+    }
+    if (pat[i] == '{') {
+      open = i;
+      break;
+    }
+    if (pat[i] == '}') {
+      *error = "unbalanced '}'";
+      return false;
+    }
+  }
+  if (open == std::string_view::npos) {
+    if (out->size() >= kMaxAlternatives) {
+      *error = "too many brace alternatives (more than 256)";
+      return false;
+    }
+    out->emplace_back(pat);
+    return true;
+  }
+  int depth = 0;
+  std::vector<std::string_view> options;
+  std::size_t start = open + 1, close = std::string_view::npos;
+  for (std::size_t i = open; i < pat.size(); ++i) {
+    char c = pat[i];
+    if (c == '\\') {
+      ++i;
+      continue;
+    }
+    if (c == '{') {
+      ++depth;
+    } else if (c == '}') {
+      if (--depth == 0) {
+        options.push_back(pat.substr(start, i - start));
+        close = i;
+        break;
+      }
+    } else if (c == ',' && depth == 1) {
+      options.push_back(pat.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  if (close == std::string_view::npos) {
+    *error = "unbalanced '{'";
+    return false;
+  }
+  std::string_view head = pat.substr(0, open), tail = pat.substr(close + 1);
+  for (std::string_view o : options) {
+    std::string next;
+    next.reserve(head.size() + o.size() + tail.size());
+    next.append(head).append(o).append(tail);
+    if (!expand_rec(next, out, error)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<Glob> Glob::compile(std::string_view alt, std::string* error) {
+  Glob g;
+  if (alt.empty()) {
+    *error = "empty pattern";
+    return std::nullopt;
+  }
+  // A leading "**" means "anywhere": paths are absolute, so it is "/**".
+  if (alt.substr(0, 2) == "**") {
+    g.text_ = "/";
+  }
+  g.text_.append(alt);
+  const std::string& t = g.text_;
+  if (t[0] != '/') {
+    *error = "pattern is not an absolute path";
+    return std::nullopt;
+  }
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    char c = t[i];
+    if (c == '\0') {
+      *error = "pattern contains a NUL character";
+      return std::nullopt;
+    }
+    if (c == '\\') {
+      if (i + 1 == t.size()) {
+        *error = "pattern ends with a lone '\\'";
+        return std::nullopt;
+      }
+      ++i;
+      continue;
+    }
+    if (c == '{' || c == '}') {
+      *error = c == '{' ? "unbalanced '{'" : "unbalanced '}'";
+      return std::nullopt;
+    }
+    if (c == '*' && i + 1 < t.size() && t[i + 1] == '*') {
+      bool starts = t[i - 1] == '/';
+      bool ends = i + 2 == t.size() || t[i + 2] == '/';
+      if (!starts || !ends) {
+        *error = "'**' must be a whole path component";
+        return std::nullopt;
+      }
+      ++i;
+    }
+  }
+  std::size_t m = first_meta(t);
+  if (m == t.size()) {
+    g.kind_ = Kind::exact;
+    g.lit_ = unescape(t);
+    g.anchor_ = g.lit_ == "/" ? std::string() : g.lit_;
+    return g;
+  }
+  std::size_t slash = t.rfind('/', m);
+  g.anchor_ = unescape(std::string_view(t).substr(0, slash));
+  if (m + 2 == t.size() && t.compare(m, 2, "**") == 0) {
+    g.kind_ = Kind::tree;
+    g.lit_ = g.anchor_;
+  } else {
+    g.kind_ = Kind::generic;
+  }
+  return g;
+}
+
+bool Glob::match(std::string_view path) const noexcept {
+  switch (kind_) {
+    case Kind::exact:
+      return path == lit_;
+    case Kind::tree:
+      if (path.size() < lit_.size() || path.compare(0, lit_.size(), lit_) != 0) return false;
+      return path.size() == lit_.size() ? !lit_.empty() || path == "/"
+                                        : path[lit_.size()] == '/' || lit_.empty();
+    case Kind::generic:
+      break;
+  }
+  const char* p = text_.data();
+  // "DIR/**" with a wildcard in DIR: DIR itself matches too.
+  return gmatch(p, p + text_.size(), path.data(), path.data() + path.size(), false) ||
+         (text_.size() > 3 && text_.compare(text_.size() - 3, 3, "/**") == 0 &&
+          gmatch(p, p + text_.size() - 3, path.data(), path.data() + path.size(), false));
+}
+
+bool Glob::may_match_below(std::string_view dir) const noexcept {
+  if (kind_ == Kind::exact) {
+    return lit_.size() > dir.size() + (dir == "/" ? 0 : 1) && lit_.compare(0, dir.size(), dir) == 0 &&
+           (dir == "/" || lit_[dir.size()] == '/');
+  }
+  const char* p = text_.data();
+  if (dir == "/") dir = std::string_view();  // so that the pattern's first '/' starts "below"
+  return gmatch(p, p + text_.size(), dir.data(), dir.data() + dir.size(), true);
+}
+
+bool expand_braces(std::string_view pattern, std::vector<std::string>* out, std::string* error) {
+  out->clear();
+  return expand_rec(pattern, out, error);
+}
+
+std::vector<Glob> parse_pattern(std::string_view pattern, std::string* error) {
+  std::vector<std::string> alts;
+  if (!expand_braces(pattern, &alts, error)) return {};
+  std::vector<Glob> out;
+  out.reserve(alts.size());
+  for (const std::string& a : alts) {
+    auto g = Glob::compile(a, error);
+    if (!g) return {};
+    out.push_back(std::move(*g));
+  }
+  return out;
+}
+
+bool is_literal_pattern(std::string_view pattern) noexcept {
+  return first_meta(pattern) == pattern.size();
+}
+
+bool normalize_path(std::string_view in, char* buf, std::size_t cap, std::string_view* out) noexcept {
+  if (in.empty() || in[0] != '/' || cap < 2) return false;
+  std::size_t n = 0;
+  buf[n++] = '/';
+  std::size_t i = 0;
+  while (i < in.size()) {
+    while (i < in.size() && in[i] == '/') ++i;
+    std::size_t j = i;
+    while (j < in.size() && in[j] != '/') ++j;
+    std::string_view comp = in.substr(i, j - i);
+    i = j;
+    if (comp.empty() || comp == ".") continue;
+    if (comp == "..") {
+      while (n > 1 && buf[n - 1] != '/') --n;
+      if (n > 1) --n;
+      continue;
+    }
+    std::size_t need = comp.size() + (n > 1 ? 1 : 0);
+    if (n + need >= cap) return false;
+    if (n > 1) buf[n++] = '/';
+    std::memcpy(buf + n, comp.data(), comp.size());
+    n += comp.size();
+  }
+  buf[n] = '\0';
+  *out = std::string_view(buf, n);
+  return true;
+}
+
+std::string normalize_path(std::string_view in) {
+  std::string buf(in.size() + 2, '\0');
+  std::string_view out;
+  if (!normalize_path(in, buf.data(), buf.size(), &out)) return {};
+  return std::string(out);
+}
+
+bool is_normalized_path(std::string_view in) noexcept {
+  if (in.empty() || in[0] != '/') return false;
+  if (in.size() == 1) return true;
+  if (in.back() == '/') return false;
+  std::size_t i = 0;
+  while (i < in.size()) {
+    // in[i] == '/'
+    std::size_t j = i + 1;
+    while (j < in.size() && in[j] != '/') ++j;
+    std::string_view comp = in.substr(i + 1, j - i - 1);
+    if (comp.empty() || comp == "." || comp == "..") return false;
+    i = j;
+  }
+  return true;
+}
+
+std::string resolve_pattern_prefix(std::string_view pattern) {
+  if (pattern.empty() || pattern[0] != '/') return std::string(pattern);
+  std::size_t m = first_meta(pattern);
+  // The literal part that names existing objects: whole pattern when literal, else the
+  // directory before the first wildcard.
+  std::size_t lit_end = m == pattern.size() ? m : pattern.rfind('/', m);
+  if (lit_end == 0 || lit_end == std::string_view::npos) return std::string(pattern);
+  std::string lit = unescape(pattern.substr(0, lit_end));
+  auto is_proc = [](std::string_view p) {
+    return p == "/proc" || p.substr(0, 6) == "/proc/" || p == "/dev/fd" || p.substr(0, 8) == "/dev/fd/" ||
+           p.substr(0, 8) == "/dev/std";
+  };
+  if (is_proc(lit)) return std::string(pattern);
+  // Longest existing prefix, component by component from the full literal down.
+  std::string probe = lit;
+  while (probe.size() > 1) {
+    char* real = ::realpath(probe.c_str(), nullptr);
+    if (real) {
+      std::string r(real);
+      std::free(real);
+      if (is_proc(r)) return std::string(pattern);
+      std::string out = escape(r);
+      std::string_view rest = std::string_view(lit).substr(probe.size());
+      if (out == "/" && !rest.empty()) out.clear();
+      out.append(escape(rest));
+      if (out.empty()) out = "/";
+      std::string_view tail = pattern.substr(lit_end);
+      if (out == "/" && !tail.empty() && tail[0] == '/') out.clear();
+      out.append(tail);
+      return out;
+    }
+    std::size_t s = probe.rfind('/');
+    if (s == 0 || s == std::string::npos) break;
+    probe.resize(s);
+  }
+  return std::string(pattern);
+}
+
+bool wildcard_match(std::string_view pat, std::string_view s, bool ignore_case) noexcept {
+  auto eq = [ignore_case](char a, char b) {
+    if (ignore_case)
+      return std::toupper(static_cast<unsigned char>(a)) == std::toupper(static_cast<unsigned char>(b));
+    return a == b;
+  };
+  std::size_t p = 0, i = 0, star = std::string_view::npos, mark = 0;
+  while (i < s.size()) {
+    if (p < pat.size() && (pat[p] == '?' || (pat[p] != '*' && eq(pat[p], s[i])))) {
+      ++p;
+      ++i;
+    } else if (p < pat.size() && pat[p] == '*') {
+      star = p++;
+      mark = i;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      i = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pat.size() && pat[p] == '*') ++p;
+  return p == pat.size();
+}
+
+}  // namespace guardian::policy

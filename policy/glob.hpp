@@ -1,0 +1,77 @@
+// Path patterns of profile format v1: parsing, brace expansion, matching, and load-time
+// resolution of a pattern's literal prefix.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace guardian::policy {
+
+// One brace-free alternative of a path pattern, matched against absolute normalised paths.
+//   *    any run of characters within one path component (not '/')
+//   ?    exactly one character other than '/'
+//   **   a whole component: any number of components (zero or more);
+//        "DIR/**" matches DIR itself and everything below it; "/a/**/b" matches "/a/b"
+//   \c   the character c literally
+// Brace alternatives ({a,b}) are expanded by parse_pattern() before a Glob is built.
+class Glob {
+ public:
+  // Builds a glob from one brace-free alternative; nullopt and `error` set when malformed.
+  static std::optional<Glob> compile(std::string_view alternative, std::string* error);
+
+  // True when `path` (absolute, normalised) matches. No allocation.
+  bool match(std::string_view path) const noexcept;
+
+  // True when the glob may match some path strictly below directory `dir` (used to allow
+  // metadata access to ancestors of allowed paths). Conservative: may say yes for a
+  // directory under which nothing can exist that matches, never no for one that can.
+  bool may_match_below(std::string_view dir) const noexcept;
+
+  // The longest literal directory prefix (unescaped, no trailing '/'; "" for "/" or a
+  // pattern starting with "**"). For a fully literal glob: the whole path.
+  const std::string& anchor() const noexcept { return anchor_; }
+  bool literal() const noexcept { return kind_ == Kind::exact; }
+  const std::string& text() const noexcept { return text_; }
+
+ private:
+  enum class Kind : unsigned char { exact, tree, generic };
+  Kind kind_ = Kind::generic;
+  std::string text_;    // the alternative, escapes kept
+  std::string anchor_;  // see anchor()
+  std::string lit_;     // exact: the path; tree: the directory ("" for "/**")
+};
+
+// Expands braces ({a,b}, nested allowed) and checks every alternative. On error returns
+// an empty vector and sets `error` (a message without location).
+std::vector<Glob> parse_pattern(std::string_view pattern, std::string* error);
+
+// Expands only the braces of `pattern` into its alternatives (escapes kept). Returns false
+// with `error` set on unbalanced braces or too many alternatives.
+bool expand_braces(std::string_view pattern, std::vector<std::string>* out, std::string* error);
+
+// True when the pattern contains no unescaped *, ?, { or }.
+bool is_literal_pattern(std::string_view pattern) noexcept;
+
+// Lexically normalises an absolute path: folds "//", "/./" and "/../", drops a trailing '/'.
+// Returns false when `in` is not absolute or longer than `cap - 1`. Writes into `buf`.
+bool normalize_path(std::string_view in, char* buf, std::size_t cap, std::string_view* out) noexcept;
+std::string normalize_path(std::string_view in);  // "" when not absolute
+
+// True when `in` is already absolute and normalised (fast check before normalize_path).
+bool is_normalized_path(std::string_view in) noexcept;
+
+// Resolves the longest existing literal prefix of an absolute pattern through the file
+// system (lstat + realpath) and returns the pattern with that prefix replaced; the part
+// from the first wildcard on is kept as written. /proc and /dev/fd prefixes are never
+// resolved: they name the calling process and would bind the rule to guardian itself.
+// Also used by `profile explain` to resolve a query path as far as it exists.
+std::string resolve_pattern_prefix(std::string_view pattern);
+
+// Shell-style match of a name (no path semantics): '*' any run, '?' one character.
+// Used for environment variable names.
+bool wildcard_match(std::string_view pattern, std::string_view name, bool ignore_case = false) noexcept;
+
+}  // namespace guardian::policy
