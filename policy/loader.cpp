@@ -183,6 +183,8 @@ bool Loader::load_unit(const Unit& u, const std::string& text, bool top) {
   try {
     YAML::Node root = YAML::Load(text);
     parse_unit(u, root, top);
+  } catch (const YAML::ParserException& e) {
+    error(u.display, e.mark, "syntax error: " + e.msg);
   } catch (const YAML::Exception& e) {
     error(u.display, e.mark, e.msg);
   } catch (const std::exception& e) {

@@ -14,4 +14,7 @@ int learn_main(int argc, char** argv);    // guardian learn ...   (cli/learn.cpp
 int profile_main(int argc, char** argv);  // guardian profile ... (cli/profile.cpp)
 int audit_main(int argc, char** argv);    // guardian audit ...   (cli/audit.cpp)
 
+// guardian profile diff A B (cli/profile_diff.cpp, owned by learn); argv[0] is "diff".
+int profile_diff_main(int argc, char** argv);
+
 }  // namespace guardian::cli

@@ -25,6 +25,15 @@ Result<PreloadSession> PreloadSession::prepare(std::optional<bool> preload, int 
   return s;
 }
 
+void PreloadSession::allow_library(policy::Profile& profile) const {
+  if (!active()) return;
+  policy::PathRule rule;
+  rule.pattern = library_;
+  rule.origin.file = "guardian:preload";
+  rule.origin.pattern = library_;
+  profile.read.push_back(std::move(rule));
+}
+
 std::unique_ptr<audit::AuditLog> PreloadSession::wrap(std::unique_ptr<audit::AuditLog> log) {
   if (!channel_ || !log || !channel_->supervisor) return log;
   ContextOptions opts;

@@ -11,6 +11,7 @@
 #include "audit/log.hpp"
 #include "base/result.hpp"
 #include "context/channel.hpp"
+#include "policy/profile.hpp"
 
 namespace guardian::context {
 
@@ -26,6 +27,9 @@ class PreloadSession {
   // The library's path: the session must be able to read it (ld.so opens it in every
   // process), so run adds it as a read rule of its own.
   const std::string& library() const { return library_; }
+  // Adds a read rule for the library to `profile` (origin "guardian:preload"), before the
+  // engine is compiled: without it ld.so's open of the shim would be denied in every process.
+  void allow_library(policy::Profile& profile) const;
   // The descriptor the command inherits (launch::LaunchSpec::keep_fds); -1 when inactive.
   int child_fd() const { return channel_ ? channel_->child.get() : -1; }
   // Wraps the session's audit log in a ContextLog (returns `log` unchanged when inactive).

@@ -83,9 +83,10 @@ int run_session(const RunOptions& opts) {
   }
 
   // LD_PRELOAD shim (context room): call-site backtraces and host names for the audit log,
-  // never enforcement. TODO(decode/supervisor): pass the profile's deny_errno here, add
-  // shim.value().library() as a read rule, and wrap the audit log once it exists:
-  //   log = shim.value().wrap(std::move(log));
+  // never enforcement. When the engine and the log are wired here (shim room will do it
+  // if you do not): prepare after the profile's env filtering, with profile.deny_errno;
+  // then shim.value().allow_library(profile) before compiling the engine, and
+  //   log = shim.value().wrap(std::move(log));   // before the Handler takes the log
   auto shim = context::PreloadSession::prepare(opts.preload, EACCES, envp);
   if (!shim) return guardian_failure("guardian: " + shim.error().message);
 

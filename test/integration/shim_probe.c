@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 __attribute__((noinline)) static int read_secret(const char *path) {
@@ -38,6 +39,21 @@ __attribute__((noinline)) static int stat_secret(const char *path) {
   return 1;
 }
 
+/* The same open without libc's wrapper: the shim never sees it, guardian still decides it. */
+__attribute__((noinline)) static int raw_open(const char *path) {
+  long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY);
+  if (fd >= 0) {
+    char buf[64];
+    ssize_t n = read((int)fd, buf, sizeof buf);
+    close((int)fd);
+    printf("rawopen ok %zd\n", n);
+    return 0;
+  }
+  printf("rawopen errno=%s\n", strerrorname_np(errno));
+  return 1;
+}
+
+#ifndef PROBE_NO_DNS
 __attribute__((noinline)) static int dial(const char *host, const char *port) {
   struct addrinfo hints, *res = NULL;
   memset(&hints, 0, sizeof hints);
@@ -65,11 +81,15 @@ __attribute__((noinline)) static int dial(const char *host, const char *port) {
   printf("connect errno=%s\n", strerrorname_np(e));
   return 1;
 }
+#endif
 
 int main(int argc, char **argv) {
   if (argc == 3 && strcmp(argv[1], "open") == 0) return read_secret(argv[2]);
   if (argc == 3 && strcmp(argv[1], "stat") == 0) return stat_secret(argv[2]);
+  if (argc == 3 && strcmp(argv[1], "rawopen") == 0) return raw_open(argv[2]);
+#ifndef PROBE_NO_DNS
   if (argc == 4 && strcmp(argv[1], "dial") == 0) return dial(argv[2], argv[3]);
-  fprintf(stderr, "usage: shim_probe open PATH | stat PATH | dial HOST PORT\n");
+#endif
+  fprintf(stderr, "usage: shim_probe open|stat|rawopen PATH | dial HOST PORT\n");
   return 64;
 }

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -17,6 +18,7 @@
 
 #include "context/channel.hpp"
 #include "context/context_log.hpp"
+#include "context/preload.hpp"
 #include "preload/protocol.h"
 
 using namespace guardian;
@@ -324,4 +326,29 @@ TEST_CASE("the real shim in a child reports its call site and keeps errno") {
   INFO(got.backtrace[0]);
   CHECK(got.backtrace[0].find("read_secret") != std::string::npos);
   CHECK(got.backtrace[0].find("shim_probe.c:") != std::string::npos);
+}
+
+TEST_CASE("inject_env appends to the user's LD_PRELOAD and replaces a stale GUARDIAN_SHIM") {
+  std::vector<std::string> env = {"PATH=/bin", "LD_PRELOAD=/opt/mine.so", "GUARDIAN_SHIM=9:9:9"};
+  context::inject_env(env, "/lib/libguardian-preload.so", "4:13:77");
+  CHECK(std::find(env.begin(), env.end(), "LD_PRELOAD=/opt/mine.so:/lib/libguardian-preload.so") !=
+        env.end());
+  CHECK(std::count_if(env.begin(), env.end(),
+                      [](const std::string& e) { return e.starts_with("GUARDIAN_SHIM="); }) == 1);
+  CHECK(std::find(env.begin(), env.end(), "GUARDIAN_SHIM=4:13:77") != env.end());
+  std::vector<std::string> bare = {"PATH=/bin"};
+  context::inject_env(bare, "/lib/libguardian-preload.so", "4:13:77");
+  CHECK(std::find(bare.begin(), bare.end(), "LD_PRELOAD=/lib/libguardian-preload.so") != bare.end());
+}
+
+TEST_CASE("--no-preload injects nothing; the library rule names its origin") {
+  std::vector<std::string> env = {"PATH=/bin"};
+  auto off = context::PreloadSession::prepare(false, EACCES, env);
+  REQUIRE(off);
+  CHECK_FALSE(off.value().active());
+  CHECK(off.value().child_fd() == -1);
+  CHECK(env.size() == 1);
+  policy::Profile p;
+  off.value().allow_library(p);
+  CHECK(p.read.empty());
 }

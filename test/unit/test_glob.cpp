@@ -1,0 +1,165 @@
+// Path pattern semantics (spec §2): *, ?, {a,b}, **, DIR/** matching DIR, normalisation.
+#include "policy/glob.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "policy_fixture.hpp"
+
+using namespace guardian::policy;
+
+namespace {
+
+bool m(const std::string& pattern, const std::string& path) {
+  std::string err;
+  auto globs = parse_pattern(pattern, &err);
+  REQUIRE_MESSAGE(!globs.empty(), pattern << ": " << err);
+  for (const Glob& g : globs)
+    if (g.match(path)) return true;
+  return false;
+}
+
+std::string bad(const std::string& pattern) {
+  std::string err;
+  auto globs = parse_pattern(pattern, &err);
+  return globs.empty() ? err : std::string("(compiled)");
+}
+
+bool below(const std::string& pattern, const std::string& dir) {
+  std::string err;
+  for (const Glob& g : parse_pattern(pattern, &err))
+    if (g.may_match_below(dir)) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("literal patterns match exactly") {
+  CHECK(m("/etc/passwd", "/etc/passwd"));
+  CHECK_FALSE(m("/etc/passwd", "/etc/passwd2"));
+  CHECK_FALSE(m("/etc/passwd", "/etc"));
+  CHECK_FALSE(m("/etc/passwd", "/etc/passwd/x"));
+  CHECK(m("/", "/"));
+}
+
+TEST_CASE("* stays within one component") {
+  CHECK(m("/usr/bin/python3*", "/usr/bin/python3"));
+  CHECK(m("/usr/bin/python3*", "/usr/bin/python3.11"));
+  CHECK_FALSE(m("/usr/bin/python3*", "/usr/bin/python3/x"));
+  CHECK(m("/a/*/c", "/a/b/c"));
+  CHECK_FALSE(m("/a/*/c", "/a/b/x/c"));
+  CHECK(m("/a/*.txt", "/a/.txt"));
+  CHECK(m("/a/x*y*z", "/a/xAyBz"));
+  CHECK_FALSE(m("/a/x*y*z", "/a/xAyB"));
+}
+
+TEST_CASE("? is exactly one non-slash character") {
+  CHECK(m("/a/file?.c", "/a/file1.c"));
+  CHECK_FALSE(m("/a/file?.c", "/a/file.c"));
+  CHECK_FALSE(m("/a/file?.c", "/a/file12.c"));
+  CHECK_FALSE(m("/a?b", "/a/b"));
+}
+
+TEST_CASE("{a,b} alternatives, nested, with wildcards") {
+  CHECK(m("/etc/{passwd,group}", "/etc/passwd"));
+  CHECK(m("/etc/{passwd,group}", "/etc/group"));
+  CHECK_FALSE(m("/etc/{passwd,group}", "/etc/shadow"));
+  CHECK(m("/x/{a,b{1,2}}/y", "/x/b2/y"));
+  CHECK(m("/x/id_{rsa,ed25519}*", "/x/id_ed25519.pub"));
+  CHECK(m("/x/{,sub/}f", "/x/f"));
+  CHECK(m("/x/{,sub/}f", "/x/sub/f"));
+}
+
+TEST_CASE("** spans any number of components") {
+  CHECK(m("/usr/**", "/usr/lib/x86_64-linux-gnu/libc.so.6"));
+  CHECK(m("/usr/**", "/usr"));  // DIR/** matches DIR itself
+  CHECK_FALSE(m("/usr/**", "/usrx"));
+  CHECK_FALSE(m("/usr/**", "/"));
+  CHECK(m("/**", "/"));
+  CHECK(m("/**", "/anything/at/all"));
+  CHECK(m("/a/**/b", "/a/b"));
+  CHECK(m("/a/**/b", "/a/x/b"));
+  CHECK(m("/a/**/b", "/a/x/y/z/b"));
+  CHECK_FALSE(m("/a/**/b", "/a/xb"));
+  CHECK(m("**/.env", "/.env"));
+  CHECK(m("**/.env", "/p/q/.env"));
+  CHECK_FALSE(m("**/.env", "/p/q/x.env"));
+  CHECK(m("/a/*/**", "/a/b"));  // DIR/** with a wildcard in DIR
+  CHECK(m("/a/*/**", "/a/b/c/d"));
+  CHECK_FALSE(m("/a/*/**", "/a"));
+  CHECK(m("/p/**/.git/hooks/**", "/p/.git/hooks/pre-commit"));
+  CHECK(m("/p/**/.git/hooks/**", "/p/sub/mod/.git/hooks"));
+}
+
+TEST_CASE("escapes make metacharacters literal") {
+  CHECK(m("/a/\\*", "/a/*"));
+  CHECK_FALSE(m("/a/\\*", "/a/b"));
+  CHECK(m("/a/\\{x\\}", "/a/{x}"));
+}
+
+TEST_CASE("malformed patterns are rejected with a reason") {
+  CHECK(bad("/a/{b,c") == "unbalanced '{'");
+  CHECK(bad("/a/b}") == "unbalanced '}'");
+  CHECK(bad("/a/x**") == "'**' must be a whole path component");
+  CHECK(bad("/a/***") == "'**' must be a whole path component");
+  CHECK(bad("/a/\\") == "pattern ends with a lone '\\'");
+  CHECK(bad("relative/x") == "pattern is not an absolute path");
+  CHECK(bad("") == "empty pattern");
+  CHECK(bad("/{a,b}{c,d}{e,f}{g,h}{i,j}{k,l}{m,n}{o,p}{q,r}") == "too many brace alternatives (more than 256)");
+}
+
+TEST_CASE("may_match_below finds ancestors of possible matches") {
+  CHECK(below("/home/u/proj/**", "/home"));
+  CHECK(below("/home/u/proj/**", "/"));
+  CHECK(below("/home/*/proj", "/home/bob"));
+  CHECK_FALSE(below("/home/*/proj", "/home/bob/proj"));  // that is a match, not below
+  CHECK(below("/a/**/b", "/a/x/y"));
+  CHECK_FALSE(below("/etc/passwd", "/etc/passwd"));
+  CHECK_FALSE(below("/etc/passwd", "/usr"));
+  CHECK(below("/etc/passwd", "/etc"));
+}
+
+TEST_CASE("anchors are the literal directory prefix") {
+  std::string err;
+  CHECK(parse_pattern("/usr/lib/python3*/x", &err)[0].anchor() == "/usr/lib");
+  CHECK(parse_pattern("/usr/**", &err)[0].anchor() == "/usr");
+  CHECK(parse_pattern("/etc/passwd", &err)[0].anchor() == "/etc/passwd");
+  CHECK(parse_pattern("**/x", &err)[0].anchor() == "");
+}
+
+TEST_CASE("lexical normalisation folds . and .. and //") {
+  CHECK(normalize_path("/a/./b/../c") == "/a/c");
+  CHECK(normalize_path("/a//b/") == "/a/b");
+  CHECK(normalize_path("/../..") == "/");
+  CHECK(normalize_path("/a/b/..") == "/a");
+  CHECK(normalize_path("rel/x").empty());
+  CHECK(is_normalized_path("/a/b"));
+  CHECK(is_normalized_path("/"));
+  CHECK_FALSE(is_normalized_path("/a/../b"));
+  CHECK_FALSE(is_normalized_path("/a/./b"));
+  CHECK_FALSE(is_normalized_path("/a//b"));
+  CHECK_FALSE(is_normalized_path("/a/"));
+  CHECK_FALSE(is_normalized_path("a"));
+}
+
+TEST_CASE("rule prefixes resolve through symlinks, the rest kept as written") {
+  guardian::test::TempDir d;
+  d.write("real/dir/f", "x");
+  REQUIRE(::symlink((d.path + "/real").c_str(), (d.path + "/link").c_str()) == 0);
+  CHECK(resolve_pattern_prefix(d.path + "/link/dir/*.c") == d.path + "/real/dir/*.c");
+  CHECK(resolve_pattern_prefix(d.path + "/link/dir/f") == d.path + "/real/dir/f");
+  CHECK(resolve_pattern_prefix(d.path + "/link/missing/x/**") == d.path + "/real/missing/x/**");
+  CHECK(resolve_pattern_prefix("/proc/self/**") == "/proc/self/**");  // never bound to guardian
+  CHECK(resolve_pattern_prefix("/g/nonexistent/**") == "/g/nonexistent/**");
+}
+
+TEST_CASE("wildcard_match for environment names") {
+  CHECK(wildcard_match("*_TOKEN", "GITHUB_TOKEN"));
+  CHECK_FALSE(wildcard_match("*_TOKEN", "TOKENS"));
+  CHECK(wildcard_match("LC_*", "LC_ALL"));
+  CHECK(wildcard_match("A?C", "ABC"));
+  CHECK(wildcard_match("*token*", "GH_TOKEN_X", true));
+  CHECK_FALSE(wildcard_match("*token*", "GH_TOKEN_X", false));
+}
