@@ -32,9 +32,21 @@ struct Entry {
   const RuleOrigin* origin;
 };
 
+// FNV-1a over a path component: children are found by hash first, then by name.
+inline std::uint64_t component_hash(std::string_view c) noexcept {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (char ch : c) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ULL;
+  return h;
+}
+
+struct Child {
+  std::uint64_t hash;
+  std::uint32_t node;
+};
+
 struct Node {
   std::string name;
-  std::vector<std::uint32_t> children;
+  std::vector<Child> children;
   std::vector<Entry> entries;
   std::uint8_t below = 0;                 // allow kinds anchored strictly below this node
   const RuleOrigin* below_rule = nullptr;  // one of them, for provenance
@@ -76,11 +88,11 @@ struct Engine::Impl {
   Impl() { nodes.emplace_back(); }
 
   std::uint32_t child(std::uint32_t n, std::string_view name) {
-    for (std::uint32_t c : nodes[n].children)
-      if (nodes[c].name == name) return c;
+    for (const Child& c : nodes[n].children)
+      if (nodes[c.node].name == name) return c.node;
     nodes.push_back(Node{std::string(name), {}, {}, 0, nullptr});
     auto id = static_cast<std::uint32_t>(nodes.size() - 1);
-    nodes[n].children.push_back(id);
+    nodes[n].children.push_back(Child{component_hash(name), id});
     return id;
   }
 
@@ -132,8 +144,8 @@ struct Engine::Impl {
     }
     for (std::size_t i = nodes.size(); i-- > 0;) {
       Node& n = nodes[i];
-      for (std::uint32_t c : n.children) {
-        const Node& ch = nodes[c];
+      for (const Child& c : n.children) {
+        const Node& ch = nodes[c.node];
         std::uint8_t own = 0;
         const RuleOrigin* rule = ch.below_rule;
         for (const Entry& e : ch.entries)
@@ -162,10 +174,12 @@ struct Engine::Impl {
       if (j == std::string_view::npos) j = path.size();
       std::string_view comp = path.substr(i, j - i);
       std::uint32_t next = 0;
-      for (std::uint32_t c : nodes[n].children) {
-        const std::string& nm = nodes[c].name;
+      std::uint64_t h = component_hash(comp);
+      for (const Child& c : nodes[n].children) {
+        if (c.hash != h) continue;
+        const std::string& nm = nodes[c.node].name;
         if (nm.size() == comp.size() && std::memcmp(nm.data(), comp.data(), comp.size()) == 0) {
-          next = c;
+          next = c.node;
           break;
         }
       }
@@ -177,30 +191,22 @@ struct Engine::Impl {
     return static_cast<long>(n);
   }
 
-  const RuleOrigin* find(std::string_view path, std::uint8_t kinds) const noexcept {
-    const RuleOrigin* found = nullptr;
+  // One walk for both answers: the most specific deny rule of `deny_kinds` and the most
+  // specific allow rule of `allow_kinds` (not looked for once a deny matched).
+  void scan(std::string_view path, std::uint8_t deny_kinds, std::uint8_t allow_kinds, const RuleOrigin** deny,
+            const RuleOrigin** allow) const noexcept {
     walk(path, [&](const Node& n) {
-      for (const Entry& e : n.entries)
-        if ((e.kind & kinds) && e.glob.match(path)) {
-          found = e.origin;  // deeper nodes overwrite: the most specific rule wins
-          break;
+      bool allow_here = false;
+      for (const Entry& e : n.entries) {
+        if (e.kind & deny_kinds) {
+          if (e.glob.match(path)) *deny = e.origin;  // deeper nodes overwrite: most specific
+        } else if ((e.kind & allow_kinds) && !allow_here && !*deny && e.glob.match(path)) {
+          *allow = e.origin;
+          allow_here = true;
         }
+      }
       return true;
     });
-    return found;
-  }
-
-  const RuleOrigin* find_deny(std::string_view path, std::uint8_t kinds) const noexcept {
-    const RuleOrigin* found = nullptr;
-    walk(path, [&](const Node& n) {
-      for (const Entry& e : n.entries)
-        if ((e.kind & kinds) && e.glob.match(path)) {
-          found = e.origin;  // keep walking: report the most specific deny rule
-          break;
-        }
-      return true;
-    });
-    return found;
   }
 
   // Ancestor: some allow rule may match a path strictly below `dir`.
@@ -305,21 +311,18 @@ Decision Engine::decide(const Request& req) const noexcept {
     }
   }
 
-  // 1. deny rules: path as resolved and as given.
-  if (const RuleOrigin* r = m.find_deny(path, deny_kinds)) return deny(r);
-  if (!lex.empty())
-    if (const RuleOrigin* r = m.find_deny(lex, deny_kinds)) return deny(r);
-  if (!alias.empty())
-    if (const RuleOrigin* r = m.find_deny(alias, deny_kinds)) return deny(r);
+  // 1. deny rules (path as resolved and as given), 2. allow rules, in one walk per form.
+  const RuleOrigin *denied = nullptr, *allowed = nullptr, *lex_allowed = nullptr, *alias_allowed = nullptr;
+  m.scan(path, deny_kinds, allow_kinds, &denied, &allowed);
+  if (!denied && !lex.empty())
+    m.scan(lex, deny_kinds, req.lexical_trusted ? allow_kinds : 0, &denied, &lex_allowed);
+  if (!denied && !alias.empty()) m.scan(alias, deny_kinds, allow_kinds, &denied, &alias_allowed);
+  if (denied) return deny(denied);
 
   if (op == Op::stat && m.profile.metadata == MetadataMode::open) return allow(&m.metadata_origin);
-
-  // 2. allow rules.
-  if (const RuleOrigin* r = m.find(path, allow_kinds)) return allow(r);
-  if (!alias.empty())
-    if (const RuleOrigin* r = m.find(alias, allow_kinds)) return allow(r);
-  if (req.lexical_trusted && !lex.empty())
-    if (const RuleOrigin* r = m.find(lex, allow_kinds)) return allow(r);
+  if (allowed) return allow(allowed);
+  if (alias_allowed) return allow(alias_allowed);
+  if (lex_allowed) return allow(lex_allowed);
 
   // 3. ancestors of allowed paths: metadata only.
   if (op == Op::stat) {

@@ -213,6 +213,16 @@ std::optional<Glob> Glob::compile(std::string_view alt, std::string* error) {
     g.lit_ = g.anchor_;
   } else {
     g.kind_ = Kind::generic;
+    // The literal tail lets match() reject most paths with one comparison ("**/*.pem").
+    std::size_t last = 0;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      if (t[i] == '\\') {
+        ++i;
+        continue;
+      }
+      if (t[i] == '*' || t[i] == '?') last = i + 1;
+    }
+    g.tail_ = unescape(std::string_view(t).substr(last));
   }
   return g;
 }
@@ -228,6 +238,7 @@ bool Glob::match(std::string_view path) const noexcept {
     case Kind::generic:
       break;
   }
+  if (path.size() < tail_.size() || path.compare(path.size() - tail_.size(), tail_.size(), tail_) != 0) return false;
   const char* p = text_.data();
   // "DIR/**" with a wildcard in DIR: DIR itself matches too.
   return gmatch(p, p + text_.size(), path.data(), path.data() + path.size(), false) ||

@@ -42,6 +42,7 @@ class Glob {
   std::string text_;    // the alternative, escapes kept
   std::string anchor_;  // see anchor()
   std::string lit_;     // exact: the path; tree: the directory ("" for "/**")
+  std::string tail_;    // generic: the literal text after the last wildcard; a match ends with it
 };
 
 // Expands braces ({a,b}, nested allowed) and checks every alternative. On error returns

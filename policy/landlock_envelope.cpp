@@ -61,8 +61,9 @@ class Builder {
  public:
   explicit Builder(Envelope& env) : env_(env) {}
 
-  // Adds the envelope entry for one path pattern with the given access.
-  void add_pattern(const std::string& pattern, std::uint8_t access, const std::string& why) {
+  // Adds the envelope entry for one path pattern with the given access. Write rules must be
+  // added before read and exec rules (expansion below asks what is writable).
+  void add_pattern(const std::string& pattern, std::uint8_t access, const std::string& why, int depth = 0) {
     if (pattern.empty() || pattern[0] != '/') {
       note(fmt::format("skipped '{}': not an absolute pattern", pattern));
       return;
@@ -79,10 +80,11 @@ class Builder {
       }
       struct stat st{};
       bool dir = ::stat(real->c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+      std::string rest = prefix.size() < pattern.size() ? pattern.substr(prefix.size()) : "";
+      while (!rest.empty() && rest[0] == '/') rest.erase(0, 1);
+      if (dir && !rest.empty() && depth < 4 && expand(*real, rest, access, why, depth)) return;
       put(*real, access, dir, why);
-      if (dir && prefix.size() < pattern.size()) {
-        std::string rest = pattern.substr(prefix.size());
-        while (!rest.empty() && rest[0] == '/') rest.erase(0, 1);
+      if (dir && !rest.empty()) {
         Scan sc{*real, rest.substr(0, rest.find('/')), access, why};
         bool dup = std::any_of(scans_.begin(), scans_.end(), [&](const Scan& o) {
           return o.dir == sc.dir && o.component == sc.component && (o.access & sc.access) == sc.access;
@@ -102,6 +104,50 @@ class Builder {
     std::string real = resolve(anc).value_or("/");
     note(fmt::format("'{}' does not exist yet: write widened to '{}' for {}", prefix, real, why));
     put(real, access, true, why);
+  }
+
+  // A glob in a component other than `**` below a directory nobody in the session can write
+  // ("/etc/python3*/**", "/usr/bin/python3*") is expanded against what exists now, so the
+  // envelope names the matches rather than the whole directory (/etc). Not for write rules
+  // (their matches may not exist yet) nor beneath write prefixes (the session may create new
+  // matches there). Returns false to fall back to the directory itself.
+  bool expand(const std::string& dir, const std::string& rest, std::uint8_t access, const std::string& why,
+              int depth) {
+    std::string comp = rest.substr(0, rest.find('/'));
+    std::string tail = rest.size() > comp.size() ? rest.substr(comp.size()) : "";
+    if ((access & kEnvWrite) || comp.find("**") != std::string::npos ||
+        comp.find_first_of("{\\") != std::string::npos || covered(dir, kEnvWrite))
+      return false;
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return false;
+    std::vector<std::string> matches;
+    bool too_many = false;
+    while (dirent* de = ::readdir(d)) {
+      std::string name = de->d_name;
+      if (name == "." || name == ".." || ::fnmatch(comp.c_str(), name.c_str(), 0) != 0) continue;
+      if (matches.size() >= 64) {
+        too_many = true;
+        break;
+      }
+      matches.push_back(name);
+    }
+    ::closedir(d);
+    if (too_many) return false;
+    if (matches.empty()) note(fmt::format("'{}/{}' matches nothing now: nothing granted for {}", dir, rest, why));
+    std::sort(matches.begin(), matches.end());
+    for (const auto& m : matches) {
+      std::string path = (dir == "/" ? "" : dir) + "/" + m;
+      // A symlink among the matches counts only if the session could not have planted it.
+      bool is_dir = false;
+      auto target = trusted_target(path, is_dir);
+      if (!target) continue;
+      if (tail.empty()) {
+        put(*target, access, is_dir, why);
+      } else if (is_dir) {
+        add_pattern(*target + tail, access, why, depth + 1);
+      }
+    }
+    return true;
   }
 
   // Adds one exact file (loader, the command) with exec access, if it exists.
@@ -354,11 +400,12 @@ std::string literal_prefix(const std::string& pattern) {
 Envelope compute_envelope(const Profile& profile, const EnvelopeOptions& opts) {
   Envelope env;
   Builder b(env);
-  for (const auto& r : profile.read) b.add_pattern(r.pattern, kEnvRead, describe("read", r.pattern, r.origin));
+  // Write rules first: expanding read and exec globs depends on what is writable.
   for (const auto& r : profile.write) b.add_pattern(r.pattern, kEnvWrite, describe("write", r.pattern, r.origin));
+  for (const auto& p : opts.extra_write) b.add_pattern(p, kEnvWrite, "write " + p + " (command line)");
+  for (const auto& r : profile.read) b.add_pattern(r.pattern, kEnvRead, describe("read", r.pattern, r.origin));
   for (const auto& r : profile.exec_allow) b.add_pattern(r.pattern, kEnvExec, describe("exec", r.pattern, r.origin));
   for (const auto& p : opts.extra_read) b.add_pattern(p, kEnvRead, "read " + p + " (command line)");
-  for (const auto& p : opts.extra_write) b.add_pattern(p, kEnvWrite, "write " + p + " (command line)");
   for (const auto& p : opts.extra_exec_rules) b.add_pattern(p, kEnvExec, "exec " + p + " (command line)");
   for (const auto& p : opts.extra_exec) b.add_file(p, kEnvExec, "the command itself");
   for (const auto& p : opts.loaders) b.add_file(p, kEnvExec, "dynamic loader");
@@ -414,17 +461,28 @@ std::string scopes_text(const Envelope& env) {
   return out.empty() ? "none" : out;
 }
 
-std::string format_envelope(const Envelope& env) {
+std::string format_envelope(const Envelope& env, bool verbose) {
   std::string out;
-  std::size_t width = 4;
-  for (const auto& p : env.paths) width = std::max(width, p.path.size());
+  std::size_t width = 4, aliases = 0;
+  const EnvelopePath* example = nullptr;
+  auto is_alias = [](const EnvelopePath& p) { return p.why.rfind("alias ", 0) == 0; };
+  for (const auto& p : env.paths)
+    if (verbose || !is_alias(p)) width = std::max(width, p.path.size());
   for (const auto& p : env.paths) {
+    if (!verbose && is_alias(p)) {
+      if (!example) example = &p;
+      ++aliases;
+      continue;
+    }
     std::string acc;
     acc += (p.access & kEnvRead) ? 'r' : '-';
     acc += (p.access & kEnvWrite) ? 'w' : '-';
     acc += (p.access & kEnvExec) ? 'x' : '-';
     out += fmt::format("{} {:<{}}  {}{}\n", acc, p.path, width, p.is_dir ? "" : "[file] ", p.why);
   }
+  if (aliases > 0)
+    out += fmt::format("# and {} targets of system symlinks in those directories, e.g. {} ({}); --verbose lists them\n",
+                       aliases, example->path, example->why);
   out += fmt::format("tcp connect: {}\n", port_set_text(env.connect));
   out += fmt::format("tcp bind: {}\n", port_set_text(env.bind));
   out += fmt::format("scoped: {}\n", scopes_text(env));

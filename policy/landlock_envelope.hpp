@@ -76,8 +76,9 @@ std::string literal_prefix(const std::string& pattern);
 // Computes the envelope of `profile` (deny rules ignored: Landlock cannot express them).
 Envelope compute_envelope(const Profile& profile, const EnvelopeOptions& opts = {});
 
-// Human-readable listing, one entry a line (shown by `guardian profile envelope`).
-std::string format_envelope(const Envelope& env);
+// Human-readable listing, one entry a line (shown by `guardian profile envelope`). Targets of
+// system symlinks (often a hundred or more) are summed up in one line unless `verbose`.
+std::string format_envelope(const Envelope& env, bool verbose = false);
 
 // Compact one-line forms for the audit log's session_start record.
 std::string envelope_paths_text(const Envelope& env, std::uint8_t access_bit);

@@ -152,10 +152,17 @@ bool ContextLog::should_hold(const audit::DecisionRecord& r) const {
 }
 
 void ContextLog::decision(const audit::DecisionRecord& r) {
-  std::lock_guard lk(mu_);
-  drain_locked();
   const bool need_host = r.host.empty() && r.category == policy::Category::network &&
                          (r.op == policy::Op::connect) && !r.addr.empty();
+  std::lock_guard lk(mu_);
+  // Allows are the supervisor's hot path: no syscall for them. Denials and connects first
+  // read what the shims have sent (a hello or a lookup is always in the socket before the
+  // syscall it precedes reaches us).
+  if (!need_host && r.decision != policy::Verdict::deny) {
+    inner_->decision(r);
+    return;
+  }
+  drain_locked();
   std::string host = need_host ? hosts_.lookup(r.pid, r.ppid, r.addr) : std::string();
   if (!should_hold(r)) {
     if (host.empty()) {

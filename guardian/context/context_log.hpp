@@ -79,6 +79,10 @@ class ContextLog final : public audit::AuditLog {
 
   // For decode::Handler (or anyone filling records): the host PID looked up for ADDR.
   // Drains the channel first, so a lookup sent just before a connect is always seen.
+  // For the audit record ONLY: never put it in policy::Request::host, where host-name rules
+  // (api.github.com:443) would match it — the process chooses what the shim says, so that
+  // would let it connect anywhere by claiming an allowed name. ContextLog already fills
+  // DecisionRecord::host itself when it is empty.
   std::string host_for(pid_t pid, pid_t ppid, std::string_view addr);
 
  private:

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 
@@ -197,6 +199,32 @@ std::map<std::string, std::string> LandlockSetup::audit_fields() const {
     f["landlock_skipped"] = s;
   }
   return f;
+}
+
+policy::EnvelopeOptions run_envelope_options(
+    const std::string& command_path,
+    const std::vector<std::pair<std::string, std::string>>& extra_rules) {
+  policy::EnvelopeOptions o;
+  if (!command_path.empty()) o.extra_exec.push_back(command_path);
+  auto absolute = [](std::string p) {
+    if (!p.empty() && p[0] == '~') {
+      const char* home = std::getenv("HOME");
+      p = std::string(home ? home : "") + p.substr(1);
+    }
+    if (p.empty() || p[0] != '/') {
+      char cwd[PATH_MAX];
+      if (::getcwd(cwd, sizeof cwd)) p = std::string(cwd) + "/" + p;
+    }
+    return p;
+  };
+  for (const auto& [kind, pattern] : extra_rules) {
+    if (kind == "read") o.extra_read.push_back(absolute(pattern));
+    else if (kind == "write") o.extra_write.push_back(absolute(pattern));
+    else if (kind == "exec") o.extra_exec_rules.push_back(absolute(pattern));
+    else if (kind == "connect") o.extra_connect.push_back(pattern);
+    else if (kind == "bind") o.extra_bind.push_back(pattern);
+  }
+  return o;
 }
 
 LandlockSetup prepare_landlock(const policy::Profile& profile, const policy::EnvelopeOptions& opts,

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/result.hpp"
@@ -60,6 +61,13 @@ struct LandlockSetup {
   // Fields for audit::SessionStart::extra: landlock, landlock_abi, landlock_read, ...
   std::map<std::string, std::string> audit_fields() const;
 };
+
+// Envelope options for `guardian run`: the command itself (resolved path) and the
+// --allow-read/-write/-exec/-connect/-bind rules as (kind, pattern) pairs; like the engine,
+// a leading '~' is $HOME and a relative pattern is taken from the current directory.
+policy::EnvelopeOptions run_envelope_options(
+    const std::string& command_path,
+    const std::vector<std::pair<std::string, std::string>>& extra_rules);
 
 // Probes and builds. `off_reason` non-empty (e.g. "--no-landlock", "complain mode") turns
 // Landlock off on purpose. When Landlock is wanted but the kernel lacks it or the ruleset

@@ -117,13 +117,20 @@ std::string pid_pattern(std::string_view name, const std::set<std::int64_t>& pid
 }
 
 // The pattern for one name that may be temporary; the escaped name when it does not look so.
-std::string temp_component(std::string_view name, const std::set<std::int64_t>& pids) {
+// `in_temp`: the name lies in a temporary directory, where any name may be random: Python's
+// tempfile also creates bare 8-character names, and a random run may happen to look like a word.
+std::string temp_component(std::string_view name, const std::set<std::int64_t>& pids, bool in_temp) {
+  auto py_char = [](char c) { return is_lower(c) || (c >= '0' && c <= '9') || c == '_'; };
   if (name.size() >= 16 && is_hex(name)) return "*";  // content hashes (git objects, caches)
+  // Python's tempfile probes a new TMPDIR with a bare name of 8 of [a-z0-9_]
+  if (name.size() == 8 && std::all_of(name.begin(), name.end(), py_char) &&
+      (in_temp || random_looking(name) || name.find('_') != std::string_view::npos))
+    return "????????";
   // Python tempfile: "tmp" + 8 of [a-z0-9_], then the caller's suffix.
   if (name.size() >= 11 && name.substr(0, 3) == "tmp" && name[3] != '.' && name[3] != '_' &&
       name[3] != '-') {
     std::string_view r = name.substr(3, 8);
-    bool ok = std::all_of(r.begin(), r.end(), [](char c) { return is_lower(c) || (c >= '0' && c <= '9') || c == '_'; });
+    bool ok = std::all_of(r.begin(), r.end(), py_char);
     if (ok && (name.size() == 11 || name[11] == '.' || name[11] == '-' || name[11] == '_'))
       return "tmp????????" + esc(name.substr(11));
   }
@@ -148,7 +155,8 @@ std::string temp_component(std::string_view name, const std::set<std::int64_t>& 
     }
     // one '?' per random character: "cc??????.s" cannot match a longer name such as
     // mktemp's "tmp.XXXXXXXXXX" holding the working directory
-    if (random_looking(run.substr(keep)))
+    bool long_enough = s == 0 ? run.size() >= 8 : run.size() >= 6;
+    if (random_looking(run.substr(keep)) || (in_temp && long_enough))
       return esc(base.substr(0, s)) + esc(run.substr(0, keep)) + std::string(run.size() - keep, '?') + esc(ext);
   }
   bool changed = false;
@@ -257,6 +265,9 @@ class Generaliser {
         add(a, ob);
         continue;
       }
+      if (ob.category == Category::file && ob.op != Op::read && ob.op != Op::write && ob.op != Op::stat &&
+          ob.op != Op::exec)
+        continue;  // not something a files rule describes
       std::string k = path_key(ob.path, o_, ob.pid, created);
       if (ob.op == Op::exec || ob.category == Category::exec) {
         add(execs[k], ob);
@@ -524,7 +535,7 @@ std::string key_impl(std::string_view path, const LearnOptions& o, std::int64_t 
       out += '*';
       continue;
     }
-    std::string t = temp_component(c, pids);
+    std::string t = temp_component(c, pids, in_temp);
     templated = templated || t != esc(c);
     out += t;
   }

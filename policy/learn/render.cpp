@@ -72,7 +72,7 @@ std::string render_profile(const Learned& L, const LearnOptions& opts) {
   if (L.covered_ops > 0)
     o << "# " << L.covered_ops << " of them were already allowed by "
       << (opts.extends.empty() ? std::string("the profile") : "extends") << "; "
-      << L.ancestor_ops << " were metadata on ancestors of allowed paths.\n";
+      << L.ancestor_ops << " more were metadata on ancestors of allowed paths.\n";
   o << "# ${CWD} was " << flat(opts.cwd) << ", ${HOME} " << flat(opts.home) << ", ${TMPDIR} " << flat(opts.tmpdir)
     << ".\n"
        "# Directories became DIR/** only where at least "
@@ -115,7 +115,7 @@ std::string render_profile(const Learned& L, const LearnOptions& opts) {
       o << "  bind:\n";
       list(o, "    ", L.bind);
     }
-    if (L.dns) o << "  dns: true  # " << L.dns_ops << " ops to port 53\n";
+    if (L.dns) o << "  dns: true  # " << L.dns_ops << (L.dns_ops == 1 ? " op" : " ops") << " to port 53\n";
   }
   if (L.empty()) o << "# The command needed nothing beyond what extends allows.\n";
   return o.str();

@@ -33,8 +33,8 @@ def landlock_abi():
     return v if v > 0 else 0
 
 
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
+def check(cond, what, detail=""):
+    print(("ok   " if cond else "FAIL ") + what + (f"\n     {detail}" if detail and not cond else ""))
     if not cond:
         failures.append(what)
 
@@ -67,13 +67,14 @@ def attack(name):
 # The fixture must really lie outside the envelope (else the test would prove nothing).
 shown = subprocess.run([GUARDIAN, "profile", "envelope", "default"], cwd=work, env=env,
                        capture_output=True, text=True)
-if shown.returncode == 0:
-    for line in shown.stdout.splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[0][:1] in "r-" and len(parts[0]) == 3:
-            p = parts[1]
-            check(not (secret_dir + "/").startswith(p.rstrip("/") + "/"),
-                  f"fixture {secret_dir} lies outside envelope entry {p}")
+check(shown.returncode == 0, "guardian profile envelope default works", shown.stderr)
+covering = []
+for line in shown.stdout.splitlines():
+    parts = line.split()
+    if len(parts) >= 2 and len(parts[0]) == 3 and set(parts[0]) <= set("rwx-"):
+        if (secret_dir + "/").startswith(parts[1].rstrip("/") + "/"):
+            covering.append(parts[1])
+check(not covering, f"the fixture {secret_dir} lies outside every envelope entry", f"covered by {covering}")
 
 try:
     # 1. Read a file outside every read prefix.

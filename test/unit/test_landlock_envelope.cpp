@@ -86,10 +86,37 @@ TEST_CASE("read, write and exec rules become resolved prefixes with their rights
   const auto* out = find(env, t / "out");
   REQUIRE(out);
   CHECK(out->access == (kEnvRead | kEnvWrite));  // write implies read
-  const auto* deep = find(env, t / "src/deep");
-  REQUIRE(deep);  // exec is a right the read-only ancestor lacks: kept
-  CHECK(deep->access == kEnvExec);
-  CHECK(deep->why.find("test.yaml:1") != std::string::npos);
+  // Nothing matches tool* now, and nobody in the session can create one there.
+  CHECK(find(env, t / "src/deep") == nullptr);
+  touch(t / "src/deep/tool1");
+  touch(t / "src/deep/other");
+  env = compute_envelope(p, no_loaders());
+  const auto* tool = find(env, t / "src/deep/tool1");
+  REQUIRE(tool);  // the match itself, not its directory
+  CHECK(tool->access == kEnvExec);
+  CHECK_FALSE(tool->is_dir);
+  CHECK(tool->why.find("test.yaml:1") != std::string::npos);
+  CHECK(find(env, t / "src/deep/other") == nullptr);
+}
+
+TEST_CASE("globs below read-only directories expand to their matches; below writable ones they do not") {
+  TempDir t;
+  fs::create_directories(t / "etc/python3/x");
+  fs::create_directories(t / "etc/python3.11");
+  fs::create_directories(t / "etc/secret");
+  fs::create_directories(t / "work/bin");
+  Profile p;
+  p.read = {rule(t / "etc/python3*/**")};
+  p.write = {rule(t / "work/**")};
+  p.exec_allow = {rule(t / "work/bin/*")};
+  Envelope env = compute_envelope(p, no_loaders());
+  CHECK(find(env, t / "etc/python3"));
+  CHECK(find(env, t / "etc/python3.11"));
+  CHECK_FALSE(find(env, t / "etc"));  // /etc itself (and so etc/secret) stays out
+  // work/bin is writable: a program built later must still run, so the directory counts.
+  const auto* bin = find(env, t / "work/bin");
+  REQUIRE(bin);
+  CHECK(bin->access == kEnvExec);
 }
 
 TEST_CASE("entries covered by an ancestor with the same rights are dropped") {
@@ -240,7 +267,7 @@ TEST_CASE("system symlinks in an exec directory make their targets executable; p
   fs::create_symlink(t / "opt/tool/other", t / "bin/zz");
   fs::create_symlink(t / "opt/tool/planted", t / "work/planted");
   Profile p;
-  p.exec_allow = {rule(t / "bin/*a*"), rule(t / "work/*")};
+  p.exec_allow = {rule(t / "bin/**"), rule(t / "work/*")};
   p.write = {rule(t / "work/**")};
   Envelope env = compute_envelope(p, no_loaders());
   const auto* clang = find(env, t / "opt/tool/clang");
@@ -248,7 +275,7 @@ TEST_CASE("system symlinks in an exec directory make their targets executable; p
   CHECK(clang->access == kEnvExec);
   CHECK(clang->why.find("alias") != std::string::npos);
   CHECK(find(env, t / "opt/tool/java"));
-  CHECK_FALSE(find(env, t / "opt/tool/other"));    // its name does not match bin/*a*
+  CHECK(find(env, t / "opt/tool/other"));
   CHECK_FALSE(find(env, t / "opt/tool/planted"));  // the session could have planted it
 
   EnvelopeOptions off = no_loaders();

@@ -1,0 +1,29 @@
+#!/bin/sh
+# learn_make: a small C build with make and gcc (temporary files in TMPDIR, objects and the
+# program in the project), learned, then enforced with zero denials and the native output.
+set -eu
+. "$(dirname "$0")/learn_lib.sh"
+command -v make >/dev/null && command -v gcc >/dev/null || { echo "SKIP: make or gcc missing" >&2; exit 77; }
+probe
+cat > hello.c <<'C'
+#include <stdio.h>
+int twice(int);
+int main(void) { printf("hello %d\n", twice(21)); return 0; }
+C
+cat > util.c <<'C'
+int twice(int x) { return 2 * x; }
+C
+printf 'hello: hello.o util.o\n\tgcc -o $@ hello.o util.o\n%%.o: %%.c\n\tgcc -O2 -c $<\n' > Makefile
+cat > build.sh <<'SH'
+make -s
+./hello
+if [ -n "${VARIANT:-}" ]; then echo extra > notes.txt; fi
+SH
+reset_state() { rm -f hello hello.o util.o notes.txt; }
+CMD="/bin/sh build.sh"
+learn_and_enforce make
+expect_denied_variant make "$W/notes.txt"
+least_privilege make
+# gcc's temporary files became patterns, not the names of one run
+grep -q '"${TMPDIR}/cc??????\.' "$T/make.yaml" || fail "make: no pattern for gcc's temporary files"
+echo ok
