@@ -15,23 +15,25 @@
 using guardian::preload::g_shim;
 
 #define GUARDIAN_EXPORT extern "C" __attribute__((visibility("default")))
+// The hook's own return address: the program's call site, known without unwinding.
+#define CALLER __builtin_return_address(0)
 
 namespace {
 
-inline int after(int rc, gshim_family fam, const char* func, const char* path) {
+inline int after(void* caller, int rc, gshim_family fam, const char* func, const char* path) {
   if (rc < 0) {
     const int e = errno;
-    g_shim.failed(e, fam, func, path);
+    g_shim.failed(e, fam, func, path, caller);
     errno = e;
   }
   return rc;
 }
 
 // posix_spawn returns the error instead of setting errno.
-inline int after_spawn(int rc, const char* func, const char* path) {
+inline int after_spawn(void* caller, int rc, const char* func, const char* path) {
   if (rc != 0) {
     const int e = errno;
-    g_shim.failed(rc, GSHIM_FAM_EXEC, func, path);
+    g_shim.failed(rc, GSHIM_FAM_EXEC, func, path, caller);
     errno = e;
   }
   return rc;
@@ -51,22 +53,22 @@ extern "C" char** environ;
 
 GUARDIAN_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
   REAL_OR_ENOSYS(execve, -1);
-  return after(g_shim.real().execve(path, argv, envp), GSHIM_FAM_EXEC, "execve", path);
+  return after(CALLER, g_shim.real().execve(path, argv, envp), GSHIM_FAM_EXEC, "execve", path);
 }
 
 GUARDIAN_EXPORT int execv(const char* path, char* const argv[]) {
   REAL_OR_ENOSYS(execv, -1);
-  return after(g_shim.real().execv(path, argv), GSHIM_FAM_EXEC, "execv", path);
+  return after(CALLER, g_shim.real().execv(path, argv), GSHIM_FAM_EXEC, "execv", path);
 }
 
 GUARDIAN_EXPORT int execvp(const char* file, char* const argv[]) {
   REAL_OR_ENOSYS(execvp, -1);
-  return after(g_shim.real().execvp(file, argv), GSHIM_FAM_EXEC, "execvp", file);
+  return after(CALLER, g_shim.real().execvp(file, argv), GSHIM_FAM_EXEC, "execvp", file);
 }
 
 GUARDIAN_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) {
   REAL_OR_ENOSYS(execvpe, -1);
-  return after(g_shim.real().execvpe(file, argv, envp), GSHIM_FAM_EXEC, "execvpe", file);
+  return after(CALLER, g_shim.real().execvpe(file, argv, envp), GSHIM_FAM_EXEC, "execvpe", file);
 }
 
 // The execl family is variadic: gather the arguments on the stack (as glibc itself does with
@@ -94,7 +96,7 @@ GUARDIAN_EXPORT int execl(const char* path, const char* arg, ...) {
   va_end(ap);
   argv[n] = nullptr;
   REAL_OR_ENOSYS(execve, -1);
-  return after(g_shim.real().execve(path, argv, environ), GSHIM_FAM_EXEC, "execl", path);
+  return after(CALLER, g_shim.real().execve(path, argv, environ), GSHIM_FAM_EXEC, "execl", path);
 }
 
 GUARDIAN_EXPORT int execlp(const char* file, const char* arg, ...) {
@@ -109,7 +111,7 @@ GUARDIAN_EXPORT int execlp(const char* file, const char* arg, ...) {
   va_end(ap);
   argv[n] = nullptr;
   REAL_OR_ENOSYS(execvp, -1);
-  return after(g_shim.real().execvp(file, argv), GSHIM_FAM_EXEC, "execlp", file);
+  return after(CALLER, g_shim.real().execvp(file, argv), GSHIM_FAM_EXEC, "execlp", file);
 }
 
 GUARDIAN_EXPORT int execle(const char* path, const char* arg, ...) {
@@ -125,7 +127,7 @@ GUARDIAN_EXPORT int execle(const char* path, const char* arg, ...) {
   va_end(ap);
   argv[n] = nullptr;
   REAL_OR_ENOSYS(execve, -1);
-  return after(g_shim.real().execve(path, argv, envp), GSHIM_FAM_EXEC, "execle", path);
+  return after(CALLER, g_shim.real().execve(path, argv, envp), GSHIM_FAM_EXEC, "execle", path);
 }
 
 GUARDIAN_EXPORT int posix_spawn(pid_t* pid, const char* path,
@@ -133,7 +135,7 @@ GUARDIAN_EXPORT int posix_spawn(pid_t* pid, const char* path,
                                 const posix_spawnattr_t* attr, char* const argv[],
                                 char* const envp[]) {
   if (!g_shim.real().posix_spawn) return ENOSYS;
-  return after_spawn(g_shim.real().posix_spawn(pid, path, actions, attr, argv, envp),
+  return after_spawn(CALLER, g_shim.real().posix_spawn(pid, path, actions, attr, argv, envp),
                      "posix_spawn", path);
 }
 
@@ -142,18 +144,18 @@ GUARDIAN_EXPORT int posix_spawnp(pid_t* pid, const char* file,
                                  const posix_spawnattr_t* attr, char* const argv[],
                                  char* const envp[]) {
   if (!g_shim.real().posix_spawnp) return ENOSYS;
-  return after_spawn(g_shim.real().posix_spawnp(pid, file, actions, attr, argv, envp),
+  return after_spawn(CALLER, g_shim.real().posix_spawnp(pid, file, actions, attr, argv, envp),
                      "posix_spawnp", file);
 }
 
 GUARDIAN_EXPORT int connect(int fd, const struct sockaddr* addr, socklen_t len) {
   REAL_OR_ENOSYS(connect, -1);
-  return after(g_shim.real().connect(fd, addr, len), GSHIM_FAM_CONNECT, "connect", nullptr);
+  return after(CALLER, g_shim.real().connect(fd, addr, len), GSHIM_FAM_CONNECT, "connect", nullptr);
 }
 
 GUARDIAN_EXPORT int socket(int domain, int type, int protocol) {
   REAL_OR_ENOSYS(socket, -1);
-  return after(g_shim.real().socket(domain, type, protocol), GSHIM_FAM_SOCKET, "socket",
+  return after(CALLER, g_shim.real().socket(domain, type, protocol), GSHIM_FAM_SOCKET, "socket",
                nullptr);
 }
 
@@ -163,7 +165,7 @@ GUARDIAN_EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags,
   ssize_t rc = g_shim.real().sendto(fd, buf, n, flags, addr, len);
   if (rc < 0 && addr) {  // without a destination guardian decides nothing
     const int e = errno;
-    g_shim.failed(e, GSHIM_FAM_SENDTO, "sendto", nullptr);
+    g_shim.failed(e, GSHIM_FAM_SENDTO, "sendto", nullptr, CALLER);
     errno = e;
   }
   return rc;

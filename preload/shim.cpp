@@ -15,6 +15,8 @@
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <pthread.h>
+#include <sys/single_threaded.h>
 #include <unwind.h>
 
 #include <cstddef>
@@ -139,6 +141,7 @@ void Shim::init() {
     enabled_ = true;
   }
   resolved_ = true;
+  pthread_atfork([] { g_shim.before_fork(); }, nullptr, [] { g_shim.in_child(); });
   // Tell the supervisor this process carries the shim, so it holds this process's denials
   // briefly for their context (and only this process's).
   if (channel_ok()) {
@@ -163,7 +166,8 @@ bool Shim::channel_ok() const {
   return len == sizeof c && c == cookie_;
 }
 
-void Shim::failed(int err, gshim_family family, const char* func, const char* path) {
+void Shim::failed(int err, gshim_family family, const char* func, const char* path,
+                  void* caller) {
   if (!resolved_ || !enabled_ || err != deny_errno_) return;
   const int saved = errno;
   if (!channel_ok()) {
@@ -186,7 +190,13 @@ void Shim::failed(int err, gshim_family family, const char* func, const char* pa
     for (; i < sizeof msg.path && path[i]; ++i) msg.path[i] = path[i];
   }
   Frames frames{msg.frames, 0, GSHIM_MAX_FRAMES};
-  _Unwind_Backtrace(on_frame, &frames);
+  if (!unwind_unsafe_) _Unwind_Backtrace(on_frame, &frames);
+  if (frames.n == 0 && caller) {
+    // Only the call site: the supervisor symbolises it like any return address. Frame 0 is
+    // by convention the unwinder's own pc, so put a marker of ours (skipped as the shim's).
+    msg.frames[frames.n++] = reinterpret_cast<std::uint64_t>(&on_frame);
+    msg.frames[frames.n++] = reinterpret_cast<std::uint64_t>(caller);
+  }
   msg.nframes = static_cast<std::uint16_t>(frames.n);
 
   // The eventfd rides along so the supervisor can tell us when it has read our memory map:
@@ -225,6 +235,10 @@ void Shim::failed(int err, gshim_family family, const char* func, const char* pa
   if (efd >= 0) close(efd);
   errno = saved;
 }
+
+void Shim::before_fork() { forking_multithreaded_ = !__libc_single_threaded; }
+
+void Shim::in_child() { unwind_unsafe_ = forking_multithreaded_; }
 
 void Shim::send_host(gshim_host& msg) {
   msg.h.magic = GSHIM_MAGIC;

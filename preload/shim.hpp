@@ -82,8 +82,13 @@ class Shim {
   // After a hooked call failed with errno `err`: if that is the session's deny errno, send
   // the caller's stack, pid/tid, the function and its path to the supervisor and wait
   // briefly for its acknowledgement (it reads /proc/PID/maps while we are still alive).
-  // Preserves errno.
-  void failed(int err, gshim_family family, const char* func, const char* path);
+  // `caller` is the hook's return address, the only frame sent when unwinding is unsafe
+  // (a child forked from a multi-threaded parent: another thread may have held the
+  // loader's lock that the unwinder takes). Preserves errno.
+  void failed(int err, gshim_family family, const char* func, const char* path, void* caller);
+  // pthread_atfork handlers (registered by init()).
+  void before_fork();
+  void in_child();
   // After a successful name lookup: record name -> addresses (advisory, for `host`).
   void resolved(const char* name, const struct addrinfo* ai);
   void resolved(const char* name, const struct hostent* he);
@@ -95,6 +100,8 @@ class Shim {
   Real real_{};
   bool resolved_ = false;
   bool enabled_ = false;
+  bool forking_multithreaded_ = false;  // set in the parent just before fork
+  bool unwind_unsafe_ = false;          // in a child of a multi-threaded fork, until exec
   int fd_ = -1;
   int deny_errno_ = 0;
   unsigned long long cookie_ = 0;

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #define MISSING "/nonexistent-guardian-dir/file"
@@ -49,6 +50,11 @@ static void on_usr1(int sig) {
   int fd = open(MISSING, O_RDONLY);
   handler_errno = fd < 0 ? errno : 0;
   errno = saved;
+}
+
+static void *idle_thread(void *arg) {
+  usleep(100000);
+  return arg;
 }
 
 int main(void) {
@@ -116,6 +122,20 @@ int main(void) {
   int ws = 0;
   waitpid(pid, &ws, 0);
   expect("vfork-child", WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ? -1 : 0, -1, ENOENT, ENOENT);
+
+  /* In a child forked from a multi-threaded parent: the shim must not unwind there (the
+   * loader lock the unwinder takes may have been held by another thread at fork time),
+   * but still reports the call site and keeps errno. */
+  pthread_t th;
+  pthread_create(&th, NULL, idle_thread, NULL);
+  pid = fork();
+  if (pid == 0) {
+    int fd2 = openat(AT_FDCWD, MISSING "-forked", O_RDONLY);
+    _exit(fd2 < 0 && errno == ENOENT ? 0 : 1);
+  }
+  waitpid(pid, &ws, 0);
+  expect("fork-multithreaded", WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ? -1 : 0, -1, ENOENT, ENOENT);
+  pthread_join(th, NULL);
 
   /* Successful calls stay successful and leave errno alone. */
   errno = 0;
