@@ -1,13 +1,330 @@
-// guardian learn: not implemented yet (placeholder until its issue lands).
+// guardian learn: run a command with everything allowed and recorded (or read a complain-mode
+// audit log), then write the least-privilege profile the generaliser (policy/learn) derives.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/learn_support.hpp"
+#include "policy/learn/generalise.hpp"
+#include "session/run_session.hpp"
+
+namespace po = boost::program_options;
 
 namespace guardian::cli {
 
-int learn_main(int, char**) {
-  std::fputs("guardian learn: not implemented yet\n", stderr);
+namespace {
+
+constexpr const char* kLearnUsage =
+    "usage: guardian learn [options] -o OUT.yaml [--merge OLD.yaml] -- COMMAND [ARG...]\n"
+    "       guardian learn --from-audit LOG -o OUT.yaml [--merge OLD.yaml]\n"
+    "\n"
+    "Runs COMMAND with nothing blocked and every operation recorded (or reads the audit log\n"
+    "of `guardian run --mode complain -a LOG`), and writes a commented profile that allows\n"
+    "what it did and as little else as possible, extending the built-in `base`.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output FILE         the profile to write (required)\n"
+    "      --from-audit LOG      learn from a recorded audit log instead of running COMMAND\n"
+    "      --merge FILE          widen this existing profile instead of writing a new one:\n"
+    "                            its rules and comments stay, what the run needed is added\n"
+    "      --extends NAME        profile the output extends and need not repeat (repeatable;\n"
+    "                            default: base; 'none' for a self-contained profile)\n"
+    "      --name NAME           the profile's name (default: the command's name)\n"
+    "      --set NAME=VALUE      set a variable of the --merge profile (repeatable)\n"
+    "  -a, --audit PATH          also keep the recorded audit log at PATH\n"
+    "      --backend auto|seccomp|ptrace\n"
+    "                            interception mechanism (default: auto)\n"
+    "      --timeout D, --memory S, --cpu D, --pids N\n"
+    "                            resource limits for COMMAND\n"
+    "      --preload, --no-preload\n"
+    "                            inject the LD_PRELOAD shim or not\n"
+    "  -h, --help                show this help\n"
+    "\n"
+    "exit status: the command's own (the profile is written whatever it is); 125 when\n"
+    "guardian failed (bad option, unreadable or malformed log, profile not written).\n";
+
+int bad(const std::string& msg) {
+  std::fprintf(stderr, "guardian learn: %s (try 'guardian learn --help')\n", msg.c_str());
   return kExitGuardianFailure;
+}
+
+int fail(const std::string& msg) {
+  std::fprintf(stderr, "guardian learn: %s\n", msg.c_str());
+  return kExitGuardianFailure;
+}
+
+bool parse_duration(const std::string& s, double& out) {
+  char* end = nullptr;
+  double v = std::strtod(s.c_str(), &end);
+  if (end == s.c_str() || !std::isfinite(v) || v <= 0) return false;
+  std::string unit(end);
+  if (unit.empty() || unit == "s") out = v;
+  else if (unit == "ms") out = v / 1000;
+  else if (unit == "m" || unit == "min") out = v * 60;
+  else if (unit == "h") out = v * 3600;
+  else return false;
+  return true;
+}
+
+bool parse_size(const std::string& s, std::uint64_t& out) {
+  char* end = nullptr;
+  double v = std::strtod(s.c_str(), &end);
+  if (end == s.c_str() || !std::isfinite(v) || v <= 0) return false;
+  std::string unit(end);
+  double mult = 1;
+  if (!unit.empty()) {
+    std::string rest = unit.substr(1);
+    if (rest != "" && rest != "B" && rest != "iB" && rest != "b") return false;
+    switch (std::toupper(static_cast<unsigned char>(unit[0]))) {
+      case 'B': if (!rest.empty()) return false; break;
+      case 'K': mult = 1024.0; break;
+      case 'M': mult = 1024.0 * 1024; break;
+      case 'G': mult = 1024.0 * 1024 * 1024; break;
+      case 'T': mult = 1024.0 * 1024 * 1024 * 1024; break;
+      default: return false;
+    }
+  }
+  out = static_cast<std::uint64_t>(v * mult);
+  return out > 0;
+}
+
+struct LearnArgs {
+  std::string output, from_audit, merge, name;
+  std::vector<std::string> extends{"base"};
+  std::vector<std::pair<std::string, std::string>> sets;
+};
+
+bool read_file(const std::string& path, std::string& out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return false;
+  std::ostringstream s;
+  s << f.rdbuf();
+  out = s.str();
+  return !f.bad();
+}
+
+// Writes `text` to `path` through a temporary file in the same directory and rename(2),
+// so an existing profile is never left half-written.
+bool write_atomically(const std::string& path, const std::string& text, std::string& error) {
+  std::string tmp = path + ".tmp.XXXXXX";
+  int fd = mkostemp(tmp.data(), O_CLOEXEC);
+  if (fd < 0) {
+    error = "cannot write '" + path + "': " + std::strerror(errno);
+    return false;
+  }
+  std::size_t off = 0;
+  while (off < text.size()) {
+    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      error = "cannot write '" + path + "': " + std::strerror(errno);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return false;
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  fchmod(fd, 0644);
+  if (::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    error = "cannot write '" + path + "': " + std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  return true;
+}
+
+// The learned command: what follows "--" in a recorded argv, else the argv itself.
+std::vector<std::string> command_of(const std::vector<std::string>& argv) {
+  for (std::size_t i = 0; i < argv.size(); ++i)
+    if (argv[i] == "--") return {argv.begin() + static_cast<long>(i) + 1, argv.end()};
+  return argv;
+}
+
+// Log -> profile at args.output. Returns 0 or 125.
+int learn_from_log(const std::string& log, const LearnArgs& args) {
+  std::ifstream in(log, std::ios::binary);
+  if (!in) return fail("cannot read audit log '" + log + "': " + std::strerror(errno));
+  std::string err;
+  auto input = policy::learn::read_audit(in, log, err);
+  if (!input) return fail(err);
+  for (const auto& w : input->warnings) std::fprintf(stderr, "guardian learn: %s\n", w.c_str());
+  if (!input->session.seen) std::fprintf(stderr, "guardian learn: %s: no session_start; ${CWD} is the current directory\n", log.c_str());
+
+  policy::LoadContext ctx = learn_context(input->session.cwd, input->session.home, input->session.tmpdir);
+  for (const auto& [k, v] : args.sets) ctx.overrides[k] = v;
+  policy::learn::LearnOptions lo;
+  lo.cwd = ctx.builtins["CWD"];
+  lo.home = ctx.builtins["HOME"];
+  lo.tmpdir = ctx.builtins["TMPDIR"];
+  lo.name = args.name;
+  lo.command = command_of(input->session.argv);
+  lo.pids = input->pids;
+
+  // What is already allowed produces no rule: the merged profile, else what we extend.
+  std::vector<std::unique_ptr<policy::Engine>> engines;
+  std::string old_text;
+  if (!args.merge.empty()) {
+    if (!read_file(args.merge, old_text)) return fail("cannot read '" + args.merge + "': " + std::strerror(errno));
+    auto e = load_engine(args.merge, ctx);
+    if (!e) return kExitGuardianFailure;
+    engines.push_back(std::move(e));
+  } else {
+    lo.extends.clear();
+    for (const auto& x : args.extends) {
+      if (x == "none") continue;
+      auto e = load_engine(x, ctx);
+      if (!e) return kExitGuardianFailure;
+      engines.push_back(std::move(e));
+      lo.extends.push_back(x);
+    }
+  }
+  lo.already_allowed = [&](const policy::learn::Observation& ob) {
+    for (const auto& e : engines)
+      if (engine_allows(*e, ob)) return true;
+    return false;
+  };
+
+  policy::learn::Learned L = policy::learn::generalise(input->observations, lo);
+  std::string text;
+  if (!args.merge.empty()) {
+    if (!policy::learn::merge_profile(old_text, L, text, err)) return fail(args.merge + ": " + err);
+  } else {
+    text = policy::learn::render_profile(L, lo);
+  }
+  if (!write_atomically(args.output, text, err)) return fail(err);
+
+  // Fail loudly rather than hand over a profile guardian itself would refuse.
+  auto check = policy::load_profile(args.output, ctx);
+  if (!check.profile || !check.errors.empty()) {
+    for (const auto& e : check.errors) std::fprintf(stderr, "%s\n", e.str().c_str());
+    return fail("the written profile '" + args.output + "' does not load (please report this)");
+  }
+  std::fprintf(stderr,
+               "guardian learn: wrote %s: %zu read, %zu write, %zu exec, %zu connect, %zu bind rules "
+               "from %llu operations (%llu already allowed)\n",
+               args.output.c_str(), L.read.size(), L.write.size(), L.exec.size(), L.connect.size(), L.bind.size(),
+               static_cast<unsigned long long>(L.total_ops), static_cast<unsigned long long>(L.covered_ops));
+  return 0;
+}
+
+}  // namespace
+
+int learn_main(int argc, char** argv) {
+  std::vector<std::string> opts_args, command;
+  bool saw_dashdash = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!saw_dashdash && std::strcmp(argv[i], "--") == 0) {
+      saw_dashdash = true;
+      continue;
+    }
+    (saw_dashdash ? command : opts_args).emplace_back(argv[i]);
+  }
+  LearnArgs args;
+  std::vector<std::string> extends, sets, positional;
+  std::string audit, backend = "auto", timeout, memory, cpu;
+  std::uint32_t pids = 0;
+  po::options_description desc;
+  desc.add_options()
+      ("help,h", "")
+      ("output,o", po::value(&args.output), "")
+      ("from-audit", po::value(&args.from_audit), "")
+      ("merge", po::value(&args.merge), "")
+      ("extends", po::value(&extends)->composing(), "")
+      ("name", po::value(&args.name), "")
+      ("set", po::value(&sets)->composing(), "")
+      ("audit,a", po::value(&audit), "")
+      ("backend", po::value(&backend), "")
+      ("timeout", po::value(&timeout), "")
+      ("memory", po::value(&memory), "")
+      ("cpu", po::value(&cpu), "")
+      ("pids", po::value(&pids), "")
+      ("preload", "")
+      ("no-preload", "")
+      ("command", po::value(&positional), "");
+  po::positional_options_description pos;
+  pos.add("command", -1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(opts_args).options(desc).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return bad(e.what());
+  }
+  if (vm.count("help")) {
+    std::fputs(kLearnUsage, stdout);
+    return 0;
+  }
+  if (!saw_dashdash) command = positional;
+  else if (!positional.empty()) return bad("unexpected argument '" + positional[0] + "' before '--'");
+  if (args.output.empty()) return bad("missing -o OUT.yaml");
+  if (!extends.empty()) args.extends = extends;
+  if (!args.merge.empty() && !extends.empty()) return bad("--extends and --merge exclude each other (the merged profile keeps its own)");
+  for (const auto& s : sets) {
+    auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0) return bad("--set expects NAME=VALUE, not '" + s + "'");
+    args.sets.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+  }
+  if (!args.from_audit.empty()) {
+    if (!command.empty()) return bad("--from-audit takes no command");
+    return learn_from_log(args.from_audit, args);
+  }
+  if (command.empty()) return bad("missing command (guardian learn [options] -o OUT.yaml -- COMMAND [ARG...])");
+  if (audit == "-") return bad("--audit must name a file when learning");
+
+  session::RunOptions o;
+  if (backend == "auto") o.backend = session::Backend::auto_;
+  else if (backend == "seccomp") o.backend = session::Backend::seccomp;
+  else if (backend == "ptrace") o.backend = session::Backend::ptrace;
+  else return bad("--backend must be auto, seccomp or ptrace, not '" + backend + "'");
+  if (!timeout.empty() && !parse_duration(timeout, o.limits.wall_s.emplace())) return bad("--timeout: bad duration '" + timeout + "'");
+  if (!cpu.empty() && !parse_duration(cpu, o.limits.cpu_s.emplace())) return bad("--cpu: bad duration '" + cpu + "'");
+  if (!memory.empty() && !parse_size(memory, o.limits.memory_bytes.emplace())) return bad("--memory: bad size '" + memory + "'");
+  if (vm.count("pids")) {
+    if (pids == 0) return bad("--pids must be at least 1");
+    o.limits.pids = pids;
+  }
+  if (vm.count("preload") && vm.count("no-preload")) return bad("--preload and --no-preload exclude each other");
+  if (vm.count("preload")) o.preload = true;
+  if (vm.count("no-preload")) o.preload = false;
+
+  // The run path in complain mode with a profile that allows nothing: every operation is
+  // performed and logged (as would-deny); no Landlock envelope, which would block for real.
+  const char* td = std::getenv("TMPDIR");
+  std::string dir = std::string(td != nullptr && *td != '\0' ? td : "/tmp") + "/guardian-learn.XXXXXX";
+  if (mkdtemp(dir.data()) == nullptr) return fail("cannot create a temporary directory: " + std::string(std::strerror(errno)));
+  std::string nothing = dir + "/nothing.yaml", log = audit.empty() ? dir + "/audit.jsonl" : audit, err;
+  if (!write_atomically(nothing, "version: 1\nname: learn\naudit: {decisions: all}\n", err)) {
+    ::rmdir(dir.c_str());
+    return fail(err);
+  }
+  o.profile = nothing;
+  o.mode = decode::Mode::complain;
+  o.learn_allow_all = true;
+  o.landlock = false;
+  o.audit = log;
+  o.command = command;
+  int status = session::run_session(o);
+  int rc = status == kExitGuardianFailure && access(log.c_str(), R_OK) != 0 ? kExitGuardianFailure
+                                                                             : learn_from_log(log, args);
+  ::unlink(nothing.c_str());
+  if (audit.empty()) ::unlink(log.c_str());
+  ::rmdir(dir.c_str());
+  if (rc != 0) return rc;
+  if (status != 0)
+    std::fprintf(stderr, "guardian learn: the command exited with status %d; the profile covers what it did until then\n", status);
+  return status;
 }
 
 }  // namespace guardian::cli

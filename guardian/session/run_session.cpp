@@ -12,6 +12,8 @@
 #include "cli/commands.hpp"
 #include "context/preload.hpp"
 #include "decode/syscalls.hpp"
+#include "launch/landlock.hpp"
+#include "policy/loader.hpp"
 #include "seccomp/filter.hpp"
 #include "session/command.hpp"
 #include "session/control.hpp"
@@ -90,6 +92,28 @@ int run_session(const RunOptions& opts) {
   auto shim = context::PreloadSession::prepare(opts.preload, EACCES, envp);
   if (!shim) return guardian_failure("guardian: " + shim.error().message);
 
+  // The profile, loaded here first for the Landlock envelope (landlock room); the engine,
+  // once wired here, is compiled from this same object.
+  policy::LoadContext lctx = policy::context_from_environment();
+  for (const auto& [name, value] : opts.set_vars) lctx.overrides[name] = value;
+  policy::LoadResult loaded = policy::load_profile(opts.profile, lctx);
+  if (!loaded.profile) {
+    for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.str().c_str());
+    return cli::kExitGuardianFailure;
+  }
+  policy::Profile& profile = *loaded.profile;
+  shim.value().allow_library(profile);
+
+  // Landlock envelope (landlock room): built here in the parent, enforced by the child after
+  // no_new_privs and before the seccomp filter. When the audit log is wired here, merge
+  // landlock.audit_fields() into SessionStart::extra.
+  std::string landlock_off = !opts.landlock               ? "--no-landlock"
+                             : opts.learn_allow_all       ? "learning"
+                             : opts.mode == decode::Mode::complain ? "complain mode"
+                                                          : "";
+  launch::LandlockSetup landlock = launch::prepare_landlock(
+      profile, launch::run_envelope_options(cmd.path, opts.extra_rules), landlock_off);
+
   seccomp::FilterOptions fo;
   auto prog = seccomp::build_filter(decode::syscall_table(), fo);
   if (!prog) return guardian_failure("guardian: " + prog.error().message);
@@ -108,6 +132,7 @@ int run_session(const RunOptions& opts) {
   spec.argv = opts.command;
   spec.envp = std::move(envp);
   spec.filter = &fprog;
+  spec.landlock_ruleset_fd = landlock.active ? landlock.ruleset.get() : -1;
   if (shim.value().active()) spec.keep_fds.push_back(shim.value().child_fd());
   auto status = sup.run(std::move(spec));
   if (!status) {

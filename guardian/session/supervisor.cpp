@@ -181,7 +181,9 @@ void Supervisor::on_signal() {
         // Sent by a process (kill, a service manager): forward. From the terminal
         // (SI_KERNEL) the command, in our process group, received it already.
         if (static_cast<int>(si.ssi_code) <= 0) {
-          if (on_terminate && (si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP))
+          // SIGHUP is forwarded as SIGHUP (a daemon's "reload", a closed terminal): the
+          // command decides; when it exits the whole tree is killed anyway.
+          if (on_terminate && si.ssi_signo == SIGTERM)
             on_terminate(static_cast<int>(si.ssi_signo));
           else
             signal_command(static_cast<int>(si.ssi_signo));

@@ -38,7 +38,7 @@ class Supervisor {
   // Session room: called in the parent before the child execs (joins the cgroup, sets its
   // rlimits). A failure aborts the launch.
   std::function<Result<void>(pid_t pid)> before_exec;
-  // Session room: SIGTERM or SIGHUP sent to guardian by a process. Set, it replaces the plain
+  // Session room: SIGTERM sent to guardian by a process (SIGHUP is forwarded). Set, it replaces the plain
   // forward to the command (it ends the whole tree: SIGTERM, grace period, SIGKILL).
   std::function<void(int sig)> on_terminate;
 

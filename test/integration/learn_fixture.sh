@@ -14,27 +14,32 @@ explain() {  # explain EXPECTED OP PATH
   set -e
   [ "$(echo "$out" | head -n1)" = "$1" ] || fail "explain --$2 $3: expected $1, got ($rc) $out"
 }
-"$GUARDIAN" learn --from-audit "$LEARN_DATA/python-complain.jsonl" -o "$T/p.yaml" 2>"$T/err" || fail "learn: $(cat "$T/err")"
-"$GUARDIAN" profile check "$T/p.yaml" || fail "the learned profile does not check"
-# the log's session_start names CWD, HOME and TMPDIR (/srv/learnfix/...); they do not exist
-explain allow read /srv/learnfix/work/input/a.txt
-explain deny read /srv/learnfix/work/input/c.txt
-explain deny read /srv/learnfix/home/.ssh/id_rsa
-explain allow write /srv/learnfix/work/out/other.json
-explain deny write /srv/learnfix/work/input/a.txt
-explain allow write /srv/learnfix/tmp/tmpq1w2e3r4
-explain deny write /srv/learnfix/tmp/other-name.txt
+# The log's session_start names CWD, HOME and TMPDIR under /srv/learnfix; move them into $T
+# so that `explain` (which takes ${CWD} from where it runs) sees the same variables.
+T=$(cd "$T" && pwd -P)
+mkdir -p "$T/work" "$T/home" "$T/tmp"
+sed "s|/srv/learnfix|$T|g" "$LEARN_DATA/python-complain.jsonl" >"$T/log.jsonl"
+cd "$T/work"
+export HOME="$T/home" TMPDIR="$T/tmp"
+"$GUARDIAN" learn --from-audit "$T/log.jsonl" -o "$T/p.yaml" 2>"$T/err" || fail "learn: $(cat "$T/err")"
+"$GUARDIAN" profile check "$T/p.yaml" >/dev/null || fail "the learned profile does not check"
+explain allow read $T/work/input/a.txt
+explain deny read $T/work/input/c.txt
+explain deny read $T/home/.ssh/id_rsa
+explain allow write $T/work/out/other.json
+explain deny write $T/work/input/a.txt
+explain allow write $T/tmp/tmpq1w2e3r4
+explain deny write $T/tmp/other-name.txt
 explain allow exec /usr/bin/wc
 explain deny exec /usr/bin/curl
-explain allow connect example.org:443 2>/dev/null || true
-for w in 'extends: \["base"\]' '"${CWD}/input/a.txt"  # 1 op: /srv/learnfix/work/input/a.txt' \
+for w in 'extends: \["base"\]' "\"\${CWD}/input/a.txt\"  # 1 op: $T/work/input/a.txt" \
          '"${TMPDIR}/tmp????????"' '"${CWD}/out/\*\*"' 'dns: true'; do
   grep -q "$w" "$T/p.yaml" || fail "the profile lacks $w"
 done
 # nothing base allows is repeated
 grep -q '/usr/lib/python3' "$T/p.yaml" && fail "the profile repeats what base allows"
 # the same log gives the same profile
-"$GUARDIAN" learn --from-audit "$LEARN_DATA/python-complain.jsonl" -o "$T/again.yaml" 2>/dev/null
+"$GUARDIAN" learn --from-audit "$T/log.jsonl" -o "$T/again.yaml" 2>/dev/null
 cmp -s "$T/p.yaml" "$T/again.yaml" || fail "learning is not deterministic"
 "$GUARDIAN" profile diff "$T/p.yaml" "$T/again.yaml" >/dev/null || fail "diff of equal profiles"
 # usage errors: one line, status 125

@@ -3,9 +3,15 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <sstream>
 
+#include "cli/learn_support.hpp"
 #include "policy/learn/generalise.hpp"
 #include "policy/learn/json.hpp"
 #include "policy/learn/observe.hpp"
@@ -332,4 +338,43 @@ TEST_CASE("pattern_covers") {
   CHECK_FALSE(pattern_covers("${CWD}/out/**", "${CWD}/outx"));
   CHECK(pattern_covers("${TMPDIR}/cc??????.s", "${TMPDIR}/cc??????.s"));
   CHECK_FALSE(pattern_covers("${TMPDIR}/cc??????.s", "${TMPDIR}/ccA.s"));
+}
+
+TEST_CASE("base subtraction asks the real engine; the rendered profile loads") {
+  LoadContext ctx;
+  ctx.builtins = {{"HOME", "/home/u"}, {"CWD", "/work/proj"}, {"TMPDIR", "/tmp"}, {"USER", "u"}, {"UID", "1000"}};
+  auto engine = guardian::cli::load_engine("base", ctx);
+  REQUIRE(engine);
+  auto o = opts();
+  o.already_allowed = [&](const Observation& ob) { return guardian::cli::engine_allows(*engine, ob); };
+  std::vector<Observation> obs{
+      file(Op::read, "/usr/lib/python3.11/os.py"), file(Op::read, "/etc/ld.so.cache"),
+      file(Op::read, "/proc/100/status", "openat", 100),  // the process's own /proc: base
+      file(Op::stat, "/home"),                             // an ancestor of nothing base allows
+      file(Op::read, "/home/u/.gitconfig"),                // HOME: never in base
+      file(Op::write, "/work/proj/out.txt"),
+  };
+  auto L = generalise(obs, o);
+  CHECK(L.covered_ops == 3);
+  CHECK(patterns(L.read) == std::vector<std::string>{"${HOME}/.gitconfig"});
+  CHECK(patterns(L.write) == std::vector<std::string>{"${CWD}/out.txt"});
+  CHECK(L.ancestor_ops == 1);
+
+  char dir[] = "/tmp/test_learn.XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  std::string path = std::string(dir) + "/p.yaml";
+  {
+    std::ofstream f(path);
+    f << render_profile(L, o);
+  }
+  auto loaded = load_profile(path, ctx);
+  CHECK(loaded.errors.empty());
+  REQUIRE(loaded.profile);
+  Engine learned(*loaded.profile);
+  Observation home_other = file(Op::read, "/home/u/.ssh/id_rsa");
+  CHECK(guardian::cli::engine_allows(learned, obs[4]));
+  CHECK_FALSE(guardian::cli::engine_allows(learned, home_other));
+  CHECK(guardian::cli::engine_allows(learned, obs[0]));  // through extends: [base]
+  std::remove(path.c_str());
+  rmdir(dir);
 }

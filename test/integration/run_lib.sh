@@ -1,0 +1,41 @@
+# Shared helpers for the supervisor's integration tests (sourced, POSIX sh).
+# Needs: GUARDIAN (the binary). Gives: $G, $T (a fresh temp dir removed on exit), $P (a
+# permissive profile: read everything, write only under $T, exec anything), and helpers.
+set -u
+G=${GUARDIAN:?GUARDIAN must name the guardian binary}
+T=$(mktemp -d "${TMPDIR:-/tmp}/guardian-it.XXXXXX")
+chmod 755 "$T"
+trap 'rm -rf "$T"' EXIT
+# INTERIM: lets the supervisor run before the decision engine is on main (ignored after).
+export GUARDIAN_INTERIM_ALLOW_ALL=1
+P=$T/allow.yaml
+cat >"$P" <<YAML
+version: 1
+name: it-permissive
+files:
+  read: ["/**"]
+  write: ["$T/**", "/dev/null", "/dev/tty", "/dev/ptmx", "/dev/pts/**"]
+exec:
+  allow: ["/**"]
+YAML
+fails=0
+# check NAME EXPECTED ACTUAL
+check() {
+  if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: expected [$2], got [$3]"; fails=$((fails + 1)); fi
+}
+finish() {
+  [ "$fails" -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
+  exit 0
+}
+# True when the decision engine is built in (not the interim allow-all supervisor).
+have_engine() {
+  ! GUARDIAN_INTERIM_ALLOW_ALL= "$G" run -p "$P" -- /bin/true 2>&1 | grep -q 'decision engine is not built'
+}
+# Waits up to $2 tenths of a second for pid $1 to disappear; true if it did.
+gone_within() {
+  n=0
+  while kill -0 "$1" 2>/dev/null; do
+    n=$((n + 1)); [ "$n" -gt "$2" ] && return 1; sleep 0.1
+  done
+  return 0
+}
