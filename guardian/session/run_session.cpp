@@ -122,7 +122,10 @@ int run_session(const RunOptions& opts) {
   struct sock_fprog fprog = prog.value().fprog();
 
   // Limits, cgroup, lifetime and ask (session room).
-  auto control = SessionControl::create(opts, nullptr, nullptr);
+  // When the engine is wired here, pass [&engine](kind, pattern) { engine.add_rule(kind, pattern); }
+  // and the AskBroker (control->asker()) as HandlerOptions::asker; merge
+  // control->audit_fields() into SessionStart::extra and call control->set_audit(log).
+  auto control = SessionControl::create(opts, &profile, nullptr);
   if (!control) return guardian_failure("guardian: " + control.error().message);
 
   ContinueDecider decider;
