@@ -2,6 +2,7 @@
 // our signals until the command exits; then the whole tree is killed.
 #include "session/supervisor.hpp"
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -19,6 +20,21 @@ void supervisor_signals(sigset_t& set) {
   sigemptyset(&set);
   for (int s : {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU})
     sigaddset(&set, s);
+}
+
+namespace {
+bool g_saved = false;
+sigset_t g_original;
+}  // namespace
+
+void block_supervisor_signals() {
+  sigset_t set, old;
+  supervisor_signals(set);
+  pthread_sigmask(SIG_BLOCK, &set, &old);
+  if (!g_saved) {
+    g_original = old;
+    g_saved = true;
+  }
 }
 
 Supervisor::Supervisor(Decider& decider, audit::AuditLog* log)
@@ -41,10 +57,10 @@ void Supervisor::signal_command(int sig) {
 }
 
 Result<int> Supervisor::run(launch::LaunchSpec spec) {
-  sigset_t set, old;
+  sigset_t set;
   supervisor_signals(set);
-  if (sigprocmask(SIG_BLOCK, &set, &old) != 0) return fail_errno("cannot block signals", errno);
-  spec.sigmask = old;
+  block_supervisor_signals();
+  spec.sigmask = g_original;
   sigfd_.reset(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!sigfd_) return fail_errno("cannot create a signalfd", errno);
   // Orphans of the session (double forks) are reparented to us, so we reap them.
@@ -90,7 +106,8 @@ Result<int> Supervisor::run(launch::LaunchSpec spec) {
   if (!tracer_.wait_all_gone(5000))
     std::fputs("guardian: warning: some processes of the session did not exit after SIGKILL\n",
                stderr);
-  sigprocmask(SIG_SETMASK, &old, nullptr);
+  // The mask stays blocked: a Ctrl-C still pending here must not kill guardian before it
+  // writes session_end and returns the command's status.
   if (!ok) return fail_errno("the supervisor's poll loop failed", poll_errno);
   return *tracer_.root_status();
 }
