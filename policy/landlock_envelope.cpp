@@ -423,7 +423,7 @@ Envelope compute_envelope(const Profile& profile, const EnvelopeOptions& opts) {
   merge_ports(env.connect, "connect", env.notes);
   merge_ports(env.bind, "bind", env.notes);
 
-  if (!profile.deny.empty() || !profile.exec_deny.empty() || !profile.net_deny.empty())
+  if (!profile.deny.empty() || !profile.deny_write.empty() || !profile.exec_deny.empty() || !profile.net_deny.empty())
     env.notes.push_back("deny rules are not in the envelope: Landlock can only allow; the supervisor enforces them");
   if (!env.scope_abstract_unix)
     env.notes.push_back("abstract unix sockets not scoped: the profile connects to one (unix:@...)");

@@ -16,5 +16,8 @@ int audit_main(int argc, char** argv);    // guardian audit ...   (cli/audit.cpp
 
 // guardian profile diff A B (cli/profile_diff.cpp, owned by learn); argv[0] is "diff".
 int profile_diff_main(int argc, char** argv);
+// guardian profile envelope NAME|FILE (cli/profile_envelope.cpp, landlock room); argv[0] is
+// "envelope".
+int profile_envelope_main(int argc, char** argv);
 
 }  // namespace guardian::cli

@@ -29,12 +29,14 @@ constexpr const char* kProfileUsage =
     "                                --exec P | --connect ADDR | --bind ADDR)\n"
     "       guardian profile show NAME\n"
     "       guardian profile diff A B\n"
+    "       guardian profile envelope [--verbose] [--set NAME=VALUE]... NAME|FILE\n"
     "\n"
     "  check    validate profiles; errors as FILE:LINE:COL: message (exit 0 valid, 1 invalid)\n"
     "  explain  print `allow` or `deny`, then the deciding rule as FILE:LINE: PATTERN\n"
     "           (exit 0 allow, 1 deny)\n"
     "  show     print a built-in profile (base, default, python)\n"
     "  diff     what B allows that A does not, and the reverse\n"
+    "  envelope the Landlock envelope guardian run adds under the supervisor (a superset)\n"
     "\n"
     "FILE is a profile file or the name of a built-in profile. See guardian-profile(5).\n";
 
@@ -275,7 +277,7 @@ int show_main(int argc, char** argv) {
 
 int profile_main(int argc, char** argv) {
   if (argc < 2) {
-    std::fputs("guardian profile: missing subcommand: check, explain, show or diff (try 'guardian profile --help')\n", stderr);
+    std::fputs("guardian profile: missing subcommand: check, explain, show, diff or envelope (try 'guardian profile --help')\n", stderr);
     return kExitGuardianFailure;
   }
   std::string sub = argv[1];
@@ -287,7 +289,8 @@ int profile_main(int argc, char** argv) {
   if (sub == "explain") return explain_main(argc - 1, argv + 1);
   if (sub == "show") return show_main(argc - 1, argv + 1);
   if (sub == "diff") return profile_diff_main(argc - 1, argv + 1);
-  return usage_error("", "unknown subcommand '" + sub + "' (expected check, explain, show or diff)");
+  if (sub == "envelope") return profile_envelope_main(argc - 1, argv + 1);  // landlock room
+  return usage_error("", "unknown subcommand '" + sub + "' (expected check, explain, show, diff or envelope)");
 }
 
 }  // namespace guardian::cli

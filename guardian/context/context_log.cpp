@@ -4,6 +4,8 @@
 
 #include <arpa/inet.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -120,7 +122,15 @@ ContextLog::ContextLog(std::unique_ptr<audit::AuditLog> inner, UniqueFd sock, Co
       opts_(std::move(opts)) {
   int one = 1;
   if (sock_) ::setsockopt(sock_.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
-  if (sock_ && wake_) thread_ = std::thread([this] { run(); });
+  if (sock_ && wake_) {
+    // The thread must never take a signal meant for the supervisor's signalfd (SIGCHLD
+    // delivered here would be lost to its default action): start it with all blocked.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    thread_ = std::thread([this] { run(); });
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  }
 }
 
 ContextLog::~ContextLog() { stop_thread(); }

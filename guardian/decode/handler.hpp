@@ -41,6 +41,12 @@ class Tracee {
   // Still the same pending syscall (SECCOMP_IOCTL_NOTIF_ID_VALID / still in the stop)?
   // Must be checked after reading memory and before trusting what was read.
   virtual bool still_valid() = 0;
+  // Copies n bytes into tracee memory (process_vm_writev); false if unsupported or
+  // unwritable. Default: unsupported. (Seam extension: lets sendmmsg be emulated.)
+  virtual bool write(std::uint64_t addr, const void* buf, std::size_t n) {
+    (void)addr, (void)buf, (void)n;
+    return false;
+  }
   // A duplicate of the tracee's descriptor (pidfd_getfd).
   virtual Result<UniqueFd> take_fd(int remote_fd) = 0;
   // Whether Response::Kind::inject_fd is supported (seccomp ADDFD).
@@ -78,6 +84,20 @@ class SessionView {
 };
 
 enum class Mode : std::uint8_t { enforce, complain };
+
+// What the handler asks of the policy. Handler(Engine&) adapts policy::Engine; unit tests
+// pass a fake. (Extension of the seam: lets the decoders be tested without the engine.)
+class Decider {
+ public:
+  virtual ~Decider() = default;
+  virtual policy::Decision decide(const policy::Request& req) const = 0;
+  // The smallest rule that would allow `req`, as YAML text (audit `tip`).
+  virtual std::string tip(const policy::Request& req) const = 0;
+  virtual policy::OnDeny on_deny() const = 0;
+  virtual int deny_errno() const = 0;
+  // audit.decisions: all (false: only denials are recorded).
+  virtual bool audit_allows() const = 0;
+};
 
 // A request the profile denies, put to a human (on_deny: ask / --ask).
 struct AskQuery {
@@ -118,6 +138,9 @@ struct HandlerOptions {
 class Handler {
  public:
   Handler(const policy::Engine& engine, audit::AuditLog& log, SessionView& session,
+          HandlerOptions opts);
+  // Same, deciding through any Decider (kept by reference; must outlive the Handler).
+  Handler(const Decider& decider, audit::AuditLog& log, SessionView& session,
           HandlerOptions opts);
   ~Handler();
   Response handle(const Notification& n, Tracee& t);

@@ -71,7 +71,7 @@ Result<void> SessionControl::attach(Supervisor& sup) {
       if (::kill(p, sig) == 0) ++n;
     return n;
   });
-  l->set_process_counter([table] { return table->processes().size(); });
+  l->set_process_counter([table] { return table->peak_threads(); });
   auto prev_started = sup.on_started;
   sup.on_started = [l, prev_started](pid_t pid, int pidfd) {
     if (prev_started) prev_started(pid, pidfd);

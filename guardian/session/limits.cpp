@@ -175,10 +175,14 @@ Result<std::unique_ptr<SessionLimits>> SessionLimits::prepare(const LimitSetting
   if (settings.cpu_s) {
     // Per-process RLIMIT_CPU always (a backstop that needs no polling); the tree's total is
     // watched through the cgroup's cpu.stat where there is one.
+    // With a cgroup the backstop sits past the tree's limit plus the grace period, so the
+    // tree-wide measure (SIGTERM, grace, SIGKILL) is what normally ends it.
+    bool tree = l->cg_ && l->cg_->cpu_mech() != CgMech::none;
     rlim_t secs = static_cast<rlim_t>(std::ceil(*settings.cpu_s));
-    add_rlimit(RLIMIT_CPU, secs, secs + static_cast<rlim_t>(std::ceil(settings.grace_s)));
-    m["cpu"] = l->cg_ && l->cg_->cpu_mech() != CgMech::none
-                   ? std::string(to_string(l->cg_->cpu_mech())) : "rlimit";
+    rlim_t grace = static_cast<rlim_t>(std::ceil(settings.grace_s));
+    if (tree) secs += grace + 1;
+    add_rlimit(RLIMIT_CPU, secs, secs + grace);
+    m["cpu"] = tree ? std::string(to_string(l->cg_->cpu_mech())) : "rlimit";
   }
   if (settings.memory_bytes) {
     if (l->cg_ && l->cg_->memory_mech() != CgMech::none) {
@@ -209,10 +213,9 @@ Result<std::unique_ptr<SessionLimits>> SessionLimits::prepare(const LimitSetting
     add_rlimit(RLIMIT_NOFILE, *settings.nofile, *settings.nofile);
     m["nofile"] = "rlimit";
   }
-  if (settings.wall_s || settings.cpu_s || settings.pids || settings.memory_bytes) {
-    l->timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
-    if (!l->timer_) return fail_errno("cannot create a timer for the session's limits", errno);
-  }
+  // Always: terminate() needs it for the grace period even when no limit is set.
+  l->timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+  if (!l->timer_) return fail_errno("cannot create a timer for the session's limits", errno);
   return l;
 }
 
@@ -340,7 +343,6 @@ void SessionLimits::begin_stop(EndCause why) {
 }
 
 void SessionLimits::terminate() {
-  if (!timer_) timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
   begin_stop(EndCause::terminated);
   arm();
 }

@@ -63,7 +63,7 @@ class SessionLimits {
  public:
   // How to signal the whole tree when no cgroup holds it (the supervisor's process table).
   using TreeSignaller = std::function<int(int sig)>;
-  // How many processes the session has now (the supervisor's table), for the pids report
+  // The most tasks the session had alive at once (the supervisor's table), for the pids report
   // when no pids controller counts them.
   using ProcessCounter = std::function<std::size_t()>;
 
@@ -97,7 +97,7 @@ class SessionLimits {
 
   // Starts the clocks (call right after the child was released).
   void start();
-  // A timerfd for the poll loop (POLLIN); -1 when no limit needs a timer.
+  // A timerfd for the poll loop (POLLIN): limits and the grace period after terminate().
   int timer_fd() const noexcept { return timer_.get(); }
   // Call when timer_fd() is readable: checks the clocks and counters, fires limits
   // (limit record + stderr line), signals the tree, and re-arms the timer.

@@ -25,6 +25,7 @@ std::string ProcessTable::exe_of(pid_t pid) const {
 void ProcessTable::add(pid_t tid, pid_t tgid, pid_t ppid, const std::string& exe) {
   auto [it, inserted] = threads_.try_emplace(tid, Thread{tgid, ppid});
   if (!inserted) return;
+  if (threads_.size() > peak_threads_) peak_threads_ = threads_.size();
   Process& p = procs_[tgid];
   ++p.threads;
   if (p.exe.empty()) p.exe = exe;

@@ -33,6 +33,9 @@ class ProcessTable final : public decode::SessionView {
   void exec_collapse(pid_t tgid);
   bool empty() const { return threads_.empty(); }
   std::size_t thread_count() const { return threads_.size(); }
+  // The most threads alive at once so far (what pids.max and RLIMIT_NPROC count): the
+  // session room reports a pids limit from it when no pids controller counts for it.
+  std::size_t peak_threads() const { return peak_threads_; }
   std::vector<pid_t> processes() const;  // every tgid
 
  private:
@@ -42,6 +45,7 @@ class ProcessTable final : public decode::SessionView {
     int threads = 0;
   };
   std::unordered_map<pid_t, Process> procs_;  // by tgid
+  std::size_t peak_threads_ = 0;
 };
 
 }  // namespace guardian::session

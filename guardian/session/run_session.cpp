@@ -130,8 +130,10 @@ int run_session(const RunOptions& opts) {
 
   // Landlock envelope (landlock room): off with --no-landlock and in complain mode, where
   // it would block what the mode promises to let through.
-  std::string ll_off = !opts.landlock ? "--no-landlock"
-                       : opts.mode == decode::Mode::complain ? "complain mode" : "";
+  std::string ll_off = !opts.landlock                        ? "--no-landlock"
+                       : opts.learn_allow_all                    ? "learning"
+                       : opts.mode == decode::Mode::complain     ? "complain mode"
+                                                                 : "";
   launch::LandlockSetup landlock =
       launch::prepare_landlock(profile, launch::run_envelope_options(cmd.real, opts.extra_rules), ll_off);
 

@@ -90,7 +90,7 @@ files:
   write: ["{work}/**"]
   deny: ["{work}/secret*"]
 exec:
-  allow: ["/usr/**", "{PROBE}", "{PROBE_STATIC}"]
+  allow: ["/usr/**", "{PROBE}", "{PROBE_STATIC}", "{work}/**"]
 network:
   connect: ["127.0.0.1:{port}"]
 """)
@@ -170,15 +170,19 @@ network:
     # 5. Real programs: same output natively, under guardian with and without the shim.
     with open(os.path.join(work, "hello.c"), "w") as f:
         f.write('#include <stdio.h>\nint main(void){puts("hello from gcc");return 0;}\n')
+    # A repository made natively (the default profile protects .git/config and hooks).
+    repo = os.path.join(work, "repo")
+    subprocess.run(["/bin/sh", "-c", "git init -q repo && cd repo && for i in 1 2 3; do echo $i > f$i; done"
+                    " && git add . && git -c user.name=t -c user.email=t@e commit -q -m first && echo x >> f1"],
+                   cwd=work, env=env, check=True)
     programs = [
         ["/usr/bin/python3", "-c",
          "import json, os, hashlib; print(json.dumps(sorted(os.listdir('.')))); "
          "print(hashlib.sha256(b'x').hexdigest())"],
         ["/bin/bash", "-c", "echo $((6*7)); ls; cat hello.c | wc -l; for i in 1 2 3; do echo $i; done"],
         ["/bin/sh", "-c", "gcc -o hello hello.c && ./hello && rm -f hello"],
-        ["/bin/sh", "-c", "rm -rf repo && git init -q repo && cd repo && echo a > a.txt && git add a.txt"
-         " && git -c user.name=t -c user.email=t@e commit -q -m first && git log --format=%s"
-         " && git status --short && cd .. && rm -rf repo"],
+        ["/bin/sh", "-c", "cd repo && git log --stat --format=%s && git status --short"
+         " && git ls-files | wc -l && git diff HEAD --stat"],
     ]
     if shutil.which("node"):
         programs.append(["/usr/bin/node", "-e",

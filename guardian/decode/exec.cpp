@@ -1,0 +1,133 @@
+// Exec decoder: execve/execveat decided on the resolved program and on every `#!`
+// interpreter it names. Exec cannot be emulated: the kernel runs it (CONTINUE) and the
+// backend calls verify_exec at the exec event with what was really loaded.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "decode/impl.hpp"
+
+namespace guardian::decode {
+
+using policy::Category;
+using policy::Op;
+
+namespace {
+
+constexpr int kMaxArgv = 256;        // recorded in the audit log (the rest elided)
+constexpr int kMaxInterpDepth = 4;   // the kernel's BINPRM_MAX_RECURSION
+
+// The interpreter named by a `#!` first line, or "" when `fd` is not a script.
+std::string shebang(int fd) {
+  char link[32];
+  std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  // Reading needs no read permission from the tracee's point of view: the kernel reads
+  // scripts itself. We run with its uid; if we cannot read, we treat it as a binary and
+  // verify_exec catches an interpreter we did not decide.
+  int rfd = ::open(link, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (rfd < 0) return {};
+  char buf[256];
+  ssize_t n = ::pread(rfd, buf, sizeof buf, 0);
+  ::close(rfd);
+  if (n < 3 || buf[0] != '#' || buf[1] != '!') return {};
+  std::string_view line(buf + 2, static_cast<std::size_t>(n - 2));
+  line = line.substr(0, line.find('\n'));
+  std::size_t i = line.find_first_not_of(" \t");
+  if (i == std::string_view::npos) return {};
+  line.remove_prefix(i);
+  return std::string(line.substr(0, line.find_first_of(" \t")));
+}
+
+}  // namespace
+
+bool Handler::Impl::exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool follow, bool empty,
+                                Response& out) {
+  // argv, for the record.
+  argv.clear();
+  std::uint64_t argv_addr = c.arg(c.n.nr == SYS_execveat ? 2 : 1);
+  for (int i = 0; argv_addr && i < kMaxArgv; ++i) {
+    std::uint64_t p = 0;
+    if (!c.t.read(argv_addr + 8 * static_cast<std::uint64_t>(i), &p, sizeof p) || !p) break;
+    std::string a;
+    if (!c.t.read_string(p, a, 4096)) break;
+    argv.push_back(std::move(a));
+  }
+  std::vector<std::string> args;
+  args.swap(argv);
+
+  if (empty && path == 0) raw1.clear();
+  else if (!read_path(c, path, raw1, out)) return false;
+  if (!valid(c, out)) return false;
+  ResolveOpts o;
+  o.follow = follow;
+  o.empty_path = empty;
+  Resolved& r = r1;
+  if (!resolver.resolve(c.n.tid, c.tgid, dirfd, raw1, o, r)) {
+    out = error(r.err ? r.err : EACCES);
+    return false;
+  }
+  policy::Request req;
+  req.category = Category::exec;
+  req.op = Op::exec;
+  req.path = r.path;
+  req.lexical_path = r.lexical;
+  req.lexical_trusted = r.trusted && !r.magic;
+  argv.swap(args);
+  bool go;
+  if (!first_exec.empty() && r.path == first_exec) {
+    first_exec.clear();  // the COMMAND given to `guardian run`, allowed once
+    go = local(c, req, true, 0, raw1, out);
+  } else {
+    go = judge(c, req, raw1, out);
+  }
+  if (!go) return false;
+  if (r.err || !r.exists) {
+    out = error(r.err ? r.err : ENOENT);
+    return false;
+  }
+  // The chain of `#!` interpreters: each must be allowed too; the last one is what the
+  // kernel will have loaded.
+  std::string expected = r.path;
+  UniqueFd cur = std::move(r.target);
+  for (int depth = 0; depth < kMaxInterpDepth && S_ISREG(r.st.st_mode); ++depth) {
+    std::string interp = shebang(cur.get());
+    if (interp.empty()) break;
+    ResolveOpts io;
+    Resolved& ir = r2;
+    if (!resolver.resolve(c.n.tid, c.tgid, AT_FDCWD, interp, io, ir)) {
+      out = error(ir.err ? ir.err : ENOEXEC);
+      return false;
+    }
+    policy::Request ireq = req;
+    ireq.path = ir.path;
+    ireq.lexical_path = ir.lexical;
+    ireq.lexical_trusted = ir.trusted && !ir.magic;
+    if (!judge(c, ireq, interp, out)) return false;
+    if (ir.err || !ir.exists) {
+      out = error(ir.err ? ir.err : ENOENT);
+      return false;
+    }
+    expected = ir.path;
+    cur = std::move(ir.target);
+    r.st = ir.st;
+  }
+  pending_exec[c.n.tid] = PendingExec{c.tgid, std::move(expected)};
+  return true;
+}
+
+Response Handler::Impl::exec(Ctx& c) {
+  Response out;
+  bool ok;
+  if (c.n.nr == SYS_execve) {
+    ok = exec_decide(c, AT_FDCWD, c.arg(0), true, false, out);
+  } else {
+    int fl = c.iarg(4);
+    ok = exec_decide(c, c.iarg(0), c.arg(1), !(fl & AT_SYMLINK_NOFOLLOW), fl & AT_EMPTY_PATH, out);
+  }
+  return ok ? cont() : std::move(out);
+}
+
+}  // namespace guardian::decode

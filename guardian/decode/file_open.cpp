@@ -1,0 +1,219 @@
+// File decoders for open/openat/openat2/creat (emulated: the supervisor opens what it
+// checked and injects the descriptor), the stat family and the read-class path calls.
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "decode/impl.hpp"
+#include "emulate/emulate.hpp"
+
+namespace guardian::decode {
+
+using policy::Category;
+using policy::Op;
+
+bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolved& r,
+                                    Response& out) {
+  policy::Request req;
+  req.category = Category::file;
+  req.op = op;
+  req.path = r.path;
+  req.lexical_path = r.lexical;
+  req.lexical_trusted = r.trusted && !r.magic;
+  if (r.exists && r.anonymous()) {
+    // A pipe, socket or memfd reached through /proc/PID/fd/N: only a process that already
+    // holds the object can name it, so a session process may reopen its own; nothing else.
+    bool own = r.magic_pid && session.in_session(r.magic_pid);
+    return local(c, req, own, d->deny_errno(), raw, out);
+  }
+  return judge(c, req, raw, out);
+}
+
+bool Handler::Impl::path_decide(Ctx& c, int dirfd, std::uint64_t addr, const ResolveOpts& o,
+                                Op op, std::string& raw, Resolved& r, Response& out) {
+  if (addr == 0 && o.empty_path) raw.clear();
+  else if (!read_path(c, addr, raw, out)) return false;
+  if (!valid(c, out)) return false;
+  if (!resolver.resolve(c.n.tid, c.tgid, dirfd, raw, o, r)) {
+    out = error(r.err ? r.err : EACCES);
+    return false;
+  }
+  return decide_resolved(c, op, raw, r, out);
+}
+
+Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int flags, mode_t mode,
+                                  std::uint64_t resolve) {
+  Response out;
+  const bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
+  const bool opath = flags & O_PATH;
+  const int acc = flags & O_ACCMODE;
+  const bool creat = (flags & O_CREAT) && !opath;
+  const bool excl = creat && (flags & O_EXCL);
+  Op op = Op::read;
+  if (opath) op = Op::stat;  // an O_PATH descriptor gives metadata only; uses are checked
+  else if (acc != O_RDONLY || creat || (flags & O_TRUNC) || tmpfile) op = Op::write;
+  ResolveOpts o;
+  o.follow = !(flags & O_NOFOLLOW) && !excl;
+  o.need_parent = creat;
+  Resolved& r = r1;
+  if (!path_decide(c, dirfd, path, o, op, raw1, r, out)) return out;
+  if (r.err) return error(r.err);
+  if (resolve) {
+    // openat2 RESOLVE_* restrictions: let the kernel apply them to the same dirfd and path
+    // (O_PATH, nothing opened for real) and insist it reaches the object we checked.
+    UniqueFd dfd;
+    if (raw1.empty() || raw1[0] != '/') {
+      char link[48];
+      if (dirfd == AT_FDCWD) std::snprintf(link, sizeof link, "/proc/%d/cwd", c.n.tid);
+      else std::snprintf(link, sizeof link, "/proc/%d/fd/%d", c.n.tid, dirfd);
+      dfd.reset(::open(link, O_PATH | O_CLOEXEC));
+      if (!dfd) return error(EBADF);
+    }
+    struct open_how how {};
+    how.flags = O_PATH | O_CLOEXEC | (flags & (O_NOFOLLOW | O_DIRECTORY));
+    how.resolve = resolve;
+    UniqueFd probe(static_cast<int>(::syscall(SYS_openat2, dfd ? dfd.get() : AT_FDCWD,
+                                              raw1.c_str(), &how, sizeof how)));
+    if (!probe) {
+      if (!(errno == ENOENT && !r.exists)) return error(errno);
+    } else {
+      struct stat st {};
+      if (!r.exists || ::fstat(probe.get(), &st) != 0 || st.st_dev != r.st.st_dev ||
+          st.st_ino != r.st.st_ino)
+        return error(EXDEV);
+    }
+  }
+  // Under ptrace there is no ADDFD: the decision stands and the kernel opens (weaker
+  // against a racing thread; said in guardian(1)).
+  if (!c.t.can_inject_fd()) return cont();
+  long fd;
+  if (!r.exists) {
+    if (!creat) return error(ENOENT);
+    if (!r.parent) return error(ENOENT);
+    fd = emulate::create_at(r.parent.get(), r.name, flags, mode, tracee_umask(c.n.tid));
+  } else if (excl) {
+    return error(EEXIST);
+  } else if (opath) {
+    if ((flags & O_DIRECTORY) && !S_ISDIR(r.st.st_mode)) return error(ENOTDIR);
+    fd = r.target.release();  // our O_PATH descriptor is exactly what O_PATH asks for
+  } else if (S_ISLNK(r.st.st_mode)) {
+    return error(ELOOP);  // O_NOFOLLOW on a symlink
+  } else if (tmpfile) {
+    if (!S_ISDIR(r.st.st_mode)) return error(ENOTDIR);
+    fd = emulate::tmpfile_in(r.target.get(), flags, mode, tracee_umask(c.n.tid));
+  } else {
+    fd = emulate::reopen(r.target.get(), flags, S_ISREG(r.st.st_mode) || S_ISDIR(r.st.st_mode));
+  }
+  if (fd < 0) return error(static_cast<int>(-fd));
+  Response res;
+  res.kind = Response::Kind::inject_fd;
+  res.fd.reset(static_cast<int>(fd));
+  res.cloexec = flags & O_CLOEXEC;
+  return res;
+}
+
+Response Handler::Impl::file_open(Ctx& c) {
+  switch (c.n.nr) {
+    case SYS_open: return open_like(c, AT_FDCWD, c.arg(0), c.iarg(1), static_cast<mode_t>(c.arg(2)), 0);
+    case SYS_creat:
+      return open_like(c, AT_FDCWD, c.arg(0), O_CREAT | O_WRONLY | O_TRUNC,
+                       static_cast<mode_t>(c.arg(1)), 0);
+    case SYS_openat:
+      return open_like(c, c.iarg(0), c.arg(1), c.iarg(2), static_cast<mode_t>(c.arg(3)), 0);
+    case SYS_openat2: {
+      struct open_how how {};
+      std::size_t size = c.arg(3);
+      if (size < sizeof how || size > 4096) return error(EINVAL);
+      if (!c.t.read(c.arg(2), &how, sizeof how)) return error(EFAULT);
+      if (how.flags >> 32 || how.mode >> 32) return error(EINVAL);
+      return open_like(c, c.iarg(0), c.arg(1), static_cast<int>(how.flags),
+                       static_cast<mode_t>(how.mode), how.resolve);
+    }
+  }
+  return error(ENOSYS);
+}
+
+// Stat family, access, readlink: decided as `stat`, then run by the kernel (CONTINUE).
+// They return metadata only; a thread racing the check could at most learn another
+// file's metadata, never its contents (guardian(1) says so).
+Response Handler::Impl::file_stat(Ctx& c) {
+  int dirfd = AT_FDCWD;
+  std::uint64_t path = 0;
+  bool follow = true, empty = false;
+  auto at = [&](int di, int pi, int fi) {
+    dirfd = c.iarg(di);
+    path = c.arg(pi);
+    if (fi >= 0) {
+      follow = !(c.arg(fi) & AT_SYMLINK_NOFOLLOW);
+      empty = c.arg(fi) & AT_EMPTY_PATH;
+    }
+  };
+  switch (c.n.nr) {
+    case SYS_stat: case SYS_access: case SYS_statfs: path = c.arg(0); break;
+    case SYS_lstat: case SYS_readlink: path = c.arg(0); follow = false; break;
+    case SYS_newfstatat: at(0, 1, 3); break;
+    case SYS_statx: at(0, 1, 2); break;
+    case SYS_faccessat: at(0, 1, -1); break;
+    case SYS_faccessat2: at(0, 1, 3); break;
+    case SYS_readlinkat: at(0, 1, -1); follow = false; empty = true; break;
+    case 468: at(0, 1, 4); break;  // file_getattr
+    default: return error(ENOSYS);
+  }
+  Response out;
+  if (empty) {
+    // fstat() is newfstatat(fd, "", AT_EMPTY_PATH): metadata of a descriptor the process
+    // already holds (its open was decided). Not a path decision: let it through.
+    if (path == 0) return cont();
+    char first = 0;
+    if (!c.t.read(path, &first, 1)) return error(EFAULT);
+    if (first == 0) return cont();
+  }
+  ResolveOpts o;
+  o.follow = follow;
+  o.empty_path = empty;
+  Resolved& r = r1;
+  if (!path_decide(c, dirfd, path, o, Op::stat, raw1, r, out)) return out;
+  if (r.err) return error(r.err);
+  if (!r.exists) return error(ENOENT);
+  return cont();
+}
+
+// Read-class path calls that return data into tracee memory (xattr reads, inotify
+// watches): decided as `read`, then run by the kernel. As for stat, a racing thread
+// could at most reach another file's attributes or events, never its contents.
+Response Handler::Impl::file_read(Ctx& c) {
+  int dirfd = AT_FDCWD;
+  std::uint64_t path = c.arg(0);
+  bool follow = true, empty = false;
+  switch (c.n.nr) {
+    case SYS_getxattr: case SYS_listxattr: break;
+    case SYS_lgetxattr: case SYS_llistxattr: follow = false; break;
+    case SYS_inotify_add_watch:
+      path = c.arg(1);
+      follow = !(c.arg(2) & IN_DONT_FOLLOW);
+      break;
+    case 464: case 465:  // getxattrat, listxattrat
+      dirfd = c.iarg(0);
+      path = c.arg(1);
+      follow = !(c.arg(2) & AT_SYMLINK_NOFOLLOW);
+      empty = c.arg(2) & AT_EMPTY_PATH;
+      break;
+    default: return error(ENOSYS);
+  }
+  Response out;
+  ResolveOpts o;
+  o.follow = follow;
+  o.empty_path = empty;
+  Resolved& r = r1;
+  if (!path_decide(c, dirfd, path, o, Op::read, raw1, r, out)) return out;
+  if (r.err) return error(r.err);
+  if (!r.exists) return error(ENOENT);
+  return cont();
+}
+
+}  // namespace guardian::decode

@@ -1,0 +1,277 @@
+// File decoders for write-class path calls and fd-based metadata writes. Each is decided
+// as `write` on the resolved path(s), then performed by the supervisor on the descriptors
+// it checked (emulate/), so neither a rewritten path buffer nor a swapped symlink wins.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include <cerrno>
+#include <vector>
+
+#include "decode/impl.hpp"
+#include "emulate/emulate.hpp"
+
+namespace guardian::decode {
+
+using policy::Op;
+
+namespace {
+
+constexpr int kSetxattrat = 463, kRemovexattrat = 466, kFileSetattr = 469, kFchmodat2 = 452;
+constexpr std::size_t kXattrMax = 65536;
+
+struct XattrArgs {  // struct xattr_args (6.13)
+  std::uint64_t value;
+  std::uint32_t size;
+  std::uint32_t flags;
+};
+
+// Reads the utime/utimes/utimensat times argument as two timespecs; false = EFAULT/EINVAL.
+int read_times(Ctx& c, int nr, std::uint64_t addr, struct timespec ts[2], bool& now) {
+  now = addr == 0;
+  if (now) return 0;
+  if (nr == SYS_utime) {
+    struct utimbuf ub {};
+    if (!c.t.read(addr, &ub, sizeof ub)) return EFAULT;
+    ts[0] = {ub.actime, 0};
+    ts[1] = {ub.modtime, 0};
+  } else if (nr == SYS_utimes || nr == SYS_futimesat) {
+    struct timeval tv[2];
+    if (!c.t.read(addr, tv, sizeof tv)) return EFAULT;
+    for (int i = 0; i < 2; ++i) {
+      if (tv[i].tv_usec < 0 || tv[i].tv_usec >= 1000000) return EINVAL;
+      ts[i] = {tv[i].tv_sec, tv[i].tv_usec * 1000};
+    }
+  } else if (!c.t.read(addr, ts, 2 * sizeof(struct timespec))) {
+    return EFAULT;
+  }
+  return 0;
+}
+
+}  // namespace
+
+Response Handler::Impl::file_write(Ctx& c) {
+  Response out;
+  const int nr = c.n.nr;
+  ResolveOpts o;
+  o.need_parent = true;
+  int dirfd = AT_FDCWD;
+  std::uint64_t path = c.arg(0);
+  Resolved& r = r1;
+  // Object operations: the existing object, followed unless told otherwise.
+  auto object = [&](int di, int pi, bool follow, bool empty) -> bool {
+    o.follow = follow;
+    o.empty_path = empty;
+    o.need_parent = false;
+    dirfd = di >= 0 ? c.iarg(di) : AT_FDCWD;
+    path = c.arg(pi);
+    if (!path_decide(c, dirfd, path, o, Op::write, raw1, r, out)) return false;
+    if (r.err || !r.exists) {
+      out = error(r.err ? r.err : ENOENT);
+      return false;
+    }
+    return true;
+  };
+  // Name operations: a directory entry, never followed; needs the parent directory.
+  auto entry = [&](int di, int pi, std::string& raw, Resolved& res) -> bool {
+    ResolveOpts eo;
+    eo.follow = false;
+    eo.need_parent = true;
+    int dfd = di >= 0 ? c.iarg(di) : AT_FDCWD;
+    if (!path_decide(c, dfd, c.arg(pi), eo, Op::write, raw, res, out)) return false;
+    if (res.err) {
+      out = error(res.err);
+      return false;
+    }
+    if (!res.parent || res.name.empty()) {
+      out = error(EBUSY);
+      return false;
+    }
+    return true;
+  };
+  switch (nr) {
+    case SYS_truncate:
+      if (!object(-1, 0, true, false)) return out;
+      return value(emulate::truncate_obj(r.target.get(), static_cast<off_t>(c.arg(1))));
+    case SYS_mkdir: case SYS_mkdirat: {
+      bool at = nr == SYS_mkdirat;
+      if (!entry(at ? 0 : -1, at ? 1 : 0, raw1, r)) return out;
+      auto mode = static_cast<mode_t>(c.arg(at ? 2 : 1));
+      return value(emulate::mkdir_at(r.parent.get(), r.name, mode, tracee_umask(c.n.tid)));
+    }
+    case SYS_mknod: case SYS_mknodat: {
+      bool at = nr == SYS_mknodat;
+      if (!entry(at ? 0 : -1, at ? 1 : 0, raw1, r)) return out;
+      auto mode = static_cast<mode_t>(c.arg(at ? 2 : 1));
+      auto dev = static_cast<dev_t>(c.arg(at ? 3 : 2));
+      return value(emulate::mknod_at(r.parent.get(), r.name, mode, dev, tracee_umask(c.n.tid)));
+    }
+    case SYS_rmdir:
+      if (!entry(-1, 0, raw1, r)) return out;
+      return value(emulate::unlink_at(r.parent.get(), r.name, AT_REMOVEDIR));
+    case SYS_unlink:
+      if (!entry(-1, 0, raw1, r)) return out;
+      return value(emulate::unlink_at(r.parent.get(), r.name, 0));
+    case SYS_unlinkat: {
+      int fl = c.iarg(2);
+      if (fl & ~AT_REMOVEDIR) return error(EINVAL);
+      if (!entry(0, 1, raw1, r)) return out;
+      return value(emulate::unlink_at(r.parent.get(), r.name, fl));
+    }
+    case SYS_rename: case SYS_renameat: case SYS_renameat2: {
+      bool at = nr != SYS_rename;
+      if (!entry(at ? 0 : -1, at ? 1 : 0, raw1, r1)) return out;
+      if (!entry(at ? 2 : -1, at ? 3 : 1, raw2, r2)) return out;
+      unsigned fl = nr == SYS_renameat2 ? static_cast<unsigned>(c.arg(4)) : 0;
+      return value(emulate::rename_at(r1.parent.get(), r1.name, r2.parent.get(), r2.name, fl));
+    }
+    case SYS_link: case SYS_linkat: {
+      bool at = nr == SYS_linkat;
+      int fl = at ? c.iarg(4) : 0;
+      if (fl & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) return error(EINVAL);
+      ResolveOpts lo;
+      lo.follow = fl & AT_SYMLINK_FOLLOW;
+      lo.empty_path = fl & AT_EMPTY_PATH;
+      lo.need_parent = true;
+      std::uint64_t p = c.arg(at ? 1 : 0);
+      if (!path_decide(c, at ? c.iarg(0) : AT_FDCWD, p, lo, Op::write, raw1, r1, out)) return out;
+      if (r1.err || !r1.exists) return error(r1.err ? r1.err : ENOENT);
+      if (!entry(at ? 2 : -1, at ? 3 : 1, raw2, r2)) return out;
+      bool plain = r1.parent && !r1.name.empty() && r1.name != "." && r1.name != "..";
+      if (plain) return value(emulate::link_at(r1.parent.get(), r1.name, r2.parent.get(), r2.name));
+      return value(emulate::link_obj(r1.target.get(), r2.parent.get(), r2.name));
+    }
+    case SYS_symlink: case SYS_symlinkat: {
+      bool at = nr == SYS_symlinkat;
+      if (!read_path(c, c.arg(0), raw2, out)) return out;  // the content: not a path we resolve
+      std::string content = raw2;
+      if (!entry(at ? 1 : -1, at ? 2 : 1, raw1, r)) return out;
+      return value(emulate::symlink_at(content, r.parent.get(), r.name));
+    }
+    case SYS_chmod: case SYS_fchmodat: case kFchmodat2: {
+      bool at = nr != SYS_chmod;
+      int fl = nr == kFchmodat2 ? c.iarg(3) : 0;
+      if (!object(at ? 0 : -1, at ? 1 : 0, !(fl & AT_SYMLINK_NOFOLLOW), fl & AT_EMPTY_PATH)) return out;
+      if (S_ISLNK(r.st.st_mode)) return error(EOPNOTSUPP);  // symlinks have no mode to change
+      return value(emulate::chmod_obj(r.target.get(), static_cast<mode_t>(c.arg(at ? 2 : 1))));
+    }
+    case SYS_chown: case SYS_lchown: case SYS_fchownat: {
+      bool at = nr == SYS_fchownat;
+      int fl = at ? c.iarg(4) : 0;
+      bool follow = nr == SYS_chown || (at && !(fl & AT_SYMLINK_NOFOLLOW));
+      if (!object(at ? 0 : -1, at ? 1 : 0, follow, fl & AT_EMPTY_PATH)) return out;
+      auto uid = static_cast<uid_t>(c.arg(at ? 2 : 1)), gid = static_cast<gid_t>(c.arg(at ? 3 : 2));
+      return value(emulate::chown_obj(r.target.get(), uid, gid));
+    }
+    case SYS_utime: case SYS_utimes: case SYS_futimesat: case SYS_utimensat: {
+      bool at = nr == SYS_futimesat || nr == SYS_utimensat;
+      int fl = nr == SYS_utimensat ? c.iarg(3) : 0;
+      struct timespec ts[2] {};
+      bool now = false;
+      if (int e = read_times(c, nr, c.arg(at ? 2 : 1), ts, now)) return error(e);
+      if (nr == SYS_utimensat && c.arg(1) == 0) {  // futimens(fd): the descriptor's object
+        auto fd = c.t.take_fd(c.iarg(0));
+        if (!fd) return error(EBADF);
+        if (!valid(c, out)) return out;
+        if (!resolver.own_fd_object(fd.value().get(), r)) return error(EBADF);
+        if (!decide_resolved(c, Op::write, r.path, r, out)) return out;
+        long rc = ::syscall(SYS_utimensat, fd.value().get(), nullptr, now ? nullptr : ts, 0);
+        return value(rc < 0 ? -errno : rc);
+      }
+      if (!object(at ? 0 : -1, at ? 1 : 0, !(fl & AT_SYMLINK_NOFOLLOW), fl & AT_EMPTY_PATH)) return out;
+      return value(emulate::utimens_obj(r.target.get(), now ? nullptr : ts));
+    }
+    case SYS_setxattr: case SYS_lsetxattr: case kSetxattrat: {
+      bool at = nr == kSetxattrat;
+      int atfl = at ? c.iarg(2) : 0;
+      std::uint64_t name_addr = c.arg(at ? 3 : 1);
+      std::uint64_t val_addr;
+      std::size_t size;
+      int flags;
+      if (at) {
+        XattrArgs xa{};
+        if (c.arg(5) < sizeof xa) return error(EINVAL);
+        if (!c.t.read(c.arg(4), &xa, sizeof xa)) return error(EFAULT);
+        val_addr = xa.value;
+        size = xa.size;
+        flags = static_cast<int>(xa.flags);
+      } else {
+        val_addr = c.arg(2);
+        size = c.arg(3);
+        flags = c.iarg(4);
+      }
+      if (size > kXattrMax) return error(E2BIG);
+      std::string name;
+      if (!c.t.read_string(name_addr, name, 255)) return error(ERANGE);
+      std::vector<char> val(size);
+      if (size && !c.t.read(val_addr, val.data(), size)) return error(EFAULT);
+      bool follow = nr == SYS_setxattr || (at && !(atfl & AT_SYMLINK_NOFOLLOW));
+      if (!object(at ? 0 : -1, at ? 1 : 0, follow, atfl & AT_EMPTY_PATH)) return out;
+      if (S_ISLNK(r.st.st_mode)) return error(EPERM);  // user.* xattrs are refused on symlinks
+      return value(emulate::setxattr_obj(r.target.get(), name, val.data(), size, flags));
+    }
+    case SYS_removexattr: case SYS_lremovexattr: case kRemovexattrat: {
+      bool at = nr == kRemovexattrat;
+      int atfl = at ? c.iarg(2) : 0;
+      std::string name;
+      if (!c.t.read_string(c.arg(at ? 3 : 1), name, 255)) return error(ERANGE);
+      bool follow = nr == SYS_removexattr || (at && !(atfl & AT_SYMLINK_NOFOLLOW));
+      if (!object(at ? 0 : -1, at ? 1 : 0, follow, atfl & AT_EMPTY_PATH)) return out;
+      if (S_ISLNK(r.st.st_mode)) return error(EPERM);
+      return value(emulate::removexattr_obj(r.target.get(), name));
+    }
+    case kFileSetattr: {
+      std::size_t size = c.arg(3);
+      if (size > 256) return error(E2BIG);
+      std::vector<char> attr(size);
+      if (size && !c.t.read(c.arg(2), attr.data(), size)) return error(EFAULT);
+      int fl = c.iarg(4);
+      if (!object(0, 1, !(fl & AT_SYMLINK_NOFOLLOW), fl & AT_EMPTY_PATH)) return out;
+      return value(emulate::setattr_obj(r.target.get(), attr.data(), size));
+    }
+  }
+  return error(ENOSYS);
+}
+
+// fchmod, fchown, fsetxattr, fremovexattr: decided by the path the descriptor names, then
+// done by the supervisor on its duplicate of that descriptor (pidfd_getfd), so a thread
+// that dup2()s another file onto the number after the check changes nothing.
+Response Handler::Impl::file_fd(Ctx& c) {
+  Response out;
+  std::string name;
+  std::vector<char> val;
+  if (c.n.nr == SYS_fsetxattr || c.n.nr == SYS_fremovexattr) {
+    if (!c.t.read_string(c.arg(1), name, 255)) return error(ERANGE);
+    if (c.n.nr == SYS_fsetxattr) {
+      std::size_t size = c.arg(3);
+      if (size > kXattrMax) return error(E2BIG);
+      val.resize(size);
+      if (size && !c.t.read(c.arg(2), val.data(), size)) return error(EFAULT);
+    }
+  }
+  auto fd = c.t.take_fd(c.iarg(0));
+  if (!fd) return error(EBADF);
+  if (!valid(c, out)) return out;
+  int f = fd.value().get();
+  Resolved& r = r1;
+  r.clear();
+  if (!resolver.own_fd_object(f, r)) return error(EBADF);
+  r.magic_pid = c.tgid;  // the process holds this object already
+  r.magic = true;
+  if (!decide_resolved(c, Op::write, r.path, r, out)) return out;
+  long rc = -1;
+  switch (c.n.nr) {
+    case SYS_fchmod: rc = ::fchmod(f, static_cast<mode_t>(c.arg(1))); break;
+    case SYS_fchown: rc = ::fchown(f, static_cast<uid_t>(c.arg(1)), static_cast<gid_t>(c.arg(2))); break;
+    case SYS_fsetxattr: rc = ::fsetxattr(f, name.c_str(), val.data(), val.size(), c.iarg(4)); break;
+    case SYS_fremovexattr: rc = ::fremovexattr(f, name.c_str()); break;
+    default: return error(ENOSYS);
+  }
+  return value(rc < 0 ? -errno : rc);
+}
+
+}  // namespace guardian::decode

@@ -1,0 +1,236 @@
+// The Handler: dispatch by family, the common decide/complain/kill/audit step, exec
+// verification. Decoders live in one file per family (file_*.cpp, exec.cpp, net.cpp, ...).
+#include "decode/handler.hpp"
+
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "decode/impl.hpp"
+
+namespace guardian::decode {
+
+using policy::Category;
+using policy::Op;
+using policy::Verdict;
+
+Handler::Impl::Impl(const Decider& dec, audit::AuditLog& l, SessionView& s, HandlerOptions o)
+    : d(&dec), log(l), session(s), opts(std::move(o)), resolver([this](std::string_view p) {
+        // Could the session have written a symlink at `p`? Then it must not widen rules.
+        policy::Request req;
+        req.category = Category::file;
+        req.op = Op::write;
+        req.path = p;
+        req.lexical_path = p;
+        return d->decide(req).verdict == Verdict::allow;
+      }) {
+  raw1.reserve(4096);
+  raw2.reserve(4096);
+}
+
+Handler::Handler(const Decider& decider, audit::AuditLog& log, SessionView& session,
+                 HandlerOptions opts)
+    : impl_(std::make_unique<Impl>(decider, log, session, std::move(opts))) {}
+
+Handler::~Handler() = default;
+
+Response Handler::handle(const Notification& n, Tracee& t) { return impl_->handle(n, t); }
+
+void Handler::allow_first_exec(const std::string& resolved_path) {
+  impl_->first_exec = resolved_path;
+}
+
+// A thread other than the leader that execs takes over the leader's pid, so the entry may be
+// under another tid of the same process.
+bool Handler::verify_exec(pid_t tid, pid_t tgid, const std::string& loaded_exe) {
+  auto& m = impl_->pending_exec;
+  auto it = m.find(tid);
+  if (it == m.end())
+    for (auto i = m.begin(); i != m.end(); ++i)
+      if (i->second.tgid == tgid || i->first == tgid) {
+        it = i;
+        break;
+      }
+  bool ok = false;
+  if (it != m.end()) {
+    ok = it->second.exe == loaded_exe;
+    // Another thread of the same process may have decided the program that won.
+    if (!ok)
+      for (auto& [k, v] : m)
+        if (v.tgid == tgid && v.exe == loaded_exe) ok = true;
+  }
+  for (auto i = m.begin(); i != m.end();)
+    i = (i->second.tgid == tgid || i->first == tid) ? m.erase(i) : std::next(i);
+  return ok || impl_->opts.mode == Mode::complain;
+}
+
+Response Handler::Impl::handle(const Notification& n, Tracee& t) {
+  // Other ABIs are closed in the filter; should one arrive here, refuse it.
+  if (n.arch != AUDIT_ARCH_X86_64) return error(ENOSYS);
+  const SyscallInfo* sc = find_syscall(n.nr);
+  static constexpr SyscallInfo kIoctl{16, "ioctl", Family::system, Filter::notify};
+  if (!sc && n.nr == kIoctl.nr) sc = &kIoctl;  // if the filter notifies TIOCSTI/TIOCLINUX
+  if (!sc) return error(EPERM);                // not ours to allow: fail closed
+  if (sc->filter == Filter::enosys) return error(ENOSYS);
+  if (sc->filter == Filter::errno_) return error(EPERM);
+  pid_t tgid = session.tgid_of(n.tid);
+  Ctx c{n, t, *sc, tgid > 0 ? tgid : n.tid};
+  switch (sc->family) {
+    case Family::file_open: return file_open(c);
+    case Family::file_stat: return file_stat(c);
+    case Family::file_read: return file_read(c);
+    case Family::file_write: return file_write(c);
+    case Family::file_fd: return file_fd(c);
+    case Family::exec: return exec(c);
+    case Family::net: return net(c);
+    case Family::process: return process(c);
+    case Family::system: return system(c);
+  }
+  return error(EPERM);
+}
+
+bool Handler::Impl::apply(Ctx& c, const policy::Request& req, policy::Decision dec,
+                          std::string_view raw, bool engine, Response& out) {
+  Verdict v = dec.verdict == Verdict::allow ? Verdict::allow : Verdict::deny;
+  bool go = v == Verdict::allow;
+  int err = 0;
+  if (!go && opts.mode == Mode::enforce && opts.asker) {
+    // on_deny: ask — a human answers; pending means hold the syscall (no record yet).
+    AskQuery q;
+    q.key = c.n.id;
+    q.pid = c.tgid;
+    q.tid = c.n.tid;
+    q.exe = session.exe_of(c.tgid);
+    q.syscall.assign(c.sc.name);
+    q.category = req.category;
+    q.op = req.op;
+    q.path.assign(req.path);
+    if (req.category == Category::network) q.addr = addr_text;
+    q.host.assign(req.host);
+    auto reply = opts.asker->consult(q);
+    if (reply.answer == Asker::Answer::pending) {
+      out = Response();
+      out.kind = Response::Kind::defer;
+      argv.clear();
+      return false;
+    }
+    if (reply.answer == Asker::Answer::allow) {
+      v = Verdict::allow;
+      go = true;
+      dec.rule = reply.rule;
+    }
+  }
+  if (!go) {
+    if (opts.mode == Mode::complain) {
+      v = Verdict::would_deny;
+      go = true;
+    } else if (d->on_deny() == policy::OnDeny::kill) {
+      v = Verdict::kill;
+      out = Response();
+      out.kind = Response::Kind::kill;
+    } else {
+      err = dec.err ? dec.err : d->deny_errno();
+      out = error(err);
+    }
+  }
+  if (v == Verdict::allow && !d->audit_allows()) {
+    argv.clear();
+    return go;
+  }
+  rec.pid = c.tgid;
+  rec.tid = c.n.tid;
+  rec.ppid = session.ppid_of(c.tgid);
+  rec.exe = session.exe_of(c.tgid);
+  rec.syscall.assign(c.sc.name);
+  rec.category = req.category;
+  rec.op = req.op;
+  rec.path.assign(req.path);
+  rec.raw_path.assign(raw);
+  if (req.category == Category::network) rec.addr = addr_text;
+  else rec.addr.clear();
+  rec.host.assign(req.host);
+  rec.decision = v;
+  rec.rule = dec.rule;
+  rec.err = err ? err : (v == Verdict::allow ? 0 : (dec.err ? dec.err : d->deny_errno()));
+  rec.tip = (engine && v != Verdict::allow) ? d->tip(req) : std::string();
+  rec.argv.swap(argv);
+  argv.clear();
+  rec.via = opts.via;
+  log.decision(rec);
+  return go;
+}
+
+bool Handler::Impl::judge(Ctx& c, const policy::Request& req, std::string_view raw,
+                          Response& out) {
+  return apply(c, req, d->decide(req), raw, true, out);
+}
+
+bool Handler::Impl::local(Ctx& c, const policy::Request& req, bool allow, int err,
+                          std::string_view what, Response& out) {
+  policy::Decision dec;
+  dec.verdict = allow ? Verdict::allow : Verdict::deny;
+  dec.err = err;
+  return apply(c, req, dec, what, false, out);
+}
+
+bool Handler::Impl::read_path(Ctx& c, std::uint64_t addr, std::string& s, Response& out) {
+  if (addr == 0 || !c.t.read_string(addr, s, 4095)) {
+    out = error(EFAULT);
+    return false;
+  }
+  return true;
+}
+
+bool Handler::Impl::valid(Ctx& c, Response& out) {
+  if (c.t.still_valid()) return true;
+  out = error(EINTR);  // the syscall is gone; the backend's answer will not be delivered
+  return false;
+}
+
+namespace {
+// Reads "KEY:\tVALUE" from a small /proc text file.
+bool proc_field(const char* file, const char* key, char* val, std::size_t cap) {
+  int fd = ::open(file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[4096];
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return false;
+  buf[n] = 0;
+  std::size_t kl = std::strlen(key);
+  for (char* p = buf; p && *p; p = std::strchr(p, '\n') ? std::strchr(p, '\n') + 1 : nullptr) {
+    if (std::strncmp(p, key, kl) == 0) {
+      p += kl;
+      while (*p == ' ' || *p == '\t') ++p;
+      std::size_t i = 0;
+      while (p[i] && p[i] != '\n' && i + 1 < cap) {
+        val[i] = p[i];
+        ++i;
+      }
+      val[i] = 0;
+      return true;
+    }
+  }
+  return false;
+}
+}  // namespace
+
+mode_t tracee_umask(pid_t tid) {
+  char file[48], val[32];
+  std::snprintf(file, sizeof file, "/proc/%d/status", tid);
+  if (!proc_field(file, "Umask:", val, sizeof val)) return 022;
+  return static_cast<mode_t>(std::strtoul(val, nullptr, 8));
+}
+
+pid_t pidfd_pid(int fd) {
+  char file[48], val[32];
+  std::snprintf(file, sizeof file, "/proc/self/fdinfo/%d", fd);
+  if (!proc_field(file, "Pid:", val, sizeof val)) return 0;
+  return static_cast<pid_t>(std::strtol(val, nullptr, 10));
+}
+
+}  // namespace guardian::decode

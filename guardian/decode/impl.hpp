@@ -1,0 +1,128 @@
+// Handler internals shared by the per-family decoders (not a public interface).
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "decode/handler.hpp"
+#include "decode/resolve.hpp"
+#include "decode/syscalls.hpp"
+
+namespace guardian::decode {
+
+// One notification being handled.
+struct Ctx {
+  const Notification& n;
+  Tracee& t;
+  const SyscallInfo& sc;
+  pid_t tgid;
+  std::uint64_t arg(int i) const { return n.args[static_cast<std::size_t>(i)]; }
+  int iarg(int i) const { return static_cast<int>(n.args[static_cast<std::size_t>(i)]); }
+};
+
+inline Response cont() { Response r;
+  r.kind = Response::Kind::cont;
+  return r; }
+inline Response error(int e) {
+  Response r;
+  r.kind = Response::Kind::error;
+  r.err = e;
+  return r;
+}
+// A value computed by an emulation: v >= 0 is the result, v < 0 is -errno.
+inline Response value(long v) {
+  if (v < 0) return error(static_cast<int>(-v));
+  Response r;
+  r.kind = Response::Kind::value;
+  r.value = v;
+  return r;
+}
+
+// A checked socket destination, ready for the supervisor's own call.
+struct NetDest {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  bool decided = false;  // false: not an address the rules cover (netlink, AF_UNSPEC...)
+  UniqueFd hold;         // unix path: the checked socket inode (or its parent, for bind)
+};
+
+struct Handler::Impl {
+  Impl(const Decider& d, audit::AuditLog& log, SessionView& session, HandlerOptions opts);
+
+  const Decider* d;
+  std::unique_ptr<Decider> owned;  // the Engine adapter, when built from an Engine
+  audit::AuditLog& log;
+  SessionView& session;
+  HandlerOptions opts;
+  Resolver resolver;
+
+  // Reused per notification (no allocation once warm).
+  std::string raw1, raw2;
+  Resolved r1, r2;
+  audit::DecisionRecord rec;
+  std::vector<std::string> argv;
+  std::string addr_text;
+
+  // Exec: what was decided for each thread's pending execve (tid -> tgid, expected exe).
+  struct PendingExec {
+    pid_t tgid;
+    std::string exe;
+  };
+  std::unordered_map<pid_t, PendingExec> pending_exec;
+  std::string first_exec;
+
+  Response handle(const Notification& n, Tracee& t);
+
+  // Applies the decision for `req`: audit, complain mode, on_deny. True = go ahead;
+  // false = `out` holds the denial. `engine` says whether the engine decided (tip).
+  bool apply(Ctx& c, const policy::Request& req, policy::Decision dec, std::string_view raw,
+             bool engine, Response& out);
+  // Asks the decider, then apply().
+  bool judge(Ctx& c, const policy::Request& req, std::string_view raw, Response& out);
+  // A decision made here rather than by the profile (process, system, socket families).
+  bool local(Ctx& c, const policy::Request& req, bool allow, int err, std::string_view what,
+             Response& out);
+  // Reads a path argument once; false (with `out` = EFAULT) when unreadable.
+  bool read_path(Ctx& c, std::uint64_t addr, std::string& s, Response& out);
+  // After all reads of tracee memory: is the notification still the same syscall?
+  bool valid(Ctx& c, Response& out);
+
+  // Families.
+  Response file_open(Ctx& c);
+  Response file_stat(Ctx& c);
+  Response file_read(Ctx& c);
+  Response file_write(Ctx& c);
+  Response file_fd(Ctx& c);
+  Response exec(Ctx& c);
+  Response net(Ctx& c);
+  Response process(Ctx& c);
+  Response system(Ctx& c);
+
+  // Helpers shared by the file decoders.
+  // Resolves a path argument and decides it with `op`; true = go ahead with r.
+  bool path_decide(Ctx& c, int dirfd, std::uint64_t addr, const ResolveOpts& o,
+                   policy::Op op, std::string& raw, Resolved& r, Response& out);
+  bool decide_resolved(Ctx& c, policy::Op op, std::string_view raw, Resolved& r, Response& out);
+  Response open_like(Ctx& c, int dirfd, std::uint64_t path, int flags, mode_t mode,
+                     std::uint64_t resolve);
+  bool decide_dest(Ctx& c, std::uint64_t addr, std::size_t len, policy::Op op, NetDest& dest,
+                   Response& out);
+  bool exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool follow, bool empty,
+                   Response& out);
+};
+
+// The tracee's umask (from /proc/TID/status); 022 when unreadable.
+mode_t tracee_umask(pid_t tid);
+// The PID of a pidfd we hold (from /proc/self/fdinfo); 0 when not a pidfd.
+pid_t pidfd_pid(int fd);
+// Decodes a sockaddr into a NetAddr; unix paths are resolved by the caller. `text` gets the
+// audit form. Returns false for families the network rules do not cover.
+bool decode_sockaddr(const void* sa, std::size_t len, policy::NetAddr& addr, std::string& text,
+                     std::string& unix_name);
+
+}  // namespace guardian::decode

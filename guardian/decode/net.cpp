@@ -1,0 +1,357 @@
+// Network decoder: socket() families, and connect/bind/sendto/sendmsg/sendmmsg decided
+// on the destination. The supervisor takes the socket (pidfd_getfd) and performs the call
+// itself with its own copy of the address, so rewriting the sockaddr after the check loses.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "decode/impl.hpp"
+#include "emulate/emulate.hpp"
+
+namespace guardian::decode {
+
+using policy::Category;
+using policy::NetAddr;
+using policy::Op;
+
+namespace {
+
+constexpr std::size_t kMaxData = 1 << 20;   // bytes we copy for one emulated send
+constexpr std::size_t kMaxIov = 1024;       // UIO_MAXIOV
+constexpr std::size_t kMaxControl = 65536;
+
+const char* family_name(int f) {
+  switch (f) {
+    case AF_UNIX: return "unix";
+    case AF_INET: return "inet";
+    case AF_INET6: return "inet6";
+    case AF_NETLINK: return "netlink";
+    case AF_PACKET: return "packet";
+    default: return nullptr;
+  }
+}
+
+}  // namespace
+
+bool decode_sockaddr(const void* sa, std::size_t len, NetAddr& a, std::string& text,
+                     std::string& unix_name) {
+  a = NetAddr{};
+  text.clear();
+  unix_name.clear();
+  if (len < sizeof(sa_family_t)) return false;
+  sa_family_t fam;
+  std::memcpy(&fam, sa, sizeof fam);
+  char buf[INET6_ADDRSTRLEN];
+  if (fam == AF_INET && len >= sizeof(sockaddr_in)) {
+    sockaddr_in in;
+    std::memcpy(&in, sa, sizeof in);
+    a.kind = NetAddr::Kind::ip;
+    a.v4 = true;
+    std::memcpy(&a.ip[12], &in.sin_addr, 4);
+    a.port = ntohs(in.sin_port);
+    inet_ntop(AF_INET, &in.sin_addr, buf, sizeof buf);
+    text = std::string(buf) + ":" + std::to_string(a.port);
+    return true;
+  }
+  if (fam == AF_INET6 && len >= sizeof(sockaddr_in6)) {
+    sockaddr_in6 in6;
+    std::memcpy(&in6, sa, sizeof in6);
+    a.kind = NetAddr::Kind::ip;
+    std::memcpy(a.ip.data(), &in6.sin6_addr, 16);
+    a.port = ntohs(in6.sin6_port);
+    // IPv4-mapped (::ffff:a.b.c.d) is matched as IPv4.
+    a.v4 = IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr);
+    if (a.v4) {
+      inet_ntop(AF_INET, &a.ip[12], buf, sizeof buf);
+      text = std::string(buf) + ":" + std::to_string(a.port);
+    } else {
+      inet_ntop(AF_INET6, &in6.sin6_addr, buf, sizeof buf);
+      text = "[" + std::string(buf) + "]:" + std::to_string(a.port);
+    }
+    return true;
+  }
+  if (fam == AF_UNIX) {
+    const char* p = static_cast<const char*>(sa) + sizeof(sa_family_t);
+    std::size_t n = len - sizeof(sa_family_t);
+    if (n == 0) {
+      a.kind = NetAddr::Kind::unix_unnamed;
+      text = "unix:";
+      return true;
+    }
+    if (p[0] == 0) {
+      a.kind = NetAddr::Kind::unix_abstract;
+      unix_name.assign(p + 1, n - 1);
+      text = "unix:@" + unix_name;
+      return true;
+    }
+    a.kind = NetAddr::Kind::unix_path;
+    unix_name.assign(p, strnlen(p, n));
+    text = "unix:" + unix_name;
+    return true;
+  }
+  return false;
+}
+
+using Dest = NetDest;
+
+// Decides one destination read from tracee memory at `addr`; fills `dest` for emulation.
+bool Handler::Impl::decide_dest(Ctx& c, std::uint64_t addr, std::size_t len, Op op, Dest& dest,
+                                Response& out) {
+  auto& h = *this;
+  if (len > sizeof(sockaddr_storage)) {
+    out = error(EINVAL);
+    return false;
+  }
+  if (!c.t.read(addr, &dest.ss, len)) {
+    out = error(EFAULT);
+    return false;
+  }
+  dest.len = static_cast<socklen_t>(len);
+  policy::Request req;
+  req.category = Category::network;
+  req.op = op;
+  std::string uname;
+  if (!decode_sockaddr(&dest.ss, len, req.addr, h.addr_text, uname)) return true;
+  dest.decided = true;
+  if (!h.valid(c, out)) return false;
+  if (req.addr.kind == NetAddr::Kind::unix_path) {
+    // Resolved like a file path, relative to the tracee's cwd; connect follows symlinks,
+    // bind creates the name.
+    ResolveOpts o;
+    o.follow = op != Op::bind;
+    o.need_parent = op == Op::bind;
+    Resolved& r = h.r2;
+    if (!h.resolver.resolve(c.n.tid, c.tgid, AT_FDCWD, uname, o, r)) {
+      out = error(r.err ? r.err : EACCES);
+      return false;
+    }
+    req.addr.unix_name = r.path;
+    req.path = r.path;
+    req.lexical_path = r.lexical;
+    req.lexical_trusted = r.trusted && !r.magic;
+    h.addr_text = "unix:" + r.path;
+    if (!h.judge(c, req, uname, out)) return false;
+    if (r.err) {
+      out = error(r.err);
+      return false;
+    }
+    std::string p;
+    sockaddr_un un{};
+    un.sun_family = AF_UNIX;
+    if (op == Op::bind) {
+      if (r.exists) {
+        out = error(EADDRINUSE);
+        return false;
+      }
+      p = emulate::self_fd(r.parent.get()) + "/" + r.name;
+      dest.hold = std::move(r.parent);
+    } else {
+      if (!r.exists) {
+        out = error(ENOENT);
+        return false;
+      }
+      p = emulate::self_fd(r.target.get());
+      dest.hold = std::move(r.target);
+    }
+    if (p.size() >= sizeof un.sun_path) {
+      out = error(ENAMETOOLONG);
+      return false;
+    }
+    std::memcpy(un.sun_path, p.data(), p.size());
+    std::memcpy(&dest.ss, &un, sizeof un);
+    dest.len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + p.size() + 1);
+    return true;
+  }
+  return h.judge(c, req, {}, out);
+}
+
+Response Handler::Impl::net(Ctx& c) {
+  Response out;
+  const int nr = c.n.nr;
+  if (nr == SYS_socket) {
+    int fam = c.iarg(0), type = c.iarg(1) & 0xf, proto = c.iarg(2);
+    bool ok = false;
+    if (fam == AF_UNIX) ok = true;
+    else if (fam == AF_INET || fam == AF_INET6) ok = type != SOCK_RAW && type != SOCK_PACKET;
+    else if (fam == AF_NETLINK) ok = proto == NETLINK_ROUTE;  // getaddrinfo, `ip addr`
+    const char* fn = family_name(fam);
+    addr_text = std::string("socket:") + (fn ? fn : std::to_string(fam)) + "/" +
+                std::to_string(type) + (fam == AF_NETLINK ? "/" + std::to_string(proto) : "");
+    policy::Request req;
+    req.category = Category::network;
+    req.op = Op::socket;
+    return local(c, req, ok, d->deny_errno(), {}, out) ? cont() : std::move(out);
+  }
+  if (nr == SYS_connect || nr == SYS_bind) {
+    std::size_t len = c.arg(2);
+    if (c.arg(1) == 0 || len < sizeof(sa_family_t)) return cont();  // kernel: EINVAL/EFAULT
+    Op op = nr == SYS_connect ? Op::connect : Op::bind;
+    Dest dest;
+    if (!decide_dest(c, c.arg(1), len, op, dest, out)) return out;
+    if (!dest.decided) return cont();  // AF_UNSPEC disconnect, netlink: no rule covers them
+    if (dest.ss.ss_family == AF_UNIX && len == sizeof(sa_family_t)) return cont();  // autobind
+    auto sock = c.t.take_fd(c.iarg(0));
+    if (!sock) return error(EBADF);
+    if (op == Op::bind) {
+      mode_t um = dest.ss.ss_family == AF_UNIX ? tracee_umask(c.n.tid) : 0;
+      return value(emulate::bind_sock(sock.value().get(), reinterpret_cast<sockaddr*>(&dest.ss),
+                                      dest.len, um));
+    }
+    bool then_continue = false;
+    long rc = emulate::connect_sock(sock.value().get(), reinterpret_cast<sockaddr*>(&dest.ss),
+                                    dest.len, then_continue);
+    return then_continue ? cont() : value(rc);
+  }
+
+  // sendto / sendmsg / sendmmsg: only a destination makes them a network decision.
+  auto sock_type = [&](int fd) {
+    int t = 0;
+    socklen_t l = sizeof t;
+    return ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &t, &l) == 0 ? t : -1;
+  };
+  auto sigpipe = [&](long rc, int flags) {
+    if (rc == -EPIPE && !(flags & MSG_NOSIGNAL)) ::syscall(SYS_tgkill, c.tgid, c.n.tid, SIGPIPE);
+    return rc;
+  };
+  // Sends one message whose header was read from the tracee (`m`), with its destination.
+  auto send_one = [&](int sock, const msghdr& m, int flags, Response& o) -> long {
+    if (m.msg_iovlen > kMaxIov || m.msg_controllen > kMaxControl) return -EMSGSIZE;
+    Dest dest;
+    if (!decide_dest(c, reinterpret_cast<std::uint64_t>(m.msg_name), m.msg_namelen,
+                     Op::connect, dest, o))
+      return LONG_MIN;
+    std::vector<iovec> iov(m.msg_iovlen);
+    if (m.msg_iovlen && !c.t.read(reinterpret_cast<std::uint64_t>(m.msg_iov), iov.data(),
+                                  iov.size() * sizeof(iovec)))
+      return -EFAULT;
+    std::size_t total = 0;
+    for (auto& v : iov) total += v.iov_len;
+    if (total > kMaxData) return -EMSGSIZE;
+    std::vector<char> data(total);
+    std::size_t off = 0;
+    for (auto& v : iov) {
+      if (v.iov_len && !c.t.read(reinterpret_cast<std::uint64_t>(v.iov_base), data.data() + off,
+                                 v.iov_len))
+        return -EFAULT;
+      off += v.iov_len;
+    }
+    std::vector<char> control(m.msg_controllen);
+    std::vector<UniqueFd> passed;
+    if (!control.empty()) {
+      if (!c.t.read(reinterpret_cast<std::uint64_t>(m.msg_control), control.data(), control.size()))
+        return -EFAULT;
+      msghdr tmp{};
+      tmp.msg_control = control.data();
+      tmp.msg_controllen = control.size();
+      for (cmsghdr* cm = CMSG_FIRSTHDR(&tmp); cm; cm = CMSG_NXTHDR(&tmp, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+        // Descriptors passed along are the tracee's: pass our duplicates of them.
+        std::size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        int* fds = reinterpret_cast<int*>(CMSG_DATA(cm));
+        for (std::size_t i = 0; i < nfd; ++i) {
+          auto f = c.t.take_fd(fds[i]);
+          if (!f) return -EBADF;
+          fds[i] = f.value().get();
+          passed.push_back(std::move(f.value()));
+        }
+      }
+    }
+    if (!valid(c, o)) return LONG_MIN;
+    iovec one{data.data(), data.size()};
+    msghdr mine{};
+    if (dest.decided) {
+      mine.msg_name = &dest.ss;
+      mine.msg_namelen = dest.len;
+    } else {
+      mine.msg_name = m.msg_name ? &dest.ss : nullptr;
+      mine.msg_namelen = m.msg_name ? dest.len : 0;
+    }
+    mine.msg_iov = &one;
+    mine.msg_iovlen = 1;
+    mine.msg_control = control.empty() ? nullptr : control.data();
+    mine.msg_controllen = control.size();
+    return sigpipe(emulate::sendmsg_sock(sock, &mine, flags), flags);
+  };
+
+  if (nr == SYS_sendto) {
+    if (c.arg(4) == 0) return cont();  // no destination: the socket's connect was decided
+    int flags = c.iarg(3);
+    auto sock = c.t.take_fd(c.iarg(0));
+    if (!sock) return error(EBADF);
+    int st = sock_type(sock.value().get());
+    if (st == SOCK_STREAM && !(flags & MSG_FASTOPEN)) return cont();  // address ignored
+    if (st == SOCK_STREAM) {
+      // TCP fast open connects: decide it, then refuse so the program falls back to
+      // connect(), which is emulated.
+      Dest dest;
+      if (!decide_dest(c, c.arg(4), c.arg(5), Op::connect, dest, out)) return out;
+      return error(EOPNOTSUPP);
+    }
+    if (c.arg(2) > kMaxData) return error(EMSGSIZE);
+    Dest dest;
+    if (!decide_dest(c, c.arg(4), c.arg(5), Op::connect, dest, out)) return out;
+    std::vector<char> data(c.arg(2));
+    if (!data.empty() && !c.t.read(c.arg(1), data.data(), data.size())) return error(EFAULT);
+    if (!valid(c, out)) return out;
+    iovec one{data.data(), data.size()};
+    msghdr mine{};
+    mine.msg_name = &dest.ss;
+    mine.msg_namelen = dest.len;
+    mine.msg_iov = &one;
+    mine.msg_iovlen = 1;
+    return value(sigpipe(emulate::sendmsg_sock(sock.value().get(), &mine, flags), flags));
+  }
+  if (nr == SYS_sendmsg) {
+    msghdr m{};
+    if (!c.t.read(c.arg(1), &m, sizeof m)) return error(EFAULT);
+    if (!m.msg_name) return cont();
+    int flags = c.iarg(2);
+    auto sock = c.t.take_fd(c.iarg(0));
+    if (!sock) return error(EBADF);
+    if (sock_type(sock.value().get()) == SOCK_STREAM && !(flags & MSG_FASTOPEN)) return cont();
+    long rc = send_one(sock.value().get(), m, flags, out);
+    return rc == LONG_MIN ? std::move(out) : value(rc);
+  }
+  if (nr == SYS_sendmmsg) {
+    std::size_t vlen = std::min<std::size_t>(c.arg(2), kMaxIov);
+    std::vector<mmsghdr> mm(vlen);
+    if (vlen && !c.t.read(c.arg(1), mm.data(), vlen * sizeof(mmsghdr))) return error(EFAULT);
+    bool any = false;
+    for (auto& x : mm) any |= x.msg_hdr.msg_name != nullptr;
+    if (!any) return cont();  // glibc's resolver: a connected UDP socket
+    int flags = c.iarg(3);
+    auto sock = c.t.take_fd(c.iarg(0));
+    if (!sock) return error(EBADF);
+    if (sock_type(sock.value().get()) == SOCK_STREAM) return cont();
+    long sent = 0;
+    for (std::size_t i = 0; i < vlen; ++i) {
+      long rc = send_one(sock.value().get(), mm[i].msg_hdr, flags, out);
+      if (rc < 0) {
+        if (sent) break;
+        return rc == LONG_MIN ? std::move(out) : value(rc);
+      }
+      unsigned len = static_cast<unsigned>(rc);
+      std::uint64_t at = c.arg(1) + i * sizeof(mmsghdr) + offsetof(mmsghdr, msg_len);
+      if (!c.t.write(at, &len, sizeof len)) {
+        // The backend cannot write msg_len back: report this one message sent only.
+        return value(i == 0 ? (sent = 1) : sent);
+      }
+      ++sent;
+    }
+    return value(sent);
+  }
+  return error(ENOSYS);
+}
+
+}  // namespace guardian::decode

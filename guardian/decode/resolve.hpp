@@ -1,0 +1,76 @@
+// Path resolution as the kernel would do it for a tracee, done by the supervisor with
+// O_PATH descriptors so that what is decided is exactly what is later used.
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "base/unique_fd.hpp"
+
+namespace guardian::decode {
+
+// The outcome of resolving one path argument. Reused between calls (keeps capacity).
+struct Resolved {
+  std::string path;     // resolved absolute path (or "pipe:[..]" etc. for anonymous objects)
+  std::string lexical;  // absolute path as given, . and .. folded, symlinks not followed
+  bool trusted = true;  // every symlink followed lies where the session may not write
+  bool magic = false;   // a /proc magic link (fd/N, cwd, root, exe) was followed
+  pid_t magic_pid = 0;  // the PID whose /proc/PID/{fd,...} magic link was followed
+  UniqueFd parent;      // O_PATH of the directory holding the last component (when asked)
+  std::string name;     // last component as given (may keep a trailing '/'); "" if none
+  UniqueFd target;      // O_PATH of the final object when it exists
+  bool exists = false;
+  struct stat st {};    // of target, when it exists
+  int err = 0;          // resolution failed with this errno; `path` is the best effort
+
+  void clear();
+  // True when the final object is not a path in a filesystem (pipe, socket, anon inode,
+  // memfd): reachable only by someone who already holds it.
+  bool anonymous() const noexcept;
+};
+
+struct ResolveOpts {
+  bool follow = true;        // follow a trailing symlink (false: AT_SYMLINK_NOFOLLOW, O_NOFOLLOW)
+  bool empty_path = false;   // AT_EMPTY_PATH: "" names the dirfd itself
+  bool need_parent = false;  // keep an O_PATH fd of the parent directory in `parent`
+};
+
+// Resolves tracee paths. `may_write(path)` answers whether the session may write `path`
+// (used to decide whether a followed symlink could have been planted by the session).
+class Resolver {
+ public:
+  explicit Resolver(std::function<bool(std::string_view)> may_write);
+  // Resolves `raw` for thread `tid` of process `tgid`, relative to `dirfd` (AT_FDCWD or
+  // one of the tracee's descriptors). Returns false only when resolution could not even
+  // start (the process is gone, dirfd invalid): out.err holds why.
+  bool resolve(pid_t tid, pid_t tgid, int dirfd, std::string_view raw, const ResolveOpts& opts,
+               Resolved& out);
+  // The object behind the tracee's descriptor `fd` (as out.target) and the path it names.
+  bool fd_object(pid_t tid, int fd, Resolved& out);
+  // The object behind one of our own descriptors (e.g. one taken with pidfd_getfd).
+  bool own_fd_object(int fd, Resolved& out);
+
+  int root_fd() const noexcept { return root_.get(); }
+
+ private:
+  bool start(pid_t tid, int dirfd, UniqueFd& fd, std::string& path, int& err);
+  bool fast(int startfd, std::string_view raw, const ResolveOpts& opts, Resolved& out);
+  void walk(UniqueFd cur, std::string curpath, std::string_view raw, pid_t tid, pid_t tgid,
+            const ResolveOpts& opts, Resolved& out);
+
+  std::function<bool(std::string_view)> may_write_;
+  UniqueFd root_;
+  dev_t proc_dev_ = 0;
+  std::string scratch_;
+};
+
+// Folds `rel` onto absolute `base` lexically (., .., duplicate slashes); result absolute.
+void lexical_join(std::string_view base, std::string_view rel, std::string& out);
+// The path an fd of ours names (readlink of /proc/self/fd/N); false on failure.
+bool fd_path(int fd, std::string& out);
+
+}  // namespace guardian::decode

@@ -1,0 +1,163 @@
+// The operations the supervisor performs for a tracee, each with why it is safe.
+// Common ground: every path-taking call here works from a descriptor the decoder opened
+// with O_PATH while resolving (the object itself, or its parent directory) plus, at most,
+// one final component that is never followed. A tracee that swaps a symlink or rewrites
+// its path buffer after the check therefore changes nothing: the object decided is the
+// object used. The supervisor runs with the tracee's uid (guardian needs no privilege),
+// so the kernel's own permission checks still apply as they would to the tracee.
+#include "emulate/emulate.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+namespace guardian::emulate {
+namespace {
+
+long ret(long rc) { return rc < 0 ? -errno : rc; }
+
+// Runs `f` under the tracee's umask so created modes match what the kernel would give it.
+template <class F>
+long with_umask(mode_t m, F&& f) {
+  mode_t old = ::umask(m);
+  long rc = f();
+  int e = errno;
+  ::umask(old);
+  errno = e;
+  return ret(rc);
+}
+
+// Opening a FIFO or a device could block the supervisor's loop (a FIFO with no writer,
+// a modem waiting for carrier): open non-blocking, then give the tracee the flags it asked.
+long finish_nonblock(long fd, int flags) {
+  if (fd >= 0 && !(flags & O_NONBLOCK)) {
+    int fl = ::fcntl(static_cast<int>(fd), F_GETFL);
+    if (fl >= 0) ::fcntl(static_cast<int>(fd), F_SETFL, fl & ~O_NONBLOCK);
+  }
+  return fd;
+}
+
+}  // namespace
+
+std::string self_fd(int fd) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "/proc/self/fd/%d", fd);
+  return buf;
+}
+
+// Why safe: /proc/self/fd/N of our O_PATH descriptor reaches exactly the checked inode; the
+// open still goes through the kernel's permission checks with the tracee's uid. O_NOCTTY:
+// the supervisor must never acquire the tracee's terminal.
+long reopen(int target, int flags, bool regular) {
+  int f = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC | O_NOCTTY;
+  if (!regular) f |= O_NONBLOCK;
+  long fd = ret(::open(self_fd(target).c_str(), f));
+  return regular ? fd : finish_nonblock(fd, flags);
+}
+
+// Why safe: `name` is looked up in the checked directory with O_NOFOLLOW: a symlink planted
+// after the check fails with ELOOP; whatever else is at that name has the decided path.
+long create_at(int parent, const std::string& name, int flags, mode_t mode, mode_t umask) {
+  int f = flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+  long fd = with_umask(umask, [&] { return ::openat(parent, name.c_str(), f, mode); });
+  return finish_nonblock(fd, flags);
+}
+
+// Why safe: the unnamed file is created in the checked directory itself.
+long tmpfile_in(int dir, int flags, mode_t mode, mode_t umask) {
+  int f = (flags & ~O_NOFOLLOW) | O_CLOEXEC | O_NOCTTY;
+  return with_umask(umask, [&] { return ::openat(dir, ".", f, mode); });
+}
+
+// Why safe (unlink, mkdir, mknod, rename, link, symlink): these never follow their last
+// component, and the directory is the checked one; the name has the decided path.
+long unlink_at(int parent, const std::string& name, int flags) {
+  return ret(::unlinkat(parent, name.c_str(), flags));
+}
+long mkdir_at(int parent, const std::string& name, mode_t mode, mode_t umask) {
+  return with_umask(umask, [&] { return ::mkdirat(parent, name.c_str(), mode); });
+}
+long mknod_at(int parent, const std::string& name, mode_t mode, dev_t dev, mode_t umask) {
+  return with_umask(umask, [&] { return ::mknodat(parent, name.c_str(), mode, dev); });
+}
+long rename_at(int p1, const std::string& n1, int p2, const std::string& n2, unsigned flags) {
+  return ret(::syscall(SYS_renameat2, p1, n1.c_str(), p2, n2.c_str(), flags));
+}
+long link_at(int p1, const std::string& n1, int p2, const std::string& n2) {
+  return ret(::linkat(p1, n1.c_str(), p2, n2.c_str(), 0));
+}
+// Why safe: links the checked object itself (AT_EMPTY_PATH on our descriptor).
+long link_obj(int target, int p2, const std::string& n2) {
+  return ret(::linkat(target, "", p2, n2.c_str(), AT_EMPTY_PATH));
+}
+long symlink_at(const std::string& content, int parent, const std::string& name) {
+  return ret(::symlinkat(content.c_str(), parent, name.c_str()));
+}
+
+// Why safe (chmod, chown, utimes, truncate, xattrs, setattr): they act on the checked
+// inode through our descriptor (AT_EMPTY_PATH or its /proc/self/fd link), so a symlink
+// swapped at the path afterwards is never followed.
+long chmod_obj(int target, mode_t mode) {
+  return ret(::fchmodat(AT_FDCWD, self_fd(target).c_str(), mode, 0));
+}
+long chown_obj(int target, uid_t uid, gid_t gid) {
+  return ret(::fchownat(target, "", uid, gid, AT_EMPTY_PATH));
+}
+long utimens_obj(int target, const struct timespec* ts) {
+  return ret(::syscall(SYS_utimensat, target, "", ts, AT_EMPTY_PATH));
+}
+long truncate_obj(int target, off_t len) {
+  return ret(::truncate(self_fd(target).c_str(), len));
+}
+long setxattr_obj(int target, const std::string& name, const void* value, std::size_t size,
+                  int flags) {
+  return ret(::setxattr(self_fd(target).c_str(), name.c_str(), value, size, flags));
+}
+long removexattr_obj(int target, const std::string& name) {
+  return ret(::removexattr(self_fd(target).c_str(), name.c_str()));
+}
+long setattr_obj(int target, const void* attr, std::size_t size) {
+  constexpr long kFileSetattr = 469;
+  return ret(::syscall(kFileSetattr, target, "", attr, size, AT_EMPTY_PATH));
+}
+
+// Why safe: the socket is the tracee's own (pidfd_getfd), the address our checked copy.
+// A blocking connect would stall the supervisor: connect non-blocking; if the connection
+// is in progress, the tracee's own connect() (CONTINUE) finds the socket already
+// connecting, ignores its address argument and only waits for this connection.
+long connect_sock(int sock, const sockaddr* sa, socklen_t len, bool& then_continue) {
+  then_continue = false;
+  int fl = ::fcntl(sock, F_GETFL);
+  if (fl < 0) return -errno;
+  bool blocking = !(fl & O_NONBLOCK);
+  if (blocking) ::fcntl(sock, F_SETFL, fl | O_NONBLOCK);
+  int rc = ::connect(sock, sa, len);
+  int e = errno;
+  if (blocking) ::fcntl(sock, F_SETFL, fl);
+  if (rc == 0) return 0;
+  if (e == EINPROGRESS && blocking &&
+      (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
+    then_continue = true;
+    return 0;
+  }
+  return -e;
+}
+
+// Why safe: as connect; a unix path arrives as /proc/self/fd/P/NAME with P the checked
+// parent directory, so the socket file is created exactly where decided.
+long bind_sock(int sock, const sockaddr* sa, socklen_t len, mode_t umask) {
+  return with_umask(umask, [&] { return ::bind(sock, sa, len); });
+}
+
+// Why safe: the data, destination and control are our copies; MSG_DONTWAIT so the loop
+// never blocks, MSG_NOSIGNAL so SIGPIPE is not ours (the decoder forwards it).
+long sendmsg_sock(int sock, const msghdr* msg, int flags) {
+  return ret(::sendmsg(sock, msg, flags | MSG_DONTWAIT | MSG_NOSIGNAL));
+}
+
+}  // namespace guardian::emulate

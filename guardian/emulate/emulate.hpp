@@ -1,0 +1,49 @@
+// The short list of operations the supervisor performs on a tracee's behalf. Each works on
+// descriptors the decoder already checked (O_PATH of the object or of its parent directory),
+// never on a path the tracee could change after the check. Results: >= 0 value, < 0 -errno.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <cstddef>
+#include <ctime>
+#include <string>
+
+namespace guardian::emulate {
+
+// Opens the checked existing object `target` (O_PATH) again with the tracee's flags.
+long reopen(int target, int flags, bool regular);
+// Creates-or-opens `name` in the checked directory `parent` (O_CREAT without following).
+long create_at(int parent, const std::string& name, int flags, mode_t mode, mode_t umask);
+// O_TMPFILE in the checked directory `dir`.
+long tmpfile_in(int dir, int flags, mode_t mode, mode_t umask);
+
+long unlink_at(int parent, const std::string& name, int flags);
+long mkdir_at(int parent, const std::string& name, mode_t mode, mode_t umask);
+long mknod_at(int parent, const std::string& name, mode_t mode, dev_t dev, mode_t umask);
+long rename_at(int p1, const std::string& n1, int p2, const std::string& n2, unsigned flags);
+long link_at(int p1, const std::string& n1, int p2, const std::string& n2);
+long link_obj(int target, int p2, const std::string& n2);
+long symlink_at(const std::string& content, int parent, const std::string& name);
+
+long chmod_obj(int target, mode_t mode);
+long chown_obj(int target, uid_t uid, gid_t gid);
+long utimens_obj(int target, const struct timespec* ts);
+long truncate_obj(int target, off_t len);
+long setxattr_obj(int target, const std::string& name, const void* value, std::size_t size,
+                  int flags);
+long removexattr_obj(int target, const std::string& name);
+long setattr_obj(int target, const void* attr, std::size_t size);
+
+// Sockets taken from the tracee (pidfd_getfd): the address is the checked copy.
+// connect: when the tracee's socket is blocking and the connection is in progress, sets
+// `then_continue`: the kernel re-running the tracee's connect() only waits for this one.
+long connect_sock(int sock, const sockaddr* sa, socklen_t len, bool& then_continue);
+long bind_sock(int sock, const sockaddr* sa, socklen_t len, mode_t umask);
+long sendmsg_sock(int sock, const msghdr* msg, int flags);
+
+// "/proc/self/fd/N": the path that names exactly the object we hold.
+std::string self_fd(int fd);
+
+}  // namespace guardian::emulate

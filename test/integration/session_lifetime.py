@@ -1,0 +1,160 @@
+#!/usr/bin/python3
+"""No process of the session survives `guardian run`, however it ends: the command exits
+normally, a limit ends it, guardian gets SIGINT (as from Ctrl-C sent by a process), or guardian
+gets SIGTERM. Each session leaves behind a double-forked daemon (setsid, parent exited) and a
+background child; afterwards no process with the session's marker may be alive.
+
+Usage: session_lifetime.py [--unprivileged]  (as `nobody`: no cgroup, the process table and
+the subreaper do the work). Env: GUARDIAN."""
+import os
+import pwd
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+GUARDIAN = os.environ["GUARDIAN"]
+UNPRIV = "--unprivileged" in sys.argv
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def skip(why):
+    print("SKIP:", why)
+    sys.exit(77)
+
+
+root = os.path.realpath(tempfile.mkdtemp(prefix="guardian-life-"))
+os.chmod(root, 0o777)
+env = {"PATH": "/usr/bin:/bin", "HOME": root, "TMPDIR": root, "LANG": "C",
+       "GUARDIAN_INTERIM_ALLOW_ALL": "1"}
+prefix = []
+if UNPRIV:
+    if os.geteuid() != 0:
+        skip("needs root to switch to an unprivileged user")
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        skip("no user 'nobody'")
+    prefix = ["setpriv", "--reuid", str(nobody.pw_uid), "--regid", str(nobody.pw_gid),
+              "--clear-groups", "--"]
+
+
+def marked(marker):
+    """Pids whose command line carries the marker (a sleep duration no one else uses)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+            with open(f"/proc/{d}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if marker.encode() in args and state != "Z":
+            out.append(int(d))
+    return out
+
+
+def session_script(marker, tail):
+    # A daemon: double fork + setsid, its parent gone, so it is re-parented away from the
+    # command. A background child. Then `tail` (how the command itself goes on).
+    return (f"(setsid sleep {marker} >/dev/null 2>&1 &); "
+            f"sleep {marker} & "
+            f"echo started; {tail}")
+
+
+def start(marker, opts, tail):
+    return subprocess.Popen(prefix + [GUARDIAN, "run"] + opts +
+                            ["--", "sh", "-c", session_script(marker, tail)],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, preexec_fn=default_signals, start_new_session=True)
+
+
+def default_signals():
+    # A test runner may start us with SIGINT ignored (background jobs of a shell), and the
+    # command would inherit that: give it what a terminal session has.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
+def wait_started(p, marker):
+    line = p.stdout.readline()
+    deadline = time.monotonic() + 10
+    while len(marked(marker)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return line == "started\n" and len(marked(marker)) >= 2
+
+
+def finish(p, what, marker, status_ok, limit=15):
+    try:
+        out, err = p.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        check(False, f"{what}: guardian returned in time")
+    left = marked(marker)
+    check(status_ok(p.returncode), f"{what}: exit status {p.returncode}")
+    check(not left, f"{what}: no process of the session survives (left: {left})")
+    for pid in left:  # do not leak them into the next tests
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+p = subprocess.run(prefix + [GUARDIAN, "run", "--", "true"], cwd=root, env=env,
+                   capture_output=True, text=True, timeout=30)
+if p.returncode == 125 and "not built" in p.stderr:
+    skip("guardian cannot supervise here: " + p.stderr.strip())
+
+base = 3000 + (500 if UNPRIV else 0)
+
+# 1. The command exits normally, its daemon and background child still running.
+m = str(base + 1)
+p = start(m, [], "exit 3")
+check(wait_started(p, m) or p.poll() is not None, "normal: session started")
+finish(p, "normal", m, lambda s: s == 3)
+
+# 2. A limit ends it.
+m = str(base + 2)
+p = start(m, ["--timeout", "1"], "sleep 30")
+check(wait_started(p, m), "limit: session started")
+finish(p, "wall limit", m, lambda s: s == 124)
+
+# 3. Ctrl-C: SIGINT to the foreground process group (guardian and the command, as a terminal
+#    sends it); the command dies of it, guardian kills the rest.
+m = str(base + 3)
+p = start(m, [], f"sleep {m}0")
+check(wait_started(p, m), "Ctrl-C: session started")
+os.killpg(p.pid, signal.SIGINT)
+finish(p, "Ctrl-C (SIGINT to the process group)", m, lambda s: s == 128 + signal.SIGINT)
+
+# 3b. SIGINT to guardian alone (kill -INT): forwarded to the command, as natively.
+m = str(base + 5)
+p = start(m, [], f"exec sleep {m}0")
+check(wait_started(p, m), "SIGINT: session started")
+p.send_signal(signal.SIGINT)
+finish(p, "SIGINT to guardian", m, lambda s: s == 128 + signal.SIGINT)
+
+# 4. SIGTERM to guardian, with a command that ignores SIGTERM: SIGKILL after the grace.
+m = str(base + 4)
+p = start(m, [], f"trap '' TERM; sleep {m}0; sleep {m}0")
+check(wait_started(p, m), "SIGTERM: session started")
+t0 = time.monotonic()
+p.send_signal(signal.SIGTERM)
+finish(p, "SIGTERM to guardian", m, lambda s: s != 0)
+check(time.monotonic() - t0 < 8, "SIGTERM to guardian: ended within the grace period")
+
+if failures:
+    print(f"{len(failures)} failure(s)")
+    sys.exit(1)
+print("all ok")

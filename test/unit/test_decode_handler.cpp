@@ -1,0 +1,280 @@
+// Unit tests for the Handler: decisions, emulated file operations checked by their real
+// effect, audit records, complain mode, on_deny kill, exec with #!, process family.
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "decode/syscalls.hpp"
+#include "decode_fakes.hpp"
+
+using namespace guardian::decode;
+using fake::P;
+
+namespace {
+
+std::string slurp(int fd) {
+  char buf[256];
+  ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
+void put(const std::string& p, const char* s) {
+  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0755);
+  REQUIRE(::write(fd, s, strlen(s)) > 0);
+  ::close(fd);
+}
+bool exists(const std::string& p) {
+  struct stat st;
+  return ::lstat(p.c_str(), &st) == 0;
+}
+
+struct Fixture {
+  fake::TempDir d;
+  fake::PrefixDecider dec;
+  fake::Log log;
+  fake::Session sess;
+  fake::SelfTracee t;
+  HandlerOptions opts;
+  std::unique_ptr<Handler> h;
+  Fixture() {
+    ::mkdir((d / "pub").c_str(), 0755);
+    ::mkdir((d / "secret").c_str(), 0700);
+    ::mkdir((d / "out").c_str(), 0755);
+    put(d / "pub/a.txt", "hello");
+    put(d / "secret/s.txt", "SECRET");
+    ::symlink((d / "secret/s.txt").c_str(), (d / "out/evil").c_str());
+    dec.read = {d / "pub"};
+    dec.write = {d / "out"};
+    make();
+  }
+  void make() { h = std::make_unique<Handler>(dec, log, sess, opts); }
+  Response run(int nr, std::initializer_list<std::uint64_t> args) {
+    return h->handle(fake::notif(nr, args), t);
+  }
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(Fixture, "open of an allowed file is emulated: the injected fd reads it") {
+  std::string p = d / "pub/a.txt";
+  auto r = run(SYS_openat, {static_cast<std::uint64_t>(AT_FDCWD), P(p), O_RDONLY | O_CLOEXEC, 0});
+  REQUIRE(r.kind == Response::Kind::inject_fd);
+  CHECK(r.cloexec);
+  CHECK(slurp(r.fd.get()) == "hello");
+  REQUIRE(!log.recs.empty());
+  CHECK(log.recs.back().decision == guardian::policy::Verdict::allow);
+  CHECK(log.recs.back().syscall == "openat");
+}
+
+TEST_CASE_FIXTURE(Fixture, "open of a secret is denied with EACCES and a record with a tip") {
+  std::string p = d / "secret/s.txt";
+  auto r = run(SYS_open, {P(p), O_RDONLY, 0});
+  CHECK(r.kind == Response::Kind::error);
+  CHECK(r.err == EACCES);
+  auto* rec = log.last_deny();
+  REQUIRE(rec);
+  CHECK(rec->path == p);
+  CHECK(rec->raw_path == p);
+  CHECK(rec->err == EACCES);
+  CHECK_FALSE(rec->tip.empty());
+  CHECK(rec->category == guardian::policy::Category::file);
+}
+
+TEST_CASE_FIXTURE(Fixture, "a symlink planted where the session writes does not reach the secret") {
+  std::string p = d / "out/evil";
+  auto r = run(SYS_open, {P(p), O_RDONLY, 0});
+  CHECK(r.kind == Response::Kind::error);
+  REQUIRE(log.last_deny());
+  CHECK(log.last_deny()->path == d / "secret/s.txt");
+  // And through /proc/self/fd of a descriptor held for reading: reopening for write is a write.
+  int fd = ::open((d / "pub/a.txt").c_str(), O_RDONLY);
+  std::string via = "/proc/self/fd/" + std::to_string(fd);
+  auto w = run(SYS_open, {P(via), O_WRONLY, 0});
+  CHECK(w.kind == Response::Kind::error);
+  auto rd = run(SYS_open, {P(via), O_RDONLY, 0});
+  CHECK(rd.kind == Response::Kind::inject_fd);
+  ::close(fd);
+}
+
+TEST_CASE_FIXTURE(Fixture, "O_CREAT creates only where writing is allowed, with the tracee's umask") {
+  std::string ok = d / "out/new.txt", no = d / "pub/new.txt";
+  mode_t old = ::umask(027);
+  auto r = run(SYS_openat, {static_cast<std::uint64_t>(AT_FDCWD), P(ok), O_WRONLY | O_CREAT, 0666});
+  ::umask(old);
+  REQUIRE(r.kind == Response::Kind::inject_fd);
+  CHECK(::write(r.fd.get(), "x", 1) == 1);
+  struct stat st;
+  REQUIRE(::stat(ok.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0640);
+  auto n = run(SYS_creat, {P(no), 0644});
+  CHECK(n.kind == Response::Kind::error);
+  CHECK_FALSE(exists(no));
+  auto e = run(SYS_open, {P(ok), O_WRONLY | O_CREAT | O_EXCL, 0644});
+  CHECK(e.err == EEXIST);
+  auto missing = run(SYS_open, {P(d / "pub/none"), O_RDONLY, 0});
+  CHECK(missing.kind == Response::Kind::error);
+  CHECK(missing.err == ENOENT);
+}
+
+TEST_CASE_FIXTURE(Fixture, "write-class path calls are performed on the checked directory") {
+  put(d / "out/f", "f");
+  std::string f = d / "out/f", g = d / "out/g", pubf = d / "pub/a.txt", pubg = d / "pub/g";
+  CHECK(run(SYS_rename, {P(f), P(pubg)}).err == EACCES);
+  CHECK(exists(f));
+  CHECK(run(SYS_rename, {P(f), P(g)}).kind == Response::Kind::value);
+  CHECK(exists(g));
+  CHECK_FALSE(exists(f));
+  CHECK(run(SYS_unlink, {P(pubf)}).err == EACCES);
+  CHECK(exists(pubf));
+  CHECK(run(SYS_unlinkat, {static_cast<std::uint64_t>(AT_FDCWD), P(g), 0}).kind == Response::Kind::value);
+  CHECK_FALSE(exists(g));
+  std::string nd = d / "out/dir";
+  CHECK(run(SYS_mkdir, {P(nd), 0755}).kind == Response::Kind::value);
+  CHECK(exists(nd));
+  CHECK(run(SYS_rmdir, {P(nd)}).kind == Response::Kind::value);
+  CHECK_FALSE(exists(nd));
+  CHECK(run(SYS_mkdir, {P(d / "pub/dir"), 0755}).err == EACCES);
+  CHECK_FALSE(exists(d / "pub/dir"));
+  std::string lnk = d / "out/l", sec = d / "secret/s.txt";
+  CHECK(run(SYS_symlink, {P(sec), P(lnk)}).kind == Response::Kind::value);
+  CHECK(run(SYS_link, {P(sec), P(d / "out/hard")}).err == EACCES);  // link: both ends
+  CHECK_FALSE(exists(d / "out/hard"));
+  CHECK(run(SYS_chmod, {P(pubf), 0777}).err == EACCES);
+  struct stat st;
+  ::stat(pubf.c_str(), &st);
+  CHECK((st.st_mode & 0777) == 0755);
+  // chmod through the planted symlink: decided on the secret, refused.
+  CHECK(run(SYS_chmod, {P(d / "out/evil"), 0777}).err == EACCES);
+  ::stat(sec.c_str(), &st);
+  CHECK((st.st_mode & 0777) == 0755);
+  CHECK(run(SYS_truncate, {P(pubf), 0}).err == EACCES);
+  CHECK(slurp(::open(pubf.c_str(), O_RDONLY)) == "hello");
+}
+
+TEST_CASE_FIXTURE(Fixture, "fd-based metadata writes are decided by the path the fd names") {
+  int fd = ::open((d / "pub/a.txt").c_str(), O_RDONLY);
+  CHECK(run(SYS_fchmod, {static_cast<std::uint64_t>(fd), 0600}).err == EACCES);
+  struct stat st;
+  ::fstat(fd, &st);
+  CHECK((st.st_mode & 0777) == 0755);
+  ::close(fd);
+  put(d / "out/m", "m");
+  fd = ::open((d / "out/m").c_str(), O_RDONLY);
+  CHECK(run(SYS_fchmod, {static_cast<std::uint64_t>(fd), 0600}).kind == Response::Kind::value);
+  ::fstat(fd, &st);
+  CHECK((st.st_mode & 0777) == 0600);
+  ::close(fd);
+}
+
+TEST_CASE_FIXTURE(Fixture, "stat family: secret denied, ancestors allowed, fstat passes") {
+  std::string sec = d / "secret/s.txt", anc = d.path, none = d / "pub/none";
+  struct stat st;
+  CHECK(run(SYS_newfstatat, {static_cast<std::uint64_t>(AT_FDCWD), P(sec), reinterpret_cast<std::uint64_t>(&st), 0}).err == EACCES);
+  CHECK(run(SYS_stat, {P(anc), reinterpret_cast<std::uint64_t>(&st)}).kind == Response::Kind::cont);
+  CHECK(run(SYS_access, {P(none), F_OK}).err == ENOENT);
+  CHECK(run(SYS_newfstatat, {0, P(""), reinterpret_cast<std::uint64_t>(&st), AT_EMPTY_PATH}).kind == Response::Kind::cont);
+}
+
+TEST_CASE_FIXTURE(Fixture, "complain mode lets it through as would-deny; on_deny kill kills") {
+  opts.mode = Mode::complain;
+  make();
+  std::string sec = d / "secret/s.txt";
+  auto r = run(SYS_open, {P(sec), O_RDONLY, 0});
+  REQUIRE(r.kind == Response::Kind::inject_fd);
+  CHECK(slurp(r.fd.get()) == "SECRET");
+  REQUIRE(log.last_deny());
+  CHECK(log.last_deny()->decision == guardian::policy::Verdict::would_deny);
+  opts.mode = Mode::enforce;
+  dec.ondeny = guardian::policy::OnDeny::kill;
+  make();
+  CHECK(run(SYS_open, {P(sec), O_RDONLY, 0}).kind == Response::Kind::kill);
+  CHECK(log.last_deny()->decision == guardian::policy::Verdict::kill);
+}
+
+TEST_CASE_FIXTURE(Fixture, "audit.decisions: deny records only denials") {
+  dec.audit_all = false;
+  make();
+  std::string p = d / "pub/a.txt";
+  run(SYS_open, {P(p), O_RDONLY, 0});
+  CHECK(log.recs.empty());
+}
+
+TEST_CASE_FIXTURE(Fixture, "exec: the program and its #! interpreter must both be allowed") {
+  std::string script = d / "pub/s.sh";
+  put(script, "#!/bin/sh -e\necho hi\n");
+  const char* argv[] = {"s.sh", "arg1", nullptr};
+  dec.exec = {d / "pub"};
+  make();
+  auto r = run(SYS_execve, {P(script), reinterpret_cast<std::uint64_t>(argv), 0});
+  CHECK(r.kind == Response::Kind::error);  // /bin/sh not allowed
+  REQUIRE(log.last_deny());
+  CHECK(log.last_deny()->raw_path == "/bin/sh");
+  char sh[4096];
+  char* real = ::realpath("/bin/sh", sh);
+  REQUIRE(real);
+  dec.exec = {d / "pub", real};
+  make();
+  r = run(SYS_execve, {P(script), reinterpret_cast<std::uint64_t>(argv), 0});
+  CHECK(r.kind == Response::Kind::cont);
+  REQUIRE(log.recs.size() >= 2);
+  auto& first = log.recs[log.recs.size() - 2];
+  CHECK(first.path == script);
+  REQUIRE(first.argv.size() == 2);
+  CHECK(first.argv[1] == "arg1");
+  pid_t tid = static_cast<pid_t>(::syscall(SYS_gettid));
+  CHECK(h->verify_exec(tid, ::getpid(), real));
+  r = run(SYS_execve, {P(script), reinterpret_cast<std::uint64_t>(argv), 0});
+  CHECK_FALSE(h->verify_exec(tid, ::getpid(), "/usr/bin/other"));
+}
+
+TEST_CASE_FIXTURE(Fixture, "exec of the first command is allowed once; memfd needs a rule") {
+  std::string prog = d / "secret/s.txt";
+  h->allow_first_exec(prog);
+  const char* argv[] = {"x", nullptr};
+  CHECK(run(SYS_execve, {P(prog), reinterpret_cast<std::uint64_t>(argv), 0}).kind == Response::Kind::cont);
+  CHECK(run(SYS_execve, {P(prog), reinterpret_cast<std::uint64_t>(argv), 0}).err == EACCES);
+  int mfd = static_cast<int>(::syscall(SYS_memfd_create, "payload", 0));
+  auto r = run(SYS_execveat, {static_cast<std::uint64_t>(mfd), P(""), reinterpret_cast<std::uint64_t>(argv), 0, AT_EMPTY_PATH});
+  CHECK(r.err == EACCES);
+  REQUIRE(log.last_deny());
+  CHECK(log.last_deny()->path.find("memfd:payload") != std::string::npos);
+  ::close(mfd);
+}
+
+TEST_CASE_FIXTURE(Fixture, "process family: outsiders are refused, the session is not") {
+  CHECK(run(SYS_kill, {1, SIGTERM}).err == EPERM);
+  CHECK(run(SYS_kill, {static_cast<std::uint64_t>(-1), SIGKILL}).err == EPERM);
+  CHECK(run(SYS_kill, {1, 0}).kind == Response::Kind::cont);
+  CHECK(run(SYS_kill, {static_cast<std::uint64_t>(::getpid()), SIGUSR1}).kind == Response::Kind::cont);
+  CHECK(run(SYS_process_vm_writev, {1, 0, 0, 0, 0, 0}).err == EPERM);
+  CHECK(run(SYS_ptrace, {16 /* PTRACE_ATTACH */, 1}).err == EPERM);
+  REQUIRE(log.last_deny());
+  CHECK(log.last_deny()->category == guardian::policy::Category::process);
+}
+
+TEST_CASE_FIXTURE(Fixture, "system family: chroot and mount refused; chdir decided as stat") {
+  CHECK(run(SYS_chroot, {P("/")}).err == EPERM);
+  CHECK(run(SYS_mount, {P("none"), P("/mnt"), P("tmpfs"), 0, 0}).err == EPERM);
+  CHECK(run(SYS_chdir, {P(d / "secret")}).err == EACCES);
+  CHECK(run(SYS_chdir, {P(d / "pub")}).kind == Response::Kind::cont);
+  CHECK(run(SYS_open_by_handle_at, {0, 0, 0}).err == EPERM);
+}
+
+TEST_CASE_FIXTURE(Fixture, "every notified syscall decodes without crashing on null arguments") {
+  for (auto& s : syscall_table()) {
+    if (s.filter != Filter::notify || s.family == Family::file_fd || s.name == "utimensat")
+      continue;  // fd 0 would be this process's stdin
+    if (s.name == "kill" || s.name == "tkill" || s.name == "tgkill" || s.name == "ptrace" ||
+        s.name.find("sig") != std::string_view::npos)
+      continue;  // would act on this process
+    INFO(s.name);
+    auto r = run(s.nr, {0, 0, 0, 0, 0, 0});
+    CHECK(r.kind != Response::Kind::inject_fd);
+  }
+  Notification n = fake::notif(SYS_open, {0});
+  n.arch = 0x40000003;  // i386
+  CHECK(h->handle(n, t).err == ENOSYS);
+}
