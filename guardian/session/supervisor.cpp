@@ -2,6 +2,7 @@
 // our signals until the command exits; then the whole tree is killed.
 #include "session/supervisor.hpp"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -166,8 +167,16 @@ void Supervisor::apply(const decode::Notification& n, decode::Response& r) {
       sent = listener_->send_value(n.id, r.value);
       break;
     case decode::Response::Kind::inject_fd:
-      if (!r.fd) sent = listener_->send_error(n.id, EBADF);
-      else sent = listener_->send_fd(n.id, r.fd.get(), r.cloexec);
+      if (!r.fd) {
+        sent = listener_->send_error(n.id, EBADF);
+      } else if (fcntl(r.fd.get(), F_GETFL) & O_PATH) {
+        // The kernel cannot inject O_PATH files (ADDFD uses fget, which skips them). An
+        // O_PATH descriptor gives no access to data, and a reopen through /proc/self/fd is
+        // itself an open we decide: let the kernel perform this one.
+        sent = listener_->send_continue(n.id);
+      } else {
+        sent = listener_->send_fd(n.id, r.fd.get(), r.cloexec);
+      }
       break;
     case decode::Response::Kind::defer:
       // Held for a human: the thread waits in the kernel; the loop serves everyone else.
