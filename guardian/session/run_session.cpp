@@ -150,6 +150,21 @@ int run_session(const RunOptions& opts) {
   if (!prog) return guardian_failure("guardian: " + prog.error().message);
   struct sock_fprog fprog = prog.value().fprog();
 
+#if GUARDIAN_HAVE_DECODE_HANDLER
+  HandlerDecider decider;
+#else
+  // INTERIM: the decode room's Handler is not in this tree yet.
+  const char* interim = std::getenv("GUARDIAN_INTERIM_ALLOW_ALL");
+  if (!interim || std::string(interim) != "1")
+    return guardian_failure(
+        "guardian: the decision engine is not built into this version yet; refusing to run "
+        "unsupervised (set GUARDIAN_INTERIM_ALLOW_ALL=1 to test the supervisor alone)");
+  ContinueDecider decider;
+#endif
+  // Declared before the session control: the ask front end unregisters from its loop when
+  // it is destroyed, so the supervisor must outlive it.
+  Supervisor sup(decider, log.get());
+
   // Limits, cgroup, lifetime and ask (session room).
   policy::Engine* eng = engine.get();
   auto control = SessionControl::create(
@@ -164,23 +179,12 @@ int run_session(const RunOptions& opts) {
   control.value()->set_audit(log.get());
 
 #if GUARDIAN_HAVE_DECODE_HANDLER
-  HandlerDecider decider;
-  Supervisor sup(decider, log.get());
   decode::HandlerOptions ho;
   ho.mode = opts.mode;
   ho.via = "seccomp";
   ho.asker = control.value()->asker();
   decider.handler = std::make_unique<decode::Handler>(*engine, *log, sup.table(), ho);
   decider.handler->allow_first_exec(cmd.real);
-#else
-  // INTERIM: the decode room's Handler is not in this tree yet.
-  const char* interim = std::getenv("GUARDIAN_INTERIM_ALLOW_ALL");
-  if (!interim || std::string(interim) != "1")
-    return guardian_failure(
-        "guardian: the decision engine is not built into this version yet; refusing to run "
-        "unsupervised (set GUARDIAN_INTERIM_ALLOW_ALL=1 to test the supervisor alone)");
-  ContinueDecider decider;
-  Supervisor sup(decider, log.get());
 #endif
   if (auto r = control.value()->attach(sup); !r)
     return guardian_failure("guardian: " + r.error().message);
