@@ -178,6 +178,9 @@ int run_session(const RunOptions& opts) {
   if (!control) return guardian_failure("guardian: " + control.error().message);
   control.value()->set_audit(log.get());
 
+  // attach() opens the ask front end: only then is there an Asker for the handler.
+  if (auto r = control.value()->attach(sup); !r)
+    return guardian_failure("guardian: " + r.error().message);
 #if GUARDIAN_HAVE_DECODE_HANDLER
   decode::HandlerOptions ho;
   ho.mode = opts.mode;
@@ -186,8 +189,6 @@ int run_session(const RunOptions& opts) {
   decider.handler = std::make_unique<decode::Handler>(*engine, *log, sup.table(), ho);
   decider.handler->allow_first_exec(cmd.real);
 #endif
-  if (auto r = control.value()->attach(sup); !r)
-    return guardian_failure("guardian: " + r.error().message);
 
   audit::SessionStart ss;
   ss.argv = opts.command;
