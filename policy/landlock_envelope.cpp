@@ -84,7 +84,8 @@ class Builder {
       while (!rest.empty() && rest[0] == '/') rest.erase(0, 1);
       if (dir && !rest.empty() && depth < 4 && expand(*real, rest, access, why, depth)) return;
       put(*real, access, dir, why);
-      if (dir && !rest.empty()) {
+      // Links in a writable directory could have been planted: never followed, never scanned.
+      if (dir && !rest.empty() && !(access & kEnvWrite) && !covered(*real, kEnvWrite)) {
         Scan sc{*real, rest.substr(0, rest.find('/')), access, why};
         bool dup = std::any_of(scans_.begin(), scans_.end(), [&](const Scan& o) {
           return o.dir == sc.dir && o.component == sc.component && (o.access & sc.access) == sc.access;
@@ -166,24 +167,38 @@ class Builder {
   // envelope stays a superset. Only the rule's own directory is scanned (one level), and
   // only entries its next pattern component matches.
   void follow_aliases() {
-    for (const auto& sc : scans_) {
-      if (sc.dir == "/" || sc.dir == "/proc" || sc.dir == "/sys" || sc.dir == "/dev") continue;
-      DIR* d = ::opendir(sc.dir.c_str());
+    // One pass per directory, whatever number of rules (read via /bin/**, exec via
+    // /usr/bin/**) asked for it: each link is resolved once.
+    std::map<std::string, std::vector<const Scan*>> by_dir;
+    for (const auto& sc : scans_)
+      if (sc.dir != "/" && sc.dir != "/proc" && sc.dir != "/sys" && sc.dir != "/dev") by_dir[sc.dir].push_back(&sc);
+    for (const auto& [dir, scans] : by_dir) {
+      DIR* d = ::opendir(dir.c_str());
       if (!d) continue;
       int budget = 4096;
       while (dirent* de = ::readdir(d)) {
         if (--budget < 0) {
-          note(fmt::format("alias scan of '{}' stopped after 4096 entries", sc.dir));
+          note(fmt::format("alias scan of '{}' stopped after 4096 entries", dir));
           break;
         }
         if (de->d_type != DT_LNK && de->d_type != DT_UNKNOWN) continue;
         std::string name = de->d_name;
-        if (sc.component != "**" && ::fnmatch(sc.component.c_str(), name.c_str(), 0) != 0) continue;
-        std::string link = sc.dir + "/" + name;
+        std::vector<const Scan*> wanted;
+        std::uint8_t access = 0;
+        for (const Scan* sc : scans) {
+          if (sc->component == "**" || ::fnmatch(sc->component.c_str(), name.c_str(), 0) == 0) {
+            wanted.push_back(sc);
+            access |= sc->access;
+          }
+        }
+        if (wanted.empty()) continue;
+        std::string link = dir + "/" + name;
         bool is_dir = false;
-        auto target = trusted_target(link, is_dir);
-        if (!target || covered(*target, sc.access)) continue;
-        put(*target, sc.access, is_dir, fmt::format("alias {} of {}", link, sc.why));
+        auto target = trusted_target(link, is_dir, access, ::dirfd(d), de->d_name);
+        if (!target) continue;
+        for (const Scan* sc : wanted)
+          if (!covered(*target, sc->access))
+            put(*target, sc->access, is_dir, fmt::format("alias {} of {}", link, sc->why));
       }
       ::closedir(d);
     }
@@ -235,23 +250,57 @@ class Builder {
   // The resolved target of `link` when every symlink on the way lies where the session may
   // not write (so the session cannot have planted it); nullopt otherwise. Walks at most 16
   // links; directories are resolved once and cached (a scan of /usr/bin meets hundreds).
-  // `is_dir` receives whether the target is a directory.
-  std::optional<std::string> trusted_target(std::string cur, bool& is_dir) {
+  // `is_dir` receives whether the target is a directory. With `enough` non-zero, stops early
+  // (nullopt) once the chain reaches a place an entry already grants `enough` on: links
+  // found there are not followed further (alias scans are one level deep anyway).
+  // `dirfd`/`name`: when the first link sits in a directory being read, readlinkat() on it
+  // skips a path walk (a scan of /usr/bin meets 500 links).
+  std::optional<std::string> trusted_target(std::string cur, bool& is_dir, std::uint8_t enough = 0,
+                                            int dirfd = -1, const char* name = nullptr) {
     for (int hop = 0; hop < 16; ++hop) {
       std::string dir = resolved_dir(parent_of(cur));
       std::string here = (dir == "/" ? "" : dir) + "/" + cur.substr(cur.rfind('/') + 1);
-      char buf[PATH_MAX];
-      // readlink fails with EINVAL on a non-link: the end of the chain (saves an lstat).
-      ssize_t n = ::readlink(cur.c_str(), buf, sizeof buf - 1);
-      if (n < 0 && errno == EINVAL) {
+      std::string target;
+      auto memo = links_.find(here);
+      if (memo != links_.end()) {
+        target = memo->second;
+      } else {
+        char buf[PATH_MAX];
+        // readlink fails with EINVAL on a non-link: the end of the chain (saves an lstat).
+        ssize_t n = hop == 0 && dirfd >= 0 ? ::readlinkat(dirfd, name, buf, sizeof buf - 1)
+                                           : ::readlink(here.c_str(), buf, sizeof buf - 1);
+        if (n < 0 && errno != EINVAL) return std::nullopt;
+        if (n > 0) target.assign(buf, static_cast<std::size_t>(n));
+        links_.emplace(here, target);
+      }
+      if (target.empty()) {
         struct stat st{};
         if (::stat(here.c_str(), &st) != 0) return std::nullopt;
         is_dir = S_ISDIR(st.st_mode);
         return here;
       }
-      if (n <= 0 || covered(here, kEnvWrite)) return std::nullopt;
-      std::string target(buf, static_cast<std::size_t>(n));
-      cur = target[0] == '/' ? target : (dir == "/" ? "" : dir) + "/" + target;
+      if (covered(here, kEnvWrite)) return std::nullopt;
+      if (target[0] == '/') {
+        cur = target;
+        if (enough && covered(cur, enough)) return std::nullopt;
+        continue;
+      }
+      // `dir` is fully resolved, so leading "../" and "./" fold lexically; the cache of
+      // resolved directories then hits (/usr/bin/../lib/llvm-14/bin -> /usr/lib/llvm-14/bin).
+      std::string base = dir;
+      std::string_view t = target;
+      while (true) {
+        if (t.substr(0, 2) == "./") {
+          t.remove_prefix(2);
+        } else if (t.substr(0, 3) == "../") {
+          base = parent_of(base);
+          t.remove_prefix(3);
+        } else {
+          break;
+        }
+      }
+      cur = (base == "/" ? "" : base) + "/" + std::string(t);
+      if (enough && covered(cur, enough)) return std::nullopt;
     }
     return std::nullopt;
   }
@@ -285,6 +334,7 @@ class Builder {
   std::map<std::string, EnvelopePath> by_path_;
   std::vector<Scan> scans_;
   std::map<std::string, std::string> dir_cache_;
+  std::map<std::string, std::string> links_;  // resolved link location -> its text ("" = not a link)
 };
 
 struct ParsedPorts {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 
 #include "audit/json.hpp"
 
@@ -81,6 +82,10 @@ std::optional<std::int64_t> parse_ts(std::string_view ts) {
   if (p != ts.size()) return std::nullopt;
   std::int64_t secs = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
                       mi * 60 + s - offset;
+  // Nanoseconds since 1970 fit in 64 bits until 2262: saturate beyond (still orders right).
+  constexpr std::int64_t kMaxSecs = INT64_MAX / 1000000000 - 1;
+  if (secs > kMaxSecs) return kMaxSecs * 1000000000;
+  if (secs < -kMaxSecs) return -kMaxSecs * 1000000000;
   return secs * 1000000000 + ns;
 }
 

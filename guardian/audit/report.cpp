@@ -18,8 +18,18 @@ namespace {
 
 constexpr std::size_t kMaxDenialRows = 5000, kMaxTreeNodes = 3000;
 
+// HTML text of arbitrary bytes: controls and invalid UTF-8 shown as escapes, newlines kept
+// (tips are multi-line YAML).
 std::string h(std::string_view s) {
-  std::string in = printable(s), out;
+  std::string in, out;
+  std::size_t start = 0;
+  for (;;) {
+    std::size_t nl = s.find('\n', start);
+    in += printable(s.substr(start, nl == std::string_view::npos ? nl : nl - start));
+    if (nl == std::string_view::npos) break;
+    in += '\n';
+    start = nl + 1;
+  }
   out.reserve(in.size());
   for (char c : in) {
     switch (c) {
@@ -46,7 +56,7 @@ ul.tree,ul.tree ul{list-style:none;margin:0;padding-left:18px}ul.tree{padding-le
 .proc .pid{color:#5b6474}.badge{display:inline-block;border-radius:4px;padding:0 6px;margin-left:6px;font-size:12px}
 table.denials{border-collapse:collapse;width:100%;margin-top:8px}table.denials th,table.denials td{border-bottom:1px solid #e6e8ec;padding:4px 8px;text-align:left;vertical-align:top}
 table.denials th{cursor:pointer;background:#f0f2f5;user-select:none;white-space:nowrap}table.denials th.sorted-asc::after{content:" \25B2"}table.denials th.sorted-desc::after{content:" \25BC"}
-table.denials td.num{text-align:right}input.filter{padding:5px 8px;width:320px;border:1px solid #c5cbd4;border-radius:5px}
+table.denials td.num{text-align:right}table.denials td code,table.denials td.mono{overflow-wrap:anywhere}table.denials td:nth-child(2){white-space:nowrap}input.filter{padding:5px 8px;width:320px;border:1px solid #c5cbd4;border-radius:5px}
 .muted{color:#6b7382}svg .a{fill:#4caf72}svg .d{fill:#d9534f}svg .w{fill:#f0ad4e}svg .k{fill:#9c4dcc}svg text{font-size:10px;fill:#6b7382}
 pre.tip{margin:0;white-space:pre-wrap}
 )CSS";
@@ -195,8 +205,9 @@ void session_html(const SessionDigest& s, std::size_t n, std::string& o) {
        "<th>Path / address</th><th>Rule</th><th>Program</th><th>Tip</th></tr></thead><tbody>\n";
   for (std::size_t i = 0; i < d.size() && i < kMaxDenialRows; ++i) {
     const DenialGroup& g = *d[i];
-    o += "<tr><td class=\"num\">" + std::to_string(g.count) + "</td><td class=\"mono\">" + h(g.first_ts) +
-         "</td><td>" + h(g.decision) + (g.errno_name.empty() ? "" : " <span class=\"muted\">" + h(g.errno_name) + "</span>") +
+    std::string when = g.first_ts.size() > 23 ? g.first_ts.substr(11, 12) : g.first_ts;  // HH:MM:SS.mmm
+    o += "<tr><td class=\"num\">" + std::to_string(g.count) + "</td><td class=\"mono\" data-v=\"" + h(g.first_ts) +
+         "\" title=\"" + h(g.first_ts) + "\">" + h(when) + "</td><td>" + h(g.decision) + (g.errno_name.empty() ? "" : " <span class=\"muted\">" + h(g.errno_name) + "</span>") +
          "</td><td>" + h(g.category) + "</td><td>" + h(g.op) + "</td><td><code>" + h(g.target) +
          "</code></td><td class=\"mono\">" + h(g.rule) + "</td><td class=\"mono\">" + h(g.exe) +
          "</td><td><pre class=\"tip mono\">" + h(g.tip) + "</pre></td></tr>\n";

@@ -232,6 +232,8 @@ void ContextLog::session_end(const audit::SessionEnd& e) {
 
 std::string ContextLog::denial_summary() const {
   std::lock_guard lk(mu_);
+  // Held denials count too: a summary asked for before session_end must not miss them.
+  const_cast<ContextLog*>(this)->forward_due_locked(true);
   return inner_->denial_summary();
 }
 

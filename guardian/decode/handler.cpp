@@ -98,8 +98,10 @@ bool Handler::Impl::apply(Ctx& c, const policy::Request& req, policy::Decision d
   Verdict v = dec.verdict == Verdict::allow ? Verdict::allow : Verdict::deny;
   bool go = v == Verdict::allow;
   int err = 0;
-  if (!go && opts.mode == Mode::enforce && opts.asker) {
+  if (!go && engine && opts.mode == Mode::enforce && opts.asker) {
     // on_deny: ask — a human answers; pending means hold the syscall (no record yet).
+    // Only the profile's denials: closed doors decided locally (TIOCSTI, signals outside
+    // the session...) are not a human's to open.
     AskQuery q;
     q.key = c.n.id;
     q.pid = c.tgid;

@@ -84,14 +84,6 @@ int run_session(const RunOptions& opts) {
     return cmd.status;
   }
 
-  // LD_PRELOAD shim (context room): call-site backtraces and host names for the audit log,
-  // never enforcement. When the engine and the log are wired here (shim room will do it
-  // if you do not): prepare after the profile's env filtering, with profile.deny_errno;
-  // then shim.value().allow_library(profile) before compiling the engine, and
-  //   log = shim.value().wrap(std::move(log));   // before the Handler takes the log
-  auto shim = context::PreloadSession::prepare(opts.preload, EACCES, envp);
-  if (!shim) return guardian_failure("guardian: " + shim.error().message);
-
   // The profile, loaded here first for the Landlock envelope (landlock room); the engine,
   // once wired here, is compiled from this same object.
   policy::LoadContext lctx = policy::context_from_environment();
@@ -102,6 +94,16 @@ int run_session(const RunOptions& opts) {
     return cli::kExitGuardianFailure;
   }
   policy::Profile& profile = *loaded.profile;
+
+  // LD_PRELOAD shim (context room): call-site backtraces and host names for the audit log,
+  // never enforcement. Prepared after the profile (its deny_errno is what the shim reports
+  // on) and after any env filtering of envp; its library becomes a read rule before the
+  // engine and the Landlock envelope are built. When the audit log is wired here:
+  //   log = shim.value().wrap(std::move(log));   // before the Handler takes the log
+  // and block supervisor_signals() before open_log/wrap start their threads (a thread
+  // that does not block SIGCHLD swallows it and the session hangs).
+  auto shim = context::PreloadSession::prepare(opts.preload, profile.deny_errno, envp);
+  if (!shim) return guardian_failure("guardian: " + shim.error().message);
   shim.value().allow_library(profile);
 
   // Landlock envelope (landlock room): built here in the parent, enforced by the child after
@@ -120,7 +122,10 @@ int run_session(const RunOptions& opts) {
   struct sock_fprog fprog = prog.value().fprog();
 
   // Limits, cgroup, lifetime and ask (session room).
-  auto control = SessionControl::create(opts, nullptr, nullptr);
+  // When the engine is wired here, pass [&engine](kind, pattern) { engine.add_rule(kind, pattern); }
+  // and the AskBroker (control->asker()) as HandlerOptions::asker; merge
+  // control->audit_fields() into SessionStart::extra and call control->set_audit(log).
+  auto control = SessionControl::create(opts, &profile, nullptr);
   if (!control) return guardian_failure("guardian: " + control.error().message);
 
   ContinueDecider decider;

@@ -352,3 +352,25 @@ TEST_CASE("--no-preload injects nothing; the library rule names its origin") {
   off.value().allow_library(p);
   CHECK(p.read.empty());
 }
+
+TEST_CASE("a process cannot attach a backtrace to another process's denial") {
+  auto ch = context::open_channel();
+  REQUIRE(ch);
+  auto fake = std::make_unique<FakeLog>();
+  FakeLog* log = fake.get();
+  context::ContextOptions opts;
+  opts.hold = 300ms;
+  context::ContextLog cl(std::move(fake), std::move(ch.value().supervisor), opts);
+  int fd = ch.value().child.get();
+  send_hello(fd);
+  // A denial of some other process whose parent is us (so it is held) ...
+  auto r = denial(getpid() + 100000, gettid(), "openat", "/secret/other");
+  r.ppid = getpid();
+  cl.decision(r);
+  // ... and a report from us naming its path and our tid: the kernel-supplied pid differs.
+  int efd = send_context(fd, "/secret/other", calling_site_marker());
+  CHECK(acked(efd, 1000));
+  ::close(efd);
+  REQUIRE(log->wait_for(1, 2s));
+  CHECK(log->at(0).backtrace.empty());
+}

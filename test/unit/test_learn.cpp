@@ -378,3 +378,29 @@ TEST_CASE("base subtraction asks the real engine; the rendered profile loads") {
   std::remove(path.c_str());
   rmdir(dir);
 }
+
+TEST_CASE("merge: a missing key goes at the end of its section, a missing section at the end") {
+  std::string old =
+      "version: 1\n"
+      "files:\n"
+      "    read:\n"
+      "      - /a   # keep\n"
+      "    # trailing comment of files\n"
+      "limits: {wall: 1m}\n";
+  Learned L;
+  L.write.push_back(LearnedRule{"${CWD}/w", 1, 1, "/w", false});
+  L.bind.push_back(LearnedRule{"127.0.0.1:9000", 1, 1, "127.0.0.1:9000", false});
+  L.metadata_open = true;
+  std::string out, err;
+  REQUIRE_MESSAGE(merge_profile(old, L, out, err), err);
+  YAML::Node n = YAML::Load(out);
+  CHECK(n["files"]["read"][0].as<std::string>() == "/a");
+  CHECK(n["files"]["write"][0].as<std::string>() == "${CWD}/w");
+  CHECK(n["files"]["metadata"].as<std::string>() == "open");
+  CHECK(n["network"]["bind"][0].as<std::string>() == "127.0.0.1:9000");
+  CHECK(n["limits"]["wall"].as<std::string>() == "1m");
+  CHECK(out.find("# keep") != std::string::npos);
+  std::string flow = "version: 1\nfiles: {read: [/a]}\n";
+  CHECK_FALSE(merge_profile(flow, L, out, err));
+  CHECK(err.find("block mapping") != std::string::npos);
+}
