@@ -50,7 +50,7 @@ grep -q '"class_uid":1001,.*"disposition_id":2' "$T/ocsf.jsonl" || fail "OCSF fi
 "$GUARDIAN" audit verify "$T/ocsf.jsonl" >"$T/v" 2>&1 || fail "verify OCSF: $(cat "$T/v")"
 TMPDIR=$T/tmp "$GUARDIAN" run -a "$T/rot.jsonl" --audit-rotate 8K -- sh -c 'cat /etc/hostname; cat ../private/secret' >/dev/null 2>&1
 [ -f "$T/rot.jsonl.1" ] || fail "--audit-rotate 8K made no rotated file"
-rotated=$(ls "$T"/rot.jsonl.* | sort -t. -k3 -n)
+rotated=$(ls -v "$T"/rot.jsonl.*)
 "$GUARDIAN" audit verify $rotated "$T/rot.jsonl" >"$T/v" 2>&1 || fail "verify rotated: $(cat "$T/v")"
 [ "$fails" -eq 0 ] && echo "end-to-end audit checks passed"
 [ "$fails" -eq 0 ]
