@@ -289,6 +289,9 @@ Decision Engine::decide(const Request& req) const noexcept {
   // Normalise into stack buffers only when needed.
   char pbuf[kPathMax], lbuf[kPathMax], abuf[kPathMax];
   std::string_view path = req.path, lex = req.lexical_path, alias;
+  // Longer than any path the kernel resolves: undecidable, so denied (and globs need not
+  // handle more components than a 4095-byte path can hold).
+  if (path.size() >= kPathMax || lex.size() >= kPathMax) return deny(nullptr);
   if (!is_normalized_path(path) && !normalize_path(req.path, pbuf, sizeof pbuf, &path)) return deny(nullptr);
   if (!lex.empty() && !is_normalized_path(lex) && !normalize_path(req.lexical_path, lbuf, sizeof lbuf, &lex))
     return deny(nullptr);

@@ -50,6 +50,8 @@ namespace guardian::policy {
 //
 // Decision::err is the profile's deny_errno on deny, 0 on allow. Decision::rule points into
 // the engine and stays valid for the engine's lifetime (also across add_rule()).
+// decide(), tip() and the accessors are const and touch no shared mutable state: safe to
+// call from several threads at once. add_rule() is not; call it before sharing the engine.
 class Engine {
  public:
   // Compiles the profile. Throws std::invalid_argument when a pattern does not compile (the

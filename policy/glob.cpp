@@ -15,49 +15,56 @@ constexpr std::size_t kMaxAlternatives = 256;
 
 bool is_meta(char c) { return c == '*' || c == '?' || c == '{' || c == '}'; }
 
-// Recursive matcher over one alternative. `below`: succeed when `s` runs out at a point
-// where the rest of the pattern could still match a path strictly below `s`.
-bool gmatch(const char* p, const char* pe, const char* s, const char* se, bool below) noexcept {
-  while (p < pe) {
-    char c = *p;
-    if (c == '*') {
-      if (p + 1 < pe && p[1] == '*') {  // "**": a whole component (checked at compile)
-        const char* rest = p + 2;
-        if (rest == pe) return true;  // trailing "**": anything, including nothing
-        if (below) return true;       // may absorb the rest of `s` and continue below it
-        // rest[0] == '/': zero components ...
-        if (gmatch(rest + 1, pe, s, se, below)) return true;
-        // ... or one or more: "**" ends just before one of the '/' of s.
-        for (const char* q = s + 1; q < se; ++q)
-          if (*q == '/' && gmatch(rest, pe, q, se, below)) return true;
-        return false;
-      }
-      // '*': a run within one component, shortest first.
-      for (const char* q = s;; ++q) {
-        if (gmatch(p + 1, pe, q, se, below)) return true;
-        if (q == se || *q == '/') return false;
-      }
-    }
-    if (s == se) {
-      if (!below) return false;
-      // Could the rest of the pattern match "/..."? Only if it starts a new component.
-      return c == '/';
-    }
-    if (c == '?') {
-      if (*s == '/') return false;
-      ++p;
-      ++s;
+constexpr std::size_t kMaxComponents = 2100;  // a 4095-byte normalised path has at most 2048
+
+// One component pattern (*, ?, \\c) against one component: greedy with a single backtrack
+// point, O(len(p) * len(s)) at worst, never exponential.
+bool comp_match(std::string_view p, std::string_view s) noexcept {
+  std::size_t i = 0, j = 0, star_p = std::string_view::npos, star_s = 0;
+  while (j < s.size()) {
+    if (i < p.size() && p[i] == '*') {
+      star_p = ++i;
+      star_s = j;
       continue;
     }
-    if (c == '\\') {
-      ++p;  // compile() guarantees a character follows
-      c = *p;
+    if (i < p.size()) {
+      char c = p[i];
+      std::size_t w = 1;
+      if (c == '\\' && i + 1 < p.size()) {
+        c = p[i + 1];
+        w = 2;
+      } else if (c == '?') {
+        ++i;
+        ++j;
+        continue;
+      }
+      if (c == s[j]) {
+        i += w;
+        ++j;
+        continue;
+      }
     }
-    if (*s != c) return false;
-    ++p;
-    ++s;
+    if (star_p == std::string_view::npos) return false;
+    i = star_p;
+    j = ++star_s;
   }
-  return s == se && !below;
+  while (i < p.size() && p[i] == '*') ++i;
+  return i == p.size();
+}
+
+// Splits a normalised absolute path into its components; more than kMaxComponents: too many.
+std::size_t split(std::string_view path, Piece* out) noexcept {
+  std::size_t n = 0, i = 1;
+  while (i < path.size()) {
+    std::size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) {
+      if (n == kMaxComponents) return kMaxComponents + 1;
+      out[n++] = Piece{path.data() + i, j - i};
+    }
+    i = j + 1;
+  }
+  return n;
 }
 
 std::string unescape(std::string_view s) {
@@ -213,6 +220,24 @@ std::optional<Glob> Glob::compile(std::string_view alt, std::string* error) {
     g.lit_ = g.anchor_;
   } else {
     g.kind_ = Kind::generic;
+    std::size_t i = 1;
+    while (i <= t.size()) {
+      std::size_t j = i;
+      while (j < t.size() && t[j] != '/') j += t[j] == '\\' ? 2 : 1;
+      std::string_view c = std::string_view(t).substr(i, j - i);
+      if (!c.empty()) {
+        Comp comp;
+        comp.globstar = c == "**";
+        comp.literal = first_meta(c) == c.size();
+        comp.pat = comp.literal ? unescape(c) : std::string(c);
+        if (comp.globstar) {
+          if (g.first_gs_ == std::string::npos) g.first_gs_ = g.comps_.size();
+          g.last_gs_ = g.comps_.size();
+        }
+        g.comps_.push_back(std::move(comp));
+      }
+      i = j + 1;
+    }
     // The literal tail lets match() reject most paths with one comparison ("**/*.pem").
     std::size_t last = 0;
     for (std::size_t i = 0; i < t.size(); ++i) {
@@ -239,11 +264,47 @@ bool Glob::match(std::string_view path) const noexcept {
       break;
   }
   if (path.size() < tail_.size() || path.compare(path.size() - tail_.size(), tail_.size(), tail_) != 0) return false;
-  const char* p = text_.data();
-  // "DIR/**" with a wildcard in DIR: DIR itself matches too.
-  return gmatch(p, p + text_.size(), path.data(), path.data() + path.size(), false) ||
-         (text_.size() > 3 && text_.compare(text_.size() - 3, 3, "/**") == 0 &&
-          gmatch(p, p + text_.size() - 3, path.data(), path.data() + path.size(), false));
+  Piece comps[kMaxComponents + 1];  // POD: not initialised, no cost
+  std::size_t n = split(path, comps);
+  if (n > kMaxComponents) return false;
+  return match_components(comps, n);
+}
+
+bool Glob::segment_at(std::size_t k, std::size_t len, const Piece* p, std::size_t i) const noexcept {
+  for (std::size_t j = 0; j < len; ++j) {
+    const Comp& c = comps_[k + j];
+    if (c.literal ? c.pat != p[i + j].view() : !comp_match(c.pat, p[i + j].view())) return false;
+  }
+  return true;
+}
+
+// Components split by "**" into segments: the first must match at the start, the last at
+// the end, the middle ones leftmost in order (each "**" absorbs what lies between). Linear
+// in the path for each segment: no backtracking across "**".
+bool Glob::match_components(const Piece* p, std::size_t n) const noexcept {
+  std::size_t t = comps_.size();
+  if (first_gs_ == std::string::npos) return n == t && segment_at(0, t, p, 0);
+  std::size_t a = first_gs_, b = t - last_gs_ - 1;
+  if (n < a + b || !segment_at(0, a, p, 0) || !segment_at(last_gs_ + 1, b, p, n - b)) return false;
+  std::size_t pos = a, end = n - b, k = first_gs_ + 1;
+  while (k <= last_gs_) {
+    std::size_t e = k;
+    while (!comps_[e].globstar) ++e;
+    std::size_t len = e - k;
+    if (len > 0) {
+      bool found = false;
+      for (std::size_t i = pos; i + len <= end; ++i) {
+        if (segment_at(k, len, p, i)) {
+          pos = i + len;
+          found = true;
+          break;
+        }
+      }
+      if (!found) return false;
+    }
+    k = e + 1;
+  }
+  return true;
 }
 
 bool Glob::may_match_below(std::string_view dir) const noexcept {
@@ -251,9 +312,18 @@ bool Glob::may_match_below(std::string_view dir) const noexcept {
     return lit_.size() > dir.size() + (dir == "/" ? 0 : 1) && lit_.compare(0, dir.size(), dir) == 0 &&
            (dir == "/" || lit_[dir.size()] == '/');
   }
-  const char* p = text_.data();
-  if (dir == "/") dir = std::string_view();  // so that the pattern's first '/' starts "below"
-  return gmatch(p, p + text_.size(), dir.data(), dir.data() + dir.size(), true);
+  if (kind_ == Kind::tree) {
+    // Below DIR/** lies everything under DIR; dir must be DIR, below it, or above it.
+    if (dir.size() <= lit_.size())
+      return (lit_.compare(0, dir.size(), dir) == 0 && (dir == "/" || dir.size() == lit_.size() || lit_[dir.size()] == '/'));
+    return lit_.empty() || (dir.compare(0, lit_.size(), lit_) == 0 && dir[lit_.size()] == '/');
+  }
+  Piece comps[kMaxComponents + 1];  // POD: not initialised, no cost
+  std::size_t n = split(dir, comps);
+  if (n > kMaxComponents) return false;
+  std::size_t t = comps_.size();
+  if (first_gs_ == std::string::npos) return n < t && segment_at(0, n, comps, 0);
+  return segment_at(0, n < first_gs_ ? n : first_gs_, comps, 0);  // "**" absorbs the rest
 }
 
 bool expand_braces(std::string_view pattern, std::vector<std::string>* out, std::string* error) {

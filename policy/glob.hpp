@@ -10,6 +10,13 @@
 
 namespace guardian::policy {
 
+// A path component during matching: plain data, so arrays of it cost nothing to set up.
+struct Piece {
+  const char* data;
+  std::size_t size;
+  std::string_view view() const noexcept { return {data, size}; }
+};
+
 // One brace-free alternative of a path pattern, matched against absolute normalised paths.
 //   *    any run of characters within one path component (not '/')
 //   ?    exactly one character other than '/'
@@ -38,11 +45,21 @@ class Glob {
 
  private:
   enum class Kind : unsigned char { exact, tree, generic };
+  struct Comp {
+    std::string pat;       // escapes kept unless literal
+    bool globstar = false; // "**"
+    bool literal = false;  // no wildcard: compared as a string
+  };
+  bool match_components(const Piece* comps, std::size_t n) const noexcept;
+  bool segment_at(std::size_t k, std::size_t len, const Piece* p, std::size_t i) const noexcept;
   Kind kind_ = Kind::generic;
   std::string text_;    // the alternative, escapes kept
   std::string anchor_;  // see anchor()
   std::string lit_;     // exact: the path; tree: the directory ("" for "/**")
   std::string tail_;    // generic: the literal text after the last wildcard; a match ends with it
+  std::vector<Comp> comps_;                  // generic: the components
+  std::size_t first_gs_ = std::string::npos;  // generic: index of the first and last "**"
+  std::size_t last_gs_ = std::string::npos;
 };
 
 // Expands braces ({a,b}, nested allowed) and checks every alternative. On error returns

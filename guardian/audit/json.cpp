@@ -1,6 +1,7 @@
 // JSON string escaping (byte-exact for non-UTF-8 input) and the object writer.
 #include "audit/json.hpp"
 
+#include <charconv>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -164,15 +165,15 @@ void ObjectWriter::key(std::string_view key) {
 void ObjectWriter::num(std::string_view key, std::int64_t value) {
   this->key(key);
   char buf[24];
-  int n = std::snprintf(buf, sizeof buf, "%" PRId64, value);
-  out_.append(buf, static_cast<std::size_t>(n));
+  auto r = std::to_chars(buf, buf + sizeof buf, value);
+  out_.append(buf, r.ptr);
 }
 
 void ObjectWriter::unum(std::string_view key, std::uint64_t value) {
   this->key(key);
   char buf[24];
-  int n = std::snprintf(buf, sizeof buf, "%" PRIu64, value);
-  out_.append(buf, static_cast<std::size_t>(n));
+  auto r = std::to_chars(buf, buf + sizeof buf, value);
+  out_.append(buf, r.ptr);
 }
 
 void ObjectWriter::dbl(std::string_view key, double value) {

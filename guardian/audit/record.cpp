@@ -51,9 +51,10 @@ void append_ts(std::string& out, const timespec& ts) {
     cached_sec = ts.tv_sec;
   }
   out += cached;
-  char ns[12];
-  std::snprintf(ns, sizeof ns, ".%09ldZ", static_cast<long>(ts.tv_nsec));
-  out += ns;
+  char ns[11] = {'.', '0', '0', '0', '0', '0', '0', '0', '0', '0', 'Z'};
+  long v = ts.tv_nsec;
+  for (int i = 9; i >= 1; --i, v /= 10) ns[i] = static_cast<char>('0' + v % 10);
+  out.append(ns, sizeof ns);
 }
 
 std::string_view event_name(const Item& item) {

@@ -222,6 +222,10 @@ void AskBroker::arm_timer() {
     auto next = pending_.begin()->second.deadline;
     for (auto& [id, p] : pending_)
       if (p.deadline < next) next = p.deadline;
+    // Also look again soon for questions whose thread died (killed by a limit, say), so a
+    // prompt for nobody does not hold up the next one.
+    auto soon = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+    if (soon < next) next = soon;
     auto d = next - std::chrono::steady_clock::now();
     auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
     if (ns < 100000) ns = 100000;
@@ -243,6 +247,13 @@ void AskBroker::on_timer() {
     if (tty_ && prompting_ == id)
       write_all(tty_.get(), "\nguardian: no answer in time: denied\n");
     answer(id, Verdict::deny, "timeout");
+  }
+  std::vector<std::uint64_t> gone;
+  for (auto& [id, p] : pending_)
+    if (::access(("/proc/" + std::to_string(p.query.tid)).c_str(), F_OK) != 0) gone.push_back(id);
+  for (auto id : gone) {
+    if (tty_ && prompting_ == id) write_all(tty_.get(), "\nguardian: the process is gone\n");
+    answer(id, Verdict::deny, "gone");
   }
   arm_timer();
 }

@@ -55,6 +55,9 @@ class AskBroker final : public decode::Asker {
 
   // Denies everything still held (the session is ending) and resumes them.
   void cancel_all();
+  // The loop is going away before the broker: forget its hooks (the destructor then does
+  // not unregister).
+  void forget_loop() { hooks_ = LoopHooks{}; }
   // Questions currently held.
   std::size_t pending() const { return pending_.size(); }
   // What the front end is, for the session_start record: "terminal", "socket:PATH", "none".

@@ -48,7 +48,10 @@ Result<std::unique_ptr<SessionControl>> SessionControl::create(const RunOptions&
   return c;
 }
 
-SessionControl::~SessionControl() = default;
+SessionControl::~SessionControl() {
+  // Only on early failures: the supervisor (and its loop) may already be gone.
+  if (ask_) ask_->forget_loop();
+}
 
 std::map<std::string, std::string> SessionControl::audit_fields() const {
   auto out = limits_->audit_fields();
@@ -90,6 +93,7 @@ Result<void> SessionControl::attach(Supervisor& sup) {
     auto b = AskBroker::create(ask_settings_, std::move(h));
     if (!b) return fail(b.error().message);
     ask_ = std::move(b).value();
+    proxy_.target = ask_.get();
   }
   return outcome::success();
 }
@@ -109,7 +113,11 @@ void SessionControl::terminate() {
 }
 
 int SessionControl::finish(int exit_status) {
-  if (ask_) ask_->cancel_all();
+  if (ask_) {
+    ask_->cancel_all();
+    proxy_.target = nullptr;
+    ask_.reset();  // unregisters from the loop while the supervisor is still alive
+  }
   int status = limits_->finish(exit_status);
   if (!limits_->kill_all())
     std::fputs("guardian: warning: some processes of the session outlived SIGKILL\n", stderr);

@@ -34,8 +34,9 @@ class SessionControl {
                                                         AddRule add_rule);
   ~SessionControl();
 
-  // The Asker for HandlerOptions::asker, or null when asking is off.
-  decode::Asker* asker() noexcept { return ask_.get(); }
+  // The Asker for HandlerOptions::asker, or null when asking is off. Valid from create()
+  // on (before attach() opens the front end it denies), so the handler may be built first.
+  decode::Asker* asker() noexcept { return asking_ ? &proxy_ : nullptr; }
   // Fields for session_start's `extra` (limits mechanisms, cgroup, ask front end).
   std::map<std::string, std::string> audit_fields() const;
   void set_audit(audit::AuditLog* log);
@@ -54,6 +55,13 @@ class SessionControl {
   SessionControl() = default;
   std::unique_ptr<SessionLimits> limits_;
   std::unique_ptr<AskBroker> ask_;
+  // Forwards to ask_ while it exists; denies before attach() and after finish().
+  struct Proxy final : decode::Asker {
+    AskBroker* target = nullptr;
+    Reply consult(const decode::AskQuery& q) override {
+      return target ? target->consult(q) : Reply{Answer::deny, nullptr};
+    }
+  } proxy_;
   AskSettings ask_settings_;
   bool asking_ = false;
   AddRule add_rule_;

@@ -6,6 +6,7 @@
 #include <pty.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -261,4 +262,26 @@ TEST_CASE("without a terminal or socket, asking denies at once") {
   REQUIRE(b);
   CHECK(b.value()->describe() == "none");
   CHECK(b.value()->consult(query(1, "/x")).answer == decode::Asker::Answer::deny);
+}
+
+TEST_CASE("a question whose thread died is closed as gone") {
+  std::string dir = tmpdir();
+  AskSettings s;
+  s.socket_path = dir + "/ask.sock";
+  MiniLoop loop;
+  auto b = AskBroker::create(s, loop.hooks());
+  REQUIRE(b);
+  pid_t dead = ::fork();
+  if (dead == 0) ::_exit(0);
+  ::waitpid(dead, nullptr, 0);
+  auto q = query(50, "/x");
+  q.pid = q.tid = dead;
+  CHECK(b.value()->consult(q).answer == decode::Asker::Answer::pending);
+  int c = connect_to(s.socket_path);
+  std::string buf;
+  CHECK(read_until(loop, c, "\"by\":\"gone\"", buf).find("\"verdict\":\"deny\"") != std::string::npos);
+  CHECK(b.value()->consult(q).answer == decode::Asker::Answer::deny);
+  ::close(c);
+  b.value().reset();
+  std::filesystem::remove_all(dir);
 }

@@ -161,6 +161,15 @@ TEST_CASE("decision table over a profile with extends") {
   CHECK(n >= 60);
 }
 
+TEST_CASE("a path longer than PATH_MAX is denied, even where a tree is allowed") {
+  TempDir d;
+  Engine e = load_engine(d);
+  std::string longp = "/g/ro";
+  while (longp.size() < 5000) longp += "/abcdefgh";
+  CHECK(e.decide(file_req(Op::read, longp)).verdict == Verdict::deny);
+  CHECK(e.decide(file_req(Op::read, "/g/ro/x", longp)).verdict == Verdict::deny);
+}
+
 TEST_CASE("provenance names the file and line across extends") {
   TempDir d;
   Engine e = load_engine(d);

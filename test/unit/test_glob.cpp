@@ -163,3 +163,19 @@ TEST_CASE("wildcard_match for environment names") {
   CHECK(wildcard_match("*token*", "GH_TOKEN_X", true));
   CHECK_FALSE(wildcard_match("*token*", "GH_TOKEN_X", false));
 }
+
+TEST_CASE("hostile paths cannot make matching explode") {
+  // Backtracking matchers go exponential on these; the component matcher is linear per
+  // segment. (A hang here would trip the test timeout.)
+  std::string deep;
+  for (int i = 0; i < 2000; ++i) deep += "/a";
+  CHECK_FALSE(m("/**/a/**/a/**/a/**/a/**/b", deep + "/x"));
+  CHECK(m("/**/a/**/a/**/a/**/a/**", deep));
+  std::string comp = "/" + std::string(250, 'a');
+  CHECK_FALSE(m("/*a*a*a*a*a*a*a*a*a*b", comp));
+  CHECK(m("/*a*a*a*a*a*a*a*a*a*", comp));
+  std::string err;
+  auto g = parse_pattern("/**/a/**/b", &err);
+  CHECK(g[0].may_match_below(deep));
+  CHECK_FALSE(g[0].match(deep + "/x"));
+}
