@@ -124,30 +124,42 @@ bool make_group(const std::string& dir) {
 // Enables controllers for our v2 group's children. The "no internal processes" rule forbids
 // it while our group holds processes (unless it is the root); when guardian is alone in its
 // group it moves itself into a leaf of its own first, as systemd does for delegated scopes.
-void enable_v2_controllers(const std::string& parent, const CgroupRequest& req,
-                           const std::string& leaf_name) {
-  std::string want;
+// Returns what to undo at the end: the controllers enabled and the leaf guardian moved to.
+struct V2Undo {
+  std::string parent, self_leaf, enabled;  // enabled: "-memory -pids" style, to write back
+};
+V2Undo enable_v2_controllers(const std::string& parent, const CgroupRequest& req,
+                             const std::string& leaf_name) {
+  V2Undo undo{parent, {}, {}};
   std::string avail = read_small_file(parent + "/cgroup.controllers");
   std::string enabled = read_small_file(parent + "/cgroup.subtree_control");
-  for (const char* c : {"memory", "pids", "cpu"}) {
-    bool asked = (std::strcmp(c, "memory") == 0 && req.memory) ||
-                 (std::strcmp(c, "pids") == 0 && req.pids) || std::strcmp(c, "cpu") == 0;
-    if (asked && has_word(avail, c) && !has_word(enabled, c)) want += std::string("+") + c + " ";
-  }
-  if (want.empty()) return;
-  for (auto& w : split(want, ' ')) {
-    if (w.empty()) continue;
+  std::vector<std::string> want;
+  if (req.memory && has_word(avail, "memory") && !has_word(enabled, "memory")) want.push_back("memory");
+  if (req.pids && has_word(avail, "pids") && !has_word(enabled, "pids")) want.push_back("pids");
+  for (auto& c : want) {
     int err = 0;
-    if (write_file(parent + "/cgroup.subtree_control", w, &err)) continue;
-    if (err != EBUSY) continue;
-    auto procs = read_pids(parent + "/cgroup.procs");
-    if (procs.size() != 1 || procs[0] != ::getpid()) return;  // others live here: leave it
-    std::string self_leaf = parent + "/" + leaf_name + ".supervisor";
-    if (!make_group(self_leaf) ||
-        !write_file(self_leaf + "/cgroup.procs", std::to_string(::getpid())))
-      return;
-    write_file(parent + "/cgroup.subtree_control", w);
+    if (!write_file(parent + "/cgroup.subtree_control", "+" + c, &err)) {
+      if (err != EBUSY) continue;
+      auto procs = read_pids(parent + "/cgroup.procs");
+      if (procs.size() != 1 || procs[0] != ::getpid()) break;  // others live here: leave it
+      std::string self_leaf = parent + "/" + leaf_name + ".supervisor";
+      if (!make_group(self_leaf) ||
+          !write_file(self_leaf + "/cgroup.procs", std::to_string(::getpid())))
+        break;
+      undo.self_leaf = self_leaf;
+      if (!write_file(parent + "/cgroup.subtree_control", "+" + c)) continue;
+    }
+    undo.enabled += (undo.enabled.empty() ? "-" : " -") + c;
   }
+  return undo;
+}
+
+// Puts our own group back as we found it (best effort): controllers off, guardian back in it.
+void undo_v2(const V2Undo& u) {
+  if (!u.enabled.empty()) write_file(u.parent + "/cgroup.subtree_control", u.enabled);
+  if (!u.self_leaf.empty() &&
+      write_file(u.parent + "/cgroup.procs", std::to_string(::getpid())))
+    ::rmdir(u.self_leaf.c_str());
 }
 
 }  // namespace
@@ -200,7 +212,10 @@ Result<std::unique_ptr<SessionCgroup>> SessionCgroup::create(const CgroupRequest
       if (ctl.empty()) path = p, found = true;
     if (!found) break;
     std::string parent = group_dir(m, path);
-    enable_v2_controllers(parent, req, leaf);
+    auto undo = enable_v2_controllers(parent, req, leaf);
+    cg->undo_parent_ = undo.parent;
+    cg->undo_self_leaf_ = undo.self_leaf;
+    cg->undo_enabled_ = undo.enabled;
     std::string dir = parent + "/" + leaf;
     if (!make_group(dir)) break;
     cg->v2_path_ = dir;
@@ -270,6 +285,7 @@ void SessionCgroup::remove_all() noexcept {
   } while (std::chrono::steady_clock::now() < deadline);
   if (!v2_path_.empty()) ::rmdir(v2_path_.c_str());
   for (auto& d : v1_paths_) ::rmdir(d.c_str());
+  undo_v2({undo_parent_, undo_self_leaf_, undo_enabled_});
 }
 
 Result<void> SessionCgroup::set_memory_max(std::uint64_t bytes) {

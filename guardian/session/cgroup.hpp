@@ -82,6 +82,8 @@ class SessionCgroup {
   CgMech mem_ = CgMech::none, pids_ = CgMech::none, cpuacct_ = CgMech::none;
   std::vector<int> join_fds_;          // owned; closed in the destructor
   std::string display_path_;
+  // What enabling v2 controllers changed in guardian's own group, undone at the end.
+  std::string undo_parent_, undo_self_leaf_, undo_enabled_;
 };
 
 // Reads a whole small file (cgroupfs/procfs); "" on error.

@@ -106,7 +106,7 @@ log = os.path.join(root, "cpu.jsonl")
 p, took = guardian(["--cpu", "1"], ["/usr/bin/python3", "-c", "while True: pass"], log=log)
 check(p.returncode == 124, f"cpu: exit 124 (got {p.returncode}, stderr {p.stderr.strip()!r})")
 check("CPU time limit (1s)" in p.stderr, "cpu: stderr names the limit")
-check(took < 10, f"cpu: ended in {took:.1f}s")
+check(took < 20, f"cpu: ended in {took:.1f}s")
 check_record(log, "cpu")
 
 # memory
