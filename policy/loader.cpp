@@ -129,6 +129,18 @@ bool Loader::load_top(std::string_view file_or_name) {
   return load_unit(Unit{id, ref, dirname_of(id), false, ""}, text, true);
 }
 
+bool Loader::load_top_text(std::string_view text, std::string_view display) {
+  std::string d(display);
+  profile_.source = d;
+  if (text.size() > kMaxProfileBytes) {
+    error_at(d, 0, 0, "profile is larger than 1 MiB");
+    return false;
+  }
+  sha_input_ = std::string(text);
+  std::string id = d[0] == '/' ? normalize_path(d) : d;
+  return load_unit(Unit{id, d, dirname_of(d), false, ""}, sha_input_, true);
+}
+
 // Loads a unit referenced by `extends` from unit `from` (entry at `mark`).
 void Loader::load_extends(const Unit& from, const std::string& ref, const YAML::Mark& mark) {
   if (static_cast<int>(stack_.size()) >= kMaxExtendsDepth) {
@@ -214,6 +226,13 @@ LoadResult Loader::finish() {
   profile_.sha256 = sha256_hex(sha_input_);
   r.profile = std::move(profile_);
   return r;
+}
+
+LoadResult load_profile_text(std::string_view text, std::string_view display, const LoadContext& ctx) {
+  Loader l(ctx);
+  if (display.empty()) display = "<text>";
+  l.load_top_text(text, display);
+  return l.finish();
 }
 
 LoadResult load_profile(std::string_view file_or_name, const LoadContext& ctx) {

@@ -43,6 +43,11 @@ LoadContext context_from_environment();
 // that names a built-in profile).
 LoadResult load_profile(std::string_view file_or_name, const LoadContext& ctx);
 
+// Loads profile text held in memory as if it were the file `display` (its directory is
+// ${PROFILE_DIR} and the base of relative `extends`). For fuzzing and for tools that
+// produce profiles (learn); Profile::sha256 is the digest of `text`.
+LoadResult load_profile_text(std::string_view text, std::string_view display, const LoadContext& ctx);
+
 // The text of a built-in profile, or nullptr. Built-ins are policy/profiles/*.yaml, embedded
 // at build time; their rules' origin file is "builtin:NAME".
 const std::string* builtin_profile_text(std::string_view name);

@@ -26,6 +26,7 @@ class Loader {
  public:
   explicit Loader(const LoadContext& ctx);
   bool load_top(std::string_view file_or_name);
+  bool load_top_text(std::string_view text, std::string_view display);
   LoadResult finish();
 
  private:

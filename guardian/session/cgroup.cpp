@@ -2,6 +2,7 @@
 // (cgroup v2 where writable, v1 controllers on hybrid hosts).
 #include "session/cgroup.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -121,6 +122,25 @@ bool make_group(const std::string& dir) {
   return read_pids(dir + "/cgroup.procs").empty();
 }
 
+// Removes empty `guardian-<pid>` groups left in `parent` by a guardian that was killed
+// before it could clean up (its pid no longer alive).
+void remove_stale(const std::string& parent) {
+  DIR* d = ::opendir(parent.c_str());
+  if (!d) return;
+  std::vector<std::string> stale;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n.rfind("guardian-", 0) != 0) continue;
+    char* end = nullptr;
+    long pid = std::strtol(n.c_str() + 9, &end, 10);
+    if (pid <= 0 || (*end && std::strcmp(end, ".supervisor") != 0)) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    stale.push_back(parent + "/" + n);
+  }
+  ::closedir(d);
+  for (auto& dir : stale) ::rmdir(dir.c_str());  // fails (harmlessly) unless empty
+}
+
 // Enables controllers for our v2 group's children. The "no internal processes" rule forbids
 // it while our group holds processes (unless it is the root); when guardian is alone in its
 // group it moves itself into a leaf of its own first, as systemd does for delegated scopes.
@@ -212,6 +232,7 @@ Result<std::unique_ptr<SessionCgroup>> SessionCgroup::create(const CgroupRequest
       if (ctl.empty()) path = p, found = true;
     if (!found) break;
     std::string parent = group_dir(m, path);
+    remove_stale(parent);
     auto undo = enable_v2_controllers(parent, req, leaf);
     cg->undo_parent_ = undo.parent;
     cg->undo_self_leaf_ = undo.self_leaf;
@@ -234,6 +255,7 @@ Result<std::unique_ptr<SessionCgroup>> SessionCgroup::create(const CgroupRequest
         bool match = false;
         for (auto& c : split(ctls, ',')) match = match || c == ctl;
         if (!match) continue;
+        remove_stale(group_dir(m, p));
         std::string dir = group_dir(m, p) + "/" + leaf;
         if (!make_group(dir)) return {};
         cg->v1_paths_.push_back(dir);

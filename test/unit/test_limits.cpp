@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -183,4 +184,23 @@ TEST_CASE("the reaper finds and kills orphans re-parented to a subreaper") {
   while (::waitpid(-1, nullptr, WNOHANG) > 0) {
   }
   CHECK(descendants(::getpid()).empty());
+}
+
+TEST_CASE("empty groups left by a dead guardian are removed when the next one starts") {
+  auto probe = SessionCgroup::create({});
+  if (!probe || probe.value()->kill_mech() != CgMech::v2) {
+    MESSAGE("no writable cgroup v2 hierarchy: skipped");
+    return;
+  }
+  std::string parent = probe.value()->path().substr(0, probe.value()->path().rfind('/'));
+  probe.value().reset();
+  pid_t dead = ::fork();
+  if (dead == 0) ::_exit(0);
+  ::waitpid(dead, nullptr, 0);
+  std::string stale = parent + "/guardian-" + std::to_string(dead);
+  REQUIRE(::mkdir(stale.c_str(), 0755) == 0);
+  auto cg = SessionCgroup::create({});
+  REQUIRE(cg);
+  CHECK(::access(stale.c_str(), F_OK) != 0);
+  ::rmdir(stale.c_str());
 }

@@ -297,3 +297,50 @@ TEST_CASE("hostile input never crashes the loader") {
   for (int i = 0; i < 25000; ++i) many += "    - /g/" + std::to_string(i) + "\n";
   load(many);
 }
+
+TEST_CASE("the example profile of the spec loads and means what the spec says") {
+  auto r = load_profile(GUARDIAN_TEST_DATA "/spec_example.yaml", guardian::test::fake_context());
+  for (const LoadError& e : r.errors) MESSAGE(e.str());
+  REQUIRE(r.profile);
+  const Profile& p = *r.profile;
+  CHECK(p.name == "my-tool");
+  CHECK(p.dns);
+  CHECK(*p.limits.wall_s == 600);
+  CHECK(*p.limits.cpu_s == 300);
+  CHECK(*p.limits.memory_bytes == 2ULL << 30);
+  CHECK(*p.limits.pids == 256);
+  CHECK(p.deny_errno == 13);
+  CHECK(p.on_deny == OnDeny::errno_);
+  CHECK(p.audit == AuditLevel::all);
+  CHECK(p.env.keep.size() == 5);
+  Engine e(p);
+  using guardian::test::verdict;
+  CHECK(verdict(e, Op::read, "/g/proj/src/x.py") == "allow");  // ${workspace}/** = ${CWD}/**
+  CHECK(verdict(e, Op::write, "/g/proj/out/x") == "allow");
+  CHECK(verdict(e, Op::write, "/g/proj/src/x.py") == "deny");
+  CHECK(verdict(e, Op::write, "/g/tmp/x") == "allow");
+  CHECK(verdict(e, Op::read, "/g/home/u/.ssh/id_rsa") == "deny");
+  CHECK(verdict(e, Op::read, "/g/proj/.env") == "deny");
+  CHECK(verdict(e, Op::exec, "/usr/bin/git") == "allow");
+  CHECK(verdict(e, Op::exec, "/usr/bin/gcc") == "deny");
+  Request q;
+  q.category = Category::network;
+  q.op = Op::connect;
+  q.addr.port = 443;
+  q.host = "files.pypi.org";
+  CHECK(e.decide(q).verdict == Verdict::allow);
+  q.host = "api.github.com";
+  CHECK(e.decide(q).verdict == Verdict::allow);
+  q.host = "evil.example";
+  CHECK(e.decide(q).verdict == Verdict::deny);
+}
+
+TEST_CASE("load_profile_text: in-memory text, located like a file") {
+  auto r = load_profile_text("version: 1\nfiles:\n  raed: []\n", "/g/mem.yaml", guardian::test::fake_context());
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].str() == "/g/mem.yaml:3:3: unknown key 'raed' in 'files' (did you mean 'read'?)");
+  r = load_profile_text("version: 1\nfiles: {read: [\"${PROFILE_DIR}/x\"]}\n", "/g/d/mem.yaml", guardian::test::fake_context());
+  REQUIRE(r.profile);
+  CHECK(r.profile->read[0].pattern == "/g/d/x");
+  CHECK(r.profile->name == "mem");
+}
