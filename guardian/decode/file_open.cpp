@@ -99,8 +99,10 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
   } else if (excl) {
     return error(EEXIST);
   } else if (opath) {
-    if ((flags & O_DIRECTORY) && !S_ISDIR(r.st.st_mode)) return error(ENOTDIR);
-    fd = r.target.release();  // our O_PATH descriptor is exactly what O_PATH asks for
+    // ADDFD cannot install O_PATH files (the kernel's fget() refuses them), so the kernel
+    // opens it. Safe: an O_PATH descriptor only gives metadata, and every use of it as a
+    // dirfd, for exec or through /proc/self/fd is resolved to its real path and decided.
+    return cont();
   } else if (S_ISLNK(r.st.st_mode)) {
     return error(ELOOP);  // O_NOFOLLOW on a symlink
   } else if (tmpfile) {

@@ -111,6 +111,13 @@ bool NotifTracee::read(std::uint64_t addr, void* buf, std::size_t n) {
   return got == static_cast<ssize_t>(n);
 }
 
+bool NotifTracee::write(std::uint64_t addr, const void* buf, std::size_t n) {
+  if (n == 0) return true;
+  struct iovec local { const_cast<void*>(buf), n };
+  struct iovec remote { reinterpret_cast<void*>(addr), n };
+  return process_vm_writev(tid_, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(n);
+}
+
 bool NotifTracee::read_string(std::uint64_t addr, std::string& out, std::size_t max) {
   out.clear();
   static const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));

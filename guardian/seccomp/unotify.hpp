@@ -57,6 +57,8 @@ class NotifTracee final : public decode::Tracee {
   bool read(std::uint64_t addr, void* buf, std::size_t n) override;
   bool read_string(std::uint64_t addr, std::string& out, std::size_t max) override;
   bool still_valid() override { return l_.id_valid(id_); }
+  // process_vm_writev (for emulations that return data, e.g. sendmmsg's msg_len).
+  bool write(std::uint64_t addr, const void* buf, std::size_t n) override;
   Result<UniqueFd> take_fd(int remote_fd) override;
   bool can_inject_fd() const override { return true; }
 

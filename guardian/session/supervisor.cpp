@@ -2,6 +2,8 @@
 // our signals until the command exits; then the whole tree is killed.
 #include "session/supervisor.hpp"
 
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -19,6 +21,21 @@ void supervisor_signals(sigset_t& set) {
   sigemptyset(&set);
   for (int s : {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU})
     sigaddset(&set, s);
+}
+
+namespace {
+bool g_saved = false;
+sigset_t g_original;
+}  // namespace
+
+void block_supervisor_signals() {
+  sigset_t set, old;
+  supervisor_signals(set);
+  pthread_sigmask(SIG_BLOCK, &set, &old);
+  if (!g_saved) {
+    g_original = old;
+    g_saved = true;
+  }
 }
 
 Supervisor::Supervisor(Decider& decider, audit::AuditLog* log)
@@ -41,10 +58,10 @@ void Supervisor::signal_command(int sig) {
 }
 
 Result<int> Supervisor::run(launch::LaunchSpec spec) {
-  sigset_t set, old;
+  sigset_t set;
   supervisor_signals(set);
-  if (sigprocmask(SIG_BLOCK, &set, &old) != 0) return fail_errno("cannot block signals", errno);
-  spec.sigmask = old;
+  block_supervisor_signals();
+  spec.sigmask = g_original;
   sigfd_.reset(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!sigfd_) return fail_errno("cannot create a signalfd", errno);
   // Orphans of the session (double forks) are reparented to us, so we reap them.
@@ -90,7 +107,8 @@ Result<int> Supervisor::run(launch::LaunchSpec spec) {
   if (!tracer_.wait_all_gone(5000))
     std::fputs("guardian: warning: some processes of the session did not exit after SIGKILL\n",
                stderr);
-  sigprocmask(SIG_SETMASK, &old, nullptr);
+  // The mask stays blocked: a Ctrl-C still pending here must not kill guardian before it
+  // writes session_end and returns the command's status.
   if (!ok) return fail_errno("the supervisor's poll loop failed", poll_errno);
   return *tracer_.root_status();
 }
@@ -149,8 +167,16 @@ void Supervisor::apply(const decode::Notification& n, decode::Response& r) {
       sent = listener_->send_value(n.id, r.value);
       break;
     case decode::Response::Kind::inject_fd:
-      if (!r.fd) sent = listener_->send_error(n.id, EBADF);
-      else sent = listener_->send_fd(n.id, r.fd.get(), r.cloexec);
+      if (!r.fd) {
+        sent = listener_->send_error(n.id, EBADF);
+      } else if (fcntl(r.fd.get(), F_GETFL) & O_PATH) {
+        // The kernel cannot inject O_PATH files (ADDFD uses fget, which skips them). An
+        // O_PATH descriptor gives no access to data, and a reopen through /proc/self/fd is
+        // itself an open we decide: let the kernel perform this one.
+        sent = listener_->send_continue(n.id);
+      } else {
+        sent = listener_->send_fd(n.id, r.fd.get(), r.cloexec);
+      }
       break;
     case decode::Response::Kind::defer:
       // Held for a human: the thread waits in the kernel; the loop serves everyone else.

@@ -77,5 +77,10 @@ class Supervisor {
 
 // The signals the supervisor receives through its signalfd (blocked while it runs).
 void supervisor_signals(sigset_t& set);
+// Blocks them in the calling thread, remembering the mask from before the first call (the
+// command starts with that one). Call before creating any thread (the audit writer...):
+// a thread that leaves SIGCHLD unblocked would take it, and the signalfd would miss the
+// ptrace events.
+void block_supervisor_signals();
 
 }  // namespace guardian::session

@@ -27,7 +27,8 @@ check "fd 7 not inherited" "closed" "$("$G" run -p "$P" -- /bin/sh -c 'if (true 
 exec 7>&-
 if have_engine; then
   printf 'version: 1\nfiles:\n  read: 42\n' >"$T/bad.yaml"
-  check "bad profile -> 125" 125 "$(st -p "$T/bad.yaml" -- /bin/true)"
+  "$G" run -p "$T/bad.yaml" -- /bin/true 2>"$T/err"
+  check "bad profile -> 125" 125 "$?"
   grep -q "bad.yaml:3:" "$T/err" && check "bad profile names FILE:LINE" yes yes || check "bad profile names FILE:LINE" "$T/bad.yaml:3:COL" "$(cat "$T/err")"
 fi
 finish

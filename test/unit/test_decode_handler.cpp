@@ -114,6 +114,9 @@ TEST_CASE_FIXTURE(Fixture, "O_CREAT creates only where writing is allowed, with 
   CHECK_FALSE(exists(no));
   auto e = run(SYS_open, {P(ok), O_WRONLY | O_CREAT | O_EXCL, 0644});
   CHECK(e.err == EEXIST);
+  // O_PATH cannot be installed by ADDFD: decided as stat, then run by the kernel.
+  CHECK(run(SYS_open, {P(d.path), O_PATH | O_DIRECTORY, 0}).kind == Response::Kind::cont);
+  CHECK(run(SYS_open, {P(d / "secret/s.txt"), O_PATH, 0}).err == EACCES);
   auto missing = run(SYS_open, {P(d / "pub/none"), O_RDONLY, 0});
   CHECK(missing.kind == Response::Kind::error);
   CHECK(missing.err == ENOENT);

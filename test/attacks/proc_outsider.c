@@ -1,0 +1,31 @@
+/* Escape attempt: act on a process outside the session (ATTACK_VICTIM, started by the
+ * runner): signal it by kill, tgkill, its process group and a pidfd, ptrace-attach it,
+ * write its memory, steal its descriptors, starve it with prlimit. The runner checks it
+ * is still alive and untraced. */
+#include "attack.h"
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+
+int main(int argc, char** argv) {
+  fixture(argc, argv);
+  pid_t v = (pid_t)atoi(env_or("ATTACK_VICTIM", "0"));
+  if (v <= 0) return 2;
+  int worked = 0;
+  if (kill(v, SIGKILL) == 0) worked = 1;
+  if (syscall(SYS_tgkill, v, v, SIGKILL) == 0) worked = 1;
+  if (kill(-getpgid(v), SIGKILL) == 0 && getpgid(v) != getpgrp()) worked = 1;
+  int pfd = (int)syscall(SYS_pidfd_open, v, 0);
+  if (pfd >= 0 && syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0) == 0) worked = 1;
+  if (pfd >= 0 && syscall(SYS_pidfd_getfd, pfd, 0, 0) >= 0) worked = 1;
+  if (ptrace(PTRACE_ATTACH, v, 0, 0) == 0) worked = 1;
+  char b[8] = {0};
+  struct iovec l = {b, sizeof b}, r = {(void*)0x400000, sizeof b};
+  if (process_vm_writev(v, &l, 1, &r, 1, 0) > 0) worked = 1;
+  struct rlimit zero = {0, 0};
+  if (prlimit(v, RLIMIT_CPU, &zero, NULL) == 0) worked = 1;
+  printf("proc_outsider: %s\n", worked ? "SOMETHING WORKED" : "all refused");
+  return worked;
+}

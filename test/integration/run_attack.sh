@@ -1,0 +1,77 @@
+#!/bin/sh
+# Runs one test/attacks/{file,net,exec,proc}_*.c escape attempt under guardian against a
+# fixture (see test/attacks/attack.h) and checks the real effect, not the program's word:
+# the secret's token never comes out, T/ro and the secret are unchanged, no forbidden
+# program ran, the forbidden listeners got nothing, the victim process lives, and the
+# audit log records the denial.
+. "$(dirname "$0")/run_lib.sh"
+attack=${1:?usage: run_attack.sh ATTACK_EXE}
+have_engine || { echo "decision engine not built in"; exit 77; }
+mkdir -p "$T/ws" "$T/ro" "$T/secret"
+token=tok-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+printf '%s\n' "$token" >"$T/secret/secret.txt"
+chmod 644 "$T/secret/secret.txt"
+printf 'READONLY\n' >"$T/ro/ro.txt"
+chmod 644 "$T/ro/ro.txt"
+
+# Listeners outside guardian: forbidden TCP, UDP and unix; an allowed UDP port. Any arrival
+# on a forbidden one is written to $T/hits.
+/usr/bin/python3 - "$T" <<'PY' &
+import os, socket, sys, threading
+t = sys.argv[1]
+def hit(what):
+    with open(os.path.join(t, "hits"), "a") as f: f.write(what + "\n")
+tcp = socket.socket(); tcp.bind(("127.0.0.1", 0)); tcp.listen(16)
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); udp.bind(("127.0.0.1", 0))
+ok = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); ok.bind(("127.0.0.1", 0))
+ux = socket.socket(socket.AF_UNIX); ux.bind(os.path.join(t, "secret", "sock")); ux.listen(16)
+def acc(s, name):
+    while True:
+        s.accept(); hit(name)
+def rcv(s, name):
+    while True:
+        s.recv(64)
+        if name: hit(name)
+for f, s, n in ((acc, tcp, "tcp"), (rcv, udp, "udp"), (acc, ux, "unix"), (rcv, ok, "")):
+    threading.Thread(target=f, args=(s, n), daemon=True).start()
+with open(os.path.join(t, "ports.tmp"), "w") as f:
+    f.write("%d %d %d\n" % (tcp.getsockname()[1], udp.getsockname()[1], ok.getsockname()[1]))
+os.rename(os.path.join(t, "ports.tmp"), os.path.join(t, "ports"))
+threading.Event().wait()
+PY
+listener=$!
+sleep 30 &
+victim=$!
+trap 'kill $listener $victim 2>/dev/null; rm -rf "$T"' EXIT
+n=0
+while [ ! -f "$T/ports" ]; do n=$((n + 1)); [ "$n" -gt 100 ] && { echo "listener did not start"; exit 1; }; sleep 0.1; done
+read -r tcp udp okudp <"$T/ports"
+
+cat >"$T/attack.yaml" <<YAML
+version: 1
+name: attack-fixture
+extends: [base]
+files:
+  read: ["$T/ro/**"]
+  write: ["$T/ws/**"]
+exec:
+  allow: ["/usr/bin/**", "$attack", "$T/ws/allowed-*"]
+network:
+  connect: ["127.0.0.1:$okudp"]
+YAML
+before_ro=$(ls -la "$T/ro" | sed 1d; cat "$T/ro/ro.txt"; stat -c %a "$T/secret/secret.txt")
+ATTACK_TCP=$tcp ATTACK_UDP=$udp ATTACK_OK_UDP=$okudp ATTACK_UNIX=$T/secret/sock ATTACK_VICTIM=$victim \
+  "$G" run -p "$T/attack.yaml" -a "$T/audit.jsonl" -- "$attack" "$T" >"$T/out" 2>"$T/err"
+status=$?
+echo "status $status"; tail -c 2000 "$T/err"
+after_ro=$(ls -la "$T/ro" | sed 1d; cat "$T/ro/ro.txt"; stat -c %a "$T/secret/secret.txt")
+
+check "the secret's bytes did not come out" 0 "$(cat "$T/out" "$T/err" | grep -c "$token")"
+check "T/ro and the secret are unchanged" "$before_ro" "$after_ro"
+check "no forbidden program ran" "" "$(ls "$T/ws" | grep ran-forbidden)"
+check "the forbidden listeners got nothing" "" "$(cat "$T/hits" 2>/dev/null)"
+check "the victim outside the session lives" 0 "$(kill -0 $victim 2>/dev/null; echo $?)"
+check "the victim is not traced" 0 "$(awk '/^TracerPid/ {print $2}' /proc/$victim/status)"
+check "the attack did not report success" 0 "$status"
+check "the audit log has a denial" yes "$(grep -q '"decision":"deny"' "$T/audit.jsonl" && echo yes || echo no)"
+finish

@@ -1,0 +1,64 @@
+#!/bin/sh
+# Real programs under guardian with a profile that allows them: same output and status as
+# natively (sh, cat, python3, gcc, git, tar), plus a static binary and raw syscall() calls.
+. "$(dirname "$0")/run_lib.sh"
+W=$T/work; mkdir -p "$W"; cd "$W" || exit 1
+export HOME="$T" TMPDIR="$T" LANG=C LC_ALL=C GIT_CONFIG_NOSYSTEM=1
+# same NAME CMD...: stdout+status natively and under guardian must match.
+same() {
+  name=$1; shift
+  "$@" >"$T/n.out" 2>/dev/null; n=$?
+  "$G" run -p "$P" -- "$@" >"$T/g.out" 2>"$T/g.err"; g=$?
+  check "$name: status" "$n" "$g"
+  if cmp -s "$T/n.out" "$T/g.out"; then check "$name: output" same same
+  else check "$name: output" same "differs: $(diff "$T/n.out" "$T/g.out" | head -5; head -3 "$T/g.err")"; fi
+}
+printf 'alpha\nbeta\n' >in.txt
+same "sh pipeline" /bin/sh -c 'cat in.txt | sort -r | tr a-z A-Z; ls -1 . | wc -l; exit 5'
+same "cat" /bin/cat in.txt
+same "python3 stdlib + subprocess" /usr/bin/python3 -c '
+import json, hashlib, subprocess, os, tempfile, threading
+r = [hashlib.sha256(b"x").hexdigest(), json.dumps({"a": [1, 2]})]
+t = threading.Thread(target=lambda: r.append(subprocess.run(["echo", "child"], capture_output=True, text=True).stdout.strip()))
+t.start(); t.join()
+with tempfile.NamedTemporaryFile(dir=".", delete=True) as f: f.write(b"tmp")
+print(r)'
+if command -v gcc >/dev/null; then
+  printf '#include <stdio.h>\nint main(void){puts("built");return 7;}\n' >p.c
+  same "gcc compile and run" /bin/sh -c 'gcc -O1 -o p p.c && ./p'
+fi
+if command -v git >/dev/null; then
+  same "git init/commit/log" /bin/sh -c 'rm -rf repo && git init -q repo && cd repo && echo hi >f && git add f &&
+    git -c user.name=t -c user.email=t@e commit -qm one && git log --format=%s && git status --porcelain'
+fi
+same "tar round trip" /bin/sh -c 'rm -rf tt && mkdir -p tt/a/b && echo z >tt/a/b/f && tar cf t.tar tt && rm -rf tt && tar xf t.tar && cat tt/a/b/f && tar tf t.tar | sort'
+# A static binary making raw syscalls is supervised exactly like libc calls.
+if command -v gcc >/dev/null && [ -e /usr/lib/x86_64-linux-gnu/libc.a ]; then
+  cat >s.c <<'C'
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(int c, char** v) {
+  long fd = syscall(SYS_openat, AT_FDCWD, v[1], O_RDONLY);
+  char b[64] = {0};
+  if (fd >= 0 && read((int)fd, b, sizeof b - 1) > 0) { printf("read:%s", b); return 0; }
+  perror("openat"); return 3;
+}
+C
+  gcc -static -O1 -o s s.c 2>/dev/null && {
+    same "static binary, raw syscall" ./s in.txt
+    if have_engine; then
+      echo "TOP-SECRET" >"$T/secret"
+      cat >"$T/narrow.yaml" <<YAML
+version: 1
+files:
+  read: ["$W/**"]
+YAML
+      out=$("$G" run -p "$T/narrow.yaml" -- ./s "$T/secret" 2>/dev/null); rc=$?
+      check "static raw openat of a denied file: status" 3 "$rc"
+      check "static raw openat of a denied file: no bytes" "" "$(echo "$out" | grep TOP-SECRET)"
+    fi
+  }
+fi
+finish
