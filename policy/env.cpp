@@ -35,8 +35,9 @@ std::vector<std::string> filter_environment(const EnvPolicy& policy, char** envp
     if (matches_any(policy.drop, name)) continue;
     out.emplace_back(entry);
   }
-  for (const auto& [name, value] : policy.set) {
-    std::string entry = name + "=" + value;
+  for (const auto& kv : policy.set) {
+    const std::string& name = kv.first;  // not a structured binding: clang 14 cannot capture those
+    std::string entry = name + "=" + kv.second;
     auto same = [&](const std::string& s) { return s.size() > name.size() && s.compare(0, name.size(), name) == 0 && s[name.size()] == '='; };
     auto it = std::find_if(out.begin(), out.end(), same);
     if (it != out.end()) *it = std::move(entry);
