@@ -24,9 +24,7 @@
 #include "seccomp/filter.hpp"
 #include "session/command.hpp"
 #include "session/control.hpp"
-#include "session/features.hpp"
 #include "session/handler_decider.hpp"
-#include "session/interim.hpp"
 #include "session/supervisor.hpp"
 
 extern char** environ;
@@ -152,17 +150,7 @@ int run_session(const RunOptions& opts) {
   if (!prog) return guardian_failure("guardian: " + prog.error().message);
   struct sock_fprog fprog = prog.value().fprog();
 
-#if GUARDIAN_HAVE_DECODE_HANDLER
   HandlerDecider decider;
-#else
-  // INTERIM: the decode room's Handler is not in this tree yet.
-  const char* interim = std::getenv("GUARDIAN_INTERIM_ALLOW_ALL");
-  if (!interim || std::string(interim) != "1")
-    return guardian_failure(
-        "guardian: the decision engine is not built into this version yet; refusing to run "
-        "unsupervised (set GUARDIAN_INTERIM_ALLOW_ALL=1 to test the supervisor alone)");
-  ContinueDecider decider;
-#endif
   // Declared before the session control: the ask front end unregisters from its loop when
   // it is destroyed, so the supervisor must outlive it.
   Supervisor sup(decider, log.get());

@@ -10,7 +10,6 @@ W="$T/work"
 mkdir -p "$HOME" "$TMPDIR" "$W" "$T/elsewhere"
 echo "private" > "$HOME/sibling.txt"
 echo "not for the workload" > "$T/elsewhere/file.txt"
-unset GUARDIAN_INTERIM_ALLOW_ALL 2>/dev/null || true
 export LC_ALL=C
 cd "$W"
 

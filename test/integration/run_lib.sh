@@ -6,8 +6,6 @@ G=${GUARDIAN:?GUARDIAN must name the guardian binary}
 T=$(mktemp -d "${TMPDIR:-/tmp}/guardian-it.XXXXXX")
 chmod 755 "$T"
 trap 'rm -rf "$T"' EXIT
-# INTERIM: lets the supervisor run before the decision engine is on main (ignored after).
-export GUARDIAN_INTERIM_ALLOW_ALL=1
 P=$T/allow.yaml
 cat >"$P" <<YAML
 version: 1
@@ -27,10 +25,8 @@ finish() {
   [ "$fails" -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
   exit 0
 }
-# True when the decision engine is built in (not the interim allow-all supervisor).
-have_engine() {
-  ! GUARDIAN_INTERIM_ALLOW_ALL= "$G" run -p "$P" -- /bin/true 2>&1 | grep -q 'decision engine is not built'
-}
+# The decision engine is always built in (kept for the scripts that ask).
+have_engine() { true; }
 # Waits up to $2 tenths of a second for pid $1 to disappear; true if it did.
 gone_within() {
   n=0
