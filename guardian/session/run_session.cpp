@@ -171,14 +171,12 @@ int run_session(const RunOptions& opts) {
   // attach() opens the ask front end: only then is there an Asker for the handler.
   if (auto r = control.value()->attach(sup); !r)
     return guardian_failure("guardian: " + r.error().message);
-#if GUARDIAN_HAVE_DECODE_HANDLER
   decode::HandlerOptions ho;
   ho.mode = opts.mode;
   ho.via = "seccomp";
   ho.asker = control.value()->asker();
   decider.handler = std::make_unique<decode::Handler>(*engine, *log, sup.table(), ho);
   decider.handler->allow_first_exec(cmd.real);
-#endif
 
   audit::SessionStart ss;
   ss.argv = opts.command;
