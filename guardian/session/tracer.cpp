@@ -63,7 +63,8 @@ std::string read_exe(pid_t pid) {
 }
 
 Result<void> Tracer::seize_root(pid_t pid, const std::string& exe) {
-  if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(kOptions)) != 0)
+  long options = kOptions | (on_seccomp_ ? PTRACE_O_TRACESECCOMP : 0);
+  if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(options)) != 0)
     return fail_errno("cannot trace the command for exec verification (PTRACE_SEIZE)", errno);
   root_ = pid;
   table_.add(pid, pid, getpid(), exe);
@@ -160,6 +161,11 @@ void Tracer::on_stop(pid_t pid, int status) {
       return;
     case PTRACE_EVENT_EXIT:
       cont(pid, 0);
+      return;
+    case PTRACE_EVENT_SECCOMP:
+      // ptrace backend: a syscall the filter sends to us; the backend resumes it.
+      if (on_seccomp_) on_seccomp_(pid);
+      else cont(pid, 0);
       return;
     case 0:
       // Signal-delivery stop: re-inject the signal, never swallow it.
