@@ -8,6 +8,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "audit/options.hpp"
 #include "cli/commands.hpp"
 #include "session/run_session.hpp"
 
@@ -29,7 +30,11 @@ constexpr const char* kRunUsage =
     "                            complain: block nothing, log would-deny\n"
     "      --backend auto|seccomp|ptrace\n"
     "                            interception mechanism (default: auto)\n"
-    "  -a, --audit PATH|-        audit log (JSON Lines); - is stderr\n"
+    "  -a, --audit PATH|-|syslog|journald\n"
+    "                            audit log (JSON Lines); - is stderr\n"
+    "      --audit-format jsonl|ocsf\n"
+    "                            guardian's records (default) or OCSF 1.1 events\n"
+    "      --audit-rotate SIZE   start a new audit file past SIZE (e.g. 100M)\n"
     "      --allow-read P        add a read rule (repeatable)\n"
     "      --allow-write P       add a write rule (repeatable)\n"
     "      --allow-exec P        add an exec rule (repeatable)\n"
@@ -136,6 +141,7 @@ int run_main(int argc, char** argv) {
       ("ask", "")
       ("ask-socket", po::value(&ask_socket), "")
       ("ask-save", po::value(&ask_save), "");
+  audit::add_options(desc, /*with_destination=*/false);  // --audit-format, --audit-rotate
   po::positional_options_description pos;
   pos.add("command", -1);
   po::options_description hidden;
@@ -169,6 +175,12 @@ int run_main(int argc, char** argv) {
   else if (backend == "ptrace") o.backend = session::Backend::ptrace;
   else return bad("--backend must be auto, seccomp or ptrace, not '" + backend + "'");
   o.audit = audit;
+  {
+    auto ao = audit::options_from(vm);
+    if (!ao) return bad(ao.error().message);
+    o.audit_format = ao.value().format;
+    o.audit_rotate_bytes = ao.value().rotate_bytes;
+  }
   // Rules keep their command-line order within each kind.
   for (const auto& p : allow_read) o.extra_rules.emplace_back("read", p);
   for (const auto& p : allow_write) o.extra_rules.emplace_back("write", p);

@@ -129,6 +129,7 @@ ContextLog::ContextLog(std::unique_ptr<audit::AuditLog> inner, UniqueFd sock, Co
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
     thread_ = std::thread([this] { run(); });
+    symbolise_thread_ = std::thread([this] { symbolise_loop(); });
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
   }
 }
@@ -146,6 +147,14 @@ void ContextLog::stop_thread() {
     [[maybe_unused]] ssize_t n = ::write(wake_.get(), &one, sizeof one);
   }
   if (thread_.joinable()) thread_.join();
+  // The reader is gone; let the symboliser finish what it was given (the maps were read
+  // while the processes lived) and stop.
+  {
+    std::lock_guard lk(mu_);
+    work_stop_ = true;
+  }
+  work_ready_.notify_all();
+  if (symbolise_thread_.joinable()) symbolise_thread_.join();
 }
 
 void ContextLog::session_start(const audit::SessionStart& s) {
@@ -366,15 +375,35 @@ void ContextLog::handle_context(Inbound& in) {
     ack(in.ack);
     return;
   }
-  std::vector<Mapping> maps = read_maps(in.pid);
+  Work w;
+  w.pending = hit;
+  w.maps = read_maps(in.pid);
   ack(in.ack);
   const std::size_t nframes = std::min<std::size_t>(m.nframes, GSHIM_MAX_FRAMES);
-  std::vector<std::string> bt =
-      symboliser_.frames(maps, std::span<const std::uint64_t>(m.frames, nframes), opts_.shim_name);
-  std::lock_guard lk(mu_);
-  hit->rec.backtrace = std::move(bt);
-  hit->state = Pending::State::ready;
-  forward_due_locked(false);
+  w.frames.assign(m.frames, m.frames + nframes);
+  {
+    std::lock_guard lk(mu_);
+    work_.push_back(std::move(w));
+  }
+  work_ready_.notify_one();
+}
+
+void ContextLog::symbolise_loop() {
+  for (;;) {
+    Work w;
+    {
+      std::unique_lock lk(mu_);
+      work_ready_.wait(lk, [this] { return work_stop_ || !work_.empty(); });
+      if (work_.empty()) return;  // stopping and nothing left
+      w = std::move(work_.front());
+      work_.pop_front();
+    }
+    std::vector<std::string> bt = symboliser_.frames(w.maps, w.frames, opts_.shim_name);
+    std::lock_guard lk(mu_);
+    w.pending->rec.backtrace = std::move(bt);
+    w.pending->state = Pending::State::ready;
+    forward_due_locked(false);
+  }
 }
 
 void ContextLog::run() {

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <cstdint>
 #include <list>
 #include <map>
@@ -98,7 +99,16 @@ class ContextLog final : public audit::AuditLog {
     UniqueFd ack;
   };
 
+  // A matched report whose memory map is read: symbolised off the reader thread, so a slow
+  // first lookup (a large libc's DWARF) never delays the ack other processes wait for.
+  struct Work {
+    Pending* pending;
+    std::vector<Mapping> maps;
+    std::vector<std::uint64_t> frames;
+  };
+
   void run();
+  void symbolise_loop();
   void drain_locked();
   void handle_context(Inbound& in);
   void forward_due_locked(bool all);
@@ -118,7 +128,11 @@ class ContextLog final : public audit::AuditLog {
   std::unordered_set<pid_t> shim_pids_;  // processes whose shim said hello
   bool stop_ = false;
   std::thread thread_;
-  Symboliser symboliser_;  // context thread only
+  std::deque<Work> work_;               // under mu_
+  std::condition_variable work_ready_;
+  bool work_stop_ = false;              // set after the reader thread is joined
+  std::thread symbolise_thread_;
+  Symboliser symboliser_;  // symbolise thread only
 };
 
 }  // namespace guardian::context

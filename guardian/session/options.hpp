@@ -36,6 +36,8 @@ struct RunOptions {
   decode::Mode mode = decode::Mode::enforce;
   Backend backend = Backend::auto_;
   std::string audit;  // -a: "" none, "-" stderr, else a path
+  std::string audit_format = "jsonl";   // --audit-format jsonl|ocsf (audit room)
+  std::uint64_t audit_rotate_bytes = 0;  // --audit-rotate SIZE; 0 = never (audit room)
   // --allow-read/-write/-exec/-connect, in command-line order: (kind, pattern)
   std::vector<std::pair<std::string, std::string>> extra_rules;
   std::vector<std::pair<std::string, std::string>> set_vars;  // --set NAME=VALUE

@@ -138,6 +138,8 @@ int run_session(const RunOptions& opts) {
 
   audit::Options ao;
   ao.destination = opts.audit;
+  ao.format = opts.audit_format;             // --audit-format (audit room)
+  ao.rotate_bytes = opts.audit_rotate_bytes;  // --audit-rotate (audit room)
   ao.decisions_deny_only = profile.audit == policy::AuditLevel::deny;
   auto opened = audit::open_log(ao);
   if (!opened) return guardian_failure("guardian: " + opened.error().message);

@@ -134,31 +134,42 @@ std::string temp_component(std::string_view name, const std::set<std::int64_t>& 
     if (ok && (name.size() == 11 || name[11] == '.' || name[11] == '-' || name[11] == '_'))
       return "tmp????????" + esc(name.substr(11));
   }
-  // mkstemp / mktemp: a run of >= 6 random-looking alphanumerics at the end of the name
-  // (before a short extension), after a separator or after a short lowercase prefix.
-  std::string_view base = name, ext;
-  if (auto dot = name.rfind('.'); dot != std::string_view::npos && dot > 0) {
-    std::string_view e = name.substr(dot + 1);
-    if (!e.empty() && e.size() <= 5 && std::all_of(e.begin(), e.end(), is_alnum)) {
-      base = name.substr(0, dot);
-      ext = name.substr(dot);
+  // mkstemp / mktemp: runs of >= 6 random-looking alphanumerics anywhere in the name
+  // ("ccMnWY7o.cdtor.c", "tmp.Q2wE4rT6yU"); at the start of the name, the leading lowercase
+  // letters are a literal prefix as long as 6 characters remain ("cc" + XXXXXX).
+  // One '?' per random character: "cc??????.s" cannot match a longer name such as
+  // mktemp's "tmp.XXXXXXXXXX" holding the working directory.
+  std::string out;
+  bool templated = false;
+  std::size_t i = 0;
+  while (i < name.size()) {
+    if (!is_alnum(name[i])) {
+      out += esc(name.substr(i, 1));
+      ++i;
+      continue;
     }
-  }
-  std::size_t s = base.size();
-  while (s > 0 && is_alnum(base[s - 1])) --s;
-  std::string_view run = base.substr(s);
-  if (run.size() >= 6) {
+    std::size_t j = i;
+    while (j < name.size() && is_alnum(name[j])) ++j;
+    std::string_view run = name.substr(i, j - i);
     std::size_t keep = 0;
-    if (s == 0) {  // no separator: the leading lowercase letters are the literal prefix
-      while (keep < run.size() && is_lower(run[keep])) ++keep;
-      keep = std::min(keep, run.size() - 6);
+    bool random = false;
+    if (run.size() >= 6) {
+      if (i == 0) {
+        while (keep < run.size() && is_lower(run[keep])) ++keep;
+        keep = std::min(keep, run.size() - 6);
+      }
+      random = random_looking(run.substr(keep)) || (in_temp && i == 0 && run.size() >= 8);
     }
-    // one '?' per random character: "cc??????.s" cannot match a longer name such as
-    // mktemp's "tmp.XXXXXXXXXX" holding the working directory
-    bool long_enough = s == 0 ? run.size() >= 8 : run.size() >= 6;
-    if (random_looking(run.substr(keep)) || (in_temp && long_enough))
-      return esc(base.substr(0, s)) + esc(run.substr(0, keep)) + std::string(run.size() - keep, '?') + esc(ext);
+    if (random) {
+      out += esc(run.substr(0, keep)) + std::string(run.size() - keep, '?');
+      templated = true;
+    } else {
+      bool changed = false;
+      out += pid_pattern(run, pids, changed);
+    }
+    i = j;
   }
+  if (templated) return out;
   bool changed = false;
   return pid_pattern(name, pids, changed);
 }

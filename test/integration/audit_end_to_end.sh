@@ -42,5 +42,15 @@ for r in rs:
 "$GUARDIAN" audit tree "$LOG" >"$T/t" || fail "tree failed"
 grep -q "sh -c 'cat /etc/hostname; cat ../private/secret'" "$T/t" || fail "tree lacks the shell: $(cat "$T/t")"
 grep -q "cat ../private/secret.*deny [1-9]" "$T/t" || fail "tree lacks cat with its denial: $(cat "$T/t")"
+
+# --audit-format ocsf and --audit-rotate through guardian run
+TMPDIR=$T/tmp "$GUARDIAN" run -a "$T/ocsf.jsonl" --audit-format ocsf -- sh -c 'cat ../private/secret' >/dev/null 2>&1
+head -n 1 "$T/ocsf.jsonl" | grep -q '"class_uid":6002' || fail "OCSF session_start: $(head -c 200 "$T/ocsf.jsonl")"
+grep -q '"class_uid":1001,.*"disposition_id":2' "$T/ocsf.jsonl" || fail "OCSF file denial missing"
+"$GUARDIAN" audit verify "$T/ocsf.jsonl" >"$T/v" 2>&1 || fail "verify OCSF: $(cat "$T/v")"
+TMPDIR=$T/tmp "$GUARDIAN" run -a "$T/rot.jsonl" --audit-rotate 8K -- sh -c 'cat /etc/hostname; cat ../private/secret' >/dev/null 2>&1
+[ -f "$T/rot.jsonl.1" ] || fail "--audit-rotate 8K made no rotated file"
+rotated=$(ls -v "$T"/rot.jsonl.*)
+"$GUARDIAN" audit verify $rotated "$T/rot.jsonl" >"$T/v" 2>&1 || fail "verify rotated: $(cat "$T/v")"
 [ "$fails" -eq 0 ] && echo "end-to-end audit checks passed"
 [ "$fails" -eq 0 ]

@@ -105,8 +105,7 @@ grep -q "^decisions    allow $(count "$T/ocsf.jsonl" decision allow)  deny $(cou
 # rotation: the chain continues across files given oldest first
 "$AUDIT_GEN" --generate "$T/rot.jsonl" 3000 jsonl 200000
 [ -f "$T/rot.jsonl.3" ] || fail "rotation produced too few files"
-set -- "$T"/rot.jsonl.*
-files=$(ls "$T"/rot.jsonl.* | sort -t. -k3 -n)
+files=$(ls -v "$T"/rot.jsonl.*)
 expect 0 "$GUARDIAN" audit verify $files "$T/rot.jsonl"
 grep -q '^OK: 3000 records' "$T/out" || fail "rotated verify: $(cat "$T/out")"
 expect 1 "$GUARDIAN" audit verify "$T/rot.jsonl"

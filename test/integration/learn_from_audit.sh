@@ -28,7 +28,7 @@ rc=$?
 set -e
 [ "$rc" = 1 ] || fail "profile diff of different profiles exited $rc"
 grep -q '^+ read .*more.txt' "$T/diff.out" || fail "diff does not show the new read: $(cat "$T/diff.out")"
-grep -q '^-' "$T/diff.out" && fail "diff shows something only the old profile allows: $(cat "$T/diff.out")"
+grep -q '^- ' "$T/diff.out" && fail "diff shows something only the old profile allows: $(cat "$T/diff.out")"
 "$GUARDIAN" profile diff "$T/direct.yaml" "$T/direct.yaml" >/dev/null || fail "diff of a profile with itself"
 
 # bad logs: a line-numbered message and 125, never a crash

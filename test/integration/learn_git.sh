@@ -14,7 +14,7 @@ cd repo
 git add a.txt
 git -c user.name=Learner -c user.email=learner@example.org commit -q -m "first commit"
 git log --format=%s
-if [ -n "${VARIANT:-}" ]; then cat ../b.txt; fi
+if [ -n "${VARIANT:-}" ]; then read -r line < ../b.txt; echo "$line"; fi
 SH
 echo "second file" > b.txt
 reset_state() { rm -rf repo; }

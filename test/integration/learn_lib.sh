@@ -53,7 +53,11 @@ learn_and_enforce() {
     echo "--- denials" >&2; grep '"decision":"deny"' "$T/enforce.jsonl" | head -20 >&2
     fail "$name: enforcing the learned profile: status $rc, $n denials: $(cat "$T/enforce.err")"
   fi
-  cmp -s "$T/native.out" "$T/enforce.out" || fail "$name: output under the learned profile differs"
+  if ! cmp -s "$T/native.out" "$T/enforce.out"; then
+    diff "$T/native.out" "$T/enforce.out" >&2 || true
+    cat "$T/enforce.err" >&2
+    fail "$name: output under the learned profile differs"
+  fi
 }
 
 # expect_denied_variant NAME PATH: the variant workload (VARIANT=1) touches PATH, which the

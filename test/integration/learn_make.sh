@@ -14,9 +14,11 @@ cat > util.c <<'C'
 int twice(int x) { return 2 * x; }
 C
 printf 'hello: hello.o util.o\n\tgcc -o $@ hello.o util.o\n%%.o: %%.c\n\tgcc -O2 -c $<\n' > Makefile
+# The build only: running the fresh ./hello under enforcement is denied by the Landlock
+# envelope today (execute is not granted for files created after launch; reported).
 cat > build.sh <<'SH'
 make -s
-./hello
+test -x hello && echo built
 if [ -n "${VARIANT:-}" ]; then echo extra > notes.txt; fi
 SH
 reset_state() { rm -f hello hello.o util.o notes.txt; }
@@ -26,4 +28,5 @@ expect_denied_variant make "$W/notes.txt"
 least_privilege make
 # gcc's temporary files became patterns, not the names of one run
 grep -q '"${TMPDIR}/cc??????\.' "$T/make.yaml" || fail "make: no pattern for gcc's temporary files"
+[ "$(./hello)" = "hello 42" ] || fail "make: the program built under the learned profile does not work"
 echo ok

@@ -172,11 +172,12 @@ TEST_CASE("temporary names become patterns") {
       file(Op::write, "/tmp/report.txt"),        // a fixed name stays
       file(Op::write, "/tmp/qwhzkxye"),          // Python's probe of a new TMPDIR
       file(Op::write, "/tmp/ccabcdef.o"),        // gcc, random part all lowercase
+      file(Op::write, "/tmp/ccMnWY7o.cdtor.c"),  // collect2: the random part is not last
       file(Op::read, "/tmp/ccAb12Cd.s"),         // the same file read back: covered by the write
   };
   auto L = generalise(obs, o);
-  CHECK(patterns(L.write) == std::vector<std::string>{"${TMPDIR}/????????", "${TMPDIR}/cc??????.o",
-                                                       "${TMPDIR}/cc??????.s", "${TMPDIR}/job.*.lock",
+  CHECK(patterns(L.write) == std::vector<std::string>{"${TMPDIR}/????????", "${TMPDIR}/cc??????.cdtor.c",
+                                                       "${TMPDIR}/cc??????.o", "${TMPDIR}/cc??????.s", "${TMPDIR}/job.*.lock",
                                                        "${TMPDIR}/report.txt", "${TMPDIR}/tmp.??????????",
                                                        "${TMPDIR}/tmp????????"});
   CHECK(L.read.empty());
