@@ -37,6 +37,18 @@ bool read_status(pid_t tid, pid_t& tgid, pid_t& ppid) {
   return tgid > 0;
 }
 
+// TracerPid of this process is not 0.
+bool traced_by_someone() {
+  FILE* f = std::fopen("/proc/self/status", "re");
+  if (!f) return false;
+  char line[256];
+  bool traced = false;
+  while (std::fgets(line, sizeof line, f))
+    if (std::strncmp(line, "TracerPid:", 10) == 0) traced = std::atoi(line + 10) != 0;
+  std::fclose(f);
+  return traced;
+}
+
 void cont(pid_t pid, int sig) {
   // ESRCH: killed meanwhile; nothing to resume.
   ptrace(PTRACE_CONT, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(sig)));
@@ -64,8 +76,15 @@ std::string read_exe(pid_t pid) {
 
 Result<void> Tracer::seize_root(pid_t pid, const std::string& exe) {
   long options = kOptions | (on_seccomp_ ? PTRACE_O_TRACESECCOMP : 0);
-  if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(options)) != 0)
-    return fail_errno("cannot trace the command for exec verification (PTRACE_SEIZE)", errno);
+  if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(options)) != 0) {
+    int e = errno;
+    // Our own tracer (an outer guardian, strace, gdb) already traces our children too.
+    if (e == EPERM && traced_by_someone())
+      return fail("cannot trace the command: guardian is itself traced (inside another "
+                  "guardian or a debugger), which already traces its children",
+                  e);
+    return fail_errno("cannot trace the command for exec verification (PTRACE_SEIZE)", e);
+  }
   root_ = pid;
   table_.add(pid, pid, getpid(), exe);
   return outcome::success();
