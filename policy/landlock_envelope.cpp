@@ -481,10 +481,13 @@ Envelope compute_envelope(const Profile& profile, const EnvelopeOptions& opts) {
   return env;
 }
 
-std::string envelope_paths_text(const Envelope& env, std::uint8_t access_bit) {
+bool is_alias_entry(const EnvelopePath& p) { return p.why.rfind("alias ", 0) == 0; }
+
+std::string envelope_paths_text(const Envelope& env, std::uint8_t access_bit, bool with_aliases) {
   std::string out;
   for (const auto& p : env.paths) {
     if (!(p.access & access_bit)) continue;
+    if (!with_aliases && is_alias_entry(p)) continue;
     // Read entries that also allow writing are listed under write only.
     if (access_bit == kEnvRead && (p.access & kEnvWrite)) continue;
     if (!out.empty()) out += ' ';
@@ -515,7 +518,7 @@ std::string format_envelope(const Envelope& env, bool verbose) {
   std::string out;
   std::size_t width = 4, aliases = 0;
   const EnvelopePath* example = nullptr;
-  auto is_alias = [](const EnvelopePath& p) { return p.why.rfind("alias ", 0) == 0; };
+  auto is_alias = is_alias_entry;
   for (const auto& p : env.paths)
     if (verbose || !is_alias(p)) width = std::max(width, p.path.size());
   for (const auto& p : env.paths) {

@@ -80,8 +80,12 @@ Envelope compute_envelope(const Profile& profile, const EnvelopeOptions& opts = 
 // system symlinks (often a hundred or more) are summed up in one line unless `verbose`.
 std::string format_envelope(const Envelope& env, bool verbose = false);
 
-// Compact one-line forms for the audit log's session_start record.
-std::string envelope_paths_text(const Envelope& env, std::uint8_t access_bit);
+// Whether an entry is the target of a system symlink (added by the alias scan).
+bool is_alias_entry(const EnvelopePath& p);
+
+// Compact one-line forms for the audit log's session_start record. Targets of system
+// symlinks are left out unless `with_aliases` (there are often a hundred or more).
+std::string envelope_paths_text(const Envelope& env, std::uint8_t access_bit, bool with_aliases = false);
 std::string port_set_text(const PortSet& ports);  // "all", "none" or "53,443,8000-8100"
 std::string scopes_text(const Envelope& env);      // "abstract-unix signal" or "none"
 

@@ -193,6 +193,10 @@ std::map<std::string, std::string> LandlockSetup::audit_fields() const {
   f["landlock_connect_tcp"] = abi >= 4 ? policy::port_set_text(envelope.connect) : "all";
   f["landlock_bind_tcp"] = abi >= 4 ? policy::port_set_text(envelope.bind) : "all";
   f["landlock_scoped"] = abi >= 6 ? policy::scopes_text(envelope) : "none";
+  // Listed by `guardian profile envelope --verbose`; the record only counts them.
+  std::size_t aliases = 0;
+  for (const auto& p : envelope.paths) aliases += policy::is_alias_entry(p) ? 1 : 0;
+  f["landlock_alias_targets"] = std::to_string(aliases);
   if (!skipped.empty()) {
     std::string s;
     for (const auto& k : skipped) s += (s.empty() ? "" : "; ") + k;
