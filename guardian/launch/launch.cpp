@@ -81,6 +81,17 @@ const char* stage_name(int stage) {
   // WAIT_KILLABLE_RECV: once received, a notification is not restarted by non-fatal signals,
   // which keeps signal-heavy runtimes (Go preemption) from restart storms.
   int wait_killable = 1;
+  if (!spec.listener) {
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, spec.filter) != 0) report(kSeccomp, errno);
+    ChildMsg t{kListener, -1, 1};
+    if (write(to_parent, &t, sizeof t) != sizeof t) _exit(125);
+    char go;
+    // Released only once the supervisor traces us: a SECCOMP_RET_TRACE stop without a
+    // tracer would fail the syscall with ENOSYS instead of asking.
+    if (read(from_parent, &go, 1) != 1) _exit(125);
+    execve(spec.path.c_str(), argv, envp);
+    _exit(errno == ENOENT ? 127 : 126);
+  }
   long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
                           SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
                           spec.filter);
@@ -115,6 +126,25 @@ void kill_and_reap(pid_t pid) {
 }
 
 }  // namespace
+
+int probe_user_notify() {
+  struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  struct sock_fprog prog = {1, &allow};
+  pid_t pid = fork();
+  if (pid < 0) return errno;
+  if (pid == 0) {
+    // Raw syscalls only (the parent may have threads); the status carries the errno.
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(errno & 0xff);
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog) < 0)
+      _exit(errno & 0xff);
+    _exit(0);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, __WALL) < 0)
+    if (errno != EINTR) return errno;
+  if (!WIFEXITED(status)) return EINVAL;
+  return WEXITSTATUS(status);
+}
 
 Result<Launched> launch(const LaunchSpec& spec, const BeforeExec& before_exec) {
   if (!spec.filter) return fail("internal error: no seccomp filter to install");
@@ -162,6 +192,21 @@ Result<Launched> launch(const LaunchSpec& spec, const BeforeExec& before_exec) {
     return fail(msg, m.value);
   }
   l.wait_killable = m.wait_killable != 0;
+  if (!spec.listener) {
+    if (before_exec) {
+      if (auto r = before_exec(l); !r) {
+        kill_and_reap(pid);
+        return r.error();
+      }
+    }
+    char go = 1;
+    if (write(down_w.get(), &go, 1) != 1) {
+      int e = errno;
+      kill_and_reap(pid);
+      return fail_errno("cannot release the command", e);
+    }
+    return l;
+  }
   int lfd = static_cast<int>(syscall(SYS_pidfd_getfd, l.pidfd.get(), m.value, 0));
   if (lfd < 0) {
     int e = errno;

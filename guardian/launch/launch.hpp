@@ -20,6 +20,9 @@ struct LaunchSpec {
   std::vector<std::string> argv;  // argv[0] as the user wrote it
   std::vector<std::string> envp;  // already filtered by the profile
   const struct sock_fprog* filter = nullptr;  // built by seccomp::build_filter
+  // false (ptrace backend): install the filter without a user-notify listener; its stops
+  // go to the tracer that seizes the child in BeforeExec. Launched::listener stays empty.
+  bool listener = true;
   // A Landlock ruleset (landlock room); applied in the child after no_new_privs when >= 0.
   int landlock_ruleset_fd = -1;
   // Extra fds the child keeps open (e.g. a preload shim's channel); every other fd >= 3 is
@@ -44,5 +47,10 @@ using BeforeExec = std::function<Result<void>(Launched&)>;
 // The child's execve is itself a notification on the listener: the caller must be serving
 // the listener before it can complete.
 Result<Launched> launch(const LaunchSpec& spec, const BeforeExec& before_exec);
+
+// Can this process's children get a seccomp user-notify listener? 0 if so, else the errno
+// (EBUSY under a supervisor that refuses nested listeners, e.g. another guardian). Forks a
+// probe child that installs an allow-all filter; used by --backend auto.
+int probe_user_notify();
 
 }  // namespace guardian::launch

@@ -145,7 +145,8 @@ Result<Program> build_filter(std::span<const decode::SyscallInfo> table, const F
       return r.error();
 
   // sendto with no destination is a plain write on a connected socket: no notification.
-  if (auto r = check(seccomp_rule_add(c, SCMP_ACT_NOTIFY, __NR_sendto, 1, SCMP_A4(SCMP_CMP_NE, 0)),
+  const std::uint32_t ask = opts.trace ? SCMP_ACT_TRACE(0) : SCMP_ACT_NOTIFY;
+  if (auto r = check(seccomp_rule_add(c, ask, __NR_sendto, 1, SCMP_A4(SCMP_CMP_NE, 0)),
                      "sendto");
       !r)
     return r.error();
@@ -153,7 +154,7 @@ Result<Program> build_filter(std::span<const decode::SyscallInfo> table, const F
   for (const decode::SyscallInfo& s : table) {
     if (filter_owns(s.nr)) continue;
     if (opts.metadata_open && s.family == decode::Family::file_stat) continue;
-    std::uint32_t action = SCMP_ACT_NOTIFY;
+    std::uint32_t action = ask;
     if (s.filter == decode::Filter::errno_) action = SCMP_ACT_ERRNO(EPERM);
     if (s.filter == decode::Filter::enosys) action = SCMP_ACT_ERRNO(ENOSYS);
     if (auto r = check(seccomp_rule_add(c, action, s.nr, 0), "table"); !r) return r.error();

@@ -15,6 +15,9 @@ namespace guardian::seccomp {
 struct FilterOptions {
   // files.metadata: open — file_stat syscalls are allowed in BPF, never notified.
   bool metadata_open = false;
+  // ptrace backend: the syscalls to decide stop the thread for its tracer
+  // (SECCOMP_RET_TRACE) instead of going to a user-notify listener.
+  bool trace = false;
 };
 
 // A compiled BPF program, ready for seccomp(SECCOMP_SET_MODE_FILTER).

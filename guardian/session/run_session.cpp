@@ -18,6 +18,7 @@
 #include "context/preload.hpp"
 #include "decode/syscalls.hpp"
 #include "launch/landlock.hpp"
+#include "launch/launch.hpp"
 #include "policy/engine.hpp"
 #include "policy/env.hpp"
 #include "policy/loader.hpp"
@@ -40,8 +41,6 @@ int guardian_failure(const std::string& line) {
 
 // Options whose room has not landed must not be silently ignored.
 int check_supported(const RunOptions& o) {
-  if (o.backend == Backend::ptrace)
-    return guardian_failure("guardian: --backend ptrace is not available yet (use seccomp)");
   // The shim's cooperative fast path is not built: deciding in-process needs the compiled
   // profile shared read-only with every process and a drained ring, and until that is
   // sound the supervisor decides everything (see guardian(1), --fast-path).
@@ -144,8 +143,15 @@ int run_session(const RunOptions& opts) {
   if (!opened) return guardian_failure("guardian: " + opened.error().message);
   std::unique_ptr<audit::AuditLog> log = shim.value().wrap(std::move(opened).value());
 
+  // The backend: seccomp user-notify where a listener can be had; ptrace (SECCOMP_RET_TRACE)
+  // when asked for, or for auto when the listener is refused (inside another guardian, or
+  // a container whose seccomp profile forbids it).
+  bool use_ptrace = opts.backend == Backend::ptrace;
+  if (opts.backend == Backend::auto_ && launch::probe_user_notify() != 0) use_ptrace = true;
+
   seccomp::FilterOptions fo;
   fo.metadata_open = engine->metadata_open();
+  fo.trace = use_ptrace;
   auto prog = seccomp::build_filter(decode::syscall_table(), fo);
   if (!prog) return guardian_failure("guardian: " + prog.error().message);
   struct sock_fprog fprog = prog.value().fprog();
@@ -154,6 +160,7 @@ int run_session(const RunOptions& opts) {
   // Declared before the session control: the ask front end unregisters from its loop when
   // it is destroyed, so the supervisor must outlive it.
   Supervisor sup(decider, log.get());
+  if (use_ptrace) sup.use_ptrace();
 
   // Limits, cgroup, lifetime and ask (session room).
   policy::Engine* eng = engine.get();
@@ -173,7 +180,7 @@ int run_session(const RunOptions& opts) {
     return guardian_failure("guardian: " + r.error().message);
   decode::HandlerOptions ho;
   ho.mode = opts.mode;
-  ho.via = "seccomp";
+  ho.via = use_ptrace ? "ptrace" : "seccomp";
   ho.asker = control.value()->asker();
   decider.handler = std::make_unique<decode::Handler>(*engine, *log, sup.table(), ho);
   decider.handler->allow_first_exec(cmd.real);
@@ -184,7 +191,7 @@ int run_session(const RunOptions& opts) {
   ss.profile = profile.source.empty() ? opts.profile : profile.source;
   ss.profile_sha256 = profile.sha256;
   ss.mode = opts.mode == decode::Mode::complain ? "complain" : "enforce";
-  ss.backend = "seccomp";
+  ss.backend = use_ptrace ? "ptrace" : "seccomp";
   ss.uid = getuid();
   ss.extra = control.value()->audit_fields();
   for (auto& [k, v] : landlock.audit_fields()) ss.extra[k] = v;
@@ -212,8 +219,6 @@ int run_session(const RunOptions& opts) {
   se.usage["notifications"] = sup.stats().notifications;
   if (!status) {
     std::string msg = "guardian: " + status.error().message;
-    if (opts.backend == Backend::auto_ && status.error().code == EBUSY)
-      msg += "; the ptrace backend is not available yet";
     se.exit_status = cli::kExitGuardianFailure;
     log->session_end(se);
     return guardian_failure(msg);

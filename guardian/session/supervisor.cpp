@@ -14,6 +14,7 @@
 #include <cstdio>
 
 #include "base/test_hooks.hpp"
+#include "session/ptrace_stop.hpp"
 
 namespace guardian::session {
 
@@ -57,6 +58,20 @@ void Supervisor::signal_command(int sig) {
   if (pidfd_) syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0);
 }
 
+void Supervisor::use_ptrace() {
+  ptrace_ = true;
+  tracer_.trace_seccomp([this](pid_t tid) { on_trace_stop(tid); });
+}
+
+void Supervisor::on_trace_stop(pid_t tid) {
+  decode::Notification n;
+  if (!read_trace_stop(tid, next_stop_id_++, n)) return;  // killed meanwhile
+  ++stats_.notifications;
+  PtraceTracee t(tid);
+  decode::Response r = decider_.handle(n, t);
+  apply(n, r);
+}
+
 Result<int> Supervisor::run(launch::LaunchSpec spec) {
   sigset_t set;
   supervisor_signals(set);
@@ -68,9 +83,12 @@ Result<int> Supervisor::run(launch::LaunchSpec spec) {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
 
   bool sync_ok = true;
+  spec.listener = !ptrace_;
   auto launched = launch::launch(spec, [&](launch::Launched& l) -> Result<void> {
-    listener_ = std::make_unique<seccomp::Listener>(std::move(l.listener));
-    sync_ok = listener_->set_sync_wakeup();
+    if (!ptrace_) {
+      listener_ = std::make_unique<seccomp::Listener>(std::move(l.listener));
+      sync_ok = listener_->set_sync_wakeup();
+    }
     if (before_exec) {
       auto r = before_exec(l.pid);
       if (!r) return r;
@@ -88,7 +106,8 @@ Result<int> Supervisor::run(launch::LaunchSpec spec) {
                stderr);
   pidfd_ = std::move(launched.value().pidfd);
 
-  listener_handle_ = loop_.add(listener_->fd(), POLLIN, [this](short rev) { on_listener(rev); });
+  if (listener_)
+    listener_handle_ = loop_.add(listener_->fd(), POLLIN, [this](short rev) { on_listener(rev); });
   loop_.add(sigfd_.get(), POLLIN, [this](short) { on_signal(); });
   if (on_started) on_started(tracer_.root(), pidfd_.get());
 
@@ -140,6 +159,14 @@ void Supervisor::redecide(std::uint64_t key) {
   if (it == deferred_.end()) return;
   decode::Notification n = it->second;
   deferred_.erase(it);
+  if (ptrace_) {
+    // Still held in its stop unless it was killed meanwhile.
+    PtraceTracee t(n.tid);
+    if (!t.still_valid()) return;
+    decode::Response r = decider_.handle(n, t);
+    apply(n, r);
+    return;
+  }
   // The thread may have been killed while a human thought about it.
   if (!listener_ || !listener_->id_valid(n.id)) return;
   seccomp::NotifTracee t(*listener_, n.id, n.tid, -1);
@@ -154,6 +181,15 @@ void Supervisor::apply(const decode::Notification& n, decode::Response& r) {
       (r.kind == decode::Response::Kind::error || r.kind == decode::Response::Kind::kill)) {
     r = decode::Response{};
     r.kind = decode::Response::Kind::cont;
+  }
+  if (ptrace_) {
+    // Held for a human: the thread stays in its stop until redecide().
+    if (r.kind == decode::Response::Kind::defer) {
+      deferred_[n.id] = n;
+      return;
+    }
+    answer_trace_stop(n.tid, table_.tgid_of(n.tid), r);
+    return;
   }
   bool sent = true;
   switch (r.kind) {

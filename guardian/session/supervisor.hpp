@@ -42,6 +42,10 @@ class Supervisor {
   // forward to the command (it ends the whole tree: SIGTERM, grace period, SIGKILL).
   std::function<void(int sig)> on_terminate;
 
+  // ptrace backend (call before run()): the filter was built with SECCOMP_RET_TRACE; no
+  // listener is installed and each stop is decided from the tracer's waitpid handling.
+  void use_ptrace();
+
   // Launches and supervises. Returns the command's wait status (as from waitpid).
   Result<int> run(launch::LaunchSpec spec);
 
@@ -61,6 +65,7 @@ class Supervisor {
   void on_listener(short revents);
   void on_signal();
   void apply(const decode::Notification& n, decode::Response& r);
+  void on_trace_stop(pid_t tid);
 
   Decider& decider_;
   audit::AuditLog* log_;
@@ -73,6 +78,8 @@ class Supervisor {
   int listener_handle_ = -1;
   SupervisorStats stats_;
   std::unordered_map<std::uint64_t, decode::Notification> deferred_;
+  bool ptrace_ = false;
+  std::uint64_t next_stop_id_ = 1;  // ptrace stops' keys (for defer / ask)
 };
 
 // The signals the supervisor receives through its signalfd (blocked while it runs).

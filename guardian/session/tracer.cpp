@@ -37,6 +37,18 @@ bool read_status(pid_t tid, pid_t& tgid, pid_t& ppid) {
   return tgid > 0;
 }
 
+// TracerPid of this process is not 0.
+bool traced_by_someone() {
+  FILE* f = std::fopen("/proc/self/status", "re");
+  if (!f) return false;
+  char line[256];
+  bool traced = false;
+  while (std::fgets(line, sizeof line, f))
+    if (std::strncmp(line, "TracerPid:", 10) == 0) traced = std::atoi(line + 10) != 0;
+  std::fclose(f);
+  return traced;
+}
+
 void cont(pid_t pid, int sig) {
   // ESRCH: killed meanwhile; nothing to resume.
   ptrace(PTRACE_CONT, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(sig)));
@@ -63,8 +75,16 @@ std::string read_exe(pid_t pid) {
 }
 
 Result<void> Tracer::seize_root(pid_t pid, const std::string& exe) {
-  if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(kOptions)) != 0)
-    return fail_errno("cannot trace the command for exec verification (PTRACE_SEIZE)", errno);
+  long options = kOptions | (on_seccomp_ ? PTRACE_O_TRACESECCOMP : 0);
+  if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(options)) != 0) {
+    int e = errno;
+    // Our own tracer (an outer guardian, strace, gdb) already traces our children too.
+    if (e == EPERM && traced_by_someone())
+      return fail("cannot trace the command: guardian is itself traced (inside another "
+                  "guardian or a debugger), which already traces its children",
+                  e);
+    return fail_errno("cannot trace the command for exec verification (PTRACE_SEIZE)", e);
+  }
   root_ = pid;
   table_.add(pid, pid, getpid(), exe);
   return outcome::success();
@@ -160,6 +180,11 @@ void Tracer::on_stop(pid_t pid, int status) {
       return;
     case PTRACE_EVENT_EXIT:
       cont(pid, 0);
+      return;
+    case PTRACE_EVENT_SECCOMP:
+      // ptrace backend: a syscall the filter sends to us; the backend resumes it.
+      if (on_seccomp_) on_seccomp_(pid);
+      else cont(pid, 0);
       return;
     case 0:
       // Signal-delivery stop: re-inject the signal, never swallow it.

@@ -26,6 +26,11 @@ class Tracer {
   // EXITKILL, so that the tree dies if the supervisor does.
   Result<void> seize_root(pid_t pid, const std::string& exe);
 
+  // ptrace backend: also stop at the filter's SECCOMP_RET_TRACE (PTRACE_O_TRACESECCOMP) and
+  // hand each such stop to `on_seccomp`, which must resume the thread (now or later). Call
+  // before seize_root.
+  void trace_seccomp(std::function<void(pid_t tid)> on_seccomp) { on_seccomp_ = std::move(on_seccomp); }
+
   // Drains waitpid(-1, WNOHANG|__WALL): handles every ptrace stop and exit. Call on SIGCHLD.
   void reap();
 
@@ -56,6 +61,7 @@ class Tracer {
   pid_t root_ = -1;
   std::optional<int> root_status_;
   std::uint64_t execs_killed_ = 0;
+  std::function<void(pid_t)> on_seccomp_;
 };
 
 // /proc/PID/exe resolved, or "" if unreadable.

@@ -6,6 +6,17 @@ G=${GUARDIAN:?GUARDIAN must name the guardian binary}
 T=$(mktemp -d "${TMPDIR:-/tmp}/guardian-it.XXXXXX")
 chmod 755 "$T"
 trap 'rm -rf "$T"' EXIT
+# BACKEND=ptrace|seccomp (meson registers the run_* and attack tests once per backend):
+# every `$G run` gets --backend $BACKEND, through a wrapper that execs (same pid).
+if [ -n "${BACKEND:-}" ]; then
+  cat >"$T/guardian-backend" <<SH
+#!/bin/sh
+if [ "\$1" = run ]; then shift; exec "$G" run --backend "$BACKEND" "\$@"; fi
+exec "$G" "\$@"
+SH
+  chmod 755 "$T/guardian-backend"
+  G=$T/guardian-backend
+fi
 P=$T/allow.yaml
 cat >"$P" <<YAML
 version: 1

@@ -1,0 +1,131 @@
+// The ptrace backend's stop handling: registers in, Response out (x86_64).
+#include "session/ptrace_stop.hpp"
+
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+namespace guardian::session {
+
+bool read_trace_stop(pid_t tid, std::uint64_t id, decode::Notification& n) {
+  struct user_regs_struct regs {};
+  if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0) return false;
+  n = decode::Notification{};
+  n.id = id;
+  n.tid = tid;
+  n.nr = static_cast<int>(regs.orig_rax);
+  // The filter kills every other ABI before it can ask (SCMP_FLTATR_ACT_BADARCH).
+  n.arch = AUDIT_ARCH_X86_64;
+  n.ip = regs.rip;
+  n.args = {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9};
+  return true;
+}
+
+namespace {
+
+// Skips the syscall: with orig_rax = -1 the kernel does not run it after a seccomp stop and
+// the thread sees rax as its return value.
+void skip(pid_t tid, std::int64_t ret) {
+  struct user_regs_struct regs {};
+  if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0) return;
+  regs.orig_rax = static_cast<unsigned long long>(-1LL);
+  regs.rax = static_cast<unsigned long long>(ret);
+  ptrace(PTRACE_SETREGS, tid, nullptr, &regs);
+}
+
+}  // namespace
+
+void answer_trace_stop(pid_t tid, pid_t tgid, const decode::Response& r) {
+  using K = decode::Response::Kind;
+  switch (r.kind) {
+    case K::cont:
+    case K::inject_fd:  // cannot happen (can_inject_fd() is false); the kernel opens it
+    case K::defer:
+      break;
+    case K::error:
+      skip(tid, -static_cast<std::int64_t>(r.err > 0 ? r.err : EACCES));
+      break;
+    case K::value:
+      skip(tid, r.value);
+      break;
+    case K::kill:
+      skip(tid, -EPERM);
+      kill(tgid > 0 ? tgid : tid, SIGKILL);
+      break;
+  }
+  // ESRCH: killed meanwhile; nothing to resume.
+  ptrace(PTRACE_CONT, tid, nullptr, nullptr);
+}
+
+bool PtraceTracee::read(std::uint64_t addr, void* buf, std::size_t n) {
+  if (n == 0) return true;
+  struct iovec local { buf, n };
+  struct iovec remote { reinterpret_cast<void*>(addr), n };
+  return process_vm_readv(tid_, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(n);
+}
+
+bool PtraceTracee::write(std::uint64_t addr, const void* buf, std::size_t n) {
+  if (n == 0) return true;
+  struct iovec local { const_cast<void*>(buf), n };
+  struct iovec remote { reinterpret_cast<void*>(addr), n };
+  return process_vm_writev(tid_, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(n);
+}
+
+bool PtraceTracee::read_string(std::uint64_t addr, std::string& out, std::size_t max) {
+  out.clear();
+  static const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  char chunk[4096];
+  while (out.size() <= max) {
+    // Page by page: the next page may be unmapped while the string ends before it.
+    std::size_t to_page = page - (addr % page);
+    std::size_t want = std::min({to_page, sizeof chunk, max + 1 - out.size()});
+    struct iovec local { chunk, want };
+    struct iovec remote { reinterpret_cast<void*>(addr), want };
+    ssize_t got = process_vm_readv(tid_, &local, 1, &remote, 1, 0);
+    if (got <= 0) return false;
+    const void* nul = std::memchr(chunk, '\0', static_cast<std::size_t>(got));
+    if (nul) {
+      out.append(chunk, static_cast<const char*>(nul) - chunk);
+      return out.size() <= max;
+    }
+    out.append(chunk, static_cast<std::size_t>(got));
+    addr += static_cast<std::uint64_t>(got);
+  }
+  return false;
+}
+
+bool PtraceTracee::still_valid() {
+  // Only our PTRACE_CONT (or SIGKILL) moves it out of the stop; a ptrace request succeeds
+  // only while it is stopped and traced by us.
+  unsigned long msg = 0;
+  return ptrace(PTRACE_GETEVENTMSG, tid_, nullptr, &msg) == 0;
+}
+
+Result<UniqueFd> PtraceTracee::take_fd(int remote_fd) {
+  if (!pidfd_) {
+    int pfd = static_cast<int>(syscall(SYS_pidfd_open, tid_, PIDFD_THREAD));
+    if (pfd < 0) pfd = static_cast<int>(syscall(SYS_pidfd_open, tid_, 0));
+    if (pfd < 0) return fail_errno("cannot open a pidfd for thread " + std::to_string(tid_), errno);
+    pidfd_.reset(pfd);
+    // The thread is held in our stop, so its tid cannot have been reused.
+    if (!still_valid()) return fail("thread " + std::to_string(tid_) + " went away", ESRCH);
+  }
+  int fd = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd_.get(), remote_fd, 0));
+  if (fd < 0) return fail_errno("cannot take descriptor " + std::to_string(remote_fd), errno);
+  return UniqueFd(fd);
+}
+
+}  // namespace guardian::session

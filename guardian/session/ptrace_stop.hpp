@@ -1,0 +1,44 @@
+// The ptrace backend's side of the Handler seam: a thread held in a PTRACE_EVENT_SECCOMP stop
+// (the filter's SECCOMP_RET_TRACE) read as a decode::Notification, and a Response applied to it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "base/result.hpp"
+#include "base/unique_fd.hpp"
+#include "decode/handler.hpp"
+
+namespace guardian::session {
+
+// Fills n from the stopped thread's registers (orig_rax = nr; rdi rsi rdx r10 r8 r9 = args).
+// false if the thread is gone (killed meanwhile).
+bool read_trace_stop(pid_t tid, std::uint64_t id, decode::Notification& n);
+
+// Applies r and resumes the thread. cont runs the syscall; error/value skip it (orig_rax =
+// -1) with rax = -err / value; kill sends SIGKILL to the process (tgid). inject_fd never
+// comes (can_inject_fd() is false): answered as cont, the kernel performing the open.
+void answer_trace_stop(pid_t tid, pid_t tgid, const decode::Response& r);
+
+// decode::Tracee for a thread held in a seccomp ptrace stop. It cannot leave the stop
+// without us, so still_valid() only fails when it was killed.
+class PtraceTracee final : public decode::Tracee {
+ public:
+  explicit PtraceTracee(pid_t tid) : tid_(tid) {}
+  pid_t tid() const override { return tid_; }
+  bool read(std::uint64_t addr, void* buf, std::size_t n) override;
+  bool read_string(std::uint64_t addr, std::string& out, std::size_t max) override;
+  bool still_valid() override;
+  bool write(std::uint64_t addr, const void* buf, std::size_t n) override;
+  Result<UniqueFd> take_fd(int remote_fd) override;
+  // No ADDFD without a listener: the handler lets the kernel perform a decided open.
+  bool can_inject_fd() const override { return false; }
+
+ private:
+  pid_t tid_;
+  UniqueFd pidfd_;
+};
+
+}  // namespace guardian::session
