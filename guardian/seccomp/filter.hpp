@@ -23,6 +23,9 @@ struct FilterOptions {
   // this per-session token run without a notification (the shim decided them in-process);
   // with any other value they are notified as usual. 0: off.
   std::uint64_t fast_path_token = 0;
+  // The DNS gate runs (the profile names hosts): recvfrom() with a source address is
+  // notified, so answers relayed by the gate can be reported as the resolver's.
+  bool dns_gate = false;
 };
 
 // A compiled BPF program, ready for seccomp(SECCOMP_SET_MODE_FILTER).
