@@ -40,6 +40,7 @@
 namespace guardian::preload {
 
 constinit FastPath g_fast;
+bool g_altstack_seen = false;
 
 namespace {
 
@@ -67,11 +68,57 @@ bool parse_int(const char*& p, long& out) {
   return true;
 }
 
-// A signal handler on an alternate stack may have little room; decide() wants ~12 KiB.
+// A signal handler on an alternate stack may have little room (decide() and our buffers
+// want ~20 KiB): asked only once the program installed one through libc (hooks_fast.cpp).
 bool on_alt_stack() {
+  if (!__atomic_load_n(&g_altstack_seen, __ATOMIC_RELAXED)) return false;
   stack_t ss;
   if (syscall(SYS_sigaltstack, nullptr, &ss) != 0) return true;
   return (ss.ss_flags & SS_ONSTACK) != 0;
+}
+
+// The process's current directory, cached: getcwd is the dearest call of a relative
+// lookup. Valid while the ring's cwd_gen has not moved (the supervisor bumps it before any
+// chdir, fchdir, chroot or rename of the session proceeds) and for the process that filled
+// it (a vfork child shares our memory but not our cwd). A sequence count makes readers
+// retry around a writer, whoever it is (another thread, a signal handler, a vfork child).
+struct CwdCache {
+  std::uint32_t seq;  // odd while being written
+  std::int32_t pid;
+  std::uint64_t gen;
+  std::uint32_t len;
+  char path[kMax];
+};
+CwdCache g_cwd;
+
+bool current_dir(const void* ring, std::int32_t pid, char* out, std::size_t cap, std::size_t* len) {
+  const auto* hdr = static_cast<const gfast_ring*>(ring);
+  const std::uint64_t gen = __atomic_load_n(&hdr->cwd_gen, __ATOMIC_ACQUIRE);
+  std::uint32_t s1 = __atomic_load_n(&g_cwd.seq, __ATOMIC_ACQUIRE);
+  if (!(s1 & 1) && g_cwd.pid == pid && g_cwd.gen == gen && g_cwd.len > 0 && g_cwd.len < cap) {
+    std::size_t n = g_cwd.len;
+    memcpy(out, g_cwd.path, n);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&g_cwd.seq, __ATOMIC_RELAXED) == s1 && out[0] == '/') {
+      out[n] = '\0';
+      *len = n;
+      return true;
+    }
+  }
+  long r = syscall(SYS_getcwd, out, cap);
+  if (r <= 0 || out[0] != '/') return false;
+  std::size_t n = strnlen(out, cap);
+  std::uint32_t s = __atomic_load_n(&g_cwd.seq, __ATOMIC_RELAXED);
+  if (!(s & 1) && __atomic_compare_exchange_n(&g_cwd.seq, &s, s + 1, false, __ATOMIC_ACQUIRE,
+                                              __ATOMIC_RELAXED)) {
+    g_cwd.pid = pid;
+    g_cwd.gen = gen;
+    g_cwd.len = static_cast<std::uint32_t>(n);
+    memcpy(g_cwd.path, out, n);
+    __atomic_store_n(&g_cwd.seq, s + 2, __ATOMIC_RELEASE);
+  }
+  *len = n;
+  return true;
 }
 
 alignas(policy::Engine) unsigned char g_engine_storage[sizeof(policy::Engine)];
@@ -85,6 +132,7 @@ struct FastPath::Path {
   std::string_view norm;
   const char* raw = nullptr;
   std::size_t raw_len = 0;
+  std::int32_t pid = 0;  // getpid(), once asked
 };
 
 struct FastPath::Claim {
@@ -136,7 +184,9 @@ void FastPath::init() {
     if (!policy::decode_snapshot(snap, prof)) return;
     auto* e = new (g_engine_storage) policy::Engine(prof);
     metadata_open_ = e->metadata_open();
-    audit_allows_ = prof.audit == policy::AuditLevel::all;
+    // Allows are recorded only when something writes them (an audit destination and
+    // `audit: {decisions: all}`); otherwise they would be counted nowhere.
+    audit_allows_ = prof.audit == policy::AuditLevel::all && (hdr->flags & GFAST_P_RECORD);
     token_ = hdr->token;
     ring_ = ring;
     engine_ = e;  // last: the hooks test engine_ alone
@@ -157,9 +207,9 @@ bool FastPath::prepare(int dirfd, const char* raw, int op, int nr, Path& p, Clai
     // Relative to the cwd only (a dirfd's path is not ours to know without asking). The
     // kernel's answer names the real directory, as /proc/PID/cwd does for the supervisor.
     if (dirfd != AT_FDCWD) return false;
-    long n = syscall(SYS_getcwd, p.abs, kMax);
-    if (n <= 0 || p.abs[0] != '/') return false;
-    std::size_t cl = strnlen(p.abs, kMax);
+    p.pid = static_cast<std::int32_t>(syscall(SYS_getpid));
+    std::size_t cl = 0;
+    if (!current_dir(ring_, p.pid, p.abs, kMax, &cl)) return false;
     if (cl + 1 + rl >= kMax) return false;
     if (cl > 1) p.abs[cl++] = '/';
     memcpy(p.abs + cl, raw, rl + 1);
@@ -192,7 +242,7 @@ bool FastPath::prepare(int dirfd, const char* raw, int op, int nr, Path& p, Clai
   c.slot = fastpath::ring_claim(ring_, c.tid, &c.pos);
   if (!c.slot) return false;  // ring full: the supervisor decides (and records) it
   gfast_slot* s = c.slot;
-  s->pid = static_cast<std::int32_t>(syscall(SYS_getpid));
+  s->pid = p.pid ? p.pid : static_cast<std::int32_t>(syscall(SYS_getpid));
   s->tid = static_cast<std::int32_t>(c.tid);
   s->nr = static_cast<std::uint16_t>(nr);
   s->op = static_cast<std::uint8_t>(op);

@@ -59,5 +59,8 @@ class FastPath {
 };
 
 extern FastPath g_fast;
+// Set once the program installs a signal stack through libc: from then on the fast path
+// checks it is not running on one (hooks_fast.cpp).
+extern bool g_altstack_seen;
 
 }  // namespace guardian::preload

@@ -6,6 +6,7 @@
 #undef _FILE_OFFSET_BITS
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -50,6 +51,15 @@ GUARDIAN_EXPORT int fstat64(int fd, struct stat64* buf) { return plain_fstat(fd,
 GUARDIAN_EXPORT int __fxstat(int ver, int fd, struct stat* buf) { return versioned_fstat(ver, fd, buf); }
 GUARDIAN_EXPORT int __fxstat64(int ver, int fd, struct stat64* buf) {
   return versioned_fstat(ver, fd, buf);
+}
+
+// Only watched: a handler running on a small signal stack must not get the fast path's
+// 20 KiB of buffers. Raw sigaltstack syscalls are not seen (Go's runtime): their handlers
+// do not call libc's file functions.
+GUARDIAN_EXPORT int sigaltstack(const stack_t* ss, stack_t* old) {
+  if (ss && !(ss->ss_flags & SS_DISABLE)) __atomic_store_n(&guardian::preload::g_altstack_seen, true, __ATOMIC_RELAXED);
+  long r = syscall(SYS_sigaltstack, ss, old);
+  return static_cast<int>(r);
 }
 
 GUARDIAN_EXPORT DIR* opendir(const char* path) {

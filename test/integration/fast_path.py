@@ -147,6 +147,15 @@ exec:
                  "dir opendir ok errno=kept", "ok fread 12"]:
         check(want in with_fast.stdout.splitlines(), f"errno probe says {want!r}: {with_fast.stdout!r}")
 
+    # 5b. The current directory the shim caches follows chdir, a vfork child and a rename.
+    os.mkdir(os.path.join(work, "sub"))
+    with open(os.path.join(work, "sub", "inner.txt"), "w") as f:
+        f.write("inner\n")
+    r = guardian(base, [FAST_PROBE, "cwd"], work, env)
+    want = ["start plain ok", "vfork child inner ok", "after vfork plain ok", "in sub inner ok",
+            "in sub plain ENOENT", "renamed inner ok", "back plain ok"]
+    check(r.stdout.splitlines() == want, f"cwd probe: {r.stdout!r} {r.stderr[-300:]!r}")
+
     # 6. Threads, fork and vfork at once: every call succeeds and none loses its record.
     log = os.path.join(tmp, "stress.jsonl")
     n = 300
