@@ -6,6 +6,8 @@
 #undef _FILE_OFFSET_BITS
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -20,6 +22,7 @@ using guardian::preload::g_shim;
 #define GUARDIAN_EXPORT extern "C" __attribute__((visibility("default")))
 
 extern "C" {
+char* __realpath_chk(const char*, char*, size_t);
 int __fxstat(int, int, struct stat*);
 int __fxstat64(int, int, struct stat64*);
 }
@@ -60,6 +63,32 @@ GUARDIAN_EXPORT int sigaltstack(const stack_t* ss, stack_t* old) {
   if (ss && !(ss->ss_flags & SS_DISABLE)) __atomic_store_n(&guardian::preload::g_altstack_seen, true, __ATOMIC_RELAXED);
   long r = syscall(SYS_sigaltstack, ss, old);
   return static_cast<int>(r);
+}
+
+// realpath walks the path with glibc's internal readlink, one notified call per component
+// (a C compiler canonicalises every header directory this way): done here when no symbolic
+// link is on the way.
+GUARDIAN_EXPORT char* realpath(const char* path, char* resolved) {
+  char* out;
+  if (g_fast.realpath(path, resolved, &out)) return out;
+  if (!g_shim.real().realpath) {
+    errno = ENOSYS;
+    return nullptr;
+  }
+  return g_shim.real().realpath(path, resolved);
+}
+
+GUARDIAN_EXPORT char* canonicalize_file_name(const char* path) { return realpath(path, nullptr); }
+
+// _FORTIFY_SOURCE's realpath: a buffer shorter than PATH_MAX is glibc's to refuse.
+GUARDIAN_EXPORT char* __realpath_chk(const char* path, char* resolved, size_t resolvedlen) {
+  char* out;
+  if (resolvedlen >= PATH_MAX && g_fast.realpath(path, resolved, &out)) return out;
+  if (!g_shim.real().realpath_chk) {
+    errno = ENOSYS;
+    return nullptr;
+  }
+  return g_shim.real().realpath_chk(path, resolved, resolvedlen);
 }
 
 GUARDIAN_EXPORT DIR* opendir(const char* path) {

@@ -7,6 +7,8 @@
  *   cwd                    relative opens after chdir, a vfork child's chdir, and a rename
  *                          of the current directory (run in a directory holding plain.txt
  *                          and sub/inner.txt); prints one line per open
+ *   realpath PATH...       realpath() of each PATH, into a buffer and malloc'ed, with the
+ *                          buffer's contents on failure (glibc leaves the walked prefix)
  *   token FILE             reads the session token from the memfd GUARDIAN_FAST names and
  *                          calls openat2(FILE) with a token wrong in its low half, then in
  *                          its high half, then right: the first two must reach the
@@ -17,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -166,6 +169,20 @@ static int cwd_mode(void) {
   return 0;
 }
 
+static int realpath_mode(int n, char **paths) {
+  for (int i = 0; i < n; ++i) {
+    char buf[PATH_MAX];
+    strcpy(buf, "untouched");
+    errno = 4242;
+    char *r = realpath(paths[i], buf);
+    printf("%s -> %s errno=%s buf=%s\n", paths[i], r ? r : "NULL", errno == 4242 ? "kept" : name(errno), buf);
+    char *m = realpath(paths[i], NULL);
+    printf("%s -> malloc %s\n", paths[i], m ? m : "NULL");
+    free(m);
+  }
+  return 0;
+}
+
 static int token_mode(const char *file) {
   const char *env = getenv("GUARDIAN_FAST");
   int pfd = -1, rfd = -1;
@@ -198,6 +215,7 @@ int main(int argc, char **argv) {
   if (argc == 4 && strcmp(argv[1], "stress") == 0) return stress_mode(argv[2], atoi(argv[3]));
   if (argc == 3 && strcmp(argv[1], "token") == 0) return token_mode(argv[2]);
   if (argc == 2 && strcmp(argv[1], "cwd") == 0) return cwd_mode();
-  fprintf(stderr, "usage: fast_path_probe errno DIR FILE DENIED | stress FILE N | token FILE | cwd\n");
+  if (argc >= 3 && strcmp(argv[1], "realpath") == 0) return realpath_mode(argc - 2, argv + 2);
+  fprintf(stderr, "usage: fast_path_probe errno DIR FILE DENIED | stress FILE N | token FILE | cwd | realpath PATH...\n");
   return 64;
 }
