@@ -10,11 +10,16 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "audit/log.hpp"
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
 #include "policy/engine.hpp"
+
+namespace guardian::dns {
+class Gate;
+}
 
 namespace guardian::decode {
 
@@ -131,6 +136,13 @@ struct HandlerOptions {
   Mode mode = Mode::enforce;
   std::string via = "seccomp";  // recorded in decision records
   Asker* asker = nullptr;       // set when on_deny: ask or --ask; denials go through it
+  // The DNS gate, when the profile names hosts (issue 9): connects and datagrams to a
+  // resolver:53 are redirected to it, recvfrom() on redirected sockets is emulated, and
+  // connect() decisions get Request::host from the names it saw answered.
+  dns::Gate* gate = nullptr;
+  // Profile `dns: true` without host rules: these resolvers (port 53) may be reached
+  // directly. (Seam extension, issue 9.)
+  std::vector<policy::NetAddr> dns_direct;
 };
 
 // Decodes, decides, emulates and audits one notification at a time. Single-threaded:

@@ -83,6 +83,7 @@ bool filter_owns(int nr) noexcept {
     case __NR_ioctl:
     case __NR_seccomp:
     case __NR_sendto:
+    case __NR_recvfrom:
       return true;
     default:
       return false;
@@ -150,6 +151,15 @@ Result<Program> build_filter(std::span<const decode::SyscallInfo> table, const F
                      "sendto");
       !r)
     return r.error();
+
+  // recvfrom with a source address, only while the DNS gate runs: the decoder reports the
+  // gate's answers as the resolver's (decode/net_dns.cpp). Without a src_addr, or without
+  // the gate, it never reaches the supervisor.
+  if (opts.dns_gate)
+    if (auto r = check(seccomp_rule_add(c, ask, __NR_recvfrom, 1, SCMP_A4(SCMP_CMP_NE, 0)),
+                       "recvfrom");
+        !r)
+      return r.error();
 
   for (const decode::SyscallInfo& s : table) {
     if (filter_owns(s.nr)) continue;

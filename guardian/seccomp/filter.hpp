@@ -18,6 +18,9 @@ struct FilterOptions {
   // ptrace backend: the syscalls to decide stop the thread for its tracer
   // (SECCOMP_RET_TRACE) instead of going to a user-notify listener.
   bool trace = false;
+  // The DNS gate runs (the profile names hosts): recvfrom() with a source address is
+  // notified, so answers relayed by the gate can be reported as the resolver's.
+  bool dns_gate = false;
 };
 
 // A compiled BPF program, ready for seccomp(SECCOMP_SET_MODE_FILTER).

@@ -17,6 +17,8 @@
 #include "cli/commands.hpp"
 #include "context/preload.hpp"
 #include "decode/syscalls.hpp"
+#include "dns/gate.hpp"
+#include "dns/names.hpp"
 #include "launch/landlock.hpp"
 #include "launch/launch.hpp"
 #include "policy/engine.hpp"
@@ -117,6 +119,14 @@ int run_session(const RunOptions& opts) {
   if (!shim) return guardian_failure("guardian: " + shim.error().message);
   if (shim.value().active()) shim.value().allow_library(profile);
 
+  // The DNS gate (issue 9): only when some rule names a host, since only then must the
+  // session's queries be decided name by name (dns/gate.cpp). Resolving needs resolv.conf.
+  dns::GateOptions go;
+  go.rules = dns::NameRules(profile);
+  for (const auto& [kind, pattern] : opts.extra_rules)
+    if (kind == "connect") go.rules.add_connect(pattern);
+  if (go.rules.any_host_rules() || profile.dns) dns::allow_resolver_config(profile);
+
   std::unique_ptr<policy::Engine> engine;
   try {
     engine = std::make_unique<policy::Engine>(profile);
@@ -149,9 +159,26 @@ int run_session(const RunOptions& opts) {
   bool use_ptrace = opts.backend == Backend::ptrace;
   if (opts.backend == Backend::auto_ && launch::probe_user_notify() != 0) use_ptrace = true;
 
+  std::unique_ptr<dns::Gate> gate;
+  std::vector<policy::NetAddr> dns_direct;
+  if (go.rules.any_host_rules()) {
+    go.resolvers = dns::resolvers();
+    go.log = log.get();
+    go.complain = opts.mode == decode::Mode::complain;
+    go.audit_allows = profile.audit != policy::AuditLevel::deny;
+    go.deny_errno = profile.deny_errno;
+    go.via = use_ptrace ? "ptrace" : "seccomp";
+    auto started_gate = dns::Gate::start(std::move(go));
+    if (!started_gate) return guardian_failure("guardian: " + started_gate.error().message);
+    gate = std::move(started_gate).value();
+  } else if (profile.dns) {
+    dns_direct = dns::resolvers();
+  }
+
   seccomp::FilterOptions fo;
   fo.metadata_open = engine->metadata_open();
   fo.trace = use_ptrace;
+  fo.dns_gate = gate != nullptr;
   auto prog = seccomp::build_filter(decode::syscall_table(), fo);
   if (!prog) return guardian_failure("guardian: " + prog.error().message);
   struct sock_fprog fprog = prog.value().fprog();
@@ -182,6 +209,8 @@ int run_session(const RunOptions& opts) {
   ho.mode = opts.mode;
   ho.via = use_ptrace ? "ptrace" : "seccomp";
   ho.asker = control.value()->asker();
+  ho.gate = gate.get();
+  ho.dns_direct = std::move(dns_direct);
   decider.handler = std::make_unique<decode::Handler>(*engine, *log, sup.table(), ho);
   decider.handler->allow_first_exec(cmd.real);
 
@@ -217,6 +246,9 @@ int run_session(const RunOptions& opts) {
                            static_cast<std::uint64_t>(ru.ru_stime.tv_usec) / 1000;
   }
   se.usage["notifications"] = sup.stats().notifications;
+  // The session is over: no query may be recorded after session_end.
+  decider.handler.reset();
+  gate.reset();
   if (!status) {
     std::string msg = "guardian: " + status.error().message;
     se.exit_status = cli::kExitGuardianFailure;

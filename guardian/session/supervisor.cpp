@@ -15,6 +15,7 @@
 
 #include "base/test_hooks.hpp"
 #include "session/ptrace_stop.hpp"
+#include "session/respond.hpp"
 
 namespace guardian::session {
 
@@ -182,50 +183,21 @@ void Supervisor::apply(const decode::Notification& n, decode::Response& r) {
     r = decode::Response{};
     r.kind = decode::Response::Kind::cont;
   }
-  if (ptrace_) {
-    // Held for a human: the thread stays in its stop until redecide().
-    if (r.kind == decode::Response::Kind::defer) {
-      deferred_[n.id] = n;
-      return;
-    }
-    answer_trace_stop(n.tid, table_.tgid_of(n.tid), r);
+  if (r.kind == decode::Response::Kind::defer) {
+    // Held for a human: the thread waits in the kernel (seccomp) or in its stop (ptrace)
+    // until redecide(); the loop serves everyone else.
+    deferred_[n.id] = n;
     return;
   }
-  bool sent = true;
-  switch (r.kind) {
-    case decode::Response::Kind::cont:
-      sent = listener_->send_continue(n.id);
-      break;
-    case decode::Response::Kind::error:
-      sent = listener_->send_error(n.id, r.err > 0 ? r.err : EACCES);
-      break;
-    case decode::Response::Kind::value:
-      sent = listener_->send_value(n.id, r.value);
-      break;
-    case decode::Response::Kind::inject_fd:
-      if (!r.fd) {
-        sent = listener_->send_error(n.id, EBADF);
-      } else if (fcntl(r.fd.get(), F_GETFL) & O_PATH) {
-        // The kernel cannot inject O_PATH files (ADDFD uses fget, which skips them). An
-        // O_PATH descriptor gives no access to data, and a reopen through /proc/self/fd is
-        // itself an open we decide: let the kernel perform this one.
-        sent = listener_->send_continue(n.id);
-      } else {
-        sent = listener_->send_fd(n.id, r.fd.get(), r.cloexec);
-      }
-      break;
-    case decode::Response::Kind::defer:
-      // Held for a human: the thread waits in the kernel; the loop serves everyone else.
-      deferred_[n.id] = n;
-      return;
-    case decode::Response::Kind::kill: {
-      pid_t tgid = table_.tgid_of(n.tid);
-      kill(tgid > 0 ? tgid : n.tid, SIGKILL);
-      sent = listener_->send_error(n.id, EPERM);
-      break;
-    }
+  bool sent;
+  if (ptrace_) {
+    PtraceResponder to;
+    sent = apply_response(to, n, r, table_.tgid_of(n.tid));
+  } else {
+    NotifResponder to(*listener_);
+    sent = apply_response(to, n, r, table_.tgid_of(n.tid));
   }
-  // ENOENT: the syscall was interrupted or the thread died meanwhile — expected.
+  // ENOENT / ESRCH: the syscall was interrupted or the thread died meanwhile — expected.
   if (!sent) ++stats_.gone;
 }
 
