@@ -17,6 +17,7 @@
 #include "session/event_loop.hpp"
 #include "session/process_table.hpp"
 #include "session/tracer.hpp"
+#include "session/waiter.hpp"
 
 namespace guardian::session {
 
@@ -61,6 +62,9 @@ class Supervisor {
 
   const SupervisorStats& stats() const { return stats_; }
 
+  // Where emulations on blocking sockets wait (decode::HandlerOptions::blocker).
+  decode::Blocker* blocker() { return waiter_.get(); }
+
  private:
   void on_listener(short revents);
   void on_signal();
@@ -80,6 +84,7 @@ class Supervisor {
   std::unordered_map<std::uint64_t, decode::Notification> deferred_;
   bool ptrace_ = false;
   std::uint64_t next_stop_id_ = 1;  // ptrace stops' keys (for defer / ask)
+  std::unique_ptr<Waiter> waiter_;  // last: its workers use the members above
 };
 
 // The signals the supervisor receives through its signalfd (blocked while it runs).
