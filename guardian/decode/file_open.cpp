@@ -10,6 +10,7 @@
 #include <cerrno>
 
 #include "decode/impl.hpp"
+#include "policy/file_ops.hpp"
 #include "emulate/emulate.hpp"
 
 namespace guardian::decode {
@@ -51,12 +52,11 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
   Response out;
   const bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
   const bool opath = flags & O_PATH;
-  const int acc = flags & O_ACCMODE;
   const bool creat = (flags & O_CREAT) && !opath;
   const bool excl = creat && (flags & O_EXCL);
-  Op op = Op::read;
-  if (opath) op = Op::stat;  // an O_PATH descriptor gives metadata only; uses are checked
-  else if (acc != O_RDONLY || creat || (flags & O_TRUNC) || tmpfile) op = Op::write;
+  // An O_PATH descriptor gives metadata only (its uses are checked); write intent writes.
+  // Shared with the shim's fast path (policy/file_ops.hpp): both must ask the same question.
+  const Op op = policy::open_op(flags);
   ResolveOpts o;
   o.follow = !(flags & O_NOFOLLOW) && !excl;
   o.need_parent = creat;

@@ -9,12 +9,14 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "audit/log.hpp"
 #include "cli/commands.hpp"
+#include "context/fastpath.hpp"
 #include "context/preload.hpp"
 #include "decode/syscalls.hpp"
 #include "dns/gate.hpp"
@@ -39,18 +41,6 @@ namespace {
 int guardian_failure(const std::string& line) {
   std::fprintf(stderr, "%s\n", line.c_str());
   return cli::kExitGuardianFailure;
-}
-
-// Options whose room has not landed must not be silently ignored.
-int check_supported(const RunOptions& o) {
-  // The shim's cooperative fast path is not built: deciding in-process needs the compiled
-  // profile shared read-only with every process and a drained ring, and until that is
-  // sound the supervisor decides everything (see guardian(1), --fast-path).
-  if (o.fast_path)
-    return guardian_failure(
-        "guardian: --fast-path is not available in this version; every call is decided by "
-        "the supervisor (drop --fast-path)");
-  return 0;
 }
 
 std::string env_value(const std::vector<std::string>& env, const std::string& name) {
@@ -80,7 +70,6 @@ int exit_status_of(int ws) {
 }
 
 int run_session(const RunOptions& opts) {
-  if (int rc = check_supported(opts)) return rc;
   if (opts.command.empty()) return guardian_failure("guardian: missing command after '--'");
   const double started = now_s();
   // Before any thread exists (audit writer, ask server): see block_supervisor_signals.
@@ -115,7 +104,11 @@ int run_session(const RunOptions& opts) {
 
   // LD_PRELOAD shim (context room): call-site backtraces and host names for the audit log,
   // never enforcement; its library must be readable by the session.
-  auto shim = context::PreloadSession::prepare(opts.preload, profile.deny_errno, envp);
+  // --fast-path loads the shim's fast-path build, which decides hooked calls in-process.
+  if (opts.fast_path && opts.learn_allow_all)
+    return guardian_failure("guardian: --fast-path does not apply to learning");
+  auto shim = context::PreloadSession::prepare(opts.preload, profile.deny_errno, envp,
+                                               opts.fast_path);
   if (!shim) return guardian_failure("guardian: " + shim.error().message);
   if (shim.value().active()) shim.value().allow_library(profile);
 
@@ -135,6 +128,18 @@ int run_session(const RunOptions& opts) {
     return guardian_failure(std::string("guardian: ") + e.what());
   }
 
+  // Cooperative fast path (shim room): the shim builds its engine from a snapshot of this
+  // one; the supervisor then decides with an engine built the same way, so both name the
+  // same rule for the same request.
+  std::optional<context::FastPathSession> fast;
+  if (opts.fast_path) {
+    auto f = context::FastPathSession::prepare(*engine);
+    if (!f) return guardian_failure("guardian: " + f.error().message);
+    fast.emplace(std::move(f.value()));
+    engine = context::FastPathSession::canonical(*engine);
+    fast->inject_env(envp);
+  }
+
   // Landlock envelope (landlock room): off with --no-landlock and in complain mode, where
   // it would block what the mode promises to let through.
   std::string ll_off = !opts.landlock                        ? "--no-landlock"
@@ -152,6 +157,7 @@ int run_session(const RunOptions& opts) {
   auto opened = audit::open_log(ao);
   if (!opened) return guardian_failure("guardian: " + opened.error().message);
   std::unique_ptr<audit::AuditLog> log = shim.value().wrap(std::move(opened).value());
+  if (fast) log = fast->wrap(std::move(log));
 
   // The backend: seccomp user-notify where a listener can be had; ptrace (SECCOMP_RET_TRACE)
   // when asked for, or for auto when the listener is refused (inside another guardian, or
@@ -178,6 +184,7 @@ int run_session(const RunOptions& opts) {
   seccomp::FilterOptions fo;
   fo.metadata_open = engine->metadata_open();
   fo.trace = use_ptrace;
+  if (fast) fo.fast_path_token = fast->token();
   fo.dns_gate = gate != nullptr;
   auto prog = seccomp::build_filter(decode::syscall_table(), fo);
   if (!prog) return guardian_failure("guardian: " + prog.error().message);
@@ -234,6 +241,8 @@ int run_session(const RunOptions& opts) {
   spec.filter = &fprog;
   spec.landlock_ruleset_fd = landlock.active ? landlock.ruleset.get() : -1;
   if (shim.value().active()) spec.keep_fds.push_back(shim.value().child_fd());
+  if (fast)
+    for (int fd : fast->child_fds()) spec.keep_fds.push_back(fd);
   auto status = sup.run(std::move(spec));
 
   audit::SessionEnd se;
