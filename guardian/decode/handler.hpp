@@ -77,6 +77,10 @@ struct Response {
   std::int64_t value = 0;
   UniqueFd fd;           // inject_fd
   bool cloexec = false;  // inject_fd: O_CLOEXEC on the new descriptor
+  // cont of an allowed ptrace(PTRACE_ATTACH/SEIZE/TRACEME): the thread the caller wants to
+  // trace. A backend that traces it itself must let go of it first (strace, gdb and a
+  // nested guardian inside the session). (Seam extension, ptrace room.)
+  pid_t release_trace = 0;
 };
 
 // What the handler may ask about the session's processes (kept by the backend's tracer).

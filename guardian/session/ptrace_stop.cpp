@@ -46,10 +46,12 @@ void skip(pid_t tid, std::int64_t ret) {
   ptrace(PTRACE_SETREGS, tid, nullptr, &regs);
 }
 
-// Resumes the thread from its stop; false (ESRCH) when it was killed meanwhile.
-bool resume(pid_t tid) { return ptrace(PTRACE_CONT, tid, nullptr, nullptr) == 0; }
-
 }  // namespace
+
+// Resumes the thread from its stop; false (ESRCH) when it was killed meanwhile.
+bool PtraceResponder::resume(pid_t tid) const {
+  return ptrace(static_cast<__ptrace_request>(request_), tid, nullptr, nullptr) == 0;
+}
 
 bool PtraceResponder::cont(const decode::Notification& n) { return resume(n.tid); }
 

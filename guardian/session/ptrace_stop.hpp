@@ -23,12 +23,18 @@ bool read_trace_stop(pid_t tid, std::uint64_t id, decode::Notification& n);
 // to the process. No ADDFD: the kernel performs a decided open itself.
 class PtraceResponder final : public Responder {
  public:
+  // entry_stops: the thread is resumed with PTRACE_SYSCALL (see Tracer::trace_syscall_entries).
+  explicit PtraceResponder(bool entry_stops = false) : request_(entry_stops ? 24 : 7) {}
   bool cont(const decode::Notification& n) override;
   bool fail(const decode::Notification& n, int err) override;
   bool value(const decode::Notification& n, std::int64_t v) override;
   bool can_inject() const override { return false; }
   bool inject_fd(const decode::Notification& n, int local_fd, bool cloexec) override;
   bool kill(const decode::Notification& n, pid_t tgid) override;
+
+ private:
+  bool resume(pid_t tid) const;
+  int request_;  // PTRACE_SYSCALL (24) or PTRACE_CONT (7)
 };
 
 // decode::Tracee for a thread held in a seccomp ptrace stop. It cannot leave the stop

@@ -9,6 +9,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -37,6 +38,22 @@ extern char** environ;
 namespace guardian::session {
 
 namespace {
+
+// How many seccomp filters this process already runs under (/proc/self/status), counting
+// "Seccomp: 2" as one where the kernel does not report Seccomp_filters.
+int seccomp_filters_on_us() {
+  FILE* f = std::fopen("/proc/self/status", "re");
+  if (!f) return 0;
+  char line[256];
+  int mode = 0, filters = -1;
+  while (std::fgets(line, sizeof line, f)) {
+    if (std::strncmp(line, "Seccomp:", 8) == 0) mode = std::atoi(line + 8);
+    if (std::strncmp(line, "Seccomp_filters:", 16) == 0) filters = std::atoi(line + 16);
+  }
+  std::fclose(f);
+  if (filters >= 0) return filters;
+  return mode == 2 ? 1 : 0;
+}
 
 int guardian_failure(const std::string& line) {
   std::fprintf(stderr, "%s\n", line.c_str());
@@ -195,6 +212,31 @@ int run_session(const RunOptions& opts) {
   // it is destroyed, so the supervisor must outlive it.
   Supervisor sup(decider, log.get());
   if (use_ptrace) sup.use_ptrace();
+  if (use_ptrace && seccomp_filters_on_us() > 0) {
+    // Another filter's answer (an outer guardian's user notification) would come before our
+    // SECCOMP_RET_TRACE and we would never see those calls: stop at syscall entry instead.
+    std::vector<bool> nrs(1024, false);
+    for (const decode::SyscallInfo& s : decode::syscall_table()) {
+      if (s.filter != decode::Filter::notify || s.nr < 0 || s.nr >= 1024) continue;
+      if (seccomp::filter_owns(s.nr) && s.nr != __NR_sendto) continue;
+      if (fo.metadata_open && s.family == decode::Family::file_stat) continue;
+      nrs[static_cast<std::size_t>(s.nr)] = true;
+    }
+    nrs[__NR_sendto] = true;
+    sup.use_entry_stops(std::move(nrs));
+    std::fputs("guardian: notice: already under a seccomp filter (inside another guardian?): "
+               "the ptrace backend stops every system call at its entry so that the outer "
+               "filter cannot answer first (slower)\n",
+               stderr);
+  }
+  // Tracing inside the session (strace, gdb, a nested guardian): the traced process's
+  // execs are then held by the Landlock envelope instead of our exec check.
+  // In complain mode and learning nothing is enforced: exec checks would only log.
+  if (landlock.active || opts.mode == decode::Mode::complain || opts.learn_allow_all)
+    sup.allow_trace_handover(true, {});
+  else
+    sup.allow_trace_handover(false, "a traced process's execs are then checked only by the "
+                                    "Landlock envelope, which is " + landlock.status);
 
   // Limits, cgroup, lifetime and ask (session room).
   policy::Engine* eng = engine.get();
