@@ -40,9 +40,25 @@ bool Handler::Impl::path_decide(Ctx& c, int dirfd, std::uint64_t addr, const Res
   if (addr == 0 && o.empty_path) raw.clear();
   else if (!read_path(c, addr, raw, out)) return false;
   if (!valid(c, out)) return false;
-  if (!resolver.resolve(c.n.tid, c.tgid, dirfd, raw, o, r)) {
+  ResolveOpts fo = o;
+  fo.kernel_follow = !o.need_parent;
+  if (!resolver.resolve(c.n.tid, c.tgid, dirfd, raw, fo, r)) {
     out = error(r.err ? r.err : EACCES);
     return false;
+  }
+  if (r.followed_fast && !r.err) {
+    // The kernel followed the symlinks without telling which: allowed as resolved, that
+    // stands (knowing the links could only allow more). Otherwise the walk decides.
+    policy::Request req;
+    req.category = Category::file;
+    req.op = op;
+    req.path = r.path;
+    req.lexical_path = r.lexical;
+    if (d->decide(req).verdict != policy::Verdict::allow &&
+        !resolver.resolve(c.n.tid, c.tgid, dirfd, raw, o, r)) {
+      out = error(r.err ? r.err : EACCES);
+      return false;
+    }
   }
   return decide_resolved(c, op, raw, r, out);
 }
@@ -178,6 +194,7 @@ Response Handler::Impl::file_stat(Ctx& c) {
   ResolveOpts o;
   o.follow = follow;
   o.empty_path = empty;
+  o.need_stat = false;  // only the path is decided; the kernel does the stat
   Resolved& r = r1;
   if (!path_decide(c, dirfd, path, o, Op::stat, raw1, r, out)) return out;
   if (r.err) return error(r.err);
@@ -211,6 +228,7 @@ Response Handler::Impl::file_read(Ctx& c) {
   ResolveOpts o;
   o.follow = follow;
   o.empty_path = empty;
+  o.need_stat = false;
   Resolved& r = r1;
   if (!path_decide(c, dirfd, path, o, Op::read, raw1, r, out)) return out;
   if (r.err) return error(r.err);

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 GUARDIAN = os.environ["GUARDIAN"]
 BACKEND = os.environ.get("BACKEND", "")
@@ -270,6 +271,12 @@ network:
     # Resolved outside the session: denied.test is 127.0.0.3 (the listener accepts there).
     outside = socket.create_connection(("127.0.0.3", lport), timeout=5)
     outside.close()
+    # The listener thread records that connection asynchronously: wait for it before the
+    # clear below, or it lands afterwards and looks like the session's denied connect.
+    for _ in range(500):
+        if "127.0.0.3" in accepted:
+            break
+        time.sleep(0.01)
     exfil = [f"{os.urandom(12).hex()}.evil.test", f"{os.urandom(20).hex()}.{os.urandom(8).hex()}.evil.test"]
     plan = [
         ["udp", "allowed.test"], ["udp", "allowed.test", 28], ["udp", "allowed.test", 1, True],
