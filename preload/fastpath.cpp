@@ -15,6 +15,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <limits.h>
+
 #include <new>
 #include <string_view>
 
@@ -40,6 +42,7 @@
 namespace guardian::preload {
 
 constinit FastPath g_fast;
+bool g_altstack_seen = false;
 
 namespace {
 
@@ -67,11 +70,57 @@ bool parse_int(const char*& p, long& out) {
   return true;
 }
 
-// A signal handler on an alternate stack may have little room; decide() wants ~12 KiB.
+// A signal handler on an alternate stack may have little room (decide() and our buffers
+// want ~20 KiB): asked only once the program installed one through libc (hooks_fast.cpp).
 bool on_alt_stack() {
+  if (!__atomic_load_n(&g_altstack_seen, __ATOMIC_RELAXED)) return false;
   stack_t ss;
   if (syscall(SYS_sigaltstack, nullptr, &ss) != 0) return true;
   return (ss.ss_flags & SS_ONSTACK) != 0;
+}
+
+// The process's current directory, cached: getcwd is the dearest call of a relative
+// lookup. Valid while the ring's cwd_gen has not moved (the supervisor bumps it before any
+// chdir, fchdir, chroot or rename of the session proceeds) and for the process that filled
+// it (a vfork child shares our memory but not our cwd). A sequence count makes readers
+// retry around a writer, whoever it is (another thread, a signal handler, a vfork child).
+struct CwdCache {
+  std::uint32_t seq;  // odd while being written
+  std::int32_t pid;
+  std::uint64_t gen;
+  std::uint32_t len;
+  char path[kMax];
+};
+CwdCache g_cwd;
+
+bool current_dir(const void* ring, std::int32_t pid, char* out, std::size_t cap, std::size_t* len) {
+  const auto* hdr = static_cast<const gfast_ring*>(ring);
+  const std::uint64_t gen = __atomic_load_n(&hdr->cwd_gen, __ATOMIC_ACQUIRE);
+  std::uint32_t s1 = __atomic_load_n(&g_cwd.seq, __ATOMIC_ACQUIRE);
+  if (!(s1 & 1) && g_cwd.pid == pid && g_cwd.gen == gen && g_cwd.len > 0 && g_cwd.len < cap) {
+    std::size_t n = g_cwd.len;
+    memcpy(out, g_cwd.path, n);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&g_cwd.seq, __ATOMIC_RELAXED) == s1 && out[0] == '/') {
+      out[n] = '\0';
+      *len = n;
+      return true;
+    }
+  }
+  long r = syscall(SYS_getcwd, out, cap);
+  if (r <= 0 || out[0] != '/') return false;
+  std::size_t n = strnlen(out, cap);
+  std::uint32_t s = __atomic_load_n(&g_cwd.seq, __ATOMIC_RELAXED);
+  if (!(s & 1) && __atomic_compare_exchange_n(&g_cwd.seq, &s, s + 1, false, __ATOMIC_ACQUIRE,
+                                              __ATOMIC_RELAXED)) {
+    g_cwd.pid = pid;
+    g_cwd.gen = gen;
+    g_cwd.len = static_cast<std::uint32_t>(n);
+    memcpy(g_cwd.path, out, n);
+    __atomic_store_n(&g_cwd.seq, s + 2, __ATOMIC_RELEASE);
+  }
+  *len = n;
+  return true;
 }
 
 alignas(policy::Engine) unsigned char g_engine_storage[sizeof(policy::Engine)];
@@ -83,8 +132,10 @@ struct FastPath::Path {
   std::size_t abs_len = 0;
   char nbuf[kMax];  // normalised, when abs was not
   std::string_view norm;
+  std::size_t cwd_len = 0;  // abs starts with the cwd (relative raw), this long
   const char* raw = nullptr;
   std::size_t raw_len = 0;
+  std::int32_t pid = 0;  // getpid(), once asked
 };
 
 struct FastPath::Claim {
@@ -136,7 +187,9 @@ void FastPath::init() {
     if (!policy::decode_snapshot(snap, prof)) return;
     auto* e = new (g_engine_storage) policy::Engine(prof);
     metadata_open_ = e->metadata_open();
-    audit_allows_ = prof.audit == policy::AuditLevel::all;
+    // Allows are recorded only when something writes them (an audit destination and
+    // `audit: {decisions: all}`); otherwise they would be counted nowhere.
+    audit_allows_ = prof.audit == policy::AuditLevel::all && (hdr->flags & GFAST_P_RECORD);
     token_ = hdr->token;
     ring_ = ring;
     engine_ = e;  // last: the hooks test engine_ alone
@@ -145,22 +198,25 @@ void FastPath::init() {
   }
 }
 
-// Builds the absolute path, asks the engine, and claims a ring slot for the record.
-bool FastPath::prepare(int dirfd, const char* raw, int op, int nr, Path& p, Claim& c) {
+// Builds the absolute path the kernel will be given and its normalised form; false for
+// what the supervisor must resolve (dirfd-relative, /proc, too long).
+bool FastPath::absolute(int dirfd, const char* raw, Path& p) {
   if (!engine_ || !raw) return false;
   std::size_t rl = strnlen(raw, kMax);
   if (rl == 0 || rl >= kMax) return false;
   if (raw[0] == '/') {
     memcpy(p.abs, raw, rl + 1);
     p.abs_len = rl;
+    p.cwd_len = 0;
   } else {
     // Relative to the cwd only (a dirfd's path is not ours to know without asking). The
     // kernel's answer names the real directory, as /proc/PID/cwd does for the supervisor.
     if (dirfd != AT_FDCWD) return false;
-    long n = syscall(SYS_getcwd, p.abs, kMax);
-    if (n <= 0 || p.abs[0] != '/') return false;
-    std::size_t cl = strnlen(p.abs, kMax);
+    p.pid = static_cast<std::int32_t>(syscall(SYS_getpid));
+    std::size_t cl = 0;
+    if (!current_dir(ring_, p.pid, p.abs, kMax, &cl)) return false;
     if (cl + 1 + rl >= kMax) return false;
+    p.cwd_len = cl;
     if (cl > 1) p.abs[cl++] = '/';
     memcpy(p.abs + cl, raw, rl + 1);
     p.abs_len = cl + rl;
@@ -171,42 +227,50 @@ bool FastPath::prepare(int dirfd, const char* raw, int op, int nr, Path& p, Clai
   // /proc names processes and their magic links: the supervisor's to resolve.
   if (p.norm.substr(0, 5) == "/proc" && (p.norm.size() == 5 || p.norm[5] == '/')) return false;
   if (on_alt_stack()) return false;
+  p.raw = raw;
+  p.raw_len = rl;
+  return true;
+}
 
+// Asks the engine about `path` (absolute, normalised, no symlink on the way) and, when it
+// allows and allows are recorded, claims a ring slot and fills the record. False: the
+// supervisor must decide (a denial, a full ring, a record too long).
+bool FastPath::decide(int op, int nr, std::string_view raw, std::string_view path, std::int32_t pid,
+                      Claim& c) {
   policy::Request req;
   req.category = policy::Category::file;
   req.op = static_cast<Op>(op);
-  req.path = p.norm;
-  req.lexical_path = p.norm;
+  req.path = path;
+  req.lexical_path = path;
   req.lexical_trusted = true;  // no symlink is followed: openat2 refuses them
   policy::Decision d = engine_->decide(req);
   if (d.verdict != policy::Verdict::allow) return false;  // denials: the supervisor's
-  p.raw = raw;
-  p.raw_len = rl;
   c.slot = nullptr;
-  if (!audit_allows_) return true;  // `audit: {decisions: deny}`: allows are not recorded
+  if (!audit_allows_) return true;  // nothing would write them
 
-  const bool same = rl == p.norm.size() && memcmp(raw, p.norm.data(), rl) == 0;
-  const std::size_t text = same ? rl : rl + p.norm.size();
-  if (text > GFAST_TEXT || rl > 0xffff) return false;  // too long to record: ask instead
+  const bool same = raw == path;
+  const std::size_t text = same ? raw.size() : raw.size() + path.size();
+  if (text > GFAST_TEXT || raw.size() > 0xffff) return false;  // too long to record: ask instead
   c.tid = static_cast<std::uint32_t>(syscall(SYS_gettid));
   c.slot = fastpath::ring_claim(ring_, c.tid, &c.pos);
   if (!c.slot) return false;  // ring full: the supervisor decides (and records) it
   gfast_slot* s = c.slot;
-  s->pid = static_cast<std::int32_t>(syscall(SYS_getpid));
+  s->pid = pid ? pid : static_cast<std::int32_t>(syscall(SYS_getpid));
   s->tid = static_cast<std::int32_t>(c.tid);
   s->nr = static_cast<std::uint16_t>(nr);
   s->op = static_cast<std::uint8_t>(op);
   s->flags = same ? 0 : GFAST_F_RAW;
   s->rule = engine_->rule_id(d.rule);
-  s->raw_len = static_cast<std::uint16_t>(same ? 0 : rl);
-  s->path_len = static_cast<std::uint16_t>(p.norm.size());
-  if (same) {
-    memcpy(s->text, raw, rl);
-  } else {
-    memcpy(s->text, raw, rl);
-    memcpy(s->text + rl, p.norm.data(), p.norm.size());
-  }
+  s->raw_len = static_cast<std::uint16_t>(same ? 0 : raw.size());
+  s->path_len = static_cast<std::uint16_t>(path.size());
+  memcpy(s->text, raw.data(), raw.size());
+  if (!same) memcpy(s->text + raw.size(), path.data(), path.size());
   return true;
+}
+
+bool FastPath::prepare(int dirfd, const char* raw, int op, int nr, Path& p, Claim& c) {
+  return absolute(dirfd, raw, p) &&
+         decide(op, nr, std::string_view(p.raw, p.raw_len), p.norm, p.pid, c);
 }
 
 void FastPath::finish(Claim& c, bool record) {
@@ -346,72 +410,142 @@ bool FastPath::access(int dirfd, const char* raw, int mode, int atflags, int nr,
   return true;
 }
 
-bool FastPath::fopen(const char* raw, const char* mode, FILE** out) {
-  // Only the plain modes fopen and fdopen agree on; ",ccs=" and the rest: the real fopen.
-  if (!engine_ || !raw || !mode) return false;
-  int flags;
-  switch (mode[0]) {
-    case 'r': flags = O_RDONLY; break;
-    case 'w': flags = O_WRONLY | O_CREAT | O_TRUNC; break;
-    case 'a': flags = O_WRONLY | O_CREAT | O_APPEND; break;
-    default: return false;
+namespace {
+
+// glibc's realpath walk: from the cwd (already canonical) or "/", each component appended
+// (and readlink'ed by glibc), "." skipped, ".." dropping the last one. Calls f() with the
+// path so far after each appended component; stops when f() returns false. False when the
+// path outgrows `cap` or has more than `max_parts` components.
+template <class F>
+bool each_component(const char* raw, const char* cwd, std::size_t cwd_len, char* rname,
+                    std::size_t cap, int max_parts, F&& f) {
+  std::size_t len;
+  if (raw[0] == '/') {
+    rname[0] = '/';
+    len = 1;
+  } else {
+    memcpy(rname, cwd, cwd_len);
+    len = cwd_len;
   }
-  bool plus = false;
-  for (int i = 1; mode[i]; ++i) {
-    if (i > 6) return false;
-    switch (mode[i]) {
-      case '+': plus = true; break;
-      case 'x': flags |= O_EXCL; break;
-      case 'e': flags |= O_CLOEXEC; break;
-      case 'b': case 'm': case 'c': break;
-      default: return false;
+  int parts = 0;
+  for (const char* c = raw; *c;) {
+    while (*c == '/') ++c;
+    const char* e = c;
+    while (*e && *e != '/') ++e;
+    const std::size_t cl = static_cast<std::size_t>(e - c);
+    if (cl == 0) break;
+    if (cl == 2 && c[0] == '.' && c[1] == '.') {
+      while (len > 1 && rname[len - 1] != '/') --len;
+      if (len > 1) --len;
+    } else if (!(cl == 1 && c[0] == '.')) {
+      if (len + 1 + cl >= cap || parts == max_parts) return false;
+      if (rname[len - 1] != '/') rname[len++] = '/';
+      memcpy(rname + len, c, cl);
+      len += cl;
+      rname[len] = '\0';
+      ++parts;
+      if (!f(std::string_view(rname, len))) return true;
+    }
+    c = e;
+  }
+  return true;
+}
+
+// What glibc's realpath reports when readlink of a component fails this way.
+bool walk_error(int e) { return e == ENOENT || e == ENOTDIR || e == EACCES; }
+
+}  // namespace
+
+bool FastPath::realpath(const char* raw, char* resolved, char** out) {
+  if (!engine_ || !raw) return false;
+  std::size_t rl = strnlen(raw, kMax);
+  if (rl == 0 || rl >= kMax) return false;
+  // A trailing "/", "." or "..": glibc checks the directory with another call; theirs.
+  const char* last = strrchr(raw, '/');
+  last = last ? last + 1 : raw;
+  if (*last == '\0' || strcmp(last, ".") == 0 || strcmp(last, "..") == 0) return false;
+  const int saved = errno;
+  Path p;
+  if (!absolute(AT_FDCWD, raw, p)) {
+    errno = saved;
+    return false;
+  }
+  // The supervisor would decide each of glibc's readlinks as a stat of the path so far:
+  // so do we, one record each, all before any call is made.
+  constexpr int kMaxParts = 64;
+  Claim claims[kMaxParts];
+  int n = 0;
+  bool ok = true;
+  char rname[kMax];
+  std::size_t len = 0;
+  ok = each_component(raw, p.abs, p.cwd_len, rname, sizeof rname, kMaxParts, [&](std::string_view so_far) {
+    ok = decide(static_cast<int>(Op::stat), SYS_readlink, so_far, so_far, p.pid, claims[n]);
+    if (ok) ++n;
+    len = so_far.size();
+    return ok;
+  }) && ok && n > 0;
+  int recorded = 0, err = 0;
+  if (ok) {
+    // Every component exists and none is a symbolic link: then the lexical walk above is
+    // the kernel's, and its end is the answer.
+    long fd = open_path(p, O_PATH | O_CLOEXEC, 0);
+    if (fd >= 0) {
+      syscall(SYS_close, fd);
+      recorded = n;
+    } else if (!walk_error(errno)) {
+      ok = false;
+    } else {
+      // Which component fails, as glibc's readlink would find: walk again, one at a time.
+      int i = 0;
+      ok = false;
+      each_component(raw, p.abs, p.cwd_len, rname, sizeof rname, kMaxParts, [&](std::string_view so_far) {
+        struct open_how how;
+        memset(&how, 0, sizeof how);
+        how.flags = O_PATH | O_CLOEXEC;
+        how.resolve = RESOLVE_NO_SYMLINKS;
+        long f = syscall(SYS_openat2, AT_FDCWD, so_far.data(), &how, sizeof how, 0, token_);
+        ++i;
+        if (f >= 0) {
+          syscall(SYS_close, f);
+          return true;
+        }
+        if (walk_error(errno)) {
+          ok = true;
+          err = errno;
+          recorded = i;
+          len = so_far.size();
+        }
+        return false;  // found it, or a symlink: stop
+      });
     }
   }
-  if (plus) flags = (flags & ~O_ACCMODE) | O_RDWR;
-  int fd;
-  if (!open(AT_FDCWD, raw, flags, 0666, &fd)) return false;
-  if (fd < 0) {
-    *out = nullptr;
-    return true;
-  }
-  const int saved = errno;
-  // fopen("a") starts at the end of the file (ftell says so); "a+" does not.
-  if (mode[0] == 'a' && !plus) lseek(fd, 0, SEEK_END);
-  FILE* f = fdopen(fd, mode);
-  if (!f) {
-    const int e = errno;
-    syscall(SYS_close, fd);
-    errno = e;
-  } else {
+  for (int i = 0; i < n; ++i) finish(claims[i], ok && i < recorded);
+  if (!ok) {
     errno = saved;
+    return false;
   }
-  *out = f;
-  return true;
-}
-
-bool FastPath::opendir(const char* raw, DIR** out) {
-  int fd;
-  if (!open(AT_FDCWD, raw, O_RDONLY | O_NDELAY | O_DIRECTORY | O_CLOEXEC, 0, &fd)) return false;
-  if (fd < 0) {
+  if (err) {
+    // glibc leaves the path up to the missing or inaccessible component in the caller's
+    // buffer (not for ENOTDIR).
+    if (resolved && (err == ENOENT || err == EACCES) && len < PATH_MAX) {
+      memcpy(resolved, rname, len);
+      resolved[len] = '\0';
+    }
+    errno = err;
     *out = nullptr;
     return true;
   }
-  DIR* d = fdopendir(fd);
-  if (!d) {
-    const int e = errno;
-    syscall(SYS_close, fd);
-    errno = e;
+  char* dst = resolved ? resolved : static_cast<char*>(malloc(len + 1));
+  if (!dst) {
+    errno = ENOMEM;
+    *out = nullptr;
+    return true;
   }
-  *out = d;
-  return true;
-}
-
-bool FastPath::fstat(int fd, struct stat* buf, int* rc) {
-  if (!engine_) return false;
-  const int saved = errno;
-  long r = syscall(SYS_fstat, fd, buf);
-  if (r == 0) errno = saved;
-  *rc = static_cast<int>(r);
+  memcpy(dst, rname, len);
+  dst[len] = '\0';
+  // glibc's answer leaves errno as its last readlink set it: EINVAL, "not a symlink".
+  errno = EINVAL;
+  *out = dst;
   return true;
 }
 

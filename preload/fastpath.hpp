@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 struct statx;
 
@@ -43,10 +44,17 @@ class FastPath {
   // filter does not notify) instead of glibc's newfstatat(fd, "", AT_EMPTY_PATH), which it
   // must. Always handles the call when the fast path is on.
   bool fstat(int fd, struct stat* buf, int* rc);
+  // realpath(3) of a path with no symbolic link on the way: the lexical answer, checked by
+  // openat2(RESOLVE_NO_SYMLINKS); decided (and recorded) as the readlink of each component
+  // that glibc's realpath would make. *out as realpath returns it.
+  bool realpath(const char* path, char* resolved, char** out);
 
  private:
   struct Path;
   struct Claim;
+  bool absolute(int dirfd, const char* raw, Path& p);
+  bool decide(int op, int nr, std::string_view raw, std::string_view path, std::int32_t pid,
+              Claim& c);
   bool prepare(int dirfd, const char* raw, int op, int nr, Path& p, Claim& c);
   long open_path(const Path& p, int flags, unsigned mode);
   void finish(Claim& c, bool record);
@@ -59,5 +67,8 @@ class FastPath {
 };
 
 extern FastPath g_fast;
+// Set once the program installs a signal stack through libc: from then on the fast path
+// checks it is not running on one (hooks_fast.cpp).
+extern bool g_altstack_seen;
 
 }  // namespace guardian::preload

@@ -48,16 +48,22 @@ struct gfast_profile {
   uint64_t ring_dev;  /* st_dev and st_ino of the ring memfd: the shim maps RFD read-write */
   uint64_t ring_ino;  /* only when it is that very file */
   uint32_t snapshot_size;
-  uint32_t pad;
+  uint32_t flags;     /* GFAST_P_* */
   /* snapshot bytes follow */
 };
+
+/* flags of the profile header */
+#define GFAST_P_RECORD 1u /* allows are written to an audit log: record them in the ring */
 
 struct gfast_ring {
   uint32_t magic;
   uint32_t version;
   uint32_t slots;
   uint32_t slot_size;
-  uint64_t pad0[6];
+  /* Bumped by the supervisor before it lets any chdir, fchdir or chroot of the session
+   * proceed: a shim's cached current directory is valid while this has not moved. */
+  uint64_t cwd_gen;
+  uint64_t pad0[5];
   uint64_t head; /* own cache line: writers CAS it */
   uint64_t pad1[7];
   /* GFAST_SLOTS slots of GFAST_SLOT_SIZE bytes follow, starting at GFAST_SLOT_SIZE */

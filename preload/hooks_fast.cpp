@@ -6,6 +6,9 @@
 #undef _FILE_OFFSET_BITS
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -19,6 +22,7 @@ using guardian::preload::g_shim;
 #define GUARDIAN_EXPORT extern "C" __attribute__((visibility("default")))
 
 extern "C" {
+char* __realpath_chk(const char*, char*, size_t);
 int __fxstat(int, int, struct stat*);
 int __fxstat64(int, int, struct stat64*);
 }
@@ -50,6 +54,41 @@ GUARDIAN_EXPORT int fstat64(int fd, struct stat64* buf) { return plain_fstat(fd,
 GUARDIAN_EXPORT int __fxstat(int ver, int fd, struct stat* buf) { return versioned_fstat(ver, fd, buf); }
 GUARDIAN_EXPORT int __fxstat64(int ver, int fd, struct stat64* buf) {
   return versioned_fstat(ver, fd, buf);
+}
+
+// Only watched: a handler running on a small signal stack must not get the fast path's
+// 20 KiB of buffers. Raw sigaltstack syscalls are not seen (Go's runtime): their handlers
+// do not call libc's file functions.
+GUARDIAN_EXPORT int sigaltstack(const stack_t* ss, stack_t* old) {
+  if (ss && !(ss->ss_flags & SS_DISABLE)) __atomic_store_n(&guardian::preload::g_altstack_seen, true, __ATOMIC_RELAXED);
+  long r = syscall(SYS_sigaltstack, ss, old);
+  return static_cast<int>(r);
+}
+
+// realpath walks the path with glibc's internal readlink, one notified call per component
+// (a C compiler canonicalises every header directory this way): done here when no symbolic
+// link is on the way.
+GUARDIAN_EXPORT char* realpath(const char* path, char* resolved) {
+  char* out;
+  if (g_fast.realpath(path, resolved, &out)) return out;
+  if (!g_shim.real().realpath) {
+    errno = ENOSYS;
+    return nullptr;
+  }
+  return g_shim.real().realpath(path, resolved);
+}
+
+GUARDIAN_EXPORT char* canonicalize_file_name(const char* path) { return realpath(path, nullptr); }
+
+// _FORTIFY_SOURCE's realpath: a buffer shorter than PATH_MAX is glibc's to refuse.
+GUARDIAN_EXPORT char* __realpath_chk(const char* path, char* resolved, size_t resolvedlen) {
+  char* out;
+  if (resolvedlen >= PATH_MAX && g_fast.realpath(path, resolved, &out)) return out;
+  if (!g_shim.real().realpath_chk) {
+    errno = ENOSYS;
+    return nullptr;
+  }
+  return g_shim.real().realpath_chk(path, resolved, resolvedlen);
 }
 
 GUARDIAN_EXPORT DIR* opendir(const char* path) {

@@ -133,6 +133,8 @@ void Shim::init() {
   resolve(r.gethostbyname_r, "gethostbyname_r");
   resolve(r.gethostbyname2_r, "gethostbyname2_r");
   resolve(r.opendir, "opendir");
+  resolve(r.realpath, "realpath");
+  resolve(r.realpath_chk, "__realpath_chk");
   real_ = r;
 
   // GUARDIAN_SHIM=FD:ERRNO:COOKIE. Anything malformed leaves the shim a pure pass-through.

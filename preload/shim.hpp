@@ -70,6 +70,8 @@ struct Real {
   int (*gethostbyname2_r)(const char*, int, struct hostent*, char*, size_t, struct hostent**,
                           int*);
   DIR* (*opendir)(const char*);  // hooked only by the fast path's library
+  char* (*realpath)(const char*, char*);  // likewise
+  char* (*realpath_chk)(const char*, char*, size_t);  // likewise
 };
 
 class Shim {

@@ -131,7 +131,19 @@ std::unique_ptr<policy::Engine> FastPathSession::canonical(const policy::Engine&
   return std::make_unique<policy::Engine>(copy);
 }
 
-Result<FastPathSession> FastPathSession::prepare(const policy::Engine& engine) {
+void FastPathSession::before_syscall(int nr) noexcept {
+  switch (nr) {
+    case SYS_chdir: case SYS_fchdir: case SYS_chroot: case SYS_pivot_root:
+    case SYS_rename: case SYS_renameat: case SYS_renameat2:
+    case SYS_mount: case SYS_umount2: case SYS_move_mount:
+      if (ring_) __atomic_add_fetch(&static_cast<gfast_ring*>(ring_)->cwd_gen, 1, __ATOMIC_ACQ_REL);
+      break;
+    default:
+      break;
+  }
+}
+
+Result<FastPathSession> FastPathSession::prepare(const policy::Engine& engine, bool record) {
   FastPathSession s;
   while (s.token_ == 0)
     if (::getrandom(&s.token_, sizeof s.token_, 0) != sizeof s.token_)
@@ -161,6 +173,7 @@ Result<FastPathSession> FastPathSession::prepare(const policy::Engine& engine) {
   hdr.ring_dev = static_cast<std::uint64_t>(rs.st_dev);
   hdr.ring_ino = static_cast<std::uint64_t>(rs.st_ino);
   hdr.snapshot_size = static_cast<std::uint32_t>(s.snapshot_.size());
+  hdr.flags = record ? GFAST_P_RECORD : 0;
   s.profile_fd_ = make_memfd("guardian-fast-profile");
   if (!s.profile_fd_) return fail_errno("--fast-path: cannot create the profile snapshot (memfd_create)", errno);
   if (!write_all(s.profile_fd_.get(), &hdr, sizeof hdr) ||
@@ -180,9 +193,10 @@ void FastPathSession::inject_env(std::vector<std::string>& envp) const {
 }
 
 std::unique_ptr<audit::AuditLog> FastPathSession::wrap(std::unique_ptr<audit::AuditLog> log) {
-  auto wrapped = std::make_unique<FastPathLog>(std::move(log), ring_, snapshot_);
-  ring_ = nullptr;  // the log unmaps it when it is done
-  return wrapped;
+  void* ring = ::mmap(nullptr, GFAST_RING_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
+                      ring_fd_.get(), 0);
+  if (ring == MAP_FAILED) ring = nullptr;  // no drain: the shim's records stay in the ring
+  return std::make_unique<FastPathLog>(std::move(log), ring, snapshot_);
 }
 
 // --- FastPathLog ------------------------------------------------------------------------

@@ -27,7 +27,14 @@ class FastPathSession {
  public:
   // Snapshots `engine`'s profile (every rule, including --allow-* and the shim's own
   // library) into a sealed memfd with a fresh random token, and creates the ring.
-  static Result<FastPathSession> prepare(const policy::Engine& engine);
+  // `record`: decisions are written somewhere (an audit destination), so the shim records
+  // its allows; without one it records nothing (nothing would be written anyway).
+  static Result<FastPathSession> prepare(const policy::Engine& engine, bool record);
+
+  // The supervisor is about to let syscall `nr` of the session proceed: for those that
+  // change what a relative path names (chdir, fchdir, chroot, rename...), invalidate the
+  // current directory the shims cache. Cheap; called for every notification.
+  void before_syscall(int nr) noexcept;
 
   // The token for seccomp::FilterOptions::fast_path_token (never 0).
   std::uint64_t token() const { return token_; }
@@ -35,7 +42,7 @@ class FastPathSession {
   void inject_env(std::vector<std::string>& envp) const;
   // The descriptors the command inherits (launch::LaunchSpec::keep_fds).
   std::vector<int> child_fds() const { return {profile_fd_.get(), ring_fd_.get()}; }
-  // Wraps `log` in a FastPathLog that drains the ring (the session keeps the mapping).
+  // Wraps `log` in a FastPathLog that drains the ring (through a mapping of its own).
   std::unique_ptr<audit::AuditLog> wrap(std::unique_ptr<audit::AuditLog> log);
 
   // The engine the supervisor must decide with under --fast-path: built from the same rule

@@ -78,6 +78,24 @@ std::string current_dir() {
   return getcwd(buf, sizeof buf) ? buf : "";
 }
 
+// --fast-path: tells the shims' shared state about each syscall before the Handler lets it
+// proceed (a chdir invalidates the current directory they cache).
+class FastPathDecider final : public Decider {
+ public:
+  FastPathDecider(Decider& inner, context::FastPathSession* fast) : inner_(inner), fast_(fast) {}
+  decode::Response handle(const decode::Notification& n, decode::Tracee& t) override {
+    if (fast_) fast_->before_syscall(n.nr);
+    return inner_.handle(n, t);
+  }
+  bool verify_exec(pid_t tid, pid_t tgid, const std::string& exe) override {
+    return inner_.verify_exec(tid, tgid, exe);
+  }
+
+ private:
+  Decider& inner_;
+  context::FastPathSession* fast_;
+};
+
 }  // namespace
 
 int exit_status_of(int ws) {
@@ -150,7 +168,7 @@ int run_session(const RunOptions& opts) {
   // same rule for the same request.
   std::optional<context::FastPathSession> fast;
   if (opts.fast_path) {
-    auto f = context::FastPathSession::prepare(*engine);
+    auto f = context::FastPathSession::prepare(*engine, !opts.audit.empty());
     if (!f) return guardian_failure("guardian: " + f.error().message);
     fast.emplace(std::move(f.value()));
     engine = context::FastPathSession::canonical(*engine);
@@ -208,9 +226,10 @@ int run_session(const RunOptions& opts) {
   struct sock_fprog fprog = prog.value().fprog();
 
   HandlerDecider decider;
+  FastPathDecider fast_decider(decider, fast ? &*fast : nullptr);
   // Declared before the session control: the ask front end unregisters from its loop when
   // it is destroyed, so the supervisor must outlive it.
-  Supervisor sup(decider, log.get());
+  Supervisor sup(fast_decider, log.get());
   if (use_ptrace) sup.use_ptrace();
   if (use_ptrace && seccomp_filters_on_us() > 0) {
     // Another filter's answer (an outer guardian's user notification) would come before our
@@ -259,6 +278,7 @@ int run_session(const RunOptions& opts) {
   ho.via = use_ptrace ? "ptrace" : "seccomp";
   ho.asker = control.value()->asker();
   ho.gate = gate.get();
+  ho.blocker = sup.blocker();
   ho.dns_direct = std::move(dns_direct);
   decider.handler = std::make_unique<decode::Handler>(*engine, *log, sup.table(), ho);
   decider.handler->allow_first_exec(cmd.real);

@@ -147,6 +147,33 @@ exec:
                  "dir opendir ok errno=kept", "ok fread 12"]:
         check(want in with_fast.stdout.splitlines(), f"errno probe says {want!r}: {with_fast.stdout!r}")
 
+    # 5b. The current directory the shim caches follows chdir, a vfork child and a rename.
+    os.mkdir(os.path.join(work, "sub"))
+    with open(os.path.join(work, "sub", "inner.txt"), "w") as f:
+        f.write("inner\n")
+    r = guardian(base, [FAST_PROBE, "cwd"], work, env)
+    want = ["start plain ok", "vfork child inner ok", "after vfork plain ok", "in sub inner ok",
+            "in sub plain ENOENT", "renamed inner ok", "back plain ok"]
+    check(r.stdout.splitlines() == want, f"cwd probe: {r.stdout!r} {r.stderr[-300:]!r}")
+
+    # 5c. realpath: the same answers (and errno, and buffer contents) as glibc's own walk,
+    #     with and without --fast-path, through a symlink, a missing component, a file.
+    os.symlink("sub", os.path.join(work, "link"))
+    rp = [FAST_PROBE, "realpath", "plain.txt", "sub/../plain.txt", "./sub//inner.txt", "link/inner.txt",
+          "sub/missing/x", "plain.txt/x", os.path.join(work, "sub", "inner.txt"), "/usr/bin/../lib",
+          "nothing"]
+    native = run(rp, work, env)
+    with_fast = guardian(base, rp, work, env)
+    without = guardian(base, rp, work, env, fast=False)
+    check(native.stdout and with_fast.stdout == native.stdout,
+          f"realpath under --fast-path as natively:\n{with_fast.stdout}\n---\n{native.stdout}")
+    check(without.stdout == native.stdout, f"realpath without --fast-path as natively: {without.stdout!r}")
+    log = os.path.join(tmp, "realpath.jsonl")
+    guardian(base + ["-a", log], [FAST_PROBE, "realpath", "sub/inner.txt"], work, env)
+    rl = [(d.get("path"), d.get("via")) for d in decisions(log) if d.get("syscall") == "readlink"]
+    check((os.path.join(work, "sub"), "preload") in rl and (os.path.join(work, "sub", "inner.txt"), "preload") in rl,
+          f"realpath's readlinks recorded by the fast path: {rl!r}")
+
     # 6. Threads, fork and vfork at once: every call succeeds and none loses its record.
     log = os.path.join(tmp, "stress.jsonl")
     n = 300

@@ -4,6 +4,11 @@
  *                          access, fopen, opendir), printed one per line
  *   stress FILE N          N opens and stats of FILE from 4 threads, 2 forked children and a
  *                          vfork child at once; prints the number of successful calls
+ *   cwd                    relative opens after chdir, a vfork child's chdir, and a rename
+ *                          of the current directory (run in a directory holding plain.txt
+ *                          and sub/inner.txt); prints one line per open
+ *   realpath PATH...       realpath() of each PATH, into a buffer and malloc'ed, with the
+ *                          buffer's contents on failure (glibc leaves the walked prefix)
  *   token FILE             reads the session token from the memfd GUARDIAN_FAST names and
  *                          calls openat2(FILE) with a token wrong in its low half, then in
  *                          its high half, then right: the first two must reach the
@@ -14,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -134,6 +140,49 @@ static int stress_mode(const char *file, int n) {
   return 0;
 }
 
+static void try_open(const char *tag, const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  printf("%s %s\n", tag, fd >= 0 ? "ok" : name(errno));
+  if (fd >= 0) close(fd);
+}
+
+static int cwd_mode(void) {
+  try_open("start plain", "plain.txt");
+  pid_t v = vfork();
+  if (v == 0) {
+    /* Shares our memory, not our cwd: what it caches must not become ours. */
+    if (chdir("sub") != 0) _exit(2);
+    int fd = open("inner.txt", O_RDONLY | O_CLOEXEC);
+    _exit(fd >= 0 ? 0 : 1);
+  }
+  int st = 0;
+  waitpid(v, &st, 0);
+  printf("vfork child inner %s\n", WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "ok" : "fail");
+  try_open("after vfork plain", "plain.txt");
+  if (chdir("sub") != 0) return 2;
+  try_open("in sub inner", "inner.txt");
+  try_open("in sub plain", "plain.txt");
+  if (rename("../sub", "../sub2") != 0) return 3;
+  try_open("renamed inner", "inner.txt");
+  if (chdir("..") != 0 || rename("sub2", "sub") != 0) return 4;
+  try_open("back plain", "plain.txt");
+  return 0;
+}
+
+static int realpath_mode(int n, char **paths) {
+  for (int i = 0; i < n; ++i) {
+    char buf[PATH_MAX];
+    strcpy(buf, "untouched");
+    errno = 4242;
+    char *r = realpath(paths[i], buf);
+    printf("%s -> %s errno=%s buf=%s\n", paths[i], r ? r : "NULL", errno == 4242 ? "kept" : name(errno), buf);
+    char *m = realpath(paths[i], NULL);
+    printf("%s -> malloc %s\n", paths[i], m ? m : "NULL");
+    free(m);
+  }
+  return 0;
+}
+
 static int token_mode(const char *file) {
   const char *env = getenv("GUARDIAN_FAST");
   int pfd = -1, rfd = -1;
@@ -165,6 +214,8 @@ int main(int argc, char **argv) {
   if (argc == 5 && strcmp(argv[1], "errno") == 0) return errno_mode(argv[2], argv[3], argv[4]);
   if (argc == 4 && strcmp(argv[1], "stress") == 0) return stress_mode(argv[2], atoi(argv[3]));
   if (argc == 3 && strcmp(argv[1], "token") == 0) return token_mode(argv[2]);
-  fprintf(stderr, "usage: fast_path_probe errno DIR FILE DENIED | stress FILE N | token FILE\n");
+  if (argc == 2 && strcmp(argv[1], "cwd") == 0) return cwd_mode();
+  if (argc >= 3 && strcmp(argv[1], "realpath") == 0) return realpath_mode(argc - 2, argv + 2);
+  fprintf(stderr, "usage: fast_path_probe errno DIR FILE DENIED | stress FILE N | token FILE | cwd | realpath PATH...\n");
   return 64;
 }
