@@ -347,6 +347,20 @@ network:
           "audit: query records name the process that asked",
           [x for x in dns if x.get("host") == "denied.test"])
 
+    # dns: true without host rules: the resolvers are reached directly (no gate); without
+    # it they are not reached at all.
+    for dns_flag, want in (("true", "Connection refused"), ("false", "Permission denied")):
+        p2 = os.path.join(tmp, f"dns-{dns_flag}.yaml")
+        with open(p2, "w") as f:
+            f.write(f"version: 1\nextends: [base]\nfiles: {{read: [\"{tmp}/**\"]}}\n"
+                    f"exec: {{allow: [\"/usr/bin/python3*\"]}}\nnetwork: {{dns: {dns_flag}}}\n")
+        cmd = [GUARDIAN, "run"] + (["--backend", BACKEND] if BACKEND else [])
+        cmd += ["-p", p2, "--", "/usr/bin/python3", client, ns, json.dumps([["connect", ns, 53]])]
+        q = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+        check(q.stdout.strip() == json.dumps([want]),
+              f"dns: {dns_flag} without host rules: a connect to the resolver gives {want}",
+              q.stdout + q.stderr)
+
     # glibc: getaddrinfo() through the real resolver path (sendmmsg on a connected socket,
     # recvfrom checking the sender), when /etc/resolv.conf names a server.
     if system_ns:
