@@ -147,7 +147,8 @@ exec:
     for want in ["ok open ok errno=kept", "ok stat ok errno=kept", "ok fopen ok errno=kept",
                  "missing open fail errno=ENOENT", "missing access fail errno=ENOENT",
                  "denied open fail errno=EACCES", "denied fopen fail errno=EACCES",
-                 "dir opendir ok errno=kept", "ok fread 12"]:
+                 "dir opendir ok errno=kept", "ok fread 12", "fd fstatat ok size=12 errno=kept",
+                 "fd statx ok size=12 errno=kept", "fd fstat ok errno=kept", "bad fstat fail errno=EBADF"]:
         check(want in with_fast.stdout.splitlines(), f"errno probe says {want!r}: {with_fast.stdout!r}")
 
     # 5b. The current directory the shim caches follows chdir, a vfork child and a rename.
