@@ -210,6 +210,11 @@ exec:
          " && git ls-files | wc -l && git diff --stat && git add -A && git -c user.name=t"
          " -c user.email=t@e commit -q -m second && git log --oneline | wc -l && git reset -q HEAD~1"],
     ]
+    if shutil.which("node"):
+        programs.append(["/usr/bin/node", "-e",
+                         "const fs=require('fs');console.log(fs.readdirSync('.').sort().join(','));"
+                         "console.log(fs.statSync('plain.txt').size, fs.existsSync('nothing'));"
+                         "console.log(fs.realpathSync('sub/../plain.txt'))"])
     for cmd in programs:
         native = run(cmd, work, env)
         for fast in (True, False):
