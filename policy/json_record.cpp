@@ -372,16 +372,17 @@ std::vector<std::string> Record::str_array(std::string_view key) const {
   return out;
 }
 
-bool parse_line(std::string_view line, Record& rec, std::string& err) {
-  if (!rec.parse(line, err)) return false;
-  if (rec.get("v")) return true;
-  // An OCSF line (--audit-format ocsf) carries the v1 record in `unmapped`.
+bool unwrap_ocsf(Record& rec, std::string& err) {
+  if (rec.get("v") || !rec.get("class_uid")) return true;
   const Value* u = rec.get("unmapped");
-  if (u && u->type == Value::Type::object && rec.get("class_uid")) {
-    std::string_view inner = u->text;
-    if (!rec.parse(inner, err)) return false;
-    if (rec.get("v")) return true;
-  }
+  if (!u || u->type != Value::Type::object) return true;
+  std::string_view inner = u->text;  // a view into the line, not into rec
+  return rec.parse(inner, err);
+}
+
+bool parse_line(std::string_view line, Record& rec, std::string& err) {
+  if (!rec.parse(line, err) || !unwrap_ocsf(rec, err)) return false;
+  if (rec.get("v")) return true;
   err = "not an audit record (no \"v\" field)";
   return false;
 }

@@ -59,6 +59,10 @@ class Record {
 // Decodes a string Value (handles escapes); false if not a string or malformed.
 bool decode_string(const Value& v, std::string& out);
 
+// An OCSF line (--audit-format ocsf) carries the v1 record in `unmapped`: when rec is one,
+// re-parses it as that inner record. False with err when the inner record is malformed.
+bool unwrap_ocsf(Record& rec, std::string& err);
+
 // Parses a line as a record (the v1 object, or the v1 object inside an OCSF line's
 // `unmapped`). False with err on malformed input or a line that is no audit record.
 bool parse_line(std::string_view line, Record& rec, std::string& err);

@@ -55,15 +55,9 @@ std::optional<AuditInput> read_audit(std::istream& in, std::string_view name, st
       error = loc(name, lineno) + std::to_string(column) + ": " + reason;
       return std::nullopt;
     }
-    // An OCSF line (--audit-format ocsf) carries the v1 record in `unmapped`.
-    if (!rec.get("v") && rec.get("class_uid")) {
-      if (const json::Value* u = rec.get("unmapped"); u && u->type == json::Value::Type::object) {
-        std::string_view inner = u->text;
-        if (!rec.parse(inner, reason, column)) {
-          error = loc(name, lineno) + "1: " + reason + " in 'unmapped'";
-          return std::nullopt;
-        }
-      }
+    if (!json::unwrap_ocsf(rec, reason)) {  // an OCSF line: the v1 record inside
+      error = loc(name, lineno) + "1: " + reason + " in 'unmapped'";
+      return std::nullopt;
     }
     auto v = rec.i64("v");
     if (!v) {

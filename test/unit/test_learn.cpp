@@ -70,6 +70,17 @@ TEST_CASE("audit: paths decode byte for byte as guardian's writer escaped them")
   CHECK(a->session.argv == std::vector<std::string>{"cat", "caf\xe9"});
 }
 
+TEST_CASE("audit: OCSF lines (--audit-format ocsf) are read through their v1 record") {
+  std::istringstream in(
+      R"({"class_uid":1001,"activity_id":1,"unmapped":{"v":1,"event":"decision","category":"file","op":"write","path":"/w/out","decision":"would-deny"}})" "\n");
+  std::string err;
+  auto a = read_audit(in, "log.ocsf", err);
+  REQUIRE_MESSAGE(a, err);
+  REQUIRE(a->observations.size() == 1);
+  CHECK(a->observations[0].op == Op::write);
+  CHECK(a->observations[0].path == "/w/out");
+}
+
 TEST_CASE("audit: decision records become folded observations") {
   std::istringstream in(
       R"({"v":1,"ts":"2026-01-01T00:00:00.000000000Z","seq":0,"session":"s","event":"session_start","argv":["cat","a"],"cwd":"/work/proj","profile":"x","profile_sha256":"0","mode":"complain","backend":"seccomp","guardian_version":"0.1.0","uid":1000})"
