@@ -249,6 +249,24 @@ Engine& Engine::operator=(Engine&&) noexcept = default;
 const Profile& Engine::profile() const noexcept { return impl_->profile; }
 bool Engine::metadata_open() const noexcept { return impl_->profile.metadata == MetadataMode::open; }
 
+std::uint32_t Engine::rule_id(const RuleOrigin* rule) const noexcept {
+  if (!rule) return 0;
+  const Impl& m = *impl_;
+  std::uint32_t i = 1;
+  for (const RuleOrigin& o : m.origins) {
+    if (&o == rule) return i;
+    ++i;
+  }
+  return rule == &m.metadata_origin ? i : 0;
+}
+
+const RuleOrigin* Engine::rule_by_id(std::uint32_t id) const noexcept {
+  const Impl& m = *impl_;
+  if (id == 0) return nullptr;
+  if (id <= m.origins.size()) return &m.origins[id - 1];
+  return id == m.origins.size() + 1 ? &m.metadata_origin : nullptr;
+}
+
 Decision Engine::decide(const Request& req) const noexcept {
   const Impl& m = *impl_;
   Decision d;

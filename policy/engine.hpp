@@ -1,6 +1,7 @@
 // Profile -> CompiledProfile; decide(Request) -> Decision. Pure: no kernel, no allocation per query.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -79,6 +80,14 @@ class Engine {
   bool metadata_open() const noexcept;
 
   const Profile& profile() const noexcept;
+
+  // A stable number for a rule this engine may return in Decision::rule, and back: 0 for
+  // nullptr, 1.. for rules in the order they were added (then `metadata:`). Two engines
+  // built from equal profiles number their rules alike, which lets the shim's fast path name
+  // a rule to the supervisor with a number. rule_by_id() returns nullptr for unknown ids.
+  // (Seam extension for issue 8.)
+  std::uint32_t rule_id(const RuleOrigin* rule) const noexcept;
+  const RuleOrigin* rule_by_id(std::uint32_t id) const noexcept;
 
  private:
   struct Impl;

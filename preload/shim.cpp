@@ -5,6 +5,10 @@
 #undef _FILE_OFFSET_BITS
 #include "shim.hpp"
 
+#ifdef GUARDIAN_FAST_PATH
+#include "fastpath.hpp"
+#endif
+
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -128,6 +132,9 @@ void Shim::init() {
   resolve(r.gethostbyname2, "gethostbyname2");
   resolve(r.gethostbyname_r, "gethostbyname_r");
   resolve(r.gethostbyname2_r, "gethostbyname2_r");
+  resolve(r.opendir, "opendir");
+  resolve(r.realpath, "realpath");
+  resolve(r.realpath_chk, "__realpath_chk");
   real_ = r;
 
   // GUARDIAN_SHIM=FD:ERRNO:COOKIE. Anything malformed leaves the shim a pure pass-through.
@@ -310,4 +317,9 @@ void Shim::resolved(const char* name, const struct hostent* he) {
 // from a second thread.
 __attribute__((constructor(101))) static void guardian_preload_init() {
   guardian::preload::g_shim.real();  // initialises unless an earlier hook already did
+#ifdef GUARDIAN_FAST_PATH
+  // After the real entry points: until the engine is built every hook takes the ordinary
+  // path, which the supervisor decides.
+  guardian::preload::g_fast.init();
+#endif
 }

@@ -4,6 +4,7 @@
 // here is async-signal-safe on the hook paths: no allocation, no locks, stack buffers only.
 #pragma once
 
+#include <dirent.h>
 #include <netdb.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -68,6 +69,9 @@ struct Real {
   int (*gethostbyname_r)(const char*, struct hostent*, char*, size_t, struct hostent**, int*);
   int (*gethostbyname2_r)(const char*, int, struct hostent*, char*, size_t, struct hostent**,
                           int*);
+  DIR* (*opendir)(const char*);  // hooked only by the fast path's library
+  char* (*realpath)(const char*, char*);  // likewise
+  char* (*realpath_chk)(const char*, char*, size_t);  // likewise
 };
 
 class Shim {

@@ -45,7 +45,9 @@ std::string shim_env_value(const ShimChannel& ch, int deny_errno) {
          std::to_string(ch.cookie);
 }
 
-std::optional<std::string> find_preload_library() {
+std::optional<std::string> find_preload_library() { return find_preload_library(kLibrary); }
+
+std::optional<std::string> find_preload_library(const char* kLibrary) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::path self = fs::read_symlink("/proc/self/exe", ec);

@@ -33,6 +33,8 @@ const char* install_libdir();
 // libguardian-preload.so next to the running guardian in its build tree (../preload/), else
 // in the install libdir; nullopt when neither exists.
 std::optional<std::string> find_preload_library();
+// The same for another library of the build (libguardian-preload-fast.so for --fast-path).
+std::optional<std::string> find_preload_library(const char* name);
 
 // Appends `library` to LD_PRELOAD in `envp` (keeping what the user had) and sets
 // GUARDIAN_SHIM. Entries are "NAME=VALUE".

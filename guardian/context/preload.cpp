@@ -6,10 +6,19 @@
 namespace guardian::context {
 
 Result<PreloadSession> PreloadSession::prepare(std::optional<bool> preload, int deny_errno,
-                                               std::vector<std::string>& envp) {
+                                               std::vector<std::string>& envp, bool fast) {
   PreloadSession s;
+  if (fast && preload.has_value() && !*preload)
+    return fail("--fast-path needs the preload shim: drop --no-preload");
   if (preload.has_value() && !*preload) return s;
-  auto lib = find_preload_library();
+  if (fast) {
+    auto lib = find_preload_library("libguardian-preload-fast.so");
+    if (!lib)
+      return fail("--fast-path: libguardian-preload-fast.so not found next to guardian nor in " +
+                  std::string(install_libdir()));
+    preload = true;
+  }
+  auto lib = fast ? find_preload_library("libguardian-preload-fast.so") : find_preload_library();
   if (!lib) {
     if (preload.value_or(false))
       return fail("--preload: libguardian-preload.so not found next to guardian nor in " +

@@ -20,8 +20,10 @@ class PreloadSession {
   // `preload`: --preload (true), --no-preload (false), neither (nullopt: inject when the
   // library is found). An explicit --preload without the library fails (exit 125); the
   // default quietly runs without context. Modifies `envp` only when the shim is injected.
+  // `fast`: --fast-path, which needs the shim (an error with --no-preload or without the
+  // library) and loads libguardian-preload-fast.so instead.
   static Result<PreloadSession> prepare(std::optional<bool> preload, int deny_errno,
-                                        std::vector<std::string>& envp);
+                                        std::vector<std::string>& envp, bool fast = false);
 
   bool active() const { return channel_.has_value(); }
   // The library's path: the session must be able to read it (ld.so opens it in every

@@ -10,6 +10,7 @@
 #include <cerrno>
 
 #include "decode/impl.hpp"
+#include "policy/file_ops.hpp"
 #include "emulate/emulate.hpp"
 
 namespace guardian::decode {
@@ -39,9 +40,25 @@ bool Handler::Impl::path_decide(Ctx& c, int dirfd, std::uint64_t addr, const Res
   if (addr == 0 && o.empty_path) raw.clear();
   else if (!read_path(c, addr, raw, out)) return false;
   if (!valid(c, out)) return false;
-  if (!resolver.resolve(c.n.tid, c.tgid, dirfd, raw, o, r)) {
+  ResolveOpts fo = o;
+  fo.kernel_follow = !o.need_parent;
+  if (!resolver.resolve(c.n.tid, c.tgid, dirfd, raw, fo, r)) {
     out = error(r.err ? r.err : EACCES);
     return false;
+  }
+  if (r.followed_fast && !r.err) {
+    // The kernel followed the symlinks without telling which: allowed as resolved, that
+    // stands (knowing the links could only allow more). Otherwise the walk decides.
+    policy::Request req;
+    req.category = Category::file;
+    req.op = op;
+    req.path = r.path;
+    req.lexical_path = r.lexical;
+    if (d->decide(req).verdict != policy::Verdict::allow &&
+        !resolver.resolve(c.n.tid, c.tgid, dirfd, raw, o, r)) {
+      out = error(r.err ? r.err : EACCES);
+      return false;
+    }
   }
   return decide_resolved(c, op, raw, r, out);
 }
@@ -51,12 +68,11 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
   Response out;
   const bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
   const bool opath = flags & O_PATH;
-  const int acc = flags & O_ACCMODE;
   const bool creat = (flags & O_CREAT) && !opath;
   const bool excl = creat && (flags & O_EXCL);
-  Op op = Op::read;
-  if (opath) op = Op::stat;  // an O_PATH descriptor gives metadata only; uses are checked
-  else if (acc != O_RDONLY || creat || (flags & O_TRUNC) || tmpfile) op = Op::write;
+  // An O_PATH descriptor gives metadata only (its uses are checked); write intent writes.
+  // Shared with the shim's fast path (policy/file_ops.hpp): both must ask the same question.
+  const Op op = policy::open_op(flags);
   ResolveOpts o;
   o.follow = !(flags & O_NOFOLLOW) && !excl;
   o.need_parent = creat;
@@ -178,6 +194,7 @@ Response Handler::Impl::file_stat(Ctx& c) {
   ResolveOpts o;
   o.follow = follow;
   o.empty_path = empty;
+  o.need_stat = false;  // only the path is decided; the kernel does the stat
   Resolved& r = r1;
   if (!path_decide(c, dirfd, path, o, Op::stat, raw1, r, out)) return out;
   if (r.err) return error(r.err);
@@ -211,6 +228,7 @@ Response Handler::Impl::file_read(Ctx& c) {
   ResolveOpts o;
   o.follow = follow;
   o.empty_path = empty;
+  o.need_stat = false;
   Resolved& r = r1;
   if (!path_decide(c, dirfd, path, o, Op::read, raw1, r, out)) return out;
   if (r.err) return error(r.err);

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/procfs.hpp"
 #include "decode/impl.hpp"
 
 namespace guardian::decode {
@@ -194,15 +195,8 @@ bool Handler::Impl::valid(Ctx& c, Response& out) {
 }
 
 namespace {
-// Reads "KEY:\tVALUE" from a small /proc text file.
-bool proc_field(const char* file, const char* key, char* val, std::size_t cap) {
-  int fd = ::open(file, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  char buf[4096];
-  ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
-  if (n <= 0) return false;
-  buf[n] = 0;
+// Finds "KEY:\tVALUE" in a small /proc text file's contents.
+bool proc_field_in(char* buf, const char* key, char* val, std::size_t cap) {
   std::size_t kl = std::strlen(key);
   for (char* p = buf; p && *p; p = std::strchr(p, '\n') ? std::strchr(p, '\n') + 1 : nullptr) {
     if (std::strncmp(p, key, kl) == 0) {
@@ -219,12 +213,31 @@ bool proc_field(const char* file, const char* key, char* val, std::size_t cap) {
   }
   return false;
 }
+
+// Reads a small /proc text file (whole: procfs builds it on the first read anyway).
+bool proc_read(int fd, char* buf, std::size_t cap) {
+  if (fd < 0) return false;
+  ssize_t n = ::read(fd, buf, cap - 1);
+  ::close(fd);
+  if (n <= 0) return false;
+  buf[n] = 0;
+  return true;
+}
+
+bool proc_field(const char* file, const char* key, char* val, std::size_t cap) {
+  char buf[4096];
+  return proc_read(::open(file, O_RDONLY | O_CLOEXEC), buf, sizeof buf) &&
+         proc_field_in(buf, key, val, cap);
+}
 }  // namespace
 
 mode_t tracee_umask(pid_t tid) {
-  char file[48], val[32];
-  std::snprintf(file, sizeof file, "/proc/%d/status", tid);
-  if (!proc_field(file, "Umask:", val, sizeof val)) return 022;
+  char buf[4096], val[32];
+  int err = 0;
+  // "Umask:" is the second line, but procfs formats the whole file on the first read.
+  if (!proc_read(procfs::pid_dirs().open(tid, "status", O_RDONLY, err), buf, sizeof buf) ||
+      !proc_field_in(buf, "Umask:", val, sizeof val))
+    return 022;
   return static_cast<mode_t>(std::strtoul(val, nullptr, 8));
 }
 

@@ -10,11 +10,16 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "audit/log.hpp"
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
 #include "policy/engine.hpp"
+
+namespace guardian::dns {
+class Gate;
+}
 
 namespace guardian::decode {
 
@@ -71,6 +76,10 @@ struct Response {
   std::int64_t value = 0;
   UniqueFd fd;           // inject_fd
   bool cloexec = false;  // inject_fd: O_CLOEXEC on the new descriptor
+  // cont of an allowed ptrace(PTRACE_ATTACH/SEIZE/TRACEME): the thread the caller wants to
+  // trace. A backend that traces it itself must let go of it first (strace, gdb and a
+  // nested guardian inside the session). (Seam extension, ptrace room.)
+  pid_t release_trace = 0;
 };
 
 // What the handler may ask about the session's processes (kept by the backend's tracer).
@@ -131,6 +140,13 @@ struct HandlerOptions {
   Mode mode = Mode::enforce;
   std::string via = "seccomp";  // recorded in decision records
   Asker* asker = nullptr;       // set when on_deny: ask or --ask; denials go through it
+  // The DNS gate, when the profile names hosts (issue 9): connects and datagrams to a
+  // resolver:53 are redirected to it, recvfrom() on redirected sockets is emulated, and
+  // connect() decisions get Request::host from the names it saw answered.
+  dns::Gate* gate = nullptr;
+  // Profile `dns: true` without host rules: these resolvers (port 53) may be reached
+  // directly. (Seam extension, issue 9.)
+  std::vector<policy::NetAddr> dns_direct;
 };
 
 // Decodes, decides, emulates and audits one notification at a time. Single-threaded:

@@ -49,6 +49,8 @@ struct NetDest {
   socklen_t len = 0;
   bool decided = false;  // false: not an address the rules cover (netlink, AF_UNSPEC...)
   UniqueFd hold;         // unix path: the checked socket inode (or its parent, for bind)
+  bool to_gate = false;  // a resolver:53 redirected to the DNS gate
+  policy::NetAddr resolver;  // to_gate: the resolver the tracee asked for
 };
 
 struct Handler::Impl {
@@ -75,6 +77,10 @@ struct Handler::Impl {
   };
   std::unordered_map<pid_t, PendingExec> pending_exec;
   std::string first_exec;
+
+  // Sockets redirected to the DNS gate (socket inode -> the resolver asked for): their
+  // recvfrom() is emulated so answers seem to come from that resolver.
+  std::unordered_map<std::uint64_t, policy::NetAddr> gate_socks;
 
   Response handle(const Notification& n, Tracee& t);
 
@@ -110,8 +116,19 @@ struct Handler::Impl {
   bool decide_resolved(Ctx& c, policy::Op op, std::string_view raw, Resolved& r, Response& out);
   Response open_like(Ctx& c, int dirfd, std::uint64_t path, int flags, mode_t mode,
                      std::uint64_t resolve);
+  // `sock` (our duplicate of the tracee's socket, or -1) lets a resolver:53 be redirected
+  // to the DNS gate.
   bool decide_dest(Ctx& c, std::uint64_t addr, std::size_t len, policy::Op op, NetDest& dest,
-                   Response& out);
+                   Response& out, int sock = -1);
+  // Decides a network request whose address may have names (DNS gate cache, /etc/hosts).
+  bool judge_net(Ctx& c, policy::Request& req, Response& out);
+  // After a send or connect to the gate on `sock`: who uses it (audit) and its recvfrom.
+  void note_gate_socket(Ctx& c, int sock, const policy::NetAddr& resolver);
+  Response recvfrom_gate(Ctx& c);
+  // Writes a received datagram, its sender (the resolver, when the gate sent it) and the
+  // sender's length into the tracee's recvfrom() arguments.
+  Response finish_recvfrom(Ctx& c, long n, const std::vector<char>& buf, sockaddr_storage from,
+                           socklen_t fl, const policy::NetAddr& resolver);
   bool exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool follow, bool empty,
                    Response& out);
 };

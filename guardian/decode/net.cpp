@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "decode/impl.hpp"
+#include "dns/gate.hpp"
 #include "emulate/emulate.hpp"
 
 namespace guardian::decode {
@@ -107,7 +108,7 @@ using Dest = NetDest;
 
 // Decides one destination read from tracee memory at `addr`; fills `dest` for emulation.
 bool Handler::Impl::decide_dest(Ctx& c, std::uint64_t addr, std::size_t len, Op op, Dest& dest,
-                                Response& out) {
+                                Response& out, int sock) {
   auto& h = *this;
   if (len > sizeof(sockaddr_storage)) {
     out = error(EINVAL);
@@ -173,6 +174,23 @@ bool Handler::Impl::decide_dest(Ctx& c, std::uint64_t addr, std::size_t len, Op 
     dest.len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + p.size() + 1);
     return true;
   }
+  if (req.addr.kind == NetAddr::Kind::ip && op == Op::connect) {
+    if (h.opts.gate && h.opts.gate->is_resolver(req.addr)) {
+      // DNS goes through the gate (dns/gate.cpp): our copy of the address becomes the
+      // gate's; what cannot be redirected (an unknown socket kind) is refused.
+      int fam = -1, type = -1;
+      socklen_t l = sizeof fam, l2 = sizeof type;
+      if (sock < 0 || ::getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &fam, &l) != 0 ||
+          ::getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &l2) != 0 ||
+          !h.opts.gate->gate_address(fam, type, dest.ss, dest.len))
+        return h.local(c, req, false, d->deny_errno(), {}, out);
+      dest.to_gate = true;
+      dest.resolver = req.addr;
+      return true;
+    }
+    if (dns::is_resolver(req.addr, h.opts.dns_direct)) return h.local(c, req, true, 0, {}, out);
+    return h.judge_net(c, req, out);
+  }
   return h.judge(c, req, {}, out);
 }
 
@@ -198,11 +216,11 @@ Response Handler::Impl::net(Ctx& c) {
     if (c.arg(1) == 0 || len < sizeof(sa_family_t)) return cont();  // kernel: EINVAL/EFAULT
     Op op = nr == SYS_connect ? Op::connect : Op::bind;
     Dest dest;
-    if (!decide_dest(c, c.arg(1), len, op, dest, out)) return out;
-    if (!dest.decided) return cont();  // AF_UNSPEC disconnect, netlink: no rule covers them
-    if (dest.ss.ss_family == AF_UNIX && len == sizeof(sa_family_t)) return cont();  // autobind
     auto sock = c.t.take_fd(c.iarg(0));
     if (!sock) return error(EBADF);
+    if (!decide_dest(c, c.arg(1), len, op, dest, out, sock.value().get())) return out;
+    if (!dest.decided) return cont();  // AF_UNSPEC disconnect, netlink: no rule covers them
+    if (dest.ss.ss_family == AF_UNIX && len == sizeof(sa_family_t)) return cont();  // autobind
     if (op == Op::bind) {
       mode_t um = dest.ss.ss_family == AF_UNIX ? tracee_umask(c.n.tid) : 0;
       return value(emulate::bind_sock(sock.value().get(), reinterpret_cast<sockaddr*>(&dest.ss),
@@ -211,6 +229,8 @@ Response Handler::Impl::net(Ctx& c) {
     bool then_continue = false;
     long rc = emulate::connect_sock(sock.value().get(), reinterpret_cast<sockaddr*>(&dest.ss),
                                     dest.len, then_continue);
+    if (dest.to_gate && (rc == 0 || rc == -EINPROGRESS))
+      note_gate_socket(c, sock.value().get(), dest.resolver);
     return then_continue ? cont() : value(rc);
   }
 
@@ -229,7 +249,7 @@ Response Handler::Impl::net(Ctx& c) {
     if (m.msg_iovlen > kMaxIov || m.msg_controllen > kMaxControl) return -EMSGSIZE;
     Dest dest;
     if (!decide_dest(c, reinterpret_cast<std::uint64_t>(m.msg_name), m.msg_namelen,
-                     Op::connect, dest, o))
+                     Op::connect, dest, o, sock))
       return LONG_MIN;
     std::vector<iovec> iov(m.msg_iovlen);
     if (m.msg_iovlen && !c.t.read(reinterpret_cast<std::uint64_t>(m.msg_iov), iov.data(),
@@ -281,7 +301,9 @@ Response Handler::Impl::net(Ctx& c) {
     mine.msg_iovlen = 1;
     mine.msg_control = control.empty() ? nullptr : control.data();
     mine.msg_controllen = control.size();
-    return sigpipe(emulate::sendmsg_sock(sock, &mine, flags), flags);
+    long rc = sigpipe(emulate::sendmsg_sock(sock, &mine, flags), flags);
+    if (dest.to_gate && rc >= 0) note_gate_socket(c, sock, dest.resolver);
+    return rc;
   };
 
   if (nr == SYS_sendto) {
@@ -295,12 +317,14 @@ Response Handler::Impl::net(Ctx& c) {
       // TCP fast open connects: decide it, then refuse so the program falls back to
       // connect(), which is emulated.
       Dest dest;
-      if (!decide_dest(c, c.arg(4), c.arg(5), Op::connect, dest, out)) return out;
+      if (!decide_dest(c, c.arg(4), c.arg(5), Op::connect, dest, out, sock.value().get()))
+        return out;
       return error(EOPNOTSUPP);
     }
     if (c.arg(2) > kMaxData) return error(EMSGSIZE);
     Dest dest;
-    if (!decide_dest(c, c.arg(4), c.arg(5), Op::connect, dest, out)) return out;
+    if (!decide_dest(c, c.arg(4), c.arg(5), Op::connect, dest, out, sock.value().get()))
+      return out;
     std::vector<char> data(c.arg(2));
     if (!data.empty() && !c.t.read(c.arg(1), data.data(), data.size())) return error(EFAULT);
     if (!valid(c, out)) return out;
@@ -310,8 +334,11 @@ Response Handler::Impl::net(Ctx& c) {
     mine.msg_namelen = dest.len;
     mine.msg_iov = &one;
     mine.msg_iovlen = 1;
-    return value(sigpipe(emulate::sendmsg_sock(sock.value().get(), &mine, flags), flags));
+    long rc = sigpipe(emulate::sendmsg_sock(sock.value().get(), &mine, flags), flags);
+    if (dest.to_gate && rc >= 0) note_gate_socket(c, sock.value().get(), dest.resolver);
+    return value(rc);
   }
+  if (nr == SYS_recvfrom) return recvfrom_gate(c);
   if (nr == SYS_sendmsg) {
     msghdr m{};
     if (!c.t.read(c.arg(1), &m, sizeof m)) return error(EFAULT);

@@ -49,7 +49,11 @@ Response Handler::Impl::process(Ctx& c) {
       break;
     }
     case SYS_ptrace:
-      if (c.arg(0) == PTRACE_TRACEME) return cont();  // the parent is in the session
+      if (c.arg(0) == PTRACE_TRACEME) {  // the parent is in the session
+        Response r = cont();
+        r.release_trace = c.n.tid;
+        return r;
+      }
       req.op = Op::trace;
       target = static_cast<pid_t>(c.arg(1));
       break;
@@ -73,7 +77,12 @@ Response Handler::Impl::process(Ctx& c) {
   if (!check) return cont();
   addr_text = "pid:" + std::to_string(target);
   bool inside = target > 0 && (target == c.tgid || target == c.n.tid || session.in_session(target));
-  return local(c, req, inside, EPERM, addr_text, out) ? cont() : std::move(out);
+  if (!local(c, req, inside, EPERM, addr_text, out)) return out;
+  Response r = cont();
+  // Becoming a tracer of a session process: the backend hands it over (see Response).
+  if (c.n.nr == SYS_ptrace && (c.arg(0) == PTRACE_ATTACH || c.arg(0) == PTRACE_SEIZE))
+    r.release_trace = target;
+  return r;
 }
 
 }  // namespace guardian::decode

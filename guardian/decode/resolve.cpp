@@ -15,6 +15,8 @@
 #include <charconv>
 #include <cstdio>
 
+#include "base/procfs.hpp"
+
 namespace guardian::decode {
 namespace {
 
@@ -59,6 +61,7 @@ void Resolved::clear() {
   trusted = true;
   magic = false;
   magic_pid = 0;
+  followed_fast = false;
   parent.reset();
   name.clear();
   target.reset();
@@ -72,10 +75,9 @@ bool Resolved::anonymous() const noexcept {
 }
 
 bool fd_path(int fd, std::string& out) {
-  char link[32];
-  std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  char name[12];
   char buf[4096];
-  ssize_t n = ::readlink(link, buf, sizeof buf);
+  ssize_t n = ::readlinkat(procfs::self_fd_dir(), procfs::fd_name(fd, name), buf, sizeof buf);
   if (n < 0 || n == static_cast<ssize_t>(sizeof buf)) return false;
   out.assign(buf, static_cast<std::size_t>(n));
   return true;
@@ -112,23 +114,46 @@ Resolver::Resolver(std::function<bool(std::string_view)> may_write)
     proc_dev_ = st.st_dev;
 }
 
-bool Resolver::start(pid_t tid, int dirfd, UniqueFd& fd, std::string& path, int& err) {
-  char link[48];
-  if (dirfd == AT_FDCWD) std::snprintf(link, sizeof link, "/proc/%d/cwd", tid);
-  else if (dirfd >= 0) std::snprintf(link, sizeof link, "/proc/%d/fd/%d", tid, dirfd);
+namespace {
+// The name under /proc/TID of the tracee's starting directory: "cwd" or "fd/N".
+bool start_name(int dirfd, char* rel, std::size_t cap, int& err) {
+  if (dirfd == AT_FDCWD) std::snprintf(rel, cap, "cwd");
+  else if (dirfd >= 0) std::snprintf(rel, cap, "fd/%d", dirfd);
   else {
     err = EBADF;
     return false;
   }
-  fd.reset(::open(link, O_PATH | O_CLOEXEC));
+  return true;
+}
+}  // namespace
+
+bool Resolver::start(pid_t tid, int dirfd, UniqueFd& fd, std::string& path, int& err) {
+  char rel[24];
+  if (!start_name(dirfd, rel, sizeof rel, err)) return false;
+  fd.reset(procfs::pid_dirs().open(tid, rel, O_PATH, err));
   if (!fd) {
-    err = errno == ENOENT ? (dirfd == AT_FDCWD ? ESRCH : EBADF) : errno;
+    if (err == ENOENT || err == ESRCH) err = dirfd == AT_FDCWD ? ESRCH : EBADF;
     return false;
   }
   if (!fd_path(fd.get(), path)) {
     err = errno ? errno : ENAMETOOLONG;
     return false;
   }
+  return true;
+}
+
+// The path of the tracee's cwd or dirfd as text (one readlink, no descriptor). Only a
+// plain absolute directory path qualifies; anything else goes the descriptor way.
+bool Resolver::start_text(pid_t tid, int dirfd, std::string& path) {
+  char rel[24];
+  int err = 0;
+  if (!start_name(dirfd, rel, sizeof rel, err)) return false;
+  if (!procfs::pid_dirs().readlink(tid, rel, path, err)) return false;
+  constexpr std::string_view kDeleted = " (deleted)";
+  if (path.empty() || path[0] != '/') return false;  // pipe:[..], anon_inode:..
+  if (path.size() >= kDeleted.size() &&
+      std::string_view(path).substr(path.size() - kDeleted.size()) == kDeleted)
+    return false;
   return true;
 }
 
@@ -151,6 +176,22 @@ bool Resolver::resolve(pid_t tid, pid_t tgid, int dirfd, std::string_view raw,
       lexical_join("/", raw, out.path);
       return true;
     }
+    // Fast way for a relative path: the start directory's path as text, then the same
+    // symlink-free lookup from our root. What is decided and what is then used (our
+    // descriptors, or the kernel's own lookup for CONTINUE) is this absolute path; if the
+    // directory moved meanwhile, that is the same race a rename makes natively.
+    if (!raw.empty() && start_text(tid, dirfd, startpath)) {
+      joined_.assign(startpath);
+      joined_ += '/';
+      joined_.append(raw);
+      lexical_join(startpath, raw, out.lexical);
+      if (fast(root_.get(), joined_, opts, out)) return true;
+      out.clear();
+      lexical_join(startpath, raw, out.lexical);
+      if (follow(root_.get(), joined_, opts, out)) return true;
+      out.clear();
+    }
+    startpath.clear();
     if (!start(tid, dirfd, startfd, startpath, out.err)) return false;
   }
   lexical_join(startpath, raw, out.lexical);
@@ -165,6 +206,13 @@ bool Resolver::resolve(pid_t tid, pid_t tgid, int dirfd, std::string_view raw,
   int sfd = absolute ? root_.get() : startfd.get();
   std::string sp = startpath;
   if (fast(sfd, raw, opts, out)) return true;
+  if (absolute) {
+    std::string lex = std::move(out.lexical);
+    out.clear();
+    out.lexical = std::move(lex);
+    joined_.assign(raw);
+    if (follow(sfd, joined_, opts, out)) return true;
+  }
   UniqueFd cur;
   if (!absolute) cur = std::move(startfd);
   walk(std::move(cur), std::move(sp), raw, tid, tgid, opts, out);
@@ -190,7 +238,7 @@ bool Resolver::fast(int startfd, std::string_view raw,
   if (fd < 0 && errno != ENOENT) return false;
   if (fd >= 0) {
     out.target.reset(fd);
-    if (::fstat(fd, &out.st) != 0) return false;
+    if (opts.need_stat && ::fstat(fd, &out.st) != 0) return false;
     out.exists = true;
   }
   if (!out.exists || opts.need_parent) {
@@ -209,6 +257,41 @@ bool Resolver::fast(int startfd, std::string_view raw,
   }
   out.name = name;
   out.path = out.lexical;
+  return true;
+}
+
+// One openat2 that follows ordinary symlinks but refuses magic links (RESOLVE_NO_MAGICLINKS),
+// then the object's own path (d_path through /proc/self/fd). The walk's extra knowledge is
+// not needed when: no magic link was crossed (refused), the object is not in procfs (whose
+// /proc/self would be ours, not the tracee's: such paths take the walk), and the caller
+// treats `trusted` as unknown (followed_fast). The object is held, so what is decided is
+// what is used.
+bool Resolver::follow(int startfd, const std::string& raw, const ResolveOpts& opts,
+                      Resolved& out) {
+  if (!opts.kernel_follow || opts.need_parent || !proc_dev_) return false;
+  struct open_how how {};
+  how.flags = O_PATH | O_CLOEXEC | (opts.follow ? 0 : O_NOFOLLOW);
+  how.resolve = RESOLVE_NO_MAGICLINKS;
+  int fd = static_cast<int>(::syscall(SYS_openat2, startfd, raw.c_str(), &how, sizeof how));
+  if (fd < 0) return false;
+  out.target.reset(fd);
+  constexpr std::string_view kDeleted = " (deleted)";
+  if (::fstat(fd, &out.st) != 0 || out.st.st_dev == proc_dev_ || !fd_path(fd, out.path) ||
+      out.path.empty() || out.path[0] != '/' ||
+      (out.path.size() >= kDeleted.size() &&
+       std::string_view(out.path).substr(out.path.size() - kDeleted.size()) == kDeleted)) {
+    out.target.reset();
+    out.path.clear();
+    out.st = {};
+    return false;
+  }
+  out.exists = true;
+  out.trusted = false;
+  out.followed_fast = true;
+  std::size_t end = raw.size();
+  while (end > 1 && raw[end - 1] == '/') --end;
+  std::size_t slash = raw.rfind('/', end - 1);
+  out.name = slash == std::string::npos ? raw : raw.substr(slash + 1);
   return true;
 }
 

@@ -18,6 +18,10 @@ struct Resolved {
   std::string path;     // resolved absolute path (or "pipe:[..]" etc. for anonymous objects)
   std::string lexical;  // absolute path as given, . and .. folded, symlinks not followed
   bool trusted = true;  // every symlink followed lies where the session may not write
+  // The kernel followed the symlinks (ResolveOpts::kernel_follow): `trusted` is false
+  // because nobody looked at them; a caller that gets a denial must resolve again with
+  // kernel_follow off, which may find the links trusted.
+  bool followed_fast = false;
   bool magic = false;   // a /proc magic link (fd/N, cwd, root, exe) was followed
   pid_t magic_pid = 0;  // the PID whose /proc/PID/{fd,...} magic link was followed
   UniqueFd parent;      // O_PATH of the directory holding the last component (when asked)
@@ -37,6 +41,11 @@ struct ResolveOpts {
   bool follow = true;        // follow a trailing symlink (false: AT_SYMLINK_NOFOLLOW, O_NOFOLLOW)
   bool empty_path = false;   // AT_EMPTY_PATH: "" names the dirfd itself
   bool need_parent = false;  // keep an O_PATH fd of the parent directory in `parent`
+  bool need_stat = true;     // fill Resolved::st (stat-family decisions need only the path)
+  // When symlinks are on the way, let the kernel follow them in one openat2 (magic links
+  // refused) instead of the component walk; see Resolved::followed_fast. Not with
+  // need_parent.
+  bool kernel_follow = false;
 };
 
 // Resolves tracee paths. `may_write(path)` answers whether the session may write `path`
@@ -58,14 +67,16 @@ class Resolver {
 
  private:
   bool start(pid_t tid, int dirfd, UniqueFd& fd, std::string& path, int& err);
+  bool start_text(pid_t tid, int dirfd, std::string& path);
   bool fast(int startfd, std::string_view raw, const ResolveOpts& opts, Resolved& out);
+  bool follow(int startfd, const std::string& raw, const ResolveOpts& opts, Resolved& out);
   void walk(UniqueFd cur, std::string curpath, std::string_view raw, pid_t tid, pid_t tgid,
             const ResolveOpts& opts, Resolved& out);
 
   std::function<bool(std::string_view)> may_write_;
   UniqueFd root_;
   dev_t proc_dev_ = 0;
-  std::string scratch_;
+  std::string scratch_, joined_;
 };
 
 // Folds `rel` onto absolute `base` lexically (., .., duplicate slashes); result absolute.

@@ -23,6 +23,8 @@ constexpr std::array kTable = {
     SyscallInfo{41, "socket", F::net, K::notify},
     SyscallInfo{42, "connect", F::net, K::notify},
     SyscallInfo{44, "sendto", F::net, K::notify},
+    // Notified only while the DNS gate runs, and only with a src_addr (filter.cpp).
+    SyscallInfo{45, "recvfrom", F::net, K::notify},
     SyscallInfo{46, "sendmsg", F::net, K::notify},
     SyscallInfo{49, "bind", F::net, K::notify},
     SyscallInfo{59, "execve", F::exec, K::notify},

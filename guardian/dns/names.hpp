@@ -23,18 +23,31 @@ class NameRules {
  public:
   // Compiles the host and `*` patterns of profile.connect and profile.net_deny (rules of
   // other kinds are ignored here; the engine decides them).
+  NameRules() = default;  // no rules: nothing may be resolved
   explicit NameRules(const policy::Profile& profile);
+
+  // Adds one connect rule given on the command line (--allow-connect), origin line 0.
+  // Rules that are not host names or `*` are ignored, as in the constructor.
+  void add_connect(std::string_view text);
 
   // True when `name` may be resolved: some connect rule names it (`name`, `*.domain`
   // for names strictly below domain, or `*`), and no deny rule covering every port
-  // names it. Case-insensitive; a final dot is ignored.
-  bool allows(std::string_view name) const;
+  // names it. Case-insensitive; a final dot is ignored. `rule` (optional) receives the
+  // rule that decided (the deny rule, or the first allow rule), nullptr when none did;
+  // it points into this object.
+  bool allows(std::string_view name, const policy::RuleOrigin** rule = nullptr) const;
 
   // True when the profile has any host-name rule (then the gate is worth running).
-  bool any_host_rules() const { return !allow_.empty(); }
+  // `*:PORT` alone does not count: it matches every address without names.
+  bool any_host_rules() const { return named_; }
 
  private:
-  std::vector<policy::AddressPattern> allow_, deny_;
+  struct Entry {
+    policy::AddressPattern pat;
+    policy::RuleOrigin origin;
+  };
+  std::vector<Entry> allow_, deny_;
+  bool named_ = false;
 };
 
 // name -> addresses seen in answers, with expiry. Thread-safe.
@@ -51,6 +64,10 @@ class NameCache {
   std::optional<std::string> lookup(const std::array<std::uint8_t, 16>& ip, bool v4,
                                     Clock::time_point now = Clock::now()) const;
 
+  // Every unexpired name `ip` was answered for, most recent first.
+  std::vector<std::string> lookup_all(const std::array<std::uint8_t, 16>& ip, bool v4,
+                                      Clock::time_point now = Clock::now()) const;
+
  private:
   struct Entry {
     std::string name;
@@ -63,6 +80,21 @@ class NameCache {
 // Reads the nameserver addresses of a resolv.conf file: the file named by the environment
 // variable GUARDIAN_RESOLV_CONF when set (for tests), /etc/resolv.conf otherwise.
 std::vector<policy::NetAddr> resolvers();
+
+// Host names of a hosts(5) file by address: the file named by GUARDIAN_HOSTS when set (for
+// tests), /etc/hosts otherwise. Names are lower case. An unreadable file gives no entries.
+std::multimap<std::array<std::uint8_t, 17>, std::string> hosts_entries();
+
+// Parses hosts(5) text: "ADDRESS NAME [ALIAS...]" lines, '#' comments.
+std::multimap<std::array<std::uint8_t, 17>, std::string> parse_hosts(std::string_view text);
+
+// The key hosts_entries() and NameCache use for an address (v4 in bytes 12..15, byte 16 = v4).
+std::array<std::uint8_t, 17> address_key(const std::array<std::uint8_t, 16>& ip, bool v4);
+
+// Lets the session read the resolver configuration it needs to resolve names at all
+// (/etc/resolv.conf and where it links to), origin "guardian:dns". Called when the
+// profile names hosts or sets `dns: true`.
+void allow_resolver_config(policy::Profile& profile);
 
 // Parses resolv.conf text (nameserver lines; IPv4 and IPv6, port 53).
 std::vector<policy::NetAddr> parse_resolv_conf(std::string_view text);

@@ -16,6 +16,8 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "base/procfs.hpp"
+
 namespace guardian::emulate {
 namespace {
 
@@ -56,7 +58,9 @@ std::string self_fd(int fd) {
 long reopen(int target, int flags, bool regular) {
   int f = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC | O_NOCTTY;
   if (!regular) f |= O_NONBLOCK;
-  long fd = ret(::open(self_fd(target).c_str(), f));
+  // The same link as /proc/self/fd/N, looked up from our held /proc/self/fd (no walk).
+  char name[12];
+  long fd = ret(::openat(procfs::self_fd_dir(), procfs::fd_name(target, name), f));
   return regular ? fd : finish_nonblock(fd, flags);
 }
 
@@ -103,7 +107,8 @@ long symlink_at(const std::string& content, int parent, const std::string& name)
 // inode through our descriptor (AT_EMPTY_PATH or its /proc/self/fd link), so a symlink
 // swapped at the path afterwards is never followed.
 long chmod_obj(int target, mode_t mode) {
-  return ret(::fchmodat(AT_FDCWD, self_fd(target).c_str(), mode, 0));
+  char name[12];
+  return ret(::fchmodat(procfs::self_fd_dir(), procfs::fd_name(target, name), mode, 0));
 }
 long chown_obj(int target, uid_t uid, gid_t gid) {
   return ret(::fchownat(target, "", uid, gid, AT_EMPTY_PATH));

@@ -83,6 +83,7 @@ bool filter_owns(int nr) noexcept {
     case __NR_ioctl:
     case __NR_seccomp:
     case __NR_sendto:
+    case __NR_recvfrom:
       return true;
     default:
       return false;
@@ -151,8 +152,34 @@ Result<Program> build_filter(std::span<const decode::SyscallInfo> table, const F
       !r)
     return r.error();
 
+  // --fast-path: the shim's own calls carry the session token in an argument the kernel
+  // ignores for these syscalls (arg 5); a BPF comparison of registers costs nothing, unlike
+  // an instruction-pointer range, which would also let through any code that jumps into the
+  // shim's syscall instruction with the same registers. Neither is a boundary against code
+  // in the process (the token is in its memory): guardian(1) says so.
+  auto fast = [&](int nr) {
+    return opts.fast_path_token != 0 &&
+           (nr == __NR_openat2 ||
+            (!opts.metadata_open && (nr == __NR_statx || nr == __NR_faccessat2)));
+  };
+  for (int nr : {__NR_openat2, __NR_statx, __NR_faccessat2}) {
+    if (!fast(nr)) continue;
+    if (auto r = check(seccomp_rule_add(c, ask, nr, 1, SCMP_A5(SCMP_CMP_NE, opts.fast_path_token)),
+                       "fast path");
+        !r)
+      return r.error();
+  }
+  // recvfrom with a source address, only while the DNS gate runs: the decoder reports the
+  // gate's answers as the resolver's (decode/net_dns.cpp). Without a src_addr, or without
+  // the gate, it never reaches the supervisor.
+  if (opts.dns_gate)
+    if (auto r = check(seccomp_rule_add(c, ask, __NR_recvfrom, 1, SCMP_A4(SCMP_CMP_NE, 0)),
+                       "recvfrom");
+        !r)
+      return r.error();
+
   for (const decode::SyscallInfo& s : table) {
-    if (filter_owns(s.nr)) continue;
+    if (filter_owns(s.nr) || fast(s.nr)) continue;
     if (opts.metadata_open && s.family == decode::Family::file_stat) continue;
     std::uint32_t action = ask;
     if (s.filter == decode::Filter::errno_) action = SCMP_ACT_ERRNO(EPERM);

@@ -4,6 +4,7 @@
 
 #include <linux/filter.h>
 
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -18,6 +19,13 @@ struct FilterOptions {
   // ptrace backend: the syscalls to decide stop the thread for its tracer
   // (SECCOMP_RET_TRACE) instead of going to a user-notify listener.
   bool trace = false;
+  // --fast-path (issue 8): openat2, statx and faccessat2 whose unused sixth argument equals
+  // this per-session token run without a notification (the shim decided them in-process);
+  // with any other value they are notified as usual. 0: off.
+  std::uint64_t fast_path_token = 0;
+  // The DNS gate runs (the profile names hosts): recvfrom() with a source address is
+  // notified, so answers relayed by the gate can be reported as the resolver's.
+  bool dns_gate = false;
 };
 
 // A compiled BPF program, ready for seccomp(SECCOMP_SET_MODE_FILTER).

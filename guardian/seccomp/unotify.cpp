@@ -126,7 +126,9 @@ bool NotifTracee::read_string(std::uint64_t addr, std::string& out, std::size_t 
     // Never read across a page boundary in one go: the next page may be unmapped while
     // the string ends before it.
     std::size_t to_page = page - (addr % page);
-    std::size_t want = std::min({to_page, sizeof chunk, max + 1 - out.size()});
+    // Most paths are short: a first small read copies (and pins) less than a whole page.
+    std::size_t cap = out.empty() ? 256 : sizeof chunk;
+    std::size_t want = std::min({to_page, cap, max + 1 - out.size()});
     struct iovec local { chunk, want };
     struct iovec remote { reinterpret_cast<void*>(addr), want };
     ssize_t got = process_vm_readv(tid_, &local, 1, &remote, 1, 0);
@@ -144,15 +146,25 @@ bool NotifTracee::read_string(std::uint64_t addr, std::string& out, std::size_t 
 
 Result<UniqueFd> NotifTracee::take_fd(int remote_fd) {
   if (pidfd_ < 0) {
+    auto it = l_.pidfds_.find(tid_);
+    if (it != l_.pidfds_.end()) {
+      int fd = static_cast<int>(syscall(SYS_pidfd_getfd, it->second.get(), remote_fd, 0));
+      if (fd >= 0) return UniqueFd(fd);
+      if (errno != ESRCH) return fail_errno("cannot take descriptor " + std::to_string(remote_fd), errno);
+      l_.pidfds_.erase(it);  // that thread is gone: the tid belongs to another one now
+    }
     // A thread pidfd first (6.9+), else the tid as a process (works for group leaders).
     int pfd = static_cast<int>(syscall(SYS_pidfd_open, tid_, PIDFD_THREAD));
     if (pfd < 0) pfd = static_cast<int>(syscall(SYS_pidfd_open, tid_, 0));
     if (pfd < 0) return fail_errno("cannot open a pidfd for thread " + std::to_string(tid_), errno);
-    own_pidfd_.reset(pfd);
-    pidfd_ = pfd;
+    UniqueFd owned(pfd);
     // The tid could have been reused between the notification and pidfd_open: the
     // notification still pending proves the thread is still the one that asked.
     if (!l_.id_valid(id_)) return fail("thread " + std::to_string(tid_) + " went away", ESRCH);
+    constexpr std::size_t kMaxPidfds = 512;  // more live threads than this: reopen some
+    if (l_.pidfds_.size() >= kMaxPidfds) l_.pidfds_.clear();
+    pidfd_ = pfd;
+    l_.pidfds_[tid_] = std::move(owned);
   }
   int fd = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd_, remote_fd, 0));
   if (fd < 0) return fail_errno("cannot take descriptor " + std::to_string(remote_fd), errno);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "base/result.hpp"
@@ -42,8 +43,13 @@ class Listener {
   bool send_fd(std::uint64_t id, int local_fd, bool cloexec);
 
  private:
+  friend class NotifTracee;
   bool send(std::uint64_t id, std::int64_t val, int err, std::uint32_t flags);
   UniqueFd fd_;
+  // Thread pidfds kept for pidfd_getfd, by tid. Why safe against TID reuse: a pidfd names
+  // one thread for good; once it has exited, pidfd_getfd fails with ESRCH and the entry is
+  // opened afresh (and proven with NOTIF_ID_VALID) — it never reaches a newer thread.
+  mutable std::unordered_map<pid_t, UniqueFd> pidfds_;
   std::vector<unsigned char> buf_;  // >= kernel's sizeof(struct seccomp_notif)
 };
 
@@ -67,7 +73,6 @@ class NotifTracee final : public decode::Tracee {
   std::uint64_t id_;
   pid_t tid_;
   int pidfd_;
-  UniqueFd own_pidfd_;
 };
 
 }  // namespace guardian::seccomp

@@ -1,9 +1,49 @@
 // The session's processes and threads as the tracer sees them.
 #include "session/process_table.hpp"
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <iterator>
 
 namespace guardian::session {
+
+namespace {
+
+// PPid of a task from /proc/PID/status; 0 when it is gone.
+pid_t parent_of(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/status", pid);
+  FILE* f = std::fopen(path, "re");
+  if (!f) return 0;
+  char line[256];
+  pid_t ppid = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::strncmp(line, "PPid:", 5) == 0) {
+      ppid = static_cast<pid_t>(std::atoi(line + 5));
+      break;
+    }
+  std::fclose(f);
+  return ppid;
+}
+
+}  // namespace
+
+bool ProcessTable::in_session(pid_t pid) const {
+  if (threads_.count(pid)) return true;
+  if (!lineage_ || pid <= 0) return false;
+  // Only processes of the session have us (the subreaper) or a session process as an
+  // ancestor. Bounded: a racing reparent cannot make this loop.
+  static const pid_t self = ::getpid();
+  pid_t p = parent_of(pid);
+  for (int depth = 0; depth < 64 && p > 1; ++depth) {
+    if (p == self || threads_.count(p)) return true;
+    p = parent_of(p);
+  }
+  return false;
+}
 
 pid_t ProcessTable::tgid_of(pid_t tid) const {
   auto it = threads_.find(tid);

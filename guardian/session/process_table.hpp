@@ -18,7 +18,14 @@ class ProcessTable final : public decode::SessionView {
     pid_t ppid = 0;  // of the process (leader's view)
   };
 
-  bool in_session(pid_t pid) const override { return threads_.count(pid) != 0; }
+  // Known to the tracer, or (once a process was handed over to a tracer of the session) a
+  // descendant of one that is: a handed-over process's children are reported to its new
+  // tracer, not to us, but they carry the session's filter all the same.
+  bool in_session(pid_t pid) const override;
+  // Tracked by the tracer (exact: no lineage walk).
+  bool known(pid_t pid) const { return threads_.count(pid) != 0; }
+  // Turns on the lineage walk of in_session (called at the first hand-over).
+  void set_lineage_fallback() { lineage_ = true; }
   pid_t tgid_of(pid_t tid) const override;
   pid_t ppid_of(pid_t pid) const override;
   std::string exe_of(pid_t pid) const override;
@@ -46,6 +53,7 @@ class ProcessTable final : public decode::SessionView {
   };
   std::unordered_map<pid_t, Process> procs_;  // by tgid
   std::size_t peak_threads_ = 0;
+  bool lineage_ = false;
 };
 
 }  // namespace guardian::session

@@ -48,26 +48,31 @@ void skip(pid_t tid, std::int64_t ret) {
 
 }  // namespace
 
-void answer_trace_stop(pid_t tid, pid_t tgid, const decode::Response& r) {
-  using K = decode::Response::Kind;
-  switch (r.kind) {
-    case K::cont:
-    case K::inject_fd:  // cannot happen (can_inject_fd() is false); the kernel opens it
-    case K::defer:
-      break;
-    case K::error:
-      skip(tid, -static_cast<std::int64_t>(r.err > 0 ? r.err : EACCES));
-      break;
-    case K::value:
-      skip(tid, r.value);
-      break;
-    case K::kill:
-      skip(tid, -EPERM);
-      kill(tgid > 0 ? tgid : tid, SIGKILL);
-      break;
-  }
-  // ESRCH: killed meanwhile; nothing to resume.
-  ptrace(PTRACE_CONT, tid, nullptr, nullptr);
+// Resumes the thread from its stop; false (ESRCH) when it was killed meanwhile.
+bool PtraceResponder::resume(pid_t tid) const {
+  return ptrace(static_cast<__ptrace_request>(request_), tid, nullptr, nullptr) == 0;
+}
+
+bool PtraceResponder::cont(const decode::Notification& n) { return resume(n.tid); }
+
+bool PtraceResponder::fail(const decode::Notification& n, int err) {
+  skip(n.tid, -static_cast<std::int64_t>(err));
+  return resume(n.tid);
+}
+
+bool PtraceResponder::value(const decode::Notification& n, std::int64_t v) {
+  skip(n.tid, v);
+  return resume(n.tid);
+}
+
+bool PtraceResponder::inject_fd(const decode::Notification& n, int, bool) {
+  return resume(n.tid);  // never called: can_inject() is false
+}
+
+bool PtraceResponder::kill(const decode::Notification& n, pid_t tgid) {
+  skip(n.tid, -EPERM);
+  ::kill(tgid, SIGKILL);
+  return resume(n.tid);
 }
 
 bool PtraceTracee::read(std::uint64_t addr, void* buf, std::size_t n) {

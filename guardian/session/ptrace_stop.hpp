@@ -10,6 +10,7 @@
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
 #include "decode/handler.hpp"
+#include "session/respond.hpp"
 
 namespace guardian::session {
 
@@ -17,10 +18,24 @@ namespace guardian::session {
 // false if the thread is gone (killed meanwhile).
 bool read_trace_stop(pid_t tid, std::uint64_t id, decode::Notification& n);
 
-// Applies r and resumes the thread. cont runs the syscall; error/value skip it (orig_rax =
-// -1) with rax = -err / value; kill sends SIGKILL to the process (tgid). inject_fd never
-// comes (can_inject_fd() is false): answered as cont, the kernel performing the open.
-void answer_trace_stop(pid_t tid, pid_t tgid, const decode::Response& r);
+// The ptrace backend's answers (session/respond.hpp); each resumes the thread. cont runs
+// the syscall; fail/value skip it (orig_rax = -1) with rax = -err / v; kill sends SIGKILL
+// to the process. No ADDFD: the kernel performs a decided open itself.
+class PtraceResponder final : public Responder {
+ public:
+  // entry_stops: the thread is resumed with PTRACE_SYSCALL (see Tracer::trace_syscall_entries).
+  explicit PtraceResponder(bool entry_stops = false) : request_(entry_stops ? 24 : 7) {}
+  bool cont(const decode::Notification& n) override;
+  bool fail(const decode::Notification& n, int err) override;
+  bool value(const decode::Notification& n, std::int64_t v) override;
+  bool can_inject() const override { return false; }
+  bool inject_fd(const decode::Notification& n, int local_fd, bool cloexec) override;
+  bool kill(const decode::Notification& n, pid_t tgid) override;
+
+ private:
+  bool resume(pid_t tid) const;
+  int request_;  // PTRACE_SYSCALL (24) or PTRACE_CONT (7)
+};
 
 // decode::Tracee for a thread held in a seccomp ptrace stop. It cannot leave the stop
 // without us, so still_valid() only fails when it was killed.

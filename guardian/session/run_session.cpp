@@ -9,14 +9,19 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "audit/log.hpp"
 #include "cli/commands.hpp"
+#include "context/fastpath.hpp"
 #include "context/preload.hpp"
 #include "decode/syscalls.hpp"
+#include "dns/gate.hpp"
+#include "dns/names.hpp"
 #include "launch/landlock.hpp"
 #include "launch/launch.hpp"
 #include "policy/engine.hpp"
@@ -34,21 +39,25 @@ namespace guardian::session {
 
 namespace {
 
+// How many seccomp filters this process already runs under (/proc/self/status), counting
+// "Seccomp: 2" as one where the kernel does not report Seccomp_filters.
+int seccomp_filters_on_us() {
+  FILE* f = std::fopen("/proc/self/status", "re");
+  if (!f) return 0;
+  char line[256];
+  int mode = 0, filters = -1;
+  while (std::fgets(line, sizeof line, f)) {
+    if (std::strncmp(line, "Seccomp:", 8) == 0) mode = std::atoi(line + 8);
+    if (std::strncmp(line, "Seccomp_filters:", 16) == 0) filters = std::atoi(line + 16);
+  }
+  std::fclose(f);
+  if (filters >= 0) return filters;
+  return mode == 2 ? 1 : 0;
+}
+
 int guardian_failure(const std::string& line) {
   std::fprintf(stderr, "%s\n", line.c_str());
   return cli::kExitGuardianFailure;
-}
-
-// Options whose room has not landed must not be silently ignored.
-int check_supported(const RunOptions& o) {
-  // The shim's cooperative fast path is not built: deciding in-process needs the compiled
-  // profile shared read-only with every process and a drained ring, and until that is
-  // sound the supervisor decides everything (see guardian(1), --fast-path).
-  if (o.fast_path)
-    return guardian_failure(
-        "guardian: --fast-path is not available in this version; every call is decided by "
-        "the supervisor (drop --fast-path)");
-  return 0;
 }
 
 std::string env_value(const std::vector<std::string>& env, const std::string& name) {
@@ -69,6 +78,24 @@ std::string current_dir() {
   return getcwd(buf, sizeof buf) ? buf : "";
 }
 
+// --fast-path: tells the shims' shared state about each syscall before the Handler lets it
+// proceed (a chdir invalidates the current directory they cache).
+class FastPathDecider final : public Decider {
+ public:
+  FastPathDecider(Decider& inner, context::FastPathSession* fast) : inner_(inner), fast_(fast) {}
+  decode::Response handle(const decode::Notification& n, decode::Tracee& t) override {
+    if (fast_) fast_->before_syscall(n.nr);
+    return inner_.handle(n, t);
+  }
+  bool verify_exec(pid_t tid, pid_t tgid, const std::string& exe) override {
+    return inner_.verify_exec(tid, tgid, exe);
+  }
+
+ private:
+  Decider& inner_;
+  context::FastPathSession* fast_;
+};
+
 }  // namespace
 
 int exit_status_of(int ws) {
@@ -78,7 +105,6 @@ int exit_status_of(int ws) {
 }
 
 int run_session(const RunOptions& opts) {
-  if (int rc = check_supported(opts)) return rc;
   if (opts.command.empty()) return guardian_failure("guardian: missing command after '--'");
   const double started = now_s();
   // Before any thread exists (audit writer, ask server): see block_supervisor_signals.
@@ -113,9 +139,21 @@ int run_session(const RunOptions& opts) {
 
   // LD_PRELOAD shim (context room): call-site backtraces and host names for the audit log,
   // never enforcement; its library must be readable by the session.
-  auto shim = context::PreloadSession::prepare(opts.preload, profile.deny_errno, envp);
+  // --fast-path loads the shim's fast-path build, which decides hooked calls in-process.
+  if (opts.fast_path && opts.learn_allow_all)
+    return guardian_failure("guardian: --fast-path does not apply to learning");
+  auto shim = context::PreloadSession::prepare(opts.preload, profile.deny_errno, envp,
+                                               opts.fast_path);
   if (!shim) return guardian_failure("guardian: " + shim.error().message);
   if (shim.value().active()) shim.value().allow_library(profile);
+
+  // The DNS gate (issue 9): only when some rule names a host, since only then must the
+  // session's queries be decided name by name (dns/gate.cpp). Resolving needs resolv.conf.
+  dns::GateOptions go;
+  go.rules = dns::NameRules(profile);
+  for (const auto& [kind, pattern] : opts.extra_rules)
+    if (kind == "connect") go.rules.add_connect(pattern);
+  if (go.rules.any_host_rules() || profile.dns) dns::allow_resolver_config(profile);
 
   std::unique_ptr<policy::Engine> engine;
   try {
@@ -123,6 +161,18 @@ int run_session(const RunOptions& opts) {
     for (const auto& [kind, pattern] : opts.extra_rules) engine->add_rule(kind, pattern);
   } catch (const std::invalid_argument& e) {
     return guardian_failure(std::string("guardian: ") + e.what());
+  }
+
+  // Cooperative fast path (shim room): the shim builds its engine from a snapshot of this
+  // one; the supervisor then decides with an engine built the same way, so both name the
+  // same rule for the same request.
+  std::optional<context::FastPathSession> fast;
+  if (opts.fast_path) {
+    auto f = context::FastPathSession::prepare(*engine, !opts.audit.empty());
+    if (!f) return guardian_failure("guardian: " + f.error().message);
+    fast.emplace(std::move(f.value()));
+    engine = context::FastPathSession::canonical(*engine);
+    fast->inject_env(envp);
   }
 
   // Landlock envelope (landlock room): off with --no-landlock and in complain mode, where
@@ -142,6 +192,7 @@ int run_session(const RunOptions& opts) {
   auto opened = audit::open_log(ao);
   if (!opened) return guardian_failure("guardian: " + opened.error().message);
   std::unique_ptr<audit::AuditLog> log = shim.value().wrap(std::move(opened).value());
+  if (fast) log = fast->wrap(std::move(log));
 
   // The backend: seccomp user-notify where a listener can be had; ptrace (SECCOMP_RET_TRACE)
   // when asked for, or for auto when the listener is refused (inside another guardian, or
@@ -149,18 +200,62 @@ int run_session(const RunOptions& opts) {
   bool use_ptrace = opts.backend == Backend::ptrace;
   if (opts.backend == Backend::auto_ && launch::probe_user_notify() != 0) use_ptrace = true;
 
+  std::unique_ptr<dns::Gate> gate;
+  std::vector<policy::NetAddr> dns_direct;
+  if (go.rules.any_host_rules()) {
+    go.resolvers = dns::resolvers();
+    go.log = log.get();
+    go.complain = opts.mode == decode::Mode::complain;
+    go.audit_allows = profile.audit != policy::AuditLevel::deny;
+    go.deny_errno = profile.deny_errno;
+    go.via = use_ptrace ? "ptrace" : "seccomp";
+    auto started_gate = dns::Gate::start(std::move(go));
+    if (!started_gate) return guardian_failure("guardian: " + started_gate.error().message);
+    gate = std::move(started_gate).value();
+  } else if (profile.dns) {
+    dns_direct = dns::resolvers();
+  }
+
   seccomp::FilterOptions fo;
   fo.metadata_open = engine->metadata_open();
   fo.trace = use_ptrace;
+  if (fast) fo.fast_path_token = fast->token();
+  fo.dns_gate = gate != nullptr;
   auto prog = seccomp::build_filter(decode::syscall_table(), fo);
   if (!prog) return guardian_failure("guardian: " + prog.error().message);
   struct sock_fprog fprog = prog.value().fprog();
 
   HandlerDecider decider;
+  FastPathDecider fast_decider(decider, fast ? &*fast : nullptr);
   // Declared before the session control: the ask front end unregisters from its loop when
   // it is destroyed, so the supervisor must outlive it.
-  Supervisor sup(decider, log.get());
+  Supervisor sup(fast_decider, log.get());
   if (use_ptrace) sup.use_ptrace();
+  if (use_ptrace && seccomp_filters_on_us() > 0) {
+    // Another filter's answer (an outer guardian's user notification) would come before our
+    // SECCOMP_RET_TRACE and we would never see those calls: stop at syscall entry instead.
+    std::vector<bool> nrs(1024, false);
+    for (const decode::SyscallInfo& s : decode::syscall_table()) {
+      if (s.filter != decode::Filter::notify || s.nr < 0 || s.nr >= 1024) continue;
+      if (seccomp::filter_owns(s.nr) && s.nr != __NR_sendto) continue;
+      if (fo.metadata_open && s.family == decode::Family::file_stat) continue;
+      nrs[static_cast<std::size_t>(s.nr)] = true;
+    }
+    nrs[__NR_sendto] = true;
+    sup.use_entry_stops(std::move(nrs));
+    std::fputs("guardian: notice: already under a seccomp filter (inside another guardian?): "
+               "the ptrace backend stops every system call at its entry so that the outer "
+               "filter cannot answer first (slower)\n",
+               stderr);
+  }
+  // Tracing inside the session (strace, gdb, a nested guardian): the traced process's
+  // execs are then held by the Landlock envelope instead of our exec check.
+  // In complain mode and learning nothing is enforced: exec checks would only log.
+  if (landlock.active || opts.mode == decode::Mode::complain || opts.learn_allow_all)
+    sup.allow_trace_handover(true, {});
+  else
+    sup.allow_trace_handover(false, "a traced process's execs are then checked only by the "
+                                    "Landlock envelope, which is " + landlock.status);
 
   // Limits, cgroup, lifetime and ask (session room).
   policy::Engine* eng = engine.get();
@@ -182,6 +277,8 @@ int run_session(const RunOptions& opts) {
   ho.mode = opts.mode;
   ho.via = use_ptrace ? "ptrace" : "seccomp";
   ho.asker = control.value()->asker();
+  ho.gate = gate.get();
+  ho.dns_direct = std::move(dns_direct);
   decider.handler = std::make_unique<decode::Handler>(*engine, *log, sup.table(), ho);
   decider.handler->allow_first_exec(cmd.real);
 
@@ -210,6 +307,8 @@ int run_session(const RunOptions& opts) {
   spec.filter = &fprog;
   spec.landlock_ruleset_fd = landlock.active ? landlock.ruleset.get() : -1;
   if (shim.value().active()) spec.keep_fds.push_back(shim.value().child_fd());
+  if (fast)
+    for (int fd : fast->child_fds()) spec.keep_fds.push_back(fd);
   auto status = sup.run(std::move(spec));
 
   audit::SessionEnd se;
@@ -223,6 +322,9 @@ int run_session(const RunOptions& opts) {
                            static_cast<std::uint64_t>(ru.ru_stime.tv_usec) / 1000;
   }
   se.usage["notifications"] = sup.stats().notifications;
+  // The session is over: no query may be recorded after session_end.
+  decider.handler.reset();
+  gate.reset();
   if (!status) {
     std::string msg = "guardian: " + status.error().message;
     se.exit_status = cli::kExitGuardianFailure;

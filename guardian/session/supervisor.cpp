@@ -12,9 +12,12 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <memory>
+#include <vector>
 
 #include "base/test_hooks.hpp"
 #include "session/ptrace_stop.hpp"
+#include "session/respond.hpp"
 
 namespace guardian::session {
 
@@ -48,7 +51,9 @@ Supervisor::Supervisor(Decider& decider, audit::AuditLog* log)
                 if (testing::supervisor_allow_all()) return true;
                 return decider_.verify_exec(tid, tgid, exe);
               },
-              log) {}
+              log) {
+  tracer_.on_released([this](pid_t tid) { on_released(tid); });
+}
 
 Supervisor::~Supervisor() = default;
 
@@ -61,6 +66,11 @@ void Supervisor::signal_command(int sig) {
 void Supervisor::use_ptrace() {
   ptrace_ = true;
   tracer_.trace_seccomp([this](pid_t tid) { on_trace_stop(tid); });
+}
+
+void Supervisor::use_entry_stops(std::vector<bool> nrs) {
+  entry_nrs_ = std::move(nrs);
+  tracer_.trace_syscall_entries(&entry_nrs_);
 }
 
 void Supervisor::on_trace_stop(pid_t tid) {
@@ -182,51 +192,82 @@ void Supervisor::apply(const decode::Notification& n, decode::Response& r) {
     r = decode::Response{};
     r.kind = decode::Response::Kind::cont;
   }
-  if (ptrace_) {
-    // Held for a human: the thread stays in its stop until redecide().
-    if (r.kind == decode::Response::Kind::defer) {
-      deferred_[n.id] = n;
-      return;
-    }
-    answer_trace_stop(n.tid, table_.tgid_of(n.tid), r);
+  if (r.kind == decode::Response::Kind::cont && r.release_trace > 0 &&
+      tracer_.traces(r.release_trace)) {
+    hand_over(n, r.release_trace);
     return;
   }
-  bool sent = true;
-  switch (r.kind) {
-    case decode::Response::Kind::cont:
-      sent = listener_->send_continue(n.id);
-      break;
-    case decode::Response::Kind::error:
-      sent = listener_->send_error(n.id, r.err > 0 ? r.err : EACCES);
-      break;
-    case decode::Response::Kind::value:
-      sent = listener_->send_value(n.id, r.value);
-      break;
-    case decode::Response::Kind::inject_fd:
-      if (!r.fd) {
-        sent = listener_->send_error(n.id, EBADF);
-      } else if (fcntl(r.fd.get(), F_GETFL) & O_PATH) {
-        // The kernel cannot inject O_PATH files (ADDFD uses fget, which skips them). An
-        // O_PATH descriptor gives no access to data, and a reopen through /proc/self/fd is
-        // itself an open we decide: let the kernel perform this one.
-        sent = listener_->send_continue(n.id);
-      } else {
-        sent = listener_->send_fd(n.id, r.fd.get(), r.cloexec);
-      }
-      break;
-    case decode::Response::Kind::defer:
-      // Held for a human: the thread waits in the kernel; the loop serves everyone else.
-      deferred_[n.id] = n;
-      return;
-    case decode::Response::Kind::kill: {
-      pid_t tgid = table_.tgid_of(n.tid);
-      kill(tgid > 0 ? tgid : n.tid, SIGKILL);
-      sent = listener_->send_error(n.id, EPERM);
-      break;
-    }
+  if (r.kind == decode::Response::Kind::defer) {
+    // Held for a human: the thread waits in the kernel (seccomp) or in its stop (ptrace)
+    // until redecide(); the loop serves everyone else.
+    deferred_[n.id] = n;
+    return;
   }
-  // ENOENT: the syscall was interrupted or the thread died meanwhile — expected.
+  bool sent;
+  if (ptrace_) {
+    PtraceResponder to(tracer_.entry_stops());
+    sent = apply_response(to, n, r, table_.tgid_of(n.tid));
+  } else {
+    NotifResponder to(*listener_);
+    sent = apply_response(to, n, r, table_.tgid_of(n.tid));
+  }
+  // ENOENT / ESRCH: the syscall was interrupted or the thread died meanwhile — expected.
   if (!sent) ++stats_.gone;
+}
+
+void Supervisor::hand_over(const decode::Notification& n, pid_t target) {
+  if (ptrace_ || !handover_ok_) {
+    if (!handover_refused_said_) {
+      handover_refused_said_ = true;
+      std::fprintf(stderr, "guardian: refusing to let pid %d trace pid %d: %s\n",
+                   table_.tgid_of(n.tid) ? table_.tgid_of(n.tid) : n.tid, target,
+                   ptrace_ ? "under --backend ptrace guardian must stay the tracer of every "
+                             "process to see its system calls (use --backend seccomp)"
+                           : handover_refusal_.c_str());
+    }
+    decode::Response no;
+    no.kind = decode::Response::Kind::error;
+    no.err = EPERM;
+    apply(n, no);
+    return;
+  }
+  table_.set_lineage_fallback();
+  if (target == n.tid) {
+    // PTRACE_TRACEME: the caller itself is held in this notification and cannot stop for
+    // the detach until it is answered. Interrupt it, then answer ERESTARTNOINTR: on its way
+    // out it stops for the interrupt, we detach, and the kernel restarts the call, which is
+    // then decided again and runs untraced by us.
+    tracer_.release(target);
+    if (!listener_->send_error(n.id, 513 /* ERESTARTNOINTR */)) ++stats_.gone;
+    return;
+  }
+  // Another thread: the caller waits in its notification until that one is detached.
+  deferred_[n.id] = n;
+  waiting_release_.emplace(target, n.id);
+  tracer_.release(target);
+}
+
+void Supervisor::on_released(pid_t tid) {
+  int pfd = tracer_.released_pidfd(tid);
+  if (pfd >= 0) {
+    auto handle = std::make_shared<int>(-1);
+    *handle = loop_.add(pfd, POLLIN, [this, tid, handle](short) {
+      loop_.remove(*handle);
+      tracer_.forget(tid);
+    });
+  }
+  auto [b, e] = waiting_release_.equal_range(tid);
+  std::vector<std::uint64_t> ids;
+  for (auto it = b; it != e; ++it) ids.push_back(it->second);
+  waiting_release_.erase(tid);
+  // The decision (allow) is already logged: answer CONTINUE; the kernel now lets the caller
+  // attach (or says ESRCH if the thread is gone).
+  for (auto id : ids) {
+    auto it = deferred_.find(id);
+    if (it == deferred_.end()) continue;
+    deferred_.erase(it);
+    if (!listener_->send_continue(id)) ++stats_.gone;
+  }
 }
 
 void Supervisor::on_signal() {

@@ -7,7 +7,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "audit/log.hpp"
 #include "base/result.hpp"
@@ -45,6 +47,18 @@ class Supervisor {
   // ptrace backend (call before run()): the filter was built with SECCOMP_RET_TRACE; no
   // listener is installed and each stop is decided from the tracer's waitpid handling.
   void use_ptrace();
+  // ptrace backend under another seccomp filter: decide the calls marked in `nrs` at their
+  // syscall-entry stop instead (Tracer::trace_syscall_entries). Call after use_ptrace().
+  void use_entry_stops(std::vector<bool> nrs);
+
+  // Whether a session process may become the tracer of another (strace, gdb, a nested
+  // guardian): we then stop tracing that one, so its execs are no longer verified at
+  // PTRACE_EVENT_EXEC and must be held by something else (the Landlock envelope's execute
+  // rights). `why_not` is the reason printed when refused.
+  void allow_trace_handover(bool ok, std::string why_not) {
+    handover_ok_ = ok;
+    handover_refusal_ = std::move(why_not);
+  }
 
   // Launches and supervises. Returns the command's wait status (as from waitpid).
   Result<int> run(launch::LaunchSpec spec);
@@ -66,6 +80,8 @@ class Supervisor {
   void on_signal();
   void apply(const decode::Notification& n, decode::Response& r);
   void on_trace_stop(pid_t tid);
+  void hand_over(const decode::Notification& n, pid_t target);
+  void on_released(pid_t tid);
 
   Decider& decider_;
   audit::AuditLog* log_;
@@ -80,6 +96,12 @@ class Supervisor {
   std::unordered_map<std::uint64_t, decode::Notification> deferred_;
   bool ptrace_ = false;
   std::uint64_t next_stop_id_ = 1;  // ptrace stops' keys (for defer / ask)
+  std::vector<bool> entry_nrs_;
+  bool handover_ok_ = false;
+  std::string handover_refusal_;
+  bool handover_refused_said_ = false;
+  // Hand-overs in progress: the thread being released -> notifications waiting for it.
+  std::unordered_multimap<pid_t, std::uint64_t> waiting_release_;
 };
 
 // The signals the supervisor receives through its signalfd (blocked while it runs).

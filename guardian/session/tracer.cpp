@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -13,6 +14,11 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <vector>
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
 
 namespace guardian::session {
 
@@ -49,10 +55,6 @@ bool traced_by_someone() {
   return traced;
 }
 
-void cont(pid_t pid, int sig) {
-  // ESRCH: killed meanwhile; nothing to resume.
-  ptrace(PTRACE_CONT, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(sig)));
-}
 
 bool is_stop_signal(int sig) {
   return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
@@ -75,7 +77,8 @@ std::string read_exe(pid_t pid) {
 }
 
 Result<void> Tracer::seize_root(pid_t pid, const std::string& exe) {
-  long options = kOptions | (on_seccomp_ ? PTRACE_O_TRACESECCOMP : 0);
+  long options = kOptions | (on_seccomp_ ? PTRACE_O_TRACESECCOMP : 0) |
+                 (entry_stops_ ? PTRACE_O_TRACESYSGOOD : 0);
   if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(options)) != 0) {
     int e = errno;
     // Our own tracer (an outer guardian, strace, gdb) already traces our children too.
@@ -85,6 +88,9 @@ Result<void> Tracer::seize_root(pid_t pid, const std::string& exe) {
                   e);
     return fail_errno("cannot trace the command for exec verification (PTRACE_SEIZE)", e);
   }
+  // Seizing does not stop it: with syscall-entry stops, make it stop once so that it is
+  // resumed with PTRACE_SYSCALL before its exec (it waits for us until then).
+  if (entry_stops_) ptrace(PTRACE_INTERRUPT, pid, nullptr, nullptr);
   root_ = pid;
   table_.add(pid, pid, getpid(), exe);
   return outcome::success();
@@ -103,7 +109,7 @@ void Tracer::record(pid_t pid, pid_t ppid, const char* what, const std::string& 
 }
 
 void Tracer::ensure_known(pid_t pid) {
-  if (table_.in_session(pid)) return;
+  if (table_.known(pid)) return;
   // A new task's first stop can arrive before its parent's fork/clone event.
   pid_t tgid = pid, ppid = 0;
   read_status(pid, tgid, ppid);
@@ -120,7 +126,7 @@ void Tracer::on_new(pid_t parent, pid_t child, int event) {
       ppid = pp;
     }
   }
-  bool known = table_.in_session(child);
+  bool known = table_.known(child);
   if (!known) table_.add(child, tgid, ppid, table_.exe_of(parent));
   if (tgid == child && !known) record(child, ppid, "spawn", table_.exe_of(parent), std::nullopt);
   else if (tgid == child) record(child, ppid, "spawn", table_.exe_of(child), std::nullopt);
@@ -144,7 +150,7 @@ void Tracer::on_exec(pid_t pid) {
   }
   table_.set_exe(tgid, exe);
   record(pid, table_.ppid_of(pid), "exec", exe, std::nullopt);
-  cont(pid, 0);
+  resume(pid, 0);
 }
 
 void Tracer::on_stop(pid_t pid, int status) {
@@ -158,7 +164,7 @@ void Tracer::on_stop(pid_t pid, int status) {
       unsigned long child = 0;
       if (ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &child) == 0 && child > 0)
         on_new(pid, static_cast<pid_t>(child), event);
-      cont(pid, 0);
+      resume(pid, 0);
       return;
     }
     case PTRACE_EVENT_EXEC:
@@ -169,35 +175,114 @@ void Tracer::on_stop(pid_t pid, int status) {
       // keeps them stopped (job control works) and lets SIGCONT resume them. Anything else
       // (a new task's first stop, an interrupt) is resumed.
       if (is_stop_signal(sig)) {
+        if (releasing_.count(pid)) {
+          detach(pid, 0);  // the kernel keeps it in its group-stop for the new tracer
+          return;
+        }
         ptrace(PTRACE_LISTEN, pid, nullptr, nullptr);
         // Job control (Ctrl-Z in vim): the command shares our process group; stop
         // ourselves too so the shell sees the job stopped, and its SIGCONT to the group
         // resumes both.
         if (pid == root_ && sig != SIGSTOP) kill(getpid(), SIGSTOP);
       } else {
-        cont(pid, 0);
+        resume(pid, 0);
       }
       return;
     case PTRACE_EVENT_EXIT:
-      cont(pid, 0);
+      resume(pid, 0);
       return;
     case PTRACE_EVENT_SECCOMP:
-      // ptrace backend: a syscall the filter sends to us; the backend resumes it.
-      if (on_seccomp_) on_seccomp_(pid);
-      else cont(pid, 0);
+      // ptrace backend: a syscall the filter sends to us; the backend resumes it. With
+      // syscall-entry stops it was decided at its entry already.
+      if (on_seccomp_ && !entry_stops_) on_seccomp_(pid);
+      else resume(pid, 0);
       return;
     case 0:
+      if (entry_stops_ && sig == (SIGTRAP | 0x80)) {
+        on_syscall_stop(pid);
+        return;
+      }
       // Signal-delivery stop: re-inject the signal, never swallow it.
-      cont(pid, sig);
+      resume(pid, sig);
       return;
     default:
-      cont(pid, 0);
+      resume(pid, 0);
       return;
   }
 }
 
+void Tracer::cont(pid_t pid, int sig) {
+  // ESRCH: killed meanwhile; nothing to resume.
+  ptrace(entry_stops_ ? PTRACE_SYSCALL : PTRACE_CONT, pid, nullptr,
+         reinterpret_cast<void*>(static_cast<long>(sig)));
+}
+
+void Tracer::on_syscall_stop(pid_t pid) {
+  struct __ptrace_syscall_info info {};
+  long n = ptrace(PTRACE_GET_SYSCALL_INFO, pid,
+                  reinterpret_cast<void*>(sizeof info), &info);
+  if (n > 0 && info.op == PTRACE_SYSCALL_INFO_ENTRY && info.entry.nr < entry_stops_->size() &&
+      (*entry_stops_)[info.entry.nr] && on_seccomp_) {
+    on_seccomp_(pid);  // decided before any seccomp filter runs; the backend resumes it
+    return;
+  }
+  resume(pid, 0);  // an exit, or a call we leave alone
+}
+
+void Tracer::resume(pid_t pid, int sig) {
+  if (releasing_.count(pid)) detach(pid, sig);
+  else cont(pid, sig);
+}
+
+void Tracer::release(pid_t tid) {
+  if (!traces(tid) || releasing_.count(tid)) return;
+  releasing_.insert(tid);
+  // Stops it at once if running (or in a group-stop we LISTENed to); a thread already in a
+  // stop of ours is detached when we would have resumed it.
+  if (ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0 && errno == ESRCH) {
+    releasing_.erase(tid);
+    if (on_released_) on_released_(tid);
+  }
+}
+
+void Tracer::detach(pid_t pid, int sig) {
+  releasing_.erase(pid);
+  // The pidfd first: once detached, the exit of a process that is not our child is no
+  // longer reported to us, and its pid could be reused.
+  int pfd = static_cast<int>(syscall(SYS_pidfd_open, pid, PIDFD_THREAD));
+  if (pfd < 0) pfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  ptrace(PTRACE_DETACH, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(sig)));
+  released_[pid] = UniqueFd(pfd);
+  if (on_released_) on_released_(pid);
+}
+
+int Tracer::released_pidfd(pid_t tid) const {
+  auto it = released_.find(tid);
+  return it == released_.end() ? -1 : it->second.get();
+}
+
+void Tracer::forget(pid_t tid) {
+  released_.erase(tid);
+  // Our own child (the command) is still reaped, and recorded, through waitpid.
+  if (tid == root_ || !table_.known(tid)) return;
+  if (table_.tgid_of(tid) == tid)
+    record(tid, table_.ppid_of(tid), "exit", table_.exe_of(tid), std::nullopt);
+  table_.remove(tid);
+}
+
+void Tracer::prune_released() {
+  std::vector<pid_t> gone;
+  for (auto& [tid, fd] : released_) {
+    struct pollfd p { fd.get(), POLLIN, 0 };
+    if (!fd || (poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLHUP | POLLERR)))) gone.push_back(tid);
+  }
+  for (pid_t t : gone) forget(t);
+}
+
 void Tracer::on_exit(pid_t pid, int status) {
-  bool leader = table_.in_session(pid) && table_.tgid_of(pid) == pid;
+  if (releasing_.erase(pid) && on_released_) on_released_(pid);  // gone before its stop
+  released_.erase(pid);
+  bool leader = table_.known(pid) && table_.tgid_of(pid) == pid;
   if (leader) record(pid, table_.ppid_of(pid), "exit", table_.exe_of(pid), wait_status_code(status));
   table_.remove(pid);
   if (pid == root_) root_status_ = status;
@@ -217,7 +302,14 @@ void Tracer::reap() {
 }
 
 void Tracer::kill_all() {
-  for (pid_t p : table_.processes()) kill(p, SIGKILL);
+  prune_released();
+  for (pid_t p : table_.processes()) {
+    // A released process is not held by ptrace: its pid may be reused once it exits, so
+    // it is signalled through its pidfd.
+    int pfd = released_pidfd(p);
+    if (pfd >= 0) syscall(SYS_pidfd_send_signal, pfd, SIGKILL, nullptr, 0);
+    else if (!released_.count(p)) kill(p, SIGKILL);
+  }
 }
 
 bool Tracer::wait_all_gone(int timeout_ms) {
@@ -230,6 +322,8 @@ bool Tracer::wait_all_gone(int timeout_ms) {
     clock_gettime(CLOCK_MONOTONIC, &now);
     long elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
     if (elapsed > timeout_ms) return false;
+    prune_released();
+    if (table_.empty()) break;
     // Killed tasks stay in the table until their exit is reported; keep killing anything
     // that was forked in the meantime.
     kill_all();

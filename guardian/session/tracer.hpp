@@ -7,9 +7,13 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 #include "audit/log.hpp"
 #include "base/result.hpp"
+#include "base/unique_fd.hpp"
 #include "session/process_table.hpp"
 
 namespace guardian::session {
@@ -31,6 +35,14 @@ class Tracer {
   // before seize_root.
   void trace_seccomp(std::function<void(pid_t tid)> on_seccomp) { on_seccomp_ = std::move(on_seccomp); }
 
+  // ptrace backend under another seccomp filter (a nested guardian): that filter's answer
+  // (a user notification, say) takes precedence over our SECCOMP_RET_TRACE, so we would
+  // never see those calls. Instead stop every call at its entry, before any filter runs
+  // (PTRACE_SYSCALL), and hand those marked in `nrs` to on_seccomp. Slower: every system
+  // call stops twice. Call before seize_root; `nrs` must outlive the tracer.
+  void trace_syscall_entries(const std::vector<bool>* nrs) { entry_stops_ = nrs; }
+  bool entry_stops() const { return entry_stops_ != nullptr; }
+
   // Drains waitpid(-1, WNOHANG|__WALL): handles every ptrace stop and exit. Call on SIGCHLD.
   void reap();
 
@@ -46,12 +58,31 @@ class Tracer {
 
   std::uint64_t execs_killed() const { return execs_killed_; }
 
+  // Hand-over (a session process wants to trace thread `tid`: strace, gdb, a nested
+  // guardian): PTRACE_INTERRUPT it and, at its next stop, PTRACE_DETACH it (after any exec
+  // check that stop carries). It stays a session process. on_released(tid) is called once
+  // it is detached, or gone; released_pidfd(tid) then watches its exit.
+  void release(pid_t tid);
+  // Traced by us (in the session and not handed over)?
+  bool traces(pid_t tid) const { return table_.known(tid) && !released_.count(tid); }
+  void on_released(std::function<void(pid_t tid)> cb) { on_released_ = std::move(cb); }
+  // A pidfd of a released thread (readable when it exits), or -1.
+  int released_pidfd(pid_t tid) const;
+  // A released thread exited (its pidfd said so): drop it from the table.
+  void forget(pid_t tid);
+
  private:
   void on_exit(pid_t pid, int status);
   void on_stop(pid_t pid, int status);
   void on_new(pid_t parent, pid_t child, int event);
   void on_exec(pid_t pid);
   void ensure_known(pid_t pid);
+  // Resumes from a stop with `sig`, or detaches when the thread is being released.
+  void resume(pid_t pid, int sig);
+  void cont(pid_t pid, int sig);
+  void on_syscall_stop(pid_t pid);
+  void detach(pid_t pid, int sig);
+  void prune_released();
   void record(pid_t pid, pid_t ppid, const char* what, const std::string& exe,
               std::optional<int> status);
 
@@ -62,6 +93,10 @@ class Tracer {
   std::optional<int> root_status_;
   std::uint64_t execs_killed_ = 0;
   std::function<void(pid_t)> on_seccomp_;
+  std::unordered_set<pid_t> releasing_;             // interrupted, detached at next stop
+  std::unordered_map<pid_t, UniqueFd> released_;    // detached: pidfd watching the exit
+  std::function<void(pid_t)> on_released_;
+  const std::vector<bool>* entry_stops_ = nullptr;
 };
 
 // /proc/PID/exe resolved, or "" if unreadable.

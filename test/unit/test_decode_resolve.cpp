@@ -2,7 +2,9 @@
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "decode/resolve.hpp"
@@ -145,4 +147,69 @@ TEST_CASE("lexical_join folds . and .. without touching the filesystem") {
   CHECK(out == "/y");
   lexical_join("/", "", out);
   CHECK(out == "/");
+}
+
+namespace {
+// Another process as the tracee: its cwd, descriptors and /proc/self are not ours.
+struct Other {
+  pid_t pid = -1;
+  int ready[2]{-1, -1};
+  // The child chdirs to `cwd`, opens `file` on descriptor `fdnum`, then waits to be killed.
+  Other(const std::string& cwd, const std::string& file, int fdnum) {
+    REQUIRE(::pipe(ready) == 0);
+    pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      if (::chdir(cwd.c_str()) != 0) ::_exit(1);
+      int f = ::open(file.c_str(), O_RDONLY);
+      if (f < 0 || ::dup2(f, fdnum) < 0) ::_exit(1);
+      char c = 'r';
+      if (::write(ready[1], &c, 1) != 1) ::_exit(1);
+      for (;;) ::pause();
+    }
+    char c;
+    REQUIRE(::read(ready[0], &c, 1) == 1);
+  }
+  ~Other() {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    ::close(ready[0]);
+    ::close(ready[1]);
+  }
+};
+}  // namespace
+
+TEST_CASE_FIXTURE(Fixture, "another process: its cwd and its /proc/self, never the supervisor's") {
+  constexpr int kFd = 57;  // not open in this process
+  REQUIRE(::fcntl(kFd, F_GETFD) < 0);
+  Other o(d / "pub", d / "secret/s.txt", kFd);
+  ::symlink(("/proc/self/fd/" + std::to_string(kFd)).c_str(), (d / "out/tofd").c_str());
+  ::symlink("/proc/self/status", (d / "out/tostatus").c_str());
+  for (bool kf : {false, true}) {
+    CAPTURE(kf);
+    ResolveOpts opts;
+    opts.kernel_follow = kf;
+    REQUIRE(res.resolve(o.pid, o.pid, AT_FDCWD, "a.txt", opts, r));
+    CHECK(r.path == d / "pub/a.txt");
+    CHECK(r.exists);
+    REQUIRE(res.resolve(o.pid, o.pid, AT_FDCWD, "../rel", opts, r));
+    CHECK(r.path == d / "pub/a.txt");
+    CHECK(r.lexical == d / "rel");
+    CHECK(r.followed_fast == kf);
+    CHECK(r.trusted != kf);  // the walk knows the link is trusted; the kernel does not say
+    REQUIRE(res.resolve(o.pid, o.pid, AT_FDCWD, d / "out/tofd", opts, r));
+    CHECK(r.path == d / "secret/s.txt");  // the other process's descriptor
+    CHECK(r.magic);
+    CHECK(r.magic_pid == o.pid);
+    REQUIRE(res.resolve(o.pid, o.pid, AT_FDCWD, d / "out/tostatus", opts, r));
+    CHECK(r.path == "/proc/" + std::to_string(o.pid) + "/status");
+    CHECK_FALSE(r.followed_fast);
+    REQUIRE(res.resolve(o.pid, o.pid, kFd, "", opts, r));  // "" is ENOENT...
+    CHECK(r.err == ENOENT);
+    opts.empty_path = true;
+    REQUIRE(res.resolve(o.pid, o.pid, kFd, "", opts, r));  // ...but AT_EMPTY_PATH names it
+    CHECK(r.path == d / "secret/s.txt");
+    REQUIRE(res.resolve(o.pid, o.pid, 99, "x", opts, r) == false);
+    CHECK(r.err == EBADF);
+  }
 }

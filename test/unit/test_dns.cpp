@@ -189,3 +189,48 @@ TEST_CASE("resolv.conf nameservers are read, others ignored") {
   CHECK_FALSE(s[1].v4);
   CHECK(is_resolver(s[1], s));
 }
+
+TEST_CASE("the rule that decided a name is reported; command-line rules count") {
+  policy::Profile p = profile({"10.0.0.0/8:*", "api.github.com:443"}, {"*.evil.test:*"});
+  p.connect[1].origin.line = 7;
+  p.net_deny[0].origin.line = 9;
+  NameRules r(p);
+  const policy::RuleOrigin* rule = nullptr;
+  CHECK(r.allows("api.github.com", &rule));
+  REQUIRE(rule);
+  CHECK(rule->line == 7);
+  CHECK_FALSE(r.allows("x.evil.test", &rule));
+  REQUIRE(rule);
+  CHECK(rule->line == 9);  // the deny rule
+  CHECK_FALSE(r.allows("other.test", &rule));
+  CHECK(rule == nullptr);  // nothing matched
+  NameRules ip_only(profile({"10.0.0.0/8:*", "*:443"}));
+  CHECK_FALSE(ip_only.any_host_rules());  // `*` names no host: no gate needed
+  ip_only.add_connect("pypi.org:443");
+  CHECK(ip_only.any_host_rules());
+  CHECK(ip_only.allows("pypi.org", &rule));
+}
+
+TEST_CASE("hosts(5) names are found by address; comments and bad lines ignored") {
+  auto h = parse_hosts("# c\n127.0.0.1 localhost\n10.1.2.3  Build.Test. alias  # x\n"
+                       "::1 ip6-localhost\nbogus name\n::ffff:10.9.9.9 mapped.test\n");
+  std::array<std::uint8_t, 16> ip{};
+  ip[12] = 10, ip[13] = 1, ip[14] = 2, ip[15] = 3;
+  auto [b, e] = h.equal_range(address_key(ip, true));
+  std::vector<std::string> names;
+  for (auto it = b; it != e; ++it) names.push_back(it->second);
+  CHECK(names == std::vector<std::string>{"build.test", "alias"});
+  ip[13] = 9, ip[14] = 9, ip[15] = 9;
+  CHECK(h.count(address_key(ip, true)) == 1);  // IPv4-mapped is IPv4
+  CHECK(h.size() == 5);
+}
+
+TEST_CASE("lookup_all gives every unexpired name, most recent first") {
+  NameCache c;
+  auto t0 = NameCache::Clock::time_point{} + std::chrono::hours(1);
+  Record a = a_rec("x", 7);
+  c.record("a.test", a.ip, true, 10, t0);
+  c.record("b.test", a.ip, true, 100, t0);
+  CHECK(c.lookup_all(a.ip, true, t0) == std::vector<std::string>{"b.test", "a.test"});
+  CHECK(c.lookup_all(a.ip, true, t0 + std::chrono::seconds(20)) == std::vector<std::string>{"b.test"});
+}

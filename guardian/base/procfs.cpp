@@ -1,0 +1,82 @@
+// Cached procfs directory descriptors (see procfs.hpp for why each is safe).
+#include "base/procfs.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+namespace guardian::procfs {
+
+namespace {
+// More live threads than this is rare; dropping them all then costs one open each.
+constexpr std::size_t kMaxDirs = 512;
+}  // namespace
+
+int self_fd_dir() {
+  static const int fd = ::open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  return fd;
+}
+
+const char* fd_name(int fd, char* buf) {
+  std::snprintf(buf, 12, "%d", fd);
+  return buf;
+}
+
+int PidDirs::dir(pid_t tid, bool fresh, int& err) {
+  if (!fresh) {
+    auto it = dirs_.find(tid);
+    if (it != dirs_.end()) return it->second.get();
+  }
+  char path[32];
+  std::snprintf(path, sizeof path, "/proc/%d", tid);
+  int fd = ::open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    err = errno == ENOENT ? ESRCH : errno;
+    dirs_.erase(tid);
+    return -1;
+  }
+  if (dirs_.size() >= kMaxDirs) dirs_.clear();
+  dirs_[tid].reset(fd);
+  return fd;
+}
+
+bool PidDirs::readlink(pid_t tid, const char* rel, std::string& out, int& err) {
+  char buf[4096];
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    int d = dir(tid, attempt > 0, err);
+    if (d < 0) return false;
+    ssize_t n = ::readlinkat(d, rel, buf, sizeof buf);
+    if (n >= 0) {
+      if (n == static_cast<ssize_t>(sizeof buf)) {
+        err = ENAMETOOLONG;
+        return false;
+      }
+      out.assign(buf, static_cast<std::size_t>(n));
+      return true;
+    }
+    err = errno;
+    if (err != ENOENT && err != ESRCH) return false;
+  }
+  return false;
+}
+
+int PidDirs::open(pid_t tid, const char* rel, int flags, int& err) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    int d = dir(tid, attempt > 0, err);
+    if (d < 0) return -1;
+    int fd = ::openat(d, rel, flags | O_CLOEXEC);
+    if (fd >= 0) return fd;
+    err = errno;
+    if (err != ENOENT && err != ESRCH) return -1;
+  }
+  return -1;
+}
+
+PidDirs& pid_dirs() {
+  static PidDirs dirs;
+  return dirs;
+}
+
+}  // namespace guardian::procfs

@@ -1,0 +1,42 @@
+// Cached procfs directory descriptors: the supervisor's lookups of /proc/TID/... and of its
+// own /proc/self/fd/N start from a held directory instead of walking /proc each time.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <unordered_map>
+
+#include "base/unique_fd.hpp"
+
+namespace guardian::procfs {
+
+// O_PATH descriptor of our own /proc/self/fd (opened once; -1 without procfs). Names in it
+// are our descriptor numbers: readlinkat(self_fd_dir(), "7") is readlink("/proc/self/fd/7")
+// without the walk through /proc and the "self" link.
+int self_fd_dir();
+
+// Writes the decimal form of fd into buf (at least 12 bytes); returns buf.
+const char* fd_name(int fd, char* buf);
+
+// /proc/TID directories of the session's threads, kept open. Why safe against PID reuse:
+// a /proc/TID directory is bound to that thread's struct pid, so once the thread is gone
+// every lookup under it fails (ENOENT); it never reaches a newer thread given the same
+// number. On such a failure the entry is dropped and /proc/TID opened once more.
+// Single-threaded: used only from the supervisor's loop.
+class PidDirs {
+ public:
+  // readlinkat(/proc/TID, rel): false with err set (ESRCH when the thread is gone).
+  bool readlink(pid_t tid, const char* rel, std::string& out, int& err);
+  // openat(/proc/TID, rel, flags | O_CLOEXEC): the new descriptor, or -1 with err set.
+  int open(pid_t tid, const char* rel, int flags, int& err);
+
+ private:
+  int dir(pid_t tid, bool fresh, int& err);
+  std::unordered_map<pid_t, UniqueFd> dirs_;
+};
+
+// The instance the decoders share (the supervisor has one loop).
+PidDirs& pid_dirs();
+
+}  // namespace guardian::procfs

@@ -1,0 +1,552 @@
+// The shim's fast path (see fastpath.hpp): the session's compiled profile, the decision
+// ring, and the hooked calls performed with the session token. Async-signal-safe on every
+// call path: stack buffers, raw syscalls, CAS on shared memory; the engine's decide() does
+// not allocate. Allocation happens once, in init() (the library constructor).
+#undef _FILE_OFFSET_BITS
+#include "fastpath.hpp"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <limits.h>
+
+#include <new>
+#include <string_view>
+
+#include "fastpath_ring.hpp"
+#include "policy/engine.hpp"
+#include "policy/file_ops.hpp"
+#include "policy/glob.hpp"
+#include "policy/snapshot.hpp"
+
+#ifndef F_GET_SEALS
+#define F_GET_SEALS 1034
+#endif
+#ifndef F_SEAL_SEAL
+#define F_SEAL_SEAL 0x0001
+#define F_SEAL_SHRINK 0x0002
+#define F_SEAL_GROW 0x0004
+#define F_SEAL_WRITE 0x0008
+#endif
+#ifndef AT_STATX_SYNC_TYPE
+#define AT_STATX_SYNC_TYPE 0x6000
+#endif
+
+namespace guardian::preload {
+
+constinit FastPath g_fast;
+bool g_altstack_seen = false;
+
+namespace {
+
+using policy::Op;
+constexpr std::size_t kMax = 4096;
+
+// Errors after which the ordinary call must be made: the kernel refused the token call for
+// a reason of its own (a symlink on the way: ELOOP; flags openat2 is stricter about than
+// open: EINVAL; no openat2: ENOSYS...), not for a reason the program should see.
+bool fall_back_on(int e) {
+  switch (e) {
+    case ELOOP: case EINVAL: case ENOSYS: case E2BIG: case EXDEV: case EAGAIN:
+    case ENAMETOOLONG: case EFAULT: case EPERM:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool parse_int(const char*& p, long& out) {
+  if (*p < '0' || *p > '9') return false;
+  long v = 0;
+  while (*p >= '0' && *p <= '9' && v < 1000000) v = v * 10 + (*p++ - '0');
+  out = v;
+  return true;
+}
+
+// A signal handler on an alternate stack may have little room (decide() and our buffers
+// want ~20 KiB): asked only once the program installed one through libc (hooks_fast.cpp).
+bool on_alt_stack() {
+  if (!__atomic_load_n(&g_altstack_seen, __ATOMIC_RELAXED)) return false;
+  stack_t ss;
+  if (syscall(SYS_sigaltstack, nullptr, &ss) != 0) return true;
+  return (ss.ss_flags & SS_ONSTACK) != 0;
+}
+
+// The process's current directory, cached: getcwd is the dearest call of a relative
+// lookup. Valid while the ring's cwd_gen has not moved (the supervisor bumps it before any
+// chdir, fchdir, chroot or rename of the session proceeds) and for the process that filled
+// it (a vfork child shares our memory but not our cwd). A sequence count makes readers
+// retry around a writer, whoever it is (another thread, a signal handler, a vfork child).
+struct CwdCache {
+  std::uint32_t seq;  // odd while being written
+  std::int32_t pid;
+  std::uint64_t gen;
+  std::uint32_t len;
+  char path[kMax];
+};
+CwdCache g_cwd;
+
+bool current_dir(const void* ring, std::int32_t pid, char* out, std::size_t cap, std::size_t* len) {
+  const auto* hdr = static_cast<const gfast_ring*>(ring);
+  const std::uint64_t gen = __atomic_load_n(&hdr->cwd_gen, __ATOMIC_ACQUIRE);
+  std::uint32_t s1 = __atomic_load_n(&g_cwd.seq, __ATOMIC_ACQUIRE);
+  if (!(s1 & 1) && g_cwd.pid == pid && g_cwd.gen == gen && g_cwd.len > 0 && g_cwd.len < cap) {
+    std::size_t n = g_cwd.len;
+    memcpy(out, g_cwd.path, n);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&g_cwd.seq, __ATOMIC_RELAXED) == s1 && out[0] == '/') {
+      out[n] = '\0';
+      *len = n;
+      return true;
+    }
+  }
+  long r = syscall(SYS_getcwd, out, cap);
+  if (r <= 0 || out[0] != '/') return false;
+  std::size_t n = strnlen(out, cap);
+  std::uint32_t s = __atomic_load_n(&g_cwd.seq, __ATOMIC_RELAXED);
+  if (!(s & 1) && __atomic_compare_exchange_n(&g_cwd.seq, &s, s + 1, false, __ATOMIC_ACQUIRE,
+                                              __ATOMIC_RELAXED)) {
+    g_cwd.pid = pid;
+    g_cwd.gen = gen;
+    g_cwd.len = static_cast<std::uint32_t>(n);
+    memcpy(g_cwd.path, out, n);
+    __atomic_store_n(&g_cwd.seq, s + 2, __ATOMIC_RELEASE);
+  }
+  *len = n;
+  return true;
+}
+
+alignas(policy::Engine) unsigned char g_engine_storage[sizeof(policy::Engine)];
+
+}  // namespace
+
+struct FastPath::Path {
+  char abs[kMax];   // what the kernel is given: absolute, not normalised
+  std::size_t abs_len = 0;
+  char nbuf[kMax];  // normalised, when abs was not
+  std::string_view norm;
+  std::size_t cwd_len = 0;  // abs starts with the cwd (relative raw), this long
+  const char* raw = nullptr;
+  std::size_t raw_len = 0;
+  std::int32_t pid = 0;  // getpid(), once asked
+};
+
+struct FastPath::Claim {
+  gfast_slot* slot = nullptr;
+  std::uint64_t pos = 0;
+  std::uint32_t tid = 0;
+};
+
+void FastPath::init() {
+  const char* env = getenv(GUARDIAN_FAST_ENV);
+  long pfd = -1, rfd = -1;
+  if (!env || !parse_int(env, pfd) || *env++ != ':' || !parse_int(env, rfd) || *env != '\0')
+    return;
+  // The profile memfd: sealed, so what we decide from is what the supervisor wrote.
+  long seals = fcntl(static_cast<int>(pfd), F_GET_SEALS);
+  const long need = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+  if (seals < 0 || (seals & need) != need) return;
+  struct stat st;
+  if (syscall(SYS_fstat, pfd, &st) != 0 || st.st_size < static_cast<off_t>(sizeof(gfast_profile)))
+    return;
+  void* pm = mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_SHARED,
+                  static_cast<int>(pfd), 0);
+  if (pm == MAP_FAILED) return;
+  const auto* hdr = static_cast<const gfast_profile*>(pm);
+  if (hdr->magic != GFAST_PROFILE_MAGIC || hdr->version != GFAST_VERSION ||
+      sizeof(gfast_profile) + hdr->snapshot_size > static_cast<std::uint64_t>(st.st_size)) {
+    munmap(pm, static_cast<std::size_t>(st.st_size));
+    return;
+  }
+  // The ring: only the very memfd the supervisor named (a reused descriptor number must
+  // never make us write into one of the program's files).
+  struct stat rs;
+  if (syscall(SYS_fstat, rfd, &rs) != 0 || static_cast<std::uint64_t>(rs.st_dev) != hdr->ring_dev ||
+      static_cast<std::uint64_t>(rs.st_ino) != hdr->ring_ino ||
+      static_cast<std::uint64_t>(rs.st_size) < GFAST_RING_BYTES)
+    return;
+  void* ring = mmap(nullptr, GFAST_RING_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
+                    static_cast<int>(rfd), 0);
+  if (ring == MAP_FAILED) return;
+  if (static_cast<gfast_ring*>(ring)->magic != GFAST_RING_MAGIC) {
+    munmap(ring, GFAST_RING_BYTES);
+    return;
+  }
+  // The same Engine code the supervisor decides with, built from the same rule lists in the
+  // same order (so rule ids agree). Never destroyed: hooks may run during exit.
+  try {
+    policy::Profile prof;
+    std::string_view snap(reinterpret_cast<const char*>(hdr + 1), hdr->snapshot_size);
+    if (!policy::decode_snapshot(snap, prof)) return;
+    auto* e = new (g_engine_storage) policy::Engine(prof);
+    metadata_open_ = e->metadata_open();
+    // Allows are recorded only when something writes them (an audit destination and
+    // `audit: {decisions: all}`); otherwise they would be counted nowhere.
+    audit_allows_ = prof.audit == policy::AuditLevel::all && (hdr->flags & GFAST_P_RECORD);
+    token_ = hdr->token;
+    ring_ = ring;
+    engine_ = e;  // last: the hooks test engine_ alone
+  } catch (...) {
+    return;
+  }
+}
+
+// Builds the absolute path the kernel will be given and its normalised form; false for
+// what the supervisor must resolve (dirfd-relative, /proc, too long).
+bool FastPath::absolute(int dirfd, const char* raw, Path& p) {
+  if (!engine_ || !raw) return false;
+  std::size_t rl = strnlen(raw, kMax);
+  if (rl == 0 || rl >= kMax) return false;
+  if (raw[0] == '/') {
+    memcpy(p.abs, raw, rl + 1);
+    p.abs_len = rl;
+    p.cwd_len = 0;
+  } else {
+    // Relative to the cwd only (a dirfd's path is not ours to know without asking). The
+    // kernel's answer names the real directory, as /proc/PID/cwd does for the supervisor.
+    if (dirfd != AT_FDCWD) return false;
+    p.pid = static_cast<std::int32_t>(syscall(SYS_getpid));
+    std::size_t cl = 0;
+    if (!current_dir(ring_, p.pid, p.abs, kMax, &cl)) return false;
+    if (cl + 1 + rl >= kMax) return false;
+    p.cwd_len = cl;
+    if (cl > 1) p.abs[cl++] = '/';
+    memcpy(p.abs + cl, raw, rl + 1);
+    p.abs_len = cl + rl;
+  }
+  std::string_view abs(p.abs, p.abs_len);
+  if (policy::is_normalized_path(abs)) p.norm = abs;
+  else if (!policy::normalize_path(abs, p.nbuf, sizeof p.nbuf, &p.norm)) return false;
+  // /proc names processes and their magic links: the supervisor's to resolve.
+  if (p.norm.substr(0, 5) == "/proc" && (p.norm.size() == 5 || p.norm[5] == '/')) return false;
+  if (on_alt_stack()) return false;
+  p.raw = raw;
+  p.raw_len = rl;
+  return true;
+}
+
+// Asks the engine about `path` (absolute, normalised, no symlink on the way) and, when it
+// allows and allows are recorded, claims a ring slot and fills the record. False: the
+// supervisor must decide (a denial, a full ring, a record too long).
+bool FastPath::decide(int op, int nr, std::string_view raw, std::string_view path, std::int32_t pid,
+                      Claim& c) {
+  policy::Request req;
+  req.category = policy::Category::file;
+  req.op = static_cast<Op>(op);
+  req.path = path;
+  req.lexical_path = path;
+  req.lexical_trusted = true;  // no symlink is followed: openat2 refuses them
+  policy::Decision d = engine_->decide(req);
+  if (d.verdict != policy::Verdict::allow) return false;  // denials: the supervisor's
+  c.slot = nullptr;
+  if (!audit_allows_) return true;  // nothing would write them
+
+  const bool same = raw == path;
+  const std::size_t text = same ? raw.size() : raw.size() + path.size();
+  if (text > GFAST_TEXT || raw.size() > 0xffff) return false;  // too long to record: ask instead
+  c.tid = static_cast<std::uint32_t>(syscall(SYS_gettid));
+  c.slot = fastpath::ring_claim(ring_, c.tid, &c.pos);
+  if (!c.slot) return false;  // ring full: the supervisor decides (and records) it
+  gfast_slot* s = c.slot;
+  s->pid = pid ? pid : static_cast<std::int32_t>(syscall(SYS_getpid));
+  s->tid = static_cast<std::int32_t>(c.tid);
+  s->nr = static_cast<std::uint16_t>(nr);
+  s->op = static_cast<std::uint8_t>(op);
+  s->flags = same ? 0 : GFAST_F_RAW;
+  s->rule = engine_->rule_id(d.rule);
+  s->raw_len = static_cast<std::uint16_t>(same ? 0 : raw.size());
+  s->path_len = static_cast<std::uint16_t>(path.size());
+  memcpy(s->text, raw.data(), raw.size());
+  if (!same) memcpy(s->text + raw.size(), path.data(), path.size());
+  return true;
+}
+
+bool FastPath::prepare(int dirfd, const char* raw, int op, int nr, Path& p, Claim& c) {
+  return absolute(dirfd, raw, p) &&
+         decide(op, nr, std::string_view(p.raw, p.raw_len), p.norm, p.pid, c);
+}
+
+void FastPath::finish(Claim& c, bool record) {
+  if (c.slot) fastpath::ring_publish(c.slot, c.pos, c.tid, record);
+  c.slot = nullptr;
+}
+
+// openat2 of the absolute path as given, refusing every symlink (magic links too): the
+// object opened is the one whose normalised path was decided. The token in the unused
+// sixth argument lets the call past the filter without a notification.
+long FastPath::open_path(const Path& p, int flags, unsigned mode) {
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = static_cast<std::uint64_t>(static_cast<unsigned>(flags));
+  const bool wants_mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
+  how.mode = wants_mode ? (mode & 07777) : 0;
+  how.resolve = RESOLVE_NO_SYMLINKS;
+  return syscall(SYS_openat2, AT_FDCWD, p.abs, &how, sizeof how, 0, token_);
+}
+
+bool FastPath::open(int dirfd, const char* raw, int flags, unsigned mode, int* rc) {
+  if ((flags & O_TMPFILE) == O_TMPFILE) return false;
+  const int saved = errno;
+  Path p;
+  Claim c;
+  if (!prepare(dirfd, raw, static_cast<int>(policy::open_op(flags)), SYS_openat, p, c)) {
+    errno = saved;
+    return false;
+  }
+  long fd = open_path(p, flags, mode);
+  if (fd < 0 && fall_back_on(errno)) {
+    finish(c, false);
+    errno = saved;
+    return false;
+  }
+  const int e = errno;
+  finish(c, true);
+  *rc = static_cast<int>(fd);
+  errno = fd < 0 ? e : saved;
+  return true;
+}
+
+bool FastPath::stat(int dirfd, const char* raw, struct stat* buf, int atflags, int* rc) {
+  if (metadata_open_ || !buf || (atflags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT))) return false;
+  const int saved = errno;
+  Path p;
+  Claim c;
+  if (!prepare(dirfd, raw, static_cast<int>(Op::stat), SYS_newfstatat, p, c)) {
+    errno = saved;
+    return false;
+  }
+  const int nofollow = (atflags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0;
+  long fd = open_path(p, O_PATH | O_CLOEXEC | nofollow, 0);
+  if (fd < 0) {
+    const int e = errno;
+    finish(c, !fall_back_on(e));
+    if (fall_back_on(e)) {
+      errno = saved;
+      return false;
+    }
+    *rc = -1;
+    errno = e;
+    return true;
+  }
+  long r = syscall(SYS_fstat, fd, buf);
+  const int e = errno;
+  syscall(SYS_close, fd);
+  finish(c, true);
+  *rc = static_cast<int>(r);
+  errno = r < 0 ? e : saved;
+  return true;
+}
+
+bool FastPath::statx(int dirfd, const char* raw, int atflags, unsigned mask, struct statx* buf,
+                     int* rc) {
+  if (metadata_open_ || !buf ||
+      (atflags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE)))
+    return false;
+  const int saved = errno;
+  Path p;
+  Claim c;
+  if (!prepare(dirfd, raw, static_cast<int>(Op::stat), SYS_statx, p, c)) {
+    errno = saved;
+    return false;
+  }
+  const int nofollow = (atflags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0;
+  long fd = open_path(p, O_PATH | O_CLOEXEC | nofollow, 0);
+  if (fd < 0) {
+    const int e = errno;
+    finish(c, !fall_back_on(e));
+    if (fall_back_on(e)) {
+      errno = saved;
+      return false;
+    }
+    *rc = -1;
+    errno = e;
+    return true;
+  }
+  long r = syscall(SYS_statx, fd, "", AT_EMPTY_PATH | (atflags & (AT_STATX_SYNC_TYPE | AT_NO_AUTOMOUNT)),
+                   mask, buf, token_);
+  const int e = errno;
+  syscall(SYS_close, fd);
+  finish(c, true);
+  *rc = static_cast<int>(r);
+  errno = r < 0 ? e : saved;
+  return true;
+}
+
+bool FastPath::access(int dirfd, const char* raw, int mode, int atflags, int nr, int* rc) {
+  if (metadata_open_ || (mode & ~7) || (atflags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW))) return false;
+  const int saved = errno;
+  Path p;
+  Claim c;
+  if (!prepare(dirfd, raw, static_cast<int>(Op::stat), nr, p, c)) {
+    errno = saved;
+    return false;
+  }
+  const int nofollow = (atflags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0;
+  long fd = open_path(p, O_PATH | O_CLOEXEC | nofollow, 0);
+  if (fd < 0) {
+    const int e = errno;
+    finish(c, !fall_back_on(e));
+    if (fall_back_on(e)) {
+      errno = saved;
+      return false;
+    }
+    *rc = -1;
+    errno = e;
+    return true;
+  }
+  long r = syscall(SYS_faccessat2, fd, "", mode, AT_EMPTY_PATH | (atflags & AT_EACCESS), 0, token_);
+  const int e = errno;
+  syscall(SYS_close, fd);
+  finish(c, true);
+  *rc = static_cast<int>(r);
+  errno = r < 0 ? e : saved;
+  return true;
+}
+
+namespace {
+
+// glibc's realpath walk: from the cwd (already canonical) or "/", each component appended
+// (and readlink'ed by glibc), "." skipped, ".." dropping the last one. Calls f() with the
+// path so far after each appended component; stops when f() returns false. False when the
+// path outgrows `cap` or has more than `max_parts` components.
+template <class F>
+bool each_component(const char* raw, const char* cwd, std::size_t cwd_len, char* rname,
+                    std::size_t cap, int max_parts, F&& f) {
+  std::size_t len;
+  if (raw[0] == '/') {
+    rname[0] = '/';
+    len = 1;
+  } else {
+    memcpy(rname, cwd, cwd_len);
+    len = cwd_len;
+  }
+  int parts = 0;
+  for (const char* c = raw; *c;) {
+    while (*c == '/') ++c;
+    const char* e = c;
+    while (*e && *e != '/') ++e;
+    const std::size_t cl = static_cast<std::size_t>(e - c);
+    if (cl == 0) break;
+    if (cl == 2 && c[0] == '.' && c[1] == '.') {
+      while (len > 1 && rname[len - 1] != '/') --len;
+      if (len > 1) --len;
+    } else if (!(cl == 1 && c[0] == '.')) {
+      if (len + 1 + cl >= cap || parts == max_parts) return false;
+      if (rname[len - 1] != '/') rname[len++] = '/';
+      memcpy(rname + len, c, cl);
+      len += cl;
+      rname[len] = '\0';
+      ++parts;
+      if (!f(std::string_view(rname, len))) return true;
+    }
+    c = e;
+  }
+  return true;
+}
+
+// What glibc's realpath reports when readlink of a component fails this way.
+bool walk_error(int e) { return e == ENOENT || e == ENOTDIR || e == EACCES; }
+
+}  // namespace
+
+bool FastPath::realpath(const char* raw, char* resolved, char** out) {
+  if (!engine_ || !raw) return false;
+  std::size_t rl = strnlen(raw, kMax);
+  if (rl == 0 || rl >= kMax) return false;
+  // A trailing "/", "." or "..": glibc checks the directory with another call; theirs.
+  const char* last = strrchr(raw, '/');
+  last = last ? last + 1 : raw;
+  if (*last == '\0' || strcmp(last, ".") == 0 || strcmp(last, "..") == 0) return false;
+  const int saved = errno;
+  Path p;
+  if (!absolute(AT_FDCWD, raw, p)) {
+    errno = saved;
+    return false;
+  }
+  // The supervisor would decide each of glibc's readlinks as a stat of the path so far:
+  // so do we, one record each, all before any call is made.
+  constexpr int kMaxParts = 64;
+  Claim claims[kMaxParts];
+  int n = 0;
+  bool ok = true;
+  char rname[kMax];
+  std::size_t len = 0;
+  ok = each_component(raw, p.abs, p.cwd_len, rname, sizeof rname, kMaxParts, [&](std::string_view so_far) {
+    ok = decide(static_cast<int>(Op::stat), SYS_readlink, so_far, so_far, p.pid, claims[n]);
+    if (ok) ++n;
+    len = so_far.size();
+    return ok;
+  }) && ok && n > 0;
+  int recorded = 0, err = 0;
+  if (ok) {
+    // Every component exists and none is a symbolic link: then the lexical walk above is
+    // the kernel's, and its end is the answer.
+    long fd = open_path(p, O_PATH | O_CLOEXEC, 0);
+    if (fd >= 0) {
+      syscall(SYS_close, fd);
+      recorded = n;
+    } else if (!walk_error(errno)) {
+      ok = false;
+    } else {
+      // Which component fails, as glibc's readlink would find: walk again, one at a time.
+      int i = 0;
+      ok = false;
+      each_component(raw, p.abs, p.cwd_len, rname, sizeof rname, kMaxParts, [&](std::string_view so_far) {
+        struct open_how how;
+        memset(&how, 0, sizeof how);
+        how.flags = O_PATH | O_CLOEXEC;
+        how.resolve = RESOLVE_NO_SYMLINKS;
+        long f = syscall(SYS_openat2, AT_FDCWD, so_far.data(), &how, sizeof how, 0, token_);
+        ++i;
+        if (f >= 0) {
+          syscall(SYS_close, f);
+          return true;
+        }
+        if (walk_error(errno)) {
+          ok = true;
+          err = errno;
+          recorded = i;
+          len = so_far.size();
+        }
+        return false;  // found it, or a symlink: stop
+      });
+    }
+  }
+  for (int i = 0; i < n; ++i) finish(claims[i], ok && i < recorded);
+  if (!ok) {
+    errno = saved;
+    return false;
+  }
+  if (err) {
+    // glibc leaves the path up to the missing or inaccessible component in the caller's
+    // buffer (not for ENOTDIR).
+    if (resolved && (err == ENOENT || err == EACCES) && len < PATH_MAX) {
+      memcpy(resolved, rname, len);
+      resolved[len] = '\0';
+    }
+    errno = err;
+    *out = nullptr;
+    return true;
+  }
+  char* dst = resolved ? resolved : static_cast<char*>(malloc(len + 1));
+  if (!dst) {
+    errno = ENOMEM;
+    *out = nullptr;
+    return true;
+  }
+  memcpy(dst, rname, len);
+  dst[len] = '\0';
+  // glibc's answer leaves errno as its last readlink set it: EINVAL, "not a symlink".
+  errno = EINVAL;
+  *out = dst;
+  return true;
+}
+
+}  // namespace guardian::preload

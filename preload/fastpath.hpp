@@ -1,0 +1,74 @@
+// The cooperative fast path (`guardian run --fast-path`, issue 8): hooked libc calls decided
+// in-process by the session's own policy engine, performed with openat2(RESOLVE_NO_SYMLINKS)
+// so that the kernel opens exactly the path that was decided, and recorded in the shared
+// ring the supervisor drains into the audit log. Anything the shim is not sure of — a
+// denial, a relative path against a dirfd, /proc, a symlink on the way, a full ring, a
+// signal handler on an alternate stack — returns false and the caller makes the ordinary
+// call, which the supervisor decides. Built only into libguardian-preload-fast.so.
+#pragma once
+
+#include <dirent.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+struct statx;
+
+namespace guardian::policy {
+class Engine;
+}
+
+namespace guardian::preload {
+
+class FastPath {
+ public:
+  // Maps the session's memfds (GUARDIAN_FAST) and builds the engine; leaves the fast path
+  // off on anything unexpected. Called once from the library constructor.
+  void init();
+  bool on() const { return engine_ != nullptr; }
+
+  // Each returns true when it decided and performed the call (the result in *rc / *out and
+  // errno set as the libc call would), false when the caller must make the ordinary call.
+  // `nr` is the syscall the libc function stands for (for the audit record).
+  bool open(int dirfd, const char* path, int flags, unsigned mode, int* rc);
+  bool stat(int dirfd, const char* path, struct stat* buf, int atflags, int* rc);
+  bool statx(int dirfd, const char* path, int atflags, unsigned mask, struct statx* buf, int* rc);
+  bool access(int dirfd, const char* path, int mode, int atflags, int nr, int* rc);
+  bool fopen(const char* path, const char* mode, FILE** out);
+  bool opendir(const char* path, DIR** out);
+  // fstat on a descriptor is never a path decision: the plain fstat syscall (which the
+  // filter does not notify) instead of glibc's newfstatat(fd, "", AT_EMPTY_PATH), which it
+  // must. Always handles the call when the fast path is on.
+  bool fstat(int fd, struct stat* buf, int* rc);
+  // realpath(3) of a path with no symbolic link on the way: the lexical answer, checked by
+  // openat2(RESOLVE_NO_SYMLINKS); decided (and recorded) as the readlink of each component
+  // that glibc's realpath would make. *out as realpath returns it.
+  bool realpath(const char* path, char* resolved, char** out);
+
+ private:
+  struct Path;
+  struct Claim;
+  bool absolute(int dirfd, const char* raw, Path& p);
+  bool decide(int op, int nr, std::string_view raw, std::string_view path, std::int32_t pid,
+              Claim& c);
+  bool prepare(int dirfd, const char* raw, int op, int nr, Path& p, Claim& c);
+  long open_path(const Path& p, int flags, unsigned mode);
+  void finish(Claim& c, bool record);
+
+  const policy::Engine* engine_ = nullptr;
+  void* ring_ = nullptr;
+  std::uint64_t token_ = 0;
+  bool metadata_open_ = false;
+  bool audit_allows_ = true;
+};
+
+extern FastPath g_fast;
+// Set once the program installs a signal stack through libc: from then on the fast path
+// checks it is not running on one (hooks_fast.cpp).
+extern bool g_altstack_seen;
+
+}  // namespace guardian::preload

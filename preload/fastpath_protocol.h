@@ -1,0 +1,100 @@
+/* Shared memory between `guardian run --fast-path` and libguardian-preload-fast.so.
+ *
+ * Two memfds, both inherited by the command and named in GUARDIAN_FAST="PFD:RFD":
+ *  - PFD, the profile: sealed read-only (F_SEAL_WRITE|SHRINK|GROW|SEAL). A gfast_profile
+ *    header, then the engine snapshot (policy/snapshot.hpp) the shim builds its Engine from.
+ *  - RFD, the ring: a gfast_ring header and GFAST_SLOTS fixed-size slots where the shim
+ *    leaves one record per decision it made; the supervisor drains them into the audit log.
+ *    Sealed against shrinking and growing, so neither side can be made to fault on it.
+ *
+ * The ring is a bounded multi-producer queue (after Vyukov's), async-signal-safe and usable
+ * across processes: each slot has one 64-bit state word
+ *     bits 63..32  the position (low 32 bits) the slot serves in this lap
+ *     bits 31..30  FREE (0), BUSY (1, claimed; bits 29..0 hold the writer's tid), READY (2),
+ *                  VOID (3: claimed, then nothing to record)
+ * A writer claims position `head` by CAS on the slot (FREE(h) -> BUSY(h, tid)), then moves
+ * head on (anyone seeing a BUSY slot at head helps). It claims BEFORE making the syscall, so
+ * a full ring means "ask the supervisor instead" and never a lost record; it fills the slot
+ * and publishes READY (or VOID when it fell back after all). The supervisor consumes in
+ * order and frees a slot for the next lap with FREE(p + GFAST_SLOTS). A slot left BUSY by a
+ * thread that died is skipped once the thread is gone. */
+#pragma once
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GUARDIAN_FAST_ENV "GUARDIAN_FAST"
+
+#define GFAST_PROFILE_MAGIC 0x50464731u /* "1GFP" */
+#define GFAST_RING_MAGIC 0x52464731u    /* "1GFR" */
+#define GFAST_VERSION 1u
+
+#define GFAST_SLOTS 4096u   /* power of two */
+#define GFAST_SLOT_SIZE 1024u
+#define GFAST_TEXT (GFAST_SLOT_SIZE - 32u)
+
+#define GFAST_FREE 0u
+#define GFAST_BUSY 1u
+#define GFAST_READY 2u
+#define GFAST_VOID 3u
+
+struct gfast_profile {
+  uint32_t magic;
+  uint32_t version;
+  uint64_t token;     /* the seccomp filter lets openat2/statx/faccessat2 with arg5 == token through */
+  uint64_t ring_dev;  /* st_dev and st_ino of the ring memfd: the shim maps RFD read-write */
+  uint64_t ring_ino;  /* only when it is that very file */
+  uint32_t snapshot_size;
+  uint32_t flags;     /* GFAST_P_* */
+  /* snapshot bytes follow */
+};
+
+/* flags of the profile header */
+#define GFAST_P_RECORD 1u /* allows are written to an audit log: record them in the ring */
+
+struct gfast_ring {
+  uint32_t magic;
+  uint32_t version;
+  uint32_t slots;
+  uint32_t slot_size;
+  /* Bumped by the supervisor before it lets any chdir, fchdir or chroot of the session
+   * proceed: a shim's cached current directory is valid while this has not moved. */
+  uint64_t cwd_gen;
+  uint64_t pad0[5];
+  uint64_t head; /* own cache line: writers CAS it */
+  uint64_t pad1[7];
+  /* GFAST_SLOTS slots of GFAST_SLOT_SIZE bytes follow, starting at GFAST_SLOT_SIZE */
+};
+
+/* flags of a record */
+#define GFAST_F_RAW 1u /* text holds raw_path then path; else path only (raw == path) */
+
+struct gfast_slot {
+  uint64_t state;
+  int32_t pid; /* thread group id */
+  int32_t tid;
+  uint16_t nr;       /* the syscall the libc call stands for (openat, newfstatat, access...) */
+  uint8_t op;        /* policy::Op */
+  uint8_t flags;
+  uint32_t rule;     /* Engine::rule_id() of the deciding rule */
+  uint16_t raw_len;  /* bytes of raw_path (with GFAST_F_RAW) */
+  uint16_t path_len; /* bytes of path */
+  uint32_t pad;
+  char text[GFAST_TEXT];
+};
+
+static inline uint64_t gfast_state(uint64_t pos, uint32_t kind, uint32_t tid) {
+  return ((pos & 0xffffffffull) << 32) | ((uint64_t)(kind & 3u) << 30) | (tid & 0x3fffffffu);
+}
+static inline uint32_t gfast_kind(uint64_t state) { return (uint32_t)(state >> 30) & 3u; }
+static inline uint32_t gfast_pos(uint64_t state) { return (uint32_t)(state >> 32); }
+static inline uint32_t gfast_tid(uint64_t state) { return (uint32_t)state & 0x3fffffffu; }
+
+#define GFAST_RING_BYTES ((uint64_t)GFAST_SLOT_SIZE * (GFAST_SLOTS + 1u))
+
+#ifdef __cplusplus
+}
+#endif

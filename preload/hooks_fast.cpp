@@ -1,0 +1,102 @@
+// Interposers that exist only in libguardian-preload-fast.so: opendir (decided in-process
+// like open) and the fstat family, answered with the plain fstat syscall — metadata of a
+// descriptor the process already holds, which the filter never notifies, where glibc's own
+// fstat is newfstatat(fd, "", AT_EMPTY_PATH), which the filter must notify because it cannot
+// see the empty path. Results and errno are the same as glibc's.
+#undef _FILE_OFFSET_BITS
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fastpath.hpp"
+#include "shim.hpp"
+
+using guardian::preload::g_fast;
+using guardian::preload::g_shim;
+
+#define GUARDIAN_EXPORT extern "C" __attribute__((visibility("default")))
+
+extern "C" {
+char* __realpath_chk(const char*, char*, size_t);
+int __fxstat(int, int, struct stat*);
+int __fxstat64(int, int, struct stat64*);
+}
+
+namespace {
+
+// struct stat and struct stat64 are the kernel's struct stat on x86_64.
+int plain_fstat(int fd, void* buf) {
+  const int saved = errno;
+  long r = syscall(SYS_fstat, fd, buf);
+  if (r == 0) errno = saved;
+  return static_cast<int>(r);
+}
+
+// The pre-2.33 entry points take a version: 0 (kernel) and 1 (glibc) are the same layout
+// on x86_64; anything else is EINVAL, as glibc answers.
+int versioned_fstat(int ver, int fd, void* buf) {
+  if (ver != 0 && ver != 1) {
+    errno = EINVAL;
+    return -1;
+  }
+  return plain_fstat(fd, buf);
+}
+
+}  // namespace
+
+GUARDIAN_EXPORT int fstat(int fd, struct stat* buf) { return plain_fstat(fd, buf); }
+GUARDIAN_EXPORT int fstat64(int fd, struct stat64* buf) { return plain_fstat(fd, buf); }
+GUARDIAN_EXPORT int __fxstat(int ver, int fd, struct stat* buf) { return versioned_fstat(ver, fd, buf); }
+GUARDIAN_EXPORT int __fxstat64(int ver, int fd, struct stat64* buf) {
+  return versioned_fstat(ver, fd, buf);
+}
+
+// Only watched: a handler running on a small signal stack must not get the fast path's
+// 20 KiB of buffers. Raw sigaltstack syscalls are not seen (Go's runtime): their handlers
+// do not call libc's file functions.
+GUARDIAN_EXPORT int sigaltstack(const stack_t* ss, stack_t* old) {
+  if (ss && !(ss->ss_flags & SS_DISABLE)) __atomic_store_n(&guardian::preload::g_altstack_seen, true, __ATOMIC_RELAXED);
+  long r = syscall(SYS_sigaltstack, ss, old);
+  return static_cast<int>(r);
+}
+
+// realpath walks the path with glibc's internal readlink, one notified call per component
+// (a C compiler canonicalises every header directory this way): done here when no symbolic
+// link is on the way.
+GUARDIAN_EXPORT char* realpath(const char* path, char* resolved) {
+  char* out;
+  if (g_fast.realpath(path, resolved, &out)) return out;
+  if (!g_shim.real().realpath) {
+    errno = ENOSYS;
+    return nullptr;
+  }
+  return g_shim.real().realpath(path, resolved);
+}
+
+GUARDIAN_EXPORT char* canonicalize_file_name(const char* path) { return realpath(path, nullptr); }
+
+// _FORTIFY_SOURCE's realpath: a buffer shorter than PATH_MAX is glibc's to refuse.
+GUARDIAN_EXPORT char* __realpath_chk(const char* path, char* resolved, size_t resolvedlen) {
+  char* out;
+  if (resolvedlen >= PATH_MAX && g_fast.realpath(path, resolved, &out)) return out;
+  if (!g_shim.real().realpath_chk) {
+    errno = ENOSYS;
+    return nullptr;
+  }
+  return g_shim.real().realpath_chk(path, resolved, resolvedlen);
+}
+
+GUARDIAN_EXPORT DIR* opendir(const char* path) {
+  DIR* d;
+  if (g_fast.opendir(path, &d)) return d;
+  if (!g_shim.real().opendir) {
+    errno = ENOSYS;
+    return nullptr;
+  }
+  return g_shim.real().opendir(path);
+}

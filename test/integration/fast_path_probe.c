@@ -1,0 +1,221 @@
+/* A program for the fast path's tests (issue 8). Modes:
+ *   errno DIR FILE DENIED  errno is preserved across the fast path: untouched on success,
+ *                          ENOENT for a missing file, EACCES for a denied one (open, stat,
+ *                          access, fopen, opendir), printed one per line
+ *   stress FILE N          N opens and stats of FILE from 4 threads, 2 forked children and a
+ *                          vfork child at once; prints the number of successful calls
+ *   cwd                    relative opens after chdir, a vfork child's chdir, and a rename
+ *                          of the current directory (run in a directory holding plain.txt
+ *                          and sub/inner.txt); prints one line per open
+ *   realpath PATH...       realpath() of each PATH, into a buffer and malloc'ed, with the
+ *                          buffer's contents on failure (glibc leaves the walked prefix)
+ *   token FILE             reads the session token from the memfd GUARDIAN_FAST names and
+ *                          calls openat2(FILE) with a token wrong in its low half, then in
+ *                          its high half, then right: the first two must reach the
+ *                          supervisor; the third shows what --fast-path does not protect */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *name(int e) { return e ? strerrorname_np(e) : "0"; }
+
+static int errno_mode(const char *dir, const char *file, const char *denied) {
+  char missing[4096];
+  snprintf(missing, sizeof missing, "%s/does-not-exist", dir);
+  const char *paths[3] = {file, missing, denied};
+  const char *tags[3] = {"ok", "missing", "denied"};
+  for (int i = 0; i < 3; ++i) {
+    struct stat st;
+    errno = 4242;
+    int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+    printf("%s open %s errno=%s\n", tags[i], fd >= 0 ? "ok" : "fail", errno == 4242 ? "kept" : name(errno));
+    if (fd >= 0) close(fd);
+    errno = 4242;
+    int r = stat(paths[i], &st);
+    printf("%s stat %s errno=%s\n", tags[i], r == 0 ? "ok" : "fail", errno == 4242 ? "kept" : name(errno));
+    errno = 4242;
+    r = lstat(paths[i], &st);
+    printf("%s lstat %s errno=%s\n", tags[i], r == 0 ? "ok" : "fail", errno == 4242 ? "kept" : name(errno));
+    errno = 4242;
+    r = access(paths[i], R_OK);
+    printf("%s access %s errno=%s\n", tags[i], r == 0 ? "ok" : "fail", errno == 4242 ? "kept" : name(errno));
+    errno = 4242;
+    FILE *f = fopen(paths[i], "re");
+    printf("%s fopen %s errno=%s\n", tags[i], f ? "ok" : "fail", errno == 4242 ? "kept" : name(errno));
+    if (f) {
+      char buf[64];
+      size_t n = fread(buf, 1, sizeof buf, f);
+      printf("%s fread %zu\n", tags[i], n);
+      fclose(f);
+    }
+  }
+  errno = 4242;
+  DIR *d = opendir(dir);
+  printf("dir opendir %s errno=%s\n", d ? "ok" : "fail", errno == 4242 ? "kept" : name(errno));
+  if (d) closedir(d);
+  return 0;
+}
+
+static const char *g_file;
+static int g_n;
+
+static void *worker(void *arg) {
+  long ok = 0;
+  for (int i = 0; i < g_n; ++i) {
+    int fd = open(g_file, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      ++ok;
+      close(fd);
+    }
+    struct stat st;
+    if (stat(g_file, &st) == 0) ++ok;
+  }
+  *(long *)arg = ok;
+  return NULL;
+}
+
+static long run_threads(int nthreads) {
+  pthread_t t[8];
+  long ok[8] = {0};
+  for (int i = 0; i < nthreads; ++i) pthread_create(&t[i], NULL, worker, &ok[i]);
+  long total = 0;
+  for (int i = 0; i < nthreads; ++i) {
+    pthread_join(t[i], NULL);
+    total += ok[i];
+  }
+  return total;
+}
+
+static int stress_mode(const char *file, int n) {
+  g_file = file;
+  g_n = n;
+  int pipes[2][2];
+  pid_t kids[2];
+  for (int k = 0; k < 2; ++k) {
+    if (pipe(pipes[k]) != 0) return 2;
+    kids[k] = fork();
+    if (kids[k] == 0) {
+      long total = run_threads(2);
+      if (write(pipes[k][1], &total, sizeof total) != sizeof total) _exit(3);
+      _exit(0);
+    }
+  }
+  /* A vfork child shares our memory (and our view of the ring) until it execs or exits. */
+  volatile long vok = 0;
+  pid_t v = vfork();
+  if (v == 0) {
+    for (int i = 0; i < 10; ++i) {
+      int fd = open(file, O_RDONLY | O_CLOEXEC);
+      if (fd >= 0) {
+        vok++;
+        close(fd);
+      }
+    }
+    _exit(0);
+  }
+  waitpid(v, NULL, 0);
+  long total = run_threads(4) + vok;
+  for (int k = 0; k < 2; ++k) {
+    long t = 0;
+    if (read(pipes[k][0], &t, sizeof t) != sizeof t) return 4;
+    total += t;
+    waitpid(kids[k], NULL, 0);
+  }
+  printf("calls ok %ld\n", total);
+  return 0;
+}
+
+static void try_open(const char *tag, const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  printf("%s %s\n", tag, fd >= 0 ? "ok" : name(errno));
+  if (fd >= 0) close(fd);
+}
+
+static int cwd_mode(void) {
+  try_open("start plain", "plain.txt");
+  pid_t v = vfork();
+  if (v == 0) {
+    /* Shares our memory, not our cwd: what it caches must not become ours. */
+    if (chdir("sub") != 0) _exit(2);
+    int fd = open("inner.txt", O_RDONLY | O_CLOEXEC);
+    _exit(fd >= 0 ? 0 : 1);
+  }
+  int st = 0;
+  waitpid(v, &st, 0);
+  printf("vfork child inner %s\n", WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "ok" : "fail");
+  try_open("after vfork plain", "plain.txt");
+  if (chdir("sub") != 0) return 2;
+  try_open("in sub inner", "inner.txt");
+  try_open("in sub plain", "plain.txt");
+  if (rename("../sub", "../sub2") != 0) return 3;
+  try_open("renamed inner", "inner.txt");
+  if (chdir("..") != 0 || rename("sub2", "sub") != 0) return 4;
+  try_open("back plain", "plain.txt");
+  return 0;
+}
+
+static int realpath_mode(int n, char **paths) {
+  for (int i = 0; i < n; ++i) {
+    char buf[PATH_MAX];
+    strcpy(buf, "untouched");
+    errno = 4242;
+    char *r = realpath(paths[i], buf);
+    printf("%s -> %s errno=%s buf=%s\n", paths[i], r ? r : "NULL", errno == 4242 ? "kept" : name(errno), buf);
+    char *m = realpath(paths[i], NULL);
+    printf("%s -> malloc %s\n", paths[i], m ? m : "NULL");
+    free(m);
+  }
+  return 0;
+}
+
+static int token_mode(const char *file) {
+  const char *env = getenv("GUARDIAN_FAST");
+  int pfd = -1, rfd = -1;
+  if (!env || sscanf(env, "%d:%d", &pfd, &rfd) != 2) {
+    printf("no token\n");
+    return 1;
+  }
+  /* struct gfast_profile: magic, version, then the 64-bit token. */
+  uint64_t hdr[2];
+  if (pread(pfd, hdr, sizeof hdr, 0) != sizeof hdr) {
+    printf("no token\n");
+    return 1;
+  }
+  uint64_t token = hdr[1];
+  uint64_t tries[3] = {token ^ 1, token ^ (1ull << 40), token};
+  const char *tags[3] = {"low", "high", "right"};
+  for (int i = 0; i < 3; ++i) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = O_RDONLY | O_CLOEXEC;
+    long fd = syscall(SYS_openat2, AT_FDCWD, file, &how, sizeof how, 0, tries[i]);
+    printf("%s %s\n", tags[i], fd >= 0 ? "opened" : name(errno));
+    if (fd >= 0) close((int)fd);
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc == 5 && strcmp(argv[1], "errno") == 0) return errno_mode(argv[2], argv[3], argv[4]);
+  if (argc == 4 && strcmp(argv[1], "stress") == 0) return stress_mode(argv[2], atoi(argv[3]));
+  if (argc == 3 && strcmp(argv[1], "token") == 0) return token_mode(argv[2]);
+  if (argc == 2 && strcmp(argv[1], "cwd") == 0) return cwd_mode();
+  if (argc >= 3 && strcmp(argv[1], "realpath") == 0) return realpath_mode(argc - 2, argv + 2);
+  fprintf(stderr, "usage: fast_path_probe errno DIR FILE DENIED | stress FILE N | token FILE | cwd | realpath PATH...\n");
+  return 64;
+}
