@@ -47,6 +47,9 @@ std::unique_ptr<audit::AuditLog> PreloadSession::wrap(std::unique_ptr<audit::Aud
   if (!channel_ || !log || !channel_->supervisor) return log;
   ContextOptions opts;
   opts.deny_errno = deny_errno_;
+  // The shim's own frames are dropped from backtraces: name the build that is loaded
+  // (libguardian-preload-fast.so under --fast-path).
+  opts.shim_name = library_.substr(library_.rfind('/') + 1);
   auto wrapped = std::make_unique<ContextLog>(std::move(log), std::move(channel_->supervisor), opts);
   context_log_ = wrapped.get();
   return wrapped;

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -136,6 +137,21 @@ class Asker {
   virtual Reply consult(const AskQuery& q) = 0;
 };
 
+// Runs an operation that must wait as the tracee's own call would — a send on a blocking
+// socket whose buffer is full, a receive on a blocking socket — off the supervisor's loop.
+// The handler then returns Response::Kind::defer (the backend keeps the notification).
+// The runner calls `op` on a worker thread (again after each -EINTR while the syscall is
+// still pending; -EINTR once it is gone), then `finish(rc, tracee)` on the loop's thread
+// with a Tracee for the same notification, and answers with the Response it returns.
+// (Seam extension, issue 9.)
+class Blocker {
+ public:
+  virtual ~Blocker() = default;
+  // False when it cannot take more waits now; the handler then answers without waiting.
+  virtual bool start(const Notification& n, std::function<long()> op,
+                     std::function<Response(long rc, Tracee& t)> finish) = 0;
+};
+
 struct HandlerOptions {
   Mode mode = Mode::enforce;
   std::string via = "seccomp";  // recorded in decision records
@@ -144,6 +160,8 @@ struct HandlerOptions {
   // resolver:53 are redirected to it, recvfrom() on redirected sockets is emulated, and
   // connect() decisions get Request::host from the names it saw answered.
   dns::Gate* gate = nullptr;
+  // Where blocking sockets wait (the supervisor's Waiter); nullptr: they get EAGAIN.
+  Blocker* blocker = nullptr;
   // Profile `dns: true` without host rules: these resolvers (port 53) may be reached
   // directly. (Seam extension, issue 9.)
   std::vector<policy::NetAddr> dns_direct;

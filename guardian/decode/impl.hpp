@@ -125,13 +125,20 @@ struct Handler::Impl {
   // After a send or connect to the gate on `sock`: who uses it (audit) and its recvfrom.
   void note_gate_socket(Ctx& c, int sock, const policy::NetAddr& resolver);
   Response recvfrom_gate(Ctx& c);
+  Response net_send(Ctx& c);  // sendto, sendmsg, sendmmsg (net_send.cpp)
   // Writes a received datagram, its sender (the resolver, when the gate sent it) and the
   // sender's length into the tracee's recvfrom() arguments.
-  Response finish_recvfrom(Ctx& c, long n, const std::vector<char>& buf, sockaddr_storage from,
-                           socklen_t fl, const policy::NetAddr& resolver);
+  // (Also from a Waiter thread's completion, with a Tracee of the same notification.)
+  Response write_recvfrom(Tracee& t, const std::array<std::uint64_t, 6>& args, long n,
+                          const std::vector<char>& buf, sockaddr_storage from, socklen_t fl,
+                          const policy::NetAddr& resolver);
   bool exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool follow, bool empty,
                    Response& out);
 };
+
+// Wraps a blocking emulation on `sock` so that the socket's timeout `optname`
+// (SO_SNDTIMEO / SO_RCVTIMEO), if any, still ends it with EAGAIN (net_send.cpp).
+std::function<long()> honour_timeout(int sock, int optname, std::function<long()> op);
 
 // The tracee's umask (from /proc/TID/status); 022 when unreadable.
 mode_t tracee_umask(pid_t tid);

@@ -28,9 +28,6 @@ using policy::Op;
 
 namespace {
 
-constexpr std::size_t kMaxData = 1 << 20;   // bytes we copy for one emulated send
-constexpr std::size_t kMaxIov = 1024;       // UIO_MAXIOV
-constexpr std::size_t kMaxControl = 65536;
 
 const char* family_name(int f) {
   switch (f) {
@@ -234,151 +231,9 @@ Response Handler::Impl::net(Ctx& c) {
     return then_continue ? cont() : value(rc);
   }
 
-  // sendto / sendmsg / sendmmsg: only a destination makes them a network decision.
-  auto sock_type = [&](int fd) {
-    int t = 0;
-    socklen_t l = sizeof t;
-    return ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &t, &l) == 0 ? t : -1;
-  };
-  auto sigpipe = [&](long rc, int flags) {
-    if (rc == -EPIPE && !(flags & MSG_NOSIGNAL)) ::syscall(SYS_tgkill, c.tgid, c.n.tid, SIGPIPE);
-    return rc;
-  };
-  // Sends one message whose header was read from the tracee (`m`), with its destination.
-  auto send_one = [&](int sock, const msghdr& m, int flags, Response& o) -> long {
-    if (m.msg_iovlen > kMaxIov || m.msg_controllen > kMaxControl) return -EMSGSIZE;
-    Dest dest;
-    if (!decide_dest(c, reinterpret_cast<std::uint64_t>(m.msg_name), m.msg_namelen,
-                     Op::connect, dest, o, sock))
-      return LONG_MIN;
-    std::vector<iovec> iov(m.msg_iovlen);
-    if (m.msg_iovlen && !c.t.read(reinterpret_cast<std::uint64_t>(m.msg_iov), iov.data(),
-                                  iov.size() * sizeof(iovec)))
-      return -EFAULT;
-    std::size_t total = 0;
-    for (auto& v : iov) total += v.iov_len;
-    if (total > kMaxData) return -EMSGSIZE;
-    std::vector<char> data(total);
-    std::size_t off = 0;
-    for (auto& v : iov) {
-      if (v.iov_len && !c.t.read(reinterpret_cast<std::uint64_t>(v.iov_base), data.data() + off,
-                                 v.iov_len))
-        return -EFAULT;
-      off += v.iov_len;
-    }
-    std::vector<char> control(m.msg_controllen);
-    std::vector<UniqueFd> passed;
-    if (!control.empty()) {
-      if (!c.t.read(reinterpret_cast<std::uint64_t>(m.msg_control), control.data(), control.size()))
-        return -EFAULT;
-      msghdr tmp{};
-      tmp.msg_control = control.data();
-      tmp.msg_controllen = control.size();
-      for (cmsghdr* cm = CMSG_FIRSTHDR(&tmp); cm; cm = CMSG_NXTHDR(&tmp, cm)) {
-        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
-        // Descriptors passed along are the tracee's: pass our duplicates of them.
-        std::size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        int* fds = reinterpret_cast<int*>(CMSG_DATA(cm));
-        for (std::size_t i = 0; i < nfd; ++i) {
-          auto f = c.t.take_fd(fds[i]);
-          if (!f) return -EBADF;
-          fds[i] = f.value().get();
-          passed.push_back(std::move(f.value()));
-        }
-      }
-    }
-    if (!valid(c, o)) return LONG_MIN;
-    iovec one{data.data(), data.size()};
-    msghdr mine{};
-    if (dest.decided) {
-      mine.msg_name = &dest.ss;
-      mine.msg_namelen = dest.len;
-    } else {
-      mine.msg_name = m.msg_name ? &dest.ss : nullptr;
-      mine.msg_namelen = m.msg_name ? dest.len : 0;
-    }
-    mine.msg_iov = &one;
-    mine.msg_iovlen = 1;
-    mine.msg_control = control.empty() ? nullptr : control.data();
-    mine.msg_controllen = control.size();
-    long rc = sigpipe(emulate::sendmsg_sock(sock, &mine, flags), flags);
-    if (dest.to_gate && rc >= 0) note_gate_socket(c, sock, dest.resolver);
-    return rc;
-  };
-
-  if (nr == SYS_sendto) {
-    if (c.arg(4) == 0) return cont();  // no destination: the socket's connect was decided
-    int flags = c.iarg(3);
-    auto sock = c.t.take_fd(c.iarg(0));
-    if (!sock) return error(EBADF);
-    int st = sock_type(sock.value().get());
-    if (st == SOCK_STREAM && !(flags & MSG_FASTOPEN)) return cont();  // address ignored
-    if (st == SOCK_STREAM) {
-      // TCP fast open connects: decide it, then refuse so the program falls back to
-      // connect(), which is emulated.
-      Dest dest;
-      if (!decide_dest(c, c.arg(4), c.arg(5), Op::connect, dest, out, sock.value().get()))
-        return out;
-      return error(EOPNOTSUPP);
-    }
-    if (c.arg(2) > kMaxData) return error(EMSGSIZE);
-    Dest dest;
-    if (!decide_dest(c, c.arg(4), c.arg(5), Op::connect, dest, out, sock.value().get()))
-      return out;
-    std::vector<char> data(c.arg(2));
-    if (!data.empty() && !c.t.read(c.arg(1), data.data(), data.size())) return error(EFAULT);
-    if (!valid(c, out)) return out;
-    iovec one{data.data(), data.size()};
-    msghdr mine{};
-    mine.msg_name = &dest.ss;
-    mine.msg_namelen = dest.len;
-    mine.msg_iov = &one;
-    mine.msg_iovlen = 1;
-    long rc = sigpipe(emulate::sendmsg_sock(sock.value().get(), &mine, flags), flags);
-    if (dest.to_gate && rc >= 0) note_gate_socket(c, sock.value().get(), dest.resolver);
-    return value(rc);
-  }
+  // sendto / sendmsg / sendmmsg (net_send.cpp), recvfrom on sockets of the DNS gate.
   if (nr == SYS_recvfrom) return recvfrom_gate(c);
-  if (nr == SYS_sendmsg) {
-    msghdr m{};
-    if (!c.t.read(c.arg(1), &m, sizeof m)) return error(EFAULT);
-    if (!m.msg_name) return cont();
-    int flags = c.iarg(2);
-    auto sock = c.t.take_fd(c.iarg(0));
-    if (!sock) return error(EBADF);
-    if (sock_type(sock.value().get()) == SOCK_STREAM && !(flags & MSG_FASTOPEN)) return cont();
-    long rc = send_one(sock.value().get(), m, flags, out);
-    return rc == LONG_MIN ? std::move(out) : value(rc);
-  }
-  if (nr == SYS_sendmmsg) {
-    std::size_t vlen = std::min<std::size_t>(c.arg(2), kMaxIov);
-    std::vector<mmsghdr> mm(vlen);
-    if (vlen && !c.t.read(c.arg(1), mm.data(), vlen * sizeof(mmsghdr))) return error(EFAULT);
-    bool any = false;
-    for (auto& x : mm) any |= x.msg_hdr.msg_name != nullptr;
-    if (!any) return cont();  // glibc's resolver: a connected UDP socket
-    int flags = c.iarg(3);
-    auto sock = c.t.take_fd(c.iarg(0));
-    if (!sock) return error(EBADF);
-    if (sock_type(sock.value().get()) == SOCK_STREAM) return cont();
-    long sent = 0;
-    for (std::size_t i = 0; i < vlen; ++i) {
-      long rc = send_one(sock.value().get(), mm[i].msg_hdr, flags, out);
-      if (rc < 0) {
-        if (sent) break;
-        return rc == LONG_MIN ? std::move(out) : value(rc);
-      }
-      unsigned len = static_cast<unsigned>(rc);
-      std::uint64_t at = c.arg(1) + i * sizeof(mmsghdr) + offsetof(mmsghdr, msg_len);
-      if (!c.t.write(at, &len, sizeof len)) {
-        // The backend cannot write msg_len back: report this one message sent only.
-        return value(i == 0 ? (sent = 1) : sent);
-      }
-      ++sent;
-    }
-    return value(sent);
-  }
-  return error(ENOSYS);
+  return net_send(c);
 }
 
 }  // namespace guardian::decode

@@ -10,10 +10,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "decode/impl.hpp"
 #include "dns/gate.hpp"
+#include "emulate/emulate.hpp"
 
 namespace guardian::decode {
 
@@ -84,13 +86,48 @@ Response Handler::Impl::recvfrom_gate(Ctx& c) {
   // loop when a Blocker is available.
   ssize_t n = ::recvfrom(sock.value().get(), buf.data(), buf.size(), flags | MSG_DONTWAIT,
                          reinterpret_cast<sockaddr*>(&from), &fl);
-  if (n < 0) return error(errno);
-  return finish_recvfrom(c, n, buf, from, fl, resolver);
+  int e = errno;
+  if (n < 0 && e == EAGAIN && opts.blocker && !(flags & MSG_DONTWAIT)) {
+    int fl_sock = ::fcntl(sock.value().get(), F_GETFL);
+    if (fl_sock >= 0 && !(fl_sock & O_NONBLOCK)) {
+      // A blocking socket: wait off the loop for the gate's answer (session/waiter.hpp).
+      struct Wait {
+        UniqueFd sock;
+        std::vector<char> buf;
+        sockaddr_storage from{};
+        socklen_t fl = sizeof(sockaddr_storage);
+      };
+      auto w = std::make_shared<Wait>();
+      w->sock = std::move(sock.value());
+      w->buf = std::move(buf);
+      bool started = opts.blocker->start(
+          c.n,
+          honour_timeout(w->sock.get(), SO_RCVTIMEO,
+                         [w, flags] {
+                           w->fl = sizeof w->from;
+                           return emulate::recvfrom_wait(
+                               w->sock.get(), w->buf.data(), w->buf.size(), flags,
+                               reinterpret_cast<sockaddr*>(&w->from), &w->fl);
+                         }),
+          [this, w, resolver, args = c.n.args](long r, Tracee& t) {
+            if (r < 0) return error(static_cast<int>(-r));
+            return write_recvfrom(t, args, r, w->buf, w->from, w->fl, resolver);
+          });
+      if (started) {
+        out = Response();
+        out.kind = Response::Kind::defer;
+        return out;
+      }
+    }
+  }
+  if (n < 0) return error(e);
+  return write_recvfrom(c.t, c.n.args, n, buf, from, fl, resolver);
 }
 
-Response Handler::Impl::finish_recvfrom(Ctx& c, long n, const std::vector<char>& buf,
-                                        sockaddr_storage from, socklen_t fl,
-                                        const NetAddr& resolver) {
+Response Handler::Impl::write_recvfrom(Tracee& t, const std::array<std::uint64_t, 6>& args,
+                                       long n, const std::vector<char>& buf,
+                                       sockaddr_storage from, socklen_t fl,
+                                       const NetAddr& resolver) {
   if (opts.gate->is_gate_udp(reinterpret_cast<sockaddr*>(&from), fl)) {
     // The gate relayed it: report the resolver the tracee asked, in the socket's family.
     bool v6 = from.ss_family == AF_INET6;
@@ -115,10 +152,9 @@ Response Handler::Impl::finish_recvfrom(Ctx& c, long n, const std::vector<char>&
   }
   socklen_t alen = 0;
   std::size_t copy = std::min<std::size_t>(static_cast<std::size_t>(n), buf.size());
-  if (!c.t.read(c.arg(5), &alen, sizeof alen) ||
-      (copy && !c.t.write(c.arg(1), buf.data(), copy)) ||
-      !c.t.write(c.arg(4), &from, std::min<socklen_t>(alen, fl)) ||
-      !c.t.write(c.arg(5), &fl, sizeof fl))
+  if (!t.read(args[5], &alen, sizeof alen) || (copy && !t.write(args[1], buf.data(), copy)) ||
+      !t.write(args[4], &from, std::min<socklen_t>(alen, fl)) ||
+      !t.write(args[5], &fl, sizeof fl))
     return error(EFAULT);  // the datagram is lost, as with a bad buffer natively
   return value(n);
 }

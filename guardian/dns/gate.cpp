@@ -147,6 +147,18 @@ std::string upstream_query(const Message& q, std::uint16_t id) {
   return s;
 }
 
+// The answer to a query we do not forward: the question echoed when there is exactly one
+// (resolvers match answers on it), else the header alone; "" when not even a header.
+std::string refusal(std::string_view query, std::uint8_t rcode) {
+  std::string s = build_error_answer(query, rcode);
+  if (!s.empty() || query.size() < 12) return s;
+  s.assign(query.substr(0, 12));
+  s[2] = static_cast<char>(0x80 | (s[2] & 0x79));  // QR, the opcode and RD kept
+  s[3] = static_cast<char>(rcode & 0xf);
+  std::memset(s.data() + 4, 0, 8);  // no sections
+  return s;
+}
+
 }  // namespace
 
 Gate::Gate(GateOptions opts) : o_(std::move(opts)), hosts_(hosts_entries()) {}
@@ -324,7 +336,7 @@ void Gate::serve_udp() {
     std::uint16_t port = ntohs(reinterpret_cast<sockaddr_in*>(&from)->sin_port);
     std::string query(buf, static_cast<std::size_t>(n));
     if (busy_.load() >= kMaxWorkers) {
-      std::string a = build_error_answer(query, kRcodeServFail);
+      std::string a = refusal(query, kRcodeServFail);
       if (!a.empty())
         ::sendto(udp_.get(), a.data(), a.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), fl);
       continue;
@@ -357,13 +369,8 @@ std::string Gate::answer(std::string_view query, std::uint16_t port, bool tcp) {
   Client c = client(port);
   if (!q) {
     record(c, "", policy::Verdict::deny, nullptr, "malformed DNS query refused: " + err);
-    if (query.size() < 12) return {};
     // FORMERR with the id echoed and no question: all a broken query can be answered.
-    std::string s(query.substr(0, 12));
-    s[2] = static_cast<char>(0x80 | (s[2] & 0x79));
-    s[3] = static_cast<char>(kRcodeFormErr);
-    std::memset(s.data() + 4, 0, 8);
-    return s;
+    return refusal(query.substr(0, std::min<std::size_t>(query.size(), 12)), kRcodeFormErr);
   }
   if (q->response) return {};  // not a query: nothing to answer
   if (q->opcode != 0 || q->questions.size() != 1 || q->questions[0].klass != kClassIn ||
@@ -371,7 +378,7 @@ std::string Gate::answer(std::string_view query, std::uint16_t port, bool tcp) {
     std::string host = q->questions.empty() ? "" : q->questions[0].name;
     record(c, host, policy::Verdict::deny, nullptr,
            "only standard queries with one question of class IN pass the DNS gate");
-    return build_error_answer(query, kRcodeRefused);
+    return refusal(query, kRcodeRefused);
   }
   const std::string& name = q->questions[0].name;
   const policy::RuleOrigin* rule = nullptr;
@@ -379,16 +386,16 @@ std::string Gate::answer(std::string_view query, std::uint16_t port, bool tcp) {
   if (!allowed) {
     record(c, name, o_.complain ? policy::Verdict::would_deny : policy::Verdict::deny, rule,
            "no host rule allows resolving this name");
-    if (!o_.complain) return build_error_answer(query, kRcodeRefused);
+    if (!o_.complain) return refusal(query, kRcodeRefused);
   }
   err.clear();
   std::string reply = forward(upstream_query(*q, 0), tcp, &err);
   if (reply.empty() && !err.empty()) {
     // The resolver said something we cannot read: refuse rather than relay it.
     record(c, name, policy::Verdict::deny, nullptr, "malformed DNS answer refused: " + err);
-    return build_error_answer(query, kRcodeRefused);
+    return refusal(query, kRcodeRefused);
   }
-  if (reply.empty()) return build_error_answer(query, kRcodeServFail);
+  if (reply.empty()) return refusal(query, kRcodeServFail);
   auto a = parse(reply, nullptr);  // forward() checked it parses
   std::vector<std::string> names;
   std::uint32_t ttl = 0;
@@ -398,7 +405,7 @@ std::string Gate::answer(std::string_view query, std::uint16_t port, bool tcp) {
     if (o_.rules.allows(names[i], &r2)) continue;
     record(c, names[i], o_.complain ? policy::Verdict::would_deny : policy::Verdict::deny, r2,
            "'" + name + "' is an alias (CNAME) of this name, which no host rule allows");
-    if (!o_.complain) return build_error_answer(query, kRcodeRefused);
+    if (!o_.complain) return refusal(query, kRcodeRefused);
   }
   // Relayed (complain mode included): the addresses now have these names for connect().
   for (const Record& r : addrs)

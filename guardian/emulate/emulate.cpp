@@ -165,4 +165,18 @@ long sendmsg_sock(int sock, const msghdr* msg, int flags) {
   return ret(::sendmsg(sock, msg, flags | MSG_DONTWAIT | MSG_NOSIGNAL));
 }
 
+// Why safe: as sendmsg_sock, and without MSG_DONTWAIT so a blocking socket blocks (or times
+// out with its SO_SNDTIMEO) exactly as the tracee's own call would. A datagram interrupted
+// by the Waiter's timer (EINTR) was not sent; the Waiter sends it again.
+long sendmsg_wait(int sock, const msghdr* msg, int flags) {
+  return ret(::sendmsg(sock, msg, flags | MSG_NOSIGNAL));
+}
+
+// Why safe: reads the tracee's own socket into our buffer; what it received is what the
+// tracee would have received.
+long recvfrom_wait(int sock, void* buf, std::size_t len, int flags, sockaddr* from,
+                   socklen_t* fromlen) {
+  return ret(::recvfrom(sock, buf, len, flags, from, fromlen));
+}
+
 }  // namespace guardian::emulate

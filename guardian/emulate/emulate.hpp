@@ -42,6 +42,12 @@ long setattr_obj(int target, const void* attr, std::size_t size);
 long connect_sock(int sock, const sockaddr* sa, socklen_t len, bool& then_continue);
 long bind_sock(int sock, const sockaddr* sa, socklen_t len, mode_t umask);
 long sendmsg_sock(int sock, const msghdr* msg, int flags);
+// The same, waiting as the tracee's blocking socket would: only on a Waiter thread, never in
+// the supervisor's loop (session/waiter.hpp interrupts it to notice the tracee is gone).
+long sendmsg_wait(int sock, const msghdr* msg, int flags);
+// recvfrom on a redirected DNS socket, waiting likewise (Waiter threads only).
+long recvfrom_wait(int sock, void* buf, std::size_t len, int flags, sockaddr* from,
+                   socklen_t* fromlen);
 
 // "/proc/self/fd/N": the path that names exactly the object we hold.
 std::string self_fd(int fd);

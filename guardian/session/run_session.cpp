@@ -278,6 +278,7 @@ int run_session(const RunOptions& opts) {
   ho.via = use_ptrace ? "ptrace" : "seccomp";
   ho.asker = control.value()->asker();
   ho.gate = gate.get();
+  ho.blocker = sup.blocker();
   ho.dns_direct = std::move(dns_direct);
   decider.handler = std::make_unique<decode::Handler>(*engine, *log, sup.table(), ho);
   decider.handler->allow_first_exec(cmd.real);

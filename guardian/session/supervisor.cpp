@@ -52,10 +52,31 @@ Supervisor::Supervisor(Decider& decider, audit::AuditLog* log)
                 return decider_.verify_exec(tid, tgid, exe);
               },
               log) {
+  waiter_ = std::make_unique<Waiter>(
+      loop_,
+      [this](const decode::Notification& n) {
+        // Worker threads: only calls that are safe from any thread.
+        if (ptrace_) return ::kill(n.tid, 0) == 0;
+        return listener_ && listener_->id_valid(n.id);
+      },
+      [this](const decode::Notification& n, const Waiter::Finish& finish) {
+        deferred_.erase(n.id);
+        decode::Response r;
+        if (ptrace_) {
+          PtraceTracee t(n.tid);
+          if (!t.still_valid()) return;
+          r = finish(t);
+        } else {
+          if (!listener_ || !listener_->id_valid(n.id)) return;
+          seccomp::NotifTracee t(*listener_, n.id, n.tid, -1);
+          r = finish(t);
+        }
+        apply(n, r);
+      });
   tracer_.on_released([this](pid_t tid) { on_released(tid); });
 }
 
-Supervisor::~Supervisor() = default;
+Supervisor::~Supervisor() { waiter_->stop(); }
 
 void Supervisor::kill_session() { tracer_.kill_all(); }
 
@@ -131,6 +152,8 @@ Result<int> Supervisor::run(launch::LaunchSpec spec) {
     }
   }
   int poll_errno = errno;
+  // Nothing waits for the session's threads any more.
+  waiter_->stop();
   // The command is gone (or the loop failed): nothing of the session may outlive run().
   tracer_.kill_all();
   if (!tracer_.wait_all_gone(5000))

@@ -19,6 +19,7 @@
 #include "session/event_loop.hpp"
 #include "session/process_table.hpp"
 #include "session/tracer.hpp"
+#include "session/waiter.hpp"
 
 namespace guardian::session {
 
@@ -75,6 +76,9 @@ class Supervisor {
 
   const SupervisorStats& stats() const { return stats_; }
 
+  // Where emulations on blocking sockets wait (decode::HandlerOptions::blocker).
+  decode::Blocker* blocker() { return waiter_.get(); }
+
  private:
   void on_listener(short revents);
   void on_signal();
@@ -102,6 +106,7 @@ class Supervisor {
   bool handover_refused_said_ = false;
   // Hand-overs in progress: the thread being released -> notifications waiting for it.
   std::unordered_multimap<pid_t, std::uint64_t> waiting_release_;
+  std::unique_ptr<Waiter> waiter_;  // last: its workers use the members above
 };
 
 // The signals the supervisor receives through its signalfd (blocked while it runs).

@@ -166,10 +166,10 @@ def parse(ans):
         if t == 28: out.append(socket.inet_ntop(socket.AF_INET6, ans[off:off + l]))
         off += l
     return {"rcode": rcode, "addrs": out}
-def udp(name, qtype=1, edns=False, raw=None):
+def udp(name, qtype=1, edns=False, raw=None, blocking=False):
     # As glibc: a connected socket, send() without an address, recvfrom() checking the sender.
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(6)
+    if not blocking: s.settimeout(6)
     s.connect((NS, 53))
     s.send(raw if raw is not None else query(name, qtype, edns))
     try:
@@ -205,6 +205,7 @@ for step in json.loads(sys.argv[2]):
     op, args = step[0], step[1:]
     if op == "udp": out.append(udp(*args))
     elif op == "raw": out.append(udp("", raw=bytes.fromhex(args[0])))
+    elif op == "udpblock": out.append(udp(args[0], blocking=True))
     elif op == "tcp": out.append(tcp(*args))
     elif op == "connect": out.append(connect(*args))
     elif op == "gai": out.append(gai(*args))
@@ -286,7 +287,7 @@ network:
         ["connect", "127.0.0.5", lport], ["connect", "127.0.0.6", lport],
         ["udp", exfil[0]], ["tcp", exfil[1]],
         ["raw", "1234010000"], ["raw", "12340100000100000000000003777777c00c00010001"],
-        ["udp", "allowed.test"],
+        ["udp", "allowed.test"], ["udpblock", "allowed.test"],
     ]
     accepted.clear()
     got, p = run(plan)
@@ -317,6 +318,7 @@ network:
     check(isinstance(r[17], dict) and r[17].get("rcode") in (1, 5, "timeout"),
           "a query with a compression loop is refused", r[17])
     check(r[18] == {"rcode": 0, "addrs": ["127.0.0.2"]}, "the gate still answers afterwards", r[18])
+    check(r[19] == {"rcode": 0, "addrs": ["127.0.0.2"]}, "a blocking socket waits for the answer", r[19])
     with seen_lock:
         names = list(seen)
     check("allowed.test" in names, "allowed queries reached the server", names)
@@ -344,6 +346,20 @@ network:
     check(all(x.get("pid", 0) > 0 for x in dns if x.get("host") == "denied.test"),
           "audit: query records name the process that asked",
           [x for x in dns if x.get("host") == "denied.test"])
+
+    # dns: true without host rules: the resolvers are reached directly (no gate); without
+    # it they are not reached at all.
+    for dns_flag, want in (("true", "Connection refused"), ("false", "Permission denied")):
+        p2 = os.path.join(tmp, f"dns-{dns_flag}.yaml")
+        with open(p2, "w") as f:
+            f.write(f"version: 1\nextends: [base]\nfiles: {{read: [\"{tmp}/**\"]}}\n"
+                    f"exec: {{allow: [\"/usr/bin/python3*\"]}}\nnetwork: {{dns: {dns_flag}}}\n")
+        cmd = [GUARDIAN, "run"] + (["--backend", BACKEND] if BACKEND else [])
+        cmd += ["-p", p2, "--", "/usr/bin/python3", client, ns, json.dumps([["connect", ns, 53]])]
+        q = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+        check(q.stdout.strip() == json.dumps([want]),
+              f"dns: {dns_flag} without host rules: a connect to the resolver gives {want}",
+              q.stdout + q.stderr)
 
     # glibc: getaddrinfo() through the real resolver path (sendmmsg on a connected socket,
     # recvfrom checking the sender), when /etc/resolv.conf names a server.

@@ -127,6 +127,9 @@ exec:
         denied = [d for d in decisions(log) if d.get("decision") == "deny" and d.get("path") == secret]
         check(denied and all(d.get("via") == "seccomp" for d in denied),
               f"{name}: denial decided and logged by the supervisor: {denied!r}")
+        if name == "libc open" and denied:
+            bt = denied[0].get("backtrace", [])
+            check(bt and "read_secret" in bt[0], f"the denial's backtrace starts in the caller: {bt!r}")
 
     # 4. A token wrong in either half is notified (denied); the right one is what the man
     #    page warns about: native code can read it and skip the supervisor for these calls.

@@ -1,9 +1,22 @@
 // DNS gate pieces: the wire parser against hostile packets, CNAME chains, refusals, host
-// name rule matching for queries, the answered-address cache and resolv.conf reading.
+// name rule matching for queries, the answered-address cache, resolv.conf and hosts
+// reading, and the gate itself against a fake upstream resolver on loopback.
 #include <doctest/doctest.h>
 
-#include <string>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "audit/log.hpp"
+#include "dns/gate.hpp"
 #include "dns/message.hpp"
 #include "dns/names.hpp"
 
@@ -233,4 +246,198 @@ TEST_CASE("lookup_all gives every unexpired name, most recent first") {
   c.record("b.test", a.ip, true, 100, t0);
   CHECK(c.lookup_all(a.ip, true, t0) == std::vector<std::string>{"b.test", "a.test"});
   CHECK(c.lookup_all(a.ip, true, t0 + std::chrono::seconds(20)) == std::vector<std::string>{"b.test"});
+}
+
+// ---- the gate itself, against a fake upstream resolver on loopback --------------------
+
+namespace {
+
+struct Recorded {
+  std::string host, tip;
+  policy::Verdict v;
+  bool has_rule;
+};
+
+class FakeLog final : public audit::AuditLog {
+ public:
+  void session_start(const audit::SessionStart&) override {}
+  void decision(const audit::DecisionRecord& r) override {
+    std::lock_guard lk(mu);
+    recs.push_back({r.host, r.tip, r.decision, r.rule != nullptr});
+  }
+  void process(const audit::ProcessRecord&) override {}
+  void limit(const audit::LimitRecord&) override {}
+  void session_end(const audit::SessionEnd&) override {}
+  void flush() override {}
+  std::string denial_summary() const override { return {}; }
+  std::vector<Recorded> all() {
+    std::lock_guard lk(mu);
+    return recs;
+  }
+  std::mutex mu;
+  std::vector<Recorded> recs;
+};
+
+// Answers like a resolver, with faults chosen by the name asked.
+struct FakeUpstream {
+  int fd = -1;
+  std::uint16_t port = 0;
+  std::thread th;
+  std::mutex mu;
+  std::vector<std::string> seen;
+  FakeUpstream() {
+    fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t l = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &l);
+    port = ntohs(a.sin_port);
+    th = std::thread([this] { serve(); });
+  }
+  ~FakeUpstream() {
+    ::shutdown(fd, SHUT_RDWR);
+    th.join();
+    ::close(fd);
+  }
+  void serve() {
+    for (;;) {
+      char buf[4096];
+      sockaddr_in from{};
+      socklen_t fl = sizeof from;
+      ssize_t n = ::recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+      if (n <= 0) return;
+      auto q = parse(std::string_view(buf, static_cast<std::size_t>(n)), nullptr);
+      if (!q || q->questions.empty()) continue;
+      const Question& qq = q->questions[0];
+      {
+        std::lock_guard lk(mu);
+        seen.push_back(qq.name);
+      }
+      auto send = [&](const std::string& s) {
+        ::sendto(fd, s.data(), s.size(), 0, reinterpret_cast<sockaddr*>(&from), fl);
+      };
+      if (qq.name == "garbage.test") {
+        send(std::string("\x00\x01\x81\x80\x00\x01\x00\x05", 8));  // counts beyond the packet
+      } else if (qq.name == "spoof.test") {
+        send(build_answer(static_cast<std::uint16_t>(q->id + 1), qq, {a_rec("spoof.test", 66)}));
+        send(build_answer(q->id, qq, {a_rec("spoof.test", 9)}));
+      } else if (qq.name == "alias.test") {
+        send(build_answer(q->id, qq, {cname("alias.test", "bad.test"), a_rec("bad.test", 8)}));
+      } else {
+        send(build_answer(q->id, qq, {a_rec(qq.name, 7)}));
+      }
+    }
+  }
+  bool saw(const std::string& suffix) {
+    std::lock_guard lk(mu);
+    for (auto& s : seen)
+      if (s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0)
+        return true;
+    return false;
+  }
+};
+
+// Sends `q` to the gate's UDP address and returns its answer ("" after 5 s).
+std::string ask(const Gate& g, const std::string& q) {
+  sockaddr_storage ss;
+  socklen_t len;
+  REQUIRE(g.gate_address(AF_INET, SOCK_DGRAM, ss, len));
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ::connect(s, reinterpret_cast<sockaddr*>(&ss), len);
+  ::send(s, q.data(), q.size(), 0);
+  pollfd p{s, POLLIN, 0};
+  std::string out;
+  if (::poll(&p, 1, 5000) == 1) {
+    char buf[4096];
+    ssize_t n = ::recv(s, buf, sizeof buf, 0);
+    if (n > 0) out.assign(buf, static_cast<std::size_t>(n));
+  }
+  ::close(s);
+  return out;
+}
+
+int rcode_of(const std::string& answer) {
+  return answer.size() < 4 ? -1 : static_cast<std::uint8_t>(answer[3]) & 0xf;
+}
+
+}  // namespace
+
+TEST_CASE("the gate forwards allowed names, refuses others, aliases and broken answers") {
+  FakeUpstream up;
+  char hosts[] = "/tmp/guardian-test-hosts-XXXXXX";
+  int hfd = ::mkstemp(hosts);
+  REQUIRE(hfd >= 0);
+  ::close(hfd);
+  ::setenv("GUARDIAN_HOSTS", hosts, 1);  // never the machine's /etc/hosts
+  ::setenv("GUARDIAN_DNS_UPSTREAM", ("127.0.0.1:" + std::to_string(up.port)).c_str(), 1);
+  FakeLog log;
+  GateOptions o;
+  o.rules = NameRules(profile({"good.test:443", "alias.test:443", "garbage.test:443",
+                               "spoof.test:443", "*.wild.test:443"}));
+  o.resolvers = parse_resolv_conf("nameserver 127.0.0.53\n");
+  o.log = &log;
+  auto started = Gate::start(std::move(o));
+  ::unsetenv("GUARDIAN_DNS_UPSTREAM");
+  ::unsetenv("GUARDIAN_HOSTS");
+  REQUIRE(started);
+  auto& g = *started.value();
+
+  policy::NetAddr r = parse_resolv_conf("nameserver 127.0.0.53\n")[0];
+  CHECK(g.is_resolver(r));
+  r.port = 54;
+  CHECK_FALSE(g.is_resolver(r));
+
+  std::string a = ask(g, build_query(0x1234, "good.test", kTypeA));
+  auto m = parse(a, nullptr);
+  REQUIRE(m);
+  CHECK(m->id == 0x1234);  // the tracee's id back, whatever the gate used upstream
+  CHECK(m->rcode == kRcodeNoError);
+  REQUIRE(m->answers.size() == 1);
+  policy::NetAddr ip;
+  ip.kind = policy::NetAddr::Kind::ip;
+  ip.v4 = true;
+  ip.ip = a_rec("x", 7).ip;
+  CHECK(g.names_for(ip) == std::vector<std::string>{"good.test"});
+
+  CHECK(rcode_of(ask(g, build_query(1, "bad.test", kTypeA))) == kRcodeRefused);
+  CHECK(rcode_of(ask(g, build_query(2, "6578666c747261746564.bad.test", kTypeA))) == kRcodeRefused);
+  CHECK(rcode_of(ask(g, build_query(3, "wild.test", kTypeA))) == kRcodeRefused);
+  CHECK(rcode_of(ask(g, build_query(4, "a.wild.test", kTypeAaaa))) == kRcodeNoError);
+  CHECK(rcode_of(ask(g, build_query(5, "alias.test", kTypeA))) == kRcodeRefused);
+  CHECK(rcode_of(ask(g, build_query(6, "garbage.test", kTypeA))) == kRcodeRefused);
+  CHECK(rcode_of(ask(g, build_query(7, "spoof.test", kTypeA))) == kRcodeNoError);
+  ip.ip = a_rec("x", 9).ip;
+  CHECK(g.names_for(ip) == std::vector<std::string>{"spoof.test"});  // the real answer
+  ip.ip = a_rec("x", 66).ip;
+  CHECK(g.names_for(ip).empty());  // the spoofed one was dropped
+  ip.ip = a_rec("x", 8).ip;
+  CHECK(g.names_for(ip).empty());  // a refused alias leaves nothing behind
+  // Malformed queries: a short header gets nothing; a bad body gets FORMERR.
+  CHECK(ask(g, std::string("\x12\x34\x01", 3)).empty());
+  CHECK(rcode_of(ask(g, std::string("\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\xc0\x0c", 18))) ==
+        kRcodeFormErr);
+  // Two questions in one query are refused.
+  std::string two = build_query(8, "good.test", kTypeA);
+  two[5] = 2;
+  two += two.substr(12);
+  CHECK(rcode_of(ask(g, two)) == kRcodeRefused);
+
+  CHECK(up.saw("good.test"));
+  CHECK_FALSE(up.saw("bad.test"));  // neither the denied name nor the exfiltration query
+
+  auto recs = log.all();
+  auto has = [&](const std::string& host, policy::Verdict v, const char* tip_part) {
+    for (auto& x : recs)
+      if (x.host == host && x.v == v && x.tip.find(tip_part) != std::string::npos) return true;
+    return false;
+  };
+  CHECK(has("good.test", policy::Verdict::allow, ""));
+  CHECK(has("bad.test", policy::Verdict::deny, "no host rule"));
+  CHECK(has("6578666c747261746564.bad.test", policy::Verdict::deny, "bad.test:*"));
+  CHECK(has("bad.test", policy::Verdict::deny, "alias (CNAME)"));
+  CHECK(has("garbage.test", policy::Verdict::deny, "malformed DNS answer"));
+  CHECK(has("", policy::Verdict::deny, "malformed DNS query"));
+  ::unlink(hosts);
 }

@@ -1,0 +1,260 @@
+// Sends with a destination (sendto, sendmsg, sendmmsg): the destination is decided, then the
+// supervisor sends its own copy of the data to its own copy of the address on a duplicate
+// of the tracee's socket, so rewriting either after the check changes nothing. The copy is
+// sent without waiting; when the tracee's socket is blocking and the send would block, the
+// same copy is sent again on a Waiter thread (HandlerOptions::blocker) that blocks as the
+// tracee's call would, and the syscall is answered when it returns (Response::Kind::defer).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <sys/time.h>
+
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "decode/impl.hpp"
+#include "emulate/emulate.hpp"
+
+namespace guardian::decode {
+
+using policy::Op;
+
+namespace {
+
+constexpr std::size_t kMaxData = 1 << 20;  // bytes we copy for one emulated send
+constexpr std::size_t kMaxIov = 1024;      // UIO_MAXIOV
+constexpr std::size_t kMaxControl = 65536;
+
+int sock_type(int fd) {
+  int t = 0;
+  socklen_t l = sizeof t;
+  return ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &t, &l) == 0 ? t : -1;
+}
+
+// One message ready to go: our copies of destination, data and control (descriptors passed
+// along are our duplicates of the tracee's, kept open in `passed`).
+struct Prepared {
+  NetDest dest;
+  bool named = false;  // the tracee gave a destination
+  std::vector<char> data, control;
+  std::vector<UniqueFd> passed;
+  int flags = 0;
+
+  long send(int sock, bool wait) {
+    iovec one{data.data(), data.size()};
+    msghdr m{};
+    if (named) {
+      m.msg_name = &dest.ss;
+      m.msg_namelen = dest.len;
+    }
+    m.msg_iov = &one;
+    m.msg_iovlen = 1;
+    m.msg_control = control.empty() ? nullptr : control.data();
+    m.msg_controllen = control.size();
+    return wait ? emulate::sendmsg_wait(sock, &m, flags) : emulate::sendmsg_sock(sock, &m, flags);
+  }
+};
+
+// Would the tracee's own call have blocked here? (A blocking socket, no MSG_DONTWAIT.)
+bool would_block(int sock, int flags) {
+  if (flags & MSG_DONTWAIT) return false;
+  int fl = ::fcntl(sock, F_GETFL);
+  return fl >= 0 && !(fl & O_NONBLOCK);
+}
+
+}  // namespace
+
+std::function<long()> honour_timeout(int sock, int optname, std::function<long()> op) {
+  timeval tv{};
+  socklen_t l = sizeof tv;
+  if (::getsockopt(sock, SOL_SOCKET, optname, &tv, &l) != 0 || (tv.tv_sec == 0 && tv.tv_usec == 0))
+    return op;
+  // The Waiter interrupts the call to look around, which restarts the socket's own timer:
+  // keep the deadline here so SO_SNDTIMEO / SO_RCVTIMEO end the wait as they would natively.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(tv.tv_sec) +
+                  std::chrono::microseconds(tv.tv_usec);
+  return [op = std::move(op), deadline] {
+    long r = op();
+    if (r == -EINTR && std::chrono::steady_clock::now() >= deadline) return long{-EAGAIN};
+    return r;
+  };
+}
+
+Response Handler::Impl::net_send(Ctx& c) {
+  Response out;
+  const int nr = c.n.nr;
+  const pid_t tgid = c.tgid, tid = c.n.tid;
+  auto sigpipe = [tgid, tid](long rc, int flags) {
+    if (rc == -EPIPE && !(flags & MSG_NOSIGNAL)) ::syscall(SYS_tgkill, tgid, tid, SIGPIPE);
+    return rc;
+  };
+  // Reads and decides one message whose header was read from the tracee (`m`). 0 = ready,
+  // < 0 = -errno, LONG_MIN = `o` holds the denial.
+  auto prepare = [&](int sock, const msghdr& m, int flags, Prepared& p, Response& o) -> long {
+    if (m.msg_iovlen > kMaxIov || m.msg_controllen > kMaxControl) return -EMSGSIZE;
+    if (!decide_dest(c, reinterpret_cast<std::uint64_t>(m.msg_name), m.msg_namelen,
+                     Op::connect, p.dest, o, sock))
+      return LONG_MIN;
+    p.named = m.msg_name != nullptr;
+    p.flags = flags;
+    std::vector<iovec> iov(m.msg_iovlen);
+    if (m.msg_iovlen && !c.t.read(reinterpret_cast<std::uint64_t>(m.msg_iov), iov.data(),
+                                  iov.size() * sizeof(iovec)))
+      return -EFAULT;
+    std::size_t total = 0;
+    for (auto& v : iov) total += v.iov_len;
+    if (total > kMaxData) return -EMSGSIZE;
+    p.data.resize(total);
+    std::size_t off = 0;
+    for (auto& v : iov) {
+      if (v.iov_len && !c.t.read(reinterpret_cast<std::uint64_t>(v.iov_base), p.data.data() + off,
+                                 v.iov_len))
+        return -EFAULT;
+      off += v.iov_len;
+    }
+    p.control.resize(m.msg_controllen);
+    if (!p.control.empty()) {
+      if (!c.t.read(reinterpret_cast<std::uint64_t>(m.msg_control), p.control.data(),
+                    p.control.size()))
+        return -EFAULT;
+      msghdr tmp{};
+      tmp.msg_control = p.control.data();
+      tmp.msg_controllen = p.control.size();
+      for (cmsghdr* cm = CMSG_FIRSTHDR(&tmp); cm; cm = CMSG_NXTHDR(&tmp, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+        // Descriptors passed along are the tracee's: pass our duplicates of them.
+        std::size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        int* fds = reinterpret_cast<int*>(CMSG_DATA(cm));
+        for (std::size_t i = 0; i < nfd; ++i) {
+          auto f = c.t.take_fd(fds[i]);
+          if (!f) return -EBADF;
+          fds[i] = f.value().get();
+          p.passed.push_back(std::move(f.value()));
+        }
+      }
+    }
+    if (!valid(c, o)) return LONG_MIN;
+    return 0;
+  };
+  // After a send to the gate: who sent it (audit) and recvfrom() emulation for the socket.
+  auto sent = [this, &c](int sock, const Prepared& p, long rc) {
+    if (p.dest.to_gate && rc >= 0) note_gate_socket(c, sock, p.dest.resolver);
+  };
+  // Sends `p`; when a blocking socket would block, waits on the Blocker: then `then` turns
+  // the result into the answer, on the loop's thread. Returns false with `o` = defer then.
+  using Then = std::function<Response(long rc, Tracee& t)>;
+  auto send_or_wait = [&](UniqueFd& sock, std::shared_ptr<Prepared> p, long& rc, Then then,
+                          Response& o) {
+    rc = sigpipe(p->send(sock.get(), false), p->flags);
+    if (rc != -EAGAIN || !opts.blocker || !would_block(sock.get(), p->flags)) return true;
+    auto s = std::make_shared<UniqueFd>(std::move(sock));
+    bool started = opts.blocker->start(
+        c.n, honour_timeout(s->get(), SO_SNDTIMEO, [s, p] { return p->send(s->get(), true); }),
+        [s, p, then = std::move(then), sigpipe](long r, Tracee& t) {
+          return then(sigpipe(r, p->flags), t);
+        });
+    if (!started) return true;  // too many waiting: EAGAIN, as before
+    o = Response();
+    o.kind = Response::Kind::defer;
+    return false;
+  };
+
+  if (nr == SYS_sendto) {
+    if (c.arg(4) == 0) return cont();  // no destination: the socket's connect was decided
+    int flags = c.iarg(3);
+    auto sock = c.t.take_fd(c.iarg(0));
+    if (!sock) return error(EBADF);
+    int st = sock_type(sock.value().get());
+    if (st == SOCK_STREAM && !(flags & MSG_FASTOPEN)) return cont();  // address ignored
+    if (st == SOCK_STREAM) {
+      // TCP fast open connects: decide it, then refuse so the program falls back to
+      // connect(), which is emulated.
+      NetDest dest;
+      if (!decide_dest(c, c.arg(4), c.arg(5), Op::connect, dest, out, sock.value().get()))
+        return out;
+      return error(EOPNOTSUPP);
+    }
+    if (c.arg(2) > kMaxData) return error(EMSGSIZE);
+    auto p = std::make_shared<Prepared>();
+    if (!decide_dest(c, c.arg(4), c.arg(5), Op::connect, p->dest, out, sock.value().get()))
+      return out;
+    p->named = true;
+    p->flags = flags;
+    p->data.resize(c.arg(2));
+    if (!p->data.empty() && !c.t.read(c.arg(1), p->data.data(), p->data.size()))
+      return error(EFAULT);
+    if (!valid(c, out)) return out;
+    long rc = 0;
+    if (!send_or_wait(sock.value(), p, rc, [](long r, Tracee&) { return value(r); }, out))
+      return out;
+    sent(sock.value().get(), *p, rc);
+    return value(rc);
+  }
+  if (nr == SYS_sendmsg) {
+    msghdr m{};
+    if (!c.t.read(c.arg(1), &m, sizeof m)) return error(EFAULT);
+    if (!m.msg_name) return cont();
+    int flags = c.iarg(2);
+    auto sock = c.t.take_fd(c.iarg(0));
+    if (!sock) return error(EBADF);
+    if (sock_type(sock.value().get()) == SOCK_STREAM && !(flags & MSG_FASTOPEN)) return cont();
+    auto p = std::make_shared<Prepared>();
+    long rc = prepare(sock.value().get(), m, flags, *p, out);
+    if (rc == LONG_MIN) return out;
+    if (rc < 0) return value(rc);
+    if (!send_or_wait(sock.value(), p, rc, [](long r, Tracee&) { return value(r); }, out))
+      return out;
+    sent(sock.value().get(), *p, rc);
+    return value(rc);
+  }
+  if (nr == SYS_sendmmsg) {
+    std::size_t vlen = std::min<std::size_t>(c.arg(2), kMaxIov);
+    std::vector<mmsghdr> mm(vlen);
+    if (vlen && !c.t.read(c.arg(1), mm.data(), vlen * sizeof(mmsghdr))) return error(EFAULT);
+    bool any = false;
+    for (auto& x : mm) any |= x.msg_hdr.msg_name != nullptr;
+    if (!any) return cont();  // glibc's resolver: a connected UDP socket
+    int flags = c.iarg(3);
+    auto sock = c.t.take_fd(c.iarg(0));
+    if (!sock) return error(EBADF);
+    if (sock_type(sock.value().get()) == SOCK_STREAM) return cont();
+    long n_sent = 0;
+    for (std::size_t i = 0; i < vlen; ++i) {
+      auto p = std::make_shared<Prepared>();
+      long rc = prepare(sock.value().get(), mm[i].msg_hdr, flags, *p, out);
+      if (rc == LONG_MIN) return n_sent ? value(n_sent) : std::move(out);
+      std::uint64_t at = c.arg(1) + i * sizeof(mmsghdr) + offsetof(mmsghdr, msg_len);
+      if (rc == 0 && i == 0) {
+        // Only the first message waits, as the kernel's sendmmsg returns what it sent
+        // once a later one would block.
+        Then then = [at](long r, Tracee& t) {
+          if (r < 0) return value(r);
+          unsigned len = static_cast<unsigned>(r);
+          return t.write(at, &len, sizeof len) ? value(1) : value(1);
+        };
+        if (!send_or_wait(sock.value(), p, rc, std::move(then), out)) return out;
+      } else if (rc == 0) {
+        rc = sigpipe(p->send(sock.value().get(), false), flags);
+      }
+      if (rc < 0) return n_sent ? value(n_sent) : value(rc);
+      sent(sock.value().get(), *p, rc);
+      unsigned len = static_cast<unsigned>(rc);
+      if (!c.t.write(at, &len, sizeof len)) {
+        // The backend cannot write msg_len back: report this one message sent only.
+        return value(n_sent + 1);
+      }
+      ++n_sent;
+    }
+    return value(n_sent);
+  }
+  return error(ENOSYS);
+}
+
+}  // namespace guardian::decode

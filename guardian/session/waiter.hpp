@@ -1,0 +1,63 @@
+// Waiter: the decode::Blocker of the supervisor. Operations that must block as the tracee's
+// own syscall would (emulated sends and receives on blocking sockets) wait on worker
+// threads, never in the poll loop; their answers come back to the loop through an eventfd.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "base/unique_fd.hpp"
+#include "decode/handler.hpp"
+#include "session/event_loop.hpp"
+
+namespace guardian::session {
+
+class Waiter final : public decode::Blocker {
+ public:
+  // alive: is notification n still pending? Called on worker threads (must be thread-safe).
+  // complete: on the loop's thread, answers n with the Response that `finish` builds from a
+  // Tracee of n (the backend makes the Tracee and drops the answer if n is gone).
+  using Alive = std::function<bool(const decode::Notification& n)>;
+  using Finish = std::function<decode::Response(decode::Tracee&)>;
+  using Complete = std::function<void(const decode::Notification& n, const Finish& finish)>;
+
+  Waiter(EventLoop& loop, Alive alive, Complete complete);
+  ~Waiter();  // stop()
+
+  bool start(const decode::Notification& n, std::function<long()> op,
+             std::function<decode::Response(long rc, decode::Tracee& t)> finish) override;
+  // Ends every wait (the session is over) and joins the workers; their answers are dropped.
+  void stop();
+
+  static constexpr int kMaxWaits = 256;
+
+ private:
+  struct Job {
+    decode::Notification n;
+    std::function<long()> op;
+    std::function<decode::Response(long, decode::Tracee&)> finish;
+    long rc = 0;
+    std::thread thread;
+  };
+  void work(Job* j);
+  void on_done();
+
+  EventLoop& loop_;
+  Alive alive_;
+  Complete complete_;
+  UniqueFd done_fd_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::list<std::unique_ptr<Job>> jobs_;  // running or done, until the loop collects them
+  std::deque<Job*> done_;
+};
+
+}  // namespace guardian::session
