@@ -111,7 +111,7 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
   if (!r.exists) {
     if (!creat) return error(ENOENT);
     if (!r.parent) return error(ENOENT);
-    fd = emulate::create_at(r.parent.get(), r.name, flags, mode, tracee_umask(c.n.tid));
+    fd = emulate::create_at(r.parent.get(), r.name, flags, mode, umask_of(c));
   } else if (excl) {
     return error(EEXIST);
   } else if (opath) {
@@ -123,7 +123,7 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
     return error(ELOOP);  // O_NOFOLLOW on a symlink
   } else if (tmpfile) {
     if (!S_ISDIR(r.st.st_mode)) return error(ENOTDIR);
-    fd = emulate::tmpfile_in(r.target.get(), flags, mode, tracee_umask(c.n.tid));
+    fd = emulate::tmpfile_in(r.target.get(), flags, mode, umask_of(c));
   } else {
     fd = emulate::reopen(r.target.get(), flags, S_ISREG(r.st.st_mode) || S_ISDIR(r.st.st_mode));
   }

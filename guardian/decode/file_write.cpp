@@ -101,14 +101,14 @@ Response Handler::Impl::file_write(Ctx& c) {
       bool at = nr == SYS_mkdirat;
       if (!entry(at ? 0 : -1, at ? 1 : 0, raw1, r)) return out;
       auto mode = static_cast<mode_t>(c.arg(at ? 2 : 1));
-      return value(emulate::mkdir_at(r.parent.get(), r.name, mode, tracee_umask(c.n.tid)));
+      return value(emulate::mkdir_at(r.parent.get(), r.name, mode, umask_of(c)));
     }
     case SYS_mknod: case SYS_mknodat: {
       bool at = nr == SYS_mknodat;
       if (!entry(at ? 0 : -1, at ? 1 : 0, raw1, r)) return out;
       auto mode = static_cast<mode_t>(c.arg(at ? 2 : 1));
       auto dev = static_cast<dev_t>(c.arg(at ? 3 : 2));
-      return value(emulate::mknod_at(r.parent.get(), r.name, mode, dev, tracee_umask(c.n.tid)));
+      return value(emulate::mknod_at(r.parent.get(), r.name, mode, dev, umask_of(c)));
     }
     case SYS_rmdir:
       if (!entry(-1, 0, raw1, r)) return out;

@@ -78,6 +78,7 @@ Response Handler::Impl::handle(const Notification& n, Tracee& t) {
   if (!sc) return error(EPERM);                // not ours to allow: fail closed
   if (sc->filter == Filter::enosys) return error(ENOSYS);
   if (sc->filter == Filter::errno_) return error(EPERM);
+  if (!umask_in_flight.empty()) std::erase(umask_in_flight, n.tid);  // its umask() is done
   pid_t tgid = session.tgid_of(n.tid);
   Ctx c{n, t, *sc, tgid > 0 ? tgid : n.tid};
   switch (sc->family) {
@@ -86,7 +87,9 @@ Response Handler::Impl::handle(const Notification& n, Tracee& t) {
     case Family::file_read: return file_read(c);
     case Family::file_write: return file_write(c);
     case Family::file_fd: return file_fd(c);
-    case Family::exec: return exec(c);
+    case Family::exec:
+      ++umask_gen;  // a non-leader's exec hands it the leader's tid: forget what we knew
+      return exec(c);
     case Family::net: return net(c);
     case Family::process: return process(c);
     case Family::system: return system(c);
@@ -230,6 +233,22 @@ bool proc_field(const char* file, const char* key, char* val, std::size_t cap) {
          proc_field_in(buf, key, val, cap);
 }
 }  // namespace
+
+mode_t Handler::Impl::umask_of(Ctx& c) {
+  std::uint64_t serial = session.serial_of(c.n.tid);
+  bool cacheable = serial != 0 && umask_in_flight.empty();
+  if (cacheable) {
+    auto it = umasks.find(c.n.tid);
+    if (it != umasks.end() && it->second.gen == umask_gen && it->second.serial == serial)
+      return it->second.mask;
+  }
+  mode_t m = tracee_umask(c.n.tid);
+  if (cacheable) {
+    if (umasks.size() >= 4096) umasks.clear();
+    umasks[c.n.tid] = {m, umask_gen, serial};
+  }
+  return m;
+}
 
 mode_t tracee_umask(pid_t tid) {
   char buf[4096], val[32];

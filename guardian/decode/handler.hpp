@@ -91,6 +91,12 @@ class SessionView {
   virtual pid_t tgid_of(pid_t tid) const = 0;
   virtual pid_t ppid_of(pid_t pid) const = 0;
   virtual std::string exe_of(pid_t pid) const = 0;
+  // A number that changes when `tid` names a new thread (TID reuse); 0 when unknown. Lets
+  // the handler keep per-thread facts (the umask) across notifications. (Seam extension.)
+  virtual std::uint64_t serial_of(pid_t tid) const {
+    (void)tid;
+    return 0;
+  }
 };
 
 enum class Mode : std::uint8_t { enforce, complain };

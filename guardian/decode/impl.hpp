@@ -78,6 +78,19 @@ struct Handler::Impl {
   std::unordered_map<pid_t, PendingExec> pending_exec;
   std::string first_exec;
 
+  // The tracee's umask for emulated creates, read from /proc/TID/status (~10 us: procfs
+  // formats the whole file) once per thread and kept while nothing can have changed it.
+  // umask() is notified for this: it bumps umask_gen, and until the calling thread is seen
+  // again (its umask done) nothing is cached. execve bumps umask_gen too.
+  struct UmaskEntry {
+    mode_t mask;
+    std::uint64_t gen, serial;
+  };
+  std::unordered_map<pid_t, UmaskEntry> umasks;  // by tid
+  std::uint64_t umask_gen = 1;
+  std::vector<pid_t> umask_in_flight;  // tids whose umask() was let through, not seen since
+  mode_t umask_of(Ctx& c);
+
   // Sockets redirected to the DNS gate (socket inode -> the resolver asked for): their
   // recvfrom() is emulated so answers seem to come from that resolver.
   std::unordered_map<std::uint64_t, policy::NetAddr> gate_socks;

@@ -219,7 +219,7 @@ Response Handler::Impl::net(Ctx& c) {
     if (!dest.decided) return cont();  // AF_UNSPEC disconnect, netlink: no rule covers them
     if (dest.ss.ss_family == AF_UNIX && len == sizeof(sa_family_t)) return cont();  // autobind
     if (op == Op::bind) {
-      mode_t um = dest.ss.ss_family == AF_UNIX ? tracee_umask(c.n.tid) : 0;
+      mode_t um = dest.ss.ss_family == AF_UNIX ? umask_of(c) : 0;
       return value(emulate::bind_sock(sock.value().get(), reinterpret_cast<sockaddr*>(&dest.ss),
                                       dest.len, um));
     }

@@ -47,6 +47,9 @@ constexpr std::array kTable = {
     SyscallInfo{92, "chown", F::file_write, K::notify},
     SyscallInfo{93, "fchown", F::file_fd, K::notify},
     SyscallInfo{94, "lchown", F::file_write, K::notify},
+    // umask: not decided (always let through); notified so that the handler knows when a
+    // umask it keeps for emulated creates may have changed (handler.cpp umask_of).
+    SyscallInfo{95, "umask", F::system, K::notify},
     SyscallInfo{101, "ptrace", F::process, K::notify},
     SyscallInfo{129, "rt_sigqueueinfo", F::process, K::notify},
     SyscallInfo{132, "utime", F::file_write, K::notify},

@@ -1,6 +1,7 @@
 // System decoder: chdir/fchdir and name_to_handle_at decided like a stat of their target;
 // chroot, the mount family, pivot_root and open_by_handle_at refused (EPERM) with a
-// decision record; TIOCSTI/TIOCLINUX ioctls refused if the filter sends them here.
+// decision record; TIOCSTI/TIOCLINUX ioctls refused if the filter sends them here; umask
+// let through (noted for the handler's umask cache).
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -48,6 +49,11 @@ Response Handler::Impl::system(Ctx& c) {
       if (!r1.exists) return error(ENOENT);
       return cont();
     }
+    case SYS_umask:
+      // Not a decision (nothing to log): only bookkeeping for umask_of().
+      ++umask_gen;
+      umask_in_flight.push_back(c.n.tid);
+      return cont();
     case 16: {  // ioctl
       unsigned long cmd = c.arg(1);
       if (cmd != TIOCSTI && cmd != TIOCLINUX) return cont();

@@ -30,6 +30,10 @@ struct LaunchSpec {
   std::vector<int> keep_fds;
   // Signal mask the command starts with (the supervisor blocks signals for its signalfd).
   sigset_t sigmask{};
+  // A cgroup v2 directory to start the child in (clone3 CLONE_INTO_CGROUP) when >= 0: no
+  // migration afterwards, whose write to cgroup.procs waits for an RCU grace period
+  // (10-20 ms here). Falls back to fork when the kernel refuses; Launched::in_cgroup says.
+  int cgroup_fd = -1;
 };
 
 struct Launched {
@@ -37,6 +41,7 @@ struct Launched {
   UniqueFd pidfd;
   UniqueFd listener;
   bool wait_killable = true;  // SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV was accepted
+  bool in_cgroup = false;     // started in LaunchSpec::cgroup_fd's group
 };
 
 // Called in the parent once the listener has been taken and before the child is allowed to

@@ -336,9 +336,12 @@ Result<void> SessionCgroup::set_pids_max(std::uint32_t n) {
   return outcome::success();
 }
 
-Result<void> SessionCgroup::add(pid_t pid) {
+Result<void> SessionCgroup::add(pid_t pid, bool skip_v2) {
   std::string s = std::to_string(pid);
-  for (int fd : join_fds_) {
+  // join_fds_ holds the v2 group's cgroup.procs first when there is one.
+  std::size_t first = skip_v2 && !v2_path_.empty() ? 1 : 0;
+  for (std::size_t i = first; i < join_fds_.size(); ++i) {
+    int fd = join_fds_[i];
     if (::pwrite(fd, s.data(), s.size(), 0) != static_cast<ssize_t>(s.size()))
       return fail_errno("cannot move process " + s + " into the session's control group", errno);
   }

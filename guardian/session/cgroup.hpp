@@ -53,8 +53,9 @@ class SessionCgroup {
   const std::vector<int>& join_fds() const noexcept { return join_fds_; }
   // The v2 directory, for clone3(CLONE_INTO_CGROUP); -1 without v2.
   int v2_dir_fd() const noexcept { return v2_dir_.get(); }
-  // Moves a process into every group (from the parent, before the child is released).
-  Result<void> add(pid_t pid);
+  // Moves a process into every group (from the parent, before the child is released);
+  // with `skip_v2`, not into the v2 group (it was started there by clone3).
+  Result<void> add(pid_t pid, bool skip_v2 = false);
   // Sends `sig` to every member; SIGKILL uses cgroup.kill where available (atomic against
   // forks). Returns how many processes were signalled (cgroup.kill counts as 1 if populated).
   int signal_all(int sig);

@@ -80,7 +80,7 @@ Result<void> SessionControl::attach(Supervisor& sup) {
     if (prev_started) prev_started(pid, pidfd);
     l->start();
   };
-  sup.before_exec = [this](pid_t pid) { return before_exec(pid); };
+  sup.before_exec = [this](pid_t pid, bool in_cgroup) { return before_exec(pid, in_cgroup); };
   sup.on_terminate = [this](int) { terminate(); };
 
   if (asking_) {
@@ -98,8 +98,8 @@ Result<void> SessionControl::attach(Supervisor& sup) {
   return outcome::success();
 }
 
-Result<void> SessionControl::before_exec(pid_t child) {
-  auto r = limits_->attach(child);
+Result<void> SessionControl::before_exec(pid_t child, bool in_cgroup) {
+  auto r = limits_->attach(child, in_cgroup);
   if (!r) return r;
   // The child is stopped before its exec: its rlimits are set from here (prlimit), which
   // keeps the child-side steps to the launcher's async-signal-safe list.
@@ -111,6 +111,8 @@ void SessionControl::terminate() {
   limits_->terminate();
   if (ask_) ask_->cancel_all();
 }
+
+int SessionControl::cgroup_dir_fd() const noexcept { return limits_->cgroup_dir_fd(); }
 
 int SessionControl::finish(int exit_status) {
   if (ask_) {

@@ -44,7 +44,9 @@ class SessionControl {
   // Registers timers and sockets in the supervisor's loop and its hooks (call before run()).
   Result<void> attach(Supervisor& sup);
   // In the parent, before the child execs: moves it into the cgroup and sets its rlimits.
-  Result<void> before_exec(pid_t child);
+  Result<void> before_exec(pid_t child, bool in_cgroup);
+  // The session's cgroup v2 directory, for clone3(CLONE_INTO_CGROUP); -1 without one.
+  int cgroup_dir_fd() const noexcept;
   // Guardian got SIGTERM/SIGHUP from a process: end the tree (SIGTERM, grace, SIGKILL).
   void terminate();
   // After Supervisor::run returned the command's exit status: report the limits that ended

@@ -238,9 +238,9 @@ int SessionLimits::apply_in_child() const noexcept {
   return 0;
 }
 
-Result<void> SessionLimits::attach(pid_t pid) {
+Result<void> SessionLimits::attach(pid_t pid, bool in_cgroup) {
   if (!cg_) return outcome::success();
-  return cg_->add(pid);
+  return cg_->add(pid, in_cgroup);
 }
 
 Result<void> SessionLimits::apply_rlimits_to(pid_t pid) {

@@ -77,7 +77,8 @@ class SessionLimits {
   // Async-signal-safe (write and setrlimit on precomputed data only). Returns 0 or an errno.
   int apply_in_child() const noexcept;
   // Parent side alternative to joining in the child (call before the child runs the command).
-  Result<void> attach(pid_t pid);
+  // `in_cgroup`: already started in the v2 group (clone3): only the v1 groups are joined.
+  Result<void> attach(pid_t pid, bool in_cgroup = false);
   // Parent side alternative to the child's setrlimit: prlimit on the stopped child.
   Result<void> apply_rlimits_to(pid_t pid);
   // For clone3(CLONE_INTO_CGROUP): the v2 cgroup directory, or -1.

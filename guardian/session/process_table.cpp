@@ -62,9 +62,15 @@ std::string ProcessTable::exe_of(pid_t pid) const {
   return it == procs_.end() ? std::string() : it->second.exe;
 }
 
+std::uint64_t ProcessTable::serial_of(pid_t tid) const {
+  auto it = threads_.find(tid);
+  return it == threads_.end() ? 0 : it->second.serial;
+}
+
 void ProcessTable::add(pid_t tid, pid_t tgid, pid_t ppid, const std::string& exe) {
-  auto [it, inserted] = threads_.try_emplace(tid, Thread{tgid, ppid});
+  auto [it, inserted] = threads_.try_emplace(tid, Thread{tgid, ppid, next_serial_});
   if (!inserted) return;
+  ++next_serial_;
   if (threads_.size() > peak_threads_) peak_threads_ = threads_.size();
   Process& p = procs_[tgid];
   ++p.threads;

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -16,6 +17,7 @@ class ProcessTable final : public decode::SessionView {
   struct Thread {
     pid_t tgid = 0;
     pid_t ppid = 0;  // of the process (leader's view)
+    std::uint64_t serial = 0;  // distinct for every thread added (TID reuse shows)
   };
 
   // Known to the tracer, or (once a process was handed over to a tracer of the session) a
@@ -29,6 +31,7 @@ class ProcessTable final : public decode::SessionView {
   pid_t tgid_of(pid_t tid) const override;
   pid_t ppid_of(pid_t pid) const override;
   std::string exe_of(pid_t pid) const override;
+  std::uint64_t serial_of(pid_t tid) const override;
 
   // Adds a thread (tid == tgid for a new process). exe is inherited by new processes.
   void add(pid_t tid, pid_t tgid, pid_t ppid, const std::string& exe);
@@ -53,6 +56,7 @@ class ProcessTable final : public decode::SessionView {
   };
   std::unordered_map<pid_t, Process> procs_;  // by tgid
   std::size_t peak_threads_ = 0;
+  std::uint64_t next_serial_ = 1;
   bool lineage_ = false;
 };
 

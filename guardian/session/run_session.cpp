@@ -307,6 +307,7 @@ int run_session(const RunOptions& opts) {
   spec.envp = std::move(envp);
   spec.filter = &fprog;
   spec.landlock_ruleset_fd = landlock.active ? landlock.ruleset.get() : -1;
+  spec.cgroup_fd = control.value()->cgroup_dir_fd();
   if (shim.value().active()) spec.keep_fds.push_back(shim.value().child_fd());
   if (fast)
     for (int fd : fast->child_fds()) spec.keep_fds.push_back(fd);

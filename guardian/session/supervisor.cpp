@@ -121,7 +121,7 @@ Result<int> Supervisor::run(launch::LaunchSpec spec) {
       sync_ok = listener_->set_sync_wakeup();
     }
     if (before_exec) {
-      auto r = before_exec(l.pid);
+      auto r = before_exec(l.pid, l.in_cgroup);
       if (!r) return r;
     }
     return tracer_.seize_root(l.pid, spec.path);

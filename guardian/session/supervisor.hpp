@@ -39,8 +39,9 @@ class Supervisor {
   // Called once the command is running (pid, pidfd): e.g. to start limit timers.
   std::function<void(pid_t pid, int pidfd)> on_started;
   // Session room: called in the parent before the child execs (joins the cgroup, sets its
-  // rlimits). A failure aborts the launch.
-  std::function<Result<void>(pid_t pid)> before_exec;
+  // rlimits). `in_cgroup`: it was started in the cgroup of LaunchSpec::cgroup_fd already.
+  // A failure aborts the launch.
+  std::function<Result<void>(pid_t pid, bool in_cgroup)> before_exec;
   // Session room: SIGTERM sent to guardian by a process (SIGHUP is forwarded). Set, it replaces the plain
   // forward to the command (it ends the whole tree: SIGTERM, grace period, SIGKILL).
   std::function<void(int sig)> on_terminate;

@@ -281,3 +281,37 @@ TEST_CASE_FIXTURE(Fixture, "every notified syscall decodes without crashing on n
   n.arch = 0x40000003;  // i386
   CHECK(h->handle(n, t).err == ENOSYS);
 }
+
+namespace {
+struct SerialSession : fake::Session {
+  std::uint64_t serial_of(pid_t) const override { return 1; }
+};
+}  // namespace
+
+TEST_CASE_FIXTURE(Fixture, "the umask of emulated creates is kept until a umask() may change it") {
+  SerialSession ss;
+  Handler hh(dec, log, ss, opts);
+  auto create = [&](const std::string& p) {
+    auto r = hh.handle(fake::notif(SYS_openat, {static_cast<std::uint64_t>(AT_FDCWD), P(p),
+                                                 O_WRONLY | O_CREAT, 0666}),
+                       t);
+    REQUIRE(r.kind == Response::Kind::inject_fd);
+    struct stat st;
+    REQUIRE(::stat(p.c_str(), &st) == 0);
+    return st.st_mode & 0777;
+  };
+  mode_t old = ::umask(027);
+  CHECK(create(d / "out/a") == 0640);
+  ::umask(077);  // behind the handler's back (only umask() itself does this in a tracee)
+  CHECK(create(d / "out/b") == 0640);
+  // umask() is let through and noted; this thread's next notification shows it done.
+  CHECK(hh.handle(fake::notif(SYS_umask, {077}), t).kind == Response::Kind::cont);
+  CHECK(create(d / "out/c") == 0600);
+  // Another thread's umask() not yet seen done: read afresh each time meanwhile.
+  auto other = fake::notif(SYS_umask, {022});
+  other.tid = 1;
+  CHECK(hh.handle(other, t).kind == Response::Kind::cont);
+  ::umask(022);
+  CHECK(create(d / "out/d") == 0644);
+  ::umask(old);
+}
