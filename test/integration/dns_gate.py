@@ -347,6 +347,23 @@ network:
           "audit: query records name the process that asked",
           [x for x in dns if x.get("host") == "denied.test"])
 
+    # Complain mode: a denied name is resolved and its connect goes through, both recorded
+    # as would-deny; the address then carries its name.
+    cmd = [GUARDIAN, "run"] + (["--backend", BACKEND] if BACKEND else [])
+    caudit = os.path.join(tmp, "complain.jsonl")
+    cmd += ["--mode", "complain", "-p", profile, "-a", caudit, "--", "/usr/bin/python3", client, ns,
+            json.dumps([["udp", "denied.test"], ["connect", "127.0.0.3", lport]])]
+    q = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    check(q.stdout.strip() == json.dumps([{"rcode": 0, "addrs": ["127.0.0.3"]}, "ok"]),
+          "complain mode: a denied name resolves and connects", q.stdout + q.stderr)
+    crecs = [json.loads(l) for l in open(caudit)]
+    check(any(x.get("syscall") == "dns" and x.get("host") == "denied.test"
+              and x.get("decision") == "would-deny" for x in crecs),
+          "complain mode: the query is recorded as would-deny")
+    check(any(x.get("syscall") == "connect" and x.get("host") == "denied.test"
+              and x.get("decision") == "would-deny" for x in crecs),
+          "complain mode: the connect is would-deny and carries the name")
+
     # dns: true without host rules: the resolvers are reached directly (no gate); without
     # it they are not reached at all.
     for dns_flag, want in (("true", "Connection refused"), ("false", "Permission denied")):
