@@ -95,6 +95,15 @@ void NameCache::record(std::string_view name, const std::array<std::uint8_t, 16>
                        std::uint32_t ttl, Clock::time_point now) {
   ttl = std::clamp<std::uint32_t>(ttl, 1, 86400);
   std::lock_guard lk(mu_);
+  if (by_ip_.size() >= kMaxAddresses) {
+    // A long session that resolved very many names: forget what has expired first, and if
+    // that is not enough, everything (a later connect then needs its name resolved again).
+    for (auto it = by_ip_.begin(); it != by_ip_.end();) {
+      std::erase_if(it->second, [&](const Entry& e) { return e.expires <= now; });
+      it = it->second.empty() ? by_ip_.erase(it) : std::next(it);
+    }
+    if (by_ip_.size() >= kMaxAddresses) by_ip_.clear();
+  }
   auto& v = by_ip_[key(ip, v4)];
   std::erase_if(v, [&](const Entry& e) { return e.expires <= now || e.name == name; });
   v.push_back(Entry{std::string(name), now + std::chrono::seconds(ttl)});

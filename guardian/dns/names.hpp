@@ -69,6 +69,7 @@ class NameCache {
                                       Clock::time_point now = Clock::now()) const;
 
  private:
+  static constexpr std::size_t kMaxAddresses = 1 << 16;  // memory bound of the cache
   struct Entry {
     std::string name;
     Clock::time_point expires;

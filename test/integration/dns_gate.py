@@ -180,8 +180,12 @@ def udp(name, qtype=1, edns=False, raw=None, blocking=False):
     except socket.timeout:
         return {"rcode": "timeout"}
     return parse(data)
-def tcp(name, qtype=1):
-    s = socket.create_connection((NS, 53), timeout=6)
+def tcp(name, qtype=1, blocking=False):
+    if blocking:  # as glibc's TCP fallback: a blocking connect()
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.connect((NS, 53))
+    else:
+        s = socket.create_connection((NS, 53), timeout=6)
     q = query(name, qtype)
     s.sendall(struct.pack(">H", len(q)) + q)
     n = struct.unpack(">H", s.recv(2))[0]
@@ -207,6 +211,7 @@ for step in json.loads(sys.argv[2]):
     elif op == "raw": out.append(udp("", raw=bytes.fromhex(args[0])))
     elif op == "udpblock": out.append(udp(args[0], blocking=True))
     elif op == "tcp": out.append(tcp(*args))
+    elif op == "tcpblock": out.append(tcp(args[0], blocking=True))
     elif op == "connect": out.append(connect(*args))
     elif op == "gai": out.append(gai(*args))
 print(json.dumps(out))
@@ -250,7 +255,7 @@ files:
 exec:
   allow: ["/usr/bin/python3*"]
 network:
-  connect: ["allowed.test:{lport}", "alias.test:*", "*.wild.test:{lport}", "hosted.test:{lport}"]
+  connect: ["allowed.test:{lport}", "alias.test:{lport}", "*.wild.test:{lport}", "hosted.test:{lport}"]
 """)
     audit = os.path.join(tmp, "audit.jsonl")
     env = dict(os.environ, GUARDIAN_RESOLV_CONF=resolv, GUARDIAN_HOSTS=hosts,
@@ -287,7 +292,7 @@ network:
         ["connect", "127.0.0.5", lport], ["connect", "127.0.0.6", lport],
         ["udp", exfil[0]], ["tcp", exfil[1]],
         ["raw", "1234010000"], ["raw", "12340100000100000000000003777777c00c00010001"],
-        ["udp", "allowed.test"], ["udpblock", "allowed.test"],
+        ["udp", "allowed.test"], ["udpblock", "allowed.test"], ["tcpblock", "allowed.test"],
     ]
     accepted.clear()
     got, p = run(plan)
@@ -319,6 +324,8 @@ network:
           "a query with a compression loop is refused", r[17])
     check(r[18] == {"rcode": 0, "addrs": ["127.0.0.2"]}, "the gate still answers afterwards", r[18])
     check(r[19] == {"rcode": 0, "addrs": ["127.0.0.2"]}, "a blocking socket waits for the answer", r[19])
+    check(r[20] == {"rcode": 0, "addrs": ["127.0.0.2"]},
+          "a blocking TCP connect to the resolver (glibc's fallback) is answered", r[20])
     with seen_lock:
         names = list(seen)
     check("allowed.test" in names, "allowed queries reached the server", names)
@@ -346,6 +353,23 @@ network:
     check(all(x.get("pid", 0) > 0 for x in dns if x.get("host") == "denied.test"),
           "audit: query records name the process that asked",
           [x for x in dns if x.get("host") == "denied.test"])
+
+    # Complain mode: a denied name is resolved and its connect goes through, both recorded
+    # as would-deny; the address then carries its name.
+    cmd = [GUARDIAN, "run"] + (["--backend", BACKEND] if BACKEND else [])
+    caudit = os.path.join(tmp, "complain.jsonl")
+    cmd += ["--mode", "complain", "-p", profile, "-a", caudit, "--", "/usr/bin/python3", client, ns,
+            json.dumps([["udp", "denied.test"], ["connect", "127.0.0.3", lport]])]
+    q = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    check(q.stdout.strip() == json.dumps([{"rcode": 0, "addrs": ["127.0.0.3"]}, "ok"]),
+          "complain mode: a denied name resolves and connects", q.stdout + q.stderr)
+    crecs = [json.loads(l) for l in open(caudit)]
+    check(any(x.get("syscall") == "dns" and x.get("host") == "denied.test"
+              and x.get("decision") == "would-deny" for x in crecs),
+          "complain mode: the query is recorded as would-deny")
+    check(any(x.get("syscall") == "connect" and x.get("host") == "denied.test"
+              and x.get("decision") == "would-deny" for x in crecs),
+          "complain mode: the connect is would-deny and carries the name")
 
     # dns: true without host rules: the resolvers are reached directly (no gate); without
     # it they are not reached at all.

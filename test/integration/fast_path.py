@@ -147,7 +147,8 @@ exec:
     for want in ["ok open ok errno=kept", "ok stat ok errno=kept", "ok fopen ok errno=kept",
                  "missing open fail errno=ENOENT", "missing access fail errno=ENOENT",
                  "denied open fail errno=EACCES", "denied fopen fail errno=EACCES",
-                 "dir opendir ok errno=kept", "ok fread 12"]:
+                 "dir opendir ok errno=kept", "ok fread 12", "fd fstatat ok size=12 errno=kept",
+                 "fd statx ok size=12 errno=kept", "fd fstat ok errno=kept", "bad fstat fail errno=EBADF"]:
         check(want in with_fast.stdout.splitlines(), f"errno probe says {want!r}: {with_fast.stdout!r}")
 
     # 5b. The current directory the shim caches follows chdir, a vfork child and a rename.
@@ -209,6 +210,11 @@ exec:
          " && git ls-files | wc -l && git diff --stat && git add -A && git -c user.name=t"
          " -c user.email=t@e commit -q -m second && git log --oneline | wc -l && git reset -q HEAD~1"],
     ]
+    if shutil.which("node"):
+        programs.append(["/usr/bin/node", "-e",
+                         "const fs=require('fs');console.log(fs.readdirSync('.').sort().join(','));"
+                         "console.log(fs.statSync('plain.txt').size, fs.existsSync('nothing'));"
+                         "console.log(fs.realpathSync('sub/../plain.txt'))"])
     for cmd in programs:
         native = run(cmd, work, env)
         for fast in (True, False):

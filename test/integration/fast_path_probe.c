@@ -64,6 +64,24 @@ static int errno_mode(const char *dir, const char *file, const char *denied) {
       fclose(f);
     }
   }
+  int fd = open(file, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  errno = 4242;
+  int r = fstatat(fd, "", &st, AT_EMPTY_PATH);
+  printf("fd fstatat %s size=%lld errno=%s\n", r == 0 ? "ok" : "fail", (long long)st.st_size,
+         errno == 4242 ? "kept" : name(errno));
+  struct statx sx;
+  errno = 4242;
+  r = statx(fd, "", AT_EMPTY_PATH, STATX_SIZE, &sx);
+  printf("fd statx %s size=%lld errno=%s\n", r == 0 ? "ok" : "fail", (long long)sx.stx_size,
+         errno == 4242 ? "kept" : name(errno));
+  errno = 4242;
+  r = fstat(fd, &st);
+  printf("fd fstat %s errno=%s\n", r == 0 ? "ok" : "fail", errno == 4242 ? "kept" : name(errno));
+  close(fd);
+  errno = 4242;
+  r = fstat(-1, &st);
+  printf("bad fstat %s errno=%s\n", r == 0 ? "ok" : "fail", errno == 4242 ? "kept" : name(errno));
   errno = 4242;
   DIR *d = opendir(dir);
   printf("dir opendir %s errno=%s\n", d ? "ok" : "fail", errno == 4242 ? "kept" : name(errno));

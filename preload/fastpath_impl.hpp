@@ -1,0 +1,33 @@
+// Internals shared by the fast path's files (fastpath.cpp, fastpath_realpath.cpp): the
+// buffers of one call and its claim on the ring. Not an interface.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "fastpath.hpp"
+#include "fastpath_protocol.h"
+
+namespace guardian::preload {
+
+constexpr std::size_t kMax = 4096;  // PATH_MAX: longer paths are the supervisor's
+
+struct FastPath::Path {
+  char abs[kMax];   // what the kernel is given: absolute, not normalised
+  std::size_t abs_len = 0;
+  char nbuf[kMax];  // normalised, when abs was not
+  std::string_view norm;
+  std::size_t cwd_len = 0;  // abs starts with the cwd (relative raw), this long
+  const char* raw = nullptr;
+  std::size_t raw_len = 0;
+  std::int32_t pid = 0;  // getpid(), once asked
+};
+
+struct FastPath::Claim {
+  gfast_slot* slot = nullptr;
+  std::uint64_t pos = 0;
+  std::uint32_t tid = 0;
+};
+
+}  // namespace guardian::preload
