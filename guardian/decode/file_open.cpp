@@ -18,6 +18,32 @@ namespace guardian::decode {
 using policy::Category;
 using policy::Op;
 
+namespace {
+
+// Every flag open(2) knows (VALID_OPEN_FLAGS of the kernel).
+constexpr std::uint64_t kOpenFlags =
+    O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC |
+    FASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC |
+    O_SYNC | O_PATH | O_TMPFILE;
+
+// /proc/N/mem or /proc/N/task/N/mem.
+bool is_proc_mem(const std::string& p) {
+  auto digits = [&](std::size_t& i) {
+    std::size_t start = i;
+    while (i < p.size() && p[i] >= '0' && p[i] <= '9') ++i;
+    return i > start;
+  };
+  std::size_t i = 6;
+  if (p.compare(0, 6, "/proc/") != 0 || !digits(i)) return false;
+  if (p.compare(i, 6, "/task/") == 0) {
+    i += 6;
+    if (!digits(i)) return false;
+  }
+  return p.compare(i, std::string::npos, "/mem") == 0;
+}
+
+}  // namespace
+
 bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolved& r,
                                     Response& out) {
   policy::Request req;
@@ -104,9 +130,8 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
         return error(EXDEV);
     }
   }
-  // Under ptrace there is no ADDFD: the decision stands and the kernel opens (weaker
-  // against a racing thread; said in guardian(1)).
-  if (!c.t.can_inject_fd()) return cont();
+  // Under ptrace there is no ADDFD: the kernel opens, but what was checked (see pinned_open).
+  if (!c.t.can_inject_fd()) return pinned_open(c, dirfd, flags, mode, resolve, r);
   long fd;
   if (!r.exists) {
     if (!creat) return error(ENOENT);
@@ -132,6 +157,43 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
   res.kind = Response::Kind::inject_fd;
   res.fd.reset(static_cast<int>(fd));
   res.cloexec = flags & O_CLOEXEC;
+  return res;
+}
+
+// The ptrace backend's allowed open: the kernel performs it, as openat2 on arguments the
+// backend copies into a sealed read-only page of the tracee (Redirect), so a thread
+// rewriting the path buffer cannot change it. A path that names a file by its place
+// (neither a /proc magic link nor an anonymous object) is given as the resolved absolute
+// path with RESOLVE_NO_SYMLINKS: it has no symlink left, so one swapped in meanwhile
+// fails (ELOOP) instead of being followed, and neither the cwd nor the dirfd matter.
+// Magic links (/proc/self/fd/N, /dev/stdin) keep the path as given: a thread swapping
+// descriptor N between check and use can still win there (guardian(1) says so).
+Response Handler::Impl::pinned_open(Ctx&, int dirfd, int flags, mode_t mode,
+                                    std::uint64_t resolve, const Resolved& r) {
+  const bool creat = (flags & O_CREAT) && !(flags & O_PATH);
+  const int acc = flags & O_ACCMODE;
+  if (!r.exists && !creat) return error(ENOENT);
+  // Writing /proc/PID/mem (FOLL_FORCE) is the one way around a read-only sealed page.
+  if (acc != O_RDONLY && is_proc_mem(r.path)) return error(EACCES);
+  const bool by_place = !r.magic && !r.anonymous() && !r.path.empty() && r.path[0] == '/';
+  struct open_how how {};
+  // openat2 refuses unknown flag bits (open ignores them) and a mode without O_CREAT.
+  how.flags = static_cast<std::uint64_t>(static_cast<unsigned>(flags)) & kOpenFlags;
+  how.mode = (flags & O_CREAT || (flags & O_TMPFILE) == O_TMPFILE) ? (mode & 07777) : 0;
+  how.resolve = by_place ? (RESOLVE_NO_SYMLINKS | (resolve & (RESOLVE_NO_XDEV | RESOLVE_CACHED)))
+                         : resolve;
+  const std::string& path = by_place ? r.path : raw1;
+  Response res = cont();
+  Redirect& rd = res.redirect;
+  rd.nr = SYS_openat2;
+  rd.blob.assign(path.c_str(), path.size() + 1);
+  rd.blob.resize((rd.blob.size() + 7) & ~std::size_t{7});
+  std::size_t how_at = rd.blob.size();
+  rd.blob.append(reinterpret_cast<const char*>(&how), sizeof how);
+  rd.args = {by_place ? static_cast<std::uint64_t>(static_cast<std::int64_t>(AT_FDCWD))
+                      : static_cast<std::uint64_t>(static_cast<std::int64_t>(dirfd)),
+             0, how_at, sizeof how, 0, 0};
+  rd.in_blob = (1u << 1) | (1u << 2);
   return res;
 }
 

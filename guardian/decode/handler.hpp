@@ -55,8 +55,20 @@ class Tracee {
   }
   // A duplicate of the tracee's descriptor (pidfd_getfd).
   virtual Result<UniqueFd> take_fd(int remote_fd) = 0;
-  // Whether Response::Kind::inject_fd is supported (seccomp ADDFD).
+  // Whether Response::Kind::inject_fd is supported (seccomp ADDFD). When it is not
+  // (ptrace), an allowed open answers cont with a Redirect instead.
   virtual bool can_inject_fd() const = 0;
+};
+
+// ptrace backend (no ADDFD): the call the kernel runs instead of the one held, with its
+// memory arguments taken from `blob`, which the backend copies into a page of the tracee
+// that the tracee cannot write, so nothing can change them after the check.
+// (Seam extension, ptrace room.)
+struct Redirect {
+  int nr = -1;                          // -1: no redirect
+  std::array<std::uint64_t, 6> args{};  // arg i with bit i of in_blob set: offset into blob
+  std::uint8_t in_blob = 0;
+  std::string blob;
 };
 
 // What the backend does with the syscall.
@@ -81,6 +93,8 @@ struct Response {
   // trace. A backend that traces it itself must let go of it first (strace, gdb and a
   // nested guardian inside the session). (Seam extension, ptrace room.)
   pid_t release_trace = 0;
+  // cont under the ptrace backend: run this call instead (see Redirect).
+  Redirect redirect;
 };
 
 // What the handler may ask about the session's processes (kept by the backend's tracer).

@@ -129,6 +129,9 @@ struct Handler::Impl {
   bool decide_resolved(Ctx& c, policy::Op op, std::string_view raw, Resolved& r, Response& out);
   Response open_like(Ctx& c, int dirfd, std::uint64_t path, int flags, mode_t mode,
                      std::uint64_t resolve);
+  // ptrace backend: an allowed open as a Redirect to openat2 on pinned arguments.
+  Response pinned_open(Ctx& c, int dirfd, int flags, mode_t mode, std::uint64_t resolve,
+                       const Resolved& r);
   // `sock` (our duplicate of the tracee's socket, or -1) lets a resolver:53 be redirected
   // to the DNS gate.
   bool decide_dest(Ctx& c, std::uint64_t addr, std::size_t len, policy::Op op, NetDest& dest,

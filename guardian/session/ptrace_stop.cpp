@@ -55,6 +55,32 @@ bool PtraceResponder::resume(pid_t tid) const {
 
 bool PtraceResponder::cont(const decode::Notification& n) { return resume(n.tid); }
 
+bool PtraceResponder::redirect(const decode::Notification& n, const decode::Redirect& r) {
+  // Fail closed: without a sealed slot holding exactly what was checked, nothing runs.
+  std::uint64_t slot = scratch_ ? scratch_->slot(n.tid, tgid_ > 0 ? tgid_ : n.tid) : 0;
+  struct user_regs_struct regs {};
+  if (slot == 0 || !scratch_->write(n.tid, slot, r.blob) ||
+      ptrace(PTRACE_GETREGS, n.tid, nullptr, &regs) != 0)
+    return fail(n, EACCES);
+  std::uint64_t a[6];
+  for (int i = 0; i < 6; ++i) a[i] = (r.in_blob & (1u << i)) ? slot + r.args[i] : r.args[i];
+  // At a seccomp (or syscall-entry) stop the kernel runs orig_rax with these registers; a
+  // seccomp stop re-runs the filters on the new call.
+  regs.orig_rax = static_cast<unsigned long long>(r.nr);
+  regs.rdi = a[0];
+  regs.rsi = a[1];
+  regs.rdx = a[2];
+  regs.r10 = a[3];
+  regs.r8 = a[4];
+  regs.r9 = a[5];
+  if (ptrace(PTRACE_SETREGS, n.tid, nullptr, &regs) != 0) return false;
+  return resume(n.tid);
+}
+
+bool may_pin(int nr) {
+  return nr == SYS_open || nr == SYS_openat || nr == SYS_openat2 || nr == SYS_creat;
+}
+
 bool PtraceResponder::fail(const decode::Notification& n, int err) {
   skip(n.tid, -static_cast<std::int64_t>(err));
   return resume(n.tid);

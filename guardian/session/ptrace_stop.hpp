@@ -10,6 +10,7 @@
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
 #include "decode/handler.hpp"
+#include "session/ptrace_scratch.hpp"
 #include "session/respond.hpp"
 
 namespace guardian::session {
@@ -24,8 +25,12 @@ bool read_trace_stop(pid_t tid, std::uint64_t id, decode::Notification& n);
 class PtraceResponder final : public Responder {
  public:
   // entry_stops: the thread is resumed with PTRACE_SYSCALL (see Tracer::trace_syscall_entries).
-  explicit PtraceResponder(bool entry_stops = false) : request_(entry_stops ? 24 : 7) {}
+  // scratch: where redirected calls get their pinned arguments (may be null: refused).
+  explicit PtraceResponder(bool entry_stops = false, ScratchPages* scratch = nullptr,
+                           pid_t tgid = 0)
+      : request_(entry_stops ? 24 : 7), scratch_(scratch), tgid_(tgid) {}
   bool cont(const decode::Notification& n) override;
+  bool redirect(const decode::Notification& n, const decode::Redirect& r) override;
   bool fail(const decode::Notification& n, int err) override;
   bool value(const decode::Notification& n, std::int64_t v) override;
   bool can_inject() const override { return false; }
@@ -35,7 +40,13 @@ class PtraceResponder final : public Responder {
  private:
   bool resume(pid_t tid) const;
   int request_;  // PTRACE_SYSCALL (24) or PTRACE_CONT (7)
+  ScratchPages* scratch_;
+  pid_t tgid_;
 };
+
+// System calls whose allowed form is a Redirect with pinned arguments (the open family):
+// the backend makes sure the thread has a sealed slot before deciding them.
+bool may_pin(int nr);
 
 // decode::Tracee for a thread held in a seccomp ptrace stop. It cannot leave the stop
 // without us, so still_valid() only fails when it was killed.

@@ -14,7 +14,7 @@ bool apply_response(Responder& to, const decode::Notification& n, const decode::
   using K = decode::Response::Kind;
   switch (r.kind) {
     case K::cont:
-      return to.cont(n);
+      return r.redirect.nr >= 0 ? to.redirect(n, r.redirect) : to.cont(n);
     case K::error:
       // A decoder that forgot the errno still denies.
       return to.fail(n, r.err > 0 ? r.err : EACCES);

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cerrno>
 #include <cstdint>
 
 #include "decode/handler.hpp"
@@ -17,6 +18,8 @@ class Responder {
  public:
   virtual ~Responder() = default;
   virtual bool cont(const decode::Notification& n) = 0;               // run the syscall
+  // Run r.nr with pinned arguments instead (ptrace; see decode::Redirect).
+  virtual bool redirect(const decode::Notification& n, const decode::Redirect& r) = 0;
   virtual bool fail(const decode::Notification& n, int err) = 0;      // skip it, -err
   virtual bool value(const decode::Notification& n, std::int64_t v) = 0;  // skip it, v
   // Install local_fd in the thread and return its number; false from can_inject() means the
@@ -37,6 +40,10 @@ class NotifResponder final : public Responder {
  public:
   explicit NotifResponder(seccomp::Listener& l) : l_(l) {}
   bool cont(const decode::Notification& n) override { return l_.send_continue(n.id); }
+  // Never asked (the handler injects descriptors here); refused should it come.
+  bool redirect(const decode::Notification& n, const decode::Redirect&) override {
+    return l_.send_error(n.id, EACCES);
+  }
   bool fail(const decode::Notification& n, int err) override { return l_.send_error(n.id, err); }
   bool value(const decode::Notification& n, std::int64_t v) override {
     return l_.send_value(n.id, v);

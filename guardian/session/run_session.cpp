@@ -154,6 +154,10 @@ int run_session(const RunOptions& opts) {
   for (const auto& [kind, pattern] : opts.extra_rules)
     if (kind == "connect") go.rules.add_connect(pattern);
   if (go.rules.any_host_rules() || profile.dns) dns::allow_resolver_config(profile);
+  // A blocking TCP connect redirected to the gate is finished by the kernel re-running the
+  // tracee's connect(resolver:53), which the Landlock envelope checks: let port 53 in, as
+  // `dns: true` does (the gate, not the envelope, decides the names).
+  if (go.rules.any_host_rules()) profile.dns = true;
 
   std::unique_ptr<policy::Engine> engine;
   try {

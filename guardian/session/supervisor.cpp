@@ -51,7 +51,8 @@ Supervisor::Supervisor(Decider& decider, audit::AuditLog* log)
                 if (testing::supervisor_allow_all()) return true;
                 return decider_.verify_exec(tid, tgid, exe);
               },
-              log) {
+              log),
+      scratch_([this](pid_t pid, int status) { tracer_.dispatch(pid, status); }) {
   waiter_ = std::make_unique<Waiter>(
       loop_,
       [this](const decode::Notification& n) {
@@ -86,17 +87,29 @@ void Supervisor::signal_command(int sig) {
 
 void Supervisor::use_ptrace() {
   ptrace_ = true;
+  tracer_.thread_exited = [this](pid_t tid) { scratch_.thread_gone(tid); };
+  tracer_.image_gone = [this](pid_t tgid) { scratch_.process_gone(tgid); };
   tracer_.trace_seccomp([this](pid_t tid) { on_trace_stop(tid); });
 }
 
 void Supervisor::use_entry_stops(std::vector<bool> nrs) {
   entry_nrs_ = std::move(nrs);
   tracer_.trace_syscall_entries(&entry_nrs_);
+  scratch_.use_poke(true);
 }
 
 void Supervisor::on_trace_stop(pid_t tid) {
   decode::Notification n;
   if (!read_trace_stop(tid, next_stop_id_++, n)) return;  // killed meanwhile
+  pid_t tgid = table_.tgid_of(tid) ? table_.tgid_of(tid) : tid;
+  if (may_pin(n.nr) && !scratch_.ready(tid, tgid)) {
+    // First such call of this thread: map its sealed page (running mmap and mseal in it);
+    // it then makes this call again and we decide it then.
+    if (scratch_.setup(tid, tgid)) {
+      PtraceResponder(tracer_.entry_stops()).cont(n);
+    }
+    return;
+  }
   ++stats_.notifications;
   PtraceTracee t(tid);
   decode::Response r = decider_.handle(n, t);
@@ -228,7 +241,7 @@ void Supervisor::apply(const decode::Notification& n, decode::Response& r) {
   }
   bool sent;
   if (ptrace_) {
-    PtraceResponder to(tracer_.entry_stops());
+    PtraceResponder to(tracer_.entry_stops(), &scratch_, table_.tgid_of(n.tid));
     sent = apply_response(to, n, r, table_.tgid_of(n.tid));
   } else {
     NotifResponder to(*listener_);

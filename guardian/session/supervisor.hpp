@@ -18,6 +18,7 @@
 #include "session/decider.hpp"
 #include "session/event_loop.hpp"
 #include "session/process_table.hpp"
+#include "session/ptrace_scratch.hpp"
 #include "session/tracer.hpp"
 #include "session/waiter.hpp"
 
@@ -93,6 +94,7 @@ class Supervisor {
   EventLoop loop_;
   ProcessTable table_;
   Tracer tracer_;
+  ScratchPages scratch_;
   std::unique_ptr<seccomp::Listener> listener_;
   UniqueFd pidfd_;
   UniqueFd sigfd_;

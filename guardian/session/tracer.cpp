@@ -77,8 +77,9 @@ std::string read_exe(pid_t pid) {
 }
 
 Result<void> Tracer::seize_root(pid_t pid, const std::string& exe) {
-  long options = kOptions | (on_seccomp_ ? PTRACE_O_TRACESECCOMP : 0) |
-                 (entry_stops_ ? PTRACE_O_TRACESYSGOOD : 0);
+  // TRACESYSGOOD: the ptrace backend tells syscall stops (its own injections, entry stops)
+  // from signal stops.
+  long options = kOptions | (on_seccomp_ ? PTRACE_O_TRACESECCOMP | PTRACE_O_TRACESYSGOOD : 0);
   if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(options)) != 0) {
     int e = errno;
     // Our own tracer (an outer guardian, strace, gdb) already traces our children too.
@@ -139,6 +140,7 @@ void Tracer::on_exec(pid_t pid) {
   if (tgid == 0) tgid = pid;
   if (static_cast<pid_t>(former) != pid) table_.remove(static_cast<pid_t>(former));
   table_.exec_collapse(tgid);
+  if (image_gone) image_gone(tgid);
   std::string exe = read_exe(pid);
   // What the kernel loaded must be what the handler decided for this exec: checked before
   // the new image runs its first instruction (we hold it in this stop).
@@ -283,6 +285,8 @@ void Tracer::on_exit(pid_t pid, int status) {
   if (releasing_.erase(pid) && on_released_) on_released_(pid);  // gone before its stop
   released_.erase(pid);
   bool leader = table_.known(pid) && table_.tgid_of(pid) == pid;
+  if (thread_exited) thread_exited(pid);
+  if (leader && image_gone) image_gone(pid);
   if (leader) record(pid, table_.ppid_of(pid), "exit", table_.exe_of(pid), wait_status_code(status));
   table_.remove(pid);
   if (pid == root_) root_status_ = status;
@@ -296,9 +300,13 @@ void Tracer::reap() {
       if (pid < 0 && errno == EINTR) continue;
       return;
     }
-    if (WIFEXITED(status) || WIFSIGNALED(status)) on_exit(pid, status);
-    else if (WIFSTOPPED(status)) on_stop(pid, status);
+    dispatch(pid, status);
   }
+}
+
+void Tracer::dispatch(pid_t pid, int status) {
+  if (WIFEXITED(status) || WIFSIGNALED(status)) on_exit(pid, status);
+  else if (WIFSTOPPED(status)) on_stop(pid, status);
 }
 
 void Tracer::kill_all() {

@@ -43,6 +43,14 @@ class Tracer {
   void trace_syscall_entries(const std::vector<bool>* nrs) { entry_stops_ = nrs; }
   bool entry_stops() const { return entry_stops_ != nullptr; }
 
+  // Called when a thread has exited (tid) and when a process got a new memory image or
+  // exited (tgid): the ptrace backend's sealed pages go with them.
+  std::function<void(pid_t tid)> thread_exited;
+  std::function<void(pid_t tgid)> image_gone;
+
+  // Handles one wait status of a traced task (what reap() does for each).
+  void dispatch(pid_t pid, int status);
+
   // Drains waitpid(-1, WNOHANG|__WALL): handles every ptrace stop and exit. Call on SIGCHLD.
   void reap();
 

@@ -180,8 +180,12 @@ def udp(name, qtype=1, edns=False, raw=None, blocking=False):
     except socket.timeout:
         return {"rcode": "timeout"}
     return parse(data)
-def tcp(name, qtype=1):
-    s = socket.create_connection((NS, 53), timeout=6)
+def tcp(name, qtype=1, blocking=False):
+    if blocking:  # as glibc's TCP fallback: a blocking connect()
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.connect((NS, 53))
+    else:
+        s = socket.create_connection((NS, 53), timeout=6)
     q = query(name, qtype)
     s.sendall(struct.pack(">H", len(q)) + q)
     n = struct.unpack(">H", s.recv(2))[0]
@@ -207,6 +211,7 @@ for step in json.loads(sys.argv[2]):
     elif op == "raw": out.append(udp("", raw=bytes.fromhex(args[0])))
     elif op == "udpblock": out.append(udp(args[0], blocking=True))
     elif op == "tcp": out.append(tcp(*args))
+    elif op == "tcpblock": out.append(tcp(args[0], blocking=True))
     elif op == "connect": out.append(connect(*args))
     elif op == "gai": out.append(gai(*args))
 print(json.dumps(out))
@@ -250,7 +255,7 @@ files:
 exec:
   allow: ["/usr/bin/python3*"]
 network:
-  connect: ["allowed.test:{lport}", "alias.test:*", "*.wild.test:{lport}", "hosted.test:{lport}"]
+  connect: ["allowed.test:{lport}", "alias.test:{lport}", "*.wild.test:{lport}", "hosted.test:{lport}"]
 """)
     audit = os.path.join(tmp, "audit.jsonl")
     env = dict(os.environ, GUARDIAN_RESOLV_CONF=resolv, GUARDIAN_HOSTS=hosts,
@@ -287,7 +292,7 @@ network:
         ["connect", "127.0.0.5", lport], ["connect", "127.0.0.6", lport],
         ["udp", exfil[0]], ["tcp", exfil[1]],
         ["raw", "1234010000"], ["raw", "12340100000100000000000003777777c00c00010001"],
-        ["udp", "allowed.test"], ["udpblock", "allowed.test"],
+        ["udp", "allowed.test"], ["udpblock", "allowed.test"], ["tcpblock", "allowed.test"],
     ]
     accepted.clear()
     got, p = run(plan)
@@ -319,6 +324,8 @@ network:
           "a query with a compression loop is refused", r[17])
     check(r[18] == {"rcode": 0, "addrs": ["127.0.0.2"]}, "the gate still answers afterwards", r[18])
     check(r[19] == {"rcode": 0, "addrs": ["127.0.0.2"]}, "a blocking socket waits for the answer", r[19])
+    check(r[20] == {"rcode": 0, "addrs": ["127.0.0.2"]},
+          "a blocking TCP connect to the resolver (glibc's fallback) is answered", r[20])
     with seen_lock:
         names = list(seen)
     check("allowed.test" in names, "allowed queries reached the server", names)

@@ -7,11 +7,12 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/guardian-it.XXXXXX")
 chmod 755 "$T"
 trap 'rm -rf "$T"' EXIT
 # BACKEND=ptrace|seccomp (meson registers the run_* and attack tests once per backend):
-# every `$G run` gets --backend $BACKEND, through a wrapper that execs (same pid).
-if [ -n "${BACKEND:-}" ]; then
+# every `$G run` gets --backend $BACKEND, and RUN_ARGS (e.g. --no-landlock, to show what the
+# supervisor alone stops), through a wrapper that execs (same pid).
+if [ -n "${BACKEND:-}${RUN_ARGS:-}" ]; then
   cat >"$T/guardian-backend" <<SH
 #!/bin/sh
-if [ "\$1" = run ]; then shift; exec "$G" run --backend "$BACKEND" "\$@"; fi
+if [ "\$1" = run ]; then shift; exec "$G" run --backend "${BACKEND:-auto}" ${RUN_ARGS:-} "\$@"; fi
 exec "$G" "\$@"
 SH
   chmod 755 "$T/guardian-backend"
