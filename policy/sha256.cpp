@@ -1,10 +1,11 @@
-// SHA-256 (FIPS 180-4): a straightforward, portable implementation (no CPU extensions).
+// SHA-256 (FIPS 180-4): portable code, plus the x86 SHA extensions when the CPU has them.
 #include "policy/sha256.hpp"
 
 #include <algorithm>
 #include <cstring>
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -61,9 +62,15 @@ __attribute__((target("sha,sse4.1,ssse3"))) void block_shani(std::uint32_t* stat
   _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[4]), s1);
 }
 
+// Asks CPUID directly rather than __builtin_cpu_supports("sha"): clang (the libFuzzer build,
+// tools/fuzz) does not know the "sha" feature name, and <cpuid.h> is the same in gcc and clang.
 bool detect_shani() noexcept {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") && __builtin_cpu_supports("ssse3");
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
+  const bool ssse3 = (ecx & bit_SSSE3) != 0;
+  const bool sse41 = (ecx & bit_SSE4_1) != 0;
+  if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) == 0) return false;
+  return ssse3 && sse41 && (ebx & bit_SHA) != 0;  // CPUID.(EAX=7,ECX=0):EBX bit 29
 }
 bool g_use_shani = detect_shani();
 #else

@@ -1,4 +1,5 @@
-// JSON string escaping (byte-exact for non-UTF-8 input) and the object writer.
+// JSON string escaping (byte-exact for non-UTF-8 input) and the object writer; the
+// matching decoder is policy/json_record.cpp.
 #include "audit/json.hpp"
 
 #include <charconv>
@@ -39,42 +40,6 @@ std::size_t utf8_len(std::string_view s, std::size_t i) {
   return 0;
 }
 
-void put_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
-int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool read_u4(std::string_view in, std::size_t i, std::uint32_t& v) {
-  if (i + 4 > in.size()) return false;
-  v = 0;
-  for (std::size_t k = 0; k < 4; ++k) {
-    int h = hexval(in[i + k]);
-    if (h < 0) return false;
-    v = v * 16 + static_cast<std::uint32_t>(h);
-  }
-  return true;
-}
-
 }  // namespace
 
 void append_string(std::string& out, std::string_view s) {
@@ -108,51 +73,6 @@ void append_string(std::string& out, std::string_view s) {
   }
   out.append(s.data() + run, i - run);
   out += '"';
-}
-
-bool unescape(std::string_view in, std::string& out) {
-  out.clear();
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c != '\\') {
-      out += c;
-      continue;
-    }
-    if (++i >= in.size()) return false;
-    switch (in[i]) {
-      case '"': out += '"'; break;
-      case '\\': out += '\\'; break;
-      case '/': out += '/'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case 'u': {
-        std::uint32_t cp;
-        if (!read_u4(in, i + 1, cp)) return false;
-        i += 4;
-        if (cp >= 0x80 && cp <= 0xFF) {
-          out += static_cast<char>(cp);  // a raw byte (see append_string)
-        } else if (cp >= 0xD800 && cp <= 0xDBFF) {
-          std::uint32_t lo;
-          if (i + 2 >= in.size() || in[i + 1] != '\\' || in[i + 2] != 'u' || !read_u4(in, i + 3, lo) ||
-              lo < 0xDC00 || lo > 0xDFFF)
-            return false;
-          i += 6;
-          put_utf8(out, 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00));
-        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-          return false;
-        } else {
-          put_utf8(out, cp);
-        }
-        break;
-      }
-      default: return false;
-    }
-  }
-  return true;
 }
 
 void ObjectWriter::key(std::string_view key) {

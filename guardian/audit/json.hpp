@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "policy/json_record.hpp"
+
 namespace guardian::audit::json {
 
 // Appends `s` as a JSON string literal (with quotes). Valid UTF-8 passes through; control
@@ -15,9 +17,9 @@ namespace guardian::audit::json {
 // round trip through guardian's readers (unescape() turns them back into the same bytes).
 void append_string(std::string& out, std::string_view s);
 
-// Decodes the inside of a JSON string literal (without quotes) into out. \u0080..\u00ff
-// become the raw byte (see append_string); other escapes become UTF-8. False if malformed.
-bool unescape(std::string_view in, std::string& out);
+// The decoder matching append_string (\u0080..\u00ff back to the raw byte) lives with the
+// record reader in guardian-policy, which `guardian learn` shares.
+using policy::json::unescape;
 
 // Writes one JSON object field by field; commas and quoting handled here.
 class ObjectWriter {

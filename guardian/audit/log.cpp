@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "audit/denials.hpp"
 #include "audit/record.hpp"
 #include "audit/sinks.hpp"
 
@@ -40,8 +41,6 @@ std::string make_session_id() {
   return out;
 }
 
-constexpr std::size_t kExamples = 5;
-
 class AsyncLog final : public AuditLog {
  public:
   AsyncLog(Options opts, std::string session, std::unique_ptr<Sink> sink)
@@ -58,7 +57,7 @@ class AsyncLog final : public AuditLog {
     if (closed_) return;
     auto v = static_cast<std::size_t>(d.decision);
     if (v < counts_.size()) ++counts_[v];
-    if (d.decision != policy::Verdict::allow) note_denial(d);
+    if (d.decision != policy::Verdict::allow) denials_.note(d);
     if (opts_.decisions_deny_only && d.decision == policy::Verdict::allow) return;
     if (!sink_) return;
     Item item{{}, d, std::nullopt};
@@ -97,26 +96,10 @@ class AsyncLog final : public AuditLog {
 
   std::string denial_summary() const override {
     std::lock_guard lk(mu_);
-    std::uint64_t denied = counts_[1] + counts_[3], would = counts_[2];
-    if (denied + would == 0) return {};
-    std::string s = "guardian: ";
-    if (denied) s += std::to_string(denied) + (denied == 1 ? " operation denied" : " operations denied");
-    if (denied && would) s += ", ";
-    if (would) s += std::to_string(would) + (would == 1 ? " operation would be denied" : " operations would be denied");
-    s += " (";
-    for (std::size_t i = 0; i < kinds_.size(); ++i) {
-      if (i) s += ", ";
-      s += std::to_string(kinds_[i].second) + " " + kinds_[i].first;
-    }
-    s += "):\n";
-    for (const std::string& ex : examples_) s += "guardian:   " + ex + "\n";
-    std::uint64_t shown = examples_.size();
-    if (denied + would > shown)
-      s += "guardian:   ... and " + std::to_string(denied + would - shown) + " more\n";
-    s += opts_.destination.empty() ? "guardian: run with --audit FILE to log every decision; "
-                                     "'guardian profile explain' shows which rule decides a path\n"
-                                   : "guardian: details in the audit log (" + opts_.destination + ")\n";
-    return s;
+    return denials_.text(opts_.destination.empty()
+                             ? "run with --audit FILE to log every decision; "
+                               "'guardian profile explain' shows which rule decides a path"
+                             : "details in the audit log (" + opts_.destination + ")");
   }
 
   std::string session_id() const override { return session_; }
@@ -143,25 +126,6 @@ class AsyncLog final : public AuditLog {
     queue_.push_back(std::move(item));
     ++enqueued_;
     cv_work_.notify_one();
-  }
-
-  void note_denial(const DecisionRecord& d) {
-    std::string kind = std::string(policy::to_string(d.category)) + " " + std::string(policy::to_string(d.op));
-    bool found = false;
-    for (auto& [k, n] : kinds_)
-      if (k == kind) ++n, found = true;
-    if (!found) kinds_.emplace_back(kind, 1);
-    if (examples_.size() < kExamples) {
-      const std::string& target = d.category == policy::Category::network ? d.addr : d.path;
-      std::string ex = std::string(policy::to_string(d.op)) + " " + target;
-      auto slash = d.exe.rfind('/');
-      ex += " (" + (slash == std::string::npos ? d.exe : d.exe.substr(slash + 1)) + ", pid " + std::to_string(d.pid);
-      if (d.decision == policy::Verdict::would_deny) ex += ", would be denied";
-      ex += ")";
-      for (const std::string& e : examples_)
-        if (e == ex) return;
-      examples_.push_back(std::move(ex));
-    }
   }
 
   void stop() {
@@ -275,8 +239,7 @@ class AsyncLog final : public AuditLog {
   std::uint64_t sync_requests_ = 0, syncs_done_ = 0;
   bool stop_ = false, closed_ = false, writer_gone_ = false;
   std::array<std::uint64_t, 4> counts_{}, end_counts_{};
-  std::vector<std::pair<std::string, std::uint64_t>> kinds_;
-  std::vector<std::string> examples_;
+  DenialTally denials_;
   std::string error_;
   std::thread thread_;
 };

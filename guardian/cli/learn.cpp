@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -17,6 +16,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/learn_support.hpp"
+#include "cli/session_options.hpp"
 #include "policy/learn/generalise.hpp"
 #include "session/run_session.hpp"
 
@@ -63,41 +63,6 @@ int bad(const std::string& msg) {
 int fail(const std::string& msg) {
   std::fprintf(stderr, "guardian learn: %s\n", msg.c_str());
   return kExitGuardianFailure;
-}
-
-bool parse_duration(const std::string& s, double& out) {
-  char* end = nullptr;
-  double v = std::strtod(s.c_str(), &end);
-  if (end == s.c_str() || !std::isfinite(v) || v <= 0) return false;
-  std::string unit(end);
-  if (unit.empty() || unit == "s") out = v;
-  else if (unit == "ms") out = v / 1000;
-  else if (unit == "m" || unit == "min") out = v * 60;
-  else if (unit == "h") out = v * 3600;
-  else return false;
-  return true;
-}
-
-bool parse_size(const std::string& s, std::uint64_t& out) {
-  char* end = nullptr;
-  double v = std::strtod(s.c_str(), &end);
-  if (end == s.c_str() || !std::isfinite(v) || v <= 0) return false;
-  std::string unit(end);
-  double mult = 1;
-  if (!unit.empty()) {
-    std::string rest = unit.substr(1);
-    if (rest != "" && rest != "B" && rest != "iB" && rest != "b") return false;
-    switch (std::toupper(static_cast<unsigned char>(unit[0]))) {
-      case 'B': if (!rest.empty()) return false; break;
-      case 'K': mult = 1024.0; break;
-      case 'M': mult = 1024.0 * 1024; break;
-      case 'G': mult = 1024.0 * 1024 * 1024; break;
-      case 'T': mult = 1024.0 * 1024 * 1024 * 1024; break;
-      default: return false;
-    }
-  }
-  out = static_cast<std::uint64_t>(v * mult);
-  return out > 0;
 }
 
 struct LearnArgs {
@@ -222,19 +187,11 @@ int learn_from_log(const std::string& log, const LearnArgs& args) {
 }  // namespace
 
 int learn_main(int argc, char** argv) {
-  std::vector<std::string> opts_args, command;
-  bool saw_dashdash = false;
-  for (int i = 1; i < argc; ++i) {
-    if (!saw_dashdash && std::strcmp(argv[i], "--") == 0) {
-      saw_dashdash = true;
-      continue;
-    }
-    (saw_dashdash ? command : opts_args).emplace_back(argv[i]);
-  }
+  SplitArgs split = split_at_dashdash(argc, argv);
   LearnArgs args;
   std::vector<std::string> extends, sets, positional;
-  std::string audit, backend = "auto", timeout, memory, cpu;
-  std::uint32_t pids = 0;
+  std::string audit;
+  SessionOptionValues session_values;
   po::options_description desc;
   desc.add_options()
       ("help,h", "")
@@ -245,19 +202,13 @@ int learn_main(int argc, char** argv) {
       ("name", po::value(&args.name), "")
       ("set", po::value(&sets)->composing(), "")
       ("audit,a", po::value(&audit), "")
-      ("backend", po::value(&backend), "")
-      ("timeout", po::value(&timeout), "")
-      ("memory", po::value(&memory), "")
-      ("cpu", po::value(&cpu), "")
-      ("pids", po::value(&pids), "")
-      ("preload", "")
-      ("no-preload", "")
       ("command", po::value(&positional), "");
+  add_session_options(desc, session_values);  // --backend, limits, --preload/--no-preload
   po::positional_options_description pos;
   pos.add("command", -1);
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(opts_args).options(desc).positional(pos).run(), vm);
+    po::store(po::command_line_parser(split.options).options(desc).positional(pos).run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
     return bad(e.what());
@@ -266,16 +217,12 @@ int learn_main(int argc, char** argv) {
     std::fputs(kLearnUsage, stdout);
     return 0;
   }
-  if (!saw_dashdash) command = positional;
-  else if (!positional.empty()) return bad("unexpected argument '" + positional[0] + "' before '--'");
+  if (auto e = resolve_command(split, positional); !e.empty()) return bad(e);
+  const std::vector<std::string>& command = split.command;
   if (args.output.empty()) return bad("missing -o OUT.yaml");
   if (!extends.empty()) args.extends = extends;
   if (!args.merge.empty() && !extends.empty()) return bad("--extends and --merge exclude each other (the merged profile keeps its own)");
-  for (const auto& s : sets) {
-    auto eq = s.find('=');
-    if (eq == std::string::npos || eq == 0) return bad("--set expects NAME=VALUE, not '" + s + "'");
-    args.sets.emplace_back(s.substr(0, eq), s.substr(eq + 1));
-  }
+  if (auto e = parse_sets(sets, args.sets); !e.empty()) return bad(e);
   if (!args.from_audit.empty()) {
     if (!command.empty()) return bad("--from-audit takes no command");
     return learn_from_log(args.from_audit, args);
@@ -284,20 +231,7 @@ int learn_main(int argc, char** argv) {
   if (audit == "-") return bad("--audit must name a file when learning");
 
   session::RunOptions o;
-  if (backend == "auto") o.backend = session::Backend::auto_;
-  else if (backend == "seccomp") o.backend = session::Backend::seccomp;
-  else if (backend == "ptrace") o.backend = session::Backend::ptrace;
-  else return bad("--backend must be auto, seccomp or ptrace, not '" + backend + "'");
-  if (!timeout.empty() && !parse_duration(timeout, o.limits.wall_s.emplace())) return bad("--timeout: bad duration '" + timeout + "'");
-  if (!cpu.empty() && !parse_duration(cpu, o.limits.cpu_s.emplace())) return bad("--cpu: bad duration '" + cpu + "'");
-  if (!memory.empty() && !parse_size(memory, o.limits.memory_bytes.emplace())) return bad("--memory: bad size '" + memory + "'");
-  if (vm.count("pids")) {
-    if (pids == 0) return bad("--pids must be at least 1");
-    o.limits.pids = pids;
-  }
-  if (vm.count("preload") && vm.count("no-preload")) return bad("--preload and --no-preload exclude each other");
-  if (vm.count("preload")) o.preload = true;
-  if (vm.count("no-preload")) o.preload = false;
+  if (auto e = apply_session_options(vm, session_values, o); !e.empty()) return bad(e);
 
   // The run path in complain mode with a profile that allows nothing: every operation is
   // performed and logged (as would-deny); no Landlock envelope, which would block for real.

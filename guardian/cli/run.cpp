@@ -1,8 +1,5 @@
 // guardian run: parse the options of spec §1 into session::RunOptions and run the session.
-#include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -10,6 +7,7 @@
 
 #include "audit/options.hpp"
 #include "cli/commands.hpp"
+#include "cli/session_options.hpp"
 #include "session/run_session.hpp"
 
 namespace po = boost::program_options;
@@ -59,44 +57,6 @@ constexpr const char* kRunUsage =
     "exit status: the command's own; 128+N if it died of signal N; 124 time limit;\n"
     "125 guardian failed; 126 command cannot be executed; 127 command not found.\n";
 
-// "1.5", "30s", "10m", "1h", "250ms" -> seconds; false on anything else.
-bool parse_duration(const std::string& s, double& out) {
-  char* end = nullptr;
-  double v = std::strtod(s.c_str(), &end);
-  if (end == s.c_str() || !std::isfinite(v) || v <= 0) return false;
-  std::string unit(end);
-  if (unit.empty() || unit == "s") out = v;
-  else if (unit == "ms") out = v / 1000;
-  else if (unit == "m" || unit == "min") out = v * 60;
-  else if (unit == "h") out = v * 3600;
-  else return false;
-  return true;
-}
-
-// "4096", "512K", "512M", "2G", "2GiB", "1T" -> bytes (powers of 1024); false otherwise.
-bool parse_size(const std::string& s, std::uint64_t& out) {
-  char* end = nullptr;
-  double v = std::strtod(s.c_str(), &end);
-  if (end == s.c_str() || !std::isfinite(v) || v <= 0) return false;
-  std::string unit(end);
-  double mult = 1;
-  if (!unit.empty()) {
-    char u = static_cast<char>(std::toupper(static_cast<unsigned char>(unit[0])));
-    std::string rest = unit.substr(1);
-    if (rest != "" && rest != "B" && rest != "iB" && rest != "b") return false;
-    switch (u) {
-      case 'B': if (!rest.empty()) return false; break;
-      case 'K': mult = 1024.0; break;
-      case 'M': mult = 1024.0 * 1024; break;
-      case 'G': mult = 1024.0 * 1024 * 1024; break;
-      case 'T': mult = 1024.0 * 1024 * 1024 * 1024; break;
-      default: return false;
-    }
-  }
-  out = static_cast<std::uint64_t>(v * mult);
-  return out > 0;
-}
-
 int bad(const std::string& msg) {
   std::fprintf(stderr, "guardian run: %s (try 'guardian run --help')\n", msg.c_str());
   return kExitGuardianFailure;
@@ -106,43 +66,29 @@ int bad(const std::string& msg) {
 
 int run_main(int argc, char** argv) {
   // Everything after the first "--" is the command, untouched by option parsing.
-  std::vector<std::string> opts_args, command;
-  bool saw_dashdash = false;
-  for (int i = 1; i < argc; ++i) {
-    if (!saw_dashdash && std::strcmp(argv[i], "--") == 0) {
-      saw_dashdash = true;
-      continue;
-    }
-    (saw_dashdash ? command : opts_args).emplace_back(argv[i]);
-  }
+  SplitArgs args = split_at_dashdash(argc, argv);
 
-  std::string profile = "default", mode = "enforce", backend = "auto", audit;
+  std::string profile = "default", mode = "enforce", audit;
   std::vector<std::string> allow_read, allow_write, allow_exec, allow_connect, sets;
-  std::string timeout, memory, cpu, ask_socket, ask_save;
-  std::uint32_t pids = 0;
+  std::string ask_socket, ask_save;
+  SessionOptionValues session_values;
   po::options_description desc;
   desc.add_options()
       ("help,h", "")
       ("profile,p", po::value(&profile), "")
       ("mode", po::value(&mode), "")
-      ("backend", po::value(&backend), "")
       ("audit,a", po::value(&audit), "")
       ("allow-read", po::value(&allow_read)->composing(), "")
       ("allow-write", po::value(&allow_write)->composing(), "")
       ("allow-exec", po::value(&allow_exec)->composing(), "")
       ("allow-connect", po::value(&allow_connect)->composing(), "")
       ("set", po::value(&sets)->composing(), "")
-      ("timeout", po::value(&timeout), "")
-      ("memory", po::value(&memory), "")
-      ("cpu", po::value(&cpu), "")
-      ("pids", po::value(&pids), "")
-      ("preload", "")
-      ("no-preload", "")
       ("fast-path", "")
       ("no-landlock", "")
       ("ask", "")
       ("ask-socket", po::value(&ask_socket), "")
       ("ask-save", po::value(&ask_save), "");
+  add_session_options(desc, session_values);  // --backend, limits, --preload/--no-preload
   audit::add_options(desc, /*with_destination=*/false);  // --audit-format, --audit-rotate
   po::positional_options_description pos;
   pos.add("command", -1);
@@ -153,7 +99,7 @@ int run_main(int argc, char** argv) {
   all.add(desc).add(hidden);
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(opts_args).options(all).positional(pos).run(), vm);
+    po::store(po::command_line_parser(args.options).options(all).positional(pos).run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
     return bad(e.what());
@@ -163,19 +109,14 @@ int run_main(int argc, char** argv) {
     return 0;
   }
   // Without "--", the first non-option word starts the command (options before it only).
-  if (!saw_dashdash) command = positional;
-  else if (!positional.empty()) return bad("unexpected argument '" + positional[0] + "' before '--'");
-  if (command.empty()) return bad("missing command (guardian run [options] -- COMMAND [ARG...])");
+  if (auto e = resolve_command(args, positional); !e.empty()) return bad(e);
+  if (args.command.empty()) return bad("missing command (guardian run [options] -- COMMAND [ARG...])");
 
   session::RunOptions o;
   o.profile = profile;
   if (mode == "enforce") o.mode = decode::Mode::enforce;
   else if (mode == "complain") o.mode = decode::Mode::complain;
   else return bad("--mode must be enforce or complain, not '" + mode + "'");
-  if (backend == "auto") o.backend = session::Backend::auto_;
-  else if (backend == "seccomp") o.backend = session::Backend::seccomp;
-  else if (backend == "ptrace") o.backend = session::Backend::ptrace;
-  else return bad("--backend must be auto, seccomp or ptrace, not '" + backend + "'");
   o.audit = audit;
   {
     auto ao = audit::options_from(vm);
@@ -188,40 +129,14 @@ int run_main(int argc, char** argv) {
   for (const auto& p : allow_write) o.extra_rules.emplace_back("write", p);
   for (const auto& p : allow_exec) o.extra_rules.emplace_back("exec", p);
   for (const auto& p : allow_connect) o.extra_rules.emplace_back("connect", p);
-  for (const auto& s : sets) {
-    auto eq = s.find('=');
-    if (eq == std::string::npos || eq == 0) return bad("--set expects NAME=VALUE, not '" + s + "'");
-    o.set_vars.emplace_back(s.substr(0, eq), s.substr(eq + 1));
-  }
-  if (!timeout.empty()) {
-    double d;
-    if (!parse_duration(timeout, d)) return bad("--timeout: bad duration '" + timeout + "'");
-    o.limits.wall_s = d;
-  }
-  if (!cpu.empty()) {
-    double d;
-    if (!parse_duration(cpu, d)) return bad("--cpu: bad duration '" + cpu + "'");
-    o.limits.cpu_s = d;
-  }
-  if (!memory.empty()) {
-    std::uint64_t b;
-    if (!parse_size(memory, b)) return bad("--memory: bad size '" + memory + "'");
-    o.limits.memory_bytes = b;
-  }
-  if (vm.count("pids")) {
-    if (pids == 0) return bad("--pids must be at least 1");
-    o.limits.pids = pids;
-  }
-  if (vm.count("preload") && vm.count("no-preload"))
-    return bad("--preload and --no-preload exclude each other");
-  if (vm.count("preload")) o.preload = true;
-  if (vm.count("no-preload")) o.preload = false;
+  if (auto e = parse_sets(sets, o.set_vars); !e.empty()) return bad(e);
+  if (auto e = apply_session_options(vm, session_values, o); !e.empty()) return bad(e);
   o.fast_path = vm.count("fast-path") != 0;
   o.landlock = vm.count("no-landlock") == 0;
   o.ask.ask = vm.count("ask") != 0;
   o.ask.socket_path = ask_socket;
   o.ask.save_path = ask_save;
-  o.command = std::move(command);
+  o.command = std::move(args.command);
   return session::run_session(o);
 }
 

@@ -297,6 +297,12 @@ int run_session(const RunOptions& opts) {
   ss.uid = getuid();
   ss.extra = control.value()->audit_fields();
   for (auto& [k, v] : landlock.audit_fields()) ss.extra[k] = v;
+  // What ${HOME} and ${TMPDIR} meant here, so that `guardian learn --from-audit` can write
+  // them back as variables on another machine or account (spec §3 lets fields be added).
+  for (const auto& [name, field] : {std::pair<const char*, const char*>{"HOME", "home"}, {"TMPDIR", "tmpdir"}}) {
+    auto o = ctx.overrides.find(name);
+    ss.extra[field] = o != ctx.overrides.end() ? o->second : ctx.builtins[name];
+  }
   log->session_start(ss);
 
   launch::LaunchSpec spec;

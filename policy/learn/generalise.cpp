@@ -307,7 +307,9 @@ class Generaliser {
     std::vector<std::string> trees;
     for (auto& [k, a] : files) {
       if (!a.mkdir || !write_tree_ok(k)) continue;
-      bool inner = std::any_of(trees.begin(), trees.end(), [&](const std::string& t) { return pattern_covers(t, k); });
+      // A named copy: clang 14 (tools/fuzz) cannot capture a structured binding in a lambda.
+      const std::string& dir = k;
+      bool inner = std::any_of(trees.begin(), trees.end(), [&](const std::string& t) { return pattern_covers(t, dir); });
       if (!inner) trees.push_back(k + "/**");
     }
     for (const auto& t : trees) L.write.push_back(LearnedRule{t, 0, 0, "", false});

@@ -7,7 +7,7 @@
 #include <set>
 #include <tuple>
 
-#include "policy/learn/json.hpp"
+#include "policy/json_record.hpp"
 
 namespace guardian::policy::learn {
 
@@ -44,22 +44,22 @@ std::optional<AuditInput> read_audit(std::istream& in, std::string_view name, st
     ++lineno;
     bool complete = !in.eof();  // getline hit '\n' unless this is an unterminated last line
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    std::string perr;
-    auto rec = parse_json(line, perr);
-    if (!rec) {
+    std::string reason;
+    std::size_t column = 0;
+    json::Record rec;  // views into `line`
+    if (!rec.parse(line, reason, column)) {
       if (!complete) {
         out.warnings.push_back(loc(name, lineno) + " skipped a truncated last line");
         break;
       }
-      error = loc(name, lineno) + perr.substr(std::string_view("column ").size());
-      // perr is "column N: msg" -> "NAME:LINE:N: msg"
+      error = loc(name, lineno) + std::to_string(column) + ": " + reason;
       return std::nullopt;
     }
-    if (rec->kind != Json::Kind::object) {
-      error = loc(name, lineno) + "1: record is not a JSON object";
+    if (!json::unwrap_ocsf(rec, reason)) {  // an OCSF line: the v1 record inside
+      error = loc(name, lineno) + "1: " + reason + " in 'unmapped'";
       return std::nullopt;
     }
-    auto v = rec->get_int("v");
+    auto v = rec.i64("v");
     if (!v) {
       error = loc(name, lineno) + "1: record has no version field 'v'";
       return std::nullopt;
@@ -68,13 +68,13 @@ std::optional<AuditInput> read_audit(std::istream& in, std::string_view name, st
       error = loc(name, lineno) + "1: unsupported audit log version " + std::to_string(*v);
       return std::nullopt;
     }
-    auto event = rec->get_string("event");
+    auto event = rec.opt_str("event");
     if (!event) {
       error = loc(name, lineno) + "1: record has no 'event'";
       return std::nullopt;
     }
     if (*event == "session_start") {
-      auto cwd = rec->get_string("cwd");
+      auto cwd = rec.opt_str("cwd");
       if (out.session.seen) {
         if (cwd && *cwd != out.session.cwd)
           out.warnings.push_back(loc(name, lineno) + " another session with cwd " + *cwd +
@@ -83,23 +83,21 @@ std::optional<AuditInput> read_audit(std::istream& in, std::string_view name, st
       }
       out.session.seen = true;
       out.session.cwd = cwd.value_or("");
-      out.session.home = rec->get_string("home").value_or("");
-      out.session.tmpdir = rec->get_string("tmpdir").value_or("");
-      out.session.mode = rec->get_string("mode").value_or("");
-      out.session.profile = rec->get_string("profile").value_or("");
-      if (const Json* a = rec->get("argv"); a != nullptr && a->kind == Json::Kind::array)
-        for (const Json& s : a->arr)
-          if (s.kind == Json::Kind::string) out.session.argv.push_back(s.str);
+      out.session.home = rec.opt_str("home").value_or("");
+      out.session.tmpdir = rec.opt_str("tmpdir").value_or("");
+      out.session.mode = rec.opt_str("mode").value_or("");
+      out.session.profile = rec.opt_str("profile").value_or("");
+      out.session.argv = rec.str_array("argv");
       continue;
     }
     if (*event == "process") {
-      if (auto pid = rec->get_int("pid"); pid && *pid > 0) pids.insert(*pid);
+      if (auto pid = rec.i64("pid"); pid && *pid > 0) pids.insert(*pid);
       continue;
     }
     if (*event != "decision") continue;  // limit, session_end: nothing to learn
     ++out.records;
-    auto cat_s = rec->get_string("category");
-    auto op_s = rec->get_string("op");
+    auto cat_s = rec.opt_str("category");
+    auto op_s = rec.opt_str("op");
     if (!cat_s || !op_s) {
       error = loc(name, lineno) + "1: decision record without 'category' or 'op'";
       return std::nullopt;
@@ -113,13 +111,13 @@ std::optional<AuditInput> read_audit(std::istream& in, std::string_view name, st
     Observation o;
     o.category = *cat;
     o.op = *op;
-    o.path = rec->get_string("path").value_or("");
-    o.addr = rec->get_string("addr").value_or("");
-    o.host = rec->get_string("host").value_or("");
-    o.exe = rec->get_string("exe").value_or("");
-    o.syscall = rec->get_string("syscall").value_or("");
-    o.pid = rec->get_int("pid").value_or(0);
-    o.tid = rec->get_int("tid").value_or(0);
+    o.path = rec.opt_str("path").value_or("");
+    o.addr = rec.opt_str("addr").value_or("");
+    o.host = rec.opt_str("host").value_or("");
+    o.exe = rec.opt_str("exe").value_or("");
+    o.syscall = rec.opt_str("syscall").value_or("");
+    o.pid = rec.i64("pid").value_or(0);
+    o.tid = rec.i64("tid").value_or(0);
     if (o.pid > 0) pids.insert(o.pid);
     if (o.tid > 0) pids.insert(o.tid);
     bool is_file = o.category == Category::file || o.category == Category::exec;

@@ -52,9 +52,7 @@ for d in (work, tmpdir, home, secret_dir):
 secret = os.path.join(secret_dir, "key")
 with open(secret, "w") as f:
     f.write("TOPSECRET-42\n")
-# GUARDIAN_INTERIM_ALLOW_ALL: accepted by `guardian run` only until the decision engine is
-# wired into it (then ignored); the allow-all executable allows everything either way.
-env = {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": tmpdir, "LANG": "C", "GUARDIAN_INTERIM_ALLOW_ALL": "1"}
+env = {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": tmpdir, "LANG": "C"}
 
 
 def guardian(args, landlock=True, timeout=60):

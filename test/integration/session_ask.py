@@ -16,27 +16,12 @@ import pty
 import select
 import socket
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 
-GUARDIAN = os.environ["GUARDIAN"]
-failures = []
+from session_lib import GUARDIAN, check, exit_with_results, require_supervision, run_env, scratch_root
 
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def skip(why):
-    print("SKIP:", why)
-    sys.exit(77)
-
-
-root = os.path.realpath(tempfile.mkdtemp(prefix="guardian-ask-"))
+root = scratch_root("guardian-ask-")
 work, tmp, outside = (os.path.join(root, d) for d in ("work", "tmp", "outside"))
 for d in (work, tmp, outside):
     os.mkdir(d)
@@ -46,12 +31,9 @@ with open(SECRET, "w") as f:
 PROFILE = os.path.join(root, "p.yaml")
 with open(PROFILE, "w") as f:
     f.write("version: 1\nextends: [default]\non_deny: ask\n")
-env = {"PATH": "/usr/bin:/bin", "HOME": root, "TMPDIR": tmp, "LANG": "C"}
+env = run_env(root, tmp)
 
-p = subprocess.run([GUARDIAN, "run", "-p", PROFILE, "--", "true"], cwd=work, env=env,
-                   capture_output=True, text=True, timeout=30)
-if p.returncode == 125 and "not built" in p.stderr:
-    skip("guardian cannot supervise here yet: " + p.stderr.strip())
+p = require_supervision([GUARDIAN, "run", "-p", PROFILE, "--", "true"], cwd=work, env=env)
 check(p.returncode == 0, f"plain run with the ask profile ({p.returncode}, {p.stderr.strip()!r})")
 
 
@@ -192,7 +174,4 @@ check(f"wants to read {SECRET}" in text and "syscall: open" in text, "terminal: 
 check(answered and "ASK-SECRET-7" in text, "terminal: 'o' allowed the read")
 check(os.waitstatus_to_exitcode(st) == 0, "terminal: cat exited 0")
 
-if failures:
-    print(f"{len(failures)} failure(s)")
-    sys.exit(1)
-print("all ok")
+exit_with_results()

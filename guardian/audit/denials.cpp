@@ -1,0 +1,84 @@
+// DenialTally: the short account `guardian run` prints on stderr when no audit log was asked
+// for, so that a user whose tool failed sees at once what guardian refused.
+#include "audit/denials.hpp"
+
+#include <algorithm>
+
+namespace guardian::audit {
+namespace {
+
+// What a user needs to see first: a program that was not run, a file not written, a
+// connection not made, a file not read. Stat/access probes come last: shells walking PATH
+// and compilers searching include directories make many of them, and they rarely explain
+// a failure.
+std::size_t rank(policy::Op op) {
+  switch (op) {
+    case policy::Op::exec: return 0;
+    case policy::Op::write: return 1;
+    case policy::Op::connect:
+    case policy::Op::bind: return 2;
+    case policy::Op::read: return 3;
+    case policy::Op::stat: return 5;
+    default: return 4;
+  }
+}
+
+// "read", "exec", "connect", ...; the op alone says it, except `other`, which needs its
+// category ("process operation").
+std::string label(policy::Category c, policy::Op op) {
+  if (op == policy::Op::other) return std::string(policy::to_string(c)) + " operation";
+  return std::string(policy::to_string(op));
+}
+
+std::string plural(std::uint64_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+}  // namespace
+
+void DenialTally::note(const DecisionRecord& d) {
+  (d.decision == policy::Verdict::would_deny ? would_ : denied_) += 1;
+  auto k = std::find_if(kinds_.begin(), kinds_.end(),
+                        [&](const Kind& x) { return x.category == d.category && x.op == d.op; });
+  if (k == kinds_.end()) kinds_.push_back(Kind{d.category, d.op, 1});
+  else ++k->count;
+  auto& ex = examples_[rank(d.op)];
+  if (ex.size() >= kExamples) return;
+  const std::string& target = d.category == policy::Category::network ? d.addr : d.path;
+  std::string line = label(d.category, d.op) + " " + (target.empty() ? d.syscall : target);
+  auto slash = d.exe.rfind('/');
+  line += " (" + (slash == std::string::npos ? d.exe : d.exe.substr(slash + 1)) + ", pid " + std::to_string(d.pid);
+  if (d.decision == policy::Verdict::would_deny) line += ", would be denied";
+  line += ")";
+  if (std::find(ex.begin(), ex.end(), line) == ex.end()) ex.push_back(std::move(line));
+}
+
+std::string DenialTally::text(const std::string& hint) const {
+  if (denied_ + would_ == 0) return {};
+  std::string s = "guardian: ";
+  if (denied_) s += plural(denied_, "operation denied", "operations denied");
+  if (denied_ && would_) s += ", ";
+  if (would_) s += plural(would_, "operation would be denied", "operations would be denied");
+  // Kinds in the order of the examples: what matters most first, then the most frequent.
+  std::vector<Kind> kinds = kinds_;
+  std::stable_sort(kinds.begin(), kinds.end(), [](const Kind& a, const Kind& b) {
+    std::size_t ra = rank(a.op), rb = rank(b.op);
+    return ra != rb ? ra < rb : a.count > b.count;
+  });
+  s += ": ";
+  for (std::size_t i = 0; i < kinds.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(kinds[i].count) + " " + label(kinds[i].category, kinds[i].op);
+  s += "\n";
+  std::uint64_t shown = 0;
+  for (const auto& rank_examples : examples_)
+    for (const std::string& ex : rank_examples) {
+      if (shown == kExamples) break;
+      s += "guardian:   " + ex + "\n";
+      ++shown;
+    }
+  if (denied_ + would_ > shown) s += "guardian:   ... and " + std::to_string(denied_ + would_ - shown) + " more\n";
+  s += "guardian: " + hint + "\n";
+  return s;
+}
+
+}  // namespace guardian::audit

@@ -1,0 +1,70 @@
+"""Shared by the session tests (session_limits, session_lifetime, session_ask): reporting
+(check, skip, finish), a scratch root, the environment guardian runs with, and the `nobody`
+prefix of --unprivileged runs. Imported from the test's own directory."""
+import os
+import pwd
+import subprocess
+import sys
+import tempfile
+
+GUARDIAN = os.environ["GUARDIAN"]
+UNPRIV = "--unprivileged" in sys.argv
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def skip(why):
+    print("SKIP:", why)
+    sys.exit(77)
+
+
+def exit_with_results():
+    """Ends the test: status 1 with the count when a check failed, else 0."""
+    if failures:
+        print(f"{len(failures)} failure(s)")
+        sys.exit(1)
+    print("all ok")
+    sys.exit(0)
+
+
+def scratch_root(prefix, shared=False):
+    """A fresh directory (resolved, so paths compare with guardian's); shared=True opens it
+    to every user, for runs as `nobody`."""
+    root = os.path.realpath(tempfile.mkdtemp(prefix=prefix))
+    if shared:
+        os.chmod(root, 0o777)
+    return root
+
+
+def run_env(home, tmpdir):
+    """A small, fixed environment: tests never depend on the caller's."""
+    return {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": tmpdir, "LANG": "C"}
+
+
+def unprivileged_prefix():
+    """With --unprivileged: the setpriv words that run guardian as `nobody` (skip when that
+    is impossible here); else no prefix."""
+    if not UNPRIV:
+        return []
+    if os.geteuid() != 0:
+        skip("needs root to switch to an unprivileged user")
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        skip("no user 'nobody'")
+    return ["setpriv", "--reuid", str(nobody.pw_uid), "--regid", str(nobody.pw_gid),
+            "--clear-groups", "--"]
+
+
+def require_supervision(args, **kwargs):
+    """Runs `args` (a plain guardian run); skips the test when guardian cannot supervise
+    here at all. Returns the completed process for further checks."""
+    p = subprocess.run(args, capture_output=True, text=True, timeout=30, **kwargs)
+    if p.returncode == 125 and "not built" in p.stderr:
+        skip("guardian cannot supervise here: " + p.stderr.strip())
+    return p
