@@ -166,8 +166,9 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
 // (neither a /proc magic link nor an anonymous object) is given as the resolved absolute
 // path with RESOLVE_NO_SYMLINKS: it has no symlink left, so one swapped in meanwhile
 // fails (ELOOP) instead of being followed, and neither the cwd nor the dirfd matter.
-// Magic links (/proc/self/fd/N, /dev/stdin) keep the path as given: a thread swapping
-// descriptor N between check and use can still win there (guardian(1) says so).
+// A magic link (/proc/self/fd/N, /dev/stdin) to a file still in place is opened by that
+// place too; to a pipe, socket or deleted file it keeps the path as given, and a thread
+// swapping descriptor N between check and use can still win there (guardian(1) says so).
 Response Handler::Impl::pinned_open(Ctx&, int dirfd, int flags, mode_t mode,
                                     std::uint64_t resolve, const Resolved& r) {
   const bool creat = (flags & O_CREAT) && !(flags & O_PATH);
@@ -175,7 +176,10 @@ Response Handler::Impl::pinned_open(Ctx&, int dirfd, int flags, mode_t mode,
   if (!r.exists && !creat) return error(ENOENT);
   // Writing /proc/PID/mem (FOLL_FORCE) is the one way around a read-only sealed page.
   if (acc != O_RDONLY && is_proc_mem(r.path)) return error(EACCES);
-  const bool by_place = !r.magic && !r.anonymous() && !r.path.empty() && r.path[0] == '/';
+  // Through a magic link too when it names a file that is still in place (not deleted).
+  const bool deleted = r.path.size() > 10 && r.path.compare(r.path.size() - 10, 10, " (deleted)") == 0;
+  const bool by_place = !r.anonymous() && !r.path.empty() && r.path[0] == '/' &&
+                        (!r.magic || (r.exists && !deleted));
   struct open_how how {};
   // openat2 refuses unknown flag bits (open ignores them) and a mode without O_CREAT.
   how.flags = static_cast<std::uint64_t>(static_cast<unsigned>(flags)) & kOpenFlags;

@@ -371,6 +371,19 @@ network:
               and x.get("decision") == "would-deny" for x in crecs),
           "complain mode: the connect is would-deny and carries the name")
 
+    # --allow-connect NAME:PORT alone starts the gate and lets that name resolve.
+    p3 = os.path.join(tmp, "nonet.yaml")
+    with open(p3, "w") as f:
+        f.write(f"version: 1\nextends: [base]\nfiles: {{read: [\"{tmp}/**\"]}}\n"
+                f"exec: {{allow: [\"/usr/bin/python3*\"]}}\n")
+    cmd = [GUARDIAN, "run"] + (["--backend", BACKEND] if BACKEND else [])
+    cmd += ["-p", p3, "--allow-connect", f"allowed.test:{lport}", "--", "/usr/bin/python3", client, ns,
+            json.dumps([["udp", "allowed.test"], ["connect", "127.0.0.2", lport], ["udp", "denied.test"]])]
+    q = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    check(q.stdout.strip() == json.dumps([{"rcode": 0, "addrs": ["127.0.0.2"]}, "ok", {"rcode": 5, "addrs": []}]),
+          "--allow-connect with a host name: that name resolves and connects, others do not",
+          q.stdout + q.stderr)
+
     # dns: true without host rules: the resolvers are reached directly (no gate); without
     # it they are not reached at all.
     for dns_flag, want in (("true", "Connection refused"), ("false", "Permission denied")):
