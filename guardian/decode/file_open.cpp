@@ -42,6 +42,19 @@ bool is_proc_mem(const std::string& p) {
   return p.compare(i, std::string::npos, "/mem") == 0;
 }
 
+// openat2 (Linux 5.6) can be missing, or refused by a container's own seccomp profile.
+bool have_openat2() {
+  static const bool ok = [] {
+    struct open_how how {};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS;
+    long fd = ::syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof how);
+    if (fd >= 0) ::close(static_cast<int>(fd));
+    return fd >= 0;
+  }();
+  return ok;
+}
+
 }  // namespace
 
 bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolved& r,
@@ -189,6 +202,17 @@ Response Handler::Impl::pinned_open(Ctx&, int dirfd, int flags, mode_t mode,
   const std::string& path = by_place ? r.path : raw1;
   Response res = cont();
   Redirect& rd = res.redirect;
+  if (!have_openat2()) {
+    // Without openat2: openat on the pinned path. The buffer cannot change; a symlink swapped
+    // into the resolved path meanwhile would be followed (guardian(1) says so).
+    rd.nr = SYS_openat;
+    rd.blob.assign(path.c_str(), path.size() + 1);
+    rd.args = {by_place ? static_cast<std::uint64_t>(static_cast<std::int64_t>(AT_FDCWD))
+                        : static_cast<std::uint64_t>(static_cast<std::int64_t>(dirfd)),
+               0, static_cast<std::uint64_t>(static_cast<unsigned>(flags)), how.mode, 0, 0};
+    rd.in_blob = 1u << 1;
+    return res;
+  }
   rd.nr = SYS_openat2;
   rd.blob.assign(path.c_str(), path.size() + 1);
   rd.blob.resize((rd.blob.size() + 7) & ~std::size_t{7});
