@@ -10,9 +10,11 @@
 
 #include <cstddef>
 
+#include "restart.hpp"
 #include "shim.hpp"
 
 using guardian::preload::g_shim;
+using guardian::preload::restart_eintr;
 
 #define GUARDIAN_EXPORT extern "C" __attribute__((visibility("default")))
 // The hook's own return address: the program's call site, known without unwinding.
@@ -39,6 +41,15 @@ inline int after_spawn(void* caller, int rc, const char* func, const char* path)
   return rc;
 }
 
+// posix_spawn reports the child's exec failure as its result: EINTR there is the same
+// interrupted-before-received case as restart_eintr's (the child is gone; spawn again).
+template <class Call>
+inline int spawn_again(Call call) {
+  int rc = call();
+  for (int i = 0; rc == EINTR && i < guardian::preload::kMaxRestarts; ++i) rc = call();
+  return rc;
+}
+
 #define REAL_OR_ENOSYS(fn, ...) \
   do {                          \
     if (!g_shim.real().fn) {    \
@@ -53,22 +64,22 @@ extern "C" char** environ;
 
 GUARDIAN_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
   REAL_OR_ENOSYS(execve, -1);
-  return after(CALLER, g_shim.real().execve(path, argv, envp), GSHIM_FAM_EXEC, "execve", path);
+  return after(CALLER, restart_eintr([&] { return g_shim.real().execve(path, argv, envp); }), GSHIM_FAM_EXEC, "execve", path);
 }
 
 GUARDIAN_EXPORT int execv(const char* path, char* const argv[]) {
   REAL_OR_ENOSYS(execv, -1);
-  return after(CALLER, g_shim.real().execv(path, argv), GSHIM_FAM_EXEC, "execv", path);
+  return after(CALLER, restart_eintr([&] { return g_shim.real().execv(path, argv); }), GSHIM_FAM_EXEC, "execv", path);
 }
 
 GUARDIAN_EXPORT int execvp(const char* file, char* const argv[]) {
   REAL_OR_ENOSYS(execvp, -1);
-  return after(CALLER, g_shim.real().execvp(file, argv), GSHIM_FAM_EXEC, "execvp", file);
+  return after(CALLER, restart_eintr([&] { return g_shim.real().execvp(file, argv); }), GSHIM_FAM_EXEC, "execvp", file);
 }
 
 GUARDIAN_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) {
   REAL_OR_ENOSYS(execvpe, -1);
-  return after(CALLER, g_shim.real().execvpe(file, argv, envp), GSHIM_FAM_EXEC, "execvpe", file);
+  return after(CALLER, restart_eintr([&] { return g_shim.real().execvpe(file, argv, envp); }), GSHIM_FAM_EXEC, "execvpe", file);
 }
 
 // The execl family is variadic: gather the arguments on the stack (as glibc itself does with
@@ -96,7 +107,7 @@ GUARDIAN_EXPORT int execl(const char* path, const char* arg, ...) {
   va_end(ap);
   argv[n] = nullptr;
   REAL_OR_ENOSYS(execve, -1);
-  return after(CALLER, g_shim.real().execve(path, argv, environ), GSHIM_FAM_EXEC, "execl", path);
+  return after(CALLER, restart_eintr([&] { return g_shim.real().execve(path, argv, environ); }), GSHIM_FAM_EXEC, "execl", path);
 }
 
 GUARDIAN_EXPORT int execlp(const char* file, const char* arg, ...) {
@@ -111,7 +122,7 @@ GUARDIAN_EXPORT int execlp(const char* file, const char* arg, ...) {
   va_end(ap);
   argv[n] = nullptr;
   REAL_OR_ENOSYS(execvp, -1);
-  return after(CALLER, g_shim.real().execvp(file, argv), GSHIM_FAM_EXEC, "execlp", file);
+  return after(CALLER, restart_eintr([&] { return g_shim.real().execvp(file, argv); }), GSHIM_FAM_EXEC, "execlp", file);
 }
 
 GUARDIAN_EXPORT int execle(const char* path, const char* arg, ...) {
@@ -127,7 +138,7 @@ GUARDIAN_EXPORT int execle(const char* path, const char* arg, ...) {
   va_end(ap);
   argv[n] = nullptr;
   REAL_OR_ENOSYS(execve, -1);
-  return after(CALLER, g_shim.real().execve(path, argv, envp), GSHIM_FAM_EXEC, "execle", path);
+  return after(CALLER, restart_eintr([&] { return g_shim.real().execve(path, argv, envp); }), GSHIM_FAM_EXEC, "execle", path);
 }
 
 GUARDIAN_EXPORT int posix_spawn(pid_t* pid, const char* path,
@@ -135,7 +146,7 @@ GUARDIAN_EXPORT int posix_spawn(pid_t* pid, const char* path,
                                 const posix_spawnattr_t* attr, char* const argv[],
                                 char* const envp[]) {
   if (!g_shim.real().posix_spawn) return ENOSYS;
-  return after_spawn(CALLER, g_shim.real().posix_spawn(pid, path, actions, attr, argv, envp),
+  return after_spawn(CALLER, spawn_again([&] { return g_shim.real().posix_spawn(pid, path, actions, attr, argv, envp); }),
                      "posix_spawn", path);
 }
 
@@ -144,7 +155,7 @@ GUARDIAN_EXPORT int posix_spawnp(pid_t* pid, const char* file,
                                  const posix_spawnattr_t* attr, char* const argv[],
                                  char* const envp[]) {
   if (!g_shim.real().posix_spawnp) return ENOSYS;
-  return after_spawn(CALLER, g_shim.real().posix_spawnp(pid, file, actions, attr, argv, envp),
+  return after_spawn(CALLER, spawn_again([&] { return g_shim.real().posix_spawnp(pid, file, actions, attr, argv, envp); }),
                      "posix_spawnp", file);
 }
 

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "restart.hpp"
 #include "shim.hpp"
 
 #ifdef GUARDIAN_FAST_PATH
@@ -32,6 +33,8 @@
 #endif
 
 using guardian::preload::g_shim;
+using guardian::preload::restart_eintr;
+using guardian::preload::restart_open;
 
 #define GUARDIAN_EXPORT extern "C" __attribute__((visibility("default")))
 // The hook's own return address: the program's call site, known without unwinding.
@@ -98,7 +101,7 @@ GUARDIAN_EXPORT int open(const char* path, int flags, ...) {
   }
   FAST(open(AT_FDCWD, path, flags, mode, &fast_rc_));
   REAL_OR_ENOSYS(open, -1);
-  return after(CALLER, g_shim.real().open(path, flags, mode), GSHIM_FAM_OPEN, "open", path);
+  return after(CALLER, restart_open(AT_FDCWD, path, [&] { return g_shim.real().open(path, flags, mode); }), GSHIM_FAM_OPEN, "open", path);
 }
 
 GUARDIAN_EXPORT int open64(const char* path, int flags, ...) {
@@ -111,7 +114,7 @@ GUARDIAN_EXPORT int open64(const char* path, int flags, ...) {
   }
   FAST(open(AT_FDCWD, path, flags, mode, &fast_rc_));
   REAL_OR_ENOSYS(open64, -1);
-  return after(CALLER, g_shim.real().open64(path, flags, mode), GSHIM_FAM_OPEN, "open64", path);
+  return after(CALLER, restart_open(AT_FDCWD, path, [&] { return g_shim.real().open64(path, flags, mode); }), GSHIM_FAM_OPEN, "open64", path);
 }
 
 GUARDIAN_EXPORT int openat(int dirfd, const char* path, int flags, ...) {
@@ -124,7 +127,7 @@ GUARDIAN_EXPORT int openat(int dirfd, const char* path, int flags, ...) {
   }
   FAST(open(dirfd, path, flags, mode, &fast_rc_));
   REAL_OR_ENOSYS(openat, -1);
-  return after(CALLER, g_shim.real().openat(dirfd, path, flags, mode), GSHIM_FAM_OPEN, "openat", path);
+  return after(CALLER, restart_open(dirfd, path, [&] { return g_shim.real().openat(dirfd, path, flags, mode); }), GSHIM_FAM_OPEN, "openat", path);
 }
 
 GUARDIAN_EXPORT int openat64(int dirfd, const char* path, int flags, ...) {
@@ -137,57 +140,57 @@ GUARDIAN_EXPORT int openat64(int dirfd, const char* path, int flags, ...) {
   }
   FAST(open(dirfd, path, flags, mode, &fast_rc_));
   REAL_OR_ENOSYS(openat64, -1);
-  return after(CALLER, g_shim.real().openat64(dirfd, path, flags, mode), GSHIM_FAM_OPEN, "openat64",
+  return after(CALLER, restart_open(dirfd, path, [&] { return g_shim.real().openat64(dirfd, path, flags, mode); }), GSHIM_FAM_OPEN, "openat64",
                path);
 }
 
 GUARDIAN_EXPORT int creat(const char* path, mode_t mode) {
   FAST(open(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode, &fast_rc_));
   REAL_OR_ENOSYS(creat, -1);
-  return after(CALLER, g_shim.real().creat(path, mode), GSHIM_FAM_OPEN, "creat", path);
+  return after(CALLER, restart_open(AT_FDCWD, path, [&] { return g_shim.real().creat(path, mode); }), GSHIM_FAM_OPEN, "creat", path);
 }
 
 GUARDIAN_EXPORT int creat64(const char* path, mode_t mode) {
   FAST(open(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode, &fast_rc_));
   REAL_OR_ENOSYS(creat64, -1);
-  return after(CALLER, g_shim.real().creat64(path, mode), GSHIM_FAM_OPEN, "creat64", path);
+  return after(CALLER, restart_open(AT_FDCWD, path, [&] { return g_shim.real().creat64(path, mode); }), GSHIM_FAM_OPEN, "creat64", path);
 }
 
 GUARDIAN_EXPORT int __open_2(const char* path, int flags) {
   FAST(open(AT_FDCWD, path, flags, 0, &fast_rc_));
   REAL_OR_ENOSYS(open_2, -1);
-  return after(CALLER, g_shim.real().open_2(path, flags), GSHIM_FAM_OPEN, "__open_2", path);
+  return after(CALLER, restart_open(AT_FDCWD, path, [&] { return g_shim.real().open_2(path, flags); }), GSHIM_FAM_OPEN, "__open_2", path);
 }
 
 GUARDIAN_EXPORT int __open64_2(const char* path, int flags) {
   FAST(open(AT_FDCWD, path, flags, 0, &fast_rc_));
   REAL_OR_ENOSYS(open64_2, -1);
-  return after(CALLER, g_shim.real().open64_2(path, flags), GSHIM_FAM_OPEN, "__open64_2", path);
+  return after(CALLER, restart_open(AT_FDCWD, path, [&] { return g_shim.real().open64_2(path, flags); }), GSHIM_FAM_OPEN, "__open64_2", path);
 }
 
 GUARDIAN_EXPORT int __openat_2(int dirfd, const char* path, int flags) {
   FAST(open(dirfd, path, flags, 0, &fast_rc_));
   REAL_OR_ENOSYS(openat_2, -1);
-  return after(CALLER, g_shim.real().openat_2(dirfd, path, flags), GSHIM_FAM_OPEN, "__openat_2", path);
+  return after(CALLER, restart_open(dirfd, path, [&] { return g_shim.real().openat_2(dirfd, path, flags); }), GSHIM_FAM_OPEN, "__openat_2", path);
 }
 
 GUARDIAN_EXPORT int __openat64_2(int dirfd, const char* path, int flags) {
   FAST(open(dirfd, path, flags, 0, &fast_rc_));
   REAL_OR_ENOSYS(openat64_2, -1);
-  return after(CALLER, g_shim.real().openat64_2(dirfd, path, flags), GSHIM_FAM_OPEN, "__openat64_2",
+  return after(CALLER, restart_open(dirfd, path, [&] { return g_shim.real().openat64_2(dirfd, path, flags); }), GSHIM_FAM_OPEN, "__openat64_2",
                path);
 }
 
 GUARDIAN_EXPORT FILE* fopen(const char* path, const char* mode) {
   FAST_FILE(fopen(path, mode, &fast_f_));
   REAL_OR_ENOSYS(fopen, nullptr);
-  return after(CALLER, g_shim.real().fopen(path, mode), "fopen", path);
+  return after(CALLER, restart_open(AT_FDCWD, path, [&] { return g_shim.real().fopen(path, mode); }), "fopen", path);
 }
 
 GUARDIAN_EXPORT FILE* fopen64(const char* path, const char* mode) {
   FAST_FILE(fopen(path, mode, &fast_f_));
   REAL_OR_ENOSYS(fopen64, nullptr);
-  return after(CALLER, g_shim.real().fopen64(path, mode), "fopen64", path);
+  return after(CALLER, restart_open(AT_FDCWD, path, [&] { return g_shim.real().fopen64(path, mode); }), "fopen64", path);
 }
 
 GUARDIAN_EXPORT FILE* freopen(const char* path, const char* mode, FILE* stream) {
@@ -203,68 +206,68 @@ GUARDIAN_EXPORT FILE* freopen64(const char* path, const char* mode, FILE* stream
 GUARDIAN_EXPORT int stat(const char* path, struct stat* buf) {
   FAST(stat(AT_FDCWD, path, buf, 0, &fast_rc_));
   REAL_OR_ENOSYS(stat, -1);
-  return after(CALLER, g_shim.real().stat(path, buf), GSHIM_FAM_STAT, "stat", path);
+  return after(CALLER, restart_eintr([&] { return g_shim.real().stat(path, buf); }), GSHIM_FAM_STAT, "stat", path);
 }
 
 GUARDIAN_EXPORT int stat64(const char* path, struct stat64* buf) {
   FAST(stat(AT_FDCWD, path, reinterpret_cast<struct stat*>(buf), 0, &fast_rc_));
   REAL_OR_ENOSYS(stat64, -1);
-  return after(CALLER, g_shim.real().stat64(path, buf), GSHIM_FAM_STAT, "stat64", path);
+  return after(CALLER, restart_eintr([&] { return g_shim.real().stat64(path, buf); }), GSHIM_FAM_STAT, "stat64", path);
 }
 
 GUARDIAN_EXPORT int lstat(const char* path, struct stat* buf) {
   FAST(stat(AT_FDCWD, path, buf, AT_SYMLINK_NOFOLLOW, &fast_rc_));
   REAL_OR_ENOSYS(lstat, -1);
-  return after(CALLER, g_shim.real().lstat(path, buf), GSHIM_FAM_STAT, "lstat", path);
+  return after(CALLER, restart_eintr([&] { return g_shim.real().lstat(path, buf); }), GSHIM_FAM_STAT, "lstat", path);
 }
 
 GUARDIAN_EXPORT int lstat64(const char* path, struct stat64* buf) {
   FAST(stat(AT_FDCWD, path, reinterpret_cast<struct stat*>(buf), AT_SYMLINK_NOFOLLOW, &fast_rc_));
   REAL_OR_ENOSYS(lstat64, -1);
-  return after(CALLER, g_shim.real().lstat64(path, buf), GSHIM_FAM_STAT, "lstat64", path);
+  return after(CALLER, restart_eintr([&] { return g_shim.real().lstat64(path, buf); }), GSHIM_FAM_STAT, "lstat64", path);
 }
 
 GUARDIAN_EXPORT int fstatat(int dirfd, const char* path, struct stat* buf, int flags) {
   FAST(stat(dirfd, path, buf, flags, &fast_rc_));
   REAL_OR_ENOSYS(fstatat, -1);
-  return after(CALLER, g_shim.real().fstatat(dirfd, path, buf, flags), GSHIM_FAM_STAT, "fstatat", path);
+  return after(CALLER, restart_eintr([&] { return g_shim.real().fstatat(dirfd, path, buf, flags); }), GSHIM_FAM_STAT, "fstatat", path);
 }
 
 GUARDIAN_EXPORT int fstatat64(int dirfd, const char* path, struct stat64* buf, int flags) {
   FAST(stat(dirfd, path, reinterpret_cast<struct stat*>(buf), flags, &fast_rc_));
   REAL_OR_ENOSYS(fstatat64, -1);
-  return after(CALLER, g_shim.real().fstatat64(dirfd, path, buf, flags), GSHIM_FAM_STAT, "fstatat64",
+  return after(CALLER, restart_eintr([&] { return g_shim.real().fstatat64(dirfd, path, buf, flags); }), GSHIM_FAM_STAT, "fstatat64",
                path);
 }
 
 GUARDIAN_EXPORT int __xstat(int ver, const char* path, struct stat* buf) {
   if (ver == 0 || ver == 1) FAST(stat(AT_FDCWD, path, buf, 0, &fast_rc_));
   REAL_OR_ENOSYS(xstat, -1);
-  return after(CALLER, g_shim.real().xstat(ver, path, buf), GSHIM_FAM_STAT, "__xstat", path);
+  return after(CALLER, restart_eintr([&] { return g_shim.real().xstat(ver, path, buf); }), GSHIM_FAM_STAT, "__xstat", path);
 }
 
 GUARDIAN_EXPORT int __xstat64(int ver, const char* path, struct stat64* buf) {
   if (ver == 0 || ver == 1) FAST(stat(AT_FDCWD, path, reinterpret_cast<struct stat*>(buf), 0, &fast_rc_));
   REAL_OR_ENOSYS(xstat64, -1);
-  return after(CALLER, g_shim.real().xstat64(ver, path, buf), GSHIM_FAM_STAT, "__xstat64", path);
+  return after(CALLER, restart_eintr([&] { return g_shim.real().xstat64(ver, path, buf); }), GSHIM_FAM_STAT, "__xstat64", path);
 }
 
 GUARDIAN_EXPORT int __lxstat(int ver, const char* path, struct stat* buf) {
   if (ver == 0 || ver == 1) FAST(stat(AT_FDCWD, path, buf, AT_SYMLINK_NOFOLLOW, &fast_rc_));
   REAL_OR_ENOSYS(lxstat, -1);
-  return after(CALLER, g_shim.real().lxstat(ver, path, buf), GSHIM_FAM_STAT, "__lxstat", path);
+  return after(CALLER, restart_eintr([&] { return g_shim.real().lxstat(ver, path, buf); }), GSHIM_FAM_STAT, "__lxstat", path);
 }
 
 GUARDIAN_EXPORT int __lxstat64(int ver, const char* path, struct stat64* buf) {
   if (ver == 0 || ver == 1) FAST(stat(AT_FDCWD, path, reinterpret_cast<struct stat*>(buf), AT_SYMLINK_NOFOLLOW, &fast_rc_));
   REAL_OR_ENOSYS(lxstat64, -1);
-  return after(CALLER, g_shim.real().lxstat64(ver, path, buf), GSHIM_FAM_STAT, "__lxstat64", path);
+  return after(CALLER, restart_eintr([&] { return g_shim.real().lxstat64(ver, path, buf); }), GSHIM_FAM_STAT, "__lxstat64", path);
 }
 
 GUARDIAN_EXPORT int __fxstatat(int ver, int dirfd, const char* path, struct stat* buf, int flags) {
   if (ver == 0 || ver == 1) FAST(stat(dirfd, path, buf, flags, &fast_rc_));
   REAL_OR_ENOSYS(fxstatat, -1);
-  return after(CALLER, g_shim.real().fxstatat(ver, dirfd, path, buf, flags), GSHIM_FAM_STAT,
+  return after(CALLER, restart_eintr([&] { return g_shim.real().fxstatat(ver, dirfd, path, buf, flags); }), GSHIM_FAM_STAT,
                "__fxstatat", path);
 }
 
@@ -272,7 +275,7 @@ GUARDIAN_EXPORT int __fxstatat64(int ver, int dirfd, const char* path, struct st
                                  int flags) {
   if (ver == 0 || ver == 1) FAST(stat(dirfd, path, reinterpret_cast<struct stat*>(buf), flags, &fast_rc_));
   REAL_OR_ENOSYS(fxstatat64, -1);
-  return after(CALLER, g_shim.real().fxstatat64(ver, dirfd, path, buf, flags), GSHIM_FAM_STAT,
+  return after(CALLER, restart_eintr([&] { return g_shim.real().fxstatat64(ver, dirfd, path, buf, flags); }), GSHIM_FAM_STAT,
                "__fxstatat64", path);
 }
 
@@ -280,31 +283,31 @@ GUARDIAN_EXPORT int statx(int dirfd, const char* path, int flags, unsigned int m
                           struct statx* buf) {
   FAST(statx(dirfd, path, flags, mask, buf, &fast_rc_));
   REAL_OR_ENOSYS(statx, -1);
-  return after(CALLER, g_shim.real().statx(dirfd, path, flags, mask, buf), GSHIM_FAM_STAT, "statx",
+  return after(CALLER, restart_eintr([&] { return g_shim.real().statx(dirfd, path, flags, mask, buf); }), GSHIM_FAM_STAT, "statx",
                path);
 }
 
 GUARDIAN_EXPORT int access(const char* path, int mode) {
   FAST(access(AT_FDCWD, path, mode, 0, SYS_access, &fast_rc_));
   REAL_OR_ENOSYS(access, -1);
-  return after(CALLER, g_shim.real().access(path, mode), GSHIM_FAM_ACCESS, "access", path);
+  return after(CALLER, restart_eintr([&] { return g_shim.real().access(path, mode); }), GSHIM_FAM_ACCESS, "access", path);
 }
 
 GUARDIAN_EXPORT int faccessat(int dirfd, const char* path, int mode, int flags) {
   FAST(access(dirfd, path, mode, flags, SYS_faccessat2, &fast_rc_));
   REAL_OR_ENOSYS(faccessat, -1);
-  return after(CALLER, g_shim.real().faccessat(dirfd, path, mode, flags), GSHIM_FAM_ACCESS, "faccessat",
+  return after(CALLER, restart_eintr([&] { return g_shim.real().faccessat(dirfd, path, mode, flags); }), GSHIM_FAM_ACCESS, "faccessat",
                path);
 }
 
 GUARDIAN_EXPORT int euidaccess(const char* path, int mode) {
   FAST(access(AT_FDCWD, path, mode, AT_EACCESS, SYS_faccessat2, &fast_rc_));
   REAL_OR_ENOSYS(euidaccess, -1);
-  return after(CALLER, g_shim.real().euidaccess(path, mode), GSHIM_FAM_ACCESS, "euidaccess", path);
+  return after(CALLER, restart_eintr([&] { return g_shim.real().euidaccess(path, mode); }), GSHIM_FAM_ACCESS, "euidaccess", path);
 }
 
 GUARDIAN_EXPORT int eaccess(const char* path, int mode) {
   FAST(access(AT_FDCWD, path, mode, AT_EACCESS, SYS_faccessat2, &fast_rc_));
   REAL_OR_ENOSYS(eaccess, -1);
-  return after(CALLER, g_shim.real().eaccess(path, mode), GSHIM_FAM_ACCESS, "eaccess", path);
+  return after(CALLER, restart_eintr([&] { return g_shim.real().eaccess(path, mode); }), GSHIM_FAM_ACCESS, "eaccess", path);
 }
