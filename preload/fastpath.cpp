@@ -176,6 +176,7 @@ void FastPath::init() {
     token_ = hdr->token;
     ring_ = ring;
     engine_ = e;  // last: the hooks test engine_ alone
+    munmap(pm, static_cast<std::size_t>(st.st_size));  // the engine keeps its own copy
   } catch (...) {
     return;
   }

@@ -67,6 +67,13 @@ class AsyncLog final : public AuditLog {
     enqueue_locked(lk, std::move(item));
   }
 
+  bool records_allows() const override { return sink_ && !opts_.decisions_deny_only; }
+
+  void count_allow() override {
+    std::lock_guard lk(mu_);
+    if (!closed_) ++counts_[static_cast<std::size_t>(policy::Verdict::allow)];
+  }
+
   void process(const ProcessRecord& p) override { push(Item{{}, p, std::nullopt}); }
   void limit(const LimitRecord& l) override { push(Item{{}, l, std::nullopt}); }
 

@@ -85,6 +85,11 @@ class AuditLog {
   virtual ~AuditLog() = default;
   virtual void session_start(const SessionStart&) = 0;
   virtual void decision(const DecisionRecord&) = 0;
+  // Would decision() of an allow write a record? false when there is no destination or the
+  // profile says `audit: {decisions: deny}`: the supervisor then skips building the record
+  // and calls count_allow() so that session_end's counts stay right. (Seam extension.)
+  virtual bool records_allows() const { return true; }
+  virtual void count_allow() {}
   virtual void process(const ProcessRecord&) = 0;
   virtual void limit(const LimitRecord&) = 0;
   // Writes session_end, drains the queue, flushes and closes; blocks until done.

@@ -236,7 +236,9 @@ void FastPathLog::drain(bool final) {
 const FastPathLog::Proc& FastPathLog::proc_of(pid_t pid) {
   auto it = procs_.find(pid);
   if (it != procs_.end()) return it->second;
-  // Not seen in a process record (the command itself): ask /proc while it is alive.
+  // Not seen in a process record (the command itself): ask /proc while it is alive. The
+  // pid comes from session memory: bound what a confused writer can make us keep.
+  if (procs_.size() > 65536) procs_.clear();
   Proc p;
   p.ppid = read_proc_ppid(pid);
   read_proc_exe(pid, p.exe);

@@ -42,6 +42,19 @@ bool is_proc_mem(const std::string& p) {
   return p.compare(i, std::string::npos, "/mem") == 0;
 }
 
+// openat2 (Linux 5.6) can be missing, or refused by a container's own seccomp profile.
+bool have_openat2() {
+  static const bool ok = [] {
+    struct open_how how {};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS;
+    long fd = ::syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof how);
+    if (fd >= 0) ::close(static_cast<int>(fd));
+    return fd >= 0;
+  }();
+  return ok;
+}
+
 }  // namespace
 
 bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolved& r,
@@ -166,8 +179,9 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
 // (neither a /proc magic link nor an anonymous object) is given as the resolved absolute
 // path with RESOLVE_NO_SYMLINKS: it has no symlink left, so one swapped in meanwhile
 // fails (ELOOP) instead of being followed, and neither the cwd nor the dirfd matter.
-// Magic links (/proc/self/fd/N, /dev/stdin) keep the path as given: a thread swapping
-// descriptor N between check and use can still win there (guardian(1) says so).
+// A magic link (/proc/self/fd/N, /dev/stdin) to a file still in place is opened by that
+// place too; to a pipe, socket or deleted file it keeps the path as given, and a thread
+// swapping descriptor N between check and use can still win there (guardian(1) says so).
 Response Handler::Impl::pinned_open(Ctx&, int dirfd, int flags, mode_t mode,
                                     std::uint64_t resolve, const Resolved& r) {
   const bool creat = (flags & O_CREAT) && !(flags & O_PATH);
@@ -175,7 +189,10 @@ Response Handler::Impl::pinned_open(Ctx&, int dirfd, int flags, mode_t mode,
   if (!r.exists && !creat) return error(ENOENT);
   // Writing /proc/PID/mem (FOLL_FORCE) is the one way around a read-only sealed page.
   if (acc != O_RDONLY && is_proc_mem(r.path)) return error(EACCES);
-  const bool by_place = !r.magic && !r.anonymous() && !r.path.empty() && r.path[0] == '/';
+  // Through a magic link too when it names a file that is still in place (not deleted).
+  const bool deleted = r.path.size() > 10 && r.path.compare(r.path.size() - 10, 10, " (deleted)") == 0;
+  const bool by_place = !r.anonymous() && !r.path.empty() && r.path[0] == '/' &&
+                        (!r.magic || (r.exists && !deleted));
   struct open_how how {};
   // openat2 refuses unknown flag bits (open ignores them) and a mode without O_CREAT.
   how.flags = static_cast<std::uint64_t>(static_cast<unsigned>(flags)) & kOpenFlags;
@@ -185,6 +202,17 @@ Response Handler::Impl::pinned_open(Ctx&, int dirfd, int flags, mode_t mode,
   const std::string& path = by_place ? r.path : raw1;
   Response res = cont();
   Redirect& rd = res.redirect;
+  if (!have_openat2()) {
+    // Without openat2: openat on the pinned path. The buffer cannot change; a symlink swapped
+    // into the resolved path meanwhile would be followed (guardian(1) says so).
+    rd.nr = SYS_openat;
+    rd.blob.assign(path.c_str(), path.size() + 1);
+    rd.args = {by_place ? static_cast<std::uint64_t>(static_cast<std::int64_t>(AT_FDCWD))
+                        : static_cast<std::uint64_t>(static_cast<std::int64_t>(dirfd)),
+               0, static_cast<std::uint64_t>(static_cast<unsigned>(flags)), how.mode, 0, 0};
+    rd.in_blob = 1u << 1;
+    return res;
+  }
   rd.nr = SYS_openat2;
   rd.blob.assign(path.c_str(), path.size() + 1);
   rd.blob.resize((rd.blob.size() + 7) & ~std::size_t{7});

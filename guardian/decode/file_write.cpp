@@ -177,7 +177,10 @@ Response Handler::Impl::file_write(Ctx& c) {
         auto fd = c.t.take_fd(c.iarg(0));
         if (!fd) return error(EBADF);
         if (!valid(c, out)) return out;
-        if (!resolver.own_fd_object(fd.value().get(), r)) return error(EBADF);
+        r.clear();
+        if (!resolver.own_fd_object(fd.value().get(), r, false)) return error(EBADF);
+        r.magic_pid = c.tgid;  // the process holds this object already (as file_fd below)
+        r.magic = true;
         if (!decide_resolved(c, Op::write, r.path, r, out)) return out;
         long rc = ::syscall(SYS_utimensat, fd.value().get(), nullptr, now ? nullptr : ts, 0);
         return value(rc < 0 ? -errno : rc);
@@ -259,7 +262,7 @@ Response Handler::Impl::file_fd(Ctx& c) {
   int f = fd.value().get();
   Resolved& r = r1;
   r.clear();
-  if (!resolver.own_fd_object(f, r)) return error(EBADF);
+  if (!resolver.own_fd_object(f, r, false)) return error(EBADF);  // decided by path only
   r.magic_pid = c.tgid;  // the process holds this object already
   r.magic = true;
   if (!decide_resolved(c, Op::write, r.path, r, out)) return out;

@@ -143,7 +143,9 @@ bool Handler::Impl::apply(Ctx& c, const policy::Request& req, policy::Decision d
       out = error(err);
     }
   }
-  if (v == Verdict::allow && !d->audit_allows()) {
+  if (v == Verdict::allow && (!d->audit_allows() || !log.records_allows())) {
+    // Nothing would be written: count it, build nothing (the common case without --audit).
+    log.count_allow();
     argv.clear();
     return go;
   }

@@ -5,6 +5,7 @@
 // same copy is sent again on a Waiter thread (HandlerOptions::blocker) that blocks as the
 // tracee's call would, and the syscall is answered when it returns (Response::Kind::defer).
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -143,15 +144,33 @@ Response Handler::Impl::net_send(Ctx& c) {
     if (!valid(c, o)) return LONG_MIN;
     return 0;
   };
-  // After a send to the gate: who sent it (audit) and recvfrom() emulation for the socket.
-  auto sent = [this, &c](int sock, const Prepared& p, long rc) {
-    if (p.dest.to_gate && rc >= 0) note_gate_socket(c, sock, p.dest.resolver);
+  // Before a send to the gate: the socket gets its port now, as the send's autobind would
+  // give it, so the gate knows who asks before the query arrives (audit); its recvfrom()
+  // is emulated from now on.
+  auto to_gate = [this, &c](int sock, const Prepared& p) {
+    if (!p.dest.to_gate) return;
+    sockaddr_storage ss{};
+    socklen_t l = sizeof ss;
+    if (::getsockname(sock, reinterpret_cast<sockaddr*>(&ss), &l) == 0 &&
+        (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {
+      bool v6 = ss.ss_family == AF_INET6;
+      std::uint16_t port = v6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
+                              : reinterpret_cast<sockaddr_in*>(&ss)->sin_port;
+      if (port == 0) {
+        sockaddr_storage any{};
+        any.ss_family = ss.ss_family;
+        ::bind(sock, reinterpret_cast<sockaddr*>(&any),
+               v6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
+      }
+    }
+    note_gate_socket(c, sock, p.dest.resolver);
   };
   // Sends `p`; when a blocking socket would block, waits on the Blocker: then `then` turns
   // the result into the answer, on the loop's thread. Returns false with `o` = defer then.
   using Then = std::function<Response(long rc, Tracee& t)>;
   auto send_or_wait = [&](UniqueFd& sock, std::shared_ptr<Prepared> p, long& rc, Then then,
                           Response& o) {
+    to_gate(sock.get(), *p);
     rc = sigpipe(p->send(sock.get(), false), p->flags);
     if (rc != -EAGAIN || !opts.blocker || !would_block(sock.get(), p->flags)) return true;
     auto s = std::make_shared<UniqueFd>(std::move(sock));
@@ -194,7 +213,6 @@ Response Handler::Impl::net_send(Ctx& c) {
     long rc = 0;
     if (!send_or_wait(sock.value(), p, rc, [](long r, Tracee&) { return value(r); }, out))
       return out;
-    sent(sock.value().get(), *p, rc);
     return value(rc);
   }
   if (nr == SYS_sendmsg) {
@@ -211,7 +229,6 @@ Response Handler::Impl::net_send(Ctx& c) {
     if (rc < 0) return value(rc);
     if (!send_or_wait(sock.value(), p, rc, [](long r, Tracee&) { return value(r); }, out))
       return out;
-    sent(sock.value().get(), *p, rc);
     return value(rc);
   }
   if (nr == SYS_sendmmsg) {
@@ -241,10 +258,10 @@ Response Handler::Impl::net_send(Ctx& c) {
         };
         if (!send_or_wait(sock.value(), p, rc, std::move(then), out)) return out;
       } else if (rc == 0) {
+        to_gate(sock.value().get(), *p);
         rc = sigpipe(p->send(sock.value().get(), false), flags);
       }
       if (rc < 0) return n_sent ? value(n_sent) : value(rc);
-      sent(sock.value().get(), *p, rc);
       unsigned len = static_cast<unsigned>(rc);
       if (!c.t.write(at, &len, sizeof len)) {
         // The backend cannot write msg_len back: report this one message sent only.

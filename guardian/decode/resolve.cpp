@@ -473,8 +473,8 @@ bool Resolver::fd_object(pid_t tid, int fd, Resolved& out) {
   return own_fd_object(out.target.get(), out);
 }
 
-bool Resolver::own_fd_object(int fd, Resolved& out) {
-  if (!fd_path(fd, out.path) || ::fstat(fd, &out.st) != 0) {
+bool Resolver::own_fd_object(int fd, Resolved& out, bool need_stat) {
+  if (!fd_path(fd, out.path) || (need_stat && ::fstat(fd, &out.st) != 0)) {
     out.err = EBADF;
     return false;
   }

@@ -61,7 +61,8 @@ class Resolver {
   // The object behind the tracee's descriptor `fd` (as out.target) and the path it names.
   bool fd_object(pid_t tid, int fd, Resolved& out);
   // The object behind one of our own descriptors (e.g. one taken with pidfd_getfd).
-  bool own_fd_object(int fd, Resolved& out);
+  // need_stat = false: only the path (Resolved::st left empty).
+  bool own_fd_object(int fd, Resolved& out, bool need_stat = true);
 
   int root_fd() const noexcept { return root_.get(); }
 

@@ -38,6 +38,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <system_error>
 
 #include "dns/message.hpp"
 #include "policy/address.hpp"
@@ -192,7 +193,11 @@ Result<std::unique_ptr<Gate>> Gate::start(GateOptions opts) {
   len = sizeof got;
   ::getsockname(g->tcp_.get(), reinterpret_cast<sockaddr*>(&got), &len);
   g->tcp_port_ = ntohs(got.sin_port);
-  g->thread_ = std::thread([p = g.get()] { p->loop(); });
+  try {
+    g->thread_ = std::thread([p = g.get()] { p->loop(); });
+  } catch (const std::system_error& e) {
+    return fail(std::string("cannot start the DNS gate's thread: ") + e.what());
+  }
   return g;
 }
 
@@ -316,10 +321,14 @@ void Gate::loop() {
         if (!conn) break;
         if (busy_.load() >= kMaxWorkers) continue;  // closed: the client retries or fails
         ++busy_;
-        std::thread([this, c = std::move(conn), port = ntohs(from.sin_port)]() mutable {
-          serve_tcp(std::move(c), port);
-          --busy_;
-        }).detach();
+        try {
+          std::thread([this, c = std::move(conn), port = ntohs(from.sin_port)]() mutable {
+            serve_tcp(std::move(c), port);
+            --busy_;
+          }).detach();
+        } catch (const std::system_error&) {
+          --busy_;  // no thread (the uid's process limit): the connection is closed
+        }
       }
     }
   }
@@ -335,20 +344,28 @@ void Gate::serve_udp() {
     if (n < 0) return;
     std::uint16_t port = ntohs(reinterpret_cast<sockaddr_in*>(&from)->sin_port);
     std::string query(buf, static_cast<std::size_t>(n));
-    if (busy_.load() >= kMaxWorkers) {
+    auto servfail = [&] {
       std::string a = refusal(query, kRcodeServFail);
       if (!a.empty())
         ::sendto(udp_.get(), a.data(), a.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), fl);
+    };
+    if (busy_.load() >= kMaxWorkers) {
+      servfail();
       continue;
     }
     ++busy_;
-    std::thread([this, query = std::move(query), from, fl, port] {
-      std::string a = answer(query, port, false);
-      if (!a.empty())
-        ::sendto(udp_.get(), a.data(), a.size(), MSG_DONTWAIT,
-                 reinterpret_cast<const sockaddr*>(&from), fl);
-      --busy_;
-    }).detach();
+    try {
+      std::thread([this, query, from, fl, port] {
+        std::string a = answer(query, port, false);
+        if (!a.empty())
+          ::sendto(udp_.get(), a.data(), a.size(), MSG_DONTWAIT,
+                   reinterpret_cast<const sockaddr*>(&from), fl);
+        --busy_;
+      }).detach();
+    } catch (const std::system_error&) {
+      --busy_;  // no thread (the uid's process limit): fail this query, not guardian
+      servfail();
+    }
   }
 }
 

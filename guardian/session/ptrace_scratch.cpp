@@ -159,13 +159,18 @@ bool ScratchPages::write(pid_t tid, std::uint64_t at, const std::string& data) {
     }
     return true;
   }
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/mem", tid);
   // /proc/PID/mem writes as the tracer (FOLL_FORCE): the page is read-only to the tracee.
-  int fd = ::open(path, O_RDWR | O_CLOEXEC);
-  if (fd < 0) return false;
-  ssize_t n = pwrite(fd, data.data(), data.size(), static_cast<off_t>(at));
-  ::close(fd);
+  // One descriptor per process, kept until it execs or exits (it names that memory image).
+  auto owner = by_tid_.find(tid);
+  pid_t tgid = owner != by_tid_.end() ? owner->second.first : tid;
+  UniqueFd& fd = mem_[tgid];
+  if (!fd) {
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/mem", tid);
+    fd.reset(::open(path, O_RDWR | O_CLOEXEC));
+    if (!fd) return false;
+  }
+  ssize_t n = pwrite(fd.get(), data.data(), data.size(), static_cast<off_t>(at));
   return n == static_cast<ssize_t>(data.size());
 }
 
@@ -189,6 +194,7 @@ void ScratchPages::process_gone(pid_t tgid) {
     procs_.erase(p);
   }
   failed_.erase(tgid);
+  mem_.erase(tgid);
 }
 
 }  // namespace guardian::session

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "base/unique_fd.hpp"
 
 namespace guardian::session {
 
@@ -64,6 +65,7 @@ class ScratchPages {
   std::unordered_map<pid_t, Process> procs_;                       // by tgid
   std::unordered_map<pid_t, std::pair<pid_t, std::uint64_t>> by_tid_;  // tid -> (tgid, slot)
   std::unordered_map<pid_t, bool> failed_;                         // tgid -> mapping failed
+  std::unordered_map<pid_t, UniqueFd> mem_;                        // tgid -> /proc/PID/mem
   bool said_no_mseal_ = false;
   bool poke_ = false;
 };

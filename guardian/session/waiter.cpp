@@ -16,6 +16,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 
 namespace guardian::session {
 
@@ -51,8 +52,12 @@ bool Waiter::start(const decode::Notification& n, std::function<long()> op,
   j->op = std::move(op);
   j->finish = std::move(finish);
   Job* p = j.get();
+  try {
+    p->thread = std::thread([this, p] { work(p); });
+  } catch (const std::system_error&) {
+    return false;  // no thread (the uid's process limit): the caller answers without waiting
+  }
   jobs_.push_back(std::move(j));
-  p->thread = std::thread([this, p] { work(p); });
   return true;
 }
 

@@ -180,6 +180,18 @@ def udp(name, qtype=1, edns=False, raw=None, blocking=False):
     except socket.timeout:
         return {"rcode": "timeout"}
     return parse(data)
+def udpto(name):
+    # An unconnected socket: sendto() the resolver, recvfrom() checking the sender.
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(6)
+    s.sendto(query(name), (NS, 53))
+    try:
+        while True:
+            data, src = s.recvfrom(4096)
+            if src == (NS, 53): break
+    except socket.timeout:
+        return {"rcode": "timeout"}
+    return parse(data)
 def tcp(name, qtype=1, blocking=False):
     if blocking:  # as glibc's TCP fallback: a blocking connect()
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -212,6 +224,7 @@ for step in json.loads(sys.argv[2]):
     elif op == "udpblock": out.append(udp(args[0], blocking=True))
     elif op == "tcp": out.append(tcp(*args))
     elif op == "tcpblock": out.append(tcp(args[0], blocking=True))
+    elif op == "udpto": out.append(udpto(args[0]))
     elif op == "connect": out.append(connect(*args))
     elif op == "gai": out.append(gai(*args))
 print(json.dumps(out))
@@ -293,6 +306,7 @@ network:
         ["udp", exfil[0]], ["tcp", exfil[1]],
         ["raw", "1234010000"], ["raw", "12340100000100000000000003777777c00c00010001"],
         ["udp", "allowed.test"], ["udpblock", "allowed.test"], ["tcpblock", "allowed.test"],
+        ["udpto", "allowed.test"], ["udpto", "nope.test"],
     ]
     accepted.clear()
     got, p = run(plan)
@@ -326,6 +340,8 @@ network:
     check(r[19] == {"rcode": 0, "addrs": ["127.0.0.2"]}, "a blocking socket waits for the answer", r[19])
     check(r[20] == {"rcode": 0, "addrs": ["127.0.0.2"]},
           "a blocking TCP connect to the resolver (glibc's fallback) is answered", r[20])
+    check(r[21] == {"rcode": 0, "addrs": ["127.0.0.2"]} and r[22] == {"rcode": 5, "addrs": []},
+          "an unconnected socket's sendto() to the resolver goes through the gate", (r[21], r[22]))
     with seen_lock:
         names = list(seen)
     check("allowed.test" in names, "allowed queries reached the server", names)
@@ -350,9 +366,9 @@ network:
           "audit: the allowed connect carries the host that allowed it", con)
     check(any(x.get("addr") == f"127.0.0.3:{lport}" and x["decision"] == "deny" for x in con),
           "audit: the connect to the denied name's address is a denial")
-    check(all(x.get("pid", 0) > 0 for x in dns if x.get("host") == "denied.test"),
+    check(all(x.get("pid", 0) > 0 for x in dns if x.get("host") in ("denied.test", "nope.test")),
           "audit: query records name the process that asked",
-          [x for x in dns if x.get("host") == "denied.test"])
+          [x for x in dns if x.get("host") in ("denied.test", "nope.test")])
 
     # Complain mode: a denied name is resolved and its connect goes through, both recorded
     # as would-deny; the address then carries its name.
@@ -370,6 +386,19 @@ network:
     check(any(x.get("syscall") == "connect" and x.get("host") == "denied.test"
               and x.get("decision") == "would-deny" for x in crecs),
           "complain mode: the connect is would-deny and carries the name")
+
+    # --allow-connect NAME:PORT alone starts the gate and lets that name resolve.
+    p3 = os.path.join(tmp, "nonet.yaml")
+    with open(p3, "w") as f:
+        f.write(f"version: 1\nextends: [base]\nfiles: {{read: [\"{tmp}/**\"]}}\n"
+                f"exec: {{allow: [\"/usr/bin/python3*\"]}}\n")
+    cmd = [GUARDIAN, "run"] + (["--backend", BACKEND] if BACKEND else [])
+    cmd += ["-p", p3, "--allow-connect", f"allowed.test:{lport}", "--", "/usr/bin/python3", client, ns,
+            json.dumps([["udp", "allowed.test"], ["connect", "127.0.0.2", lport], ["udp", "denied.test"]])]
+    q = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    check(q.stdout.strip() == json.dumps([{"rcode": 0, "addrs": ["127.0.0.2"]}, "ok", {"rcode": 5, "addrs": []}]),
+          "--allow-connect with a host name: that name resolves and connects, others do not",
+          q.stdout + q.stderr)
 
     # dns: true without host rules: the resolvers are reached directly (no gate); without
     # it they are not reached at all.

@@ -107,6 +107,33 @@ exec:
     check(ends and ends[0].get("counts", {}).get("allow", 0) >= len(fast),
           "session_end counts include the fast path's decisions")
 
+    # 2b. The same under the ptrace backend, in complain mode, and with `metadata: open`
+    #     (where the stat family is the kernel's and nothing of it is recorded).
+    log = os.path.join(tmp, "ptrace.jsonl")
+    r = guardian(base + ["-a", log, "--backend", "ptrace"], ["/bin/sh", "-c", "cat plain.txt; cat secret.txt"],
+                 work, env)
+    check(r.stdout == "plain bytes\n" and "TOP-SECRET" not in r.stderr, f"ptrace backend: {r.stdout!r}")
+    ds = decisions(log)
+    check(any(d.get("path") == plain and d.get("via") == "preload" for d in ds) and
+          any(d.get("path") == secret and d.get("decision") == "deny" and d.get("via") == "ptrace" for d in ds),
+          "ptrace backend: the fast path allows, the tracer denies")
+    log = os.path.join(tmp, "complain.jsonl")
+    r = guardian(base + ["-a", log, "--mode", "complain"], ["/bin/cat", "plain.txt", "secret.txt"], work, env)
+    ds = decisions(log)
+    check(any(d.get("path") == secret and d.get("decision") == "would-deny" and d.get("via") == "seccomp" for d in ds)
+          and any(d.get("path") == plain and d.get("via") == "preload" for d in ds),
+          "complain mode: would-deny from the supervisor, allows from the fast path")
+    meta = os.path.join(tmp, "meta.yaml")
+    with open(meta, "w") as f:
+        f.write(open(profile).read().replace("  deny:", "  metadata: open\n  deny:"))
+    log = os.path.join(tmp, "meta.jsonl")
+    r = guardian(["-p", meta, "-a", log], [FAST_PROBE, "errno", work, plain, secret], work, env)
+    check("ok stat ok errno=kept" in r.stdout and "ok open ok errno=kept" in r.stdout, f"metadata: open: {r.stdout!r}")
+    ds = decisions(log)
+    check(not any(d.get("op") == "stat" and d.get("via") == "preload" for d in ds) and
+          any(d.get("op") == "read" and d.get("via") == "preload" for d in ds),
+          "metadata: open: stats are neither decided nor recorded, opens are")
+
     # 3. Denied stays denied, with the real effect, through every way around the shim.
     ways = {
         "libc open": [PROBE, "open", secret],

@@ -31,6 +31,11 @@ if command -v git >/dev/null; then
   same "git init/commit/log" /bin/sh -c 'rm -rf repo && git init -q repo && cd repo && echo hi >f && git add f &&
     git -c user.name=t -c user.email=t@e commit -qm one && git log --format=%s && git status --porcelain'
 fi
+# Reopens through /proc magic links: a file, a deleted file, a pipe, process substitution.
+if command -v bash >/dev/null; then
+  same "reopen via /proc/self/fd and /dev/std*" /bin/bash -c 'cat /dev/stdin <in.txt; echo hi | cat /dev/stdin
+    echo x >y; exec 3<y; cat /proc/self/fd/3; rm y; cat /dev/fd/3; cat <(echo procsub); echo out >>/dev/stdout'
+fi
 same "tar round trip" /bin/sh -c 'rm -rf tt && mkdir -p tt/a/b && echo z >tt/a/b/f && tar cf t.tar tt && rm -rf tt && tar xf t.tar && cat tt/a/b/f && tar tf t.tar | sort'
 # A static binary making raw syscalls is supervised exactly like libc calls.
 if command -v gcc >/dev/null && [ -e /usr/lib/x86_64-linux-gnu/libc.a ]; then
