@@ -47,7 +47,8 @@ void DenialTally::note(const DecisionRecord& d) {
   const std::string& target = d.category == policy::Category::network ? d.addr : d.path;
   std::string line = label(d.category, d.op) + " " + (target.empty() ? d.syscall : target);
   auto slash = d.exe.rfind('/');
-  line += " (" + (slash == std::string::npos ? d.exe : d.exe.substr(slash + 1)) + ", pid " + std::to_string(d.pid);
+  std::string exe = slash == std::string::npos ? d.exe : d.exe.substr(slash + 1);
+  line += " (" + (exe.empty() ? "" : exe + ", ") + "pid " + std::to_string(d.pid);
   if (d.decision == policy::Verdict::would_deny) line += ", would be denied";
   line += ")";
   if (std::find(ex.begin(), ex.end(), line) == ex.end()) ex.push_back(std::move(line));

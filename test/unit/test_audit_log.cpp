@@ -138,7 +138,7 @@ TEST_CASE("hostile paths survive JSON escaping byte for byte") {
   o.destination = (t.path / "log.jsonl").string();
   auto log = must_open(o);
   std::vector<std::string> paths = {
-      "/tmp/new\nline", "/tmp/quote\"and\\back", std::string("/tmp/ctl\x01\x1f\x7f", 13), "/tmp/\xff\xfe-bytes",
+      "/tmp/new\nline", "/tmp/quote\"and\\back", std::string("/tmp/ctl\x01\x1f\x7f"), "/tmp/\xff\xfe-bytes",
       "/tmp/caf\xc3\xa9", "/tmp/overlong\xc0\xaf", "/tmp/emoji\xf0\x9f\x98\x80", "/tmp/surrogate\xed\xa0\x80",
       "/tmp/cut\xe2\x82", "/tmp/latin\xe9", std::string("/tmp/nul\0x", 10), "/tmp/</script><b>"};
   for (const auto& p : paths) log->decision(deny_read(p));
