@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
 
 #include "decode/impl.hpp"
 #include "policy/file_ops.hpp"
@@ -162,6 +163,36 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
   } else if (tmpfile) {
     if (!S_ISDIR(r.st.st_mode)) return error(ENOTDIR);
     fd = emulate::tmpfile_in(r.target.get(), flags, mode, umask_of(c));
+  } else if (S_ISFIFO(r.st.st_mode) && !(flags & O_NONBLOCK) && (flags & O_ACCMODE) != O_RDWR &&
+             opts.blocker) {
+    // A FIFO opened for reading or writing alone waits natively for the other end; the
+    // supervisor's loop must not, so a Waiter thread makes the blocking open of the checked
+    // inode (its /proc/self/fd link) and the descriptor is injected when it returns. The
+    // descriptor lives in `got` so it is closed if the answer is never given.
+    auto target = std::make_shared<UniqueFd>(std::move(r.target));
+    auto got = std::make_shared<UniqueFd>();
+    const int f = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_TRUNC)) | O_CLOEXEC | O_NOCTTY;
+    const bool cloexec = flags & O_CLOEXEC;
+    bool started = opts.blocker->start(
+        c.n,
+        [target, got, f] {
+          int n = ::open(emulate::self_fd(target->get()).c_str(), f);
+          if (n < 0) return -static_cast<long>(errno);
+          got->reset(n);
+          return 0L;
+        },
+        [got, cloexec](long rc, Tracee&) {
+          if (rc < 0) return error(static_cast<int>(-rc));
+          Response res;
+          res.kind = Response::Kind::inject_fd;
+          res.fd = std::move(*got);
+          res.cloexec = cloexec;
+          return res;
+        });
+    if (!started) return error(EAGAIN);  // too many waiting already: fail, never block the loop
+    Response res;
+    res.kind = Response::Kind::defer;
+    return res;
   } else {
     fd = emulate::reopen(r.target.get(), flags, S_ISREG(r.st.st_mode) || S_ISDIR(r.st.st_mode));
   }
