@@ -304,13 +304,13 @@ static bool empty_path_of_fd(int dirfd, const char* raw, int atflags) {
   return (atflags & AT_EMPTY_PATH) && raw && raw[0] == '\0' && dirfd >= 0;
 }
 
-bool FastPath::stat(int dirfd, const char* raw, struct stat* buf, int atflags, int* rc) {
-  if (engine_ && buf && empty_path_of_fd(dirfd, raw, atflags)) return fstat(dirfd, buf, rc);
-  if (metadata_open_ || !buf || (atflags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT))) return false;
+template <class Query>
+bool FastPath::stat_by_opath(int dirfd, const char* raw, int nr, int atflags, int* rc,
+                             Query query) {
   const int saved = errno;
   Path p;
   Claim c;
-  if (!prepare(dirfd, raw, static_cast<int>(Op::stat), SYS_newfstatat, p, c)) {
+  if (!prepare(dirfd, raw, static_cast<int>(Op::stat), nr, p, c)) {
     errno = saved;
     return false;
   }
@@ -327,13 +327,20 @@ bool FastPath::stat(int dirfd, const char* raw, struct stat* buf, int atflags, i
     errno = e;
     return true;
   }
-  long r = syscall(SYS_fstat, fd, buf);
+  long r = query(fd);
   const int e = errno;
   syscall(SYS_close, fd);
   finish(c, true);
   *rc = static_cast<int>(r);
   errno = r < 0 ? e : saved;
   return true;
+}
+
+bool FastPath::stat(int dirfd, const char* raw, struct stat* buf, int atflags, int* rc) {
+  if (engine_ && buf && empty_path_of_fd(dirfd, raw, atflags)) return fstat(dirfd, buf, rc);
+  if (metadata_open_ || !buf || (atflags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT))) return false;
+  return stat_by_opath(dirfd, raw, SYS_newfstatat, atflags, rc,
+                       [buf](long fd) { return syscall(SYS_fstat, fd, buf); });
 }
 
 bool FastPath::statx(int dirfd, const char* raw, int atflags, unsigned mask, struct statx* buf,
@@ -348,34 +355,11 @@ bool FastPath::statx(int dirfd, const char* raw, int atflags, unsigned mask, str
   if (metadata_open_ || !buf ||
       (atflags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE)))
     return false;
-  const int saved = errno;
-  Path p;
-  Claim c;
-  if (!prepare(dirfd, raw, static_cast<int>(Op::stat), SYS_statx, p, c)) {
-    errno = saved;
-    return false;
-  }
-  const int nofollow = (atflags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0;
-  long fd = open_path(p, O_PATH | O_CLOEXEC | nofollow, 0);
-  if (fd < 0) {
-    const int e = errno;
-    finish(c, !fall_back_on(e));
-    if (fall_back_on(e)) {
-      errno = saved;
-      return false;
-    }
-    *rc = -1;
-    errno = e;
-    return true;
-  }
-  long r = syscall(SYS_statx, fd, "", AT_EMPTY_PATH | (atflags & (AT_STATX_SYNC_TYPE | AT_NO_AUTOMOUNT)),
-                   mask, buf, token_);
-  const int e = errno;
-  syscall(SYS_close, fd);
-  finish(c, true);
-  *rc = static_cast<int>(r);
-  errno = r < 0 ? e : saved;
-  return true;
+  const std::uint64_t token = token_;
+  return stat_by_opath(dirfd, raw, SYS_statx, atflags, rc, [=](long fd) {
+    return syscall(SYS_statx, fd, "", AT_EMPTY_PATH | (atflags & (AT_STATX_SYNC_TYPE | AT_NO_AUTOMOUNT)),
+                   mask, buf, token);
+  });
 }
 
 bool FastPath::access(int dirfd, const char* raw, int mode, int atflags, int nr, int* rc) {

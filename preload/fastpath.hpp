@@ -58,6 +58,9 @@ class FastPath {
   bool prepare(int dirfd, const char* raw, int op, int nr, Path& p, Claim& c);
   long open_path(const Path& p, int flags, unsigned mode);
   void finish(Claim& c, bool record);
+  // The stat family's common body: decide, open the path O_PATH, `query(fd)`, close.
+  template <class Query>
+  bool stat_by_opath(int dirfd, const char* raw, int nr, int atflags, int* rc, Query query);
 
   const policy::Engine* engine_ = nullptr;
   void* ring_ = nullptr;
