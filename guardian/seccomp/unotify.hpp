@@ -39,8 +39,9 @@ class Listener {
   bool send_error(std::uint64_t id, int err);
   bool send_value(std::uint64_t id, std::int64_t value);
   // ADDFD (without the SEND flag, so that the fast wake-up is kept) then NOTIF_SEND with the
-  // new descriptor's number. Errors other than ENOENT are answered as that errno.
-  bool send_fd(std::uint64_t id, int local_fd, bool cloexec);
+  // new descriptor's number. Errors other than ENOENT are answered as that errno. `tid`,
+  // the notifying thread, is kept on this CPU during ADDFD (see CpuHold in unotify.cpp).
+  bool send_fd(std::uint64_t id, pid_t tid, int local_fd, bool cloexec);
 
  private:
   friend class NotifTracee;

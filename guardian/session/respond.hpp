@@ -50,7 +50,7 @@ class NotifResponder final : public Responder {
   }
   bool can_inject() const override { return true; }
   bool inject_fd(const decode::Notification& n, int local_fd, bool cloexec) override {
-    return l_.send_fd(n.id, local_fd, cloexec);
+    return l_.send_fd(n.id, n.tid, local_fd, cloexec);
   }
   bool kill(const decode::Notification& n, pid_t tgid) override;
 
