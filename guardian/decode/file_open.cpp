@@ -125,6 +125,9 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
   Resolved& r = r1;
   if (!path_decide(c, dirfd, path, o, op, raw1, r, out)) return out;
   if (r.err) return error(r.err);
+  // A trailing slash asks for a directory: anything else is ENOTDIR, as natively.
+  if (r.exists && !raw1.empty() && raw1.back() == '/' && !S_ISDIR(r.st.st_mode))
+    return error(ENOTDIR);
   if (resolve) {
     // openat2 RESOLVE_* restrictions: let the kernel apply them to the same dirfd and path
     // (O_PATH, nothing opened for real) and insist it reaches the object we checked.
@@ -276,7 +279,10 @@ Response Handler::Impl::pinned_open(Ctx&, int dirfd, int flags, mode_t mode,
   how.mode = (flags & O_CREAT || (flags & O_TMPFILE) == O_TMPFILE) ? (mode & 07777) : 0;
   how.resolve = by_place ? (RESOLVE_NO_SYMLINKS | (resolve & (RESOLVE_NO_XDEV | RESOLVE_CACHED)))
                          : resolve;
-  const std::string& path = by_place ? r.path : raw1;
+  std::string path = by_place ? r.path : raw1;
+  // A trailing slash asks for a directory (EISDIR on create, ENOTDIR on a file): the
+  // resolved path keeps it, as the tracee's own would.
+  if (by_place && !raw1.empty() && raw1.back() == '/' && path.back() != '/') path += '/';
   Response res = cont();
   Redirect& rd = res.redirect;
   if (!have_openat2()) {
