@@ -139,15 +139,15 @@ void FastPath::init() {
   struct stat st;
   if (syscall(SYS_fstat, pfd, &st) != 0 || st.st_size < static_cast<off_t>(sizeof(gfast_profile)))
     return;
-  void* pm = mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_SHARED,
-                  static_cast<int>(pfd), 0);
-  if (pm == MAP_FAILED) return;
-  const auto* hdr = static_cast<const gfast_profile*>(pm);
-  if (hdr->magic != GFAST_PROFILE_MAGIC || hdr->version != GFAST_VERSION ||
-      sizeof(gfast_profile) + hdr->snapshot_size > static_cast<std::uint64_t>(st.st_size)) {
-    munmap(pm, static_cast<std::size_t>(st.st_size));
+  // Read, not mapped: one pread instead of mmap + munmap and their page faults, in every
+  // process the shim is loaded into.
+  gfast_profile hdr_copy;
+  if (pread(static_cast<int>(pfd), &hdr_copy, sizeof hdr_copy, 0) != static_cast<ssize_t>(sizeof hdr_copy))
     return;
-  }
+  const gfast_profile* hdr = &hdr_copy;
+  if (hdr->magic != GFAST_PROFILE_MAGIC || hdr->version != GFAST_VERSION ||
+      sizeof(gfast_profile) + hdr->snapshot_size > static_cast<std::uint64_t>(st.st_size))
+    return;
   // The ring: only the very memfd the supervisor named (a reused descriptor number must
   // never make us write into one of the program's files).
   struct stat rs;
@@ -165,18 +165,25 @@ void FastPath::init() {
   // The same Engine code the supervisor decides with, built from the same rule lists in the
   // same order (so rule ids agree). Never destroyed: hooks may run during exit.
   try {
+    std::string snap(hdr->snapshot_size, '\0');
+    if (pread(static_cast<int>(pfd), snap.data(), snap.size(), sizeof(gfast_profile)) !=
+        static_cast<ssize_t>(snap.size())) {
+      munmap(ring, GFAST_RING_BYTES);
+      return;
+    }
     policy::Profile prof;
-    std::string_view snap(reinterpret_cast<const char*>(hdr + 1), hdr->snapshot_size);
-    if (!policy::decode_snapshot(snap, prof)) return;
-    auto* e = new (g_engine_storage) policy::Engine(prof);
+    if (!policy::decode_snapshot(snap, prof)) {
+      munmap(ring, GFAST_RING_BYTES);
+      return;
+    }
+    auto* e = new (g_engine_storage) policy::Engine(std::move(prof));
     metadata_open_ = e->metadata_open();
     // Allows are recorded only when something writes them (an audit destination and
     // `audit: {decisions: all}`); otherwise they would be counted nowhere.
-    audit_allows_ = prof.audit == policy::AuditLevel::all && (hdr->flags & GFAST_P_RECORD);
+    audit_allows_ = e->profile().audit == policy::AuditLevel::all && (hdr->flags & GFAST_P_RECORD);
     token_ = hdr->token;
     ring_ = ring;
     engine_ = e;  // last: the hooks test engine_ alone
-    munmap(pm, static_cast<std::size_t>(st.st_size));  // the engine keeps its own copy
   } catch (...) {
     return;
   }
