@@ -76,16 +76,33 @@ bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolve
 }
 
 bool Handler::Impl::path_decide(Ctx& c, int dirfd, std::uint64_t addr, const ResolveOpts& o,
-                                Op op, std::string& raw, Resolved& r, Response& out) {
+                                Op op, std::string& raw, Resolved& r, Response& out,
+                                bool* cached) {
   if (addr == 0 && o.empty_path) raw.clear();
   else if (!read_path(c, addr, raw, out)) return false;
   if (!valid(c, out)) return false;
   ResolveOpts fo = o;
   fo.kernel_follow = !o.need_parent;
-  if (!resolver.resolve(c.n.tid, c.tgid, dirfd, raw, fo, r)) {
+  // Stat-family callers (cached != null) may reuse a recent resolution of the same text
+  // from the same start directory (PathCache says why that is safe).
+  bool keyed = false;
+  if (cached) {
+    *cached = false;
+    if (!raw.empty()) {
+      cache_start.clear();
+      keyed = raw[0] == '/' || resolver.start_text(c.n.tid, dirfd, cache_start);
+      if (keyed) PathCache::key(cache_start, raw, o.follow, cache_key);
+    }
+    if (const PathCache::Entry* e = keyed ? stat_cache.find(cache_key) : nullptr) {
+      fill_from(*e, r);
+      *cached = true;
+    }
+  }
+  if ((!cached || !*cached) && !resolver.resolve(c.n.tid, c.tgid, dirfd, raw, fo, r)) {
     out = error(r.err ? r.err : EACCES);
     return false;
   }
+  if (keyed && !*cached && PathCache::keepable(r)) stat_cache.put(cache_key, r);
   if (r.followed_fast && !r.err) {
     // The kernel followed the symlinks without telling which: allowed as resolved, that
     // stands (knowing the links could only allow more). Otherwise the walk decides.
@@ -317,9 +334,11 @@ Response Handler::Impl::file_stat(Ctx& c) {
   o.empty_path = empty;
   o.need_stat = false;  // only the path is decided; the kernel does the stat
   Resolved& r = r1;
-  if (!path_decide(c, dirfd, path, o, Op::stat, raw1, r, out)) return out;
+  bool cached = false;
+  if (!path_decide(c, dirfd, path, o, Op::stat, raw1, r, out, &cached)) return out;
   if (r.err) return error(r.err);
-  if (!r.exists) return error(ENOENT);
+  // A kept "missing" may have been created since: the kernel's stat tells.
+  if (!r.exists && !cached) return error(ENOENT);
   return cont();
 }
 

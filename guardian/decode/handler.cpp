@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -69,6 +70,20 @@ bool Handler::verify_exec(pid_t tid, pid_t tgid, const std::string& loaded_exe) 
   return ok || impl_->opts.mode == Mode::complain;
 }
 
+namespace {
+// Calls that remove, replace or add names other than by creating a new file or directory:
+// after them a kept stat resolution (PathCache) may name something else.
+bool changes_names(int nr) {
+  switch (nr) {
+    case SYS_unlink: case SYS_unlinkat: case SYS_rmdir: case SYS_rename: case SYS_renameat:
+    case SYS_renameat2: case SYS_link: case SYS_linkat: case SYS_symlink: case SYS_symlinkat:
+      return true;
+    default:
+      return false;
+  }
+}
+}  // namespace
+
 Response Handler::Impl::handle(const Notification& n, Tracee& t) {
   // Other ABIs are closed in the filter; should one arrive here, refuse it.
   if (n.arch != AUDIT_ARCH_X86_64) return error(ENOSYS);
@@ -85,7 +100,12 @@ Response Handler::Impl::handle(const Notification& n, Tracee& t) {
     case Family::file_open: return file_open(c);
     case Family::file_stat: return file_stat(c);
     case Family::file_read: return file_read(c);
-    case Family::file_write: return file_write(c);
+    case Family::file_write: {
+      Response r = file_write(c);
+      // Names changed (or may have): kept stat resolutions may no longer hold.
+      if (changes_names(n.nr)) stat_cache.clear();
+      return r;
+    }
     case Family::file_fd: return file_fd(c);
     case Family::exec:
       ++umask_gen;  // a non-leader's exec hands it the leader's tid: forget what we knew

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "decode/handler.hpp"
+#include "decode/path_cache.hpp"
 #include "decode/resolve.hpp"
 #include "decode/syscalls.hpp"
 
@@ -62,6 +63,9 @@ struct Handler::Impl {
   SessionView& session;
   HandlerOptions opts;
   Resolver resolver;
+  // Recent stat-family resolutions; cleared whenever the session changes names.
+  PathCache stat_cache;
+  std::string cache_start, cache_key;
 
   // Reused per notification (no allocation once warm).
   std::string raw1, raw2;
@@ -124,8 +128,10 @@ struct Handler::Impl {
 
   // Helpers shared by the file decoders.
   // Resolves a path argument and decides it with `op`; true = go ahead with r.
+  // `cached` (stat family only): may use stat_cache; set when the resolution came from it.
   bool path_decide(Ctx& c, int dirfd, std::uint64_t addr, const ResolveOpts& o,
-                   policy::Op op, std::string& raw, Resolved& r, Response& out);
+                   policy::Op op, std::string& raw, Resolved& r, Response& out,
+                   bool* cached = nullptr);
   bool decide_resolved(Ctx& c, policy::Op op, std::string_view raw, Resolved& r, Response& out);
   Response open_like(Ctx& c, int dirfd, std::uint64_t path, int flags, mode_t mode,
                      std::uint64_t resolve);

@@ -65,10 +65,12 @@ class Resolver {
   bool own_fd_object(int fd, Resolved& out, bool need_stat = true);
 
   int root_fd() const noexcept { return root_.get(); }
+  // The text of the tracee's cwd (AT_FDCWD) or dirfd when it is a plain absolute directory
+  // path (one readlink, no descriptor); false otherwise.
+  bool start_text(pid_t tid, int dirfd, std::string& path);
 
  private:
   bool start(pid_t tid, int dirfd, UniqueFd& fd, std::string& path, int& err);
-  bool start_text(pid_t tid, int dirfd, std::string& path);
   bool fast(int startfd, std::string_view raw, const ResolveOpts& opts, Resolved& out);
   bool follow(int startfd, const std::string& raw, const ResolveOpts& opts, Resolved& out);
   void walk(UniqueFd cur, std::string curpath, std::string_view raw, pid_t tid, pid_t tgid,

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "decode/path_cache.hpp"
 #include "decode/resolve.hpp"
 #include "decode_fakes.hpp"
 
@@ -212,4 +213,48 @@ TEST_CASE_FIXTURE(Fixture, "another process: its cwd and its /proc/self, never t
     REQUIRE(res.resolve(o.pid, o.pid, 99, "x", opts, r) == false);
     CHECK(r.err == EBADF);
   }
+}
+
+TEST_CASE("path cache keeps only plain resolutions, by start directory and follow flag") {
+  using guardian::decode::PathCache;
+  guardian::decode::Resolved r;
+  r.path = r.lexical = "/usr/bin/true";
+  r.exists = true;
+  CHECK(PathCache::keepable(r));
+  r.path = "/usr/bin/other";  // a symlink crossed by the walk: never kept
+  CHECK_FALSE(PathCache::keepable(r));
+  r.followed_fast = true;  // the kernel's own follow: kept, re-checked on denial
+  CHECK(PathCache::keepable(r));
+  r.exists = false;
+  CHECK_FALSE(PathCache::keepable(r));
+  r.followed_fast = false;
+  r.path = r.lexical = "/proc/self/status";  // names the asker: never kept
+  r.exists = true;
+  CHECK_FALSE(PathCache::keepable(r));
+  r.path = r.lexical = "/tmp/x";
+  r.magic = true;
+  CHECK_FALSE(PathCache::keepable(r));
+  r.magic = false;
+  r.err = ENOTDIR;
+  CHECK_FALSE(PathCache::keepable(r));
+  r.err = ENOENT;  // a missing name under a symlink-free parent
+  CHECK(PathCache::keepable(r));
+
+  std::string a, b, c, d;
+  PathCache::key("/home/u", "x", true, a);
+  PathCache::key("/srv", "x", true, b);
+  PathCache::key("/srv", "x", false, c);
+  PathCache::key("/ignored", "/home/u/x", true, d);
+  CHECK(a != b);
+  CHECK(b != c);
+  CHECK(a == d);  // the same text from the same place
+
+  PathCache cache;
+  r.err = 0;
+  cache.put(a, r);
+  REQUIRE(cache.find(a) != nullptr);
+  CHECK(cache.find(a)->path == "/tmp/x");
+  CHECK(cache.find(b) == nullptr);
+  cache.clear();
+  CHECK(cache.find(a) == nullptr);
 }
