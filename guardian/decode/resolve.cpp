@@ -241,7 +241,11 @@ bool Resolver::fast(int startfd, std::string_view raw,
     if (opts.need_stat && ::fstat(fd, &out.st) != 0) return false;
     out.exists = true;
   }
-  if (!out.exists || opts.need_parent) {
+  // A missing name without symlinks on the way decides as its lexical path whichever
+  // component is missing (ENOENT, as the kernel says); only a creation needs to know
+  // which, and to hold the parent.
+  if (!out.exists && !opts.need_parent) out.err = ENOENT;
+  if (opts.need_parent) {
     how.flags = O_PATH | O_CLOEXEC | O_DIRECTORY;
     int pfd = static_cast<int>(::syscall(SYS_openat2, startfd, dir.c_str(), &how, sizeof how));
     if (pfd < 0) {
@@ -250,10 +254,6 @@ bool Resolver::fast(int startfd, std::string_view raw,
       return false;
     }
     out.parent.reset(pfd);
-  }
-  if (!out.exists) {
-    // An intermediate missing component also lands here only if the parent exists, so
-    // ENOENT here is the last component missing: a create target.
   }
   out.name = name;
   out.path = out.lexical;

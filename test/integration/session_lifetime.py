@@ -87,7 +87,9 @@ def finish(p, what, marker, status_ok, limit=15):
 p = require_supervision(prefix + [GUARDIAN, "run", "--", "true"], cwd=root, env=env)
 check(p.returncode == 0, f"plain run works (status {p.returncode}, stderr {p.stderr.strip()!r})")
 
-base = 3000 + (500 if UNPRIV else 0)
+# Markers unique to this run: another run of this test at the same time (a second build
+# tree, a parallel CI job) must not count as our survivors.
+base = 3000 + 10 * (os.getpid() % 90000) + (5 if UNPRIV else 0)
 
 # 1. The command exits normally, its daemon and background child still running.
 m = str(base + 1)
