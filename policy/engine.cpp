@@ -226,9 +226,12 @@ struct Engine::Impl {
   }
 };
 
-Engine::Engine(const Profile& profile) : impl_(std::make_unique<Impl>()) {
+Engine::Engine(const Profile& profile) : Engine(Profile(profile)) {}
+
+Engine::Engine(Profile&& moved) : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
-  m.profile = profile;
+  m.profile = std::move(moved);
+  const Profile& profile = m.profile;
   for (const PathRule& r : profile.read) m.add_path_rule(r, kRead);
   for (const PathRule& r : profile.write) m.add_path_rule(r, kWrite);
   for (const PathRule& r : profile.deny) m.add_path_rule(r, kDeny);

@@ -58,6 +58,10 @@ class Engine {
   // Compiles the profile. Throws std::invalid_argument when a pattern does not compile (the
   // loader already rejected those with a location; this guards hand-built profiles).
   explicit Engine(const Profile& profile);
+  // The same, taking the profile over instead of copying it (the shim's fast path builds an
+  // engine in every process it is loaded into: one copy of every rule less). (Seam
+  // extension for issue 8.)
+  explicit Engine(Profile&& profile);
   ~Engine();
   Engine(Engine&&) noexcept;
   Engine& operator=(Engine&&) noexcept;

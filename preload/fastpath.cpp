@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -139,15 +141,15 @@ void FastPath::init() {
   struct stat st;
   if (syscall(SYS_fstat, pfd, &st) != 0 || st.st_size < static_cast<off_t>(sizeof(gfast_profile)))
     return;
-  void* pm = mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_SHARED,
-                  static_cast<int>(pfd), 0);
-  if (pm == MAP_FAILED) return;
-  const auto* hdr = static_cast<const gfast_profile*>(pm);
-  if (hdr->magic != GFAST_PROFILE_MAGIC || hdr->version != GFAST_VERSION ||
-      sizeof(gfast_profile) + hdr->snapshot_size > static_cast<std::uint64_t>(st.st_size)) {
-    munmap(pm, static_cast<std::size_t>(st.st_size));
+  // Read, not mapped: one pread instead of mmap + munmap and their page faults, in every
+  // process the shim is loaded into.
+  gfast_profile hdr_copy;
+  if (pread(static_cast<int>(pfd), &hdr_copy, sizeof hdr_copy, 0) != static_cast<ssize_t>(sizeof hdr_copy))
     return;
-  }
+  const gfast_profile* hdr = &hdr_copy;
+  if (hdr->magic != GFAST_PROFILE_MAGIC || hdr->version != GFAST_VERSION ||
+      sizeof(gfast_profile) + hdr->snapshot_size > static_cast<std::uint64_t>(st.st_size))
+    return;
   // The ring: only the very memfd the supervisor named (a reused descriptor number must
   // never make us write into one of the program's files).
   struct stat rs;
@@ -165,18 +167,25 @@ void FastPath::init() {
   // The same Engine code the supervisor decides with, built from the same rule lists in the
   // same order (so rule ids agree). Never destroyed: hooks may run during exit.
   try {
+    std::string snap(hdr->snapshot_size, '\0');
+    if (pread(static_cast<int>(pfd), snap.data(), snap.size(), sizeof(gfast_profile)) !=
+        static_cast<ssize_t>(snap.size())) {
+      munmap(ring, GFAST_RING_BYTES);
+      return;
+    }
     policy::Profile prof;
-    std::string_view snap(reinterpret_cast<const char*>(hdr + 1), hdr->snapshot_size);
-    if (!policy::decode_snapshot(snap, prof)) return;
-    auto* e = new (g_engine_storage) policy::Engine(prof);
+    if (!policy::decode_snapshot(snap, prof)) {
+      munmap(ring, GFAST_RING_BYTES);
+      return;
+    }
+    auto* e = new (g_engine_storage) policy::Engine(std::move(prof));
     metadata_open_ = e->metadata_open();
     // Allows are recorded only when something writes them (an audit destination and
     // `audit: {decisions: all}`); otherwise they would be counted nowhere.
-    audit_allows_ = prof.audit == policy::AuditLevel::all && (hdr->flags & GFAST_P_RECORD);
+    audit_allows_ = e->profile().audit == policy::AuditLevel::all && (hdr->flags & GFAST_P_RECORD);
     token_ = hdr->token;
     ring_ = ring;
     engine_ = e;  // last: the hooks test engine_ alone
-    munmap(pm, static_cast<std::size_t>(st.st_size));  // the engine keeps its own copy
   } catch (...) {
     return;
   }
@@ -220,13 +229,16 @@ bool FastPath::absolute(int dirfd, const char* raw, Path& p) {
 // allows and allows are recorded, claims a ring slot and fills the record. False: the
 // supervisor must decide (a denial, a full ring, a record too long).
 bool FastPath::decide(int op, int nr, std::string_view raw, std::string_view path, std::int32_t pid,
-                      Claim& c) {
+                      Claim& c, std::string_view lexical) {
   policy::Request req;
   req.category = policy::Category::file;
   req.op = static_cast<Op>(op);
   req.path = path;
-  req.lexical_path = path;
-  req.lexical_trusted = true;  // no symlink is followed: openat2 refuses them
+  // No link followed: openat2 refused them, the path is the object's. Links followed: the
+  // links were not looked at, so the written form may deny but not allow (the supervisor's
+  // Resolver::follow answer; what it does not allow goes to the supervisor, which walks).
+  req.lexical_path = lexical.empty() ? path : lexical;
+  req.lexical_trusted = lexical.empty();
   policy::Decision d = engine_->decide(req);
   if (d.verdict != policy::Verdict::allow) return false;  // denials: the supervisor's
   c.slot = nullptr;
@@ -250,6 +262,38 @@ bool FastPath::decide(int op, int nr, std::string_view raw, std::string_view pat
   memcpy(s->text, raw.data(), raw.size());
   if (!same) memcpy(s->text + raw.size(), path.data(), path.size());
   return true;
+}
+
+long FastPath::follow_path(const Path& p, bool nofollow, char* real, std::size_t* real_len) {
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0);
+  how.resolve = RESOLVE_NO_MAGICLINKS;
+  long fd = syscall(SYS_openat2, AT_FDCWD, p.abs, &how, sizeof how, 0, token_);
+  if (fd < 0) return -1;
+  // /proc/self/fd/N, without snprintf (not async-signal-safe).
+  char link[32] = "/proc/self/fd/";
+  char digits[12];
+  int nd = 0;
+  for (long v = fd; nd == 0 || v > 0; v /= 10) digits[nd++] = static_cast<char>('0' + v % 10);
+  std::size_t at = 14;
+  while (nd > 0) link[at++] = digits[--nd];
+  link[at] = '\0';
+  struct statfs sf;
+  long n = -1;
+  // The object's own file system must not be /proc (its names are the supervisor's).
+  if (syscall(SYS_fstatfs, fd, &sf) == 0 && sf.f_type != PROC_SUPER_MAGIC)
+    n = syscall(SYS_readlinkat, AT_FDCWD, link, real, kMax, 0, token_);
+  constexpr std::string_view kDeleted = " (deleted)";
+  if (n <= 0 || n >= static_cast<long>(kMax) || real[0] != '/' ||
+      (static_cast<std::size_t>(n) >= kDeleted.size() &&
+       std::string_view(real + n - kDeleted.size(), kDeleted.size()) == kDeleted)) {
+    syscall(SYS_close, fd);
+    return -1;
+  }
+  real[n] = '\0';
+  *real_len = static_cast<std::size_t>(n);
+  return fd;
 }
 
 bool FastPath::prepare(int dirfd, const char* raw, int op, int nr, Path& p, Claim& c) {
@@ -285,6 +329,30 @@ bool FastPath::open(int dirfd, const char* raw, int flags, unsigned mode, int* r
     return false;
   }
   long fd = open_path(p, flags, mode);
+  if (fd < 0 && errno == ELOOP && !(flags & O_CREAT)) {
+    // A symbolic link on the way: decided again as the object it leads to, then opened by
+    // that object's real path, which has none (the supervisor's kernel_follow answer; it
+    // does not use it for O_CREAT, nor do we).
+    finish(c, false);
+    char real[kMax];
+    std::size_t real_len = 0;
+    long opath = follow_path(p, flags & O_NOFOLLOW, real, &real_len);
+    if (opath < 0) {
+      errno = saved;
+      return false;
+    }
+    syscall(SYS_close, opath);
+    if (!decide(static_cast<int>(policy::open_op(flags)), SYS_openat, std::string_view(p.raw, p.raw_len),
+                std::string_view(real, real_len), p.pid, c, p.norm)) {
+      errno = saved;
+      return false;
+    }
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = static_cast<std::uint64_t>(static_cast<unsigned>(flags));
+    how.resolve = RESOLVE_NO_SYMLINKS;
+    fd = syscall(SYS_openat2, AT_FDCWD, real, &how, sizeof how, 0, token_);
+  }
   if (fd < 0 && fall_back_on(errno)) {
     finish(c, false);
     errno = saved;
@@ -304,6 +372,31 @@ static bool empty_path_of_fd(int dirfd, const char* raw, int atflags) {
   return (atflags & AT_EMPTY_PATH) && raw && raw[0] == '\0' && dirfd >= 0;
 }
 
+// The O_PATH descriptor a stat-family call of p (already decided on its written path,
+// claim c) is answered from; a symbolic link on the way gets the object it leads to,
+// decided again by its real path. Returns the descriptor, -errno for an error the program
+// gets (recorded), or kFallBack (nothing recorded): the supervisor's.
+long FastPath::opath_of(const Path& p, int nr, bool nofollow, Claim& c) {
+  long fd = open_path(p, O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0), 0);
+  if (fd >= 0) return fd;
+  const int e = errno;
+  if (e == ELOOP) {
+    finish(c, false);
+    char real[kMax];
+    std::size_t real_len = 0;
+    fd = follow_path(p, nofollow, real, &real_len);
+    if (fd < 0) return kFallBack;
+    if (!decide(static_cast<int>(Op::stat), nr, std::string_view(p.raw, p.raw_len),
+                std::string_view(real, real_len), p.pid, c, p.norm)) {
+      syscall(SYS_close, fd);
+      return kFallBack;
+    }
+    return fd;
+  }
+  finish(c, !fall_back_on(e));
+  return fall_back_on(e) ? kFallBack : -e;
+}
+
 template <class Query>
 bool FastPath::stat_by_opath(int dirfd, const char* raw, int nr, int atflags, int* rc,
                              Query query) {
@@ -314,17 +407,14 @@ bool FastPath::stat_by_opath(int dirfd, const char* raw, int nr, int atflags, in
     errno = saved;
     return false;
   }
-  const int nofollow = (atflags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0;
-  long fd = open_path(p, O_PATH | O_CLOEXEC | nofollow, 0);
+  long fd = opath_of(p, nr, atflags & AT_SYMLINK_NOFOLLOW, c);
+  if (fd == kFallBack) {
+    errno = saved;
+    return false;
+  }
   if (fd < 0) {
-    const int e = errno;
-    finish(c, !fall_back_on(e));
-    if (fall_back_on(e)) {
-      errno = saved;
-      return false;
-    }
     *rc = -1;
-    errno = e;
+    errno = static_cast<int>(-fd);
     return true;
   }
   long r = query(fd);
@@ -371,17 +461,14 @@ bool FastPath::access(int dirfd, const char* raw, int mode, int atflags, int nr,
     errno = saved;
     return false;
   }
-  const int nofollow = (atflags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0;
-  long fd = open_path(p, O_PATH | O_CLOEXEC | nofollow, 0);
+  long fd = opath_of(p, nr, atflags & AT_SYMLINK_NOFOLLOW, c);
+  if (fd == kFallBack) {
+    errno = saved;
+    return false;
+  }
   if (fd < 0) {
-    const int e = errno;
-    finish(c, !fall_back_on(e));
-    if (fall_back_on(e)) {
-      errno = saved;
-      return false;
-    }
     *rc = -1;
-    errno = e;
+    errno = static_cast<int>(-fd);
     return true;
   }
   long r = syscall(SYS_faccessat2, fd, "", mode, AT_EMPTY_PATH | (atflags & AT_EACCESS), 0, token_);

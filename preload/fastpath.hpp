@@ -53,10 +53,19 @@ class FastPath {
   struct Path;
   struct Claim;
   bool absolute(int dirfd, const char* raw, Path& p);
+  // `lexical`: the path as written when `path` is the one symbolic links led to (then
+  // allow rules match `path` only, deny rules both: the supervisor's question); empty when
+  // no link was followed.
   bool decide(int op, int nr, std::string_view raw, std::string_view path, std::int32_t pid,
-              Claim& c);
+              Claim& c, std::string_view lexical = {});
+  // O_PATH descriptor of what p.abs names with symbolic links followed as the kernel
+  // follows them (magic links refused) and its real path in `real`: how the supervisor
+  // decides an existing object behind links. -1 when that is the supervisor's to do.
+  long follow_path(const Path& p, bool nofollow, char* real, std::size_t* real_len);
   bool prepare(int dirfd, const char* raw, int op, int nr, Path& p, Claim& c);
   long open_path(const Path& p, int flags, unsigned mode);
+  static constexpr long kFallBack = -100000;
+  long opath_of(const Path& p, int nr, bool nofollow, Claim& c);
   void finish(Claim& c, bool record);
   // The stat family's common body: decide, open the path O_PATH, `query(fd)`, close.
   template <class Query>

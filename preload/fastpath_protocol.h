@@ -44,7 +44,7 @@ extern "C" {
 struct gfast_profile {
   uint32_t magic;
   uint32_t version;
-  uint64_t token;     /* the seccomp filter lets openat2/statx/faccessat2 with arg5 == token through */
+  uint64_t token;     /* the seccomp filter lets openat2/statx/faccessat2/readlinkat with arg5 == token through */
   uint64_t ring_dev;  /* st_dev and st_ino of the ring memfd: the shim maps RFD read-write */
   uint64_t ring_ino;  /* only when it is that very file */
   uint32_t snapshot_size;

@@ -160,9 +160,13 @@ Result<Program> build_filter(std::span<const decode::SyscallInfo> table, const F
   auto fast = [&](int nr) {
     return opts.fast_path_token != 0 &&
            (nr == __NR_openat2 ||
-            (!opts.metadata_open && (nr == __NR_statx || nr == __NR_faccessat2)));
+            (!opts.metadata_open &&
+             (nr == __NR_statx || nr == __NR_faccessat2 || nr == __NR_readlinkat)));
   };
-  for (int nr : {__NR_openat2, __NR_statx, __NR_faccessat2}) {
+  // readlinkat: the shim reads the path of a descriptor it opened (/proc/self/fd/N) to
+  // decide a path with symbolic links on the way as the supervisor does, and a link's text
+  // for realpath(3) through an O_PATH descriptor of the link itself.
+  for (int nr : {__NR_openat2, __NR_statx, __NR_faccessat2, __NR_readlinkat}) {
     if (!fast(nr)) continue;
     if (auto r = check(seccomp_rule_add(c, ask, nr, 1, SCMP_A5(SCMP_CMP_NE, opts.fast_path_token)),
                        "fast path");

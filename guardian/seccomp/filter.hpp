@@ -19,7 +19,7 @@ struct FilterOptions {
   // ptrace backend: the syscalls to decide stop the thread for its tracer
   // (SECCOMP_RET_TRACE) instead of going to a user-notify listener.
   bool trace = false;
-  // --fast-path (issue 8): openat2, statx and faccessat2 whose unused sixth argument equals
+  // --fast-path (issue 8): openat2, statx, faccessat2 and readlinkat whose unused sixth argument equals
   // this per-session token run without a notification (the shim decided them in-process);
   // with any other value they are notified as usual. 0: off.
   std::uint64_t fast_path_token = 0;

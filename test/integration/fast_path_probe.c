@@ -9,6 +9,9 @@
  *                          and sub/inner.txt); prints one line per open
  *   realpath PATH...       realpath() of each PATH, into a buffer and malloc'ed, with the
  *                          buffer's contents on failure (glibc leaves the walked prefix)
+ *   paths PATH...          for each PATH: stat, lstat, access(R_OK), open+read and fopen,
+ *                          one line each with the result, errno (kept when untouched) and
+ *                          what was seen (size, file type, first bytes)
  *   token FILE             reads the session token from the memfd GUARDIAN_FAST names and
  *                          calls openat2(FILE) with a token wrong in its low half, then in
  *                          its high half, then right: the first two must reach the
@@ -201,6 +204,40 @@ static int realpath_mode(int n, char **paths) {
   return 0;
 }
 
+static int paths_mode(int n, char **paths) {
+  for (int i = 0; i < n; ++i) {
+    const char *p = paths[i];
+    struct stat st;
+    errno = 4242;
+    int r = stat(p, &st);
+    printf("%s stat %d errno=%s %s\n", p, r, errno == 4242 ? "kept" : name(errno),
+           r == 0 ? (S_ISDIR(st.st_mode) ? "dir" : S_ISLNK(st.st_mode) ? "link" : "other") : "-");
+    errno = 4242;
+    r = lstat(p, &st);
+    printf("%s lstat %d errno=%s %s\n", p, r, errno == 4242 ? "kept" : name(errno),
+           r == 0 ? (S_ISDIR(st.st_mode) ? "dir" : S_ISLNK(st.st_mode) ? "link" : "other") : "-");
+    errno = 4242;
+    r = access(p, R_OK);
+    printf("%s access %d errno=%s\n", p, r, errno == 4242 ? "kept" : name(errno));
+    errno = 4242;
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    char buf[16] = {0};
+    if (fd >= 0) {
+      ssize_t got = read(fd, buf, sizeof buf - 1);
+      if (got < 0) strcpy(buf, "(read failed)");
+      for (char *c = buf; *c; ++c)
+        if (*c == '\n') *c = '|';
+      close(fd);
+    }
+    printf("%s open %s errno=%s %s\n", p, fd >= 0 ? "ok" : "fail", errno == 4242 ? "kept" : name(errno), buf);
+    errno = 4242;
+    FILE *f = fopen(p, "r");
+    printf("%s fopen %s errno=%s\n", p, f ? "ok" : "fail", errno == 4242 ? "kept" : name(errno));
+    if (f) fclose(f);
+  }
+  return 0;
+}
+
 static int token_mode(const char *file) {
   const char *env = getenv("GUARDIAN_FAST");
   int pfd = -1, rfd = -1;
@@ -234,6 +271,7 @@ int main(int argc, char **argv) {
   if (argc == 3 && strcmp(argv[1], "token") == 0) return token_mode(argv[2]);
   if (argc == 2 && strcmp(argv[1], "cwd") == 0) return cwd_mode();
   if (argc >= 3 && strcmp(argv[1], "realpath") == 0) return realpath_mode(argc - 2, argv + 2);
-  fprintf(stderr, "usage: fast_path_probe errno DIR FILE DENIED | stress FILE N | token FILE | cwd | realpath PATH...\n");
+  if (argc >= 3 && strcmp(argv[1], "paths") == 0) return paths_mode(argc - 2, argv + 2);
+  fprintf(stderr, "usage: fast_path_probe errno DIR FILE DENIED | stress FILE N | token FILE | cwd | realpath PATH... | paths PATH...\n");
   return 64;
 }

@@ -161,6 +161,25 @@ TEST_CASE("decision table over a profile with extends") {
   CHECK(n >= 60);
 }
 
+TEST_CASE("an engine built from a moved profile decides and numbers rules as a copied one") {
+  TempDir d;
+  d.write("parent.yaml", kParent);
+  std::string err;
+  auto p = guardian::test::load_text(d, kChild, &err, "child.yaml");
+  REQUIRE_MESSAGE(p.has_value(), err);
+  Engine copied(*p);
+  Profile moved_from = *p;
+  Engine moved(std::move(moved_from));
+  for (const Case& c : kCases) {
+    INFO(to_string(c.op) << " " << c.path);
+    Decision a = copied.decide(file_req(c.op, c.path));
+    Decision b = moved.decide(file_req(c.op, c.path));
+    CHECK(a.verdict == b.verdict);
+    CHECK(copied.rule_id(a.rule) == moved.rule_id(b.rule));
+  }
+  CHECK(moved.profile().read.size() == p->read.size());
+}
+
 TEST_CASE("a path longer than PATH_MAX is denied, even where a tree is allowed") {
   TempDir d;
   Engine e = load_engine(d);

@@ -1,0 +1,135 @@
+#!/usr/bin/python3
+"""guardian run --fast-path through symbolic links (issue 8): stat, lstat, access, open and
+fopen of paths with links on the way give what they give natively, and are decided in the
+process (via "preload") by the object the links lead to, as the supervisor decides them; a
+link to a denied file, a link out of the allowed tree, a dangling link and a link loop still
+reach the supervisor (via "seccomp"), which denies or answers as natively.
+Exit 77 when this guardian cannot supervise here."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+GUARDIAN = os.environ["GUARDIAN"]
+FAST_PROBE = os.environ["FAST_PROBE"]
+
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, flush=True)
+
+
+def run(argv, cwd, env):
+    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def decisions(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [r for r in (json.loads(line) for line in f if line.strip()) if r.get("event") == "decision"]
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="guardian-fast-links-")
+    try:
+        return body(os.path.realpath(tmp))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def body(tmp):
+    work = os.path.join(tmp, "work")
+    # HOME and TMPDIR inside the tree: `outside` is then nothing the profile allows.
+    env = {"PATH": "/usr/bin:/bin", "HOME": work, "LANG": "C.UTF-8", "TMPDIR": work}
+    outside = os.path.join(tmp, "outside")
+    os.makedirs(os.path.join(work, "real", "deep"))
+    os.mkdir(outside)
+    with open(os.path.join(work, "real", "deep", "f.txt"), "w") as f:
+        f.write("deep bytes\n")
+    with open(os.path.join(work, "secret.txt"), "w") as f:
+        f.write("TOP-SECRET\n")
+    with open(os.path.join(outside, "o.txt"), "w") as f:
+        f.write("OUTSIDE-BYTES\n")
+    os.symlink("real", os.path.join(work, "dirlink"))                 # a directory link
+    os.symlink("real/deep/f.txt", os.path.join(work, "filelink"))    # a file link
+    os.symlink("dirlink/deep", os.path.join(work, "chain"))          # a link through a link
+    os.symlink("secret.txt", os.path.join(work, "to-secret"))        # to a denied file
+    os.symlink(outside, os.path.join(work, "to-outside"))            # out of the tree
+    os.symlink("nowhere", os.path.join(work, "dangling"))
+    os.symlink("loop", os.path.join(work, "loop"))
+    profile = os.path.join(tmp, "p.yaml")
+    with open(profile, "w") as f:
+        f.write(f"""version: 1
+extends: [default]
+files:
+  read: ["{os.path.dirname(FAST_PROBE)}/**"]
+  write: ["{work}/**"]
+  deny: ["{work}/secret*"]
+audit: {{decisions: all}}
+exec:
+  allow: ["{FAST_PROBE}"]
+""")
+    paths = ["dirlink/deep/f.txt", "filelink", "chain/f.txt", "chain/../deep/f.txt", "dirlink/.",
+             os.path.join(work, "dirlink", "deep"), "dirlink/deep/missing", "to-secret",
+             "to-outside/o.txt", "dangling", "loop", "filelink/x"]
+    cmd = [FAST_PROBE, "paths"] + paths
+    native = run(cmd, work, env)
+    log = os.path.join(tmp, "fast.jsonl")
+    fast = run([GUARDIAN, "run", "-p", profile, "-a", log, "--fast-path", "--"] + cmd, work, env)
+    if fast.returncode != 0 and "cannot" in fast.stderr:
+        print("SKIP: guardian --fast-path cannot run here:", fast.stderr.strip())
+        return 77
+    strict = run([GUARDIAN, "run", "-p", profile, "--"] + cmd, work, env)
+
+    # 1. Allowed paths through links: exactly what they give natively.
+    def lines(out, prefixes):
+        return [ln for ln in out.splitlines() if ln.split(" ")[0] in prefixes]
+    allowed = paths[:7]
+    check(native.stdout and lines(fast.stdout, allowed) == lines(native.stdout, allowed),
+          f"through links under --fast-path as natively:\n{fast.stdout}\n---\n{native.stdout}")
+    check(lines(strict.stdout, allowed) == lines(native.stdout, allowed),
+          f"through links without --fast-path as natively:\n{strict.stdout}")
+    # The dangling link and the loop: the same errors as natively (ENOENT, ELOOP).
+    odd = ["dangling", "loop", "filelink/x"]
+    check(lines(fast.stdout, odd) == lines(native.stdout, odd),
+          f"dangling link, loop, file as a directory as natively:\n{fast.stdout}")
+
+    # 2. They were decided in the process, by the object the links lead to.
+    ds = decisions(log)
+    deep = os.path.join(work, "real", "deep", "f.txt")
+    mine = [d for d in ds if d.get("path") == deep and d.get("via") == "preload"]
+    raws = {d.get("raw_path") for d in mine}
+    check({"dirlink/deep/f.txt", "filelink", "chain/f.txt"} <= raws,
+          f"opens and stats through links recorded by the fast path by their real path: {sorted(raws)}")
+    check(any(d.get("syscall") == "openat" and d.get("op") == "read" and d.get("raw_path") == "filelink"
+              for d in mine), "the open through a link is a read of the real file in the log")
+    check(not any(d.get("via") != "preload" and d.get("path") == deep for d in ds),
+          "no call on the linked file reached the supervisor")
+
+    # 3. Denied through a link: the supervisor decides, denies and logs it; bytes never show.
+    secret = os.path.join(work, "secret.txt")
+    check("TOP-SECRET" not in fast.stdout and "OUTSIDE-BYTES" not in fast.stdout,
+          f"denied bytes leaked through a link: {fast.stdout}")
+    check("to-secret open fail errno=EACCES " in fast.stdout and "to-outside/o.txt open fail errno=EACCES " in fast.stdout,
+          f"opens through links to denied files fail with EACCES: {fast.stdout}")
+    den = [d for d in ds if d.get("decision") == "deny" and d.get("path") in (secret, os.path.join(outside, "o.txt"))]
+    check(den and all(d.get("via") == "seccomp" for d in den),
+          f"denials through links decided and logged by the supervisor: {den!r}")
+    check(not any(d.get("via") == "preload" and d.get("path") == secret for d in ds),
+          "the fast path decided nothing about the denied file")
+
+    if failures:
+        print(f"{len(failures)} check(s) failed")
+        return 1
+    print("all fast-path symlink checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
