@@ -44,9 +44,10 @@ class FastPath {
   // filter does not notify) instead of glibc's newfstatat(fd, "", AT_EMPTY_PATH), which it
   // must. Always handles the call when the fast path is on.
   bool fstat(int fd, struct stat* buf, int* rc);
-  // realpath(3) of a path with no symbolic link on the way: the lexical answer, checked by
-  // openat2(RESOLVE_NO_SYMLINKS); decided (and recorded) as the readlink of each component
-  // that glibc's realpath would make. *out as realpath returns it.
+  // realpath(3): with no symbolic link on the way, the lexical answer checked by one
+  // openat2(RESOLVE_NO_SYMLINKS); with links, glibc's own walk expanding them. Either way
+  // decided (and recorded) as each readlink (and directory check) glibc's realpath would
+  // make. *out as realpath returns it.
   bool realpath(const char* path, char* resolved, char** out);
 
  private:
@@ -64,6 +65,9 @@ class FastPath {
   long follow_path(const Path& p, bool nofollow, char* real, std::size_t* real_len);
   bool prepare(int dirfd, const char* raw, int op, int nr, Path& p, Claim& c);
   long open_path(const Path& p, int flags, unsigned mode);
+  // realpath() with symbolic links on the way (fastpath_realpath.cpp): the canonical name
+  // in rname (kMax bytes), or false for the real realpath.
+  bool realpath_links(const Path& p, const char* raw, char* rname, std::size_t* len);
   static constexpr long kFallBack = -100000;
   long opath_of(const Path& p, int nr, bool nofollow, Claim& c);
   void finish(Claim& c, bool record);

@@ -8,6 +8,7 @@
 #include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -62,7 +63,123 @@ bool each_component(const char* raw, const char* cwd, std::size_t cwd_len, char*
 // What glibc's realpath reports when readlink of a component fails this way.
 bool walk_error(int e) { return e == ENOENT || e == ENOTDIR || e == EACCES; }
 
+// glibc's suffix_requires_dir_check: the rest of the name is "/", "/." or "/.." (with any
+// slashes), after which glibc checks the directory with another call.
+bool suffix_requires_dir_check(const char* end) {
+  while (*end == '/') {
+    do ++end;
+    while (*end == '/');
+    switch (*end++) {
+      default: return false;
+      case '\0': return true;
+      case '.': break;
+    }
+    if (!*end || (*end == '.' && (!end[1] || end[1] == '/'))) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+// glibc's realpath walk with symbolic links expanded as glibc expands them (its
+// canonicalize.c, step for step): each readlink glibc would make is decided (a stat of the
+// path so far, which never has a link before its last component) and made here on an
+// O_PATH descriptor of that very component. Only the successful walk is ours: any error,
+// a directory check glibc would add, too many links or components, and the real realpath
+// does it all again from the start (nothing is recorded then).
+bool FastPath::realpath_links(const Path& p, const char* raw, char* rname, std::size_t* out_len) {
+  constexpr int kMaxParts = 64;
+  constexpr int kMaxLinks = 40;  // glibc's __eloop_threshold()
+  Claim claims[kMaxParts];
+  int n = 0, links = 0;
+  bool ok = false, last_was_link = false;
+  char extra[kMax], target[kMax];
+  std::size_t dest;
+  if (raw[0] == '/') {
+    rname[0] = '/';
+    dest = 1;
+  } else {
+    memcpy(rname, p.abs, p.cwd_len);
+    dest = p.cwd_len;
+  }
+  const char* start = raw;
+  const char* end;
+  for (;; start = end) {
+    while (*start == '/') ++start;
+    for (end = start; *end && *end != '/'; ++end) {
+    }
+    const std::size_t cl = static_cast<std::size_t>(end - start);
+    if (cl == 0) {
+      ok = true;
+      break;
+    }
+    if (cl == 1 && start[0] == '.') continue;
+    if (cl == 2 && start[0] == '.' && start[1] == '.') {
+      if (dest > 1)
+        for (--dest; dest > 0 && rname[dest - 1] != '/'; --dest) {
+        }
+      continue;
+    }
+    if (rname[dest - 1] != '/') rname[dest++] = '/';
+    if (dest + cl + 1 >= kMax || n == kMaxParts) break;
+    memcpy(rname + dest, start, cl);
+    dest += cl;
+    rname[dest] = '\0';
+    std::string_view so_far(rname, dest);
+    if (so_far.substr(0, 5) == "/proc" && (dest == 5 || rname[5] == '/')) break;  // the supervisor's
+    if (!decide(static_cast<int>(Op::stat), SYS_readlink, so_far, so_far, p.pid, claims[n])) break;
+    ++n;
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS;
+    long fd = syscall(SYS_openat2, AT_FDCWD, rname, &how, sizeof how, 0, token_);
+    if (fd < 0) break;  // glibc's error to report, or a race: the real realpath's
+    struct stat st;
+    long len = -1;
+    bool is_link = syscall(SYS_fstat, fd, &st) == 0 && S_ISLNK(st.st_mode);
+    if (is_link) len = syscall(SYS_readlinkat, fd, "", target, kMax - 1, 0, token_);
+    syscall(SYS_close, fd);
+    if (!is_link) {
+      // glibc: readlink fails with EINVAL; before "/", "/." or "/.." it then checks the
+      // component is a directory with faccessat(PATH "/", F_OK, AT_EACCESS): decided as the
+      // supervisor would (a stat of the path), answered by the fstat above.
+      if (suffix_requires_dir_check(end)) {
+        if (!S_ISDIR(st.st_mode) || n == kMaxParts) break;
+        memcpy(target, rname, dest);
+        target[dest] = '/';
+        if (!decide(static_cast<int>(Op::stat), SYS_faccessat2, std::string_view(target, dest + 1), so_far,
+                    p.pid, claims[n]))
+          break;
+        ++n;
+      }
+      last_was_link = false;
+      continue;
+    }
+    if (len <= 0 || len >= static_cast<long>(kMax) - 1 || ++links > kMaxLinks) break;
+    last_was_link = true;
+    // The link's text, then the rest of the name, becomes the name still to walk.
+    const std::size_t rest = strlen(end);
+    if (static_cast<std::size_t>(len) + rest + 1 > kMax) break;
+    memmove(extra + len, end, rest + 1);
+    memcpy(extra, target, static_cast<std::size_t>(len));
+    end = extra;
+    if (target[0] == '/') {
+      dest = 1;
+    } else if (dest > 1) {
+      for (--dest; dest > 0 && rname[dest - 1] != '/'; --dest) {
+      }
+    }
+  }
+  // The last readlink glibc made must have failed (EINVAL): that is the errno it leaves.
+  ok = ok && n > 0 && !last_was_link;
+  for (int i = 0; i < n; ++i) finish(claims[i], ok);
+  if (!ok) return false;
+  if (dest > 1 && rname[dest - 1] == '/') --dest;
+  rname[dest] = '\0';
+  *out_len = dest;
+  return true;
+}
 
 bool FastPath::realpath(const char* raw, char* resolved, char** out) {
   if (!engine_ || !raw) return false;
@@ -100,6 +217,17 @@ bool FastPath::realpath(const char* raw, char* resolved, char** out) {
     if (fd >= 0) {
       syscall(SYS_close, fd);
       recorded = n;
+    } else if (errno == ELOOP) {
+      // A symbolic link on the way: glibc's walk with the links expanded, decided again
+      // from the start (the claims of the lexical walk are given back).
+      for (int i = 0; i < n; ++i) finish(claims[i], false);
+      n = 0;
+      ok = realpath_links(p, raw, rname, &len);
+      if (!ok) {
+        errno = saved;
+        return false;
+      }
+      recorded = 0;
     } else if (!walk_error(errno)) {
       ok = false;
     } else {

@@ -66,8 +66,8 @@ GUARDIAN_EXPORT int sigaltstack(const stack_t* ss, stack_t* old) {
 }
 
 // realpath walks the path with glibc's internal readlink, one notified call per component
-// (a C compiler canonicalises every header directory this way): done here when no symbolic
-// link is on the way.
+// (a C compiler canonicalises every header directory this way): done here, symbolic links
+// expanded as glibc expands them, when every step is allowed and succeeds.
 GUARDIAN_EXPORT char* realpath(const char* path, char* resolved) {
   char* out;
   if (g_fast.realpath(path, resolved, &out)) return out;
