@@ -84,6 +84,7 @@ bool filter_owns(int nr) noexcept {
     case __NR_seccomp:
     case __NR_sendto:
     case __NR_recvfrom:
+    case __NR_prlimit64:
       return true;
     default:
       return false;
@@ -149,6 +150,15 @@ Result<Program> build_filter(std::span<const decode::SyscallInfo> table, const F
   const std::uint32_t ask = opts.trace ? SCMP_ACT_TRACE(0) : SCMP_ACT_NOTIFY;
   if (auto r = check(seccomp_rule_add(c, ask, __NR_sendto, 1, SCMP_A4(SCMP_CMP_NE, 0)),
                      "sendto");
+      !r)
+    return r.error();
+
+  // prlimit64 on itself (pid 0) or only reading (no new limit) cannot hurt anyone: the
+  // kernel runs it without a notification. glibc's start-up makes one in every process
+  // (getrlimit(RLIMIT_STACK)); only setting another process's limit reaches the decoder.
+  if (auto r = check(seccomp_rule_add(c, ask, __NR_prlimit64, 2, SCMP_A0(SCMP_CMP_NE, 0),
+                                      SCMP_A2(SCMP_CMP_NE, 0)),
+                     "prlimit64");
       !r)
     return r.error();
 

@@ -307,32 +307,42 @@ void Supervisor::on_released(pid_t tid) {
 }
 
 void Supervisor::on_signal() {
-  struct signalfd_siginfo si;
-  while (read(sigfd_.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
-    switch (si.ssi_signo) {
-      case SIGCHLD:
-        tracer_.reap();
-        break;
-      case SIGINT:
-      case SIGTERM:
-      case SIGHUP:
-      case SIGQUIT:
-        // Sent by a process (kill, a service manager): forward. From the terminal
-        // (SI_KERNEL) the command, in our process group, received it already.
-        if (static_cast<int>(si.ssi_code) <= 0) {
-          // SIGHUP is forwarded as SIGHUP (a daemon's "reload", a closed terminal): the
-          // command decides; when it exits the whole tree is killed anyway.
-          if (on_terminate && si.ssi_signo == SIGTERM)
-            on_terminate(static_cast<int>(si.ssi_signo));
-          else
-            signal_command(static_cast<int>(si.ssi_signo));
-        }
-        if (si.ssi_signo == SIGTERM && log_) log_->flush();
-        break;
-      default:
-        // SIGTSTP/SIGTTIN/SIGTTOU: the command's own stop decides (see Tracer::on_stop).
-        break;
-    }
+  // A batch per read, and no read that would only say EAGAIN after a short one: each
+  // ptrace stop wakes us for one SIGCHLD, and this runs on every one of them.
+  struct signalfd_siginfo batch[8];
+  for (;;) {
+    ssize_t got = read(sigfd_.get(), batch, sizeof batch);
+    if (got < static_cast<ssize_t>(sizeof batch[0])) break;
+    std::size_t count = static_cast<std::size_t>(got) / sizeof batch[0];
+    for (std::size_t i = 0; i < count; ++i) on_one_signal(batch[i]);
+    if (count < std::size(batch)) break;
+  }
+}
+
+void Supervisor::on_one_signal(const struct signalfd_siginfo& si) {
+  switch (si.ssi_signo) {
+    case SIGCHLD:
+      tracer_.reap();
+      break;
+    case SIGINT:
+    case SIGTERM:
+    case SIGHUP:
+    case SIGQUIT:
+      // Sent by a process (kill, a service manager): forward. From the terminal
+      // (SI_KERNEL) the command, in our process group, received it already.
+      if (static_cast<int>(si.ssi_code) <= 0) {
+        // SIGHUP is forwarded as SIGHUP (a daemon's "reload", a closed terminal): the
+        // command decides; when it exits the whole tree is killed anyway.
+        if (on_terminate && si.ssi_signo == SIGTERM)
+          on_terminate(static_cast<int>(si.ssi_signo));
+        else
+          signal_command(static_cast<int>(si.ssi_signo));
+      }
+      if (si.ssi_signo == SIGTERM && log_) log_->flush();
+      break;
+    default:
+      // SIGTSTP/SIGTTIN/SIGTTOU: the command's own stop decides (see Tracer::on_stop).
+      break;
   }
 }
 

@@ -3,6 +3,7 @@
 // no process of the session alive.
 #pragma once
 
+#include <sys/signalfd.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -84,6 +85,7 @@ class Supervisor {
  private:
   void on_listener(short revents);
   void on_signal();
+  void on_one_signal(const struct signalfd_siginfo& si);
   void apply(const decode::Notification& n, decode::Response& r);
   void on_trace_stop(pid_t tid);
   void hand_over(const decode::Notification& n, pid_t target);
