@@ -98,7 +98,9 @@ bool Handler::Impl::path_decide(Ctx& c, int dirfd, std::uint64_t addr, const Res
       *cached = true;
     }
   }
-  if ((!cached || !*cached) && !resolver.resolve(c.n.tid, c.tgid, dirfd, raw, fo, r)) {
+  if ((!cached || !*cached) &&
+      !resolver.resolve(c.n.tid, c.tgid, dirfd, raw, fo, r,
+                        keyed && raw[0] != '/' ? &cache_start : nullptr)) {
     out = error(r.err ? r.err : EACCES);
     return false;
   }
