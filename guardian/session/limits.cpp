@@ -423,7 +423,7 @@ bool SessionLimits::kill_all(std::chrono::milliseconds timeout) {
   for (;;) {
     signal_tree(SIGKILL);
     bool left = cg_ && cg_->populated();
-    if (!left) left = !descendants(::getpid()).empty();
+    if (!left) left = have_descendants();
     if (!left) return true;
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));

@@ -83,7 +83,34 @@ std::vector<pid_t> descendants(pid_t ancestor) {
   return out;
 }
 
+namespace {
+// True when no thread of ours has a child, live or zombie; false when one has or a list
+// cannot be read. Why that suffices: a descendant's chain of parents reaches us through a
+// direct child of one of our threads, and an orphan of the session is re-parented to us
+// (subreaper), so with no child at all there is no descendant.
+bool childless() {
+  DIR* d = ::opendir("/proc/self/task");
+  if (!d) return false;
+  bool none = true;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    std::string list = read_small_file("/proc/self/task/" + std::string(e->d_name) + "/children");
+    // An unreadable list reads as "": tell it from an empty one by the file existing.
+    if (!list.empty() || ::faccessat(::dirfd(d), (std::string(e->d_name) + "/children").c_str(),
+                                     R_OK, 0) != 0) {
+      none = false;
+      break;
+    }
+  }
+  ::closedir(d);
+  return none;
+}
+}  // namespace
+
+bool have_descendants() { return !childless() && !descendants(::getpid()).empty(); }
+
 int signal_descendants(pid_t ancestor, int sig) {
+  if (ancestor == ::getpid() && childless()) return 0;
   int n = 0;
   for (pid_t p : descendants(ancestor))
     if (::kill(p, sig) == 0) ++n;
@@ -93,6 +120,7 @@ int signal_descendants(pid_t ancestor, int sig) {
 bool kill_descendants(pid_t ancestor, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
+    if (ancestor == ::getpid() && childless()) return true;
     if (signal_descendants(ancestor, SIGKILL) == 0 && descendants(ancestor).empty()) return true;
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <future>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -159,6 +160,23 @@ int run_session(const RunOptions& opts) {
   // `dns: true` does (the gate, not the envelope, decides the names).
   if (go.rules.any_host_rules()) profile.dns = true;
 
+  // Landlock envelope (landlock room): off with --no-landlock and in complain mode, where
+  // it would block what the mode promises to let through.
+  std::string ll_off = !opts.landlock                        ? "--no-landlock"
+                       : opts.learn_allow_all                    ? "learning"
+                       : opts.mode == decode::Mode::complain     ? "complain mode"
+                                                                 : "";
+  // Computing the envelope (an alias scan of /usr/bin, /etc/alternatives, /etc/ssl/certs:
+  // about a thousand readlinks) is half of guardian's start-up CPU; it runs on a thread of
+  // its own while the rest is set up, and is waited for before the first use. It only reads
+  // the profile, as the code below does until then. (A child forked meanwhile — the
+  // listener probe — runs raw syscalls only.)
+  std::future<launch::LandlockSetup> landlock_ready = std::async(
+      ll_off.empty() ? std::launch::async : std::launch::deferred,
+      [&profile, eo = launch::run_envelope_options(cmd.real, opts.extra_rules), ll_off] {
+        return launch::prepare_landlock(profile, eo, ll_off);
+      });
+
   std::unique_ptr<policy::Engine> engine;
   try {
     engine = std::make_unique<policy::Engine>(profile);
@@ -179,14 +197,6 @@ int run_session(const RunOptions& opts) {
     fast->inject_env(envp);
   }
 
-  // Landlock envelope (landlock room): off with --no-landlock and in complain mode, where
-  // it would block what the mode promises to let through.
-  std::string ll_off = !opts.landlock                        ? "--no-landlock"
-                       : opts.learn_allow_all                    ? "learning"
-                       : opts.mode == decode::Mode::complain     ? "complain mode"
-                                                                 : "";
-  launch::LandlockSetup landlock =
-      launch::prepare_landlock(profile, launch::run_envelope_options(cmd.real, opts.extra_rules), ll_off);
 
   audit::Options ao;
   ao.destination = opts.audit;
@@ -257,6 +267,7 @@ int run_session(const RunOptions& opts) {
   // Tracing inside the session (strace, gdb, a nested guardian): the traced process's
   // execs are then held by the Landlock envelope instead of our exec check.
   // In complain mode and learning nothing is enforced: exec checks would only log.
+  launch::LandlockSetup landlock = landlock_ready.get();
   if (landlock.active || opts.mode == decode::Mode::complain || opts.learn_allow_all)
     sup.allow_trace_handover(true, {});
   else
