@@ -264,13 +264,13 @@ bool FastPath::decide(int op, int nr, std::string_view raw, std::string_view pat
   return true;
 }
 
-long FastPath::follow_path(const Path& p, bool nofollow, char* real, std::size_t* real_len) {
+long FastPath::follow_path(const char* abs, bool nofollow, char* real, std::size_t* real_len) {
   struct open_how how;
   memset(&how, 0, sizeof how);
   how.flags = O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0);
   how.resolve = RESOLVE_NO_MAGICLINKS;
-  long fd = syscall(SYS_openat2, AT_FDCWD, p.abs, &how, sizeof how, 0, token_);
-  if (fd < 0) return -1;
+  long fd = syscall(SYS_openat2, AT_FDCWD, abs, &how, sizeof how, 0, token_);
+  if (fd < 0) return errno == ENOENT ? kMissing : -1;
   // /proc/self/fd/N, without snprintf (not async-signal-safe).
   char link[32] = "/proc/self/fd/";
   char digits[12];
@@ -294,6 +294,51 @@ long FastPath::follow_path(const Path& p, bool nofollow, char* real, std::size_t
   real[n] = '\0';
   *real_len = static_cast<std::size_t>(n);
   return fd;
+}
+
+// A name missing behind symbolic links (the kernel's lookup of p.abs said ENOENT): when
+// the parent, followed as the kernel follows it, is an existing directory, the name is
+// what is missing, and the supervisor's walk decides the parent's real path and the name
+// (then the kernel answers ENOENT): so do we. False: the supervisor's to do.
+bool FastPath::missing_name(const Path& p, int op, int nr, Claim& c) {
+  std::size_t end = p.abs_len;
+  for (;;) {  // "NAME/", "NAME/." and "NAME/./" all stand for NAME
+    while (end > 1 && p.abs[end - 1] == '/') --end;
+    if (end > 2 && p.abs[end - 1] == '.' && p.abs[end - 2] == '/') {
+      --end;
+      continue;
+    }
+    break;
+  }
+  std::size_t slash = end;
+  while (slash > 0 && p.abs[slash - 1] != '/') --slash;
+  if (slash < 2) return false;  // the parent is "/" (or none): no link before the name
+  const std::string_view name(p.abs + slash, end - slash);
+  if (name.empty() || name == "." || name == "..") return false;
+  char parent[kMax], real[kMax];
+  memcpy(parent, p.abs, slash - 1);
+  parent[slash - 1] = '\0';
+  std::size_t len = 0;
+  long fd = follow_path(parent, false, real, &len);
+  if (fd < 0) return false;
+  struct stat st;
+  const bool dir = syscall(SYS_fstat, fd, &st) == 0 && S_ISDIR(st.st_mode);
+  syscall(SYS_close, fd);
+  if (!dir || len + 1 + name.size() >= kMax) return false;
+  if (len > 1) real[len++] = '/';
+  memcpy(real + len, name.data(), name.size());
+  len += name.size();
+  real[len] = '\0';
+  // Nothing at all by that name: not even a dangling link (the supervisor would follow it
+  // and decide its target).
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS;
+  fd = syscall(SYS_openat2, AT_FDCWD, real, &how, sizeof how, 0, token_);
+  if (fd >= 0) syscall(SYS_close, fd);
+  if (fd >= 0 || errno != ENOENT) return false;
+  return decide(op, nr, std::string_view(p.raw, p.raw_len), std::string_view(real, len), p.pid, c, p.norm);
 }
 
 bool FastPath::prepare(int dirfd, const char* raw, int op, int nr, Path& p, Claim& c) {
@@ -336,7 +381,13 @@ bool FastPath::open(int dirfd, const char* raw, int flags, unsigned mode, int* r
     finish(c, false);
     char real[kMax];
     std::size_t real_len = 0;
-    long opath = follow_path(p, flags & O_NOFOLLOW, real, &real_len);
+    long opath = follow_path(p.abs, flags & O_NOFOLLOW, real, &real_len);
+    if (opath == kMissing && missing_name(p, static_cast<int>(policy::open_op(flags)), SYS_openat, c)) {
+      finish(c, true);
+      *rc = -1;
+      errno = ENOENT;
+      return true;
+    }
     if (opath < 0) {
       errno = saved;
       return false;
@@ -384,7 +435,11 @@ long FastPath::opath_of(const Path& p, int nr, bool nofollow, Claim& c) {
     finish(c, false);
     char real[kMax];
     std::size_t real_len = 0;
-    fd = follow_path(p, nofollow, real, &real_len);
+    fd = follow_path(p.abs, nofollow, real, &real_len);
+    if (fd == kMissing && missing_name(p, static_cast<int>(Op::stat), nr, c)) {
+      finish(c, true);
+      return -ENOENT;
+    }
     if (fd < 0) return kFallBack;
     if (!decide(static_cast<int>(Op::stat), nr, std::string_view(p.raw, p.raw_len),
                 std::string_view(real, real_len), p.pid, c, p.norm)) {

@@ -62,7 +62,10 @@ class FastPath {
   // O_PATH descriptor of what p.abs names with symbolic links followed as the kernel
   // follows them (magic links refused) and its real path in `real`: how the supervisor
   // decides an existing object behind links. -1 when that is the supervisor's to do.
-  long follow_path(const Path& p, bool nofollow, char* real, std::size_t* real_len);
+  // kMissing: the lookup found no such file (ENOENT), see missing_name().
+  long follow_path(const char* abs, bool nofollow, char* real, std::size_t* real_len);
+  static constexpr long kMissing = -2;
+  bool missing_name(const Path& p, int op, int nr, Claim& c);
   bool prepare(int dirfd, const char* raw, int op, int nr, Path& p, Claim& c);
   long open_path(const Path& p, int flags, unsigned mode);
   // realpath() with symbolic links on the way (fastpath_realpath.cpp): the canonical name

@@ -76,8 +76,8 @@ exec:
   allow: ["{FAST_PROBE}"]
 """)
     paths = ["dirlink/deep/f.txt", "filelink", "chain/f.txt", "chain/../deep/f.txt", "dirlink/.",
-             os.path.join(work, "dirlink", "deep"), "dirlink/deep/missing", "to-secret",
-             "to-outside/o.txt", "dangling", "loop", "filelink/x"]
+             os.path.join(work, "dirlink", "deep"), "dirlink/deep/missing", "dirlink/gone/.",
+             "to-secret", "to-outside/o.txt", "dangling", "loop", "filelink/x", "to-outside/nothing"]
     cmd = [FAST_PROBE, "paths"] + paths
     native = run(cmd, work, env)
     log = os.path.join(tmp, "fast.jsonl")
@@ -90,7 +90,7 @@ exec:
     # 1. Allowed paths through links: exactly what they give natively.
     def lines(out, prefixes):
         return [ln for ln in out.splitlines() if ln.split(" ")[0] in prefixes]
-    allowed = paths[:7]
+    allowed = paths[:8]
     check(native.stdout and lines(fast.stdout, allowed) == lines(native.stdout, allowed),
           f"through links under --fast-path as natively:\n{fast.stdout}\n---\n{native.stdout}")
     check(lines(strict.stdout, allowed) == lines(native.stdout, allowed),
@@ -111,6 +111,24 @@ exec:
               for d in mine), "the open through a link is a read of the real file in the log")
     check(not any(d.get("via") != "preload" and d.get("path") == deep for d in ds),
           "no call on the linked file reached the supervisor")
+
+    # A missing name behind a link: decided in the process by the parent's real path and
+    # the name, as the supervisor's walk decides it (and ENOENT, as natively).
+    for raw, real in (("dirlink/deep/missing", os.path.join(work, "real", "deep", "missing")),
+                      ("dirlink/gone/.", os.path.join(work, "real", "gone"))):
+        got = {(d.get("path"), d.get("via")) for d in ds if d.get("raw_path") == raw}
+        check(got == {(real, "preload")}, f"{raw}: decided in-process as {real}: {got}")
+    # A dangling link is the supervisor's (it decides the link's target), and so is a
+    # missing name in a directory the profile does not allow (denied: EACCES, not ENOENT).
+    got = {(d.get("path"), d.get("via")) for d in ds if d.get("raw_path") == "dangling" and d.get("op") == "stat"}
+    nowhere = os.path.join(work, "nowhere")
+    check((nowhere, "seccomp") in got and (nowhere, "preload") not in got,
+          f"dangling link followed and decided by the supervisor (lstat: the link, in-process): {got}")
+    check("to-outside/nothing stat -1 errno=EACCES -" in fast.stdout and
+          "to-outside/nothing open fail errno=EACCES " in fast.stdout,
+          f"missing name behind a link out of the tree is denied: {fast.stdout}")
+    got = {(d.get("decision"), d.get("via")) for d in ds if d.get("raw_path") == "to-outside/nothing"}
+    check(got == {("deny", "seccomp")}, f"... by the supervisor: {got}")
 
     # 3. Denied through a link: the supervisor decides, denies and logs it; bytes never show.
     secret = os.path.join(work, "secret.txt")
