@@ -199,7 +199,7 @@ bool Resolver::quick_entry(pid_t tid, int dirfd, std::string_view raw, Resolved&
 }
 
 bool Resolver::resolve(pid_t tid, pid_t tgid, int dirfd, std::string_view raw,
-                       const ResolveOpts& opts, Resolved& out, const std::string* known_start) {
+                       const ResolveOpts& opts, Resolved& out) {
   out.clear();
   if (!root_) {
     out.err = EACCES;
@@ -221,9 +221,7 @@ bool Resolver::resolve(pid_t tid, pid_t tgid, int dirfd, std::string_view raw,
     // symlink-free lookup from our root. What is decided and what is then used (our
     // descriptors, or the kernel's own lookup for CONTINUE) is this absolute path; if the
     // directory moved meanwhile, that is the same race a rename makes natively.
-    bool known = known_start && !known_start->empty();
-    if (known) startpath = *known_start;
-    if (!raw.empty() && (known || start_text(tid, dirfd, startpath))) {
+    if (!raw.empty() && start_text(tid, dirfd, startpath)) {
       joined_.assign(startpath);
       joined_ += '/';
       joined_.append(raw);

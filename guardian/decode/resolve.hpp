@@ -55,11 +55,9 @@ class Resolver {
   explicit Resolver(std::function<bool(std::string_view)> may_write);
   // Resolves `raw` for thread `tid` of process `tgid`, relative to `dirfd` (AT_FDCWD or
   // one of the tracee's descriptors). Returns false only when resolution could not even
-  // start (the process is gone, dirfd invalid): out.err holds why. `start`: the start
-  // directory's text (`known_start`) when the caller already read it for this notification
-  // (start_text returned true), so it is not read twice.
+  // start (the process is gone, dirfd invalid): out.err holds why.
   bool resolve(pid_t tid, pid_t tgid, int dirfd, std::string_view raw, const ResolveOpts& opts,
-               Resolved& out, const std::string* known_start = nullptr);
+               Resolved& out);
   // The object behind the tracee's descriptor `fd` (as out.target) and the path it names.
   bool fd_object(pid_t tid, int fd, Resolved& out);
   // The object behind one of our own descriptors (e.g. one taken with pidfd_getfd).
