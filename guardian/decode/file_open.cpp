@@ -75,6 +75,10 @@ bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolve
   return judge(c, req, raw, out);
 }
 
+namespace {
+bool cached_hit(const bool* cached) { return cached && *cached; }
+}  // namespace
+
 bool Handler::Impl::path_decide(Ctx& c, int dirfd, std::uint64_t addr, const ResolveOpts& o,
                                 Op op, std::string& raw, Resolved& r, Response& out,
                                 bool* cached) {
@@ -98,7 +102,13 @@ bool Handler::Impl::path_decide(Ctx& c, int dirfd, std::uint64_t addr, const Res
       *cached = true;
     }
   }
-  if ((!cached || !*cached) && !resolver.resolve(c.n.tid, c.tgid, dirfd, raw, fo, r)) {
+  // A miss on a relative path resolves the joined text (the key without its flag): the
+  // start directory was just read, and reading it again would cost another readlink.
+  const bool joined = keyed && !cached_hit(cached) && raw[0] != '/';
+  if (!cached_hit(cached) &&
+      !resolver.resolve(c.n.tid, c.tgid, joined ? AT_FDCWD : dirfd,
+                        joined ? std::string_view(cache_key).substr(1) : std::string_view(raw),
+                        fo, r)) {
     out = error(r.err ? r.err : EACCES);
     return false;
   }
