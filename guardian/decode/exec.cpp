@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "decode/impl.hpp"
@@ -19,6 +20,8 @@ namespace {
 
 constexpr int kMaxArgv = 256;        // recorded in the audit log (the rest elided)
 constexpr int kMaxInterpDepth = 4;   // the kernel's BINPRM_MAX_RECURSION
+constexpr std::size_t kArgvBlock = 64;  // argv pointers read at once
+constexpr std::uint64_t kPage = 4096;   // x86_64
 
 // The interpreter named by a `#!` first line, or "" when `fd` is not a script.
 std::string shebang(int fd) {
@@ -48,12 +51,22 @@ bool Handler::Impl::exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool foll
   // argv, for the record.
   argv.clear();
   std::uint64_t argv_addr = c.arg(c.n.nr == SYS_execveat ? 2 : 1);
-  for (int i = 0; argv_addr && i < kMaxArgv; ++i) {
-    std::uint64_t p = 0;
-    if (!c.t.read(argv_addr + 8 * static_cast<std::uint64_t>(i), &p, sizeof p) || !p) break;
-    std::string a;
-    if (!c.t.read_string(p, a, 4096)) break;
-    argv.push_back(std::move(a));
+  // The pointers are read a block at a time, never across a page boundary (the next page
+  // may be unmapped after the terminating NULL): one read instead of one per argument.
+  std::uint64_t ptrs[kArgvBlock];
+  for (int i = 0; argv_addr && i < kMaxArgv;) {
+    std::uint64_t at = argv_addr + 8 * static_cast<std::uint64_t>(i);
+    std::size_t n = std::min<std::size_t>({(kPage - at % kPage) / 8, kArgvBlock,
+                                           static_cast<std::size_t>(kMaxArgv - i)});
+    if (n == 0) n = 1;  // a misaligned pointer astride two pages: read it alone
+    if (!c.t.read(at, ptrs, n * sizeof ptrs[0])) break;
+    bool end = false;
+    for (std::size_t k = 0; k < n && !end; ++k, ++i) {
+      std::string a;
+      end = !ptrs[k] || !c.t.read_string(ptrs[k], a, 4096);
+      if (!end) argv.push_back(std::move(a));
+    }
+    if (end) break;
   }
   std::vector<std::string> args;
   args.swap(argv);

@@ -75,6 +75,10 @@ bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolve
   return judge(c, req, raw, out);
 }
 
+namespace {
+bool cached_hit(const bool* cached) { return cached && *cached; }
+}  // namespace
+
 bool Handler::Impl::path_decide(Ctx& c, int dirfd, std::uint64_t addr, const ResolveOpts& o,
                                 Op op, std::string& raw, Resolved& r, Response& out,
                                 bool* cached) {
@@ -98,7 +102,13 @@ bool Handler::Impl::path_decide(Ctx& c, int dirfd, std::uint64_t addr, const Res
       *cached = true;
     }
   }
-  if ((!cached || !*cached) && !resolver.resolve(c.n.tid, c.tgid, dirfd, raw, fo, r)) {
+  // A miss on a relative path resolves the joined text (the key without its flag): the
+  // start directory was just read, and reading it again would cost another readlink.
+  const bool joined = keyed && !cached_hit(cached) && raw[0] != '/';
+  if (!cached_hit(cached) &&
+      !resolver.resolve(c.n.tid, c.tgid, joined ? AT_FDCWD : dirfd,
+                        joined ? std::string_view(cache_key).substr(1) : std::string_view(raw),
+                        fo, r)) {
     out = error(r.err ? r.err : EACCES);
     return false;
   }
@@ -130,12 +140,21 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
   // An O_PATH descriptor gives metadata only (its uses are checked); write intent writes.
   // Shared with the shim's fast path (policy/file_ops.hpp): both must ask the same question.
   const Op op = policy::open_op(flags);
+  // Flags with which the open itself cannot block (the tracee's O_NONBLOCK, or a create
+  // that must make a new regular file) need no O_PATH look first: see quick_open.
+  if (c.t.can_inject_fd() && !resolve && !opath && !tmpfile && ((flags & O_NONBLOCK) || excl)) {
+    if (!read_path(c, path, raw1, out) || !valid(c, out)) return out;
+    if (quick_open(c, dirfd, flags, mode, op, out)) return out;
+  }
   ResolveOpts o;
   o.follow = !(flags & O_NOFOLLOW) && !excl;
   o.need_parent = creat;
   Resolved& r = r1;
   if (!path_decide(c, dirfd, path, o, op, raw1, r, out)) return out;
   if (r.err) return error(r.err);
+  // A trailing slash asks for a directory: anything else is ENOTDIR, as natively.
+  if (r.exists && !raw1.empty() && raw1.back() == '/' && !S_ISDIR(r.st.st_mode))
+    return error(ENOTDIR);
   if (resolve) {
     // openat2 RESOLVE_* restrictions: let the kernel apply them to the same dirfd and path
     // (O_PATH, nothing opened for real) and insist it reaches the object we checked.
@@ -204,6 +223,7 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
           res.kind = Response::Kind::inject_fd;
           res.fd = std::move(*got);
           res.cloexec = cloexec;
+          res.fd_not_opath = true;
           return res;
         });
     if (!started) return error(EAGAIN);  // too many waiting already: fail, never block the loop
@@ -218,7 +238,46 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
   res.kind = Response::Kind::inject_fd;
   res.fd.reset(static_cast<int>(fd));
   res.cloexec = flags & O_CLOEXEC;
+  res.fd_not_opath = true;  // O_PATH returned cont() above
   return res;
+}
+
+// The quick open (seccomp backend; raw1 already read and proven by ID_VALID): the lexical
+// path is decided first, then opened as it is with one openat2 from our root with
+// RESOLVE_NO_SYMLINKS and the tracee's own flags (emulate::open_nosym). With no symlink on
+// the way, the lexical path is the resolved path (as Resolver::fast decides it), and the
+// kernel reaches exactly it; its errors (ENOENT, EEXIST, EISDIR, ENOTDIR...) are the ones
+// the tracee's own open would get. Only for flags with which open cannot block: the loop
+// must never wait on a FIFO. False: not taken (nothing opened or logged); the caller
+// resolves the long way, e.g. when a symlink is on the way (ELOOP) or the lexical path is
+// not allowed (the walk may know more).
+bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op, Response& out) {
+  Resolved& r = r1;
+  r.clear();
+  if (!resolver.text_path(c.n.tid, dirfd, raw1, qjoined, r.lexical)) return false;
+  policy::Request req;
+  req.category = Category::file;
+  req.op = op;
+  req.path = r.lexical;
+  req.lexical_path = r.lexical;
+  req.lexical_trusted = true;  // no symlink followed, as Resolver::fast
+  policy::Decision dec = d->decide(req);
+  if (dec.verdict != policy::Verdict::allow) return false;
+  const mode_t um = (flags & O_CREAT) ? umask_of(c) : 0;
+  long fd = emulate::open_nosym(resolver.root_fd(), qjoined, flags, mode, um);
+  if (fd == -ELOOP) return false;
+  UniqueFd held(fd >= 0 ? static_cast<int>(fd) : -1);
+  if (!apply(c, req, dec, raw1, true, out)) return true;
+  if (fd < 0) {
+    out = error(static_cast<int>(-fd));
+    return true;
+  }
+  out = Response();
+  out.kind = Response::Kind::inject_fd;
+  out.fd = std::move(held);
+  out.cloexec = flags & O_CLOEXEC;
+  out.fd_not_opath = true;  // not O_PATH: the caller excludes it
+  return true;
 }
 
 // The ptrace backend's allowed open: the kernel performs it, as openat2 on arguments the
@@ -247,7 +306,10 @@ Response Handler::Impl::pinned_open(Ctx&, int dirfd, int flags, mode_t mode,
   how.mode = (flags & O_CREAT || (flags & O_TMPFILE) == O_TMPFILE) ? (mode & 07777) : 0;
   how.resolve = by_place ? (RESOLVE_NO_SYMLINKS | (resolve & (RESOLVE_NO_XDEV | RESOLVE_CACHED)))
                          : resolve;
-  const std::string& path = by_place ? r.path : raw1;
+  std::string path = by_place ? r.path : raw1;
+  // A trailing slash asks for a directory (EISDIR on create, ENOTDIR on a file): the
+  // resolved path keeps it, as the tracee's own would.
+  if (by_place && !raw1.empty() && raw1.back() == '/' && path.back() != '/') path += '/';
   Response res = cont();
   Redirect& rd = res.redirect;
   if (!have_openat2()) {

@@ -82,6 +82,11 @@ Response Handler::Impl::file_write(Ctx& c) {
     eo.follow = false;
     eo.need_parent = true;
     int dfd = di >= 0 ? c.iarg(di) : AT_FDCWD;
+    // The quick way first: the parent directory only, when no symlink is on the way (the
+    // decision is the one resolve() would make then: the lexical path).
+    if (!read_path(c, c.arg(pi), raw, out) || !valid(c, out)) return false;
+    if (resolver.quick_entry(c.n.tid, dfd, raw, res))
+      return decide_resolved(c, Op::write, raw, res, out);
     if (!path_decide(c, dfd, c.arg(pi), eo, Op::write, raw, res, out)) return false;
     if (res.err) {
       out = error(res.err);
@@ -258,7 +263,13 @@ Response Handler::Impl::file_fd(Ctx& c) {
   }
   auto fd = c.t.take_fd(c.iarg(0));
   if (!fd) return error(EBADF);
-  if (!valid(c, out)) return out;
+  // ID_VALID proves that what was read from the tracee's memory (by tid) came from the
+  // thread that asked. fchmod and fchown read none: pidfd_getfd goes through a pidfd that
+  // names that very thread for good (NotifTracee::take_fd, proven when opened), so it
+  // cannot reach a newer process given the same tid, and what is decided below (the path
+  // of the descriptor we now hold) is what the operation then acts on.
+  if (c.n.nr == SYS_fsetxattr || c.n.nr == SYS_fremovexattr)
+    if (!valid(c, out)) return out;
   int f = fd.value().get();
   Resolved& r = r1;
   r.clear();

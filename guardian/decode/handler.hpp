@@ -89,6 +89,9 @@ struct Response {
   std::int64_t value = 0;
   UniqueFd fd;           // inject_fd
   bool cloexec = false;  // inject_fd: O_CLOEXEC on the new descriptor
+  // inject_fd: the decoder knows `fd` is not O_PATH (ADDFD cannot install those), so the
+  // backend need not ask (one fcntl per open). (Seam extension, tar room.)
+  bool fd_not_opath = false;
   // cont of an allowed ptrace(PTRACE_ATTACH/SEIZE/TRACEME): the thread the caller wants to
   // trace. A backend that traces it itself must let go of it first (strace, gdb and a
   // nested guardian inside the session). (Seam extension, ptrace room.)

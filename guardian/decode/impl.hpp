@@ -135,6 +135,9 @@ struct Handler::Impl {
   bool decide_resolved(Ctx& c, policy::Op op, std::string_view raw, Resolved& r, Response& out);
   Response open_like(Ctx& c, int dirfd, std::uint64_t path, int flags, mode_t mode,
                      std::uint64_t resolve);
+  // The quick open without an O_PATH step (file_open.cpp); false = not taken.
+  bool quick_open(Ctx& c, int dirfd, int flags, mode_t mode, policy::Op op, Response& out);
+  std::string qjoined;  // quick_open's unfolded absolute path (capacity kept)
   // ptrace backend: an allowed open as a Redirect to openat2 on pinned arguments.
   Response pinned_open(Ctx& c, int dirfd, int flags, mode_t mode, std::uint64_t resolve,
                        const Resolved& r);

@@ -157,6 +157,47 @@ bool Resolver::start_text(pid_t tid, int dirfd, std::string& path) {
   return true;
 }
 
+bool Resolver::text_path(pid_t tid, int dirfd, std::string_view raw, std::string& joined,
+                         std::string& lexical) {
+  if (raw.empty() || !root_) return false;
+  if (raw[0] == '/') {
+    joined.assign(raw);
+    lexical_join("/", raw, lexical);
+    return true;
+  }
+  if (!start_text(tid, dirfd, scratch_)) return false;
+  joined.assign(scratch_);
+  joined += '/';
+  joined.append(raw);
+  lexical_join(scratch_, raw, lexical);
+  return true;
+}
+
+bool Resolver::quick_entry(pid_t tid, int dirfd, std::string_view raw, Resolved& out) {
+  out.clear();
+  // A trailing slash, "." or ".." as the last component: the kernel's special cases
+  // (EISDIR, EINVAL, ENOTEMPTY...) come from the full resolution.
+  if (raw.empty() || raw.back() == '/') return false;
+  std::size_t slash = raw.rfind('/');
+  std::string_view name = slash == std::string_view::npos ? raw : raw.substr(slash + 1);
+  if (name == "." || name == "..") return false;
+  if (!text_path(tid, dirfd, raw, joined_, out.lexical)) return false;
+  // `joined_` ends with `name`: what is left is the directory part, ending in '/'.
+  dir_.assign(joined_, 0, joined_.size() - name.size());
+  struct open_how how {};
+  how.flags = O_PATH | O_CLOEXEC | O_DIRECTORY;
+  how.resolve = RESOLVE_NO_SYMLINKS;
+  int pfd = static_cast<int>(::syscall(SYS_openat2, root_.get(), dir_.c_str(), &how, sizeof how));
+  if (pfd < 0) {
+    out.clear();
+    return false;
+  }
+  out.parent.reset(pfd);
+  out.name.assign(name);
+  out.path = out.lexical;
+  return true;
+}
+
 bool Resolver::resolve(pid_t tid, pid_t tgid, int dirfd, std::string_view raw,
                        const ResolveOpts& opts, Resolved& out) {
   out.clear();

@@ -64,6 +64,21 @@ class Resolver {
   // need_stat = false: only the path (Resolved::st left empty).
   bool own_fd_object(int fd, Resolved& out, bool need_stat = true);
 
+  // The quick way for a path without symlinks, as text only (at most one readlink of the
+  // start directory, no descriptor): `lexical` gets the folded absolute path, which is what
+  // is decided; `joined` the same unfolded, which is what an openat2 from root_fd() with
+  // RESOLVE_NO_SYMLINKS then walks. Such a walk reaches exactly `lexical` or fails (ELOOP
+  // on any symlink or magic link, else the kernel's own errno for that path). False when
+  // the start is not a plain directory path: use resolve().
+  bool text_path(pid_t tid, int dirfd, std::string_view raw, std::string& joined,
+                 std::string& lexical);
+  // Name operations (unlink, mkdir, rename...) the quick way: `out.parent` is the directory
+  // holding the last component, opened with RESOLVE_NO_SYMLINKS; `out.name`, `out.path`
+  // (= lexical) as resolve() gives them; the object itself is not looked at (the operation
+  // never follows it). False (nothing held) when the last component is not a plain name,
+  // the start is not a plain path or the directory part has a symlink: use resolve().
+  bool quick_entry(pid_t tid, int dirfd, std::string_view raw, Resolved& out);
+
   int root_fd() const noexcept { return root_.get(); }
   // The text of the tracee's cwd (AT_FDCWD) or dirfd when it is a plain absolute directory
   // path (one readlink, no descriptor); false otherwise.
@@ -79,7 +94,7 @@ class Resolver {
   std::function<bool(std::string_view)> may_write_;
   UniqueFd root_;
   dev_t proc_dev_ = 0;
-  std::string scratch_, joined_;
+  std::string scratch_, joined_, dir_;
 };
 
 // Folds `rel` onto absolute `base` lexically (., .., duplicate slashes); result absolute.

@@ -8,12 +8,14 @@
 #include "emulate/emulate.hpp"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 
 #include "base/procfs.hpp"
@@ -70,6 +72,26 @@ long create_at(int parent, const std::string& name, int flags, mode_t mode, mode
   int f = flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
   long fd = with_umask(umask, [&] { return ::openat(parent, name.c_str(), f, mode); });
   return finish_nonblock(fd, flags);
+}
+
+// Why safe: RESOLVE_NO_SYMLINKS (which also refuses /proc magic links) makes the kernel's
+// walk the lexical one: what it opens or creates is at the decided path, and a symlink
+// planted on the way after the decision fails with ELOOP instead of being followed.
+// O_NOCTTY: the supervisor must never acquire the tracee's terminal.
+long open_nosym(int root, const std::string& path, int flags, mode_t mode, mode_t umask) {
+  // openat2 refuses flag bits open(2) ignores, and a mode without O_CREAT.
+  constexpr std::uint64_t kOpenFlags =
+      O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC |
+      FASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC |
+      O_SYNC | O_PATH | O_TMPFILE;
+  struct open_how how {};
+  how.flags = (static_cast<std::uint64_t>(static_cast<unsigned>(flags)) & kOpenFlags) |
+              O_CLOEXEC | O_NOCTTY;
+  how.resolve = RESOLVE_NO_SYMLINKS;
+  auto run = [&] { return ::syscall(SYS_openat2, root, path.c_str(), &how, sizeof how); };
+  if (!(flags & O_CREAT)) return ret(run());
+  how.mode = mode & 07777;
+  return with_umask(umask, run);
 }
 
 // Why safe: the unnamed file is created in the checked directory itself.

@@ -16,6 +16,11 @@ namespace guardian::emulate {
 long reopen(int target, int flags, bool regular);
 // Creates-or-opens `name` in the checked directory `parent` (O_CREAT without following).
 long create_at(int parent, const std::string& name, int flags, mode_t mode, mode_t umask);
+// Opens (and, with O_CREAT, creates under `umask`) the absolute path `path` from our root
+// `root` with the tracee's `flags` in one openat2 with RESOLVE_NO_SYMLINKS: the decided path
+// and nothing else (any symlink on the way: -ELOOP, the caller resolves the long way).
+// Only for flags that cannot block in open (the caller checks: O_NONBLOCK, or O_CREAT|O_EXCL).
+long open_nosym(int root, const std::string& path, int flags, mode_t mode, mode_t umask);
 // O_TMPFILE in the checked directory `dir`.
 long tmpfile_in(int dir, int flags, mode_t mode, mode_t umask);
 

@@ -5,8 +5,10 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -48,7 +50,20 @@ std::map<pid_t, ProcInfo> process_parents() {
 
 bool enable_subreaper() noexcept { return ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0; }
 
+bool has_children() noexcept {
+  siginfo_t si{};
+  // WNOWAIT: look only. ECHILD: no child, traced or not, running, stopped or zombie.
+  return ::waitid(P_ALL, 0, &si, WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT | __WALL) == 0 ||
+         errno != ECHILD;
+}
+
 std::vector<pid_t> descendants(pid_t ancestor) {
+  // Our own descendants need a live chain of parents down from us, and guardian is the
+  // session's subreaper: an orphan goes to the nearest subreaper above it, which is us or
+  // a descendant of ours. So with no child at all there is nothing below us, and the walk
+  // of every process's /proc/PID/stat (a few hundred syscalls at each session's end) is
+  // not needed.
+  if (ancestor == ::getpid() && !has_children()) return {};
   auto parents = process_parents();
   std::vector<pid_t> out;
   for (auto& [pid, info] : parents) {

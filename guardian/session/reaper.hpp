@@ -14,6 +14,9 @@ namespace guardian::session {
 // Call before launching the command. Returns false on failure (errno set).
 bool enable_subreaper() noexcept;
 
+// Whether the calling process has any child (or tracee) left, in whatever state.
+bool has_children() noexcept;
+
 // Every live (non-zombie) process whose parent chain leads to `ancestor`.
 std::vector<pid_t> descendants(pid_t ancestor);
 

@@ -28,7 +28,7 @@ bool apply_response(Responder& to, const decode::Notification& n, const decode::
       // The kernel cannot inject O_PATH files (ADDFD uses fget, which skips them). An
       // O_PATH descriptor gives no access to data, and a reopen through /proc/self/fd is
       // itself an open we decide: let the kernel perform this one.
-      if (fcntl(r.fd.get(), F_GETFL) & O_PATH) return to.cont(n);
+      if (!r.fd_not_opath && (fcntl(r.fd.get(), F_GETFL) & O_PATH)) return to.cont(n);
       return to.inject_fd(n, r.fd.get(), r.cloexec);
     case K::kill:
       return to.kill(n, tgid > 0 ? tgid : n.tid);

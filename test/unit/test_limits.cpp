@@ -179,10 +179,13 @@ TEST_CASE("the reaper finds and kills orphans re-parented to a subreaper") {
   }
   ::waitpid(child, nullptr, 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // The orphan is ours now: the /proc walk must run (has_children), and finds it.
+  CHECK(has_children());
   CHECK(descendants(::getpid()).size() == 1);
   CHECK(kill_descendants(::getpid(), std::chrono::milliseconds(2000)));
-  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  while (::waitpid(-1, nullptr, 0) > 0) {  // SIGKILLed above: each exits soon
   }
+  CHECK_FALSE(has_children());
   CHECK(descendants(::getpid()).empty());
 }
 

@@ -1,0 +1,170 @@
+#!/usr/bin/python3
+"""Opens, creates and name operations (unlink, mkdir, rename...) give under guardian exactly
+what they give natively, on the cases where guardian's quick way (one openat2 with
+RESOLVE_NO_SYMLINKS of the decided path, or only the parent directory held) meets the
+kernel's special cases: existing names, dangling symlinks, symlinks in the directory part,
+"..", trailing slashes, FIFOs opened O_NONBLOCK, umask on created modes. And a symlink from
+an allowed directory into a denied one never lets a create or an unlink through."""
+import os
+import subprocess
+import sys
+import tempfile
+
+G = os.environ["GUARDIAN"]
+BACKEND = os.environ.get("BACKEND", "")
+PY = "/usr/bin/python3"
+
+PROBE = r'''
+import errno, os, stat, sys
+os.umask(0o027)
+d = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+def res(what, f):
+    try:
+        r = f()
+        if isinstance(r, int) and r >= 0 and what.startswith("open"):
+            os.close(r)
+            r = "fd"
+        print(what, "ok", r)
+    except OSError as e:
+        print(what, "err", errno.errorcode.get(e.errno, e.errno))
+def mode(p):
+    try:
+        st = os.lstat(p)
+        return oct(stat.S_IMODE(st.st_mode)) + ("l" if stat.S_ISLNK(st.st_mode) else "")
+    except OSError as e:
+        return errno.errorcode.get(e.errno)
+W = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+NB = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
+res("open excl new", lambda: os.open("sub/new", W, 0o666, dir_fd=d)); print(" mode", mode("sub/new"))
+res("open excl again", lambda: os.open("sub/new", W, 0o666, dir_fd=d))
+res("open excl dangling", lambda: os.open("dangle", W, 0o666, dir_fd=d)); print(" target", mode("nowhere"))
+res("open excl via dir link", lambda: os.open("ldir/vialink", W, 0o600, dir_fd=d)); print(" mode", mode("sub/vialink"))
+res("open excl dotdot missing", lambda: os.open("missing/../x1", W, 0o666, dir_fd=d)); print(" x1", mode("x1"))
+res("open excl dotdot", lambda: os.open("sub/../x2", W, 0o666, dir_fd=d)); print(" x2", mode("x2"))
+res("open excl under file", lambda: os.open("file/x", W, 0o666, dir_fd=d))
+res("open excl trailing slash", lambda: os.open("newdir/", W, 0o666, dir_fd=d))
+res("open excl dir", lambda: os.open("sub", W, 0o666, dir_fd=d))
+res("open excl absolute", lambda: os.open(os.path.abspath("abs"), W, 0o644)); print(" abs", mode("abs"))
+res("open nb file", lambda: os.open("file", NB, dir_fd=d))
+res("open nb missing", lambda: os.open("nope", NB, dir_fd=d))
+res("open nb fifo read", lambda: os.open("fifo", NB, dir_fd=d))
+res("open nb fifo write", lambda: os.open("fifo", os.O_WRONLY | os.O_NONBLOCK, dir_fd=d))
+res("open nb nofollow link", lambda: os.open("lfile", NB | os.O_NOFOLLOW, dir_fd=d))
+res("open nb follow link", lambda: os.open("lfile", NB, dir_fd=d))
+res("open nb directory on file", lambda: os.open("file", NB | os.O_DIRECTORY, dir_fd=d))
+res("open nb file slash", lambda: os.open("file/", NB, dir_fd=d))
+res("open file slash", lambda: os.open("file/", os.O_RDONLY, dir_fd=d))
+res("open creat slash", lambda: os.open("newdir2/", os.O_WRONLY | os.O_CREAT, 0o666, dir_fd=d))
+res("open nb creat via link", lambda: os.open("lfile", os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | os.O_APPEND, 0o600, dir_fd=d))
+res("open nb trunc", lambda: os.open("trunc", os.O_WRONLY | os.O_TRUNC | os.O_NONBLOCK, dir_fd=d)); print(" size", os.stat("trunc").st_size)
+res("unlink missing", lambda: os.unlink("sub/nope", dir_fd=d))
+res("unlink dir", lambda: os.unlink("sub", dir_fd=d))
+res("unlink dangling", lambda: os.unlink("dangle", dir_fd=d)); print(" dangle", mode("dangle"))
+res("unlink via dir link", lambda: os.unlink("ldir/vialink", dir_fd=d)); print(" vialink", mode("sub/vialink"))
+res("unlink slash", lambda: os.unlink("file/", dir_fd=d))
+res("rmdir dot", lambda: os.rmdir("sub/.", dir_fd=d))
+res("rmdir nonempty", lambda: os.rmdir("sub", dir_fd=d))
+res("rmdir link", lambda: os.rmdir("ldir", dir_fd=d))
+res("mkdir new", lambda: os.mkdir("sub/nd", 0o777, dir_fd=d)); print(" mode", mode("sub/nd"))
+res("mkdir exists", lambda: os.mkdir("sub", 0o777, dir_fd=d))
+res("mkdir slash", lambda: os.mkdir("nd2/", 0o777, dir_fd=d)); print(" nd2", mode("nd2"))
+res("rename", lambda: os.rename("x2", "sub/x3", src_dir_fd=d, dst_dir_fd=d)); print(" x3", mode("sub/x3"))
+res("rename over dir", lambda: os.rename("sub/x3", "sub/nd", src_dir_fd=d, dst_dir_fd=d))
+res("symlink", lambda: os.symlink("file", "sub/sl", dir_fd=d)); print(" sl", mode("sub/sl"))
+res("symlink exists", lambda: os.symlink("file", "sub/sl", dir_fd=d))
+res("link", lambda: os.link("file", "sub/hard", src_dir_fd=d, dst_dir_fd=d)); print(" nlink", os.stat("file").st_nlink)
+res("mknod fifo", lambda: os.mkfifo("sub/ff", 0o666, dir_fd=d)); print(" ff", mode("sub/ff"))
+print("listing", sorted(os.listdir(".")), sorted(os.listdir("sub")))
+'''
+
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def fixture(root):
+    w = os.path.join(root, "w")
+    os.makedirs(os.path.join(w, "sub"))
+    with open(os.path.join(w, "file"), "w") as f:
+        f.write("data")
+    with open(os.path.join(w, "trunc"), "w") as f:
+        f.write("to be truncated")
+    os.symlink("nowhere", os.path.join(w, "dangle"))
+    os.symlink("sub", os.path.join(w, "ldir"))
+    os.symlink("file", os.path.join(w, "lfile"))
+    os.mkfifo(os.path.join(w, "fifo"))
+    secret = os.path.join(root, "secret")
+    os.makedirs(secret)
+    with open(os.path.join(secret, "victim"), "w") as f:
+        f.write("keep")
+    os.symlink(secret, os.path.join(w, "lsecret"))
+    return w
+
+
+def run(argv, cwd):
+    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def main():
+    root = tempfile.mkdtemp(prefix="guardian-quick.")
+    os.chmod(root, 0o755)
+    backend = ["--backend", BACKEND] if BACKEND else []
+    native = run([PY, "-c", PROBE], fixture(os.path.join(root, "native")))
+    check(native.returncode == 0, f"native probe runs ({native.stderr[-300:]})")
+    gw = fixture(os.path.join(root, "guarded"))
+    # Denied: everything under secret/ (reachable from w/ through a symlink only).
+    secret = os.path.join(root, "guarded", "secret")
+    prof = os.path.join(root, "p.yaml")
+    with open(prof, "w") as f:
+        f.write(f"""version: 1
+name: quick-paths
+files:
+  read: ["/**"]
+  write: ["{gw}/**"]
+exec:
+  allow: ["/**"]
+""")
+    g = run([G, "run", *backend, "-p", prof, "--", PY, "-c", PROBE], gw)
+    check(g.returncode == 0, f"probe runs under guardian ({g.stderr[-300:]})")
+    nl, gl = native.stdout.splitlines(), g.stdout.splitlines()
+    check(len(nl) > 40, f"the probe printed its results ({len(nl)} lines)")
+    for a, b in zip(nl, gl):
+        check(a == b, f"same as native: {a!r}" + ("" if a == b else f" (guardian: {b!r})"))
+    check(len(nl) == len(gl), "as many results as native")
+
+    # The lexical path is allowed (w/lsecret/...), the real one is not.
+    deny = r'''
+import errno, os
+for what, f in [
+    ("create", lambda: os.close(os.open("lsecret/new", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))),
+    ("create nb", lambda: os.close(os.open("lsecret/new2", os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK, 0o600))),
+    ("write nb", lambda: os.close(os.open("lsecret/victim", os.O_WRONLY | os.O_TRUNC | os.O_NONBLOCK))),
+    ("unlink", lambda: os.unlink("lsecret/victim")),
+    ("mkdir", lambda: os.mkdir("lsecret/d")),
+    ("rename", lambda: os.rename("file", "lsecret/moved")),
+]:
+    try:
+        f()
+        print(what, "ok")
+    except OSError as e:
+        print(what, errno.errorcode.get(e.errno))
+'''
+    g = run([G, "run", *backend, "-p", prof, "--", PY, "-c", deny], gw)
+    for what in ["create", "create nb", "write nb", "unlink", "mkdir", "rename"]:
+        check(f"{what} EACCES" in g.stdout.splitlines(),
+              f"{what} through a symlink into a denied directory is denied ({g.stdout!r})")
+    check(sorted(os.listdir(secret)) == ["victim"], f"nothing created or removed in the denied directory ({os.listdir(secret)})")
+    with open(os.path.join(secret, "victim")) as f:
+        check(f.read() == "keep", "the denied file kept its contents")
+    subprocess.run(["rm", "-rf", root])
+    if failures:
+        print(f"{len(failures)} failure(s)")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
