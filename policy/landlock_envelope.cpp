@@ -236,13 +236,21 @@ class Builder {
   };
 
   // Is `path` beneath (or equal to) a directory entry granting `access`?
+  // Looks up `path` and each of its ancestors (an alias scan asks this for every link it
+  // meets: a walk over all entries made it the scan's main user-space cost).
   bool covered(const std::string& path, std::uint8_t access) const {
-    for (const auto& [apath, a] : by_path_) {
-      if ((a.access & access) != access) continue;
-      if (apath == path) return true;
-      if (a.is_dir && (apath == "/" || (path.size() > apath.size() && path.compare(0, apath.size(), apath) == 0 &&
-                                        path[apath.size()] == '/')))
-        return true;
+    auto grants = [&](std::string_view p, bool self) {
+      auto it = by_path_.find(std::string(p));
+      return it != by_path_.end() && (it->second.access & access) == access &&
+             (self || it->second.is_dir);
+    };
+    if (path.empty() || path[0] != '/') return false;
+    if (grants(path, true)) return true;
+    std::string_view p(path);
+    while (p.size() > 1) {
+      std::size_t slash = p.rfind('/');
+      p = slash == 0 ? std::string_view("/") : p.substr(0, slash);
+      if (grants(p, false)) return true;
     }
     return false;
   }

@@ -58,12 +58,6 @@ bool has_children() noexcept {
 }
 
 std::vector<pid_t> descendants(pid_t ancestor) {
-  // Our own descendants need a live chain of parents down from us, and guardian is the
-  // session's subreaper: an orphan goes to the nearest subreaper above it, which is us or
-  // a descendant of ours. So with no child at all there is nothing below us, and the walk
-  // of every process's /proc/PID/stat (a few hundred syscalls at each session's end) is
-  // not needed.
-  if (ancestor == ::getpid() && !has_children()) return {};
   auto parents = process_parents();
   std::vector<pid_t> out;
   for (auto& [pid, info] : parents) {
@@ -84,27 +78,12 @@ std::vector<pid_t> descendants(pid_t ancestor) {
 }
 
 namespace {
-// True when no thread of ours has a child, live or zombie; false when one has or a list
-// cannot be read. Why that suffices: a descendant's chain of parents reaches us through a
-// direct child of one of our threads, and an orphan of the session is re-parented to us
-// (subreaper), so with no child at all there is no descendant.
-bool childless() {
-  DIR* d = ::opendir("/proc/self/task");
-  if (!d) return false;
-  bool none = true;
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] == '.') continue;
-    std::string list = read_small_file("/proc/self/task/" + std::string(e->d_name) + "/children");
-    // An unreadable list reads as "": tell it from an empty one by the file existing.
-    if (!list.empty() || ::faccessat(::dirfd(d), (std::string(e->d_name) + "/children").c_str(),
-                                     R_OK, 0) != 0) {
-      none = false;
-      break;
-    }
-  }
-  ::closedir(d);
-  return none;
-}
+// True when no thread of ours has a child, live, stopped or zombie, traced or not. Why that
+// suffices: a descendant's chain of parents reaches us through a direct child of one of our
+// threads, and an orphan of the session is re-parented to us (subreaper), so with no child
+// at all there is no descendant. One waitid, where reading each thread's
+// /proc/self/task/TID/children took a readdir and two syscalls per thread.
+bool childless() { return !has_children(); }
 }  // namespace
 
 bool have_descendants() { return !childless() && !descendants(::getpid()).empty(); }

@@ -20,9 +20,8 @@ bool has_children() noexcept;
 // Every live (non-zombie) process whose parent chain leads to `ancestor`.
 std::vector<pid_t> descendants(pid_t ancestor);
 
-// Whether this process has any live descendant. Cheap when it has no child at all (the
-// children lists of its threads are read, not the whole of /proc); otherwise, or where
-// those lists are missing (a kernel without CONFIG_PROC_CHILDREN), as descendants(getpid()).
+// Whether this process has any live descendant. Cheap when it has no child at all (one
+// waitid, not a read of the whole of /proc); otherwise as descendants(getpid()).
 bool have_descendants();
 
 // Sends `sig` to every descendant of `ancestor`; returns how many were signalled.
