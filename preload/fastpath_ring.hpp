@@ -21,13 +21,18 @@ inline gfast_slot* slot_at(void* ring, std::uint64_t pos) {
 }
 
 // Sets up a fresh ring in zeroed memory of GFAST_RING_BYTES.
-inline void ring_init(void* mem) {
+// `slots` false: the header only, for a session whose shims record nothing (no audit log;
+// the shim records only with GFAST_P_RECORD): the 4 MiB of slots are then never touched,
+// not even allocated. A shim that claimed anyway would get position 0 at most (a zero
+// state is FREE for position 0 only) and then find the ring full: it asks the supervisor.
+inline void ring_init(void* mem, bool slots = true) {
   auto* h = static_cast<gfast_ring*>(mem);
   h->magic = GFAST_RING_MAGIC;
   h->version = GFAST_VERSION;
   h->slots = GFAST_SLOTS;
   h->slot_size = GFAST_SLOT_SIZE;
   __atomic_store_n(&h->head, 0, __ATOMIC_RELEASE);
+  if (!slots) return;
   for (std::uint64_t p = 0; p < GFAST_SLOTS; ++p)
     __atomic_store_n(&slot_at(mem, p)->state, gfast_state(p, GFAST_FREE, 0), __ATOMIC_RELEASE);
 }

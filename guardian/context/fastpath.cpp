@@ -105,7 +105,8 @@ FastPathSession::FastPathSession(FastPathSession&& o) noexcept
       ring_fd_(std::move(o.ring_fd_)),
       token_(o.token_),
       snapshot_(std::move(o.snapshot_)),
-      ring_(o.ring_) {
+      ring_(o.ring_),
+      record_(o.record_) {
   o.ring_ = nullptr;
 }
 
@@ -117,6 +118,7 @@ FastPathSession& FastPathSession::operator=(FastPathSession&& o) noexcept {
     token_ = o.token_;
     snapshot_ = std::move(o.snapshot_);
     ring_ = o.ring_;
+    record_ = o.record_;
     o.ring_ = nullptr;
   }
   return *this;
@@ -161,7 +163,8 @@ Result<FastPathSession> FastPathSession::prepare(const policy::Engine& engine, b
                       s.ring_fd_.get(), 0);
   if (ring == MAP_FAILED) return fail_errno("--fast-path: cannot map the ring", errno);
   s.ring_ = ring;
-  fastpath::ring_init(ring);
+  fastpath::ring_init(ring, record);
+  s.record_ = record;
   struct stat rs {};
   if (::fstat(s.ring_fd_.get(), &rs) != 0) return fail_errno("--fast-path: cannot stat the ring", errno);
 
@@ -193,6 +196,8 @@ void FastPathSession::inject_env(std::vector<std::string>& envp) const {
 }
 
 std::unique_ptr<audit::AuditLog> FastPathSession::wrap(std::unique_ptr<audit::AuditLog> log) {
+  // The shims record nothing without an audit destination: no ring to drain, no thread.
+  if (!record_) return log;
   void* ring = ::mmap(nullptr, GFAST_RING_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
                       ring_fd_.get(), 0);
   if (ring == MAP_FAILED) ring = nullptr;  // no drain: the shim's records stay in the ring

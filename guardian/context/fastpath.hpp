@@ -42,7 +42,8 @@ class FastPathSession {
   void inject_env(std::vector<std::string>& envp) const;
   // The descriptors the command inherits (launch::LaunchSpec::keep_fds).
   std::vector<int> child_fds() const { return {profile_fd_.get(), ring_fd_.get()}; }
-  // Wraps `log` in a FastPathLog that drains the ring (through a mapping of its own).
+  // Wraps `log` in a FastPathLog that drains the ring (through a mapping of its own); when
+  // the session records nothing, returns `log` as it is.
   std::unique_ptr<audit::AuditLog> wrap(std::unique_ptr<audit::AuditLog> log);
 
   // The engine the supervisor must decide with under --fast-path: built from the same rule
@@ -59,6 +60,7 @@ class FastPathSession {
   std::uint64_t token_ = 0;
   std::string snapshot_;
   void* ring_ = nullptr;  // our mapping of the ring (read-write)
+  bool record_ = false;   // the shims record their allows (an audit destination)
 };
 
 // An AuditLog decorator that turns the shim's ring records into ordinary decision records

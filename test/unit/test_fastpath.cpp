@@ -85,6 +85,19 @@ bool put(void* ring, std::uint32_t tid, const char* raw, const char* path, std::
 
 }  // namespace
 
+TEST_CASE("a ring set up without slots (nothing recorded) never takes more than one claim") {
+  void* mem = mmap(nullptr, GFAST_RING_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(mem != MAP_FAILED);
+  fastpath::ring_init(mem, false);
+  CHECK(static_cast<gfast_ring*>(mem)->magic == GFAST_RING_MAGIC);
+  std::uint64_t pos = 99;
+  int claimed = 0;
+  for (int i = 0; i < 10; ++i)
+    if (fastpath::ring_claim(mem, 42, &pos)) ++claimed;
+  CHECK(claimed <= 1);  // then full: the shim asks the supervisor
+  munmap(mem, GFAST_RING_BYTES);
+}
+
 TEST_CASE("an engine built from the snapshot decides and numbers rules like the original") {
   test::TempDir d;
   std::string err;
