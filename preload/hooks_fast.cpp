@@ -1,8 +1,6 @@
 // Interposers that exist only in libguardian-preload-fast.so: opendir (decided in-process
-// like open) and the fstat family, answered with the plain fstat syscall — metadata of a
-// descriptor the process already holds, which the filter never notifies, where glibc's own
-// fstat is newfstatat(fd, "", AT_EMPTY_PATH), which the filter must notify because it cannot
-// see the empty path. Results and errno are the same as glibc's.
+// like open), realpath and sigaltstack. (The fstat family is in hooks_fstat.cpp, in both
+// shims.)
 #undef _FILE_OFFSET_BITS
 #include <dirent.h>
 #include <errno.h>
@@ -23,37 +21,6 @@ using guardian::preload::g_shim;
 
 extern "C" {
 char* __realpath_chk(const char*, char*, size_t);
-int __fxstat(int, int, struct stat*);
-int __fxstat64(int, int, struct stat64*);
-}
-
-namespace {
-
-// struct stat and struct stat64 are the kernel's struct stat on x86_64.
-int plain_fstat(int fd, void* buf) {
-  const int saved = errno;
-  long r = syscall(SYS_fstat, fd, buf);
-  if (r == 0) errno = saved;
-  return static_cast<int>(r);
-}
-
-// The pre-2.33 entry points take a version: 0 (kernel) and 1 (glibc) are the same layout
-// on x86_64; anything else is EINVAL, as glibc answers.
-int versioned_fstat(int ver, int fd, void* buf) {
-  if (ver != 0 && ver != 1) {
-    errno = EINVAL;
-    return -1;
-  }
-  return plain_fstat(fd, buf);
-}
-
-}  // namespace
-
-GUARDIAN_EXPORT int fstat(int fd, struct stat* buf) { return plain_fstat(fd, buf); }
-GUARDIAN_EXPORT int fstat64(int fd, struct stat64* buf) { return plain_fstat(fd, buf); }
-GUARDIAN_EXPORT int __fxstat(int ver, int fd, struct stat* buf) { return versioned_fstat(ver, fd, buf); }
-GUARDIAN_EXPORT int __fxstat64(int ver, int fd, struct stat64* buf) {
-  return versioned_fstat(ver, fd, buf);
 }
 
 // Only watched: a handler running on a small signal stack must not get the fast path's

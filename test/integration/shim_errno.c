@@ -141,6 +141,32 @@ int main(void) {
   errno = 0;
   int fd = open("/dev/null", O_RDONLY);
   expect("open-success", fd >= 0 ? -1 : fd, -1, errno == 0 ? ENOENT : errno, ENOENT);
-  if (fd >= 0) close(fd);
+  /* The fstat family (answered with the plain fstat syscall by the shim): the same fields
+   * as glibc's newfstatat, errno kept on success, EBADF on a closed descriptor. */
+  if (fd >= 0) {
+    struct stat a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    errno = EINTR;
+    int r = fstat(fd, &a);
+    int e = errno;
+    fstatat(fd, "", &b, AT_EMPTY_PATH);
+    expect("fstat", r == 0 && a.st_ino == b.st_ino && a.st_rdev == b.st_rdev &&
+                        a.st_mode == b.st_mode ? -1 : 0, -1, e == EINTR ? ENOENT : e, ENOENT);
+    struct stat64 a64;
+    errno = EINTR;
+    r = fstat64(fd, &a64);
+    expect("fstat64", r == 0 && a64.st_ino == b.st_ino ? -1 : 0, -1, errno == EINTR ? ENOENT : errno, ENOENT);
+    /* ...and it is the shim's fstat that answered, so it never reached a supervisor. */
+    Dl_info di;
+    const char *pre = getenv("LD_PRELOAD");
+    int want = pre && strstr(pre, "guardian-preload");
+    int ours = dladdr((void *)fstat, &di) && di.dli_fname && strstr(di.dli_fname, "guardian-preload");
+    expect("fstat-interposed-when-preloaded", ours == want ? -1 : 0, -1, ENOENT, ENOENT);
+    close(fd);
+    errno = 0;
+    r = fstat(fd, &a);
+    expect("fstat-closed", r, -1, errno == EBADF ? ENOENT : errno, ENOENT);
+  }
   return bad;
 }
