@@ -63,10 +63,13 @@ Response Handler::Impl::file_write(Ctx& c) {
   std::uint64_t path = c.arg(0);
   Resolved& r = r1;
   // Object operations: the existing object, followed unless told otherwise.
-  auto object = [&](int di, int pi, bool follow, bool empty) -> bool {
+  // `st`: the caller looks at r.st (chmod and xattrs refuse symlinks); the others act on
+  // the held object whatever it is, so the resolution need not fstat it.
+  auto object = [&](int di, int pi, bool follow, bool empty, bool st) -> bool {
     o.follow = follow;
     o.empty_path = empty;
     o.need_parent = false;
+    o.need_stat = st;
     dirfd = di >= 0 ? c.iarg(di) : AT_FDCWD;
     path = c.arg(pi);
     if (!path_decide(c, dirfd, path, o, Op::write, raw1, r, out)) return false;
@@ -100,7 +103,7 @@ Response Handler::Impl::file_write(Ctx& c) {
   };
   switch (nr) {
     case SYS_truncate:
-      if (!object(-1, 0, true, false)) return out;
+      if (!object(-1, 0, true, false, false)) return out;
       return value(emulate::truncate_obj(r.target.get(), static_cast<off_t>(c.arg(1))));
     case SYS_mkdir: case SYS_mkdirat: {
       bool at = nr == SYS_mkdirat;
@@ -160,7 +163,7 @@ Response Handler::Impl::file_write(Ctx& c) {
     case SYS_chmod: case SYS_fchmodat: case kFchmodat2: {
       bool at = nr != SYS_chmod;
       int fl = nr == kFchmodat2 ? c.iarg(3) : 0;
-      if (!object(at ? 0 : -1, at ? 1 : 0, !(fl & AT_SYMLINK_NOFOLLOW), fl & AT_EMPTY_PATH)) return out;
+      if (!object(at ? 0 : -1, at ? 1 : 0, !(fl & AT_SYMLINK_NOFOLLOW), fl & AT_EMPTY_PATH, true)) return out;
       if (S_ISLNK(r.st.st_mode)) return error(EOPNOTSUPP);  // symlinks have no mode to change
       return value(emulate::chmod_obj(r.target.get(), static_cast<mode_t>(c.arg(at ? 2 : 1))));
     }
@@ -168,7 +171,7 @@ Response Handler::Impl::file_write(Ctx& c) {
       bool at = nr == SYS_fchownat;
       int fl = at ? c.iarg(4) : 0;
       bool follow = nr == SYS_chown || (at && !(fl & AT_SYMLINK_NOFOLLOW));
-      if (!object(at ? 0 : -1, at ? 1 : 0, follow, fl & AT_EMPTY_PATH)) return out;
+      if (!object(at ? 0 : -1, at ? 1 : 0, follow, fl & AT_EMPTY_PATH, false)) return out;
       auto uid = static_cast<uid_t>(c.arg(at ? 2 : 1)), gid = static_cast<gid_t>(c.arg(at ? 3 : 2));
       return value(emulate::chown_obj(r.target.get(), uid, gid));
     }
@@ -190,7 +193,7 @@ Response Handler::Impl::file_write(Ctx& c) {
         long rc = ::syscall(SYS_utimensat, fd.value().get(), nullptr, now ? nullptr : ts, 0);
         return value(rc < 0 ? -errno : rc);
       }
-      if (!object(at ? 0 : -1, at ? 1 : 0, !(fl & AT_SYMLINK_NOFOLLOW), fl & AT_EMPTY_PATH)) return out;
+      if (!object(at ? 0 : -1, at ? 1 : 0, !(fl & AT_SYMLINK_NOFOLLOW), fl & AT_EMPTY_PATH, false)) return out;
       return value(emulate::utimens_obj(r.target.get(), now ? nullptr : ts));
     }
     case SYS_setxattr: case SYS_lsetxattr: case kSetxattrat: {
@@ -218,7 +221,7 @@ Response Handler::Impl::file_write(Ctx& c) {
       std::vector<char> val(size);
       if (size && !c.t.read(val_addr, val.data(), size)) return error(EFAULT);
       bool follow = nr == SYS_setxattr || (at && !(atfl & AT_SYMLINK_NOFOLLOW));
-      if (!object(at ? 0 : -1, at ? 1 : 0, follow, atfl & AT_EMPTY_PATH)) return out;
+      if (!object(at ? 0 : -1, at ? 1 : 0, follow, atfl & AT_EMPTY_PATH, true)) return out;
       if (S_ISLNK(r.st.st_mode)) return error(EPERM);  // user.* xattrs are refused on symlinks
       return value(emulate::setxattr_obj(r.target.get(), name, val.data(), size, flags));
     }
@@ -228,7 +231,7 @@ Response Handler::Impl::file_write(Ctx& c) {
       std::string name;
       if (!c.t.read_string(c.arg(at ? 3 : 1), name, 255)) return error(ERANGE);
       bool follow = nr == SYS_removexattr || (at && !(atfl & AT_SYMLINK_NOFOLLOW));
-      if (!object(at ? 0 : -1, at ? 1 : 0, follow, atfl & AT_EMPTY_PATH)) return out;
+      if (!object(at ? 0 : -1, at ? 1 : 0, follow, atfl & AT_EMPTY_PATH, true)) return out;
       if (S_ISLNK(r.st.st_mode)) return error(EPERM);
       return value(emulate::removexattr_obj(r.target.get(), name));
     }
@@ -238,7 +241,7 @@ Response Handler::Impl::file_write(Ctx& c) {
       std::vector<char> attr(size);
       if (size && !c.t.read(c.arg(2), attr.data(), size)) return error(EFAULT);
       int fl = c.iarg(4);
-      if (!object(0, 1, !(fl & AT_SYMLINK_NOFOLLOW), fl & AT_EMPTY_PATH)) return out;
+      if (!object(0, 1, !(fl & AT_SYMLINK_NOFOLLOW), fl & AT_EMPTY_PATH, false)) return out;
       return value(emulate::setattr_obj(r.target.get(), attr.data(), size));
     }
   }

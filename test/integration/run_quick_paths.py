@@ -74,6 +74,14 @@ res("symlink", lambda: os.symlink("file", "sub/sl", dir_fd=d)); print(" sl", mod
 res("symlink exists", lambda: os.symlink("file", "sub/sl", dir_fd=d))
 res("link", lambda: os.link("file", "sub/hard", src_dir_fd=d, dst_dir_fd=d)); print(" nlink", os.stat("file").st_nlink)
 res("mknod fifo", lambda: os.mkfifo("sub/ff", 0o666, dir_fd=d)); print(" ff", mode("sub/ff"))
+res("utime path", lambda: os.utime("file", (1000000, 2000000), dir_fd=d)); print(" mtime", os.stat("file").st_mtime)
+res("utime link nofollow", lambda: os.utime("lfile", (3000000, 4000000), dir_fd=d, follow_symlinks=False)); print(" link mtime", os.lstat("lfile").st_mtime, os.stat("file").st_mtime)
+res("utime missing", lambda: os.utime("nope", (1, 2), dir_fd=d))
+res("chown path", lambda: os.chown("file", os.getuid(), os.getgid(), dir_fd=d))
+res("chown missing", lambda: os.chown("nope", os.getuid(), os.getgid(), dir_fd=d))
+res("truncate via link", lambda: os.truncate("lfile", 2)); print(" size", os.stat("file").st_size)
+res("truncate dir", lambda: os.truncate("sub", 0))
+res("chmod link target", lambda: os.chmod("lfile", 0o600, dir_fd=d)); print(" mode", mode("file"))
 print("listing", sorted(os.listdir(".")), sorted(os.listdir("sub")))
 '''
 
