@@ -142,7 +142,9 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
   const Op op = policy::open_op(flags);
   // Flags with which the open itself cannot block (the tracee's O_NONBLOCK, or a create
   // that must make a new regular file) need no O_PATH look first: see quick_open.
-  if (c.t.can_inject_fd() && !resolve && !opath && !tmpfile && ((flags & O_NONBLOCK) || excl)) {
+  // (openat2 can be missing or refused by a container's seccomp profile: then never.)
+  if (c.t.can_inject_fd() && !resolve && !opath && !tmpfile && ((flags & O_NONBLOCK) || excl) &&
+      have_openat2()) {
     if (!read_path(c, path, raw1, out) || !valid(c, out)) return out;
     if (quick_open(c, dirfd, flags, mode, op, out)) return out;
   }

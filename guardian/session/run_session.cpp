@@ -264,15 +264,6 @@ int run_session(const RunOptions& opts) {
                "filter cannot answer first (slower)\n",
                stderr);
   }
-  // Tracing inside the session (strace, gdb, a nested guardian): the traced process's
-  // execs are then held by the Landlock envelope instead of our exec check.
-  // In complain mode and learning nothing is enforced: exec checks would only log.
-  launch::LandlockSetup landlock = landlock_ready.get();
-  if (landlock.active || opts.mode == decode::Mode::complain || opts.learn_allow_all)
-    sup.allow_trace_handover(true, {});
-  else
-    sup.allow_trace_handover(false, "a traced process's execs are then checked only by the "
-                                    "Landlock envelope, which is " + landlock.status);
 
   // Limits, cgroup, lifetime and ask (session room).
   policy::Engine* eng = engine.get();
@@ -299,6 +290,16 @@ int run_session(const RunOptions& opts) {
   ho.dns_direct = std::move(dns_direct);
   decider.handler = std::make_unique<decode::Handler>(*engine, *log, sup.table(), ho);
   decider.handler->allow_first_exec(cmd.real);
+
+  // Tracing inside the session (strace, gdb, a nested guardian): the traced process's
+  // execs are then held by the Landlock envelope instead of our exec check.
+  // In complain mode and learning nothing is enforced: exec checks would only log.
+  launch::LandlockSetup landlock = landlock_ready.get();
+  if (landlock.active || opts.mode == decode::Mode::complain || opts.learn_allow_all)
+    sup.allow_trace_handover(true, {});
+  else
+    sup.allow_trace_handover(false, "a traced process's execs are then checked only by the "
+                                    "Landlock envelope, which is " + landlock.status);
 
   audit::SessionStart ss;
   ss.argv = opts.command;
