@@ -126,9 +126,11 @@ std::string temp_component(std::string_view name, const std::set<std::int64_t>& 
   if (name.size() == 8 && std::all_of(name.begin(), name.end(), py_char) &&
       (in_temp || random_looking(name) || name.find('_') != std::string_view::npos))
     return "????????";
-  // Python tempfile: "tmp" + 8 of [a-z0-9_], then the caller's suffix.
-  if (name.size() >= 11 && name.substr(0, 3) == "tmp" && name[3] != '.' && name[3] != '_' &&
-      name[3] != '-') {
+  // Python tempfile: "tmp" + 8 of [a-z0-9_], then the caller's suffix. Outside a temporary
+  // directory "tmp_..." is more likely a word; inside one the random part may start with
+  // '_' (1 name in 37), and the next run's name would otherwise be denied.
+  if (name.size() >= 11 && name.substr(0, 3) == "tmp" && name[3] != '.' &&
+      (name[3] != '_' || in_temp) && name[3] != '-') {
     std::string_view r = name.substr(3, 8);
     bool ok = std::all_of(r.begin(), r.end(), py_char);
     if (ok && (name.size() == 11 || name[11] == '.' || name[11] == '-' || name[11] == '_'))

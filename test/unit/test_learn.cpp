@@ -424,3 +424,10 @@ TEST_CASE("merge: a missing key goes at the end of its section, a missing sectio
   CHECK_FALSE(merge_profile(flow, L, out, err));
   CHECK(err.find("block mapping") != std::string::npos);
 }
+
+TEST_CASE("a Python temporary name whose random part starts with '_' is still a pattern") {
+  auto o = opts();
+  std::vector<Observation> obs{file(Op::write, "/tmp/tmp_k3jx9ab")};
+  auto L = generalise(obs, o);
+  CHECK(patterns(L.write) == std::vector<std::string>{"${TMPDIR}/tmp????????"});
+}
