@@ -56,6 +56,38 @@ bool have_openat2() {
   return ok;
 }
 
+// The PID of /proc/PID/NAME or /proc/PID/task/TID/NAME when NAME is one of the files the
+// kernel opens only for a process allowed to ptrace PID (memory, environment, mappings,
+// stack...), or any NAME when `any`; 0 otherwise.
+pid_t ptrace_guarded_proc(std::string_view p, bool any) {
+  if (p.substr(0, 6) != "/proc/") return 0;
+  p.remove_prefix(6);
+  auto number = [&](pid_t& out) {
+    std::size_t i = 0;
+    out = 0;
+    while (i < p.size() && p[i] >= '0' && p[i] <= '9' && i < 9) out = out * 10 + (p[i++] - '0');
+    p.remove_prefix(i);
+    return i > 0 && (p.empty() || p[0] == '/');
+  };
+  pid_t pid = 0, tid = 0;
+  if (!number(pid) || p.empty()) return 0;
+  p.remove_prefix(1);
+  if (p.substr(0, 5) == "task/") {
+    p.remove_prefix(5);
+    if (!number(tid) || p.empty()) return 0;
+    p.remove_prefix(1);
+  }
+  if (any) return pid;
+  std::string_view name = p.substr(0, p.find('/'));
+  static constexpr std::string_view kGuarded[] = {
+      "mem",  "environ", "auxv",      "maps",    "smaps", "smaps_rollup", "numa_maps",
+      "pagemap", "stack", "syscall", "personality", "io", "map_files", "timerslack_ns",
+      "fd",   "fdinfo",  "cwd",       "root",    "exe"};
+  for (auto g : kGuarded)
+    if (name == g) return pid;
+  return 0;
+}
+
 }  // namespace
 
 bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolved& r,
@@ -66,6 +98,16 @@ bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolve
   req.path = r.path;
   req.lexical_path = r.lexical;
   req.lexical_trusted = r.trusted && !r.magic;
+  // Another process's memory, environment and descriptors: the kernel lets only a process
+  // that may ptrace it open these, and the supervisor, which opens on the tracee's behalf,
+  // may ptrace far more than a Landlock-scoped tracee. Outside the session: refused, as a
+  // tracee's own open would be, whatever the profile says (spec: no reading or writing
+  // the memory of a process outside the session). Nor is anything of such a process
+  // written (oom_score_adj, attr/...: the supervisor's rights again). Looking (stat) stays
+  // the profile's.
+  pid_t guarded = op == Op::stat ? 0 : ptrace_guarded_proc(r.path, op == Op::write);
+  if (!guarded && r.magic && r.magic_pid && op != Op::stat) guarded = r.magic_pid;
+  if (guarded && !session.in_session(guarded)) return local(c, req, false, EACCES, raw, out);
   if (r.exists && r.anonymous()) {
     // A pipe, socket or memfd reached through /proc/PID/fd/N: only a process that already
     // holds the object can name it, so a session process may reopen its own; nothing else.
@@ -257,6 +299,9 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
   Resolved& r = r1;
   r.clear();
   if (!resolver.text_path(c.n.tid, dirfd, raw1, qjoined, r.lexical)) return false;
+  // procfs names processes (self, other PIDs' guarded files): the full resolution's.
+  if (r.lexical.compare(0, 5, "/proc") == 0 && (r.lexical.size() == 5 || r.lexical[5] == '/'))
+    return false;
   policy::Request req;
   req.category = Category::file;
   req.op = op;
