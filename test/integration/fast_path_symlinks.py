@@ -12,16 +12,10 @@ import subprocess
 import sys
 import tempfile
 
-GUARDIAN = os.environ["GUARDIAN"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from session_lib import GUARDIAN, check, failures  # noqa: E402 (the test's own directory)
+
 FAST_PROBE = os.environ["FAST_PROBE"]
-
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
 
 
 def run(argv, cwd, env):
