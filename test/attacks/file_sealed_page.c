@@ -3,10 +3,8 @@
  * read-only anonymous mapping, try to make it writable (mprotect), to replace it (munmap,
  * mmap MAP_FIXED) or to write it through /proc/self/mem, and while a thread keeps writing
  * the secret's path over it, open an allowed file for ~2 s. */
-#include "attack.h"
-#include <pthread.h>
+#include "race.h"
 #include <sys/mman.h>
-#include <sys/syscall.h>
 
 #define MAXR 64
 static unsigned long rbeg[MAXR], rend[MAXR];
@@ -59,20 +57,5 @@ int main(int argc, char** argv) {
   memfd = open("/proc/self/mem", O_RDWR);
   fprintf(stderr, "file_sealed_page: %d read-only regions, %d made writable, /proc/self/mem %s\n",
           nr, opened, memfd >= 0 ? "opened" : strerror(errno));
-  pthread_t th;
-  pthread_create(&th, NULL, flipper, NULL);
-  long opens = 0, leaks = 0;
-  char buf[256];
-  for (double end = now() + 2; now() < end;) {
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, OK, O_RDONLY);
-    if (fd < 0) continue;
-    ++opens;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n > 0 && strncmp(buf, "READONLY", 8) != 0) { ++leaks; fwrite(buf, 1, (size_t)n, stdout); }
-  }
-  stop = 1;
-  pthread_join(th, NULL);
-  fprintf(stderr, "file_sealed_page: %ld opens, %ld leaks\n", opens, leaks);
-  return leaks ? 1 : 0;
+  return race_opens("file_sealed_page", OK, flipper, &stop);
 }
