@@ -34,7 +34,10 @@ namespace {
 // again, costs ~30 us per open on a VM, against ~4 us when it stays here. The thread is
 // asleep in the notification meanwhile, so nothing of it runs with the narrowed mask; the
 // mask it had is put back before the answer wakes it. Best effort: any failure (a cpuset,
-// more than CPU_SETSIZE CPUs, the thread gone) just skips the hold.
+// more than CPU_SETSIZE CPUs, the thread gone) just skips the hold. The thread is named by
+// its TID, checked by ID_VALID just before: were it killed and the TID reused by another
+// thread within these microseconds, that thread would get its own mask back (read and
+// restored by the same TID), after a moment on one CPU; affinity guards nothing.
 class CpuHold {
  public:
   explicit CpuHold(pid_t tid) : tid_(tid) {
