@@ -36,8 +36,8 @@ namespace {
 // mask it had is put back before the answer wakes it. Best effort: any failure (a cpuset,
 // more than CPU_SETSIZE CPUs, the thread gone) just skips the hold. The thread is named by
 // its TID, checked by ID_VALID just before: were it killed and the TID reused by another
-// thread within these microseconds, that thread would get its own mask back (read and
-// restored by the same TID), after a moment on one CPU; affinity guards nothing.
+// thread of the same user within these microseconds, that thread could be left with the
+// dead one's mask. Affinity guards nothing, and the window is a few microseconds.
 class CpuHold {
  public:
   explicit CpuHold(pid_t tid) : tid_(tid) {
