@@ -21,15 +21,10 @@ import tempfile
 import threading
 import time
 
-GUARDIAN = os.environ["GUARDIAN"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from session_lib import GUARDIAN, check, failures  # noqa: E402 (the test's own directory)
+
 BACKEND = os.environ.get("BACKEND", "")
-failures = []
-
-
-def check(cond, what, detail=""):
-    print(("ok   " if cond else "FAIL ") + what + (f"\n     {detail}" if detail and not cond else ""))
-    if not cond:
-        failures.append(what)
 
 
 # ---- a small authoritative server for *.test ---------------------------------------------

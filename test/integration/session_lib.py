@@ -12,8 +12,9 @@ UNPRIV = "--unprivileged" in sys.argv
 failures = []
 
 
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
+def check(cond, what, detail=""):
+    """Reports one check; `detail` is printed under a failure only."""
+    print(("ok   " if cond else "FAIL ") + what + (f"\n     {detail}" if detail and not cond else ""))
     if not cond:
         failures.append(what)
 
