@@ -300,8 +300,7 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
   r.clear();
   if (!resolver.text_path(c.n.tid, dirfd, raw1, qjoined, r.lexical)) return false;
   // procfs names processes (self, other PIDs' guarded files): the full resolution's.
-  if (r.lexical.compare(0, 5, "/proc") == 0 && (r.lexical.size() == 5 || r.lexical[5] == '/'))
-    return false;
+  if (under_proc(r.lexical)) return false;
   policy::Request req;
   req.category = Category::file;
   req.op = op;

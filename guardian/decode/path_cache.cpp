@@ -12,10 +12,6 @@ std::int64_t now_ns() {
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-bool under_proc(std::string_view p) {
-  return p.substr(0, 5) == "/proc" && (p.size() == 5 || p[5] == '/');
-}
-
 }  // namespace
 
 void PathCache::key(std::string_view start, std::string_view raw, bool follow, std::string& out) {

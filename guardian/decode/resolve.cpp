@@ -55,6 +55,10 @@ int open_path(int dirfd, const char* name, bool follow) {
 
 }  // namespace
 
+bool under_proc(std::string_view p) noexcept {
+  return p.substr(0, 5) == "/proc" && (p.size() == 5 || p[5] == '/');
+}
+
 void Resolved::clear() {
   path.clear();
   lexical.clear();

@@ -37,6 +37,10 @@ struct Resolved {
   bool anonymous() const noexcept;
 };
 
+// True for /proc and paths below it: procfs names processes (self, other PIDs), which only
+// the full resolution handles.
+bool under_proc(std::string_view path) noexcept;
+
 struct ResolveOpts {
   bool follow = true;        // follow a trailing symlink (false: AT_SYMLINK_NOFOLLOW, O_NOFOLLOW)
   bool empty_path = false;   // AT_EMPTY_PATH: "" names the dirfd itself
