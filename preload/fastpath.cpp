@@ -183,6 +183,7 @@ void FastPath::init() {
     // Allows are recorded only when something writes them (an audit destination and
     // `audit: {decisions: all}`); otherwise they would be counted nowhere.
     audit_allows_ = e->profile().audit == policy::AuditLevel::all && (hdr->flags & GFAST_P_RECORD);
+    may_deny_ = (hdr->flags & GFAST_P_DENY) != 0;
     token_ = hdr->token;
     ring_ = ring;
     engine_ = e;  // last: the hooks test engine_ alone
@@ -229,9 +230,9 @@ bool FastPath::absolute(int dirfd, const char* raw, Path& p) {
 // allows and allows are recorded, claims a ring slot and fills the record. False: the
 // supervisor must decide (a denial, a full ring, a record too long).
 bool FastPath::decide(int op, int nr, std::string_view raw, std::string_view path, std::int32_t pid,
-                      Claim& c, std::string_view lexical) {
+                      Claim& c, std::string_view lexical, bool exec, char* const* argv) {
   policy::Request req;
-  req.category = policy::Category::file;
+  req.category = exec ? policy::Category::exec : policy::Category::file;
   req.op = static_cast<Op>(op);
   req.path = path;
   // No link followed: openat2 refused them, the path is the object's. Links followed: the
@@ -240,12 +241,23 @@ bool FastPath::decide(int op, int nr, std::string_view raw, std::string_view pat
   req.lexical_path = lexical.empty() ? path : lexical;
   req.lexical_trusted = lexical.empty();
   policy::Decision d = engine_->decide(req);
-  if (d.verdict != policy::Verdict::allow) return false;  // denials: the supervisor's
   c.slot = nullptr;
+  if (d.verdict != policy::Verdict::allow) {
+    // Denials are the supervisor's, but for the one case refuse_missing() may take.
+    c.denied = may_deny_ && lexical.empty() && d.verdict == policy::Verdict::deny && d.err > 0 &&
+               d.err < 4096;
+    c.err = static_cast<std::uint16_t>(d.err);
+    c.rule = engine_->rule_id(d.rule);
+    return false;
+  }
   if (!audit_allows_) return true;  // nothing would write them
+  return record(c, op, nr, raw, path, pid, engine_->rule_id(d.rule), exec, 0, argv);
+}
 
+bool FastPath::record(Claim& c, int op, int nr, std::string_view raw, std::string_view path,
+                      std::int32_t pid, std::uint32_t rule, bool exec, int err, char* const* argv) {
   const bool same = raw == path;
-  const std::size_t text = same ? raw.size() : raw.size() + path.size();
+  const std::size_t text = same ? path.size() : raw.size() + path.size();
   if (text > GFAST_TEXT || raw.size() > 0xffff) return false;  // too long to record: ask instead
   c.tid = static_cast<std::uint32_t>(syscall(SYS_gettid));
   c.slot = fastpath::ring_claim(ring_, c.tid, &c.pos);
@@ -255,12 +267,50 @@ bool FastPath::decide(int op, int nr, std::string_view raw, std::string_view pat
   s->tid = static_cast<std::int32_t>(c.tid);
   s->nr = static_cast<std::uint16_t>(nr);
   s->op = static_cast<std::uint8_t>(op);
-  s->flags = same ? 0 : GFAST_F_RAW;
-  s->rule = engine_->rule_id(d.rule);
+  s->flags = static_cast<std::uint8_t>((same ? 0 : GFAST_F_RAW) | (err ? GFAST_F_DENY : 0) |
+                                       (exec ? GFAST_F_EXEC : 0));
+  s->rule = rule;
   s->raw_len = static_cast<std::uint16_t>(same ? 0 : raw.size());
   s->path_len = static_cast<std::uint16_t>(path.size());
-  memcpy(s->text, raw.data(), raw.size());
-  if (!same) memcpy(s->text + raw.size(), path.data(), path.size());
+  s->err = static_cast<std::uint16_t>(err);
+  s->argv_len = 0;
+  std::size_t at = 0;
+  if (!same) {
+    memcpy(s->text, raw.data(), raw.size());
+    at = raw.size();
+  }
+  memcpy(s->text + at, path.data(), path.size());
+  at += path.size();
+  // The arguments of an exec, as many whole ones as fit (the supervisor records argv too).
+  for (int i = 0; exec && argv && argv[i] && i < 256; ++i) {
+    const std::size_t n = strnlen(argv[i], GFAST_TEXT) + 1;
+    if (at + n > GFAST_TEXT) break;
+    memcpy(s->text + at, argv[i], n);
+    at += n;
+    s->argv_len = static_cast<std::uint16_t>(s->argv_len + n);
+  }
+  return true;
+}
+
+bool FastPath::refuse_missing(const Path& p, int op, int nr, Claim& c, bool exec, char* const* argv) {
+  if (!c.denied) return false;
+  c.denied = false;
+  // The supervisor's Resolver::fast: openat2(RESOLVE_NO_SYMLINKS) of the path as given says
+  // ENOENT, so it decides the lexical path whichever component is missing. A dangling
+  // link, a link on the way (ELOOP), a file in the middle (ENOTDIR): its walk decides.
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS;
+  long fd = syscall(SYS_openat2, AT_FDCWD, p.abs, &how, sizeof how, 0, token_);
+  if (fd >= 0) {
+    syscall(SYS_close, fd);
+    return false;  // it exists: a real denial, the supervisor's (with its backtrace)
+  }
+  if (errno != ENOENT) return false;
+  if (!record(c, op, nr, std::string_view(p.raw, p.raw_len), p.norm, p.pid, c.rule, exec, c.err, argv))
+    return false;
+  finish(c, true);
   return true;
 }
 
@@ -370,6 +420,12 @@ bool FastPath::open(int dirfd, const char* raw, int flags, unsigned mode, int* r
   Path p;
   Claim c;
   if (!prepare(dirfd, raw, static_cast<int>(policy::open_op(flags)), SYS_openat, p, c)) {
+    // A denied name that does not exist (no O_CREAT: a create decides on its parent).
+    if (!(flags & O_CREAT) && refuse_missing(p, static_cast<int>(policy::open_op(flags)), SYS_openat, c)) {
+      *rc = -1;
+      errno = c.err;
+      return true;
+    }
     errno = saved;
     return false;
   }
@@ -459,6 +515,11 @@ bool FastPath::stat_by_opath(int dirfd, const char* raw, int nr, int atflags, in
   Path p;
   Claim c;
   if (!prepare(dirfd, raw, static_cast<int>(Op::stat), nr, p, c)) {
+    if (refuse_missing(p, static_cast<int>(Op::stat), nr, c)) {  // a PATH probe, denied
+      *rc = -1;
+      errno = c.err;
+      return true;
+    }
     errno = saved;
     return false;
   }
@@ -513,6 +574,11 @@ bool FastPath::access(int dirfd, const char* raw, int mode, int atflags, int nr,
   Path p;
   Claim c;
   if (!prepare(dirfd, raw, static_cast<int>(Op::stat), nr, p, c)) {
+    if (refuse_missing(p, static_cast<int>(Op::stat), nr, c)) {  // a PATH probe, denied
+      *rc = -1;
+      errno = c.err;
+      return true;
+    }
     errno = saved;
     return false;
   }
@@ -533,6 +599,39 @@ bool FastPath::access(int dirfd, const char* raw, int mode, int atflags, int nr,
   *rc = static_cast<int>(r);
   errno = r < 0 ? e : saved;
   return true;
+}
+
+bool FastPath::exec_missing(const char* raw, char* const argv[], int* err) {
+  if (!engine_ || !raw || raw[0] != '/') return false;  // execvp's candidates are absolute
+  const int saved = errno;
+  Path p;
+  Claim c;
+  const int op = static_cast<int>(Op::exec);
+  if (!absolute(AT_FDCWD, raw, p)) {
+    errno = saved;
+    return false;
+  }
+  const std::string_view rawv(p.raw, p.raw_len);
+  if (decide(op, SYS_execve, rawv, p.norm, p.pid, c, {}, true, argv)) {
+    // Allowed: only a name that does not exist is ours to answer (the supervisor's answer
+    // to it is ENOENT after the decision); anything else is a real exec, the supervisor's.
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS;
+    long fd = syscall(SYS_openat2, AT_FDCWD, p.abs, &how, sizeof how, 0, token_);
+    const bool missing = fd < 0 && errno == ENOENT;
+    if (fd >= 0) syscall(SYS_close, fd);
+    finish(c, missing);
+    errno = saved;
+    if (!missing) return false;
+    *err = ENOENT;
+    return true;
+  }
+  const bool refused = refuse_missing(p, op, SYS_execve, c, true, argv);
+  errno = saved;
+  if (refused) *err = c.err;
+  return refused;
 }
 
 }  // namespace guardian::preload

@@ -28,6 +28,11 @@ struct FastPath::Claim {
   gfast_slot* slot = nullptr;
   std::uint64_t pos = 0;
   std::uint32_t tid = 0;
+  // When decide() returned false on a denial the shim may take itself (GFAST_P_DENY): its
+  // errno and rule, for refuse_missing().
+  bool denied = false;
+  std::uint16_t err = 0;
+  std::uint32_t rule = 0;
 };
 
 }  // namespace guardian::preload
