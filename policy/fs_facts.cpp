@@ -62,17 +62,15 @@ void read_links(FsFacts::DirLinks& d, std::size_t max, std::size_t asked,
   if (fd < 0) return;
   d.opened = true;
   d.complete = FsFacts::read_dir(fd, d.entries, max);
-  d.answers.resize(d.entries.size());
+  d.nodes.assign(d.entries.size(), FsFacts::Node{FsFacts::Kind::unasked, {}});
   char buf[PATH_MAX];
   for (std::size_t i = 0; i < d.entries.size() && i < asked; ++i) {
     unsigned char type = d.entries[i].second;
     if ((type != DT_LNK && type != DT_UNKNOWN) || !want(ctx, d, i)) continue;
     // readlinkat on the open directory skips a path walk (/usr/bin holds 500 links).
-    auto& a = d.answers[i];
-    a.n = ::readlinkat(fd, d.entries[i].first.c_str(), buf, sizeof buf - 1);
-    a.err = a.n < 0 ? errno : 0;
-    if (a.n > 0) a.text.assign(buf, static_cast<std::size_t>(a.n));
-    if (a.n >= 0 || a.err == EINVAL) d.searchable = true;
+    long n = ::readlinkat(fd, d.entries[i].first.c_str(), buf, sizeof buf - 1);
+    d.nodes[i] = FsFacts::node_of(n, errno, buf);
+    if (d.nodes[i].kind != FsFacts::Kind::absent) d.searchable = true;
   }
   ::close(fd);
 }
@@ -101,7 +99,7 @@ FsFacts::Node& FsFacts::put(const std::string& path, Node n) {
   return nodes_.insert_or_assign(path, std::move(n)).first->second;
 }
 
-bool FsFacts::remember_readlink(const std::string& path, long n, int err, const char* buf) {
+FsFacts::Node FsFacts::node_of(long n, int err, const char* buf) {
   Node node;
   if (n > 0) {
     node.kind = Kind::link;
@@ -109,9 +107,7 @@ bool FsFacts::remember_readlink(const std::string& path, long n, int err, const 
   } else if (n == 0 || err == EINVAL) {
     node.kind = Kind::nonlink;  // EINVAL: not a link (cheaper than an lstat first)
   }
-  bool ok = node.kind != Kind::absent;
-  put(path, std::move(node));
-  return ok;
+  return node;
 }
 
 // readlink(2) as the kernel answers it. Success also proves the directory searchable,
@@ -120,19 +116,29 @@ FsFacts::Node& FsFacts::syscall_node(const std::string& path) {
   char buf[PATH_MAX];
   ++counts_.readlink;
   ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
-  if (remember_readlink(path, n, errno, buf)) {
+  Node& node = put(path, node_of(n, errno, buf));
+  if (node.kind != Kind::absent) {
     auto it = listings_.find(std::string(dir_of(path)));
     if (it != listings_.end()) it->second.searchable = true;
   }
-  return nodes_.find(path)->second;
+  return node;
 }
 
 void FsFacts::add_listing(const std::string& dir, std::vector<Entry> entries, bool searchable) {
   Listing& l = listings_[dir];
   l.index.clear();
   l.entries = std::move(entries);
+  l.nodes.clear();
   l.complete = true;
   l.searchable = l.searchable || searchable;
+}
+
+std::pair<const std::vector<FsFacts::Entry>*, const std::vector<FsFacts::Node>*> FsFacts::add_listing(DirLinks&& d) {
+  if (!d.opened || !d.complete) return {&d.entries, &d.nodes};
+  add_listing(d.dir, std::move(d.entries), d.searchable);
+  Listing& l = listings_[d.dir];
+  l.nodes = std::move(d.nodes);
+  return {&l.entries, &l.nodes};
 }
 
 // Lists `dir` for lookups when they have become many for its size (see kListAfter).
@@ -158,7 +164,7 @@ void FsFacts::list_dir(const std::string& dir, Listing& l) {
   add_listing(dir, std::move(entries), false);
 }
 
-const FsFacts::Listing* FsFacts::listing_for(std::string_view dir) {
+FsFacts::Listing* FsFacts::listing_for(std::string_view dir) {
   auto it = listings_.find(std::string(dir));
   if (it == listings_.end()) it = listings_.emplace(std::string(dir), Listing{}).first;
   Listing& l = it->second;
@@ -169,7 +175,8 @@ const FsFacts::Listing* FsFacts::listing_for(std::string_view dir) {
   if (!l.complete || !l.searchable) return nullptr;
   if (l.index.empty() && !l.entries.empty()) {
     l.index.reserve(l.entries.size());
-    for (const auto& [name, type] : l.entries) l.index.emplace(name, type);
+    for (std::size_t i = 0; i < l.entries.size(); ++i)
+      l.index.emplace(l.entries[i].first, static_cast<std::uint32_t>(i));
   }
   return &l;
 }
@@ -180,10 +187,12 @@ FsFacts::Node& FsFacts::lookup(const std::string& path) {
   std::size_t slash = path.rfind('/');
   std::string_view name = slash == std::string::npos ? std::string_view() : std::string_view(path).substr(slash + 1);
   if (plain_name(name)) {
-    if (const Listing* l = listing_for(dir_of(path))) {
+    if (Listing* l = listing_for(dir_of(path))) {
       auto e = l->index.find(name);
       if (e == l->index.end()) return put(path, Node{Kind::absent, {}});
-      switch (e->second) {
+      // A link read ahead answers from the listing itself (not copied into nodes_).
+      if (!l->nodes.empty() && l->nodes[e->second].kind != Kind::unasked) return l->nodes[e->second];
+      switch (l->entries[e->second].second) {
         case DT_LNK: return syscall_node(path);  // the text is not in the listing
         case DT_DIR: return put(path, Node{Kind::dir, {}});
         case DT_UNKNOWN: return syscall_node(path);

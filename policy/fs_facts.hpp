@@ -28,6 +28,7 @@ class FsFacts {
     dir,      // a directory (not a symlink)
     file,     // anything else that is not a symlink
     nonlink,  // not a symlink (readlink said EINVAL); type not known yet
+    unasked,  // (read_ahead only) not looked up
   };
   struct Node {
     Kind kind = Kind::absent;
@@ -51,12 +52,7 @@ class FsFacts {
     bool complete = false;             // read to its end (within `max`)
     bool searchable = false;           // some readlinkat succeeded
     std::vector<Entry> entries;        // in the kernel's order, at most `max`
-    struct Answer {
-      long n = -2;                     // readlinkat's result; -2: not asked
-      int err = 0;                     // errno when n < 0
-      std::string text;                // the link text when n > 0
-    };
-    std::vector<Answer> answers;       // parallel to entries
+    std::vector<Node> nodes;           // parallel to entries: what readlinkat said, or unasked
   };
   // Reads each of `dirs` (entries up to `max`, then readlinkat of each entry `want` accepts
   // among the first `asked`) on the calling thread and one helper thread. `want` must be
@@ -81,14 +77,13 @@ class FsFacts {
   // or a glob expansion): later lookups of its entries need no syscall once a lookup in it
   // succeeded (`searchable`: a listing needs read permission, a lookup search permission).
   void add_listing(const std::string& dir, std::vector<Entry> entries, bool searchable);
+  // The same for a directory read by read_ahead(), with its links' texts: a chain that
+  // passes through one of them later needs no syscall either. Returns where its entries
+  // and answers now live; `d`'s own when it was not read to its end (not kept).
+  std::pair<const std::vector<Entry>*, const std::vector<Node>*> add_listing(DirLinks&& d);
 
-  // What readlinkat() on an entry of a directory being read answered (n = its result,
-  // err = errno when n < 0), recorded under the entry's resolved `path`. True when the
-  // lookup succeeded (a link, or not a link).
-  bool remember_readlink(const std::string& path, long n, int err, const char* buf);
-
-  // Whether `path` is already known.
-  bool known(const std::string& path) const { return nodes_.count(path) != 0; }
+  // readlink's answer (n = its result, err = errno when n < 0) as a Node.
+  static Node node_of(long n, int err, const char* buf);
 
   // Syscalls made so far, by kind (tests check that shortcuts stay shortcuts).
   struct Counts {
@@ -106,7 +101,8 @@ class FsFacts {
  private:
   struct Listing {
     std::vector<Entry> entries;  // as read; indexed on first use
-    std::unordered_map<std::string_view, unsigned char> index;
+    std::vector<Node> nodes;     // empty, or parallel to entries (read_ahead's answers)
+    std::unordered_map<std::string_view, std::uint32_t> index;  // name -> position
     bool complete = false;    // entries hold the whole directory
     bool searchable = false;  // a lookup through it succeeded
     bool refused = false;     // too big for its probes, or unreadable: never list
@@ -116,7 +112,7 @@ class FsFacts {
   Node& lookup(const std::string& path);
   Node& put(const std::string& path, Node n);
   Node& syscall_node(const std::string& path);
-  const Listing* listing_for(std::string_view dir);
+  Listing* listing_for(std::string_view dir);
   void list_dir(const std::string& dir, Listing& l);
 
   std::unordered_map<std::string, Node> nodes_;

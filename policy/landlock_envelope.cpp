@@ -185,32 +185,35 @@ class Builder {
     FsFacts::read_ahead(dirs, kScanBudget + 1, kScanBudget, [&](const FsFacts::DirLinks& d, std::size_t i) {
       return wanted_by(*scans_of[static_cast<std::size_t>(&d - dirs.data())], d.entries[i].first) != 0;
     });
+    // Every listing is kept before any chain is followed: a chain from one directory
+    // through a link of another (/usr/bin/java -> /etc/alternatives/java) finds it read.
+    std::vector<std::pair<const std::vector<FsFacts::Entry>*, const std::vector<FsFacts::Node>*>> kept;
+    for (auto& d : dirs)
+      kept.push_back(d.entries.size() <= kScanBudget ? facts_.add_listing(std::move(d))
+                                                     : std::pair{&d.entries, &d.nodes});
     std::vector<const Scan*> wanted;
     for (std::size_t k = 0; k < dirs.size(); ++k) {
-      FsFacts::DirLinks& d = dirs[k];
-      if (!d.opened) continue;
-      const std::string& dir = d.dir;
+      if (!dirs[k].opened) continue;
+      const std::string& dir = dirs[k].dir;
+      const auto& [entries, nodes] = kept[k];
       std::string prefix = dir + "/";
-      for (std::size_t i = 0; i < d.entries.size(); ++i) {
+      for (std::size_t i = 0; i < entries->size(); ++i) {
         if (i == kScanBudget) {
           note(fmt::format("alias scan of '{}' stopped after 4096 entries", dir));
           break;
         }
-        auto& answer = d.answers[i];
-        if (answer.n == -2) continue;  // not a link, or no rule wants it
-        const std::string& name = d.entries[i].first;
+        const FsFacts::Node& first = (*nodes)[i];
+        if (first.kind == FsFacts::Kind::unasked) continue;  // not a link, or no rule wants it
+        const std::string& name = (*entries)[i].first;
         std::uint8_t access = wanted_by(*scans_of[k], name, &wanted);
         std::string link = prefix + name;
-        if (!facts_.known(link)) facts_.remember_readlink(link, answer.n, answer.err, answer.text.data());
         bool is_dir = false;
-        auto target = trusted_target(link, is_dir, access, true);
+        auto target = trusted_target(link, is_dir, access, true, &first);
         if (!target) continue;
         for (const Scan* sc : wanted)
           if (!covered(*target, sc->access))
             put(*target, sc->access, is_dir, fmt::format("alias {} of {}", link, sc->why));
       }
-      if (d.complete && d.entries.size() <= kScanBudget)
-        facts_.add_listing(dir, std::move(d.entries), d.searchable);
     }
   }
 
@@ -314,15 +317,16 @@ class Builder {
   // found there are not followed further (alias scans are one level deep anyway).
   // `parent_resolved`: the caller knows `cur`'s directory is resolved already (an alias
   // scan's directory); a relative one-component target stays in a resolved directory too.
+  // `first`: what `cur` itself is, when the caller read it already.
   std::optional<std::string> trusted_target(std::string cur, bool& is_dir, std::uint8_t enough = 0,
-                                            bool parent_resolved = false) {
+                                            bool parent_resolved = false, const FsFacts::Node* first = nullptr) {
     std::string dir;
     for (int hop = 0; hop < 16; ++hop) {
       dir = parent_resolved ? parent_of(cur) : resolved_dir(parent_of(cur));
       std::string here = (dir == "/" ? "" : dir) + "/" + cur.substr(cur.rfind('/') + 1);
       // What `here` is comes from facts_: a listing of its directory when one was read
       // (the scanned directory itself, or one where many chains end), else readlink().
-      const FsFacts::Node& node = facts_.node(here);
+      const FsFacts::Node& node = hop == 0 && first ? *first : facts_.node(here);
       if (node.kind == FsFacts::Kind::absent) return std::nullopt;
       if (node.kind != FsFacts::Kind::link) {
         auto d = facts_.is_dir(here);
