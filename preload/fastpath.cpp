@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,11 +82,20 @@ bool on_alt_stack() {
   return (ss.ss_flags & SS_ONSTACK) != 0;
 }
 
+// This process's pid as of init or its last fork through libc (pthread_atfork): no getpid
+// per call. A vfork child, or a child of a raw clone, still holds its parent's here, which
+// current_dir() allows for.
+std::int32_t g_pid = 0;
+
 // The process's current directory, cached: getcwd is the dearest call of a relative
 // lookup. Valid while the ring's cwd_gen has not moved (the supervisor bumps it before any
 // chdir, fchdir, chroot or rename of the session proceeds) and for the process that filled
-// it (a vfork child shares our memory but not our cwd). A sequence count makes readers
-// retry around a writer, whoever it is (another thread, a signal handler, a vfork child).
+// it. A vfork child shares our memory but not our cwd: until it changes directory (which
+// moves cwd_gen) our cwd is its cwd too; after that it finds the cache stale, asks the
+// kernel, and may not refill the cache, because its getpid() is not g_pid (only the
+// process g_pid names writes; a raw-clone child, which also holds a stale g_pid, likewise
+// asks the kernel each time once it moved). A sequence count makes readers retry around a
+// writer, whoever it is (another thread, a signal handler).
 struct CwdCache {
   std::uint32_t seq;  // odd while being written
   std::int32_t pid;
@@ -95,9 +105,10 @@ struct CwdCache {
 };
 CwdCache g_cwd;
 
-bool current_dir(const void* ring, std::int32_t pid, char* out, std::size_t cap, std::size_t* len) {
+bool current_dir(const void* ring, char* out, std::size_t cap, std::size_t* len) {
   const auto* hdr = static_cast<const gfast_ring*>(ring);
   const std::uint64_t gen = __atomic_load_n(&hdr->cwd_gen, __ATOMIC_ACQUIRE);
+  const std::int32_t pid = __atomic_load_n(&g_pid, __ATOMIC_RELAXED);
   std::uint32_t s1 = __atomic_load_n(&g_cwd.seq, __ATOMIC_ACQUIRE);
   if (!(s1 & 1) && g_cwd.pid == pid && g_cwd.gen == gen && g_cwd.len > 0 && g_cwd.len < cap) {
     std::size_t n = g_cwd.len;
@@ -113,8 +124,8 @@ bool current_dir(const void* ring, std::int32_t pid, char* out, std::size_t cap,
   if (r <= 0 || out[0] != '/') return false;
   std::size_t n = strnlen(out, cap);
   std::uint32_t s = __atomic_load_n(&g_cwd.seq, __ATOMIC_RELAXED);
-  if (!(s & 1) && __atomic_compare_exchange_n(&g_cwd.seq, &s, s + 1, false, __ATOMIC_ACQUIRE,
-                                              __ATOMIC_RELAXED)) {
+  if (!(s & 1) && syscall(SYS_getpid) == pid &&
+      __atomic_compare_exchange_n(&g_cwd.seq, &s, s + 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
     g_cwd.pid = pid;
     g_cwd.gen = gen;
     g_cwd.len = static_cast<std::uint32_t>(n);
@@ -185,6 +196,9 @@ void FastPath::init() {
     audit_allows_ = e->profile().audit == policy::AuditLevel::all && (hdr->flags & GFAST_P_RECORD);
     may_deny_ = (hdr->flags & GFAST_P_DENY) != 0;
     token_ = hdr->token;
+    g_pid = static_cast<std::int32_t>(syscall(SYS_getpid));
+    pthread_atfork(nullptr, nullptr,
+                   [] { __atomic_store_n(&g_pid, static_cast<std::int32_t>(syscall(SYS_getpid)), __ATOMIC_RELAXED); });
     ring_ = ring;
     engine_ = e;  // last: the hooks test engine_ alone
   } catch (...) {
@@ -206,9 +220,8 @@ bool FastPath::absolute(int dirfd, const char* raw, Path& p) {
     // Relative to the cwd only (a dirfd's path is not ours to know without asking). The
     // kernel's answer names the real directory, as /proc/PID/cwd does for the supervisor.
     if (dirfd != AT_FDCWD) return false;
-    p.pid = static_cast<std::int32_t>(syscall(SYS_getpid));
     std::size_t cl = 0;
-    if (!current_dir(ring_, p.pid, p.abs, kMax, &cl)) return false;
+    if (!current_dir(ring_, p.abs, kMax, &cl)) return false;
     if (cl + 1 + rl >= kMax) return false;
     p.cwd_len = cl;
     if (cl > 1) p.abs[cl++] = '/';
