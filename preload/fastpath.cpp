@@ -373,32 +373,59 @@ bool FastPath::missing_name(const Path& p, int op, int nr, Claim& c) {
     }
     break;
   }
+  // The deepest ancestor that exists (followed as the kernel follows it): the supervisor's
+  // walk stops at the first missing component and decides that directory's real path with
+  // the rest of the path joined to it. A few levels up at most (a compiler probing
+  // LIBRARY_PATH/x86_64-linux-gnu/12/specs behind a link); plain names only in the rest.
   std::size_t slash = end;
-  while (slash > 0 && p.abs[slash - 1] != '/') --slash;
-  if (slash < 2) return false;  // the parent is "/" (or none): no link before the name
-  const std::string_view name(p.abs + slash, end - slash);
-  if (name.empty() || name == "." || name == "..") return false;
   char parent[kMax], real[kMax];
-  memcpy(parent, p.abs, slash - 1);
-  parent[slash - 1] = '\0';
   std::size_t len = 0;
-  long fd = follow_path(parent, false, real, &len);
-  if (fd < 0) return false;
+  long fd = -1;
+  for (int up = 0;; ++up) {
+    const std::size_t comp_end = slash;
+    while (slash > 0 && p.abs[slash - 1] != '/') --slash;
+    if (slash < 2 || up >= 8) return false;  // "/" (or none) as the parent: no link before
+    const std::string_view comp(p.abs + slash, comp_end - slash);
+    if (comp.empty() || comp == "." || comp == "..") return false;
+    std::size_t plen = slash - 1;
+    while (plen > 1 && p.abs[plen - 1] == '/') --plen;
+    memcpy(parent, p.abs, plen);
+    parent[plen] = '\0';
+    fd = follow_path(parent, false, real, &len);
+    if (fd >= 0) break;
+    if (fd != kMissing) return false;
+    slash = plen;  // the parent is missing too: one level up
+  }
   struct stat st;
   const bool dir = syscall(SYS_fstat, fd, &st) == 0 && S_ISDIR(st.st_mode);
   syscall(SYS_close, fd);
-  if (!dir || len + 1 + name.size() >= kMax) return false;
-  if (len > 1) real[len++] = '/';
-  memcpy(real + len, name.data(), name.size());
-  len += name.size();
-  real[len] = '\0';
-  // Nothing at all by that name: not even a dangling link (the supervisor would follow it
-  // and decide its target).
+  if (!dir) return false;
+  // real + "/" + the rest, with its slashes single; first_end: where the first name ends.
+  std::size_t first_end = 0;
+  for (std::size_t i = slash; i < end;) {
+    while (i < end && p.abs[i] == '/') ++i;
+    std::size_t j = i;
+    while (j < end && p.abs[j] != '/') ++j;
+    if (j == i) break;
+    if (len + 1 + (j - i) >= kMax) return false;
+    if (len > 1) real[len++] = '/';
+    memcpy(real + len, p.abs + i, j - i);
+    len += j - i;
+    if (!first_end) first_end = len;
+    i = j;
+  }
+  if (!first_end) return false;
+  // Nothing at all by the first missing name: not even a dangling link (the supervisor
+  // would follow it and decide its target).
+  const char saved = real[first_end];
+  real[first_end] = '\0';
   struct open_how how;
   memset(&how, 0, sizeof how);
   how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
   how.resolve = RESOLVE_NO_SYMLINKS;
   fd = syscall(SYS_openat2, AT_FDCWD, real, &how, sizeof how, 0, token_);
+  real[first_end] = saved;
+  real[len] = '\0';
   if (fd >= 0) syscall(SYS_close, fd);
   if (fd >= 0 || errno != ENOENT) return false;
   return decide(op, nr, std::string_view(p.raw, p.raw_len), std::string_view(real, len), p.pid, c, p.norm);
