@@ -49,6 +49,10 @@ class FastPath {
   // decided (and recorded) as each readlink (and directory check) glibc's realpath would
   // make. *out as realpath returns it.
   bool realpath(const char* path, char* resolved, char** out);
+  // execve(2) of `path` (absolute) when nothing by that name exists (execvp's PATH probes):
+  // decided as the supervisor decides it, recorded, and answered here with *err = ENOENT
+  // (allowed) or the profile's deny errno (denied). False: make the real call.
+  bool exec_missing(const char* path, char* const argv[], int* err);
 
  private:
   struct Path;
@@ -57,8 +61,20 @@ class FastPath {
   // `lexical`: the path as written when `path` is the one symbolic links led to (then
   // allow rules match `path` only, deny rules both: the supervisor's question); empty when
   // no link was followed.
+  // `exec`: Category::exec (else file). On a denial returns false with c.denied set when
+  // the shim may take that denial itself (see refuse_missing()).
   bool decide(int op, int nr, std::string_view raw, std::string_view path, std::int32_t pid,
-              Claim& c, std::string_view lexical = {});
+              Claim& c, std::string_view lexical = {}, bool exec = false,
+              char* const* argv = nullptr);
+  // Claims a slot and fills the record (allow, or a denial with errno `err`). False: the
+  // ring is full or the record too long (the supervisor must decide it).
+  bool record(Claim& c, int op, int nr, std::string_view raw, std::string_view path, std::int32_t pid,
+              std::uint32_t rule, bool exec, int err, char* const* argv = nullptr);
+  // After decide() denied p (c.denied): when p names nothing — no object, no symbolic link
+  // on the part that exists, so the supervisor decides p.norm as we did — records the
+  // denial and returns true (the caller fails with c.err). False: the supervisor's to do.
+  bool refuse_missing(const Path& p, int op, int nr, Claim& c, bool exec = false,
+                      char* const* argv = nullptr);
   // O_PATH descriptor of what p.abs names with symbolic links followed as the kernel
   // follows them (magic links refused) and its real path in `real`: how the supervisor
   // decides an existing object behind links. -1 when that is the supervisor's to do.
@@ -83,6 +99,7 @@ class FastPath {
   std::uint64_t token_ = 0;
   bool metadata_open_ = false;
   bool audit_allows_ = true;
+  bool may_deny_ = false;  // GFAST_P_DENY
 };
 
 extern FastPath g_fast;

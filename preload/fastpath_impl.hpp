@@ -21,13 +21,18 @@ struct FastPath::Path {
   std::size_t cwd_len = 0;  // abs starts with the cwd (relative raw), this long
   const char* raw = nullptr;
   std::size_t raw_len = 0;
-  std::int32_t pid = 0;  // getpid(), once asked
+  std::int32_t pid = 0;  // 0: a record asks getpid() (decide() is not told it)
 };
 
 struct FastPath::Claim {
   gfast_slot* slot = nullptr;
   std::uint64_t pos = 0;
   std::uint32_t tid = 0;
+  // When decide() returned false on a denial the shim may take itself (GFAST_P_DENY): its
+  // errno and rule, for refuse_missing().
+  bool denied = false;
+  std::uint16_t err = 0;
+  std::uint32_t rule = 0;
 };
 
 }  // namespace guardian::preload

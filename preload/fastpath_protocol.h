@@ -9,7 +9,8 @@
  *
  * The ring is a bounded multi-producer queue (after Vyukov's), async-signal-safe and usable
  * across processes: each slot has one 64-bit state word
- *     bits 63..32  the position (low 32 bits) the slot serves in this lap
+ *     bits 63..32  the lap of the position the slot serves (position / GFAST_SLOTS, low
+ *                  32 bits), so that zeroed memory is every slot FREE for lap 0
  *     bits 31..30  FREE (0), BUSY (1, claimed; bits 29..0 hold the writer's tid), READY (2),
  *                  VOID (3: claimed, then nothing to record)
  * A writer claims position `head` by CAS on the slot (FREE(h) -> BUSY(h, tid)), then moves
@@ -17,7 +18,12 @@
  * a full ring means "ask the supervisor instead" and never a lost record; it fills the slot
  * and publishes READY (or VOID when it fell back after all). The supervisor consumes in
  * order and frees a slot for the next lap with FREE(p + GFAST_SLOTS). A slot left BUSY by a
- * thread that died is skipped once the thread is gone. */
+ * thread that died is skipped once the thread is gone.
+ *
+ * Denials: with GFAST_P_DENY the shim also decides the denial of a name that does not exist
+ * (a PATH probe: no object, no symbolic link on the way, so the supervisor would decide the
+ * same path with the same engine) and records it with GFAST_F_DENY; then the ring is always
+ * drained, audit log or not, so that every denial is counted and written. */
 #pragma once
 
 #include <stdint.h>
@@ -30,7 +36,7 @@ extern "C" {
 
 #define GFAST_PROFILE_MAGIC 0x50464731u /* "1GFP" */
 #define GFAST_RING_MAGIC 0x52464731u    /* "1GFR" */
-#define GFAST_VERSION 1u
+#define GFAST_VERSION 2u
 
 #define GFAST_SLOTS 4096u   /* power of two */
 #define GFAST_SLOT_SIZE 1024u
@@ -54,6 +60,7 @@ struct gfast_profile {
 
 /* flags of the profile header */
 #define GFAST_P_RECORD 1u /* allows are written to an audit log: record them in the ring */
+#define GFAST_P_DENY 2u   /* enforce mode, on_deny errno, no asking: the shim may deny missing names */
 
 struct gfast_ring {
   uint32_t magic;
@@ -70,7 +77,10 @@ struct gfast_ring {
 };
 
 /* flags of a record */
-#define GFAST_F_RAW 1u /* text holds raw_path then path; else path only (raw == path) */
+#define GFAST_F_RAW 1u  /* text holds raw_path then path; else path only (raw == path) */
+#define GFAST_F_DENY 2u /* a denial, with errno `err` (else an allow) */
+#define GFAST_F_EXEC 4u /* category exec (else file); argv_len bytes of argv follow the path,
+                           each argument NUL-terminated */
 
 struct gfast_slot {
   uint64_t state;
@@ -82,12 +92,15 @@ struct gfast_slot {
   uint32_t rule;     /* Engine::rule_id() of the deciding rule */
   uint16_t raw_len;  /* bytes of raw_path (with GFAST_F_RAW) */
   uint16_t path_len; /* bytes of path */
-  uint32_t pad;
+  uint16_t err;      /* errno of a denial (GFAST_F_DENY) */
+  uint16_t argv_len; /* bytes of argv after the path (GFAST_F_EXEC) */
   char text[GFAST_TEXT];
 };
 
+/* The lap tag a state word carries for position `pos`. */
+static inline uint32_t gfast_lap(uint64_t pos) { return (uint32_t)(pos / GFAST_SLOTS); }
 static inline uint64_t gfast_state(uint64_t pos, uint32_t kind, uint32_t tid) {
-  return ((pos & 0xffffffffull) << 32) | ((uint64_t)(kind & 3u) << 30) | (tid & 0x3fffffffu);
+  return ((uint64_t)gfast_lap(pos) << 32) | ((uint64_t)(kind & 3u) << 30) | (tid & 0x3fffffffu);
 }
 static inline uint32_t gfast_kind(uint64_t state) { return (uint32_t)(state >> 30) & 3u; }
 static inline uint32_t gfast_pos(uint64_t state) { return (uint32_t)(state >> 32); }

@@ -20,21 +20,16 @@ inline gfast_slot* slot_at(void* ring, std::uint64_t pos) {
   return reinterpret_cast<gfast_slot*>(base + (pos & (GFAST_SLOTS - 1)) * GFAST_SLOT_SIZE);
 }
 
-// Sets up a fresh ring in zeroed memory of GFAST_RING_BYTES.
-// `slots` false: the header only, for a session whose shims record nothing (no audit log;
-// the shim records only with GFAST_P_RECORD): the 4 MiB of slots are then never touched,
-// not even allocated. A shim that claimed anyway would get position 0 at most (a zero
-// state is FREE for position 0 only) and then find the ring full: it asks the supervisor.
-inline void ring_init(void* mem, bool slots = true) {
+// Sets up a fresh ring in zeroed memory of GFAST_RING_BYTES. The slots need nothing: a zero
+// state word is FREE for lap 0, so the 4 MiB of slots are touched (and allocated) only as
+// records are written.
+inline void ring_init(void* mem) {
   auto* h = static_cast<gfast_ring*>(mem);
   h->magic = GFAST_RING_MAGIC;
   h->version = GFAST_VERSION;
   h->slots = GFAST_SLOTS;
   h->slot_size = GFAST_SLOT_SIZE;
   __atomic_store_n(&h->head, 0, __ATOMIC_RELEASE);
-  if (!slots) return;
-  for (std::uint64_t p = 0; p < GFAST_SLOTS; ++p)
-    __atomic_store_n(&slot_at(mem, p)->state, gfast_state(p, GFAST_FREE, 0), __ATOMIC_RELEASE);
 }
 
 // Claims the next slot for thread `tid`. Returns the slot (its position in *pos) or nullptr
@@ -57,7 +52,7 @@ inline gfast_slot* ring_claim(void* ring, std::uint32_t tid, std::uint64_t* pos)
       }
       continue;
     }
-    if (gfast_pos(st) == static_cast<std::uint32_t>(head) && gfast_kind(st) != GFAST_FREE) {
+    if (gfast_pos(st) == gfast_lap(head) && gfast_kind(st) != GFAST_FREE) {
       // Claimed for this position by a writer that has not moved head yet: help it.
       std::uint64_t expect = head;
       __atomic_compare_exchange_n(&h->head, &expect, head + 1, false, __ATOMIC_ACQ_REL,
@@ -84,7 +79,7 @@ inline bool ring_publish(gfast_slot* s, std::uint64_t pos, std::uint32_t tid, bo
 enum class Peek : std::uint8_t { empty, busy, ready, void_ };
 inline Peek ring_peek(void* ring, std::uint64_t tail, std::uint32_t* busy_tid) {
   std::uint64_t st = __atomic_load_n(&slot_at(ring, tail)->state, __ATOMIC_ACQUIRE);
-  if (gfast_pos(st) != static_cast<std::uint32_t>(tail)) return Peek::empty;
+  if (gfast_pos(st) != gfast_lap(tail)) return Peek::empty;
   switch (gfast_kind(st)) {
     case GFAST_BUSY:
       if (busy_tid) *busy_tid = gfast_tid(st);

@@ -13,6 +13,14 @@
 #include "restart.hpp"
 #include "shim.hpp"
 
+#ifdef GUARDIAN_FAST_PATH
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fastpath.hpp"
+#endif
+
 using guardian::preload::g_shim;
 using guardian::preload::restart_eintr;
 
@@ -72,13 +80,79 @@ GUARDIAN_EXPORT int execv(const char* path, char* const argv[]) {
   return after(CALLER, restart_eintr([&] { return g_shim.real().execv(path, argv); }), GSHIM_FAM_EXEC, "execv", path);
 }
 
+#ifdef GUARDIAN_FAST_PATH
+namespace {
+
+// execvp's PATH search as glibc makes it (__execvpe), with the probes of names that do not
+// exist answered by the fast path instead of by an execve the supervisor must answer (a
+// compiler looking for `as` tries every PATH entry before /usr/bin). The candidate that
+// exists goes to glibc's own execvpe (a name with a slash: execve, then /bin/sh for a
+// script without `#!`), which the supervisor decides as ever. Only when every PATH entry is
+// absolute (an empty or relative one names the current directory: glibc's search then).
+bool fast_execvpe(const char* file, char* const argv[], char* const envp[], int* rc) {
+  if (!guardian::preload::g_fast.on() || !file || !*file || strchr(file, '/') ||
+      !g_shim.real().execvpe)
+    return false;
+  const char* path = getenv("PATH");
+  if (!path || !*path) return false;
+  const std::size_t flen = strnlen(file, NAME_MAX + 1);
+  if (flen > NAME_MAX) return false;
+  for (const char* p = path;;) {
+    const char* e = strchrnul(p, ':');
+    if (e == p || *p != '/' || static_cast<std::size_t>(e - p) + 1 + flen >= PATH_MAX) return false;
+    if (!*e) break;
+    p = e + 1;
+  }
+  char buf[PATH_MAX];
+  bool eacces = false;
+  int err = ENOENT;
+  for (const char* p = path;;) {
+    const char* e = strchrnul(p, ':');
+    const std::size_t dl = static_cast<std::size_t>(e - p);
+    memcpy(buf, p, dl);
+    buf[dl] = '/';
+    memcpy(buf + dl + 1, file, flen + 1);
+    if (!guardian::preload::g_fast.exec_missing(buf, argv, &err)) {
+      restart_eintr([&] { return g_shim.real().execvpe(buf, argv, envp); });
+      err = errno;
+    }
+    switch (err) {
+      case EACCES:
+        eacces = true;
+        break;
+      case ENOENT: case ESTALE: case ENOTDIR: case ENODEV: case ETIMEDOUT:
+        break;  // not here (or not executable by us): the next entry
+      default:
+        errno = err;  // found, but the exec failed
+        *rc = -1;
+        return true;
+    }
+    if (!*e) break;
+    p = e + 1;
+  }
+  errno = eacces ? EACCES : err;
+  *rc = -1;
+  return true;
+}
+
+}  // namespace
+#endif
+
 GUARDIAN_EXPORT int execvp(const char* file, char* const argv[]) {
   REAL_OR_ENOSYS(execvp, -1);
+#ifdef GUARDIAN_FAST_PATH
+  int rc;
+  if (fast_execvpe(file, argv, environ, &rc)) return after(CALLER, rc, GSHIM_FAM_EXEC, "execvp", file);
+#endif
   return after(CALLER, restart_eintr([&] { return g_shim.real().execvp(file, argv); }), GSHIM_FAM_EXEC, "execvp", file);
 }
 
 GUARDIAN_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) {
   REAL_OR_ENOSYS(execvpe, -1);
+#ifdef GUARDIAN_FAST_PATH
+  int rc;
+  if (fast_execvpe(file, argv, envp, &rc)) return after(CALLER, rc, GSHIM_FAM_EXEC, "execvpe", file);
+#endif
   return after(CALLER, restart_eintr([&] { return g_shim.real().execvpe(file, argv, envp); }), GSHIM_FAM_EXEC, "execvpe", file);
 }
 

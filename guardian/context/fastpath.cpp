@@ -106,7 +106,8 @@ FastPathSession::FastPathSession(FastPathSession&& o) noexcept
       token_(o.token_),
       snapshot_(std::move(o.snapshot_)),
       ring_(o.ring_),
-      record_(o.record_) {
+      record_(o.record_),
+      deny_(o.deny_) {
   o.ring_ = nullptr;
 }
 
@@ -119,6 +120,7 @@ FastPathSession& FastPathSession::operator=(FastPathSession&& o) noexcept {
     snapshot_ = std::move(o.snapshot_);
     ring_ = o.ring_;
     record_ = o.record_;
+    deny_ = o.deny_;
     o.ring_ = nullptr;
   }
   return *this;
@@ -145,7 +147,8 @@ void FastPathSession::before_syscall(int nr) noexcept {
   }
 }
 
-Result<FastPathSession> FastPathSession::prepare(const policy::Engine& engine, bool record) {
+Result<FastPathSession> FastPathSession::prepare(const policy::Engine& engine, bool record,
+                                                 bool deny) {
   FastPathSession s;
   while (s.token_ == 0)
     if (::getrandom(&s.token_, sizeof s.token_, 0) != sizeof s.token_)
@@ -163,8 +166,9 @@ Result<FastPathSession> FastPathSession::prepare(const policy::Engine& engine, b
                       s.ring_fd_.get(), 0);
   if (ring == MAP_FAILED) return fail_errno("--fast-path: cannot map the ring", errno);
   s.ring_ = ring;
-  fastpath::ring_init(ring, record);
+  fastpath::ring_init(ring);
   s.record_ = record;
+  s.deny_ = deny;
   struct stat rs {};
   if (::fstat(s.ring_fd_.get(), &rs) != 0) return fail_errno("--fast-path: cannot stat the ring", errno);
 
@@ -176,7 +180,7 @@ Result<FastPathSession> FastPathSession::prepare(const policy::Engine& engine, b
   hdr.ring_dev = static_cast<std::uint64_t>(rs.st_dev);
   hdr.ring_ino = static_cast<std::uint64_t>(rs.st_ino);
   hdr.snapshot_size = static_cast<std::uint32_t>(s.snapshot_.size());
-  hdr.flags = record ? GFAST_P_RECORD : 0;
+  hdr.flags = (record ? GFAST_P_RECORD : 0) | (deny ? GFAST_P_DENY : 0);
   s.profile_fd_ = make_memfd("guardian-fast-profile");
   if (!s.profile_fd_) return fail_errno("--fast-path: cannot create the profile snapshot (memfd_create)", errno);
   if (!write_all(s.profile_fd_.get(), &hdr, sizeof hdr) ||
@@ -196,8 +200,9 @@ void FastPathSession::inject_env(std::vector<std::string>& envp) const {
 }
 
 std::unique_ptr<audit::AuditLog> FastPathSession::wrap(std::unique_ptr<audit::AuditLog> log) {
-  // The shims record nothing without an audit destination: no ring to drain, no thread.
-  if (!record_) return log;
+  // The shims record nothing without an audit destination and denials of their own: no
+  // ring to drain, no thread.
+  if (!record_ && !deny_) return log;
   void* ring = ::mmap(nullptr, GFAST_RING_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
                       ring_fd_.get(), 0);
   if (ring == MAP_FAILED) ring = nullptr;  // no drain: the shim's records stay in the ring
@@ -283,7 +288,13 @@ void FastPathLog::drain_locked(bool final) {
     if (fastpath::ring_release(ring_, tail_, st)) ++tail_;
     else continue;
     const std::size_t raw_len = (s.flags & GFAST_F_RAW) ? s.raw_len : 0;
-    if (raw_len + s.path_len > GFAST_TEXT || s.path_len == 0 || s.op > 2) continue;  // malformed
+    const bool exec = (s.flags & GFAST_F_EXEC) != 0;
+    const std::size_t argv_len = exec ? s.argv_len : 0;
+    const auto op = static_cast<policy::Op>(s.op);
+    // Malformed (the slot is in memory the session can write): dropped.
+    if (raw_len + s.path_len + argv_len > GFAST_TEXT || s.path_len == 0 ||
+        (exec ? op != policy::Op::exec : s.op > 2))
+      continue;
     const decode::SyscallInfo* sc = decode::find_syscall(s.nr);
     rec_.pid = s.pid;
     rec_.tid = s.tid;
@@ -291,18 +302,40 @@ void FastPathLog::drain_locked(bool final) {
     rec_.ppid = proc.ppid;
     rec_.exe = proc.exe;
     rec_.syscall.assign(sc ? sc->name : std::string_view("openat"));
-    rec_.category = policy::Category::file;
-    rec_.op = static_cast<policy::Op>(s.op);
+    rec_.category = exec ? policy::Category::exec : policy::Category::file;
+    rec_.op = op;
     rec_.path.assign(s.text + raw_len, s.path_len);
     if (raw_len) rec_.raw_path.assign(s.text, raw_len);
     else rec_.raw_path = rec_.path;
     rec_.addr.clear();
     rec_.host.clear();
-    rec_.decision = policy::Verdict::allow;
     rec_.rule = mirror_ ? mirror_->rule_by_id(s.rule) : nullptr;
-    rec_.err = 0;
     rec_.tip.clear();
+    if (s.flags & GFAST_F_DENY) {
+      // A denial the shim took itself (a name that does not exist): written as the
+      // supervisor writes its own, tip included.
+      rec_.decision = policy::Verdict::deny;
+      rec_.err = s.err ? s.err : EACCES;
+      if (mirror_) {
+        policy::Request req;
+        req.category = rec_.category;
+        req.op = op;
+        req.path = rec_.path;
+        req.lexical_path = rec_.path;
+        req.lexical_trusted = true;
+        rec_.tip = mirror_->tip(req);
+      }
+    } else {
+      rec_.decision = policy::Verdict::allow;
+      rec_.err = 0;
+    }
     rec_.argv.clear();
+    for (std::size_t at = raw_len + s.path_len, end = at + argv_len; at < end;) {
+      const char* a = s.text + at;
+      const std::size_t n = strnlen(a, end - at);
+      rec_.argv.emplace_back(a, n);
+      at += n + 1;
+    }
     rec_.backtrace.clear();
     inner_->decision(rec_);
     ++drained_;

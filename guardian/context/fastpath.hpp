@@ -29,7 +29,10 @@ class FastPathSession {
   // library) into a sealed memfd with a fresh random token, and creates the ring.
   // `record`: decisions are written somewhere (an audit destination), so the shim records
   // its allows; without one it records nothing (nothing would be written anyway).
-  static Result<FastPathSession> prepare(const policy::Engine& engine, bool record);
+  // `deny`: enforce mode, on_deny errno and nobody asked: the shim may decide (and record)
+  // the denial of a name that does not exist, as the supervisor would (GFAST_P_DENY).
+  static Result<FastPathSession> prepare(const policy::Engine& engine, bool record,
+                                         bool deny = false);
 
   // The supervisor is about to let syscall `nr` of the session proceed: for those that
   // change what a relative path names (chdir, fchdir, chroot, rename...), invalidate the
@@ -43,7 +46,7 @@ class FastPathSession {
   // The descriptors the command inherits (launch::LaunchSpec::keep_fds).
   std::vector<int> child_fds() const { return {profile_fd_.get(), ring_fd_.get()}; }
   // Wraps `log` in a FastPathLog that drains the ring (through a mapping of its own); when
-  // the session records nothing, returns `log` as it is.
+  // the shims record nothing (no audit destination, no denials of theirs), returns `log`.
   std::unique_ptr<audit::AuditLog> wrap(std::unique_ptr<audit::AuditLog> log);
 
   // The engine the supervisor must decide with under --fast-path: built from the same rule
@@ -61,6 +64,7 @@ class FastPathSession {
   std::string snapshot_;
   void* ring_ = nullptr;  // our mapping of the ring (read-write)
   bool record_ = false;   // the shims record their allows (an audit destination)
+  bool deny_ = false;     // the shims record the denials they make (GFAST_P_DENY)
 };
 
 // An AuditLog decorator that turns the shim's ring records into ordinary decision records

@@ -124,9 +124,11 @@ bool cached_hit(const bool* cached) { return cached && *cached; }
 bool Handler::Impl::path_decide(Ctx& c, int dirfd, std::uint64_t addr, const ResolveOpts& o,
                                 Op op, std::string& raw, Resolved& r, Response& out,
                                 bool* cached) {
-  if (addr == 0 && o.empty_path) raw.clear();
-  else if (!read_path(c, addr, raw, out)) return false;
-  if (!valid(c, out)) return false;
+  if (!o.raw_ready) {
+    if (addr == 0 && o.empty_path) raw.clear();
+    else if (!read_path(c, addr, raw, out)) return false;
+    if (!valid(c, out)) return false;
+  }
   ResolveOpts fo = o;
   fo.kernel_follow = !o.need_parent;
   // Stat-family callers (cached != null) may reuse a recent resolution of the same text
@@ -182,20 +184,24 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
   // An O_PATH descriptor gives metadata only (its uses are checked); write intent writes.
   // Shared with the shim's fast path (policy/file_ops.hpp): both must ask the same question.
   const Op op = policy::open_op(flags);
-  // Flags with which the open itself cannot block (the tracee's O_NONBLOCK, or a create
-  // that must make a new regular file) need no O_PATH look first: see quick_open.
-  // (openat2 can be missing or refused by a container's seccomp profile: then never.)
-  if (c.t.can_inject_fd() && !resolve && !opath && !tmpfile && ((flags & O_NONBLOCK) || excl) &&
-      have_openat2()) {
-    if (!read_path(c, path, raw1, out) || !valid(c, out)) return out;
-    if (quick_open(c, dirfd, flags, mode, op, out)) return out;
-  }
+  // Opens without openat2 RESOLVE_* restrictions, O_PATH or O_TMPFILE need no O_PATH look
+  // first: see quick_open. (openat2 can be missing or refused by a container's seccomp
+  // profile: then never.)
   ResolveOpts o;
   o.follow = !(flags & O_NOFOLLOW) && !excl;
   o.need_parent = creat;
+  bool keyed = false;  // cache_key holds this path's PathCache key
+  if (c.t.can_inject_fd() && !resolve && !opath && !tmpfile && have_openat2()) {
+    if (!read_path(c, path, raw1, out) || !valid(c, out)) return out;
+    if (quick_open(c, dirfd, flags, mode, op, out, keyed, o.symlink_seen)) return out;
+    o.raw_ready = true;
+  }
   Resolved& r = r1;
   if (!path_decide(c, dirfd, path, o, op, raw1, r, out)) return out;
   if (r.err) return error(r.err);
+  // Where the kernel followed the links, the next open of the same text goes straight to
+  // the object's path (quick_open; PathCache says why that is safe).
+  if (keyed && r.followed_fast && PathCache::keepable(r)) stat_cache.put(cache_key, r);
   // A trailing slash asks for a directory: anything else is ENOTDIR, as natively.
   if (r.exists && !raw1.empty() && raw1.back() == '/' && !S_ISDIR(r.st.st_mode))
     return error(ENOTDIR);
@@ -245,35 +251,7 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
     fd = emulate::tmpfile_in(r.target.get(), flags, mode, umask_of(c));
   } else if (S_ISFIFO(r.st.st_mode) && !(flags & O_NONBLOCK) && (flags & O_ACCMODE) != O_RDWR &&
              opts.blocker) {
-    // A FIFO opened for reading or writing alone waits natively for the other end; the
-    // supervisor's loop must not, so a Waiter thread makes the blocking open of the checked
-    // inode (its /proc/self/fd link) and the descriptor is injected when it returns. The
-    // descriptor lives in `got` so it is closed if the answer is never given.
-    auto target = std::make_shared<UniqueFd>(std::move(r.target));
-    auto got = std::make_shared<UniqueFd>();
-    const int f = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_TRUNC)) | O_CLOEXEC | O_NOCTTY;
-    const bool cloexec = flags & O_CLOEXEC;
-    bool started = opts.blocker->start(
-        c.n,
-        [target, got, f] {
-          int n = ::open(emulate::self_fd(target->get()).c_str(), f);
-          if (n < 0) return -static_cast<long>(errno);
-          got->reset(n);
-          return 0L;
-        },
-        [got, cloexec](long rc, Tracee&) {
-          if (rc < 0) return error(static_cast<int>(-rc));
-          Response res;
-          res.kind = Response::Kind::inject_fd;
-          res.fd = std::move(*got);
-          res.cloexec = cloexec;
-          res.fd_not_opath = true;
-          return res;
-        });
-    if (!started) return error(EAGAIN);  // too many waiting already: fail, never block the loop
-    Response res;
-    res.kind = Response::Kind::defer;
-    return res;
+    return fifo_later(c, std::move(r.target), flags);
   } else {
     fd = emulate::reopen(r.target.get(), flags, S_ISREG(r.st.st_mode) || S_ISDIR(r.st.st_mode));
   }
@@ -286,37 +264,118 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
   return res;
 }
 
+// A FIFO opened for reading or writing alone waits natively for the other end; the
+// supervisor's loop must not, so a Waiter thread makes the blocking open of the checked
+// inode (the /proc/self/fd link of `target`, O_PATH or an open end) and the descriptor is
+// injected when it returns. The descriptor lives in `got` so it is closed if the answer is
+// never given.
+Response Handler::Impl::fifo_later(Ctx& c, UniqueFd target_fd, int flags) {
+  auto target = std::make_shared<UniqueFd>(std::move(target_fd));
+  auto got = std::make_shared<UniqueFd>();
+  const int f = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_TRUNC)) | O_CLOEXEC | O_NOCTTY;
+  const bool cloexec = flags & O_CLOEXEC;
+  bool started = opts.blocker->start(
+      c.n,
+      [target, got, f] {
+        int n = ::open(emulate::self_fd(target->get()).c_str(), f);
+        if (n < 0) return -static_cast<long>(errno);
+        got->reset(n);
+        return 0L;
+      },
+      [got, cloexec](long rc, Tracee&) {
+        if (rc < 0) return error(static_cast<int>(-rc));
+        Response res;
+        res.kind = Response::Kind::inject_fd;
+        res.fd = std::move(*got);
+        res.cloexec = cloexec;
+        res.fd_not_opath = true;
+        return res;
+      });
+  if (!started) return error(EAGAIN);  // too many waiting already: fail, never block the loop
+  Response res;
+  res.kind = Response::Kind::defer;
+  return res;
+}
+
 // The quick open (seccomp backend; raw1 already read and proven by ID_VALID): the lexical
 // path is decided first, then opened as it is with one openat2 from our root with
 // RESOLVE_NO_SYMLINKS and the tracee's own flags (emulate::open_nosym). With no symlink on
 // the way, the lexical path is the resolved path (as Resolver::fast decides it), and the
 // kernel reaches exactly it; its errors (ENOENT, EEXIST, EISDIR, ENOTDIR...) are the ones
-// the tracee's own open would get. Only for flags with which open cannot block: the loop
-// must never wait on a FIFO. False: not taken (nothing opened or logged); the caller
-// resolves the long way, e.g. when a symlink is on the way (ELOOP) or the lexical path is
-// not allowed (the walk may know more).
-bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op, Response& out) {
+// the tracee's own open would get. The loop must never wait in open (a FIFO without its
+// other end, a terminal without carrier): an open that could block (no O_NONBLOCK, not a
+// new file) is made with O_NONBLOCK added. What that changes is then put right: ENXIO (a
+// FIFO for writing without a reader) and EAGAIN (a lease) go the long way, which waits
+// where the tracee would; a FIFO opened for reading, which natively waits for a writer,
+// waits on a Waiter thread (fifo_later) while our end stands for the waiting reader, as the
+// tracee's would; anything else gets the tracee's own status flags back (clear_nonblock),
+// as the long way's reopen of a device does.
+// A path the kernel recently resolved through symlinks (PathCache, filled by the stat family
+// and by the long way of opens) is decided as the object's path it found, as the long way
+// decides it, and that path is opened the same way, with RESOLVE_NO_SYMLINKS: what is
+// decided is what is opened, and a link changed since by the session cleared the cache.
+// False: not taken (nothing opened or logged); the caller resolves the long way, e.g. when
+// a symlink is on the way (`symlink`: ELOOP) or the path is not allowed (the walk may know
+// more). `keyed`: cache_key holds the path's PathCache key.
+bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op, Response& out,
+                               bool& keyed, bool& symlink) {
   Resolved& r = r1;
   r.clear();
   if (!resolver.text_path(c.n.tid, dirfd, raw1, qjoined, r.lexical)) return false;
   // procfs names processes (self, other PIDs' guarded files): the full resolution's.
   if (under_proc(r.lexical)) return false;
+  const bool excl = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
+  // qjoined is absolute: the key of raw1 from its start directory, as path_decide makes it.
+  PathCache::key({}, qjoined, !(flags & O_NOFOLLOW) && !excl, cache_key);
+  keyed = true;
+  const PathCache::Entry* e = stat_cache.find(cache_key);
+  const bool followed = e && e->followed_fast && e->exists;
+  if (followed) {
+    qpath = e->path;
+    // A trailing slash still asks for a directory (ENOTDIR on anything else).
+    if (raw1.back() == '/' && qpath.back() != '/') qpath += '/';
+  }
   policy::Request req;
   req.category = Category::file;
   req.op = op;
-  req.path = r.lexical;
+  req.path = followed ? qpath : r.lexical;
   req.lexical_path = r.lexical;
-  req.lexical_trusted = true;  // no symlink followed, as Resolver::fast
+  // No symlink followed, as Resolver::fast; or ones nobody looked at (Resolver::follow).
+  req.lexical_trusted = !followed;
   policy::Decision dec = d->decide(req);
   if (dec.verdict != policy::Verdict::allow) return false;
+  const bool may_block = !(flags & O_NONBLOCK) && !excl;
   const mode_t um = (flags & O_CREAT) ? umask_of(c) : 0;
-  long fd = emulate::open_nosym(resolver.root_fd(), qjoined, flags, mode, um);
-  if (fd == -ELOOP) return false;
+  long fd = emulate::open_nosym(resolver.root_fd(), followed ? qpath : qjoined,
+                                flags | (may_block ? O_NONBLOCK : 0), mode, um);
+  if (fd == -ELOOP) {
+    symlink = !followed;
+    return false;
+  }
+  if (may_block && (fd == -ENXIO || fd == -EAGAIN)) return false;
   UniqueFd held(fd >= 0 ? static_cast<int>(fd) : -1);
+  // Only a FIFO opened for reading succeeds with O_NONBLOCK where the tracee's open would
+  // wait; for writing it fails (ENXIO, above) unless a reader is there, and O_RDWR never waits.
+  bool fifo_wait = false;
+  if (held && may_block && (flags & O_ACCMODE) == O_RDONLY) {
+    struct stat st {};
+    if (::fstat(held.get(), &st) != 0) return false;
+    fifo_wait = S_ISFIFO(st.st_mode) && opts.blocker;
+  }
   if (!apply(c, req, dec, raw1, true, out)) return true;
   if (fd < 0) {
     out = error(static_cast<int>(-fd));
     return true;
+  }
+  if (fifo_wait) {
+    out = fifo_later(c, std::move(held), flags);
+    return true;
+  }
+  if (may_block) {
+    if (long rc = emulate::clear_nonblock(held.get(), flags); rc < 0) {
+      out = error(static_cast<int>(-rc));
+      return true;
+    }
   }
   out = Response();
   out.kind = Response::Kind::inject_fd;

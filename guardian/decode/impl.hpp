@@ -136,8 +136,11 @@ struct Handler::Impl {
   Response open_like(Ctx& c, int dirfd, std::uint64_t path, int flags, mode_t mode,
                      std::uint64_t resolve);
   // The quick open without an O_PATH step (file_open.cpp); false = not taken.
-  bool quick_open(Ctx& c, int dirfd, int flags, mode_t mode, policy::Op op, Response& out);
-  std::string qjoined;  // quick_open's unfolded absolute path (capacity kept)
+  bool quick_open(Ctx& c, int dirfd, int flags, mode_t mode, policy::Op op, Response& out,
+                  bool& keyed, bool& symlink);
+  std::string qjoined, qpath;  // quick_open's unfolded absolute path, cached object path
+  // A blocking open of the FIFO `target` made on a Waiter thread (opts.blocker set).
+  Response fifo_later(Ctx& c, UniqueFd target, int flags);
   // ptrace backend: an allowed open as a Redirect to openat2 on pinned arguments.
   Response pinned_open(Ctx& c, int dirfd, int flags, mode_t mode, std::uint64_t resolve,
                        const Resolved& r);

@@ -230,7 +230,7 @@ bool Resolver::resolve(pid_t tid, pid_t tgid, int dirfd, std::string_view raw,
       joined_ += '/';
       joined_.append(raw);
       lexical_join(startpath, raw, out.lexical);
-      if (fast(root_.get(), joined_, opts, out)) return true;
+      if (!opts.symlink_seen && fast(root_.get(), joined_, opts, out)) return true;
       out.clear();
       lexical_join(startpath, raw, out.lexical);
       if (follow(root_.get(), joined_, opts, out)) return true;
@@ -250,7 +250,7 @@ bool Resolver::resolve(pid_t tid, pid_t tgid, int dirfd, std::string_view raw,
   }
   int sfd = absolute ? root_.get() : startfd.get();
   std::string sp = startpath;
-  if (fast(sfd, raw, opts, out)) return true;
+  if (!opts.symlink_seen && fast(sfd, raw, opts, out)) return true;
   if (absolute) {
     std::string lex = std::move(out.lexical);
     out.clear();

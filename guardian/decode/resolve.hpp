@@ -50,6 +50,12 @@ struct ResolveOpts {
   // refused) instead of the component walk; see Resolved::followed_fast. Not with
   // need_parent.
   bool kernel_follow = false;
+  // A symlink is known to be on the way (an openat2 with RESOLVE_NO_SYMLINKS of this very
+  // path just failed with ELOOP): skip the symlink-free attempt and follow at once.
+  bool symlink_seen = false;
+  // The caller already read the path argument and proved it with ID_VALID (path_decide
+  // then uses it as it is instead of reading it again).
+  bool raw_ready = false;
 };
 
 // Resolves tracee paths. `may_write(path)` answers whether the session may write `path`

@@ -94,6 +94,14 @@ long open_nosym(int root, const std::string& path, int flags, mode_t mode, mode_
   return with_umask(umask, run);
 }
 
+// Why safe: changes only the status flags of our own open description, to the tracee's.
+// F_SETFL sets exactly these bits (the rest of `flags` is not settable and stays as opened);
+// FASYNC and O_DIRECT are passed as opened, so nothing but O_NONBLOCK changes.
+long clear_nonblock(int fd, int flags) {
+  constexpr int kSettable = O_APPEND | FASYNC | O_DIRECT | O_NOATIME;
+  return ret(::fcntl(fd, F_SETFL, flags & kSettable));
+}
+
 // Why safe: the unnamed file is created in the checked directory itself.
 long tmpfile_in(int dir, int flags, mode_t mode, mode_t umask) {
   int f = (flags & ~O_NOFOLLOW) | O_CLOEXEC | O_NOCTTY;

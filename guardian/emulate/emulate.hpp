@@ -19,8 +19,12 @@ long create_at(int parent, const std::string& name, int flags, mode_t mode, mode
 // Opens (and, with O_CREAT, creates under `umask`) the absolute path `path` from our root
 // `root` with the tracee's `flags` in one openat2 with RESOLVE_NO_SYMLINKS: the decided path
 // and nothing else (any symlink on the way: -ELOOP, the caller resolves the long way).
-// Only for flags that cannot block in open (the caller checks: O_NONBLOCK, or O_CREAT|O_EXCL).
+// Only for flags that cannot block in open (the caller checks: O_NONBLOCK, or O_CREAT|O_EXCL,
+// or adds O_NONBLOCK itself and clears it with clear_nonblock once it knows the type).
 long open_nosym(int root, const std::string& path, int flags, mode_t mode, mode_t umask);
+// Takes back the O_NONBLOCK the supervisor added to open `fd` (the tracee asked `flags`,
+// without it): the file status flags become exactly the tracee's. 0 or -errno.
+long clear_nonblock(int fd, int flags);
 // O_TMPFILE in the checked directory `dir`.
 long tmpfile_in(int dir, int flags, mode_t mode, mode_t umask);
 

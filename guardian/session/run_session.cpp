@@ -190,7 +190,11 @@ int run_session(const RunOptions& opts) {
   // same rule for the same request.
   std::optional<context::FastPathSession> fast;
   if (opts.fast_path) {
-    auto f = context::FastPathSession::prepare(*engine, !opts.audit.empty());
+    // The shim may take denials of missing names only where the supervisor's answer is
+    // the plain deny errno: enforce mode, on_deny errno, nobody to ask.
+    const bool shim_denies = opts.mode == decode::Mode::enforce &&
+                             profile.on_deny == policy::OnDeny::errno_ && !opts.ask.any();
+    auto f = context::FastPathSession::prepare(*engine, !opts.audit.empty(), shim_denies);
     if (!f) return guardian_failure("guardian: " + f.error().message);
     fast.emplace(std::move(f.value()));
     engine = context::FastPathSession::canonical(*engine);

@@ -15,7 +15,7 @@ BACKEND = os.environ.get("BACKEND", "")
 PY = "/usr/bin/python3"
 
 PROBE = r'''
-import errno, os, stat, sys
+import errno, fcntl, os, stat, sys
 os.umask(0o027)
 d = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
 def res(what, f):
@@ -57,6 +57,79 @@ res("open file slash", lambda: os.open("file/", os.O_RDONLY, dir_fd=d))
 res("open creat slash", lambda: os.open("newdir2/", os.O_WRONLY | os.O_CREAT, 0o666, dir_fd=d))
 res("open nb creat via link", lambda: os.open("lfile", os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | os.O_APPEND, 0o600, dir_fd=d))
 res("open nb trunc", lambda: os.open("trunc", os.O_WRONLY | os.O_TRUNC | os.O_NONBLOCK, dir_fd=d)); print(" size", os.stat("trunc").st_size)
+R = os.O_RDONLY | os.O_CLOEXEC
+def flags(what, path, fl, *mode):
+    # The descriptor's status flags as the program sees them (O_NONBLOCK, O_APPEND...).
+    try:
+        fd = os.open(path, fl, *mode, dir_fd=d)
+        print(what, "flags", oct(fcntl.fcntl(fd, fcntl.F_GETFL) & ~0o100000), "blocking", os.get_blocking(fd))
+        os.close(fd)
+    except OSError as e:
+        print(what, "err", errno.errorcode.get(e.errno, e.errno))
+res("open plain file", lambda: os.open("file", R, dir_fd=d))
+res("open plain missing", lambda: os.open("nope", R, dir_fd=d))
+res("open plain missing dir", lambda: os.open("nodir/x", R, dir_fd=d))
+res("open plain under file", lambda: os.open("file/x", R, dir_fd=d))
+res("open plain directory on file", lambda: os.open("file", R | os.O_DIRECTORY, dir_fd=d))
+res("open plain directory", lambda: os.open("sub", R | os.O_DIRECTORY, dir_fd=d))
+res("open plain write dir", lambda: os.open("sub", os.O_WRONLY, dir_fd=d))
+res("open plain file slash", lambda: os.open("file/", R, dir_fd=d))
+res("open plain dir slash", lambda: os.open("sub/", R, dir_fd=d))
+res("open plain dir link slash", lambda: os.open("ldir/", R, dir_fd=d))
+res("open plain file link slash", lambda: os.open("lfile/", R, dir_fd=d))
+res("open plain follow link", lambda: os.open("lfile", R, dir_fd=d))
+res("open plain follow link again", lambda: os.open("lfile", R, dir_fd=d))
+res("open plain nofollow link", lambda: os.open("lfile", R | os.O_NOFOLLOW, dir_fd=d))
+res("open plain dangling", lambda: os.open("dangle", R, dir_fd=d))
+res("open plain link in the middle", lambda: os.open("ldir/../file", R, dir_fd=d))
+res("open plain dotdot", lambda: os.open("sub/../file", R, dir_fd=d))
+res("open plain dotdot missing", lambda: os.open("missing/../file", R, dir_fd=d))
+res("open plain absolute", lambda: os.open(os.path.abspath("file"), R))
+res("open plain O_PATH", lambda: os.open("file", os.O_PATH, dir_fd=d))
+res("open plain O_PATH link", lambda: os.open("lfile", os.O_PATH | os.O_NOFOLLOW, dir_fd=d))
+res("open plain O_TMPFILE", lambda: os.open("sub", os.O_TMPFILE | os.O_WRONLY, 0o600, dir_fd=d))
+res("open plain O_TMPFILE on file", lambda: os.open("file", os.O_TMPFILE | os.O_WRONLY, 0o600, dir_fd=d))
+res("open plain creat existing", lambda: os.open("file", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=d))
+res("open plain creat new", lambda: os.open("sub/plainnew", os.O_WRONLY | os.O_CREAT, 0o666, dir_fd=d)); print(" mode", mode("sub/plainnew"))
+res("open plain creat via link", lambda: os.open("ldir/plainlink", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=d)); print(" mode", mode("sub/plainlink"))
+res("open plain fifo rdwr", lambda: os.open("fifo", os.O_RDWR, dir_fd=d))
+res("open plain dev null", lambda: os.open("/dev/null", os.O_WRONLY))
+flags("open plain", "file", R)
+flags("open plain append", "file", os.O_WRONLY | os.O_APPEND)
+flags("open plain noatime", "file", R | os.O_NOATIME)
+flags("open plain dir", "sub", R | os.O_DIRECTORY)
+flags("open plain link", "lfile", R)
+flags("open plain rdwr fifo", "fifo", os.O_RDWR)
+flags("open nb", "file", R | os.O_NONBLOCK)
+flags("open plain dev null", "/dev/null", os.O_WRONLY)
+flags("open plain creat", "sub/plainnew", os.O_RDWR | os.O_CREAT, 0o600)
+with open("trunc", "w") as f:
+    f.write("to be truncated")
+res("open plain trunc", lambda: os.open("trunc", os.O_WRONLY | os.O_TRUNC, dir_fd=d)); print(" size", os.stat("trunc").st_size)
+# A FIFO opened without O_NONBLOCK waits for its other end, then works: a reader whose
+# writer comes later, a writer whose reader comes later.
+for side in ("read", "write"):
+    pid = os.fork()
+    if pid == 0:
+        import time
+        time.sleep(0.3)
+        fd = os.open("fifo", os.O_WRONLY if side == "read" else os.O_RDONLY)
+        if side == "read":
+            os.write(fd, b"from the writer")
+        else:
+            print("fifo", side, "other end got", os.read(fd, 100), flush=True)
+        os._exit(0)
+    try:
+        fd = os.open("fifo", os.O_RDONLY if side == "read" else os.O_WRONLY)
+        print("fifo", side, "blocking", os.get_blocking(fd), flush=True)
+        if side == "read":
+            print("fifo read got", os.read(fd, 100), flush=True)
+        else:
+            os.write(fd, b"from the waiting writer")
+        os.close(fd)
+    except OSError as e:
+        print("fifo", side, "err", errno.errorcode.get(e.errno, e.errno), flush=True)
+    os.waitpid(pid, 0)
 res("unlink missing", lambda: os.unlink("sub/nope", dir_fd=d))
 res("unlink dir", lambda: os.unlink("sub", dir_fd=d))
 res("unlink dangling", lambda: os.unlink("dangle", dir_fd=d)); print(" dangle", mode("dangle"))
@@ -132,7 +205,7 @@ def main():
 name: quick-paths
 files:
   read: ["/**"]
-  write: ["{gw}/**"]
+  write: ["{gw}/**", "/dev/null"]
 exec:
   allow: ["/**"]
 """)
@@ -151,6 +224,9 @@ for what, f in [
     ("create", lambda: os.close(os.open("lsecret/new", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))),
     ("create nb", lambda: os.close(os.open("lsecret/new2", os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK, 0o600))),
     ("write nb", lambda: os.close(os.open("lsecret/victim", os.O_WRONLY | os.O_TRUNC | os.O_NONBLOCK))),
+    ("write plain", lambda: os.close(os.open("lsecret/victim", os.O_WRONLY | os.O_TRUNC))),
+    ("write plain again", lambda: os.close(os.open("lsecret/victim", os.O_WRONLY | os.O_TRUNC))),
+    ("create plain", lambda: os.close(os.open("lsecret/new3", os.O_WRONLY | os.O_CREAT, 0o600))),
     ("unlink", lambda: os.unlink("lsecret/victim")),
     ("mkdir", lambda: os.mkdir("lsecret/d")),
     ("rename", lambda: os.rename("file", "lsecret/moved")),
@@ -160,9 +236,22 @@ for what, f in [
         print(what, "ok")
     except OSError as e:
         print(what, errno.errorcode.get(e.errno))
+# A link opened twice (the second time as the kernel resolved it the first), then turned to
+# the denied file: the next open through it is denied.
+os.symlink("file", "wlink")
+for i in range(2):
+    os.close(os.open("wlink", os.O_WRONLY | os.O_APPEND))
+os.symlink(os.path.abspath("lsecret/victim"), "wlink.new")
+os.rename("wlink.new", "wlink")
+try:
+    os.close(os.open("wlink", os.O_WRONLY | os.O_TRUNC))
+    print("relinked ok")
+except OSError as e:
+    print("relinked", errno.errorcode.get(e.errno))
 '''
     g = run([G, "run", *backend, "-p", prof, "--", PY, "-c", deny], gw)
-    for what in ["create", "create nb", "write nb", "unlink", "mkdir", "rename"]:
+    for what in ["create", "create nb", "write nb", "write plain", "write plain again",
+                 "create plain", "unlink", "mkdir", "rename", "relinked"]:
         check(f"{what} EACCES" in g.stdout.splitlines(),
               f"{what} through a symlink into a denied directory is denied ({g.stdout!r})")
     check(sorted(os.listdir(secret)) == ["victim"], f"nothing created or removed in the denied directory ({os.listdir(secret)})")

@@ -85,16 +85,27 @@ bool put(void* ring, std::uint32_t tid, const char* raw, const char* path, std::
 
 }  // namespace
 
-TEST_CASE("a ring set up without slots (nothing recorded) never takes more than one claim") {
+TEST_CASE("a ring in zeroed memory needs no slot set-up: one full lap, then the next") {
   void* mem = mmap(nullptr, GFAST_RING_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   REQUIRE(mem != MAP_FAILED);
-  fastpath::ring_init(mem, false);
+  fastpath::ring_init(mem);
   CHECK(static_cast<gfast_ring*>(mem)->magic == GFAST_RING_MAGIC);
   std::uint64_t pos = 99;
-  int claimed = 0;
-  for (int i = 0; i < 10; ++i)
+  unsigned claimed = 0;
+  for (unsigned i = 0; i < GFAST_SLOTS + 5; ++i)
     if (fastpath::ring_claim(mem, 42, &pos)) ++claimed;
-  CHECK(claimed <= 1);  // then full: the shim asks the supervisor
+  CHECK(claimed == GFAST_SLOTS);  // every zero slot is FREE for lap 0; then the ring is full
+  std::uint32_t tid = 0;
+  CHECK(fastpath::ring_peek(mem, 0, &tid) == fastpath::Peek::busy);
+  CHECK(tid == 42);
+  // The reader frees position 0 for lap 1: exactly one more claim, at GFAST_SLOTS.
+  REQUIRE(fastpath::ring_publish(fastpath::slot_at(mem, 0), 0, 42, false));
+  REQUIRE(fastpath::ring_release(mem, 0, fastpath::slot_state(mem, 0)));
+  REQUIRE(fastpath::ring_claim(mem, 43, &pos) != nullptr);
+  CHECK(pos == GFAST_SLOTS);
+  CHECK(fastpath::ring_claim(mem, 43, &pos) == nullptr);
+  CHECK(fastpath::ring_peek(mem, GFAST_SLOTS, &tid) == fastpath::Peek::busy);
+  CHECK(fastpath::ring_peek(mem, 1, &tid) == fastpath::Peek::busy);
   munmap(mem, GFAST_RING_BYTES);
 }
 
