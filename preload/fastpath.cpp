@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,11 +82,20 @@ bool on_alt_stack() {
   return (ss.ss_flags & SS_ONSTACK) != 0;
 }
 
+// This process's pid as of init or its last fork through libc (pthread_atfork): no getpid
+// per call. A vfork child, or a child of a raw clone, still holds its parent's here, which
+// current_dir() allows for.
+std::int32_t g_pid = 0;
+
 // The process's current directory, cached: getcwd is the dearest call of a relative
 // lookup. Valid while the ring's cwd_gen has not moved (the supervisor bumps it before any
 // chdir, fchdir, chroot or rename of the session proceeds) and for the process that filled
-// it (a vfork child shares our memory but not our cwd). A sequence count makes readers
-// retry around a writer, whoever it is (another thread, a signal handler, a vfork child).
+// it. A vfork child shares our memory but not our cwd: until it changes directory (which
+// moves cwd_gen) our cwd is its cwd too; after that it finds the cache stale, asks the
+// kernel, and may not refill the cache, because its getpid() is not g_pid (only the
+// process g_pid names writes; a raw-clone child, which also holds a stale g_pid, likewise
+// asks the kernel each time once it moved). A sequence count makes readers retry around a
+// writer, whoever it is (another thread, a signal handler).
 struct CwdCache {
   std::uint32_t seq;  // odd while being written
   std::int32_t pid;
@@ -95,9 +105,10 @@ struct CwdCache {
 };
 CwdCache g_cwd;
 
-bool current_dir(const void* ring, std::int32_t pid, char* out, std::size_t cap, std::size_t* len) {
+bool current_dir(const void* ring, char* out, std::size_t cap, std::size_t* len) {
   const auto* hdr = static_cast<const gfast_ring*>(ring);
   const std::uint64_t gen = __atomic_load_n(&hdr->cwd_gen, __ATOMIC_ACQUIRE);
+  const std::int32_t pid = __atomic_load_n(&g_pid, __ATOMIC_RELAXED);
   std::uint32_t s1 = __atomic_load_n(&g_cwd.seq, __ATOMIC_ACQUIRE);
   if (!(s1 & 1) && g_cwd.pid == pid && g_cwd.gen == gen && g_cwd.len > 0 && g_cwd.len < cap) {
     std::size_t n = g_cwd.len;
@@ -113,8 +124,8 @@ bool current_dir(const void* ring, std::int32_t pid, char* out, std::size_t cap,
   if (r <= 0 || out[0] != '/') return false;
   std::size_t n = strnlen(out, cap);
   std::uint32_t s = __atomic_load_n(&g_cwd.seq, __ATOMIC_RELAXED);
-  if (!(s & 1) && __atomic_compare_exchange_n(&g_cwd.seq, &s, s + 1, false, __ATOMIC_ACQUIRE,
-                                              __ATOMIC_RELAXED)) {
+  if (!(s & 1) && syscall(SYS_getpid) == pid &&
+      __atomic_compare_exchange_n(&g_cwd.seq, &s, s + 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
     g_cwd.pid = pid;
     g_cwd.gen = gen;
     g_cwd.len = static_cast<std::uint32_t>(n);
@@ -185,6 +196,9 @@ void FastPath::init() {
     audit_allows_ = e->profile().audit == policy::AuditLevel::all && (hdr->flags & GFAST_P_RECORD);
     may_deny_ = (hdr->flags & GFAST_P_DENY) != 0;
     token_ = hdr->token;
+    g_pid = static_cast<std::int32_t>(syscall(SYS_getpid));
+    pthread_atfork(nullptr, nullptr,
+                   [] { __atomic_store_n(&g_pid, static_cast<std::int32_t>(syscall(SYS_getpid)), __ATOMIC_RELAXED); });
     ring_ = ring;
     engine_ = e;  // last: the hooks test engine_ alone
   } catch (...) {
@@ -206,9 +220,8 @@ bool FastPath::absolute(int dirfd, const char* raw, Path& p) {
     // Relative to the cwd only (a dirfd's path is not ours to know without asking). The
     // kernel's answer names the real directory, as /proc/PID/cwd does for the supervisor.
     if (dirfd != AT_FDCWD) return false;
-    p.pid = static_cast<std::int32_t>(syscall(SYS_getpid));
     std::size_t cl = 0;
-    if (!current_dir(ring_, p.pid, p.abs, kMax, &cl)) return false;
+    if (!current_dir(ring_, p.abs, kMax, &cl)) return false;
     if (cl + 1 + rl >= kMax) return false;
     p.cwd_len = cl;
     if (cl > 1) p.abs[cl++] = '/';
@@ -360,32 +373,59 @@ bool FastPath::missing_name(const Path& p, int op, int nr, Claim& c) {
     }
     break;
   }
+  // The deepest ancestor that exists (followed as the kernel follows it): the supervisor's
+  // walk stops at the first missing component and decides that directory's real path with
+  // the rest of the path joined to it. A few levels up at most (a compiler probing
+  // LIBRARY_PATH/x86_64-linux-gnu/12/specs behind a link); plain names only in the rest.
   std::size_t slash = end;
-  while (slash > 0 && p.abs[slash - 1] != '/') --slash;
-  if (slash < 2) return false;  // the parent is "/" (or none): no link before the name
-  const std::string_view name(p.abs + slash, end - slash);
-  if (name.empty() || name == "." || name == "..") return false;
   char parent[kMax], real[kMax];
-  memcpy(parent, p.abs, slash - 1);
-  parent[slash - 1] = '\0';
   std::size_t len = 0;
-  long fd = follow_path(parent, false, real, &len);
-  if (fd < 0) return false;
+  long fd = -1;
+  for (int up = 0;; ++up) {
+    const std::size_t comp_end = slash;
+    while (slash > 0 && p.abs[slash - 1] != '/') --slash;
+    if (slash < 2 || up >= 8) return false;  // "/" (or none) as the parent: no link before
+    const std::string_view comp(p.abs + slash, comp_end - slash);
+    if (comp.empty() || comp == "." || comp == "..") return false;
+    std::size_t plen = slash - 1;
+    while (plen > 1 && p.abs[plen - 1] == '/') --plen;
+    memcpy(parent, p.abs, plen);
+    parent[plen] = '\0';
+    fd = follow_path(parent, false, real, &len);
+    if (fd >= 0) break;
+    if (fd != kMissing) return false;
+    slash = plen;  // the parent is missing too: one level up
+  }
   struct stat st;
   const bool dir = syscall(SYS_fstat, fd, &st) == 0 && S_ISDIR(st.st_mode);
   syscall(SYS_close, fd);
-  if (!dir || len + 1 + name.size() >= kMax) return false;
-  if (len > 1) real[len++] = '/';
-  memcpy(real + len, name.data(), name.size());
-  len += name.size();
-  real[len] = '\0';
-  // Nothing at all by that name: not even a dangling link (the supervisor would follow it
-  // and decide its target).
+  if (!dir) return false;
+  // real + "/" + the rest, with its slashes single; first_end: where the first name ends.
+  std::size_t first_end = 0;
+  for (std::size_t i = slash; i < end;) {
+    while (i < end && p.abs[i] == '/') ++i;
+    std::size_t j = i;
+    while (j < end && p.abs[j] != '/') ++j;
+    if (j == i) break;
+    if (len + 1 + (j - i) >= kMax) return false;
+    if (len > 1) real[len++] = '/';
+    memcpy(real + len, p.abs + i, j - i);
+    len += j - i;
+    if (!first_end) first_end = len;
+    i = j;
+  }
+  if (!first_end) return false;
+  // Nothing at all by the first missing name: not even a dangling link (the supervisor
+  // would follow it and decide its target).
+  const char saved = real[first_end];
+  real[first_end] = '\0';
   struct open_how how;
   memset(&how, 0, sizeof how);
   how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
   how.resolve = RESOLVE_NO_SYMLINKS;
   fd = syscall(SYS_openat2, AT_FDCWD, real, &how, sizeof how, 0, token_);
+  real[first_end] = saved;
+  real[len] = '\0';
   if (fd >= 0) syscall(SYS_close, fd);
   if (fd >= 0 || errno != ENOENT) return false;
   return decide(op, nr, std::string_view(p.raw, p.raw_len), std::string_view(real, len), p.pid, c, p.norm);

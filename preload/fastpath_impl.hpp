@@ -21,7 +21,7 @@ struct FastPath::Path {
   std::size_t cwd_len = 0;  // abs starts with the cwd (relative raw), this long
   const char* raw = nullptr;
   std::size_t raw_len = 0;
-  std::int32_t pid = 0;  // getpid(), once asked
+  std::int32_t pid = 0;  // 0: a record asks getpid() (decide() is not told it)
 };
 
 struct FastPath::Claim {

@@ -71,7 +71,7 @@ exec:
 """)
     paths = ["dirlink/deep/f.txt", "filelink", "chain/f.txt", "chain/../deep/f.txt", "dirlink/.",
              os.path.join(work, "dirlink", "deep"), "dirlink/deep/missing", "dirlink/gone/.",
-             "to-secret", "to-outside/o.txt", "dangling", "loop", "filelink/x", "to-outside/nothing"]
+             "dirlink/gone//deeper/x", "to-secret", "to-outside/o.txt", "dangling", "loop", "filelink/x", "to-outside/nothing"]
     cmd = [FAST_PROBE, "paths"] + paths
     native = run(cmd, work, env)
     log = os.path.join(tmp, "fast.jsonl")
@@ -84,7 +84,7 @@ exec:
     # 1. Allowed paths through links: exactly what they give natively.
     def lines(out, prefixes):
         return [ln for ln in out.splitlines() if ln.split(" ")[0] in prefixes]
-    allowed = paths[:8]
+    allowed = paths[:9]
     check(native.stdout and lines(fast.stdout, allowed) == lines(native.stdout, allowed),
           f"through links under --fast-path as natively:\n{fast.stdout}\n---\n{native.stdout}")
     check(lines(strict.stdout, allowed) == lines(native.stdout, allowed),
@@ -106,10 +106,12 @@ exec:
     check(not any(d.get("via") != "preload" and d.get("path") == deep for d in ds),
           "no call on the linked file reached the supervisor")
 
-    # A missing name behind a link: decided in the process by the parent's real path and
-    # the name, as the supervisor's walk decides it (and ENOENT, as natively).
+    # A missing name behind a link: decided in the process by the real path of the deepest
+    # directory that exists and the rest, as the supervisor's walk decides it (and ENOENT,
+    # as natively).
     for raw, real in (("dirlink/deep/missing", os.path.join(work, "real", "deep", "missing")),
-                      ("dirlink/gone/.", os.path.join(work, "real", "gone"))):
+                      ("dirlink/gone/.", os.path.join(work, "real", "gone")),
+                      ("dirlink/gone//deeper/x", os.path.join(work, "real", "gone", "deeper", "x"))):
         got = {(d.get("path"), d.get("via")) for d in ds if d.get("raw_path") == raw}
         check(got == {(real, "preload")}, f"{raw}: decided in-process as {real}: {got}")
     # A dangling link is the supervisor's (it decides the link's target), and so is a
