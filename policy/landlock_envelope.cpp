@@ -2,6 +2,7 @@
 #include "landlock_envelope.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,8 +14,11 @@
 #include <cstdlib>
 #include <map>
 #include <optional>
+#include <unordered_map>
 
 #include <fmt/format.h>
+
+#include "fs_facts.hpp"
 
 namespace guardian::policy {
 namespace {
@@ -23,14 +27,11 @@ namespace {
 // tens of thousands of kernel rules at every launch.
 constexpr std::size_t kMaxPorts = 16384;
 
+// Entries an alias scan reads in one directory before it stops (and says so).
+constexpr std::size_t kScanBudget = 4096;
+
 bool has_glob(std::string_view comp) {
   return comp.find_first_of("*?[{\\") != std::string_view::npos;
-}
-
-std::optional<std::string> resolve(const std::string& path) {
-  char buf[PATH_MAX];
-  if (::realpath(path.c_str(), buf) == nullptr) return std::nullopt;
-  return std::string(buf);
 }
 
 std::string parent_of(const std::string& path) {
@@ -78,8 +79,7 @@ class Builder {
         widen_proc(access, why);
         return;
       }
-      struct stat st{};
-      bool dir = ::stat(real->c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+      bool dir = facts_.is_dir(*real).value_or(false);
       std::string rest = prefix.size() < pattern.size() ? pattern.substr(prefix.size()) : "";
       while (!rest.empty() && rest[0] == '/') rest.erase(0, 1);
       if (dir && !rest.empty() && depth < 4 && expand(*real, rest, access, why, depth)) return;
@@ -119,12 +119,14 @@ class Builder {
     if ((access & kEnvWrite) || comp.find("**") != std::string::npos ||
         comp.find_first_of("{\\") != std::string::npos || covered(dir, kEnvWrite))
       return false;
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) return false;
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return false;
+    std::vector<FsFacts::Entry> listing;  // the whole directory, kept for later lookups in it
+    bool complete = FsFacts::read_dir(fd, listing);
+    ::close(fd);
     std::vector<std::string> matches;
     bool too_many = false;
-    while (dirent* de = ::readdir(d)) {
-      std::string name = de->d_name;
+    for (const auto& [name, type] : listing) {
       if (name == "." || name == ".." || ::fnmatch(comp.c_str(), name.c_str(), 0) != 0) continue;
       if (matches.size() >= 64) {
         too_many = true;
@@ -132,7 +134,7 @@ class Builder {
       }
       matches.push_back(name);
     }
-    ::closedir(d);
+    if (complete) facts_.add_listing(dir, std::move(listing), false);
     if (too_many) return false;
     if (matches.empty()) note(fmt::format("'{}/{}' matches nothing now: nothing granted for {}", dir, rest, why));
     std::sort(matches.begin(), matches.end());
@@ -155,9 +157,9 @@ class Builder {
   void add_file(const std::string& path, std::uint8_t access, const std::string& why) {
     auto real = resolve(path);
     if (!real) return;
-    struct stat st{};
-    if (::stat(real->c_str(), &st) != 0) return;
-    put(*real, access, S_ISDIR(st.st_mode), why);
+    auto dir = facts_.is_dir(*real);
+    if (!dir) return;
+    put(*real, access, *dir, why);
   }
 
   // Symlinks in a rule's directory that point elsewhere (/usr/bin/clang -> /usr/lib/llvm/..,
@@ -172,35 +174,46 @@ class Builder {
     std::map<std::string, std::vector<const Scan*>> by_dir;
     for (const auto& sc : scans_)
       if (sc.dir != "/" && sc.dir != "/proc" && sc.dir != "/sys" && sc.dir != "/dev") by_dir[sc.dir].push_back(&sc);
+    // Listings and link texts first, on two threads (the bulk of the syscalls); then the
+    // chains are followed in order, one directory after another, as before.
+    std::vector<FsFacts::DirLinks> dirs;
+    std::vector<const std::vector<const Scan*>*> scans_of;
     for (const auto& [dir, scans] : by_dir) {
-      DIR* d = ::opendir(dir.c_str());
-      if (!d) continue;
-      int budget = 4096;
-      while (dirent* de = ::readdir(d)) {
-        if (--budget < 0) {
+      dirs.emplace_back().dir = dir;
+      scans_of.push_back(&scans);
+    }
+    FsFacts::read_ahead(dirs, kScanBudget + 1, kScanBudget, [&](const FsFacts::DirLinks& d, std::size_t i) {
+      return wanted_by(*scans_of[static_cast<std::size_t>(&d - dirs.data())], d.entries[i].first) != 0;
+    });
+    // Every listing is kept before any chain is followed: a chain from one directory
+    // through a link of another (/usr/bin/java -> /etc/alternatives/java) finds it read.
+    std::vector<std::pair<const std::vector<FsFacts::Entry>*, const std::vector<FsFacts::Node>*>> kept;
+    for (auto& d : dirs)
+      kept.push_back(d.entries.size() <= kScanBudget ? facts_.add_listing(std::move(d))
+                                                     : std::pair{&d.entries, &d.nodes});
+    std::vector<const Scan*> wanted;
+    for (std::size_t k = 0; k < dirs.size(); ++k) {
+      if (!dirs[k].opened) continue;
+      const std::string& dir = dirs[k].dir;
+      const auto& [entries, nodes] = kept[k];
+      std::string prefix = dir + "/";
+      for (std::size_t i = 0; i < entries->size(); ++i) {
+        if (i == kScanBudget) {
           note(fmt::format("alias scan of '{}' stopped after 4096 entries", dir));
           break;
         }
-        if (de->d_type != DT_LNK && de->d_type != DT_UNKNOWN) continue;
-        std::string name = de->d_name;
-        std::vector<const Scan*> wanted;
-        std::uint8_t access = 0;
-        for (const Scan* sc : scans) {
-          if (sc->component == "**" || ::fnmatch(sc->component.c_str(), name.c_str(), 0) == 0) {
-            wanted.push_back(sc);
-            access |= sc->access;
-          }
-        }
-        if (wanted.empty()) continue;
-        std::string link = dir + "/" + name;
+        const FsFacts::Node& first = (*nodes)[i];
+        if (first.kind == FsFacts::Kind::unasked) continue;  // not a link, or no rule wants it
+        const std::string& name = (*entries)[i].first;
+        std::uint8_t access = wanted_by(*scans_of[k], name, &wanted);
+        std::string link = prefix + name;
         bool is_dir = false;
-        auto target = trusted_target(link, is_dir, access, ::dirfd(d), de->d_name);
+        auto target = trusted_target(link, is_dir, access, true, &first);
         if (!target) continue;
         for (const Scan* sc : wanted)
           if (!covered(*target, sc->access))
             put(*target, sc->access, is_dir, fmt::format("alias {} of {}", link, sc->why));
       }
-      ::closedir(d);
     }
   }
 
@@ -210,19 +223,32 @@ class Builder {
   }
 
   // Sorted, one entry per path; entries covered by an ancestor with the same rights dropped.
+  // The ancestors are looked up (each prefix ending before a '/', and "/"), not searched
+  // for among all entries: alias scans make a few hundred entries.
   void finish() {
+    std::vector<EnvelopePath*> sorted;
+    sorted.reserve(by_path_.size());
+    for (auto& kv : by_path_) sorted.push_back(&kv.second);
+    std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->path < b->path; });
     std::vector<EnvelopePath> out;
-    for (auto& [path, e] : by_path_) {
+    out.reserve(sorted.size());
+    for (EnvelopePath* ep : sorted) {
+      EnvelopePath& e = *ep;
+      const std::string& path = e.path;
+      auto grants = [&](std::string_view a) {
+        auto it = by_path_.find(a);
+        return it != by_path_.end() && it->second.is_dir && (it->second.access & e.access) == e.access;
+      };
       bool covered = false;
-      for (auto& [apath, a] : by_path_) {
-        if (!a.is_dir || apath == path || (a.access & e.access) != e.access) continue;
-        if (apath == "/" || (path.size() > apath.size() && path.compare(0, apath.size(), apath) == 0 &&
-                             path[apath.size()] == '/')) {
-          covered = true;
-          break;
-        }
+      std::string_view p(path);
+      while (!covered && p.size() > 1) {
+        std::size_t slash = p.rfind('/');
+        if (slash == std::string_view::npos) break;
+        p = slash == 0 ? std::string_view("/") : p.substr(0, slash);
+        covered = grants(p);
       }
-      if (!covered) out.push_back(e);
+      if (!covered && path != "/" && path[0] != '/') covered = grants("/");
+      if (!covered) out.push_back(std::move(e));  // only keys, is_dir and access are read after this
     }
     env_.paths = std::move(out);
   }
@@ -235,12 +261,27 @@ class Builder {
     std::string why;
   };
 
+  // The rights the scans of a directory want for its entry `name` (their next component
+  // matches it); the scans themselves into `out` when given.
+  static std::uint8_t wanted_by(const std::vector<const Scan*>& scans, const std::string& name,
+                                std::vector<const Scan*>* out = nullptr) {
+    std::uint8_t access = 0;
+    if (out) out->clear();
+    for (const Scan* sc : scans) {
+      if (sc->component != "**" && ::fnmatch(sc->component.c_str(), name.c_str(), 0) != 0) continue;
+      access |= sc->access;
+      if (out) out->push_back(sc);
+    }
+    return access;
+  }
+
   // Is `path` beneath (or equal to) a directory entry granting `access`?
   // Looks up `path` and each of its ancestors (an alias scan asks this for every link it
   // meets: a walk over all entries made it the scan's main user-space cost).
   bool covered(const std::string& path, std::uint8_t access) const {
+    if (access == kEnvWrite) return write_covered(path);
     auto grants = [&](std::string_view p, bool self) {
-      auto it = by_path_.find(std::string(p));
+      auto it = by_path_.find(p);
       return it != by_path_.end() && (it->second.access & access) == access &&
              (self || it->second.is_dir);
     };
@@ -255,41 +296,49 @@ class Builder {
     return false;
   }
 
+  // covered(path, kEnvWrite), asked at every hop of every chain: the write entries are few
+  // (the session's own directories, a few devices), so they are compared one by one.
+  bool write_covered(std::string_view path) const {
+    if (path.empty() || path[0] != '/') return false;
+    for (const EnvelopePath* w : writers_) {
+      const std::string& a = w->path;
+      if (a == path) return true;
+      if (!w->is_dir) continue;
+      if (a == "/" || (path.size() > a.size() && path.compare(0, a.size(), a) == 0 && path[a.size()] == '/'))
+        return true;
+    }
+    return false;
+  }
+
   // The resolved target of `link` when every symlink on the way lies where the session may
   // not write (so the session cannot have planted it); nullopt otherwise. Walks at most 16
-  // links; directories are resolved once and cached (a scan of /usr/bin meets hundreds).
-  // `is_dir` receives whether the target is a directory. With `enough` non-zero, stops early
+  // links; every lookup goes through facts_ (made once). `is_dir` receives whether the target is a directory. With `enough` non-zero, stops early
   // (nullopt) once the chain reaches a place an entry already grants `enough` on: links
   // found there are not followed further (alias scans are one level deep anyway).
-  // `dirfd`/`name`: when the first link sits in a directory being read, readlinkat() on it
-  // skips a path walk (a scan of /usr/bin meets 500 links).
+  // `parent_resolved`: the caller knows `cur`'s directory is resolved already (an alias
+  // scan's directory); a relative one-component target stays in a resolved directory too.
+  // `first`: what `cur` itself is, when the caller read it already.
   std::optional<std::string> trusted_target(std::string cur, bool& is_dir, std::uint8_t enough = 0,
-                                            int dirfd = -1, const char* name = nullptr) {
+                                            bool parent_resolved = false, const FsFacts::Node* first = nullptr) {
+    std::string dir;
     for (int hop = 0; hop < 16; ++hop) {
-      std::string dir = resolved_dir(parent_of(cur));
+      dir = parent_resolved ? parent_of(cur) : resolved_dir(parent_of(cur));
       std::string here = (dir == "/" ? "" : dir) + "/" + cur.substr(cur.rfind('/') + 1);
-      std::string target;
-      auto memo = links_.find(here);
-      if (memo != links_.end()) {
-        target = memo->second;
-      } else {
-        char buf[PATH_MAX];
-        // readlink fails with EINVAL on a non-link: the end of the chain (saves an lstat).
-        ssize_t n = hop == 0 && dirfd >= 0 ? ::readlinkat(dirfd, name, buf, sizeof buf - 1)
-                                           : ::readlink(here.c_str(), buf, sizeof buf - 1);
-        if (n < 0 && errno != EINVAL) return std::nullopt;
-        if (n > 0) target.assign(buf, static_cast<std::size_t>(n));
-        links_.emplace(here, target);
-      }
-      if (target.empty()) {
-        struct stat st{};
-        if (::stat(here.c_str(), &st) != 0) return std::nullopt;
-        is_dir = S_ISDIR(st.st_mode);
+      // What `here` is comes from facts_: a listing of its directory when one was read
+      // (the scanned directory itself, or one where many chains end), else readlink().
+      const FsFacts::Node& node = hop == 0 && first ? *first : facts_.node(here);
+      if (node.kind == FsFacts::Kind::absent) return std::nullopt;
+      if (node.kind != FsFacts::Kind::link) {
+        auto d = facts_.is_dir(here);
+        if (!d) return std::nullopt;
+        is_dir = *d;
         return here;
       }
+      const std::string& target = node.text;
       if (covered(here, kEnvWrite)) return std::nullopt;
       if (target[0] == '/') {
         cur = target;
+        parent_resolved = false;
         if (enough && covered(cur, enough)) return std::nullopt;
         continue;
       }
@@ -308,18 +357,16 @@ class Builder {
         }
       }
       cur = (base == "/" ? "" : base) + "/" + std::string(t);
+      parent_resolved = t.find('/') == std::string_view::npos;
       if (enough && covered(cur, enough)) return std::nullopt;
     }
     return std::nullopt;
   }
 
-  std::string resolved_dir(const std::string& dir) {
-    auto it = dir_cache_.find(dir);
-    if (it != dir_cache_.end()) return it->second;
-    std::string r = resolve(dir).value_or(dir);
-    dir_cache_.emplace(dir, r);
-    return r;
-  }
+  std::string resolved_dir(const std::string& dir) { return resolve(dir).value_or(dir); }
+
+  // realpath(3), answered from facts_ (prefixes share their leading components).
+  const std::optional<std::string>& resolve(const std::string& path) { return facts_.realpath(path); }
 
   void widen_proc(std::uint8_t access, const std::string& why) {
     note("rules under /proc/self or /proc/PID are widened to /proc (Landlock names inodes, and "
@@ -331,18 +378,27 @@ class Builder {
   void put(const std::string& path, std::uint8_t access, bool dir, const std::string& why) {
     if (access & kEnvWrite) access |= kEnvRead;
     auto it = by_path_.find(path);
+    bool was_writable = false;
     if (it == by_path_.end()) {
-      by_path_.emplace(path, EnvelopePath{path, access, dir, why});
+      it = by_path_.emplace(path, EnvelopePath{path, access, dir, why}).first;
     } else {
+      was_writable = (it->second.access & kEnvWrite) != 0;
       it->second.access |= access;
     }
+    if (!was_writable && (it->second.access & kEnvWrite)) writers_.push_back(&it->second);
   }
 
   Envelope& env_;
-  std::map<std::string, EnvelopePath> by_path_;
+  // Hashed by path, looked up by string_view: covered() asks for every ancestor of every
+  // link an alias scan meets; finish() sorts.
+  struct PathHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, EnvelopePath, PathHash, std::equal_to<>> by_path_;
+  std::vector<const EnvelopePath*> writers_;  // entries of by_path_ granting write
   std::vector<Scan> scans_;
-  std::map<std::string, std::string> dir_cache_;
-  std::map<std::string, std::string> links_;  // resolved link location -> its text ("" = not a link)
+  FsFacts facts_;  // every readlink/stat/listing of this computation, made once
 };
 
 struct ParsedPorts {

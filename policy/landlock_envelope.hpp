@@ -3,9 +3,9 @@
 // Landlock only grants (it has no deny rules) and only knows directory hierarchies, TCP
 // ports and scopes, so the envelope is always a superset of what the profile allows:
 // the supervisor still decides every request precisely; the envelope is the second wall
-// that holds even if the supervisor is bypassed. No syscalls here except realpath() of
-// rule prefixes, stat() to tell a file from a directory, and one readdir() of each rule's
-// directory to find system symlinks that point elsewhere.
+// that holds even if the supervisor is bypassed. No syscalls here except resolving rule
+// prefixes and symlink chains (readlink, stat), and reading each rule's directory to find
+// system symlinks that point elsewhere (policy/fs_facts: each fact read once).
 #pragma once
 
 #include <cstdint>

@@ -283,3 +283,56 @@ TEST_CASE("system symlinks in an exec directory make their targets executable; p
   Envelope env2 = compute_envelope(p, off);
   CHECK_FALSE(find(env2, t / "opt/tool/clang"));
 }
+
+TEST_CASE("a chain through another link of the same directory keeps its outside target") {
+  // bin/a -> b (same directory), bin/b -> ../alt/b, alt/b -> opt/real: the listing of bin
+  // (read for the scan or the glob) must not make b look like the end of a chain.
+  TempDir t;
+  fs::create_directories(t / "bin");
+  fs::create_directories(t / "alt");
+  fs::create_directories(t / "opt");
+  touch(t / "opt/real");
+  touch(t / "opt/other");
+  touch(t / "bin/plain");
+  fs::create_symlink("b", t / "bin/a");
+  fs::create_symlink("../alt/b", t / "bin/b");
+  fs::create_symlink(t / "opt/real", t / "alt/b");
+  for (const char* rule_text : {"bin/**", "bin/a*"}) {
+    CAPTURE(rule_text);
+    Profile p;
+    p.exec_allow = {rule(t / rule_text)};
+    Envelope env = compute_envelope(p, no_loaders());
+    const auto* real = find(env, t / "opt/real");
+    REQUIRE(real);
+    CHECK(real->access == kEnvExec);
+    CHECK_FALSE(find(env, t / "opt/other"));
+    CHECK_FALSE(find(env, t / "opt"));
+  }
+  // Planted on the way (alt writable): the chain no longer counts, from either link.
+  Profile w;
+  w.exec_allow = {rule(t / "bin/**")};
+  w.write = {rule(t / "alt/**")};
+  Envelope env = compute_envelope(w, no_loaders());
+  CHECK_FALSE(find(env, t / "opt/real"));
+}
+
+TEST_CASE("alias scans of several directories give the same envelope as one at a time") {
+  // The scans' links are read on two threads; the result must not depend on which.
+  TempDir t;
+  fs::create_directories(t / "opt");
+  Profile p;
+  for (int d = 0; d < 6; ++d) {
+    std::string dir = t / ("bin" + std::to_string(d));
+    fs::create_directories(dir);
+    for (int i = 0; i < 20; ++i) {
+      std::string target = t / ("opt/t" + std::to_string(d) + "_" + std::to_string(i));
+      touch(target);
+      fs::create_symlink(target, dir + "/l" + std::to_string(i));
+    }
+    p.exec_allow.push_back(rule(dir + "/**"));
+  }
+  Envelope env = compute_envelope(p, no_loaders());
+  for (int d = 0; d < 6; ++d)
+    for (int i = 0; i < 20; ++i) CHECK(find(env, t / ("opt/t" + std::to_string(d) + "_" + std::to_string(i))));
+  CHECK(env.paths.size() == 6 + 6 * 20);
+}

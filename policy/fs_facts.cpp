@@ -1,0 +1,276 @@
+// File-system facts for one envelope computation (see fs_facts.hpp): memoised readlink,
+// stat and realpath, answered from directory listings where there is one.
+#include "fs_facts.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <system_error>
+#include <thread>
+
+namespace guardian::policy {
+namespace {
+
+// An entry name a listing can answer for ("", "." and ".." are not entries).
+bool plain_name(std::string_view n) { return !n.empty() && n != "." && n != ".."; }
+
+std::string_view dir_of(std::string_view path) {
+  auto slash = path.rfind('/');
+  return slash == 0 || slash == std::string_view::npos ? std::string_view("/") : path.substr(0, slash);
+}
+
+// As the kernel lays out struct linux_dirent64.
+struct Dirent64 {
+  std::uint64_t d_ino;
+  std::int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+}  // namespace
+
+bool FsFacts::read_dir(int fd, std::vector<Entry>& out, std::size_t max) {
+  alignas(8) char buf[32768];
+  while (out.size() < max) {
+    long n = ::syscall(SYS_getdents64, fd, buf, sizeof buf);
+    if (n < 0) return false;
+    if (n == 0) return true;
+    for (long off = 0; off < n;) {
+      const auto* d = reinterpret_cast<const Dirent64*>(buf + off);
+      if (out.size() >= max) return false;
+      out.emplace_back(d->d_name, d->d_type);
+      off += d->d_reclen;
+    }
+  }
+  // Exactly `max` read: complete only if nothing follows.
+  long n = ::syscall(SYS_getdents64, fd, buf, sizeof buf);
+  return n == 0;
+}
+
+void read_links(FsFacts::DirLinks& d, std::size_t max, std::size_t asked,
+                bool (*want)(const void* ctx, const FsFacts::DirLinks& d, std::size_t i), const void* ctx) {
+  int fd = ::open(d.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  d.opened = true;
+  d.complete = FsFacts::read_dir(fd, d.entries, max);
+  d.nodes.assign(d.entries.size(), FsFacts::Node{FsFacts::Kind::unasked, {}});
+  char buf[PATH_MAX];
+  for (std::size_t i = 0; i < d.entries.size() && i < asked; ++i) {
+    unsigned char type = d.entries[i].second;
+    if ((type != DT_LNK && type != DT_UNKNOWN) || !want(ctx, d, i)) continue;
+    // readlinkat on the open directory skips a path walk (/usr/bin holds 500 links).
+    long n = ::readlinkat(fd, d.entries[i].first.c_str(), buf, sizeof buf - 1);
+    d.nodes[i] = FsFacts::node_of(n, errno, buf);
+    if (d.nodes[i].kind != FsFacts::Kind::absent) d.searchable = true;
+  }
+  ::close(fd);
+}
+
+void read_links_parallel(std::vector<FsFacts::DirLinks>& dirs, std::size_t max, std::size_t asked,
+                         bool (*want)(const void* ctx, const FsFacts::DirLinks& d, std::size_t i), const void* ctx) {
+  // Each directory goes to whichever thread is free next; each is written by one thread.
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < dirs.size();)
+      read_links(dirs[i], max, asked, want, ctx);
+  };
+  std::thread helper;
+  if (dirs.size() > 1) {
+    try {
+      helper = std::thread(work);
+    } catch (const std::system_error&) {
+      // No second thread: the calling thread reads them all.
+    }
+  }
+  work();
+  if (helper.joinable()) helper.join();
+}
+
+FsFacts::Node& FsFacts::put(const std::string& path, Node n) {
+  return nodes_.insert_or_assign(path, std::move(n)).first->second;
+}
+
+FsFacts::Node FsFacts::node_of(long n, int err, const char* buf) {
+  Node node;
+  if (n > 0) {
+    node.kind = Kind::link;
+    node.text.assign(buf, static_cast<std::size_t>(n));
+  } else if (n == 0 || err == EINVAL) {
+    node.kind = Kind::nonlink;  // EINVAL: not a link (cheaper than an lstat first)
+  }
+  return node;
+}
+
+// readlink(2) as the kernel answers it. Success also proves the directory searchable,
+// which its listing alone would not.
+FsFacts::Node& FsFacts::syscall_node(const std::string& path) {
+  char buf[PATH_MAX];
+  ++counts_.readlink;
+  ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
+  Node& node = put(path, node_of(n, errno, buf));
+  if (node.kind != Kind::absent) {
+    auto it = listings_.find(std::string(dir_of(path)));
+    if (it != listings_.end()) it->second.searchable = true;
+  }
+  return node;
+}
+
+void FsFacts::add_listing(const std::string& dir, std::vector<Entry> entries, bool searchable) {
+  Listing& l = listings_[dir];
+  l.index.clear();
+  l.entries = std::move(entries);
+  l.nodes.clear();
+  l.complete = true;
+  l.searchable = l.searchable || searchable;
+}
+
+std::pair<const std::vector<FsFacts::Entry>*, const std::vector<FsFacts::Node>*> FsFacts::add_listing(DirLinks&& d) {
+  if (!d.opened || !d.complete) return {&d.entries, &d.nodes};
+  add_listing(d.dir, std::move(d.entries), d.searchable);
+  Listing& l = listings_[d.dir];
+  l.nodes = std::move(d.nodes);
+  return {&l.entries, &l.nodes};
+}
+
+// Lists `dir` for lookups when they have become many for its size (see kListAfter).
+void FsFacts::list_dir(const std::string& dir, Listing& l) {
+  if (l.size < 0) {
+    struct stat st{};
+    ++counts_.stat;
+    if (::stat(dir.c_str(), &st) != 0) {
+      l.refused = true;
+      return;
+    }
+    l.size = st.st_size;
+  }
+  if (static_cast<long>(l.probes) * kListBytesPerProbe < l.size) return;  // not yet
+  l.refused = true;  // whatever happens now, one attempt
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  std::vector<Entry> entries;
+  bool ok = read_dir(fd, entries);
+  ::close(fd);
+  if (!ok) return;
+  ++counts_.listed;
+  add_listing(dir, std::move(entries), false);
+}
+
+FsFacts::Listing* FsFacts::listing_for(std::string_view dir) {
+  auto it = listings_.find(std::string(dir));
+  if (it == listings_.end()) it = listings_.emplace(std::string(dir), Listing{}).first;
+  Listing& l = it->second;
+  if (!l.complete) {
+    if (l.refused || ++l.probes < kListAfter || !l.searchable) return nullptr;
+    list_dir(it->first, l);
+  }
+  if (!l.complete || !l.searchable) return nullptr;
+  if (l.index.empty() && !l.entries.empty()) {
+    l.index.reserve(l.entries.size());
+    for (std::size_t i = 0; i < l.entries.size(); ++i)
+      l.index.emplace(l.entries[i].first, static_cast<std::uint32_t>(i));
+  }
+  return &l;
+}
+
+FsFacts::Node& FsFacts::lookup(const std::string& path) {
+  auto it = nodes_.find(path);
+  if (it != nodes_.end()) return it->second;
+  std::size_t slash = path.rfind('/');
+  std::string_view name = slash == std::string::npos ? std::string_view() : std::string_view(path).substr(slash + 1);
+  if (plain_name(name)) {
+    if (Listing* l = listing_for(dir_of(path))) {
+      auto e = l->index.find(name);
+      if (e == l->index.end()) return put(path, Node{Kind::absent, {}});
+      // A link read ahead answers from the listing itself (not copied into nodes_).
+      if (!l->nodes.empty() && l->nodes[e->second].kind != Kind::unasked) return l->nodes[e->second];
+      switch (l->entries[e->second].second) {
+        case DT_LNK: return syscall_node(path);  // the text is not in the listing
+        case DT_DIR: return put(path, Node{Kind::dir, {}});
+        case DT_UNKNOWN: return syscall_node(path);
+        default: return put(path, Node{Kind::file, {}});
+      }
+    }
+  }
+  return syscall_node(path);
+}
+
+std::optional<bool> FsFacts::is_dir(const std::string& path) {
+  Node& n = lookup(path);
+  if (n.kind == Kind::dir) return true;
+  if (n.kind == Kind::file) return false;
+  if (n.kind != Kind::nonlink) return std::nullopt;
+  struct stat st{};
+  ++counts_.stat;
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;  // not remembered: as the kernel says next time
+  n.kind = S_ISDIR(st.st_mode) ? Kind::dir : Kind::file;
+  return n.kind == Kind::dir;
+}
+
+const std::optional<std::string>& FsFacts::realpath(const std::string& path) {
+  if (auto it = real_.find(path); it != real_.end()) return it->second;
+  std::optional<std::string> out;
+  if (path.empty() || path[0] != '/' || (path.size() > 1 && path.back() == '/')) {
+    char buf[PATH_MAX];
+    if (::realpath(path.c_str(), buf) != nullptr) out = buf;
+    return real_.emplace(path, std::move(out)).first->second;
+  }
+  // Components still to walk, last first; a link pushes its text's components.
+  std::vector<std::string> todo;
+  auto push = [&todo](std::string_view p) {
+    std::size_t end = p.size();
+    while (end > 0) {
+      std::size_t slash = p.rfind('/', end - 1);
+      std::size_t begin = slash == std::string_view::npos ? 0 : slash + 1;
+      todo.emplace_back(p.substr(begin, end - begin));
+      if (slash == std::string_view::npos) break;
+      end = slash;
+    }
+  };
+  push(path);
+  std::string r;  // resolved so far; "" is "/"
+  int links = 0;
+  while (true) {
+    if (todo.empty()) {
+      out = r.empty() ? "/" : r;
+      break;
+    }
+    std::string comp = std::move(todo.back());
+    todo.pop_back();
+    if (comp.empty() || comp == ".") continue;
+    if (comp == "..") {
+      std::size_t slash = r.rfind('/');
+      r.erase(slash == std::string::npos ? 0 : slash);
+      continue;
+    }
+    std::string cand = r + "/" + comp;
+    Node& n = lookup(cand);
+    if (n.kind == Kind::absent) break;
+    if (n.kind == Kind::link) {
+      if (++links > 40) break;  // ELOOP, as glibc counts
+      if (n.text[0] == '/') r.clear();
+      push(n.text);
+      continue;
+    }
+    if (!todo.empty()) {
+      // Components after a non-directory: ENOTDIR. An ordinary name fails its own lookup;
+      // "", "." and ".." need the type now (as glibc checks them).
+      if (n.kind == Kind::file) break;
+      const std::string& next = todo.back();
+      if (n.kind == Kind::nonlink && (next.empty() || next == "." || next == "..") && is_dir(cand) != true) break;
+    }
+    r = std::move(cand);
+  }
+  if (out && out->size() >= PATH_MAX) out.reset();
+  return real_.emplace(path, std::move(out)).first->second;
+}
+
+}  // namespace guardian::policy
