@@ -73,6 +73,11 @@ void read_links(FsFacts::DirLinks& d, std::size_t max, std::size_t asked,
     if (d.nodes[i].kind != FsFacts::Kind::absent) d.searchable = true;
   }
   ::close(fd);
+  // Indexed here, in parallel, rather than on the first lookup on the scan's thread.
+  if (d.complete) {
+    d.index.reserve(d.entries.size());
+    for (std::size_t i = 0; i < d.entries.size(); ++i) d.index.emplace(d.entries[i].first, static_cast<std::uint32_t>(i));
+  }
 }
 
 void read_links_parallel(std::vector<FsFacts::DirLinks>& dirs, std::size_t max, std::size_t asked,
@@ -138,6 +143,7 @@ std::pair<const std::vector<FsFacts::Entry>*, const std::vector<FsFacts::Node>*>
   add_listing(d.dir, std::move(d.entries), d.searchable);
   Listing& l = listings_[d.dir];
   l.nodes = std::move(d.nodes);
+  l.index = std::move(d.index);  // its views stay valid: the entries' strings did not move
   return {&l.entries, &l.nodes};
 }
 

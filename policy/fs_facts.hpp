@@ -36,6 +36,8 @@ class FsFacts {
   };
   // One directory entry as getdents reports it (d_type: DT_LNK, DT_DIR, DT_UNKNOWN, ...).
   using Entry = std::pair<std::string, unsigned char>;
+  // Entry name -> position, viewing the entries' own strings.
+  using Index = std::unordered_map<std::string_view, std::uint32_t>;
 
   // Reads the entries of the open directory `fd` ("." and ".." included, in the kernel's
   // order) into `out`, at most `max` of them. True when the end was reached without error.
@@ -53,6 +55,7 @@ class FsFacts {
     bool searchable = false;           // some readlinkat succeeded
     std::vector<Entry> entries;        // in the kernel's order, at most `max`
     std::vector<Node> nodes;           // parallel to entries: what readlinkat said, or unasked
+    Index index;                       // built by the reading thread when complete
   };
   // Reads each of `dirs` (entries up to `max`, then readlinkat of each entry `want` accepts
   // among the first `asked`) on the calling thread and one helper thread. `want` must be
@@ -102,7 +105,7 @@ class FsFacts {
   struct Listing {
     std::vector<Entry> entries;  // as read; indexed on first use
     std::vector<Node> nodes;     // empty, or parallel to entries (read_ahead's answers)
-    std::unordered_map<std::string_view, std::uint32_t> index;  // name -> position
+    Index index;
     bool complete = false;    // entries hold the whole directory
     bool searchable = false;  // a lookup through it succeeded
     bool refused = false;     // too big for its probes, or unreadable: never list

@@ -275,25 +275,33 @@ class Builder {
     return access;
   }
 
-  // Is `path` beneath (or equal to) a directory entry granting `access`?
-  // Looks up `path` and each of its ancestors (an alias scan asks this for every link it
-  // meets: a walk over all entries made it the scan's main user-space cost).
+  // Is `path` an entry granting `access`, or beneath a directory entry granting it (each
+  // prefix ending before a '/', and "/")? An alias scan asks this at every hop of every
+  // chain; what the ancestors grant is remembered per directory (dir_masks).
   bool covered(const std::string& path, std::uint8_t access) const {
     if (access == kEnvWrite) return write_covered(path);
-    auto grants = [&](std::string_view p, bool self) {
-      auto it = by_path_.find(p);
-      return it != by_path_.end() && (it->second.access & access) == access &&
-             (self || it->second.is_dir);
-    };
     if (path.empty() || path[0] != '/') return false;
-    if (grants(path, true)) return true;
-    std::string_view p(path);
-    while (p.size() > 1) {
-      std::size_t slash = p.rfind('/');
-      p = slash == 0 ? std::string_view("/") : p.substr(0, slash);
-      if (grants(p, false)) return true;
+    auto it = by_path_.find(std::string_view(path));
+    if (it != by_path_.end() && (it->second.access & access) == access) return true;
+    if (path.size() == 1) return false;
+    std::size_t slash = path.rfind('/');
+    return (dir_masks(slash == 0 ? std::string_view("/") : std::string_view(path).substr(0, slash)) >> access) & 1;
+  }
+
+  // Bit m set: some directory entry at or above `dir` grants every right in m (m = 0..7).
+  // Forgotten whenever a directory entry is added or widened (alias targets are mostly files).
+  std::uint8_t dir_masks(std::string_view dir) const {
+    if (auto it = masks_.find(dir); it != masks_.end()) return it->second;
+    std::uint8_t m = 0;
+    if (auto e = by_path_.find(dir); e != by_path_.end() && e->second.is_dir)
+      for (unsigned want = 0; want < 8; ++want)
+        if ((e->second.access & want) == want) m |= static_cast<std::uint8_t>(1U << want);
+    if (dir.size() > 1) {
+      std::size_t slash = dir.rfind('/');
+      m |= dir_masks(slash == 0 ? std::string_view("/") : dir.substr(0, slash));
     }
-    return false;
+    masks_.emplace(std::string(dir), m);
+    return m;
   }
 
   // covered(path, kEnvWrite), asked at every hop of every chain: the write entries are few
@@ -320,10 +328,14 @@ class Builder {
   // `first`: what `cur` itself is, when the caller read it already.
   std::optional<std::string> trusted_target(std::string cur, bool& is_dir, std::uint8_t enough = 0,
                                             bool parent_resolved = false, const FsFacts::Node* first = nullptr) {
-    std::string dir;
+    std::string dir, built;
     for (int hop = 0; hop < 16; ++hop) {
-      dir = parent_resolved ? parent_of(cur) : resolved_dir(parent_of(cur));
-      std::string here = (dir == "/" ? "" : dir) + "/" + cur.substr(cur.rfind('/') + 1);
+      // In a resolved directory `cur` is its own resolved form; else its directory is resolved.
+      if (!parent_resolved) {
+        dir = resolved_dir(parent_of(cur));
+        built = (dir == "/" ? "" : dir) + "/" + cur.substr(cur.rfind('/') + 1);
+      }
+      const std::string& here = parent_resolved ? cur : built;
       // What `here` is comes from facts_: a listing of its directory when one was read
       // (the scanned directory itself, or one where many chains end), else readlink().
       const FsFacts::Node& node = hop == 0 && first ? *first : facts_.node(here);
@@ -344,7 +356,7 @@ class Builder {
       }
       // `dir` is fully resolved, so leading "../" and "./" fold lexically; the cache of
       // resolved directories then hits (/usr/bin/../lib/llvm-14/bin -> /usr/lib/llvm-14/bin).
-      std::string base = dir;
+      std::string base = parent_resolved ? parent_of(here) : dir;
       std::string_view t = target;
       while (true) {
         if (t.substr(0, 2) == "./") {
@@ -356,7 +368,10 @@ class Builder {
           break;
         }
       }
-      cur = (base == "/" ? "" : base) + "/" + std::string(t);
+      if (base == "/") base.clear();
+      base += '/';
+      base += t;
+      cur = std::move(base);
       parent_resolved = t.find('/') == std::string_view::npos;
       if (enough && covered(cur, enough)) return std::nullopt;
     }
@@ -381,8 +396,10 @@ class Builder {
     bool was_writable = false;
     if (it == by_path_.end()) {
       it = by_path_.emplace(path, EnvelopePath{path, access, dir, why}).first;
+      if (dir) masks_.clear();
     } else {
       was_writable = (it->second.access & kEnvWrite) != 0;
+      if (it->second.is_dir && (it->second.access | access) != it->second.access) masks_.clear();
       it->second.access |= access;
     }
     if (!was_writable && (it->second.access & kEnvWrite)) writers_.push_back(&it->second);
@@ -397,6 +414,7 @@ class Builder {
   };
   std::unordered_map<std::string, EnvelopePath, PathHash, std::equal_to<>> by_path_;
   std::vector<const EnvelopePath*> writers_;  // entries of by_path_ granting write
+  mutable std::unordered_map<std::string, std::uint8_t, PathHash, std::equal_to<>> masks_;  // dir_masks
   std::vector<Scan> scans_;
   FsFacts facts_;  // every readlink/stat/listing of this computation, made once
 };

@@ -2,6 +2,7 @@
 // checked and injects the descriptor), the stat family and the read-class path calls.
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <poll.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -251,7 +252,7 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
     fd = emulate::tmpfile_in(r.target.get(), flags, mode, umask_of(c));
   } else if (S_ISFIFO(r.st.st_mode) && !(flags & O_NONBLOCK) && (flags & O_ACCMODE) != O_RDWR &&
              opts.blocker) {
-    return fifo_later(c, std::move(r.target), flags);
+    return fifo_later(c, std::move(r.target), flags, false);
   } else {
     fd = emulate::reopen(r.target.get(), flags, S_ISREG(r.st.st_mode) || S_ISDIR(r.st.st_mode));
   }
@@ -266,17 +267,30 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
 
 // A FIFO opened for reading or writing alone waits natively for the other end; the
 // supervisor's loop must not, so a Waiter thread makes the blocking open of the checked
-// inode (the /proc/self/fd link of `target`, O_PATH or an open end) and the descriptor is
-// injected when it returns. The descriptor lives in `got` so it is closed if the answer is
-// never given.
-Response Handler::Impl::fifo_later(Ctx& c, UniqueFd target_fd, int flags) {
+// inode (the /proc/self/fd link of `target`) and the descriptor is injected when it
+// returns. The descriptor lives in `got` so it is closed if the answer is never given.
+// `read_end`: `target` is our own read end opened with O_NONBLOCK (quick_open), standing
+// for the tracee's waiting reader; a writer may then have come and gone before the
+// blocking open began, which would wait for the next one: POLLHUP on that end (a writer
+// came since it was opened, none is left) says so, and that end is then the answer, as the
+// tracee's open would have returned. The Waiter calls the operation again every interval,
+// so this is checked again while the open waits.
+Response Handler::Impl::fifo_later(Ctx& c, UniqueFd target_fd, int flags, bool read_end) {
   auto target = std::make_shared<UniqueFd>(std::move(target_fd));
   auto got = std::make_shared<UniqueFd>();
   const int f = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_TRUNC)) | O_CLOEXEC | O_NOCTTY;
   const bool cloexec = flags & O_CLOEXEC;
   bool started = opts.blocker->start(
       c.n,
-      [target, got, f] {
+      [target, got, f, read_end] {
+        if (read_end) {
+          struct pollfd p {target->get(), POLLIN, 0};
+          if (::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP)) {
+            if (long rc = emulate::clear_nonblock(target->get(), f); rc < 0) return rc;
+            *got = std::move(*target);
+            return 0L;
+          }
+        }
         int n = ::open(emulate::self_fd(target->get()).c_str(), f);
         if (n < 0) return -static_cast<long>(errno);
         got->reset(n);
@@ -368,7 +382,7 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
     return true;
   }
   if (fifo_wait) {
-    out = fifo_later(c, std::move(held), flags);
+    out = fifo_later(c, std::move(held), flags, true);
     return true;
   }
   if (may_block) {

@@ -139,8 +139,9 @@ struct Handler::Impl {
   bool quick_open(Ctx& c, int dirfd, int flags, mode_t mode, policy::Op op, Response& out,
                   bool& keyed, bool& symlink);
   std::string qjoined, qpath;  // quick_open's unfolded absolute path, cached object path
-  // A blocking open of the FIFO `target` made on a Waiter thread (opts.blocker set).
-  Response fifo_later(Ctx& c, UniqueFd target, int flags);
+  // A blocking open of the FIFO `target` made on a Waiter thread (opts.blocker set);
+  // `read_end`: target is our O_NONBLOCK read end (file_open.cpp says why that matters).
+  Response fifo_later(Ctx& c, UniqueFd target, int flags, bool read_end);
   // ptrace backend: an allowed open as a Redirect to openat2 on pinned arguments.
   Response pinned_open(Ctx& c, int dirfd, int flags, mode_t mode, std::uint64_t resolve,
                        const Resolved& r);

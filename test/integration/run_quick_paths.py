@@ -130,6 +130,19 @@ for side in ("read", "write"):
     except OSError as e:
         print("fifo", side, "err", errno.errorcode.get(e.errno, e.errno), flush=True)
     os.waitpid(pid, 0)
+# A writer that opens, writes and closes at once, again and again, while a reader waits:
+# the reader's waiting open must see each writer, however quickly it came and went.
+bad = 0
+for i in range(200):
+    pid = os.fork()
+    if pid == 0:
+        fd = os.open("fifo", os.O_RDONLY)
+        os._exit(0 if os.read(fd, 10) == b"x" else 3)
+    fd = os.open("fifo", os.O_WRONLY)
+    os.write(fd, b"x")
+    os.close(fd)
+    bad += os.waitpid(pid, 0)[1] != 0
+print("fifo handoffs failed", bad, flush=True)
 res("unlink missing", lambda: os.unlink("sub/nope", dir_fd=d))
 res("unlink dir", lambda: os.unlink("sub", dir_fd=d))
 res("unlink dangling", lambda: os.unlink("dangle", dir_fd=d)); print(" dangle", mode("dangle"))
