@@ -213,9 +213,7 @@ std::unique_ptr<audit::AuditLog> FastPathSession::wrap(std::unique_ptr<audit::Au
 
 FastPathLog::FastPathLog(std::unique_ptr<audit::AuditLog> inner, void* ring,
                          const std::string& snapshot)
-    : inner_(std::move(inner)), ring_(ring) {
-  policy::Profile p;
-  if (policy::decode_snapshot(snapshot, p)) mirror_ = std::make_unique<policy::Engine>(p);
+    : inner_(std::move(inner)), ring_(ring), snapshot_(snapshot) {
   rec_.via = "preload";
   thread_ = std::thread([this] { run(); });
 }
@@ -296,6 +294,13 @@ void FastPathLog::drain_locked(bool final) {
         (exec ? op != policy::Op::exec : s.op > 2))
       continue;
     const decode::SyscallInfo* sc = decode::find_syscall(s.nr);
+    if (!mirror_ && !snapshot_.empty()) {
+      // Built at the first record, not at start-up: most sessions without an audit log
+      // have few records of the shim's (its denials) or none.
+      policy::Profile p;
+      if (policy::decode_snapshot(snapshot_, p)) mirror_ = std::make_unique<policy::Engine>(std::move(p));
+      snapshot_.clear();
+    }
     rec_.pid = s.pid;
     rec_.tid = s.tid;
     const Proc& proc = proc_of(s.pid);

@@ -104,6 +104,7 @@ class FastPathLog final : public audit::AuditLog {
 
   std::unique_ptr<audit::AuditLog> inner_;
   void* ring_;
+  std::string snapshot_;                    // until mirror_ is built from it
   std::unique_ptr<policy::Engine> mirror_;  // numbers rules exactly as the shim does
   std::mutex mu_;
   std::condition_variable cv_;

@@ -131,6 +131,11 @@ void Tracer::on_new(pid_t parent, pid_t child, int event) {
     }
   }
   bool known = table_.known(child);
+  // The child's first stop, and even its exit, can be reported before this event (a thread
+  // that makes no notified call, as under --fast-path, may be gone already): a task that no
+  // longer exists was reaped by us and must not come back into the table, where nothing
+  // would ever remove it (the end then waited 5 s for it).
+  if (!known && ::kill(child, 0) != 0 && errno == ESRCH) return;
   if (!known) table_.add(child, tgid, ppid, table_.exe_of(parent));
   if (tgid == child && !known) record(child, ppid, "spawn", table_.exe_of(parent), std::nullopt);
   else if (tgid == child) record(child, ppid, "spawn", table_.exe_of(child), std::nullopt);

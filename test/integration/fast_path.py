@@ -218,6 +218,15 @@ exec:
     check(len(recs) == expected, f"stress: one record per call ({expected}), got {len(recs)} {via}")
     check(via.get("preload", 0) > expected // 2, f"stress: most calls took the fast path: {via}")
 
+    # 6b. Threads that exit at once (git status starts a dozen that never ask the
+    #     supervisor anything under --fast-path): the session ends when the command does,
+    #     never waiting for a thread the tracer saw exit before its parent's clone event.
+    for fast in (True, False):
+        for _ in range(4):
+            r = guardian(base, [FAST_PROBE, "threads", "20"], work, env, fast)
+            check(r.stdout == "threads ok\n" and "did not exit" not in r.stderr,
+                  f"short threads ({'fast' if fast else 'strict'}): {r.stdout!r} {r.stderr[-300:]!r}")
+
     # 7. Real programs: the same output natively, with and without --fast-path.
     with open(os.path.join(work, "hello.c"), "w") as f:
         f.write('#include <stdio.h>\n#include <string.h>\nint main(void){puts("hello from gcc");return (int)strlen("");}\n')
