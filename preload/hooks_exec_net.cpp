@@ -70,13 +70,32 @@ inline int spawn_again(Call call) {
 
 extern "C" char** environ;
 
+// Under --fast-path an absolute name that does not exist is answered in the process (a
+// program's own PATH loop: Python's subprocess tries execve in every PATH entry), decided
+// and recorded as the supervisor would (see FastPath::exec_missing). No call-site report:
+// the fast path's denials carry none.
+#ifdef GUARDIAN_FAST_PATH
+#define FAST_EXEC_MISSING(path, argv)                                   \
+  do {                                                                  \
+    int fast_err_;                                                      \
+    if (guardian::preload::g_fast.exec_missing(path, argv, &fast_err_)) { \
+      errno = fast_err_;                                                \
+      return -1;                                                        \
+    }                                                                   \
+  } while (0)
+#else
+#define FAST_EXEC_MISSING(path, argv) do {} while (0)
+#endif
+
 GUARDIAN_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
   REAL_OR_ENOSYS(execve, -1);
+  FAST_EXEC_MISSING(path, argv);
   return after(CALLER, restart_eintr([&] { return g_shim.real().execve(path, argv, envp); }), GSHIM_FAM_EXEC, "execve", path);
 }
 
 GUARDIAN_EXPORT int execv(const char* path, char* const argv[]) {
   REAL_OR_ENOSYS(execv, -1);
+  FAST_EXEC_MISSING(path, argv);
   return after(CALLER, restart_eintr([&] { return g_shim.real().execv(path, argv); }), GSHIM_FAM_EXEC, "execv", path);
 }
 

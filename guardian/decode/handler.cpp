@@ -67,6 +67,9 @@ bool Handler::verify_exec(pid_t tid, pid_t tgid, const std::string& loaded_exe) 
   }
   for (auto i = m.begin(); i != m.end();)
     i = (i->second.tgid == tgid || i->first == tid) ? m.erase(i) : std::next(i);
+  // The exec is done: a thread with its own cwd may now hold the leader's TID, whose kept
+  // cwd text (read meanwhile by the old leader) would be another directory's.
+  impl_->resolver.forget_cwds();
   return ok || impl_->opts.mode == Mode::complain;
 }
 
@@ -94,6 +97,20 @@ Response Handler::Impl::handle(const Notification& n, Tracee& t) {
   if (sc->filter == Filter::enosys) return error(ENOSYS);
   if (sc->filter == Filter::errno_) return error(EPERM);
   if (!umask_in_flight.empty()) std::erase(umask_in_flight, n.tid);  // its umask() is done
+  // A chdir is done once its thread is seen again or gone; until then no cwd text is kept
+  // (one read meanwhile could be the old directory's).
+  const std::uint64_t serial = session.serial_of(n.tid);
+  if (!chdir_in_flight.empty())
+    std::erase_if(chdir_in_flight, [&](const std::pair<pid_t, std::uint64_t>& t) {
+      return t.first == n.tid || session.serial_of(t.first) != t.second;
+    });
+  if (sc->nr == SYS_chdir || sc->nr == SYS_fchdir) {
+    resolver.forget_cwds();
+    chdir_in_flight.emplace_back(n.tid, serial);
+  } else if (sc->family == Family::exec) {
+    resolver.forget_cwds();  // a thread with its own cwd may become the leader (and below)
+  }
+  resolver.begin(n.tid, serial, chdir_in_flight.empty());
   pid_t tgid = session.tgid_of(n.tid);
   Ctx c{n, t, *sc, tgid > 0 ? tgid : n.tid};
   switch (sc->family) {
@@ -102,8 +119,12 @@ Response Handler::Impl::handle(const Notification& n, Tracee& t) {
     case Family::file_read: return file_read(c);
     case Family::file_write: {
       Response r = file_write(c);
-      // Names changed (or may have): kept stat resolutions may no longer hold.
-      if (changes_names(n.nr)) stat_cache.clear();
+      // Names changed (or may have): kept stat resolutions and cwd texts may no longer
+      // hold. (After the call: its own resolution may have kept the old text.)
+      if (changes_names(n.nr)) {
+        stat_cache.clear();
+        resolver.forget_cwds();
+      }
       return r;
     }
     case Family::file_fd: return file_fd(c);

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "decode/handler.hpp"
@@ -93,6 +94,9 @@ struct Handler::Impl {
   std::unordered_map<pid_t, UmaskEntry> umasks;  // by tid
   std::uint64_t umask_gen = 1;
   std::vector<pid_t> umask_in_flight;  // tids whose umask() was let through, not seen since
+  // Threads (tid, serial) whose chdir/fchdir was notified and not seen since: while there
+  // are any, no cwd text is kept (Resolver::begin).
+  std::vector<std::pair<pid_t, std::uint64_t>> chdir_in_flight;
   mode_t umask_of(Ctx& c);
 
   // Sockets redirected to the DNS gate (socket inode -> the resolver asked for): their

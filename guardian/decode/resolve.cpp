@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -38,6 +39,12 @@ void parent_of(std::string& path) {
 // follows it to the object, not to the text.
 bool magic_text(std::string_view text) {
   return text.empty() || text[0] == '/' || text.find(':') != std::string_view::npos;
+}
+
+std::int64_t now_ns() {
+  struct timespec ts {};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // vDSO: no syscall
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
 pid_t pid_in_proc_path(std::string_view p) {
@@ -149,6 +156,17 @@ bool Resolver::start(pid_t tid, int dirfd, UniqueFd& fd, std::string& path, int&
 // The path of the tracee's cwd or dirfd as text (one readlink, no descriptor). Only a
 // plain absolute directory path qualifies; anything else goes the descriptor way.
 bool Resolver::start_text(pid_t tid, int dirfd, std::string& path) {
+  const bool keep = dirfd == AT_FDCWD && keep_cwd_ && tid == cur_tid_;
+  std::int64_t now = 0;
+  if (keep) {
+    now = now_ns();
+    auto it = cwds_.find(tid);
+    if (it != cwds_.end() && it->second.serial == cur_serial_ &&
+        now - it->second.born < kCwdLifetimeNs) {
+      path = it->second.text;
+      return true;
+    }
+  }
   char rel[24];
   int err = 0;
   if (!start_name(dirfd, rel, sizeof rel, err)) return false;
@@ -158,6 +176,13 @@ bool Resolver::start_text(pid_t tid, int dirfd, std::string& path) {
   if (path.size() >= kDeleted.size() &&
       std::string_view(path).substr(path.size() - kDeleted.size()) == kDeleted)
     return false;
+  if (keep) {
+    if (cwds_.size() >= 4096) cwds_.clear();
+    KeptCwd& k = cwds_[tid];
+    k.serial = cur_serial_;
+    k.born = now;
+    k.text = path;
+  }
   return true;
 }
 

@@ -5,9 +5,11 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "base/unique_fd.hpp"
 
@@ -91,8 +93,29 @@ class Resolver {
 
   int root_fd() const noexcept { return root_.get(); }
   // The text of the tracee's cwd (AT_FDCWD) or dirfd when it is a plain absolute directory
-  // path (one readlink, no descriptor); false otherwise.
+  // path (one readlink, no descriptor); false otherwise. A cwd's text may come from the
+  // kept ones (see begin).
   bool start_text(pid_t tid, int dirfd, std::string& path);
+
+  // Per notification: the thread asking (`serial` tells a reused TID apart, 0 = unknown)
+  // and whether its cwd's text may be kept and reused for later notifications (the caller
+  // says no while a chdir of the session may still be under way). Why reuse is safe: the
+  // text only changes by chdir/fchdir (the caller forgets all on each), by renaming or
+  // removing a directory above it (the session's own go through the caller, which forgets
+  // all; another process's are bounded by kCwdLifetimeNs, as PathCache) and by exec of a
+  // thread with its own cwd (forgotten on every exec). Opens and name operations use the
+  // text itself (RESOLVE_NO_SYMLINKS from our root): a stale one changes which file is
+  // meant, never what is decided for it. Calls the kernel runs itself (stat family) could
+  // then reach another path than the one decided: metadata only, and only when a process
+  // outside the session moved the directory, as PathCache.
+  void begin(pid_t tid, std::uint64_t serial, bool keep_cwd) noexcept {
+    cur_tid_ = tid;
+    cur_serial_ = serial;
+    keep_cwd_ = keep_cwd && serial != 0;
+  }
+  // Forgets every kept cwd text.
+  void forget_cwds() noexcept { cwds_.clear(); }
+  static constexpr std::int64_t kCwdLifetimeNs = 1'000'000'000;
 
  private:
   bool start(pid_t tid, int dirfd, UniqueFd& fd, std::string& path, int& err);
@@ -100,6 +123,16 @@ class Resolver {
   bool follow(int startfd, const std::string& raw, const ResolveOpts& opts, Resolved& out);
   void walk(UniqueFd cur, std::string curpath, std::string_view raw, pid_t tid, pid_t tgid,
             const ResolveOpts& opts, Resolved& out);
+
+  struct KeptCwd {
+    std::uint64_t serial;
+    std::int64_t born;
+    std::string text;
+  };
+  std::unordered_map<pid_t, KeptCwd> cwds_;  // by TID
+  pid_t cur_tid_ = 0;
+  std::uint64_t cur_serial_ = 0;
+  bool keep_cwd_ = false;
 
   std::function<bool(std::string_view)> may_write_;
   UniqueFd root_;

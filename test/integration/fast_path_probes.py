@@ -160,6 +160,24 @@ exec:
         if cmd[1] in ("true", "nosuch-xyz"):
             check(allowed_probe == [("allow", "preload")],
                   f"env {tag}: the allowed candidate that does not exist, in the process: {allowed_probe}")
+    # Python's subprocess makes its own PATH loop of execve calls in the child.
+    py = ("import subprocess\n"
+          "for argv in (['true'], ['tool', 'py'], ['nosuch-xyz']):\n"
+          "    try:\n"
+          "        r = subprocess.run(argv, capture_output=True, text=True)\n"
+          "        print(argv[0], r.returncode, r.stdout.strip())\n"
+          "    except OSError as e:\n"
+          "        print(argv[0], type(e).__name__, e.errno)\n")
+    o = both(["-p", profile], ["/usr/bin/python3", "-c", py], env=penv)
+    check(o["fast"].stdout == o["strict"].stdout and "true 0" in o["fast"].stdout
+          and "tool 0 tool-ran py" in o["fast"].stdout,
+          f"subprocess's PATH loop as without --fast-path: {o['fast'].stdout!r} vs {o['strict'].stdout!r} "
+          f"{o['fast'].stderr[-300:]!r}")
+    check(denials(o["fast_log"]) == denials(o["strict_log"]),
+          "subprocess: the same denial records:\n" + "\n".join(denials(o["fast_log"])) + "\n---\n"
+          + "\n".join(denials(o["strict_log"])))
+    got = {d.get("via") for d in decisions(o["fast_log"]) if d.get("path") == os.path.join(denied, "true")}
+    check(got == {"preload"}, f"subprocess: the missing denied candidate decided in the process: {got}")
     o = both(["-p", profile], ["/usr/bin/env", "tool", "x"], env=penv)
     check(o["fast"].stdout == "tool-ran x\n", f"the program found after the probes ran: {o['fast'].stdout!r}")
     check("DENIED-TOOL-RAN" not in both(["-p", profile], ["/usr/bin/env", "mytool"], env=penv)["fast"].stdout,
