@@ -9,25 +9,13 @@ deny_errno are still the supervisor's. Exit 77 when this guardian cannot supervi
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from session_lib import GUARDIAN, check, failures  # noqa: E402 (the test's own directory)
+from session_lib import GUARDIAN, check, decisions, failures, run  # noqa: E402 (the test's own directory)
 
 FAST_PROBE = os.environ["FAST_PROBE"]
-
-
-def run(argv, cwd, env):
-    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
-
-
-def decisions(path):
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [r for r in (json.loads(line) for line in f if line.strip()) if r.get("event") == "decision"]
 
 
 def denials(path):
@@ -192,7 +180,7 @@ exec:
               f"{tag}: env true as without --fast-path: {o['fast'].returncode} {o['fast'].stderr!r} "
               f"vs {o['strict'].returncode} {o['strict'].stderr!r}")
         check(denials(o["fast_log"]) == denials(o["strict_log"]), f"{tag}: the same denial records")
-    check(o["fast"].returncode == 0, f"complain mode: env true runs:")
+    check(o["fast"].returncode == 0, "complain mode: env true runs")
     wd = [d.get("via") for d in decisions(o["fast_log"]) if d.get("decision") == "would-deny"]
     check(wd and all(v == "seccomp" for v in wd), f"complain mode: would-deny from the supervisor only: {wd}")
 

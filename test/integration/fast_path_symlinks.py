@@ -5,28 +5,15 @@ process (via "preload") by the object the links lead to, as the supervisor decid
 link to a denied file, a link out of the allowed tree, a dangling link and a link loop still
 reach the supervisor (via "seccomp"), which denies or answers as natively.
 Exit 77 when this guardian cannot supervise here."""
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from session_lib import GUARDIAN, check, failures  # noqa: E402 (the test's own directory)
+from session_lib import GUARDIAN, check, decisions, failures, run  # noqa: E402 (the test's own directory)
 
 FAST_PROBE = os.environ["FAST_PROBE"]
-
-
-def run(argv, cwd, env):
-    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
-
-
-def decisions(path):
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [r for r in (json.loads(line) for line in f if line.strip()) if r.get("event") == "decision"]
 
 
 def main():

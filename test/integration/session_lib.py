@@ -1,6 +1,8 @@
-"""Shared by the session tests (session_limits, session_lifetime, session_ask): reporting
-(check, skip, finish), a scratch root, the environment guardian runs with, and the `nobody`
-prefix of --unprivileged runs. Imported from the test's own directory."""
+"""Shared by the session and fast-path tests: reporting (check, skip, finish), a scratch
+root, the environment guardian runs with, the `nobody` prefix of --unprivileged runs, and
+running a program and reading an audit log's decisions. Imported from the test's own
+directory."""
+import json
 import os
 import pwd
 import subprocess
@@ -69,3 +71,16 @@ def require_supervision(args, **kwargs):
     if p.returncode == 125 and "not built" in p.stderr:
         skip("guardian cannot supervise here: " + p.stderr.strip())
     return p
+
+
+def run(argv, cwd, env, timeout=120):
+    """Runs a program (native or under guardian), capturing its output as text."""
+    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def decisions(path):
+    """The decision records of an audit log (none when guardian wrote no log)."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [r for r in (json.loads(line) for line in f if line.strip()) if r.get("event") == "decision"]

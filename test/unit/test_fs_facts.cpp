@@ -1,6 +1,7 @@
 // Unit tests for policy/fs_facts: the remembered readlink/stat/realpath answers must be the
 // kernel's and the C library's, whatever shortcut (listing, memo) produced them.
 #include "policy/fs_facts.hpp"
+#include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
 #include <dirent.h>
@@ -21,21 +22,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/guardian-fsfacts-XXXXXX";
-    char* p = ::mkdtemp(tmpl);
-    REQUIRE(p != nullptr);
-    char real[PATH_MAX];
-    REQUIRE(::realpath(p, real) != nullptr);
-    path = real;
-  }
-  ~TempDir() {
-    ::chmod((path + "/locked").c_str(), 0755);
-    fs::remove_all(path);
-  }
-  std::string operator/(const std::string& rel) const { return path + "/" + rel; }
+// A scratch tree whose "locked" directory (made unsearchable by a test) is opened again
+// before removal.
+struct FactsDir : TempDir {
+  FactsDir() : TempDir("fsfacts") {}
+  FactsDir(const FactsDir&) = delete;
+  FactsDir& operator=(const FactsDir&) = delete;
+  ~FactsDir() { ::chmod((path + "/locked").c_str(), 0755); }
 };
 
 void touch(const std::string& p) {
@@ -68,7 +61,7 @@ std::vector<FsFacts::Entry> listing_of(const std::string& dir) {
 }
 
 // A tree with every kind of chain realpath meets.
-void make_tree(const TempDir& t) {
+void make_tree(const FactsDir& t) {
   fs::create_directories(t / "a/b/c");
   fs::create_directories(t / "x/d");
   touch(t / "a/file");
@@ -88,7 +81,7 @@ void make_tree(const TempDir& t) {
 }  // namespace
 
 TEST_CASE("realpath answers exactly as the C library, links, dots and errors included") {
-  TempDir t;
+  FactsDir t;
   make_tree(t);
   const std::vector<std::string> queries = {
       t.path, t / "a", t / "a/rel", t / "a/rel/c", t / "a/up", t / "a/up/tool", t / "a/abs/tool",
@@ -110,7 +103,7 @@ TEST_CASE("realpath answers exactly as the C library, links, dots and errors inc
 }
 
 TEST_CASE("a listing answers for its entries: links keep their text, the rest their type") {
-  TempDir t;
+  FactsDir t;
   make_tree(t);
   FsFacts facts;
   // A listing alone does not prove the directory searchable: the first lookup asks the kernel.
@@ -132,7 +125,7 @@ TEST_CASE("a listing answers for its entries: links keep their text, the rest th
 }
 
 TEST_CASE("a directory many lookups end in is listed once; a link there still reads as a link") {
-  TempDir t;
+  FactsDir t;
   fs::create_directories(t / "lib");
   for (int i = 0; i < 40; ++i) touch(t / ("lib/f" + std::to_string(i)));
   fs::create_symlink("/elsewhere/target", t / "lib/zlink");
@@ -151,7 +144,7 @@ TEST_CASE("a directory that can be listed but not searched answers as the kernel
     MESSAGE("skipped as root: permissions do not apply");
     return;
   }
-  TempDir t;
+  FactsDir t;
   fs::create_directories(t / "locked");
   touch(t / "locked/f");
   REQUIRE(::chmod((t / "locked").c_str(), 0444) == 0);  // r--: list yes, look up no
@@ -162,7 +155,7 @@ TEST_CASE("a directory that can be listed but not searched answers as the kernel
 }
 
 TEST_CASE("read_ahead reads every directory's links once, on however many threads") {
-  TempDir t;
+  FactsDir t;
   std::vector<FsFacts::DirLinks> dirs;
   for (int d = 0; d < 5; ++d) {
     std::string dir = t / ("d" + std::to_string(d));

@@ -1,6 +1,7 @@
 // Unit tests for launch/landlock: rulesets built in the parent and enforced in a forked child,
 // checked by real effect (files read or not, connections made or not, signals delivered or not).
 #include "launch/landlock.hpp"
+#include "temp_dir.hpp"
 
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
@@ -27,20 +28,6 @@ using namespace guardian::policy;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/guardian-landlock-XXXXXX";
-    char* p = ::mkdtemp(tmpl);
-    REQUIRE(p != nullptr);
-    char real[PATH_MAX];
-    REQUIRE(::realpath(p, real) != nullptr);
-    path = real;
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& rel) const { return path + "/" + rel; }
-};
 
 void write_file(const std::string& p, const char* text) {
   FILE* f = std::fopen(p.c_str(), "w");
@@ -106,7 +93,7 @@ TEST_CASE("masks follow the ABI") {
 TEST_CASE("files: read beneath read prefixes, write beneath write prefixes, nothing elsewhere") {
   int abi = abi_or_skip();
   if (abi == 0) return;
-  TempDir t;
+  TempDir t{"landlock"};
   fs::create_directories(t / "ro");
   fs::create_directories(t / "rw");
   fs::create_directories(t / "outside");
@@ -281,7 +268,7 @@ TEST_CASE("a vanished path is skipped, never widening anything") {
 TEST_CASE("a long envelope (rules added from two threads): every entry holds, skips keep their order") {
   int abi = abi_or_skip();
   if (abi == 0) return;
-  TempDir t;
+  TempDir t{"landlock"};
   Envelope env = base_envelope();
   for (int i = 0; i < 100; ++i) {
     std::string name = "f" + std::to_string(100 + i);

@@ -1,5 +1,6 @@
 // Unit tests for policy/landlock_envelope: prefixes, widening, ports and scopes.
 #include "policy/landlock_envelope.hpp"
+#include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
 #include <stdlib.h>
@@ -15,21 +16,6 @@ using namespace guardian::policy;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A scratch directory (resolved, so tests compare against realpath results).
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/guardian-envelope-XXXXXX";
-    char* p = ::mkdtemp(tmpl);
-    REQUIRE(p != nullptr);
-    char real[PATH_MAX];
-    REQUIRE(::realpath(p, real) != nullptr);
-    path = real;
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& rel) const { return path + "/" + rel; }
-};
 
 void touch(const std::string& p) {
   FILE* f = std::fopen(p.c_str(), "w");
@@ -65,7 +51,7 @@ TEST_CASE("literal_prefix stops at the first component holding a glob") {
 }
 
 TEST_CASE("read, write and exec rules become resolved prefixes with their rights") {
-  TempDir t;
+  TempDir t{"envelope"};
   fs::create_directories(t / "src/deep");
   fs::create_directories(t / "out");
   touch(t / "config");
@@ -100,7 +86,7 @@ TEST_CASE("read, write and exec rules become resolved prefixes with their rights
 }
 
 TEST_CASE("globs below read-only directories expand to their matches; below writable ones they do not") {
-  TempDir t;
+  TempDir t{"envelope"};
   fs::create_directories(t / "etc/python3/x");
   fs::create_directories(t / "etc/python3.11");
   fs::create_directories(t / "etc/secret");
@@ -120,7 +106,7 @@ TEST_CASE("globs below read-only directories expand to their matches; below writ
 }
 
 TEST_CASE("entries covered by an ancestor with the same rights are dropped") {
-  TempDir t;
+  TempDir t{"envelope"};
   fs::create_directories(t / "a/b");
   Profile p;
   p.read = {rule(t / "a/**"), rule(t / "a/b/**")};
@@ -138,7 +124,7 @@ TEST_CASE("entries covered by an ancestor with the same rights are dropped") {
 }
 
 TEST_CASE("symlinked prefixes are resolved: Landlock rules name inodes") {
-  TempDir t;
+  TempDir t{"envelope"};
   fs::create_directories(t / "real");
   fs::create_directory_symlink(t / "real", t / "link");
   Profile p;
@@ -149,7 +135,7 @@ TEST_CASE("symlinked prefixes are resolved: Landlock rules name inodes") {
 }
 
 TEST_CASE("a missing read prefix grants nothing; a missing write prefix widens to its existing ancestor") {
-  TempDir t;
+  TempDir t{"envelope"};
   Profile p;
   p.read = {rule(t / "absent/**")};
   Envelope env = compute_envelope(p, no_loaders());
@@ -178,7 +164,7 @@ TEST_CASE("per-process /proc rules widen to /proc") {
 }
 
 TEST_CASE("the command and the dynamic loader are executable") {
-  TempDir t;
+  TempDir t{"envelope"};
   touch(t / "prog");
   Profile p;
   EnvelopeOptions o;
@@ -252,7 +238,7 @@ TEST_CASE("deny rules are reported as not expressible") {
 }
 
 TEST_CASE("system symlinks in an exec directory make their targets executable; planted ones do not") {
-  TempDir t;
+  TempDir t{"envelope"};
   fs::create_directories(t / "bin");
   fs::create_directories(t / "opt/tool");
   fs::create_directories(t / "alternatives");
@@ -287,7 +273,7 @@ TEST_CASE("system symlinks in an exec directory make their targets executable; p
 TEST_CASE("a chain through another link of the same directory keeps its outside target") {
   // bin/a -> b (same directory), bin/b -> ../alt/b, alt/b -> opt/real: the listing of bin
   // (read for the scan or the glob) must not make b look like the end of a chain.
-  TempDir t;
+  TempDir t{"envelope"};
   fs::create_directories(t / "bin");
   fs::create_directories(t / "alt");
   fs::create_directories(t / "opt");
@@ -318,7 +304,7 @@ TEST_CASE("a chain through another link of the same directory keeps its outside 
 
 TEST_CASE("alias scans of several directories give the same envelope as one at a time") {
   // The scans' links are read on two threads; the result must not depend on which.
-  TempDir t;
+  TempDir t{"envelope"};
   fs::create_directories(t / "opt");
   Profile p;
   for (int d = 0; d < 6; ++d) {
