@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -20,15 +21,17 @@ namespace fake {
 using namespace guardian;
 using namespace guardian::decode;
 
-// The "tracee" is the test process: memory reads are memcpy, take_fd is dup.
+// The "tracee" is the test process: memory reads are process_vm_readv of itself (as the
+// real tracee's: the decoder may read past an object up to the end of its page, as argv
+// blocks do, which a memcpy would turn into an out-of-bounds read), take_fd is dup.
 struct SelfTracee : Tracee {
   bool inject = true;
   bool valid = true;
   pid_t tid() const override { return static_cast<pid_t>(::syscall(SYS_gettid)); }
   bool read(std::uint64_t addr, void* buf, std::size_t n) override {
     if (!addr) return false;
-    std::memcpy(buf, reinterpret_cast<const void*>(addr), n);
-    return true;
+    struct iovec local{buf, n}, remote{reinterpret_cast<void*>(addr), n};
+    return ::process_vm_readv(::getpid(), &local, 1, &remote, 1, 0) == static_cast<ssize_t>(n);
   }
   bool read_string(std::uint64_t addr, std::string& out, std::size_t max) override {
     if (!addr) return false;
