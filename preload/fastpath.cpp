@@ -610,35 +610,10 @@ bool FastPath::statx(int dirfd, const char* raw, int atflags, unsigned mask, str
 
 bool FastPath::access(int dirfd, const char* raw, int mode, int atflags, int nr, int* rc) {
   if (metadata_open_ || (mode & ~7) || (atflags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW))) return false;
-  const int saved = errno;
-  Path p;
-  Claim c;
-  if (!prepare(dirfd, raw, static_cast<int>(Op::stat), nr, p, c)) {
-    if (refuse_missing(p, static_cast<int>(Op::stat), nr, c)) {  // a PATH probe, denied
-      *rc = -1;
-      errno = c.err;
-      return true;
-    }
-    errno = saved;
-    return false;
-  }
-  long fd = opath_of(p, nr, atflags & AT_SYMLINK_NOFOLLOW, c);
-  if (fd == kFallBack) {
-    errno = saved;
-    return false;
-  }
-  if (fd < 0) {
-    *rc = -1;
-    errno = static_cast<int>(-fd);
-    return true;
-  }
-  long r = syscall(SYS_faccessat2, fd, "", mode, AT_EMPTY_PATH | (atflags & AT_EACCESS), 0, token_);
-  const int e = errno;
-  syscall(SYS_close, fd);
-  finish(c, true);
-  *rc = static_cast<int>(r);
-  errno = r < 0 ? e : saved;
-  return true;
+  const std::uint64_t token = token_;
+  return stat_by_opath(dirfd, raw, nr, atflags, rc, [=](long fd) {
+    return syscall(SYS_faccessat2, fd, "", mode, AT_EMPTY_PATH | (atflags & AT_EACCESS), 0, token);
+  });
 }
 
 bool FastPath::exec_missing(const char* raw, char* const argv[], int* err) {

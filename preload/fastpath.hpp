@@ -90,7 +90,8 @@ class FastPath {
   static constexpr long kFallBack = -100000;
   long opath_of(const Path& p, int nr, bool nofollow, Claim& c);
   void finish(Claim& c, bool record);
-  // The stat family's common body: decide, open the path O_PATH, `query(fd)`, close.
+  // The stat family's and access's common body: decide, open the path O_PATH, `query(fd)`,
+  // close.
   template <class Query>
   bool stat_by_opath(int dirfd, const char* raw, int nr, int atflags, int* rc, Query query);
 

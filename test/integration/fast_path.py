@@ -10,25 +10,13 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
-GUARDIAN = os.environ["GUARDIAN"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from session_lib import GUARDIAN, check, decisions, failures, in_scratch, run  # noqa: E402 (the test's own directory)
+
 PROBE = os.environ["SHIM_PROBE"]
 PROBE_STATIC = os.environ["SHIM_PROBE_STATIC"]
 FAST_PROBE = os.environ["FAST_PROBE"]
-
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-
-
-def run(argv, cwd, env, timeout=180):
-    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-
 
 def guardian(args, cmd, cwd, env, fast=True):
     return run([GUARDIAN, "run"] + args + (["--fast-path"] if fast else []) + ["--"] + cmd, cwd, env)
@@ -42,16 +30,8 @@ def records(path):
     return out
 
 
-def decisions(path):
-    return [r for r in records(path) if r.get("event") == "decision"]
-
-
 def main():
-    tmp = tempfile.mkdtemp(prefix="guardian-fast-")
-    try:
-        return body(os.path.realpath(tmp))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return in_scratch("guardian-fast-", body)
 
 
 def body(tmp):

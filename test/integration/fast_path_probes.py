@@ -8,12 +8,10 @@ write the same denial records (path, errno, rule, tip, argv) and summary, with v
 deny_errno are still the supervisor's. Exit 77 when this guardian cannot supervise here."""
 import json
 import os
-import shutil
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from session_lib import GUARDIAN, check, decisions, failures, run  # noqa: E402 (the test's own directory)
+from session_lib import GUARDIAN, check, decisions, failures, in_scratch, run  # noqa: E402 (the test's own directory)
 
 FAST_PROBE = os.environ["FAST_PROBE"]
 
@@ -26,11 +24,7 @@ def denials(path):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="guardian-fast-probes-")
-    try:
-        return body(os.path.realpath(tmp))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return in_scratch("guardian-fast-probes-", body)
 
 
 def body(tmp):

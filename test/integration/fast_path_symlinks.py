@@ -6,22 +6,16 @@ link to a denied file, a link out of the allowed tree, a dangling link and a lin
 reach the supervisor (via "seccomp"), which denies or answers as natively.
 Exit 77 when this guardian cannot supervise here."""
 import os
-import shutil
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from session_lib import GUARDIAN, check, decisions, failures, run  # noqa: E402 (the test's own directory)
+from session_lib import GUARDIAN, check, decisions, failures, in_scratch, run  # noqa: E402 (the test's own directory)
 
 FAST_PROBE = os.environ["FAST_PROBE"]
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="guardian-fast-links-")
-    try:
-        return body(os.path.realpath(tmp))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return in_scratch("guardian-fast-links-", body)
 
 
 def body(tmp):

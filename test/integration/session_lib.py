@@ -5,6 +5,7 @@ directory."""
 import json
 import os
 import pwd
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,6 +45,16 @@ def scratch_root(prefix, shared=False):
     return root
 
 
+def in_scratch(prefix, body):
+    """Calls body(root) with a fresh scratch_root and removes the directory afterwards;
+    returns what body returns."""
+    root = scratch_root(prefix)
+    try:
+        return body(root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def run_env(home, tmpdir):
     """A small, fixed environment: tests never depend on the caller's."""
     return {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": tmpdir, "LANG": "C"}
@@ -73,7 +84,7 @@ def require_supervision(args, **kwargs):
     return p
 
 
-def run(argv, cwd, env, timeout=120):
+def run(argv, cwd, env, timeout=180):
     """Runs a program (native or under guardian), capturing its output as text."""
     return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
