@@ -2,6 +2,7 @@
 #include "context/symbolise.hpp"
 
 #include <cxxabi.h>
+#include <dlfcn.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -11,7 +12,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <type_traits>
 
 namespace guardian::context {
 
@@ -61,12 +64,60 @@ int no_separate_debuginfo(Dwfl_Module*, void**, const char*, Dwarf_Addr, const c
   return -1;
 }
 
-const Dwfl_Callbacks kCallbacks = {
-    .find_elf = dwfl_build_id_find_elf,
-    .find_debuginfo = no_separate_debuginfo,
-    .section_address = dwfl_offline_section_address,
-    .debuginfo_path = nullptr,
+// elfutils, loaded on the first symbolisation rather than with guardian: it is needed only
+// when a session with the shim reports a denial, and linking it made every start-up map
+// five more libraries (libdw, libelf and their zlib, lzma and bzip2), about 0.3 ms.
+struct Elfutils {
+  decltype(&dwfl_begin) begin = nullptr;
+  decltype(&dwfl_end) end = nullptr;
+  decltype(&dwfl_report_begin) report_begin = nullptr;
+  decltype(&dwfl_report_elf) report_elf = nullptr;
+  decltype(&dwfl_report_end) report_end = nullptr;
+  decltype(&dwfl_module_getelf) module_getelf = nullptr;
+  decltype(&dwfl_module_addrinfo) module_addrinfo = nullptr;
+  decltype(&dwfl_module_getsrc) module_getsrc = nullptr;
+  decltype(&dwfl_lineinfo) lineinfo = nullptr;
+  decltype(&elf_getphdrnum) getphdrnum = nullptr;
+  decltype(&gelf_getphdr) getphdr = nullptr;
+  Dwfl_Callbacks callbacks{};
 };
+
+// The loaded library, or nullptr when it cannot be had (frames then show file offsets, as
+// for a module without symbols); says why once.
+const Elfutils* elfutils() {
+  static Elfutils e;
+  static bool ok = false;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // The run-time package's soname (libdw1); libelf comes with it as its dependency, and a
+    // lookup through the handle searches both.
+    void* h = ::dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
+    auto sym = [h](auto& fn, const char* name) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(h ? ::dlsym(h, name) : nullptr);
+      return fn != nullptr;
+    };
+    decltype(&dwfl_build_id_find_elf) find_elf = nullptr;
+    decltype(&dwfl_offline_section_address) section_address = nullptr;
+    ok = h && sym(e.begin, "dwfl_begin") && sym(e.end, "dwfl_end") &&
+         sym(e.report_begin, "dwfl_report_begin") && sym(e.report_elf, "dwfl_report_elf") &&
+         sym(e.report_end, "dwfl_report_end") && sym(e.module_getelf, "dwfl_module_getelf") &&
+         sym(e.module_addrinfo, "dwfl_module_addrinfo") && sym(e.module_getsrc, "dwfl_module_getsrc") &&
+         sym(e.lineinfo, "dwfl_lineinfo") && sym(e.getphdrnum, "elf_getphdrnum") &&
+         sym(e.getphdr, "gelf_getphdr") && sym(find_elf, "dwfl_build_id_find_elf") &&
+         sym(section_address, "dwfl_offline_section_address");
+    if (!ok) {
+      const char* why = h ? "a symbol is missing" : ::dlerror();
+      std::fprintf(stderr, "guardian: notice: cannot load elfutils (libdw.so.1: %s); backtraces show file offsets only\n",
+                   why ? why : "unknown error");
+      return;
+    }
+    e.callbacks.find_elf = find_elf;
+    e.callbacks.find_debuginfo = no_separate_debuginfo;
+    e.callbacks.section_address = section_address;
+    e.callbacks.debuginfo_path = nullptr;
+  });
+  return ok ? &e : nullptr;
+}
 
 }  // namespace
 
@@ -108,7 +159,7 @@ struct Symboliser::Module {
   Dwfl_Module* mod = nullptr;
   std::vector<GElf_Phdr> loads;  // PT_LOAD headers: file offset -> link-time address
   ~Module() {
-    if (dwfl) dwfl_end(dwfl);
+    if (dwfl) elfutils()->end(dwfl);  // only made once elfutils was loaded
   }
 };
 
@@ -123,20 +174,21 @@ Symboliser::Module* Symboliser::module(const Mapping& m) {
   if (it != modules_.end()) return it->second.get();
   if (modules_.size() > 256) modules_.clear(), answers_.clear();
   auto mod = std::make_unique<Module>();
-  if (!m.path.empty() && m.path.front() == '/') {
-    mod->dwfl = dwfl_begin(&kCallbacks);
+  const Elfutils* eu = elfutils();
+  if (eu && !m.path.empty() && m.path.front() == '/') {
+    mod->dwfl = eu->begin(&eu->callbacks);
     if (mod->dwfl) {
-      dwfl_report_begin(mod->dwfl);
-      mod->mod = dwfl_report_elf(mod->dwfl, m.path.c_str(), m.path.c_str(), -1, 0, false);
-      dwfl_report_end(mod->dwfl, nullptr, nullptr);
+      eu->report_begin(mod->dwfl);
+      mod->mod = eu->report_elf(mod->dwfl, m.path.c_str(), m.path.c_str(), -1, 0, false);
+      eu->report_end(mod->dwfl, nullptr, nullptr);
     }
     GElf_Addr bias = 0;
-    Elf* elf = mod->mod ? dwfl_module_getelf(mod->mod, &bias) : nullptr;
+    Elf* elf = mod->mod ? eu->module_getelf(mod->mod, &bias) : nullptr;
     std::size_t n = 0;
-    if (elf && elf_getphdrnum(elf, &n) == 0)
+    if (elf && eu->getphdrnum(elf, &n) == 0)
       for (std::size_t i = 0; i < n; ++i) {
         GElf_Phdr ph;
-        if (gelf_getphdr(elf, static_cast<int>(i), &ph) && ph.p_type == PT_LOAD)
+        if (eu->getphdr(elf, static_cast<int>(i), &ph) && ph.p_type == PT_LOAD)
           mod->loads.push_back(ph);
       }
   }
@@ -168,7 +220,8 @@ std::string Symboliser::describe(const Mapping& m, std::uint64_t addr, bool is_r
   std::string text;
   GElf_Off off = 0;
   GElf_Sym sym;
-  const char* name = dwfl_module_addrinfo(mod->mod, query, &off, &sym, nullptr, nullptr, nullptr);
+  const Elfutils* eu = elfutils();  // loaded: mod->mod is set
+  const char* name = eu->module_addrinfo(mod->mod, query, &off, &sym, nullptr, nullptr, nullptr);
   if (name) {
     text = demangle(name);
     if (is_return_address) ++off;  // offset of the return address, as other tools print it
@@ -176,9 +229,9 @@ std::string Symboliser::describe(const Mapping& m, std::uint64_t addr, bool is_r
   } else {
     text = hex(vaddr);
   }
-  if (Dwfl_Line* line = dwfl_module_getsrc(mod->mod, query)) {
+  if (Dwfl_Line* line = eu->module_getsrc(mod->mod, query)) {
     int lineno = 0;
-    if (const char* file = dwfl_lineinfo(line, nullptr, &lineno, nullptr, nullptr, nullptr))
+    if (const char* file = eu->lineinfo(line, nullptr, &lineno, nullptr, nullptr, nullptr))
       text += " (" + std::string(file) + ":" + std::to_string(lineno) + ")";
   }
   if (answers_.size() > 65536) answers_.clear();

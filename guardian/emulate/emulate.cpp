@@ -25,15 +25,25 @@ namespace {
 
 long ret(long rc) { return rc < 0 ? -errno : rc; }
 
+// The umask the supervisor process runs under between emulated creations; -1: its own,
+// not yet changed. Only the supervisor's loop thread creates files for tracees.
+int g_umask_set = -1;
+mode_t g_umask_own = 022;
+
 // Runs `f` under the tracee's umask so created modes match what the kernel would give it.
+// The umask is left as it is afterwards: the next creation is almost always for a process
+// with the same umask, and then needs no umask() call at all (two calls per created file
+// before). guardian's own files are created with explicit modes (0600, 0644) that a umask
+// only narrows; restore_umask() puts the supervisor's own back when the session ends.
 template <class F>
 long with_umask(mode_t m, F&& f) {
-  mode_t old = ::umask(m);
-  long rc = f();
-  int e = errno;
-  ::umask(old);
-  errno = e;
-  return ret(rc);
+  m &= 0777;
+  if (g_umask_set != static_cast<int>(m)) {
+    mode_t old = ::umask(m);
+    if (g_umask_set < 0) g_umask_own = old;
+    g_umask_set = static_cast<int>(m);
+  }
+  return ret(f());
 }
 
 // Opening a FIFO or a device could block the supervisor's loop (a FIFO with no writer,
@@ -47,6 +57,11 @@ long finish_nonblock(long fd, int flags) {
 }
 
 }  // namespace
+
+void restore_umask() {
+  if (g_umask_set >= 0) ::umask(g_umask_own);
+  g_umask_set = -1;
+}
 
 std::string self_fd(int fd) {
   char buf[32];

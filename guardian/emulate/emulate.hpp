@@ -60,5 +60,8 @@ long recvfrom_wait(int sock, void* buf, std::size_t len, int flags, sockaddr* fr
 
 // "/proc/self/fd/N": the path that names exactly the object we hold.
 std::string self_fd(int fd);
+// Puts back the supervisor's own umask, which emulated creations leave at the last
+// tracee's (see with_umask in emulate.cpp).
+void restore_umask();
 
 }  // namespace guardian::emulate

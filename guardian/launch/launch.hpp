@@ -54,8 +54,8 @@ using BeforeExec = std::function<Result<void>(Launched&)>;
 Result<Launched> launch(const LaunchSpec& spec, const BeforeExec& before_exec);
 
 // Can this process's children get a seccomp user-notify listener? 0 if so, else the errno
-// (EBUSY under a supervisor that refuses nested listeners, e.g. another guardian). Forks a
-// probe child that installs an allow-all filter; used by --backend auto.
+// (EBUSY under a supervisor that refuses nested listeners, e.g. another guardian). A vfork
+// child installs an allow-all filter; used by --backend auto.
 int probe_user_notify();
 
 }  // namespace guardian::launch

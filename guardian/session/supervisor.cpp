@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "base/test_hooks.hpp"
+#include "emulate/emulate.hpp"
 #include "session/ptrace_stop.hpp"
 #include "session/respond.hpp"
 
@@ -169,6 +170,7 @@ Result<int> Supervisor::run(launch::LaunchSpec spec) {
   waiter_->stop();
   // The command is gone (or the loop failed): nothing of the session may outlive run().
   tracer_.kill_all();
+  emulate::restore_umask();
   if (!tracer_.wait_all_gone(5000))
     std::fputs("guardian: warning: some processes of the session did not exit after SIGKILL\n",
                stderr);

@@ -168,6 +168,33 @@ res("chown missing", lambda: os.chown("nope", os.getuid(), os.getgid(), dir_fd=d
 res("truncate via link", lambda: os.truncate("lfile", 2)); print(" size", os.stat("file").st_size)
 res("truncate dir", lambda: os.truncate("sub", 0))
 res("chmod link target", lambda: os.chmod("lfile", 0o600, dir_fd=d)); print(" mode", mode("file"))
+# The umask of each creation is the creator's at that moment: the program changing its own,
+# and a child with another one creating in turn with its parent (the supervisor keeps the
+# last umask it used between creations).
+os.umask(0o022)
+res("open umask 022", lambda: os.open("um1", W, 0o666, dir_fd=d)); print(" mode", mode("um1"))
+res("mkdir umask 022", lambda: os.mkdir("umd1", 0o777, dir_fd=d)); print(" mode", mode("umd1"))
+os.umask(0o077)
+res("open umask 077", lambda: os.open("um2", W, 0o666, dir_fd=d)); print(" mode", mode("um2"))
+rfd, wfd = os.pipe()
+rback, wback = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.umask(0o002)
+    for i in range(3):
+        os.read(rfd, 1)
+        os.close(os.open("child%d" % i, W, 0o666, dir_fd=d))
+        os.mkfifo("cfifo%d" % i, 0o666, dir_fd=d)
+        os.write(wback, b"x")
+    os._exit(0)
+for i in range(3):
+    os.close(os.open("parent%d" % i, W, 0o666, dir_fd=d))
+    os.write(wfd, b"x")
+    os.read(rback, 1)
+os.waitpid(pid, 0)
+for i in range(3):
+    print(" umask modes", i, mode("parent%d" % i), mode("child%d" % i), mode("cfifo%d" % i))
+os.umask(0o027)
 print("listing", sorted(os.listdir(".")), sorted(os.listdir("sub")))
 '''
 

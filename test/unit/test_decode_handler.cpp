@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "decode/syscalls.hpp"
+#include "emulate/emulate.hpp"
 #include "decode_fakes.hpp"
 
 using namespace guardian::decode;
@@ -295,6 +296,9 @@ TEST_CASE_FIXTURE(Fixture, "the umask of emulated creates is kept until a umask(
     auto r = hh.handle(fake::notif(SYS_openat, {static_cast<std::uint64_t>(AT_FDCWD), P(p),
                                                  O_WRONLY | O_CREAT, 0666}),
                        t);
+    // The fake tracee is this process, whose umask the emulation sets and keeps between
+    // creations (as the supervisor's own): give the "tracee" its own back.
+    guardian::emulate::restore_umask();
     REQUIRE(r.kind == Response::Kind::inject_fd);
     struct stat st;
     REQUIRE(::stat(p.c_str(), &st) == 0);
