@@ -165,10 +165,11 @@ void Tracer::on_exec(pid_t pid) {
   // that thread, and the question to the kernel is skipped. Were the table wrong, the check
   // below would look for the exec decision under the wrong TID and fail closed.
   unsigned long former = static_cast<unsigned long>(pid);
-  if (pid != tgid || table_.threads_of(tgid) != 1)
+  if (pid != tgid || table_.threads_of(tgid) != 1) {
     ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &former);
-  if (static_cast<pid_t>(former) != pid) table_.remove(static_cast<pid_t>(former));
-  table_.exec_collapse(tgid);
+    if (static_cast<pid_t>(former) != pid) table_.remove(static_cast<pid_t>(former));
+    table_.exec_collapse(tgid);  // a walk of the whole table: only when there are threads
+  }
   if (image_gone) image_gone(tgid);
   std::string exe = read_exe(pid);
   // What the kernel loaded must be what the handler decided for this exec: checked before
