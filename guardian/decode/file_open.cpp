@@ -127,7 +127,7 @@ bool Handler::Impl::path_decide(Ctx& c, int dirfd, std::uint64_t addr, const Res
                                 bool* cached) {
   if (!o.raw_ready) {
     if (addr == 0 && o.empty_path) raw.clear();
-    else if (!read_path(c, addr, raw, out)) return false;
+    else if (!read_path(c, addr, raw, out, o.empty_path)) return false;
     if (!valid(c, out)) return false;
   }
   ResolveOpts fo = o;

@@ -226,9 +226,18 @@ bool Handler::Impl::local(Ctx& c, const policy::Request& req, bool allow, int er
   return apply(c, req, dec, what, false, out);
 }
 
-bool Handler::Impl::read_path(Ctx& c, std::uint64_t addr, std::string& s, Response& out) {
+// As the kernel's getname(): an unreadable path is EFAULT, one of PATH_MAX bytes or more
+// ENAMETOOLONG, and an empty one ENOENT unless the call takes AT_EMPTY_PATH (`may_be_empty`)
+// — all before any permission check, so nothing is decided or logged for them.
+bool Handler::Impl::read_path(Ctx& c, std::uint64_t addr, std::string& s, Response& out,
+                              bool may_be_empty) {
+  s.clear();
   if (addr == 0 || !c.t.read_string(addr, s, 4095)) {
-    out = error(EFAULT);
+    out = error(s.size() > 4095 ? ENAMETOOLONG : EFAULT);
+    return false;
+  }
+  if (s.empty() && !may_be_empty) {
+    out = error(ENOENT);
     return false;
   }
   return true;

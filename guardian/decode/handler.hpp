@@ -42,7 +42,7 @@ class Tracee {
   // Copies exactly n bytes of tracee memory; false if unreadable.
   virtual bool read(std::uint64_t addr, void* buf, std::size_t n) = 0;
   // Copies a NUL-terminated string of at most max bytes (excluding NUL); false if
-  // unreadable or unterminated.
+  // unreadable or unterminated (then `out` holds more than max bytes: the path is too long).
   virtual bool read_string(std::uint64_t addr, std::string& out, std::size_t max) = 0;
   // Still the same pending syscall (SECCOMP_IOCTL_NOTIF_ID_VALID / still in the stop)?
   // Must be checked after reading memory and before trusting what was read.

@@ -115,7 +115,8 @@ struct Handler::Impl {
   bool local(Ctx& c, const policy::Request& req, bool allow, int err, std::string_view what,
              Response& out);
   // Reads a path argument once; false (with `out` = EFAULT) when unreadable.
-  bool read_path(Ctx& c, std::uint64_t addr, std::string& s, Response& out);
+  bool read_path(Ctx& c, std::uint64_t addr, std::string& s, Response& out,
+                 bool may_be_empty = false);
   // After all reads of tracee memory: is the notification still the same syscall?
   bool valid(Ctx& c, Response& out);
 

@@ -37,7 +37,10 @@ struct SelfTracee : Tracee {
     if (!addr) return false;
     const char* p = reinterpret_cast<const char*>(addr);
     std::size_t n = strnlen(p, max + 1);
-    if (n > max) return false;
+    if (n > max) {
+      out.assign(p, n);
+      return false;
+    }
     out.assign(p, n);
     return true;
   }
