@@ -52,6 +52,8 @@ same_default "python multiprocessing pool" /usr/bin/python3 -c '
 import multiprocessing as m
 with m.Pool(2) as p: print(sum(p.map(abs, range(-50, 50))))
 l = m.Lock(); l.acquire(); l.release(); print("lock ok")'
+same_default "python venv with pip" /bin/sh -c '/usr/bin/python3 -m venv v >/dev/null &&
+  v/bin/python3 -m pip --version | cut -d" " -f1-2 && rm -rf v'
 same_default "files in the current directory" /bin/sh -c 'mkdir -p d/e && echo x >d/e/f && cp d/e/f g &&
   mv g h && ln -s h l && cat l && rm -r d h l && ls -A'
 # A static binary making raw syscalls is supervised exactly like libc calls.
