@@ -150,6 +150,7 @@ Result<int> Supervisor::run(launch::LaunchSpec spec) {
                "intercepted syscalls will be slower\n",
                stderr);
   pidfd_ = std::move(launched.value().pidfd);
+  if (listener_) listener_->set_wait_killable(launched.value().wait_killable);
 
   if (listener_)
     listener_handle_ = loop_.add(listener_->fd(), POLLIN, [this](short rev) { on_listener(rev); });

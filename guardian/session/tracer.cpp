@@ -4,8 +4,10 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sched.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,6 +61,19 @@ bool traced_by_someone() {
 }
 
 
+// At a fork/vfork/clone event stop of `parent` (still inside that call, its registers as
+// at entry): did the call make a process that shares the caller's descriptor table
+// (CLONE_FILES without CLONE_THREAD)? ptrace reports such a clone with SIGCHLD as a FORK
+// event, so only the flags tell. Unknown answers yes. (clone3, whose flags live in memory,
+// is refused by the filter; fork and vfork give the child a copy of the table.)
+bool shares_files(pid_t parent) {
+  struct user_regs_struct regs {};
+  if (ptrace(PTRACE_GETREGS, parent, nullptr, &regs) != 0) return true;
+  if (regs.orig_rax == SYS_fork || regs.orig_rax == SYS_vfork) return false;
+  if (regs.orig_rax != SYS_clone) return true;
+  return (regs.rdi & CLONE_FILES) && !(regs.rdi & CLONE_THREAD);
+}
+
 bool is_stop_signal(int sig) {
   return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
@@ -97,6 +112,7 @@ Result<void> Tracer::seize_root(pid_t pid, const std::string& exe) {
   if (entry_stops_) ptrace(PTRACE_INTERRUPT, pid, nullptr, nullptr);
   root_ = pid;
   table_.add(pid, pid, getpid(), exe);
+  table_.confirm(pid);  // made by our fork, which shares nothing
   return outcome::success();
 }
 
@@ -151,10 +167,25 @@ void Tracer::on_new(pid_t parent, pid_t child, int event) {
     } else if (read_status(child, t, pp)) {
       tgid = t;
       ppid = pp;
+    } else {
+      // A thread taken for a process would leave its process's thread count short.
+      table_.mark_shared(table_.tgid_of(parent));
     }
   }
   if (!known) table_.add(child, tgid, ppid, table_.exe_of(parent));
-  if (tgid == child) record(child, ppid, "spawn", table_.exe_of(child), std::nullopt);
+  if (tgid == child) {
+    // A new process: its descriptor table is private (ProcessTable::fd_table_private) only
+    // once we know the call gave it a copy. Until this event a child seen at its own first
+    // stop (ensure_known) is unconfirmed, hence not private; the caller waits in this stop
+    // meanwhile, so it cannot rely on a table it shares without our knowing.
+    if (shares_files(parent)) {
+      table_.mark_shared(table_.tgid_of(parent));
+      table_.mark_shared(child);
+    } else {
+      table_.confirm(child);
+    }
+    record(child, ppid, "spawn", table_.exe_of(child), std::nullopt);
+  }
 }
 
 void Tracer::on_exec(pid_t pid) {
@@ -195,11 +226,10 @@ void Tracer::on_stop(pid_t pid, int status) {
     case PTRACE_EVENT_VFORK:
     case PTRACE_EVENT_CLONE: {
       unsigned long child = 0;
-      bool got = ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &child) == 0 && child > 0;
-      // The parent goes on at once; the new task stays in its first stop until we have seen
-      // that too (dispatched after this, on this thread), so the table is filled in time.
+      // on_new reads the parent's registers (the clone flags): it is resumed after.
+      if (ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &child) == 0 && child > 0)
+        on_new(pid, static_cast<pid_t>(child), event);
       resume(pid, 0);
-      if (got) on_new(pid, static_cast<pid_t>(child), event);
       return;
     }
     case PTRACE_EVENT_EXEC:
@@ -269,6 +299,9 @@ void Tracer::resume(pid_t pid, int sig) {
 void Tracer::release(pid_t tid) {
   if (!traces(tid) || releasing_.count(tid)) return;
   releasing_.insert(tid);
+  // Its new threads and children will be reported to the new tracer, not to us: we can no
+  // longer count who shares its descriptor table.
+  table_.mark_shared(table_.tgid_of(tid));
   // Stops it at once if running (or in a group-stop we LISTENed to); a thread already in a
   // stop of ours is detached when we would have resumed it.
   if (ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0 && errno == ESRCH) {
