@@ -117,6 +117,11 @@ void ProcessTable::exec_collapse(pid_t tgid) {
   }
 }
 
+int ProcessTable::threads_of(pid_t tgid) const {
+  auto it = procs_.find(tgid);
+  return it == procs_.end() ? 0 : it->second.threads;
+}
+
 std::vector<pid_t> ProcessTable::processes() const {
   std::vector<pid_t> out;
   out.reserve(procs_.size());

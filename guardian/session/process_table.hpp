@@ -54,6 +54,8 @@ class ProcessTable final : public decode::SessionView {
   // thread and every other thread of the group is gone.
   void exec_collapse(pid_t tgid);
   bool empty() const { return threads_.empty(); }
+  // Threads of process tgid known to the table (0: unknown process).
+  int threads_of(pid_t tgid) const;
   std::size_t thread_count() const { return threads_.size(); }
   // The most threads alive at once so far (what pids.max and RLIMIT_NPROC count): the
   // session room reports a pids limit from it when no pids controller counts for it.
