@@ -72,7 +72,7 @@ bool Handler::Impl::exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool foll
   args.swap(argv);
 
   if (empty && path == 0) raw1.clear();
-  else if (!read_path(c, path, raw1, out)) return false;
+  else if (!read_path(c, path, raw1, out, empty)) return false;
   if (!valid(c, out)) return false;
   ResolveOpts o;
   o.follow = follow;

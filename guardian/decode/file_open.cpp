@@ -120,6 +120,10 @@ bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolve
 
 namespace {
 bool cached_hit(const bool* cached) { return cached && *cached; }
+// One component that names an entry (not "", ".", "..", nothing with a slash).
+bool plain_name(std::string_view s) {
+  return !s.empty() && s != "." && s != ".." && s.find('/') == std::string_view::npos;
+}
 }  // namespace
 
 bool Handler::Impl::path_decide(Ctx& c, int dirfd, std::uint64_t addr, const ResolveOpts& o,
@@ -127,7 +131,7 @@ bool Handler::Impl::path_decide(Ctx& c, int dirfd, std::uint64_t addr, const Res
                                 bool* cached) {
   if (!o.raw_ready) {
     if (addr == 0 && o.empty_path) raw.clear();
-    else if (!read_path(c, addr, raw, out)) return false;
+    else if (!read_path(c, addr, raw, out, o.empty_path)) return false;
     if (!valid(c, out)) return false;
   }
   ResolveOpts fo = o;
@@ -145,6 +149,21 @@ bool Handler::Impl::path_decide(Ctx& c, int dirfd, std::uint64_t addr, const Res
     if (const PathCache::Entry* e = keyed ? stat_cache.find(cache_key) : nullptr) {
       fill_from(*e, r);
       *cached = true;
+    }
+  }
+  // lstat-like look at a plain name relative to a directory (tar's fstatat(dirfd, name,
+  // AT_SYMLINK_NOFOLLOW) of every member; readlinkat(dirfd, name)): the kernel follows no
+  // symlink at all, since it starts at the directory itself and does not follow the name,
+  // so the object is that directory's entry `name`, whose path is the start's text (read
+  // for the key just now) joined with it. Decided as that without a lookup of ours (an
+  // openat2 and a close); whether it exists, the kernel's own call says.
+  if (keyed && !*cached && !o.follow && plain_name(raw)) {
+    r.clear();
+    lexical_join(cache_start, raw, r.lexical);
+    if (!under_proc(r.lexical)) {
+      r.path = r.lexical;
+      r.exists = true;  // not looked at: the kernel answers ENOENT itself (file_stat)
+      return decide_resolved(c, op, raw, r, out);
     }
   }
   // A miss on a relative path resolves the joined text (the key without its flag): the

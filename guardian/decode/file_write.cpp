@@ -10,8 +10,10 @@
 #include <utime.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <vector>
 
+#include "base/procfs.hpp"
 #include "decode/impl.hpp"
 #include "emulate/emulate.hpp"
 
@@ -180,8 +182,10 @@ Response Handler::Impl::file_write(Ctx& c) {
       int fl = nr == SYS_utimensat ? c.iarg(3) : 0;
       struct timespec ts[2] {};
       bool now = false;
-      if (int e = read_times(c, nr, c.arg(at ? 2 : 1), ts, now)) return error(e);
       if (nr == SYS_utimensat && c.arg(1) == 0) {  // futimens(fd): the descriptor's object
+        // The kernel reads the times itself when it runs the call.
+        if (fd_continue(c, c.iarg(0), out)) return out;
+        if (int e = read_times(c, nr, c.arg(2), ts, now)) return error(e);
         auto fd = c.t.take_fd(c.iarg(0));
         if (!fd) return error(EBADF);
         if (!valid(c, out)) return out;
@@ -193,6 +197,7 @@ Response Handler::Impl::file_write(Ctx& c) {
         long rc = ::syscall(SYS_utimensat, fd.value().get(), nullptr, now ? nullptr : ts, 0);
         return value(rc < 0 ? -errno : rc);
       }
+      if (int e = read_times(c, nr, c.arg(at ? 2 : 1), ts, now)) return error(e);
       if (!object(at ? 0 : -1, at ? 1 : 0, !(fl & AT_SYMLINK_NOFOLLOW), fl & AT_EMPTY_PATH, false)) return out;
       return value(emulate::utimens_obj(r.target.get(), now ? nullptr : ts));
     }
@@ -248,11 +253,40 @@ Response Handler::Impl::file_write(Ctx& c) {
   return error(ENOSYS);
 }
 
+// fchmod, fchown, fsetxattr, fremovexattr and futimens when no other task can change the
+// caller's descriptor `fd` while it waits in this notification
+// (SessionView::fd_table_private: one thread, a table shared with no other process). Then
+// the descriptor names the same object from our look at /proc/TID/fd/N to the kernel's use
+// of it after CONTINUE, and nothing need be done by the supervisor: no pidfd_getfd, no
+// call of ours, and the arguments in memory (times, xattr name and value) are the kernel's
+// to read. The decision and its record are the emulation's (same path, same request).
+// True when it answered (`out`); false: not provably private, emulate.
+bool Handler::Impl::fd_continue(Ctx& c, int fd, Response& out) {
+  if (!session.fd_table_private(c.n.tid)) return false;
+  char rel[24];
+  std::snprintf(rel, sizeof rel, "fd/%d", fd);
+  Resolved& r = r1;
+  r.clear();
+  int err = 0;
+  if (!procfs::pid_dirs().readlink(c.n.tid, rel, r.path, err)) {
+    out = error(EBADF);  // not an open descriptor (or the thread is gone: nobody hears)
+    return true;
+  }
+  r.exists = true;
+  r.lexical = r.path;
+  r.magic_pid = c.tgid;  // the process holds this object already
+  r.magic = true;
+  if (decide_resolved(c, Op::write, r.path, r, out)) out = cont();
+  return true;
+}
+
 // fchmod, fchown, fsetxattr, fremovexattr: decided by the path the descriptor names, then
 // done by the supervisor on its duplicate of that descriptor (pidfd_getfd), so a thread
-// that dup2()s another file onto the number after the check changes nothing.
+// that dup2()s another file onto the number after the check changes nothing. (Where no
+// thread can, fd_continue lets the kernel do it.)
 Response Handler::Impl::file_fd(Ctx& c) {
   Response out;
+  if (fd_continue(c, c.iarg(0), out)) return out;
   std::string name;
   std::vector<char> val;
   if (c.n.nr == SYS_fsetxattr || c.n.nr == SYS_fremovexattr) {

@@ -113,6 +113,10 @@ Response Handler::Impl::handle(const Notification& n, Tracee& t) {
   resolver.begin(n.tid, serial, chdir_in_flight.empty());
   pid_t tgid = session.tgid_of(n.tid);
   Ctx c{n, t, *sc, tgid > 0 ? tgid : n.tid};
+  // These families only answer (CONTINUE or an errno): see valid().
+  answer_only = t.answer_proves_valid() &&
+                (sc->family == Family::file_stat || sc->family == Family::file_read ||
+                 sc->family == Family::exec || sc->family == Family::system);
   switch (sc->family) {
     case Family::file_open: return file_open(c);
     case Family::file_stat: return file_stat(c);
@@ -226,16 +230,37 @@ bool Handler::Impl::local(Ctx& c, const policy::Request& req, bool allow, int er
   return apply(c, req, dec, what, false, out);
 }
 
-bool Handler::Impl::read_path(Ctx& c, std::uint64_t addr, std::string& s, Response& out) {
+// As the kernel's getname(): an unreadable path is EFAULT, one of PATH_MAX bytes or more
+// ENAMETOOLONG, and an empty one ENOENT unless the call takes AT_EMPTY_PATH (`may_be_empty`)
+// — all before any permission check, so nothing is decided or logged for them.
+bool Handler::Impl::read_path(Ctx& c, std::uint64_t addr, std::string& s, Response& out,
+                              bool may_be_empty) {
+  s.clear();
   if (addr == 0 || !c.t.read_string(addr, s, 4095)) {
-    out = error(EFAULT);
+    out = error(s.size() > 4095 ? ENAMETOOLONG : EFAULT);
+    return false;
+  }
+  if (s.empty() && !may_be_empty) {
+    out = error(ENOENT);
     return false;
   }
   return true;
 }
 
+// NOTIF_ID_VALID after reading the tracee's memory by TID proves that what was read was
+// the notifying thread's (not a newer thread's that took the TID after it died). It is
+// needed wherever the supervisor acts on what it read: emulated opens and writes, connect,
+// sends, descriptors injected. Where the only outcome is the answer itself (answer_only:
+// the stat family, xattr reads, readlink, chdir, exec's decision, which CONTINUE or fail),
+// the answer proves it instead when Tracee::answer_proves_valid(): with WAIT_KILLABLE_RECV
+// the thread leaves its wait only by dying, which makes NOTIF_SEND fail, so a delivered
+// answer means it was in this syscall from RECV to SEND, and what we read by its TID
+// meanwhile was its own; an answer that is not delivered decides nothing. What we did on
+// the way (an audit record, a kept resolution of a path text, an exec expectation, which
+// holds only programs the profile allows) is not an effect on the world. A kill (on_deny:
+// kill) is: the responder proves the notification first (NotifResponder::kill).
 bool Handler::Impl::valid(Ctx& c, Response& out) {
-  if (c.t.still_valid()) return true;
+  if (answer_only || c.t.still_valid()) return true;
   out = error(EINTR);  // the syscall is gone; the backend's answer will not be delivered
   return false;
 }

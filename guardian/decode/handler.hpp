@@ -42,11 +42,18 @@ class Tracee {
   // Copies exactly n bytes of tracee memory; false if unreadable.
   virtual bool read(std::uint64_t addr, void* buf, std::size_t n) = 0;
   // Copies a NUL-terminated string of at most max bytes (excluding NUL); false if
-  // unreadable or unterminated.
+  // unreadable or unterminated (then `out` holds more than max bytes: the path is too long).
   virtual bool read_string(std::uint64_t addr, std::string& out, std::size_t max) = 0;
   // Still the same pending syscall (SECCOMP_IOCTL_NOTIF_ID_VALID / still in the stop)?
   // Must be checked after reading memory and before trusting what was read.
   virtual bool still_valid() = 0;
+  // A successful answer proves the thread stayed in this syscall from the notification to
+  // the answer (seccomp with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: only a fatal signal
+  // ends its wait, and then the answer fails), so that what was read by its TID meanwhile
+  // was its own. Decoders whose only outcome is an answer (CONTINUE or an errno: nothing
+  // done by the supervisor on what was read) may then skip still_valid(). Default: no.
+  // (Seam extension, tar room.)
+  virtual bool answer_proves_valid() const { return false; }
   // Copies n bytes into tracee memory (process_vm_writev); false if unsupported or
   // unwritable. Default: unsupported. (Seam extension: lets sendmmsg be emulated.)
   virtual bool write(std::uint64_t addr, const void* buf, std::size_t n) {
@@ -113,6 +120,14 @@ class SessionView {
   virtual std::uint64_t serial_of(pid_t tid) const {
     (void)tid;
     return 0;
+  }
+  // No task but `tid` can change `tid`'s descriptor table while `tid` waits in a
+  // notification: its process has that one thread and shares the table with no other
+  // process. false when not known for sure. Lets fd-based calls be decided on the tracee's
+  // own descriptor and continued. (Seam extension, tar room.)
+  virtual bool fd_table_private(pid_t tid) const {
+    (void)tid;
+    return false;
   }
 };
 

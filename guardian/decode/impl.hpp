@@ -115,9 +115,12 @@ struct Handler::Impl {
   bool local(Ctx& c, const policy::Request& req, bool allow, int err, std::string_view what,
              Response& out);
   // Reads a path argument once; false (with `out` = EFAULT) when unreadable.
-  bool read_path(Ctx& c, std::uint64_t addr, std::string& s, Response& out);
+  bool read_path(Ctx& c, std::uint64_t addr, std::string& s, Response& out,
+                 bool may_be_empty = false);
   // After all reads of tracee memory: is the notification still the same syscall?
   bool valid(Ctx& c, Response& out);
+  // This notification's family only answers and the answer proves validity (valid()).
+  bool answer_only = false;
 
   // Families.
   Response file_open(Ctx& c);
@@ -125,6 +128,9 @@ struct Handler::Impl {
   Response file_read(Ctx& c);
   Response file_write(Ctx& c);
   Response file_fd(Ctx& c);
+  // fd-based metadata writes on a descriptor table no other task can change: decided on
+  // /proc/TID/fd/N and continued (file_write.cpp); false = emulate.
+  bool fd_continue(Ctx& c, int fd, Response& out);
   Response exec(Ctx& c);
   Response net(Ctx& c);
   Response process(Ctx& c);

@@ -129,6 +129,14 @@ Result<Program> build_filter(std::span<const decode::SyscallInfo> table, const F
         !r)
       return r.error();
   }
+  // CLONE_UNTRACED makes a task the tracer is not told about: a process whose exec would
+  // go unverified, or a thread that the process table would not count (a descriptor table
+  // it deems private would not be; session/process_table.hpp). Userspace has no use for it.
+  if (auto r = check(seccomp_rule_add(c, SCMP_ACT_ERRNO(EPERM), __NR_clone, 1,
+                                      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_UNTRACED, CLONE_UNTRACED)),
+                     "clone");
+      !r)
+    return r.error();
   // CLONE_NEWTIME shares its bit with clone()'s exit-signal byte, so only unshare has it.
   if (auto r = check(seccomp_rule_add(c, SCMP_ACT_ERRNO(EPERM), __NR_unshare, 1,
                                       SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWTIME, CLONE_NEWTIME)),

@@ -33,6 +33,11 @@ class Listener {
   // NOTIF_ID_VALID: is the notification still pending (the thread still in that syscall)?
   bool id_valid(std::uint64_t id) const;
 
+  // The filter was loaded with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (the launch says):
+  // a received notification's thread cannot leave its wait but by dying.
+  void set_wait_killable(bool on) noexcept { wait_killable_ = on; }
+  bool wait_killable() const noexcept { return wait_killable_; }
+
   // Answers. Each returns false only when the notification is gone (ENOENT: interrupted or
   // the thread died) — an expected race, never an error.
   bool send_continue(std::uint64_t id);
@@ -52,6 +57,7 @@ class Listener {
   // opened afresh (and proven with NOTIF_ID_VALID) — it never reaches a newer thread.
   mutable std::unordered_map<pid_t, UniqueFd> pidfds_;
   std::vector<unsigned char> buf_;  // >= kernel's sizeof(struct seccomp_notif)
+  bool wait_killable_ = false;
 };
 
 // decode::Tracee for a thread stopped in a seccomp notification.
@@ -64,6 +70,9 @@ class NotifTracee final : public decode::Tracee {
   bool read(std::uint64_t addr, void* buf, std::size_t n) override;
   bool read_string(std::uint64_t addr, std::string& out, std::size_t max) override;
   bool still_valid() override { return l_.id_valid(id_); }
+  // A successful NOTIF_SEND finds the notification still pending: the thread was in this
+  // syscall from RECV to SEND, provided nothing but death could end its wait.
+  bool answer_proves_valid() const override { return l_.wait_killable(); }
   // process_vm_writev (for emulations that return data, e.g. sendmmsg's msg_len).
   bool write(std::uint64_t addr, const void* buf, std::size_t n) override;
   Result<UniqueFd> take_fd(int remote_fd) override;

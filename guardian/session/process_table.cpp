@@ -67,6 +67,24 @@ std::uint64_t ProcessTable::serial_of(pid_t tid) const {
   return it == threads_.end() ? 0 : it->second.serial;
 }
 
+bool ProcessTable::fd_table_private(pid_t tid) const {
+  auto t = threads_.find(tid);
+  if (t == threads_.end()) return false;
+  auto p = procs_.find(t->second.tgid);
+  return p != procs_.end() && p->second.threads == 1 && p->second.confirmed &&
+         !p->second.shared;
+}
+
+void ProcessTable::confirm(pid_t tgid) {
+  auto p = procs_.find(tgid);
+  if (p != procs_.end()) p->second.confirmed = true;
+}
+
+void ProcessTable::mark_shared(pid_t tgid) {
+  auto p = procs_.find(tgid);
+  if (p != procs_.end()) p->second.shared = true;
+}
+
 void ProcessTable::add(pid_t tid, pid_t tgid, pid_t ppid, const std::string& exe) {
   auto [it, inserted] = threads_.try_emplace(tid, Thread{tgid, ppid, next_serial_});
   if (!inserted) return;
@@ -97,6 +115,11 @@ void ProcessTable::exec_collapse(pid_t tgid) {
       ++it;
     }
   }
+}
+
+int ProcessTable::threads_of(pid_t tgid) const {
+  auto it = procs_.find(tgid);
+  return it == procs_.end() ? 0 : it->second.threads;
 }
 
 std::vector<pid_t> ProcessTable::processes() const {

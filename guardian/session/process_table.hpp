@@ -32,6 +32,18 @@ class ProcessTable final : public decode::SessionView {
   pid_t ppid_of(pid_t pid) const override;
   std::string exe_of(pid_t pid) const override;
   std::uint64_t serial_of(pid_t tid) const override;
+  // The descriptor table of `tid` is used by no other task: the tracer saw its process
+  // being made (confirm) without CLONE_FILES, no CLONE_FILES clone of it since
+  // (mark_shared), none of its threads was handed to another tracer, and it has exactly one
+  // thread. Anything unknown answers false.
+  bool fd_table_private(pid_t tid) const override;
+  // The tracer read the flags of the call that made process `tgid` (at its parent's
+  // fork/clone event): it got a copy of the table, not a share.
+  void confirm(pid_t tgid);
+  // Process `tgid` shares its descriptor table with another process (clone with
+  // CLONE_FILES, either side), or tasks of it may be created without our seeing them (a
+  // thread handed to another tracer): never private again.
+  void mark_shared(pid_t tgid);
 
   // Adds a thread (tid == tgid for a new process). exe is inherited by new processes.
   void add(pid_t tid, pid_t tgid, pid_t ppid, const std::string& exe);
@@ -42,6 +54,8 @@ class ProcessTable final : public decode::SessionView {
   // thread and every other thread of the group is gone.
   void exec_collapse(pid_t tgid);
   bool empty() const { return threads_.empty(); }
+  // Threads of process tgid known to the table (0: unknown process).
+  int threads_of(pid_t tgid) const;
   std::size_t thread_count() const { return threads_.size(); }
   // The most threads alive at once so far (what pids.max and RLIMIT_NPROC count): the
   // session room reports a pids limit from it when no pids controller counts for it.
@@ -53,6 +67,8 @@ class ProcessTable final : public decode::SessionView {
   struct Process {
     std::string exe;
     int threads = 0;
+    bool confirmed = false;  // its creation's flags were read (fd_table_private)
+    bool shared = false;     // sticky: see mark_shared
   };
   std::unordered_map<pid_t, Process> procs_;  // by tgid
   std::size_t peak_threads_ = 0;

@@ -39,6 +39,9 @@ bool apply_response(Responder& to, const decode::Notification& n, const decode::
 }
 
 bool NotifResponder::kill(const decode::Notification& n, pid_t tgid) {
+  // The decoder may have skipped NOTIF_ID_VALID (Handler::Impl::valid): prove that the
+  // thread is still in this call before killing anyone on what was read from it.
+  if (!l_.id_valid(n.id)) return false;
   ::kill(tgid, SIGKILL);
   return l_.send_error(n.id, EPERM);
 }

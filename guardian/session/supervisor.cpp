@@ -88,6 +88,7 @@ void Supervisor::signal_command(int sig) {
 
 void Supervisor::use_ptrace() {
   ptrace_ = true;
+  waiter_->interrupt_for_signals(false);
   tracer_.thread_exited = [this](pid_t tid) { scratch_.thread_gone(tid); };
   tracer_.image_gone = [this](pid_t tgid) { scratch_.process_gone(tgid); };
   tracer_.trace_seccomp([this](pid_t tid) { on_trace_stop(tid); });
@@ -163,6 +164,7 @@ Result<int> Supervisor::run(int landlock_ruleset_fd) {
                "intercepted syscalls will be slower\n",
                stderr);
   pidfd_ = std::move(launched.value().pidfd);
+  if (listener_) listener_->set_wait_killable(launched.value().wait_killable);
 
   if (listener_)
     listener_handle_ = loop_.add(listener_->fd(), POLLIN, [this](short rev) { on_listener(rev); });

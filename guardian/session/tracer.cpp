@@ -4,8 +4,10 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sched.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,6 +61,19 @@ bool traced_by_someone() {
 }
 
 
+// At a fork/vfork/clone event stop of `parent` (still inside that call, its registers as
+// at entry): did the call make a process that shares the caller's descriptor table
+// (CLONE_FILES without CLONE_THREAD)? ptrace reports such a clone with SIGCHLD as a FORK
+// event, so only the flags tell. Unknown answers yes. (clone3, whose flags live in memory,
+// is refused by the filter; fork and vfork give the child a copy of the table.)
+bool shares_files(pid_t parent) {
+  struct user_regs_struct regs {};
+  if (ptrace(PTRACE_GETREGS, parent, nullptr, &regs) != 0) return true;
+  if (regs.orig_rax == SYS_fork || regs.orig_rax == SYS_vfork) return false;
+  if (regs.orig_rax != SYS_clone) return true;
+  return (regs.rdi & CLONE_FILES) && !(regs.rdi & CLONE_THREAD);
+}
+
 bool is_stop_signal(int sig) {
   return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
@@ -97,6 +112,7 @@ Result<void> Tracer::seize_root(pid_t pid, const std::string& exe) {
   if (entry_stops_) ptrace(PTRACE_INTERRUPT, pid, nullptr, nullptr);
   root_ = pid;
   table_.add(pid, pid, getpid(), exe);
+  table_.confirm(pid);  // made by our fork, which shares nothing
   return outcome::success();
 }
 
@@ -118,36 +134,73 @@ void Tracer::ensure_known(pid_t pid) {
   pid_t tgid = pid, ppid = 0;
   read_status(pid, tgid, ppid);
   table_.add(pid, tgid, ppid, table_.exe_of(ppid));
+  reaped_unknown_.erase(pid);  // a TID reaped before is in use again
+  early_.insert(pid);          // until its parent's event (on_new)
 }
 
 void Tracer::on_new(pid_t parent, pid_t child, int event) {
-  pid_t tgid = child, ppid = table_.tgid_of(parent);
-  if (event == PTRACE_EVENT_CLONE) {
-    pid_t t = 0, pp = 0;
-    // clone() may make a thread or a process; /proc tells which.
-    if (read_status(child, t, pp)) {
-      tgid = t;
-      ppid = pp;
-    }
-  }
   bool known = table_.known(child);
+  early_.erase(child);
   // The child's first stop, and even its exit, can be reported before this event (a thread
   // that makes no notified call, as under --fast-path, may be gone already): a task that no
   // longer exists was reaped by us and must not come back into the table, where nothing
-  // would ever remove it (the end then waited 5 s for it).
-  if (!known && ::kill(child, 0) != 0 && errno == ESRCH) return;
+  // would ever remove it (the end then waited 5 s for it). on_exit remembers every task it
+  // reaped before its parent's event (reaped_unknown_), so only those few cost a look at the
+  // kernel here, not every spawn; a remembered TID that the kernel says lives again is a
+  // reuse (or a thread dropped by an exec), and is added as any new task.
+  if (!known && (reaped_unknown_.erase(child) || reaped_overflow_) && ::kill(child, 0) != 0 &&
+      errno == ESRCH)
+    return;
+  pid_t tgid = child, ppid = table_.tgid_of(parent);
+  if (known) {
+    tgid = table_.tgid_of(child);
+    ppid = table_.ppid_of(child);
+  } else if (event == PTRACE_EVENT_CLONE) {
+    // clone() may make a thread or a process. A thread of the parent's group answers one
+    // tgkill(group, tid, 0); anything else (a process made by clone(), CLONE_PARENT) is read
+    // from /proc, which also gives its real parent.
+    pid_t group = table_.tgid_of(parent) ? table_.tgid_of(parent) : parent;
+    pid_t t = 0, pp = 0;
+    if (::syscall(SYS_tgkill, group, child, 0) == 0) {
+      tgid = group;
+      ppid = table_.ppid_of(parent);
+    } else if (read_status(child, t, pp)) {
+      tgid = t;
+      ppid = pp;
+    } else {
+      // A thread taken for a process would leave its process's thread count short.
+      table_.mark_shared(table_.tgid_of(parent));
+    }
+  }
   if (!known) table_.add(child, tgid, ppid, table_.exe_of(parent));
-  if (tgid == child && !known) record(child, ppid, "spawn", table_.exe_of(parent), std::nullopt);
-  else if (tgid == child) record(child, ppid, "spawn", table_.exe_of(child), std::nullopt);
+  if (tgid == child) {
+    // A new process: its descriptor table is private (ProcessTable::fd_table_private) only
+    // once we know the call gave it a copy. Until this event a child seen at its own first
+    // stop (ensure_known) is unconfirmed, hence not private; the caller waits in this stop
+    // meanwhile, so it cannot rely on a table it shares without our knowing.
+    if (shares_files(parent)) {
+      table_.mark_shared(table_.tgid_of(parent));
+      table_.mark_shared(child);
+    } else {
+      table_.confirm(child);
+    }
+    record(child, ppid, "spawn", table_.exe_of(child), std::nullopt);
+  }
 }
 
 void Tracer::on_exec(pid_t pid) {
-  unsigned long former = 0;
-  ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &former);
   pid_t tgid = table_.tgid_of(pid);
   if (tgid == 0) tgid = pid;
-  if (static_cast<pid_t>(former) != pid) table_.remove(static_cast<pid_t>(former));
-  table_.exec_collapse(tgid);
+  // The thread that called exec (it now has the leader's TID). A process of one thread (we
+  // saw every thread of it come: each new one stops for us before it can run) exec'd from
+  // that thread, and the question to the kernel is skipped. Were the table wrong, the check
+  // below would look for the exec decision under the wrong TID and fail closed.
+  unsigned long former = static_cast<unsigned long>(pid);
+  if (pid != tgid || table_.threads_of(tgid) != 1) {
+    ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &former);
+    if (static_cast<pid_t>(former) != pid) table_.remove(static_cast<pid_t>(former));
+    table_.exec_collapse(tgid);  // a walk of the whole table: only when there are threads
+  }
   if (image_gone) image_gone(tgid);
   std::string exe = read_exe(pid);
   // What the kernel loaded must be what the handler decided for this exec: checked before
@@ -158,9 +211,10 @@ void Tracer::on_exec(pid_t pid) {
     record(pid, table_.ppid_of(pid), "exec", exe, std::nullopt);
     return;  // stays stopped until SIGKILL lands
   }
-  table_.set_exe(tgid, exe);
-  record(pid, table_.ppid_of(pid), "exec", exe, std::nullopt);
+  // Checked: let it run first, then do the bookkeeping (it waits for none of it).
   resume(pid, 0);
+  record(pid, table_.ppid_of(pid), "exec", exe, std::nullopt);
+  table_.set_exe(tgid, std::move(exe));
 }
 
 void Tracer::on_stop(pid_t pid, int status) {
@@ -172,6 +226,7 @@ void Tracer::on_stop(pid_t pid, int status) {
     case PTRACE_EVENT_VFORK:
     case PTRACE_EVENT_CLONE: {
       unsigned long child = 0;
+      // on_new reads the parent's registers (the clone flags): it is resumed after.
       if (ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &child) == 0 && child > 0)
         on_new(pid, static_cast<pid_t>(child), event);
       resume(pid, 0);
@@ -244,6 +299,9 @@ void Tracer::resume(pid_t pid, int sig) {
 void Tracer::release(pid_t tid) {
   if (!traces(tid) || releasing_.count(tid)) return;
   releasing_.insert(tid);
+  // Its new threads and children will be reported to the new tracer, not to us: we can no
+  // longer count who shares its descriptor table.
+  table_.mark_shared(table_.tgid_of(tid));
   // Stops it at once if running (or in a group-stop we LISTENed to); a thread already in a
   // stop of ours is detached when we would have resumed it.
   if (ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0 && errno == ESRCH) {
@@ -287,6 +345,13 @@ void Tracer::prune_released() {
 }
 
 void Tracer::on_exit(pid_t pid, int status) {
+  if (early_.erase(pid) || !table_.known(pid)) {
+    // Reaped before its parent's event was seen (its first stop came first, or it was killed
+    // before any stop): that event may still come (on_new). Bounded; past the bound on_new
+    // asks the kernel every time.
+    if (reaped_unknown_.size() < kMaxReapedUnknown) reaped_unknown_.insert(pid);
+    else reaped_overflow_ = true;
+  }
   if (releasing_.erase(pid) && on_released_) on_released_(pid);  // gone before its stop
   released_.erase(pid);
   bool leader = table_.known(pid) && table_.tgid_of(pid) == pid;

@@ -105,6 +105,11 @@ class Tracer {
   std::unordered_map<pid_t, UniqueFd> released_;    // detached: pidfd watching the exit
   std::function<void(pid_t)> on_released_;
   const std::vector<bool>* entry_stops_ = nullptr;
+  // TIDs reaped while not in the table (see on_new), and whether some were not remembered.
+  static constexpr std::size_t kMaxReapedUnknown = 4096;
+  std::unordered_set<pid_t> reaped_unknown_;
+  std::unordered_set<pid_t> early_;  // first stop seen, parent's event not yet
+  bool reaped_overflow_ = false;
 };
 
 // /proc/PID/exe resolved, or "" if unreadable.

@@ -5,6 +5,9 @@
 // interrupted, and that the session ended, a per-thread timer interrupts that call every
 // kIntervalMs with a signal whose handler does nothing (no SA_RESTART: the call returns
 // EINTR, having transferred nothing for datagrams); the worker then checks and calls again.
+// A signal the tracee handles ends the wait as it would end the tracee's own blocking call:
+// the answer is ERESTARTSYS, which the kernel turns into EINTR, or a restart of the call
+// under SA_RESTART, as it delivers the signal (seccomp backend; see signal_handled).
 #include "session/waiter.hpp"
 
 #include <pthread.h>
@@ -14,7 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <system_error>
 
@@ -22,13 +29,44 @@ namespace guardian::session {
 
 namespace {
 
-constexpr long kIntervalMs = 200;
+constexpr long kIntervalMs = 50;
+constexpr long kErestartsys = 512;  // the kernel's ERESTARTSYS: EINTR or a restart, per SA_RESTART
+
+// Parses a "NAME:\tHEX" mask line of /proc/TID/status.
+std::uint64_t mask_of(const char* buf, const char* key) {
+  const char* p = std::strstr(buf, key);
+  return p ? std::strtoull(p + std::strlen(key), nullptr, 16) : 0;
+}
 
 int wake_signal() { return SIGRTMIN + 4; }
 
 void ignore_signal(int) {}
 
 }  // namespace
+
+// Has thread `tid` a pending signal that it does not block and whose handler it runs? Its own
+// (SigPnd), and the process's (ShdPnd) when it is the thread the kernel prefers for them (the
+// group leader, or the only thread). Those are the signals that end a native blocking call
+// (ignored and default-action ones do not, fatal ones kill the waiting thread anyway). A
+// thread that cannot be read has none: the wait goes on, as before.
+bool Waiter::signal_handled(pid_t tid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/status", tid);
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[4096];
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return false;
+  buf[n] = 0;
+  const char* tg = std::strstr(buf, "\nTgid:");
+  const char* th = std::strstr(buf, "\nThreads:");
+  bool leader = tg && std::strtol(tg + 7, nullptr, 10) == tid;
+  bool alone = th && std::strtol(th + 10, nullptr, 10) == 1;
+  std::uint64_t pending = mask_of(buf, "\nSigPnd:");
+  if (leader || alone) pending |= mask_of(buf, "\nShdPnd:");
+  return (pending & ~mask_of(buf, "\nSigBlk:") & mask_of(buf, "\nSigCgt:")) != 0;
+}
 
 Waiter::Waiter(EventLoop& loop, Alive alive, Complete complete)
     : loop_(loop), alive_(std::move(alive)), complete_(std::move(complete)) {
@@ -85,6 +123,10 @@ void Waiter::work(Job* j) {
     rc = j->op();
     if (rc != -EINTR) break;
     if (!alive_(j->n)) break;
+    if (interrupt_for_signals_ && signal_handled(j->n.tid)) {
+      rc = -kErestartsys;
+      break;
+    }
   }
   if (!have_timer) rc = -EAGAIN;
   if (have_timer) ::timer_delete(timer);

@@ -36,6 +36,11 @@ class Waiter final : public decode::Blocker {
              std::function<decode::Response(long rc, decode::Tracee& t)> finish) override;
   // Ends every wait (the session is over) and joins the workers; their answers are dropped.
   void stop();
+  // Whether a signal the tracee handles ends its wait with ERESTARTSYS (default: yes). Only
+  // a seccomp answer carries ERESTARTSYS back to the kernel's signal delivery; the ptrace
+  // backend's skipped syscall cannot restart, so it keeps waiting.
+  void interrupt_for_signals(bool on) { interrupt_for_signals_ = on; }
+  static bool signal_handled(pid_t tid);
 
   static constexpr int kMaxWaits = 256;
 
@@ -55,6 +60,7 @@ class Waiter final : public decode::Blocker {
   Complete complete_;
   UniqueFd done_fd_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> interrupt_for_signals_{true};
   std::mutex mu_;
   std::list<std::unique_ptr<Job>> jobs_;  // running or done, until the loop collects them
   std::deque<Job*> done_;

@@ -37,6 +37,25 @@ if command -v bash >/dev/null; then
     echo x >y; exec 3<y; cat /proc/self/fd/3; rm y; cat /dev/fd/3; cat <(echo procsub); echo out >>/dev/stdout'
 fi
 same "tar round trip" /bin/sh -c 'rm -rf tt && mkdir -p tt/a/b && echo z >tt/a/b/f && tar cf t.tar tt && rm -rf tt && tar xf t.tar && cat tt/a/b/f && tar tf t.tar | sort'
+# Under the built-in default profile (what `guardian run -- CMD` gives): everyday work in
+# the current directory behaves as natively, Python's multiprocessing (POSIX semaphores in
+# /dev/shm) included.
+same_default() {
+  name=$1; shift
+  "$@" >"$T/n.out" 2>/dev/null; n=$?
+  "$G" run -- "$@" >"$T/g.out" 2>"$T/g.err"; g=$?
+  check "default profile, $name: status" "$n" "$g"
+  if cmp -s "$T/n.out" "$T/g.out"; then check "default profile, $name: output" same same
+  else check "default profile, $name: output" same "differs: $(diff "$T/n.out" "$T/g.out" | head -5; head -3 "$T/g.err")"; fi
+}
+same_default "python multiprocessing pool" /usr/bin/python3 -c '
+import multiprocessing as m
+with m.Pool(2) as p: print(sum(p.map(abs, range(-50, 50))))
+l = m.Lock(); l.acquire(); l.release(); print("lock ok")'
+same_default "python venv with pip" /bin/sh -c '/usr/bin/python3 -m venv v >/dev/null &&
+  v/bin/python3 -m pip --version | cut -d" " -f1-2 && rm -rf v'
+same_default "files in the current directory" /bin/sh -c 'mkdir -p d/e && echo x >d/e/f && cp d/e/f g &&
+  mv g h && ln -s h l && cat l && rm -r d h l && ls -A'
 # A static binary making raw syscalls is supervised exactly like libc calls.
 if command -v gcc >/dev/null && [ -e /usr/lib/x86_64-linux-gnu/libc.a ]; then
   cat >s.c <<'C'

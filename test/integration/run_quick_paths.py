@@ -168,6 +168,22 @@ res("chown missing", lambda: os.chown("nope", os.getuid(), os.getgid(), dir_fd=d
 res("truncate via link", lambda: os.truncate("lfile", 2)); print(" size", os.stat("file").st_size)
 res("truncate dir", lambda: os.truncate("sub", 0))
 res("chmod link target", lambda: os.chmod("lfile", 0o600, dir_fd=d)); print(" mode", mode("file"))
+# An empty path is ENOENT and a path of PATH_MAX bytes or more ENAMETOOLONG, as the kernel
+# says before any permission check (never a decision about "/").
+LONG = "a/" * 2048
+for name, f in [("open", lambda p: os.open(p, os.O_RDONLY)),
+                ("open creat", lambda p: os.open(p, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)),
+                ("stat", os.stat), ("lstat", os.lstat), ("mkdir", os.mkdir), ("unlink", os.unlink),
+                ("rmdir", os.rmdir), ("chmod", lambda p: os.chmod(p, 0o600)),
+                ("rename from", lambda p: os.rename(p, "x9")), ("rename to", lambda p: os.rename("file", p)),
+                ("symlink to", lambda p: os.symlink(p, "sl9")), ("symlink at", lambda p: os.symlink("file", p)),
+                ("link", lambda p: os.link("file", p)), ("readlink", os.readlink),
+                ("truncate", lambda p: os.truncate(p, 0)), ("utime", lambda p: os.utime(p, None)),
+                ("access", lambda p: os.access(p, os.R_OK) or (_ for _ in ()).throw(OSError(errno.EACCES, ""))),
+                ("chdir", os.chdir), ("listdir", os.listdir), ("exec", lambda p: os.execv(p, ["x"]))]:
+    res("empty " + name, lambda: f(""))
+    res("long " + name, lambda: f(LONG))
+res("fstat AT_EMPTY_PATH", lambda: os.stat("", dir_fd=d) and None)
 # The umask of each creation is the creator's at that moment: the program changing its own,
 # and a child with another one creating in turn with its parent (the supervisor keeps the
 # last umask it used between creations).

@@ -37,7 +37,10 @@ struct SelfTracee : Tracee {
     if (!addr) return false;
     const char* p = reinterpret_cast<const char*>(addr);
     std::size_t n = strnlen(p, max + 1);
-    if (n > max) return false;
+    if (n > max) {
+      out.assign(p, n);
+      return false;
+    }
     out.assign(p, n);
     return true;
   }
@@ -46,7 +49,11 @@ struct SelfTracee : Tracee {
     return true;
   }
   bool still_valid() override { return valid; }
+  bool proves = false;  // answer_proves_valid()
+  bool answer_proves_valid() const override { return proves; }
+  int takes = 0;  // take_fd calls
   Result<UniqueFd> take_fd(int remote_fd) override {
+    ++takes;
     int fd = ::fcntl(remote_fd, F_DUPFD_CLOEXEC, 0);
     if (fd < 0) return fail_errno("dup", errno);
     return UniqueFd(fd);
@@ -135,6 +142,8 @@ struct Session : SessionView {
   pid_t tgid_of(pid_t) const override { return ::getpid(); }
   pid_t ppid_of(pid_t) const override { return ::getppid(); }
   std::string exe_of(pid_t) const override { return "/test"; }
+  bool private_fds = false;  // fd_table_private()
+  bool fd_table_private(pid_t) const override { return private_fds; }
 };
 
 inline Notification notif(int nr, std::initializer_list<std::uint64_t> args) {

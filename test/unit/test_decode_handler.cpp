@@ -173,6 +173,84 @@ TEST_CASE_FIXTURE(Fixture, "fd-based metadata writes are decided by the path the
   ::close(fd);
 }
 
+TEST_CASE_FIXTURE(Fixture, "fd-based metadata writes on a private table: decided, then continued") {
+  sess.private_fds = true;
+  int fd = ::open((d / "pub/a.txt").c_str(), O_RDONLY);
+  CHECK(run(SYS_fchmod, {static_cast<std::uint64_t>(fd), 0600}).err == EACCES);
+  REQUIRE(log.last_deny());
+  CHECK(log.last_deny()->path == d / "pub/a.txt");
+  CHECK(log.last_deny()->raw_path == d / "pub/a.txt");
+  ::close(fd);
+  put(d / "out/m", "m");
+  fd = ::open((d / "out/m").c_str(), O_RDONLY);
+  std::size_t before = log.recs.size();
+  // Allowed: the kernel runs the call on the tracee's own descriptor (nothing done here).
+  CHECK(run(SYS_fchmod, {static_cast<std::uint64_t>(fd), 0600}).kind == Response::Kind::cont);
+  CHECK(run(SYS_fchown, {static_cast<std::uint64_t>(fd), 0, 0}).kind == Response::Kind::cont);
+  CHECK(run(SYS_utimensat, {static_cast<std::uint64_t>(fd), 0, 0, 0}).kind == Response::Kind::cont);
+  CHECK(run(SYS_fsetxattr, {static_cast<std::uint64_t>(fd), 0, 0, 0, 0}).kind == Response::Kind::cont);
+  CHECK(log.recs.size() == before + 4);
+  CHECK(log.recs.back().path == d / "out/m");
+  struct stat st;
+  ::fstat(fd, &st);
+  CHECK((st.st_mode & 0777) == 0755);
+  CHECK(t.takes == 0);  // no pidfd_getfd
+  ::close(fd);
+  CHECK(run(SYS_fchmod, {999, 0600}).err == EBADF);
+  // Not provably private: the emulation as before.
+  sess.private_fds = false;
+  fd = ::open((d / "out/m").c_str(), O_RDONLY);
+  CHECK(run(SYS_fchmod, {static_cast<std::uint64_t>(fd), 0600}).kind == Response::Kind::value);
+  CHECK(t.takes == 1);
+  ::close(fd);
+}
+
+TEST_CASE_FIXTURE(Fixture, "ID_VALID is skipped only where the answer proves it") {
+  t.valid = false;  // the notification is gone: an ID_VALID would say so
+  t.proves = true;  // ...and a successful answer would prove it was not
+  std::string pub = d / "pub/a.txt", outf = d / "out/new";
+  struct stat st;
+  // Only an answer: decided without ID_VALID (a gone thread never hears it).
+  CHECK(run(SYS_stat, {P(pub), reinterpret_cast<std::uint64_t>(&st)}).kind == Response::Kind::cont);
+  CHECK(run(SYS_access, {P(pub), F_OK}).kind == Response::Kind::cont);
+  // The supervisor acts on what it read: still proven first.
+  CHECK(run(SYS_open, {P(pub), O_RDONLY, 0}).err == EINTR);
+  CHECK(run(SYS_mkdir, {P(outf), 0755}).err == EINTR);
+  CHECK_FALSE(exists(outf));
+  // Without the proof (no WAIT_KILLABLE_RECV, ptrace): ID_VALID everywhere.
+  t.proves = false;
+  CHECK(run(SYS_stat, {P(pub), reinterpret_cast<std::uint64_t>(&st)}).err == EINTR);
+}
+
+TEST_CASE_FIXTURE(Fixture, "lstat of a plain name in a held directory is decided as that entry") {
+  int pub = ::open((d / "pub").c_str(), O_RDONLY | O_DIRECTORY);
+  int sec = ::open((d / "secret").c_str(), O_RDONLY | O_DIRECTORY);
+  int out = ::open((d / "out").c_str(), O_RDONLY | O_DIRECTORY);
+  struct stat st;
+  auto lstat_at = [&](int dfd, const char* name, int fl) {
+    return run(SYS_newfstatat, {static_cast<std::uint64_t>(dfd), P(name),
+                                reinterpret_cast<std::uint64_t>(&st),
+                                static_cast<std::uint64_t>(fl)});
+  };
+  CHECK(lstat_at(pub, "a.txt", AT_SYMLINK_NOFOLLOW).kind == Response::Kind::cont);
+  CHECK(lstat_at(sec, "s.txt", AT_SYMLINK_NOFOLLOW).err == EACCES);
+  REQUIRE(log.last_deny());
+  CHECK(log.last_deny()->path == d / "secret/s.txt");
+  // The link itself is looked at, not followed; followed, it is the secret.
+  CHECK(lstat_at(out, "evil", AT_SYMLINK_NOFOLLOW).kind == Response::Kind::cont);
+  CHECK(lstat_at(out, "evil", 0).err == EACCES);
+  CHECK(run(SYS_readlinkat, {static_cast<std::uint64_t>(out), P("evil"), P(d.path), 16}).kind ==
+        Response::Kind::cont);
+  // A missing name: allowed, and the kernel's own call answers ENOENT.
+  CHECK(lstat_at(pub, "none", AT_SYMLINK_NOFOLLOW).kind == Response::Kind::cont);
+  CHECK(lstat_at(sec, "none", AT_SYMLINK_NOFOLLOW).err == EACCES);
+  // Not a plain name: resolved in full as before.
+  CHECK(lstat_at(out, "../secret/s.txt", AT_SYMLINK_NOFOLLOW).err == EACCES);
+  ::close(pub);
+  ::close(sec);
+  ::close(out);
+}
+
 TEST_CASE_FIXTURE(Fixture, "stat family: secret denied, ancestors allowed, fstat passes") {
   std::string sec = d / "secret/s.txt", anc = d.path, none = d / "pub/none";
   struct stat st;

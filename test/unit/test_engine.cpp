@@ -380,9 +380,14 @@ TEST_CASE("built-in profiles: default protects what runs later and secrets") {
   for (const char* p : {"/g/proj/.git/hooks/pre-commit", "/g/proj/.git/config", "/g/proj/.envrc", "/g/proj/.vscode/tasks.json",
                         "/g/proj/.bashrc", "/g/proj/sub/.zshrc", "/g/proj/vendor/lib/.git/hooks/post-checkout"})
     CHECK_MESSAGE(verdict(e, Op::write, p) == "deny", p);
-  for (const char* p : {"/g/proj/.env", "/g/proj/app/.env.local", "/g/proj/certs/server.pem", "/g/proj/id_rsa",
+  for (const char* p : {"/g/proj/.env", "/g/proj/app/.env.local", "/g/proj/certs/server-key.pem",
+                        "/g/proj/privkey.pem", "/g/tmp/x/tls.key", "/g/proj/id_rsa",
                         "/g/home/u/.ssh/id_ed25519", "/g/home/u/.aws/credentials", "/g/home/u/.gnupg/x"})
     CHECK_MESSAGE(verdict(e, Op::read, p) == "deny", p);
+  // Certificates and CA bundles are public; a new virtualenv gets certifi's cacert.pem.
+  for (const char* p : {"/g/proj/.venv/lib/python3.11/site-packages/pip/_vendor/certifi/cacert.pem",
+                        "/g/proj/certs/ca.pem", "/g/proj/fullchain.pem"})
+    CHECK_MESSAGE(verdict(e, Op::write, p) == "allow", p);
   CHECK(verdict(e, Op::read, "/g/home/u/notes.txt") == "deny");  // no HOME
   CHECK(verdict(e, Op::exec, "/usr/bin/env") == "allow");
   CHECK(verdict(e, Op::exec, "/g/proj/a.out") == "deny");

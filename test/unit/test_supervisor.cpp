@@ -20,6 +20,32 @@
 
 using namespace guardian;
 
+TEST_CASE("process table: a descriptor table is private only when known to be") {
+  session::ProcessTable t;
+  t.add(100, 100, 1, "/usr/bin/sh");
+  CHECK_FALSE(t.fd_table_private(100));  // how it was made is not known yet
+  t.confirm(100);
+  CHECK(t.fd_table_private(100));
+  CHECK_FALSE(t.fd_table_private(999));  // unknown thread
+  t.add(101, 100, 1, "");                // a second thread shares it
+  CHECK_FALSE(t.fd_table_private(100));
+  CHECK_FALSE(t.fd_table_private(101));
+  t.remove(101);
+  CHECK(t.fd_table_private(100));
+  t.add(200, 200, 100, "/usr/bin/sh");  // a child seen before its parent's fork event
+  CHECK_FALSE(t.fd_table_private(200));
+  t.mark_shared(200);  // clone(CLONE_FILES): both sides, for good
+  t.mark_shared(100);
+  t.confirm(200);
+  CHECK_FALSE(t.fd_table_private(200));
+  CHECK_FALSE(t.fd_table_private(100));
+  // A new process given a reused pid starts afresh.
+  t.remove(200);
+  t.add(200, 200, 1, "/usr/bin/sh");
+  t.confirm(200);
+  CHECK(t.fd_table_private(200));
+}
+
 TEST_CASE("process table: threads, processes, exe inheritance and exec collapse") {
   session::ProcessTable t;
   t.add(100, 100, 1, "/usr/bin/sh");
