@@ -96,6 +96,7 @@ bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolve
   policy::Request req;
   req.category = Category::file;
   req.op = op;
+  req.pid = c.tgid;  // its own /proc/PID answers to rules on /proc/self
   req.path = r.path;
   req.lexical_path = r.lexical;
   req.lexical_trusted = r.trusted && !r.magic;
@@ -120,6 +121,10 @@ bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolve
 
 namespace {
 bool cached_hit(const bool* cached) { return cached && *cached; }
+// One component that names an entry (not "", ".", "..", nothing with a slash).
+bool plain_name(std::string_view s) {
+  return !s.empty() && s != "." && s != ".." && s.find('/') == std::string_view::npos;
+}
 }  // namespace
 
 bool Handler::Impl::path_decide(Ctx& c, int dirfd, std::uint64_t addr, const ResolveOpts& o,
@@ -147,6 +152,21 @@ bool Handler::Impl::path_decide(Ctx& c, int dirfd, std::uint64_t addr, const Res
       *cached = true;
     }
   }
+  // lstat-like look at a plain name relative to a directory (tar's fstatat(dirfd, name,
+  // AT_SYMLINK_NOFOLLOW) of every member; readlinkat(dirfd, name)): the kernel follows no
+  // symlink at all, since it starts at the directory itself and does not follow the name,
+  // so the object is that directory's entry `name`, whose path is the start's text (read
+  // for the key just now) joined with it. Decided as that without a lookup of ours (an
+  // openat2 and a close); whether it exists, the kernel's own call says.
+  if (keyed && !*cached && !o.follow && plain_name(raw)) {
+    r.clear();
+    lexical_join(cache_start, raw, r.lexical);
+    if (!under_proc(r.lexical)) {
+      r.path = r.lexical;
+      r.exists = true;  // not looked at: the kernel answers ENOENT itself (file_stat)
+      return decide_resolved(c, op, raw, r, out);
+    }
+  }
   // A miss on a relative path resolves the joined text (the key without its flag): the
   // start directory was just read, and reading it again would cost another readlink.
   const bool joined = keyed && !cached_hit(cached) && raw[0] != '/';
@@ -164,6 +184,7 @@ bool Handler::Impl::path_decide(Ctx& c, int dirfd, std::uint64_t addr, const Res
     policy::Request req;
     req.category = Category::file;
     req.op = op;
+    req.pid = c.tgid;
     req.path = r.path;
     req.lexical_path = r.lexical;
     if (d->decide(req).verdict != policy::Verdict::allow &&
@@ -352,6 +373,7 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
   policy::Request req;
   req.category = Category::file;
   req.op = op;
+  req.pid = c.tgid;
   req.path = followed ? qpath : r.lexical;
   req.lexical_path = r.lexical;
   // No symlink followed, as Resolver::fast; or ones nobody looked at (Resolver::follow).

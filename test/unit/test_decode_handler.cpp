@@ -222,6 +222,35 @@ TEST_CASE_FIXTURE(Fixture, "ID_VALID is skipped only where the answer proves it"
   CHECK(run(SYS_stat, {P(pub), reinterpret_cast<std::uint64_t>(&st)}).err == EINTR);
 }
 
+TEST_CASE_FIXTURE(Fixture, "lstat of a plain name in a held directory is decided as that entry") {
+  int pub = ::open((d / "pub").c_str(), O_RDONLY | O_DIRECTORY);
+  int sec = ::open((d / "secret").c_str(), O_RDONLY | O_DIRECTORY);
+  int out = ::open((d / "out").c_str(), O_RDONLY | O_DIRECTORY);
+  struct stat st;
+  auto lstat_at = [&](int dfd, const char* name, int fl) {
+    return run(SYS_newfstatat, {static_cast<std::uint64_t>(dfd), P(name),
+                                reinterpret_cast<std::uint64_t>(&st),
+                                static_cast<std::uint64_t>(fl)});
+  };
+  CHECK(lstat_at(pub, "a.txt", AT_SYMLINK_NOFOLLOW).kind == Response::Kind::cont);
+  CHECK(lstat_at(sec, "s.txt", AT_SYMLINK_NOFOLLOW).err == EACCES);
+  REQUIRE(log.last_deny());
+  CHECK(log.last_deny()->path == d / "secret/s.txt");
+  // The link itself is looked at, not followed; followed, it is the secret.
+  CHECK(lstat_at(out, "evil", AT_SYMLINK_NOFOLLOW).kind == Response::Kind::cont);
+  CHECK(lstat_at(out, "evil", 0).err == EACCES);
+  CHECK(run(SYS_readlinkat, {static_cast<std::uint64_t>(out), P("evil"), P(d.path), 16}).kind ==
+        Response::Kind::cont);
+  // A missing name: allowed, and the kernel's own call answers ENOENT.
+  CHECK(lstat_at(pub, "none", AT_SYMLINK_NOFOLLOW).kind == Response::Kind::cont);
+  CHECK(lstat_at(sec, "none", AT_SYMLINK_NOFOLLOW).err == EACCES);
+  // Not a plain name: resolved in full as before.
+  CHECK(lstat_at(out, "../secret/s.txt", AT_SYMLINK_NOFOLLOW).err == EACCES);
+  ::close(pub);
+  ::close(sec);
+  ::close(out);
+}
+
 TEST_CASE_FIXTURE(Fixture, "stat family: secret denied, ancestors allowed, fstat passes") {
   std::string sec = d / "secret/s.txt", anc = d.path, none = d / "pub/none";
   struct stat st;
