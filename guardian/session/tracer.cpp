@@ -173,6 +173,9 @@ void Tracer::on_new(pid_t parent, pid_t child, int event) {
     }
   }
   if (!known) table_.add(child, tgid, ppid, table_.exe_of(parent));
+  // Seen first at its own stop but filed under another process (its /proc status could not
+  // be read then): the creator's process may count one thread short.
+  if (known && table_.tgid_of(child) != tgid) table_.mark_shared(table_.tgid_of(parent));
   if (tgid == child) {
     // A new process: its descriptor table is private (ProcessTable::fd_table_private) only
     // once we know the call gave it a copy. Until this event a child seen at its own first
