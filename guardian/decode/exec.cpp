@@ -85,6 +85,7 @@ bool Handler::Impl::exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool foll
   policy::Request req;
   req.category = Category::exec;
   req.op = Op::exec;
+  req.pid = c.tgid;
   req.path = r.path;
   req.lexical_path = r.lexical;
   req.lexical_trusted = r.trusted && !r.magic;

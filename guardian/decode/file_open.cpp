@@ -96,6 +96,7 @@ bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolve
   policy::Request req;
   req.category = Category::file;
   req.op = op;
+  req.pid = c.tgid;  // its own /proc/PID answers to rules on /proc/self
   req.path = r.path;
   req.lexical_path = r.lexical;
   req.lexical_trusted = r.trusted && !r.magic;
@@ -183,6 +184,7 @@ bool Handler::Impl::path_decide(Ctx& c, int dirfd, std::uint64_t addr, const Res
     policy::Request req;
     req.category = Category::file;
     req.op = op;
+    req.pid = c.tgid;
     req.path = r.path;
     req.lexical_path = r.lexical;
     if (d->decide(req).verdict != policy::Verdict::allow &&
@@ -371,6 +373,7 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
   policy::Request req;
   req.category = Category::file;
   req.op = op;
+  req.pid = c.tgid;
   req.path = followed ? qpath : r.lexical;
   req.lexical_path = r.lexical;
   // No symlink followed, as Resolver::fast; or ones nobody looked at (Resolver::follow).

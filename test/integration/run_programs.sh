@@ -54,6 +54,14 @@ with m.Pool(2) as p: print(sum(p.map(abs, range(-50, 50))))
 l = m.Lock(); l.acquire(); l.release(); print("lock ok")'
 same_default "python venv with pip" /bin/sh -c '/usr/bin/python3 -m venv v >/dev/null &&
   v/bin/python3 -m pip --version | cut -d" " -f1-2 && rm -rf v'
+# A process's own /proc/PID is its /proc/self (ps, psutil and the JVM name it by number);
+# another process's stays closed.
+same_default "own /proc/PID" /usr/bin/python3 -c '
+import os
+me = "/proc/%d" % os.getpid()
+print(open(me + "/status").readline().split()[0], os.path.exists(me + "/fd/1"), len(os.listdir(me + "/fd")) > 2)'
+"$G" run -- /bin/cat /proc/1/environ >/dev/null 2>&1; rc=$?
+check "default profile: another process's /proc/PID/environ is denied" 1 "$rc"
 same_default "files in the current directory" /bin/sh -c 'mkdir -p d/e && echo x >d/e/f && cp d/e/f g &&
   mv g h && ln -s h l && cat l && rm -r d h l && ls -A'
 # A static binary making raw syscalls is supervised exactly like libc calls.

@@ -64,7 +64,13 @@ def wait_started(p, marker):
     deadline = time.monotonic() + 10
     while len(marked(marker)) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
-    return line == "started\n" and len(marked(marker)) >= 2
+    ok = line == "started\n" and len(marked(marker)) >= 2
+    if not ok:  # say what was seen: a flaky start must be diagnosable from the CI log
+        status = p.poll()
+        err = p.stderr.read()[-500:] if status is not None else ""
+        print(f"# not started: first line {line!r}, helpers {marked(marker)}, "
+              f"guardian status {status}, stderr {err!r}", flush=True)
+    return ok
 
 
 def finish(p, what, marker, status_ok, limit=15):
