@@ -71,7 +71,7 @@ bool traced_by_someone() {
 
 // At a fork/vfork/clone event stop of `parent` (still inside that call, its registers as
 // at entry): did the call make a process that shares the caller's descriptor table
-// (CLONE_FILES without CLONE_THREAD)? ptrace reports such a clone with SIGCHLD as a FORK
+// (CLONE_FILES)? ptrace reports such a clone with SIGCHLD as a FORK
 // event, so only the flags tell. Unknown answers yes. (clone3, whose flags live in memory,
 // is refused by the filter; fork and vfork give the child a copy of the table.)
 bool shares_files(pid_t parent) {
@@ -79,7 +79,8 @@ bool shares_files(pid_t parent) {
   if (ptrace(PTRACE_GETREGS, parent, nullptr, &regs) != 0) return true;
   if (regs.orig_rax == SYS_fork || regs.orig_rax == SYS_vfork) return false;
   if (regs.orig_rax != SYS_clone) return true;
-  return (regs.rdi & CLONE_FILES) && !(regs.rdi & CLONE_THREAD);
+  // CLONE_THREAD here means a thread taken for a process: unknown, so yes.
+  return (regs.rdi & (CLONE_FILES | CLONE_THREAD)) != 0;
 }
 
 bool is_stop_signal(int sig) {
@@ -191,6 +192,8 @@ void Tracer::on_new(pid_t parent, pid_t child, int event) {
     // once we know the call gave it a copy. Until this event a child seen at its own first
     // stop (ensure_known) is unconfirmed, hence not private; the caller waits in this stop
     // meanwhile, so it cannot rely on a table it shares without our knowing.
+    // (Also when the call made a thread that the table filed as a process, its /proc status
+    // unreadable at its first stop: the creator's process could count one thread short.)
     if (shares_files(parent)) {
       table_.mark_shared(table_.tgid_of(parent));
       table_.mark_shared(child);
