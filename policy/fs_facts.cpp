@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <climits>
@@ -56,48 +57,124 @@ bool FsFacts::read_dir(int fd, std::vector<Entry>& out, std::size_t max) {
   return n == 0;
 }
 
-void read_links(FsFacts::DirLinks& d, std::size_t max, std::size_t asked,
-                bool (*want)(const void* ctx, const FsFacts::DirLinks& d, std::size_t i), const void* ctx) {
-  int fd = ::open(d.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  d.opened = true;
-  d.complete = FsFacts::read_dir(fd, d.entries, max);
-  d.nodes.assign(d.entries.size(), FsFacts::Node{FsFacts::Kind::unasked, {}});
-  char buf[PATH_MAX];
-  for (std::size_t i = 0; i < d.entries.size() && i < asked; ++i) {
-    unsigned char type = d.entries[i].second;
-    if ((type != DT_LNK && type != DT_UNKNOWN) || !want(ctx, d, i)) continue;
-    // readlinkat on the open directory skips a path walk (/usr/bin holds 500 links).
-    long n = ::readlinkat(fd, d.entries[i].first.c_str(), buf, sizeof buf - 1);
-    d.nodes[i] = FsFacts::node_of(n, errno, buf);
-    if (d.nodes[i].kind != FsFacts::Kind::absent) d.searchable = true;
+// Links read per task: small enough that two threads share a big directory evenly, large
+// enough that the queue costs nothing next to the syscalls.
+constexpr std::uint32_t kLinkChunk = 64;
+
+LinkReader::~LinkReader() { finish(); }
+
+void LinkReader::add(const std::string& dir) {
+  std::unique_lock lock(mu_);
+  if (by_name_.count(dir)) return;
+  Dir& d = dirs_.emplace_back();
+  d.d.dir = dir;
+  by_name_.emplace(dir, &d);
+  tasks_.push_back(Task{&d, 0, 0});
+  if (!helper_.joinable() && !finishing_) {
+    try {
+      helper_ = std::thread([this] { helper_loop(); });
+    } catch (const std::system_error&) {
+      // No helper: finish() reads everything on the calling thread.
+    }
   }
-  ::close(fd);
-  // Indexed here, in parallel, rather than on the first lookup on the scan's thread.
-  if (d.complete) {
-    d.index.reserve(d.entries.size());
-    for (std::size_t i = 0; i < d.entries.size(); ++i) d.index.emplace(d.entries[i].first, static_cast<std::uint32_t>(i));
+  lock.unlock();
+  cv_.notify_one();
+}
+
+void LinkReader::list(Dir& dir) {
+  FsFacts::DirLinks& d = dir.d;
+  dir.fd = ::open(d.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir.fd < 0) return;
+  d.opened = true;
+  d.complete = FsFacts::read_dir(dir.fd, d.entries, max_);
+  d.nodes.assign(d.entries.size(), FsFacts::Node{FsFacts::Kind::unasked, {}});
+  for (std::size_t i = 0; i < d.entries.size() && i < asked_; ++i) {
+    unsigned char type = d.entries[i].second;
+    if (type == DT_LNK || type == DT_UNKNOWN) dir.links.push_back(static_cast<std::uint32_t>(i));
   }
 }
 
-void read_links_parallel(std::vector<FsFacts::DirLinks>& dirs, std::size_t max, std::size_t asked,
-                         bool (*want)(const void* ctx, const FsFacts::DirLinks& d, std::size_t i), const void* ctx) {
-  // Each directory goes to whichever thread is free next; each is written by one thread.
-  std::atomic<std::size_t> next{0};
-  auto work = [&] {
-    for (std::size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < dirs.size();)
-      read_links(dirs[i], max, asked, want, ctx);
-  };
-  std::thread helper;
-  if (dirs.size() > 1) {
-    try {
-      helper = std::thread(work);
-    } catch (const std::system_error&) {
-      // No second thread: the calling thread reads them all.
+void LinkReader::run(const Task& t) {
+  Dir& dir = *t.dir;
+  if (t.from == t.to) {
+    list(dir);
+    std::unique_lock lock(mu_);
+    auto n = static_cast<std::uint32_t>(dir.links.size());
+    for (std::uint32_t from = 0; from < n; from += kLinkChunk) {
+      tasks_.push_back(Task{&dir, from, std::min(n, from + kLinkChunk)});
+      ++dir.chunks_left;
     }
+    if (dir.chunks_left == 0 && dir.fd >= 0) {
+      ::close(dir.fd);
+      dir.fd = -1;
+    }
+    lock.unlock();
+    cv_.notify_all();
+    // Indexed here, beside the other thread's reads, rather than on the first lookup later.
+    FsFacts::DirLinks& d = dir.d;
+    if (d.complete) {
+      d.index.reserve(d.entries.size());
+      for (std::size_t i = 0; i < d.entries.size(); ++i) d.index.emplace(d.entries[i].first, static_cast<std::uint32_t>(i));
+    }
+    return;
   }
-  work();
-  if (helper.joinable()) helper.join();
+  char buf[PATH_MAX];
+  bool searchable = false;
+  for (std::uint32_t k = t.from; k < t.to; ++k) {
+    std::uint32_t i = dir.links[k];
+    // readlinkat on the open directory skips a path walk (/usr/bin holds 500 links).
+    long n = ::readlinkat(dir.fd, dir.d.entries[i].first.c_str(), buf, sizeof buf - 1);
+    dir.d.nodes[i] = FsFacts::node_of(n, errno, buf);
+    if (dir.d.nodes[i].kind != FsFacts::Kind::absent) searchable = true;
+  }
+  if (searchable) dir.searchable.store(true, std::memory_order_relaxed);
+  std::unique_lock lock(mu_);
+  if (--dir.chunks_left == 0) {
+    ::close(dir.fd);
+    dir.fd = -1;
+  }
+}
+
+// Runs one queued task (the lock released meanwhile); false when there is none.
+bool LinkReader::work_one(std::unique_lock<std::mutex>& lock) {
+  if (tasks_.empty()) return false;
+  Task t = tasks_.front();
+  tasks_.pop_front();
+  ++busy_;
+  lock.unlock();
+  run(t);
+  lock.lock();
+  --busy_;
+  if (tasks_.empty() && busy_ == 0) cv_.notify_all();
+  return true;
+}
+
+void LinkReader::helper_loop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    if (work_one(lock)) continue;
+    if (finishing_) return;
+    cv_.wait(lock);
+  }
+}
+
+void LinkReader::finish() {
+  std::unique_lock lock(mu_);
+  finishing_ = true;
+  cv_.notify_all();
+  while (true) {
+    if (work_one(lock)) continue;
+    if (busy_ == 0) break;
+    cv_.wait(lock);  // the other thread's task may queue more
+  }
+  lock.unlock();
+  if (helper_.joinable()) helper_.join();
+  for (Dir& d : dirs_) d.d.searchable = d.searchable.load(std::memory_order_relaxed);
+}
+
+FsFacts::DirLinks* LinkReader::find(const std::string& dir) {
+  auto it = by_name_.find(dir);
+  return it == by_name_.end() ? nullptr : &it->second->d;
 }
 
 FsFacts::Node& FsFacts::put(const std::string& path, Node n) {

@@ -10,10 +10,16 @@
 // live as long as one computation: nothing is kept on disk (a session could poison it).
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <list>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -28,7 +34,7 @@ class FsFacts {
     dir,      // a directory (not a symlink)
     file,     // anything else that is not a symlink
     nonlink,  // not a symlink (readlink said EINVAL); type not known yet
-    unasked,  // (read_ahead only) not looked up
+    unasked,  // (LinkReader only) not a link, or not looked up
   };
   struct Node {
     Kind kind = Kind::absent;
@@ -44,10 +50,11 @@ class FsFacts {
   // Raw getdents64: opendir's 32 KiB buffer per directory made malloc consolidate each time.
   static bool read_dir(int fd, std::vector<Entry>& out, std::size_t max = SIZE_MAX);
 
-  // One directory read ahead for an alias scan: its entries and, for each entry the scan
-  // wants, what readlinkat() answered. Reading links is most of an envelope's cost and
-  // needs nothing from the rest of the computation, so read_ahead() spreads it over two
-  // threads; the scan then follows the chains in order, with the answers in hand.
+  // One directory read ahead for an alias scan: its entries and what readlinkat() said of
+  // each link among them. Reading links is most of an envelope's cost and needs nothing
+  // from the rest of the computation, so a LinkReader does it on a helper thread while the
+  // rules are still being resolved; the scan then follows the chains in order, with the
+  // answers in hand.
   struct DirLinks {
     std::string dir;                   // resolved
     bool opened = false;               // the directory could be opened
@@ -57,11 +64,6 @@ class FsFacts {
     std::vector<Node> nodes;           // parallel to entries: what readlinkat said, or unasked
     Index index;                       // built by the reading thread when complete
   };
-  // Reads each of `dirs` (entries up to `max`, then readlinkat of each entry `want` accepts
-  // among the first `asked`) on the calling thread and one helper thread. `want` must be
-  // safe to call from both. Falls back to the calling thread alone if no thread can start.
-  template <typename Want>
-  static void read_ahead(std::vector<DirLinks>& dirs, std::size_t max, std::size_t asked, const Want& want);
 
   // What `path` (absolute; every component but the last already resolved) is, without
   // following a final symlink: like readlink(2), from memory when known.
@@ -80,7 +82,7 @@ class FsFacts {
   // or a glob expansion): later lookups of its entries need no syscall once a lookup in it
   // succeeded (`searchable`: a listing needs read permission, a lookup search permission).
   void add_listing(const std::string& dir, std::vector<Entry> entries, bool searchable);
-  // The same for a directory read by read_ahead(), with its links' texts: a chain that
+  // The same for a directory read by a LinkReader, with its links' texts: a chain that
   // passes through one of them later needs no syscall either. Returns where its entries
   // and answers now live; `d`'s own when it was not read to its end (not kept).
   std::pair<const std::vector<Entry>*, const std::vector<Node>*> add_listing(DirLinks&& d);
@@ -104,7 +106,7 @@ class FsFacts {
  private:
   struct Listing {
     std::vector<Entry> entries;  // as read; indexed on first use
-    std::vector<Node> nodes;     // empty, or parallel to entries (read_ahead's answers)
+    std::vector<Node> nodes;     // empty, or parallel to entries (a LinkReader's answers)
     Index index;
     bool complete = false;    // entries hold the whole directory
     bool searchable = false;  // a lookup through it succeeded
@@ -124,19 +126,54 @@ class FsFacts {
   Counts counts_;
 };
 
-// Reads one directory of read_ahead() (see there).
-void read_links(FsFacts::DirLinks& d, std::size_t max, std::size_t asked,
-                bool (*want)(const void* ctx, const FsFacts::DirLinks& d, std::size_t i), const void* ctx);
-// Runs read_links over `dirs` on the calling thread and one helper.
-void read_links_parallel(std::vector<FsFacts::DirLinks>& dirs, std::size_t max, std::size_t asked,
-                         bool (*want)(const void* ctx, const FsFacts::DirLinks& d, std::size_t i), const void* ctx);
+// Reads the directories of alias scans (see FsFacts::DirLinks) from the moment each is
+// named: a helper thread lists it, then the links among its first `asked` entries are read
+// with readlinkat in chunks, by the helper and, once finish() is called, by the calling
+// thread too (a big directory is shared between them, not left to one). Only the reading
+// is concurrent; the results are used after finish(), on the calling thread.
+class LinkReader {
+ public:
+  // At most `max` entries per directory are read; links among the first `asked` are read.
+  LinkReader(std::size_t max, std::size_t asked) : max_(max), asked_(asked) {}
+  ~LinkReader();
+  LinkReader(const LinkReader&) = delete;
+  LinkReader& operator=(const LinkReader&) = delete;
 
-template <typename Want>
-void FsFacts::read_ahead(std::vector<DirLinks>& dirs, std::size_t max, std::size_t asked, const Want& want) {
-  auto call = [](const void* ctx, const DirLinks& d, std::size_t i) {
-    return (*static_cast<const Want*>(ctx))(d, i);
+  // Starts reading the resolved directory `dir` (once per directory; later calls ignored).
+  void add(const std::string& dir);
+  // Waits until every directory added is read, reading along. Falls back to the calling
+  // thread alone if no thread can start.
+  void finish();
+  // The read directory `dir` (after finish()), or nullptr if it was never added.
+  FsFacts::DirLinks* find(const std::string& dir);
+
+ private:
+  // One directory: what it read, and what it still has to read.
+  struct Dir {
+    FsFacts::DirLinks d;
+    int fd = -1;                       // open while its links are read
+    std::vector<std::uint32_t> links;  // positions of the entries to readlinkat
+    unsigned chunks_left = 0;          // under mu_
+    std::atomic<bool> searchable{false};
   };
-  read_links_parallel(dirs, max, asked, call, &want);
-}
+  struct Task {
+    Dir* dir;
+    std::uint32_t from, to;  // positions in dir->links; from == to: list the directory
+  };
+  void run(const Task& t);
+  void list(Dir& d);
+  bool work_one(std::unique_lock<std::mutex>& lock);
+  void helper_loop();
+
+  std::size_t max_, asked_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::list<Dir> dirs_;  // stable addresses
+  std::unordered_map<std::string, Dir*> by_name_;
+  std::deque<Task> tasks_;
+  unsigned busy_ = 0;       // tasks being run
+  bool finishing_ = false;  // finish() called: the helper leaves when there is no task
+  std::thread helper_;
+};
 
 }  // namespace guardian::policy

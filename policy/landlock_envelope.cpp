@@ -55,9 +55,14 @@ std::string describe(const char* kind, const std::string& expanded, const RuleOr
   return fmt::format("{} {} ({})", kind, pat, o.file);
 }
 
+// Directories whose links are never followed: the root and the kernel's pseudo file systems.
+bool is_unscanned(const std::string& dir) {
+  return dir == "/" || dir == "/proc" || dir == "/sys" || dir == "/dev";
+}
+
 class Builder {
  public:
-  explicit Builder(Envelope& env) : env_(env) {}
+  Builder(Envelope& env, bool follow_aliases) : env_(env), follow_aliases_(follow_aliases) {}
 
   // Adds the envelope entry for one path pattern with the given access. Write rules must be
   // added before read and exec rules (expansion below asks what is writable).
@@ -87,7 +92,11 @@ class Builder {
         bool dup = std::any_of(scans_.begin(), scans_.end(), [&](const Scan& o) {
           return o.dir == sc.dir && o.component == sc.component && (o.access & sc.access) == sc.access;
         });
-        if (!dup) scans_.push_back(std::move(sc));
+        if (!dup) {
+          // Its links are read from now on, while the other rules are resolved.
+          if (follow_aliases_ && !is_unscanned(sc.dir)) reader_.add(sc.dir);
+          scans_.push_back(std::move(sc));
+        }
       }
       return;
     }
@@ -170,28 +179,29 @@ class Builder {
     // /usr/bin/**) asked for it: each link is resolved once.
     std::map<std::string, std::vector<const Scan*>> by_dir;
     for (const auto& sc : scans_)
-      if (sc.dir != "/" && sc.dir != "/proc" && sc.dir != "/sys" && sc.dir != "/dev") by_dir[sc.dir].push_back(&sc);
-    // Listings and link texts first, on two threads (the bulk of the syscalls); then the
-    // chains are followed in order, one directory after another, as before.
-    std::vector<FsFacts::DirLinks> dirs;
+      if (!is_unscanned(sc.dir)) by_dir[sc.dir].push_back(&sc);
+    // Listings and link texts were read by reader_ since each directory was named (the
+    // bulk of the syscalls, on two threads now); the chains are followed in order, one
+    // directory after another, as before.
+    reader_.finish();
+    std::vector<FsFacts::DirLinks*> dirs;
     std::vector<const std::vector<const Scan*>*> scans_of;
     for (const auto& [dir, scans] : by_dir) {
-      dirs.emplace_back().dir = dir;
+      FsFacts::DirLinks* d = reader_.find(dir);
+      if (!d) continue;  // cannot happen: every scan's directory was added
+      dirs.push_back(d);
       scans_of.push_back(&scans);
     }
-    FsFacts::read_ahead(dirs, kScanBudget + 1, kScanBudget, [&](const FsFacts::DirLinks& d, std::size_t i) {
-      return wanted_by(*scans_of[static_cast<std::size_t>(&d - dirs.data())], d.entries[i].first) != 0;
-    });
     // Every listing is kept before any chain is followed: a chain from one directory
     // through a link of another (/usr/bin/java -> /etc/alternatives/java) finds it read.
     std::vector<std::pair<const std::vector<FsFacts::Entry>*, const std::vector<FsFacts::Node>*>> kept;
-    for (auto& d : dirs)
-      kept.push_back(d.entries.size() <= kScanBudget ? facts_.add_listing(std::move(d))
-                                                     : std::pair{&d.entries, &d.nodes});
+    for (FsFacts::DirLinks* d : dirs)
+      kept.push_back(d->entries.size() <= kScanBudget ? facts_.add_listing(std::move(*d))
+                                                      : std::pair{&d->entries, &d->nodes});
     std::vector<const Scan*> wanted;
     for (std::size_t k = 0; k < dirs.size(); ++k) {
-      if (!dirs[k].opened) continue;
-      const std::string& dir = dirs[k].dir;
+      if (!dirs[k]->opened) continue;
+      const std::string& dir = dirs[k]->dir;
       const auto& [entries, nodes] = kept[k];
       std::string prefix = dir + "/";
       for (std::size_t i = 0; i < entries->size(); ++i) {
@@ -200,9 +210,10 @@ class Builder {
           break;
         }
         const FsFacts::Node& first = (*nodes)[i];
-        if (first.kind == FsFacts::Kind::unasked) continue;  // not a link, or no rule wants it
+        if (first.kind == FsFacts::Kind::unasked) continue;  // not a link
         const std::string& name = (*entries)[i].first;
         std::uint8_t access = wanted_by(*scans_of[k], name, &wanted);
+        if (access == 0) continue;  // no rule of this directory wants it
         std::string link = prefix + name;
         bool is_dir = false;
         auto target = trusted_target(link, is_dir, access, true, &first);
@@ -414,6 +425,9 @@ class Builder {
   mutable std::unordered_map<std::string, std::uint8_t, PathHash, std::equal_to<>> masks_;  // dir_masks
   std::vector<Scan> scans_;
   FsFacts facts_;  // every readlink/stat/listing of this computation, made once
+  bool follow_aliases_;
+  // Reads the scans' directories as they are found (EnvelopeOptions::follow_aliases only).
+  LinkReader reader_{kScanBudget + 1, kScanBudget};
 };
 
 }  // namespace
@@ -437,7 +451,7 @@ std::string literal_prefix(const std::string& pattern) {
 
 Envelope compute_envelope(const Profile& profile, const EnvelopeOptions& opts) {
   Envelope env;
-  Builder b(env);
+  Builder b(env, opts.follow_aliases);
   // Write rules first: expanding read and exec globs depends on what is writable.
   for (const auto& r : profile.write) b.add_pattern(r.pattern, kEnvWrite, describe("write", r.pattern, r.origin));
   for (const auto& p : opts.extra_write) b.add_pattern(p, kEnvWrite, "write " + p + " (command line)");

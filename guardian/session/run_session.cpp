@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <future>
+#include <system_error>
+#include <thread>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -169,13 +171,30 @@ int run_session(const RunOptions& opts) {
   // Computing the envelope (an alias scan of /usr/bin, /etc/alternatives, /etc/ssl/certs:
   // about a thousand readlinks) is half of guardian's start-up CPU; it runs on a thread of
   // its own while the rest is set up, and is waited for before the first use. It only reads
-  // the profile, as the code below does until then. (A child forked meanwhile — the
-  // listener probe — runs raw syscalls only.)
-  std::future<launch::LandlockSetup> landlock_ready = std::async(
-      ll_off.empty() ? std::launch::async : std::launch::deferred,
-      [&profile, eo = launch::run_envelope_options(cmd.real, opts.extra_rules), ll_off] {
-        return launch::prepare_landlock(profile, eo, ll_off);
-      });
+  // the profile, as the code below does until then. (Children forked meanwhile — the
+  // listener probe, the command's process — run raw syscalls only.) The result comes
+  // through a promise, not std::async's future, whose get() also waits for the thread to
+  // exit: the thread is joined at the end of the session instead.
+  std::promise<launch::LandlockSetup> landlock_promise;
+  std::future<launch::LandlockSetup> landlock_ready = landlock_promise.get_future();
+  auto compute_landlock = [&profile, &landlock_promise, eo = launch::run_envelope_options(cmd.real, opts.extra_rules),
+                           ll_off] {
+    try {
+      landlock_promise.set_value(launch::prepare_landlock(profile, eo, ll_off));
+    } catch (...) {
+      landlock_promise.set_exception(std::current_exception());
+    }
+  };
+  std::jthread landlock_thread;
+  if (ll_off.empty()) {
+    try {
+      landlock_thread = std::jthread(compute_landlock);
+    } catch (const std::system_error&) {
+      compute_landlock();  // no thread: here, before the rest
+    }
+  } else {
+    compute_landlock();  // off: only the kernel's ABI is asked
+  }
 
   std::unique_ptr<policy::Engine> engine;
   try {
@@ -295,6 +314,20 @@ int run_session(const RunOptions& opts) {
   decider.handler = std::make_unique<decode::Handler>(*engine, *log, sup.table(), ho);
   decider.handler->allow_first_exec(cmd.real);
 
+  // The command's process is forked now and gets ready (signal mask, descriptors,
+  // no_new_privs) while the envelope is still being computed; it then waits for the
+  // ruleset. A failure here is reported as a launch failure once session_start is logged.
+  launch::LaunchSpec spec;
+  spec.path = cmd.path;
+  spec.argv = opts.command;
+  spec.envp = std::move(envp);
+  spec.filter = &fprog;
+  spec.cgroup_fd = control.value()->cgroup_dir_fd();
+  if (shim.value().active()) spec.keep_fds.push_back(shim.value().child_fd());
+  if (fast)
+    for (int fd : fast->child_fds()) spec.keep_fds.push_back(fd);
+  Result<void> forked = sup.start(std::move(spec));
+
   // Tracing inside the session (strace, gdb, a nested guardian): the traced process's
   // execs are then held by the Landlock envelope instead of our exec check.
   // In complain mode and learning nothing is enforced: exec checks would only log.
@@ -323,17 +356,9 @@ int run_session(const RunOptions& opts) {
   }
   log->session_start(ss);
 
-  launch::LaunchSpec spec;
-  spec.path = cmd.path;
-  spec.argv = opts.command;
-  spec.envp = std::move(envp);
-  spec.filter = &fprog;
-  spec.landlock_ruleset_fd = landlock.active ? landlock.ruleset.get() : -1;
-  spec.cgroup_fd = control.value()->cgroup_dir_fd();
-  if (shim.value().active()) spec.keep_fds.push_back(shim.value().child_fd());
-  if (fast)
-    for (int fd : fast->child_fds()) spec.keep_fds.push_back(fd);
-  auto status = sup.run(std::move(spec));
+  // The ruleset reaches the waiting process now; it installs the filter and execs.
+  Result<int> status = forked ? sup.run(landlock.active ? landlock.ruleset.get() : -1)
+                              : Result<int>(forked.error());
 
   audit::SessionEnd se;
   se.duration_s = now_s() - started;

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -32,19 +33,26 @@ namespace {
 constexpr long kOptions = PTRACE_O_TRACEEXEC | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
                           PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL;
 
-// Tgid and PPid of a task from /proc (threads and processes look alike to ptrace).
+// Tgid and PPid of a task from /proc (threads and processes look alike to ptrace). One
+// open, one read, one close: both fields are in the first lines of the file, which stdio
+// would have read in three reads after an fstat.
 bool read_status(pid_t tid, pid_t& tgid, pid_t& ppid) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/status", tid);
-  FILE* f = std::fopen(path, "re");
-  if (!f) return false;
-  char line[256];
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[1024];
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return false;
+  buf[n] = '\0';
   tgid = ppid = 0;
-  while (std::fgets(line, sizeof line, f)) {
-    if (std::strncmp(line, "Tgid:", 5) == 0) tgid = static_cast<pid_t>(std::atoi(line + 5));
-    if (std::strncmp(line, "PPid:", 5) == 0) ppid = static_cast<pid_t>(std::atoi(line + 5));
+  // The fields at line starts after "Name:" (whose value the kernel escapes).
+  for (char* line = std::strchr(buf, '\n'); line; line = std::strchr(line + 1, '\n')) {
+    if (std::strncmp(line + 1, "Tgid:", 5) == 0) tgid = static_cast<pid_t>(std::atoi(line + 6));
+    else if (std::strncmp(line + 1, "PPid:", 5) == 0) ppid = static_cast<pid_t>(std::atoi(line + 6));
+    if (tgid > 0 && ppid > 0) break;
   }
-  std::fclose(f);
   return tgid > 0;
 }
 
@@ -63,7 +71,7 @@ bool traced_by_someone() {
 
 // At a fork/vfork/clone event stop of `parent` (still inside that call, its registers as
 // at entry): did the call make a process that shares the caller's descriptor table
-// (CLONE_FILES without CLONE_THREAD)? ptrace reports such a clone with SIGCHLD as a FORK
+// (CLONE_FILES)? ptrace reports such a clone with SIGCHLD as a FORK
 // event, so only the flags tell. Unknown answers yes. (clone3, whose flags live in memory,
 // is refused by the filter; fork and vfork give the child a copy of the table.)
 bool shares_files(pid_t parent) {
@@ -71,7 +79,8 @@ bool shares_files(pid_t parent) {
   if (ptrace(PTRACE_GETREGS, parent, nullptr, &regs) != 0) return true;
   if (regs.orig_rax == SYS_fork || regs.orig_rax == SYS_vfork) return false;
   if (regs.orig_rax != SYS_clone) return true;
-  return (regs.rdi & CLONE_FILES) && !(regs.rdi & CLONE_THREAD);
+  // CLONE_THREAD here means a thread taken for a process: unknown, so yes.
+  return (regs.rdi & (CLONE_FILES | CLONE_THREAD)) != 0;
 }
 
 bool is_stop_signal(int sig) {
@@ -173,11 +182,18 @@ void Tracer::on_new(pid_t parent, pid_t child, int event) {
     }
   }
   if (!known) table_.add(child, tgid, ppid, table_.exe_of(parent));
+  // Its first stop came already and was held for this event: it is known now, let it go.
+  if (auto h = std::find(held_.begin(), held_.end(), child); h != held_.end()) {
+    held_.erase(h);
+    resume(child, 0);
+  }
   if (tgid == child) {
     // A new process: its descriptor table is private (ProcessTable::fd_table_private) only
     // once we know the call gave it a copy. Until this event a child seen at its own first
     // stop (ensure_known) is unconfirmed, hence not private; the caller waits in this stop
     // meanwhile, so it cannot rely on a table it shares without our knowing.
+    // (Also when the call made a thread that the table filed as a process, its /proc status
+    // unreadable at its first stop: the creator's process could count one thread short.)
     if (shares_files(parent)) {
       table_.mark_shared(table_.tgid_of(parent));
       table_.mark_shared(child);
@@ -218,9 +234,20 @@ void Tracer::on_exec(pid_t pid) {
 }
 
 void Tracer::on_stop(pid_t pid, int status) {
-  ensure_known(pid);
   int sig = WSTOPSIG(status);
   int event = (status >> 16) & 0xff;
+  if (!table_.known(pid)) {
+    // A new task's first stop, reported before its parent's fork/clone event (the kernel
+    // lists the newest tracee first, so this is the usual order for posix_spawn and
+    // threads). That event normally waits in this same drain and tells us who it is; until
+    // then the task stays in its stop, so it cannot run unknown to the table. What is still
+    // held when the drain ends is read from /proc (flush_held).
+    if (draining_ && event == PTRACE_EVENT_STOP && !is_stop_signal(sig)) {
+      held_.push_back(pid);
+      return;
+    }
+    ensure_known(pid);
+  }
   switch (event) {
     case PTRACE_EVENT_FORK:
     case PTRACE_EVENT_VFORK:
@@ -345,6 +372,7 @@ void Tracer::prune_released() {
 }
 
 void Tracer::on_exit(pid_t pid, int status) {
+  if (auto h = std::find(held_.begin(), held_.end(), pid); h != held_.end()) held_.erase(h);
   if (early_.erase(pid) || !table_.known(pid)) {
     // Reaped before its parent's event was seen (its first stop came first, or it was killed
     // before any stop): that event may still come (on_new). Bounded; past the bound on_new
@@ -363,14 +391,31 @@ void Tracer::on_exit(pid_t pid, int status) {
 }
 
 void Tracer::reap() {
+  bool outer = !draining_;
+  draining_ = true;
   for (;;) {
     int status = 0;
     pid_t pid = waitpid(-1, &status, WNOHANG | __WALL);
     if (pid <= 0) {
       if (pid < 0 && errno == EINTR) continue;
-      return;
+      break;
     }
     dispatch(pid, status);
+  }
+  if (outer) {
+    draining_ = false;
+    flush_held();
+  }
+}
+
+void Tracer::flush_held() {
+  // First stops whose parent's event did not come in the drain (its parent was killed, or
+  // is slow to stop): known from /proc, as before there was any holding.
+  std::vector<pid_t> held;
+  held.swap(held_);
+  for (pid_t pid : held) {
+    ensure_known(pid);
+    resume(pid, 0);
   }
 }
 

@@ -91,6 +91,7 @@ class Tracer {
   void on_syscall_stop(pid_t pid);
   void detach(pid_t pid, int sig);
   void prune_released();
+  void flush_held();
   void record(pid_t pid, pid_t ppid, const char* what, const std::string& exe,
               std::optional<int> status);
 
@@ -109,6 +110,9 @@ class Tracer {
   static constexpr std::size_t kMaxReapedUnknown = 4096;
   std::unordered_set<pid_t> reaped_unknown_;
   std::unordered_set<pid_t> early_;  // first stop seen, parent's event not yet
+  // Inside reap(): first stops of unknown tasks wait there for their parent's event.
+  bool draining_ = false;
+  std::vector<pid_t> held_;
   bool reaped_overflow_ = false;
 };
 

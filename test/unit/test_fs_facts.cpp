@@ -154,44 +154,57 @@ TEST_CASE("a directory that can be listed but not searched answers as the kernel
   CHECK(facts.realpath(t / "locked/f") == std::nullopt);
 }
 
-TEST_CASE("read_ahead reads every directory's links once, on however many threads") {
+TEST_CASE("a LinkReader reads every directory's links once, however its chunks are shared") {
   FactsDir t;
-  std::vector<FsFacts::DirLinks> dirs;
+  // 150 links per directory: several chunks each, read by the helper and the caller.
+  LinkReader reader(1000, 1000);
+  std::vector<std::string> names;
   for (int d = 0; d < 5; ++d) {
     std::string dir = t / ("d" + std::to_string(d));
     fs::create_directories(dir);
-    for (int i = 0; i < 30; ++i) fs::create_symlink("/t" + std::to_string(d * 100 + i), dir + "/l" + std::to_string(i));
+    for (int i = 0; i < 150; ++i) fs::create_symlink("/t" + std::to_string(d * 1000 + i), dir + "/l" + std::to_string(i));
     touch(dir + "/plain");
-    dirs.emplace_back().dir = dir;
+    names.push_back(dir);
+    reader.add(dir);
+    reader.add(dir);  // a second scan of the same directory: read once
   }
-  dirs.emplace_back().dir = t / "missing";
-  FsFacts::read_ahead(dirs, 1000, 1000, [](const FsFacts::DirLinks& d, std::size_t i) {
-    return d.entries[i].first != "l7";  // a rule that does not want l7
-  });
+  reader.add(t / "missing");
+  reader.finish();
+  CHECK(reader.find(t / "never-added") == nullptr);
   for (int d = 0; d < 5; ++d) {
-    const auto& dl = dirs[static_cast<std::size_t>(d)];
-    CHECK(dl.opened);
-    CHECK(dl.complete);
-    CHECK(dl.searchable);
-    REQUIRE(dl.entries.size() == 33);  // ., .., plain, 30 links
-    for (std::size_t i = 0; i < dl.entries.size(); ++i) {
-      const auto& [name, type] = dl.entries[i];
-      const FsFacts::Node& n = dl.nodes[i];
-      if (type != DT_LNK || name == "l7") {
+    FsFacts::DirLinks* dl = reader.find(names[static_cast<std::size_t>(d)]);
+    REQUIRE(dl != nullptr);
+    CHECK(dl->opened);
+    CHECK(dl->complete);
+    CHECK(dl->searchable);
+    REQUIRE(dl->entries.size() == 153);  // ., .., plain, 150 links
+    for (std::size_t i = 0; i < dl->entries.size(); ++i) {
+      const auto& [name, type] = dl->entries[i];
+      const FsFacts::Node& n = dl->nodes[i];
+      if (type != DT_LNK) {
         CHECK(n.kind == FsFacts::Kind::unasked);
         continue;
       }
       CHECK(n.kind == FsFacts::Kind::link);
-      CHECK(n.text == "/t" + std::to_string(d * 100 + std::stoi(name.substr(1))));
+      CHECK(n.text == "/t" + std::to_string(d * 1000 + std::stoi(name.substr(1))));
     }
   }
-  CHECK_FALSE(dirs.back().opened);
+  CHECK_FALSE(reader.find(t / "missing")->opened);
+  // Links beyond `asked` are listed but not read.
+  LinkReader few(1000, 3);
+  few.add(names[0]);
+  few.finish();
+  std::size_t read = 0;
+  for (const auto& n : few.find(names[0])->nodes) read += n.kind == FsFacts::Kind::link;
+  CHECK(read <= 3);
+  std::vector<FsFacts::DirLinks*> dirs;
+  for (const auto& n : names) dirs.push_back(reader.find(n));
   // Kept as a listing, the answers serve later lookups without a syscall.
   FsFacts facts;
-  std::string l3 = dirs[2].dir + "/l3";
-  facts.add_listing(std::move(dirs[2]));
+  std::string l3 = dirs[2]->dir + "/l3";
+  facts.add_listing(std::move(*dirs[2]));
   const FsFacts::Node& n = facts.node(l3);
   CHECK(n.kind == FsFacts::Kind::link);
-  CHECK(n.text == "/t203");
+  CHECK(n.text == "/t2003");
   CHECK(facts.counts().readlink == 0);
 }
