@@ -79,4 +79,17 @@ PidDirs& pid_dirs() {
   return dirs;
 }
 
+bool read_small(const char* path, char* buf, std::size_t cap) {
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || cap == 0) {
+    if (fd >= 0) ::close(fd);
+    return false;
+  }
+  ssize_t n = ::read(fd, buf, cap - 1);
+  ::close(fd);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  return true;
+}
+
 }  // namespace guardian::procfs

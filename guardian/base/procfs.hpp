@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <string>
 #include <unordered_map>
 
@@ -15,6 +16,10 @@ namespace guardian::procfs {
 // are our descriptor numbers: readlinkat(self_fd_dir(), "7") is readlink("/proc/self/fd/7")
 // without the walk through /proc and the "self" link.
 int self_fd_dir();
+
+// Reads a small procfs text file whole into buf (NUL-terminated; procfs builds it at the
+// first read anyway): one open, one read, one close. False if it cannot be read.
+bool read_small(const char* path, char* buf, std::size_t cap);
 
 // Writes the decimal form of fd into buf (at least 12 bytes); returns buf.
 const char* fd_name(int fd, char* buf);

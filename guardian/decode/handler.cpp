@@ -297,8 +297,7 @@ bool proc_read(int fd, char* buf, std::size_t cap) {
 
 bool proc_field(const char* file, const char* key, char* val, std::size_t cap) {
   char buf[4096];
-  return proc_read(::open(file, O_RDONLY | O_CLOEXEC), buf, sizeof buf) &&
-         proc_field_in(buf, key, val, cap);
+  return procfs::read_small(file, buf, sizeof buf) && proc_field_in(buf, key, val, cap);
 }
 }  // namespace
 

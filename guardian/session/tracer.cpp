@@ -19,6 +19,8 @@
 #include <cstring>
 #include <vector>
 
+#include "base/procfs.hpp"
+
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
 #endif
@@ -39,13 +41,8 @@ constexpr long kOptions = PTRACE_O_TRACEEXEC | PTRACE_O_TRACEFORK | PTRACE_O_TRA
 bool read_status(pid_t tid, pid_t& tgid, pid_t& ppid) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/status", tid);
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
   char buf[1024];
-  ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
-  if (n <= 0) return false;
-  buf[n] = '\0';
+  if (!procfs::read_small(path, buf, sizeof buf)) return false;
   tgid = ppid = 0;
   // The fields at line starts after "Name:" (whose value the kernel escapes).
   for (char* line = std::strchr(buf, '\n'); line; line = std::strchr(line + 1, '\n')) {

@@ -25,6 +25,8 @@
 #include <cstring>
 #include <system_error>
 
+#include "base/procfs.hpp"
+
 namespace guardian::session {
 
 namespace {
@@ -52,13 +54,8 @@ void ignore_signal(int) {}
 bool Waiter::signal_handled(pid_t tid) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/status", tid);
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
   char buf[4096];
-  ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
-  if (n <= 0) return false;
-  buf[n] = 0;
+  if (!procfs::read_small(path, buf, sizeof buf)) return false;
   const char* tg = std::strstr(buf, "\nTgid:");
   const char* th = std::strstr(buf, "\nThreads:");
   bool leader = tg && std::strtol(tg + 7, nullptr, 10) == tid;
