@@ -110,7 +110,7 @@ bool Loader::load_top(std::string_view file_or_name) {
   if (is_builtin_ref(ref)) {
     if (builtin_profile_text(ref)) {
       sha_input_ = *builtin_profile_text(ref);
-      return load_unit(Unit{"builtin:" + ref, "builtin:" + ref, "", true, ref}, *builtin_profile_text(ref), true);
+      return load_unit(Unit{"builtin:" + ref, "builtin:" + ref, "", true, ref}, *builtin_profile_parse_text(ref), true);
     }
     if (::access(ref.c_str(), F_OK) != 0) {
       error_at(ref, 0, 0, "unknown profile '" + ref + "' (not a file, and no built-in of that name: " + builtin_list() + ")");
@@ -157,7 +157,7 @@ void Loader::load_extends(const Unit& from, const std::string& ref, const YAML::
       return;
     }
     u = Unit{"builtin:" + ref, "builtin:" + ref, "", true, ref};
-    text = *t;
+    text = *builtin_profile_parse_text(ref);
   } else {
     if (from.builtin) {
       error(from.display, mark, "a built-in profile cannot extend a file");

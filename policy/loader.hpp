@@ -51,6 +51,9 @@ LoadResult load_profile_text(std::string_view text, std::string_view display, co
 // The text of a built-in profile, or nullptr. Built-ins are policy/profiles/*.yaml, embedded
 // at build time; their rules' origin file is "builtin:NAME".
 const std::string* builtin_profile_text(std::string_view name);
+// What the loader parses of a built-in: its text with comment-only lines blanked (same
+// lines and columns; Profile::sha256 and `profile show` use the text itself).
+const std::string* builtin_profile_parse_text(std::string_view name);
 std::vector<std::string> builtin_profile_names();
 
 }  // namespace guardian::policy

@@ -82,8 +82,9 @@ Result<Launched> finish(Pending& p, int landlock_ruleset_fd, const BeforeExec& b
 Result<Launched> launch(const LaunchSpec& spec, const BeforeExec& before_exec);
 
 // Can this process's children get a seccomp user-notify listener? 0 if so, else the errno
-// (EBUSY under a supervisor that refuses nested listeners, e.g. another guardian). A vfork
-// child installs an allow-all filter; used by --backend auto.
+// (EBUSY under a supervisor that refuses nested listeners, e.g. another guardian). Under no
+// filter, asks the kernel whether it has user notifications; else a vfork child installs
+// an allow-all filter with a listener. Used by --backend auto.
 int probe_user_notify();
 
 }  // namespace guardian::launch

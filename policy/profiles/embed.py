@@ -2,7 +2,11 @@
 """Embeds the built-in profiles (policy/profiles/*.yaml) into a C++ source file.
 
 usage: embed.py OUT.cpp NAME.yaml...
-Each file becomes a byte array, so any character in the YAML survives unchanged.
+Each file becomes a byte array, so any character in the YAML survives unchanged; beside it
+the text the loader parses, whose comment-only lines are blanked (line and column numbers
+stay those of the file). The comments are a third of the text, and YAML scans every
+character: parsing `base` on every `guardian run` took 0.25 ms with them, 0.16 ms without.
+The built-ins have no block scalars, where a '#' line would be content.
 """
 import os
 import sys
@@ -30,11 +34,20 @@ def main():
         data = open(path, "rb").read()
         body = ",".join(str(b) for b in data)
         lines.append(f"const unsigned char k{i}[] = {{{body}}};")
+        parsed = b"".join(b"\n" if l.lstrip().startswith(b"#") else l
+                          for l in data.splitlines(keepends=True))
+        body = ",".join(str(b) for b in parsed)
+        lines.append(f"const unsigned char p{i}[] = {{{body}}};")
     lines.append("")
-    lines.append("const std::vector<std::pair<std::string, std::string>>& table() {")
-    lines.append("  static const std::vector<std::pair<std::string, std::string>> t = {")
+    lines.append("struct Builtin {")
+    lines.append("  std::string name, text, parse_text;")
+    lines.append("};")
+    lines.append("")
+    lines.append("const std::vector<Builtin>& table() {")
+    lines.append("  static const std::vector<Builtin> t = {")
     for i, name in enumerate(names):
-        lines.append(f'      {{"{name}", std::string(reinterpret_cast<const char*>(k{i}), sizeof k{i})}},')
+        lines.append(f'      {{"{name}", std::string(reinterpret_cast<const char*>(k{i}), sizeof k{i}),')
+        lines.append(f'       std::string(reinterpret_cast<const char*>(p{i}), sizeof p{i})}},')
     lines.append("  };")
     lines.append("  return t;")
     lines.append("}")
@@ -42,14 +55,20 @@ def main():
     lines.append("}  // namespace")
     lines.append("")
     lines.append("const std::string* builtin_profile_text(std::string_view name) {")
-    lines.append("  for (const auto& [n, text] : table())")
-    lines.append("    if (n == name) return &text;")
+    lines.append("  for (const auto& b : table())")
+    lines.append("    if (b.name == name) return &b.text;")
+    lines.append("  return nullptr;")
+    lines.append("}")
+    lines.append("")
+    lines.append("const std::string* builtin_profile_parse_text(std::string_view name) {")
+    lines.append("  for (const auto& b : table())")
+    lines.append("    if (b.name == name) return &b.parse_text;")
     lines.append("  return nullptr;")
     lines.append("}")
     lines.append("")
     lines.append("std::vector<std::string> builtin_profile_names() {")
     lines.append("  std::vector<std::string> out;")
-    lines.append("  for (const auto& entry : table()) out.push_back(entry.first);")
+    lines.append("  for (const auto& entry : table()) out.push_back(entry.name);")
     lines.append("  return out;")
     lines.append("}")
     lines.append("")

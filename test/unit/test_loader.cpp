@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 
@@ -343,4 +344,39 @@ TEST_CASE("load_profile_text: in-memory text, located like a file") {
   REQUIRE(r.profile);
   CHECK(r.profile->read[0].pattern == "/g/d/x");
   CHECK(r.profile->name == "mem");
+}
+
+TEST_CASE("built-ins parse the same without their comment lines: rules, lines, columns, digest") {
+  LoadContext ctx;
+  ctx.builtins = {{"HOME", "/home/u"}, {"CWD", "/work"}, {"TMPDIR", "/tmp"}, {"USER", "u"}, {"UID", "1000"}};
+  for (const std::string& name : builtin_profile_names()) {
+    CAPTURE(name);
+    const std::string* text = builtin_profile_text(name);
+    const std::string* parsed = builtin_profile_parse_text(name);
+    REQUIRE(text != nullptr);
+    REQUIRE(parsed != nullptr);
+    CHECK(parsed->size() < text->size());  // the comments are gone...
+    CHECK(std::count(parsed->begin(), parsed->end(), '\n') == std::count(text->begin(), text->end(), '\n'));
+    LoadResult a = load_profile(name, ctx);                                // parses the blanked text
+    LoadResult b = load_profile_text(*text, "builtin:" + name, ctx);  // the text with its comments
+    REQUIRE(a.errors.empty());
+    REQUIRE(b.errors.empty());
+    CHECK(a.profile->sha256 == b.profile->sha256);  // ...but the digest is the text's
+    auto same = [](const std::vector<PathRule>& x, const std::vector<PathRule>& y) {
+      REQUIRE(x.size() == y.size());
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        CHECK(x[i].pattern == y[i].pattern);
+        CHECK(x[i].origin.line == y[i].origin.line);
+        CHECK(x[i].origin.column == y[i].origin.column);
+        CHECK(x[i].origin.pattern == y[i].origin.pattern);
+      }
+    };
+    same(a.profile->read, b.profile->read);
+    same(a.profile->write, b.profile->write);
+    same(a.profile->deny, b.profile->deny);
+    same(a.profile->exec_allow, b.profile->exec_allow);
+    same(a.profile->exec_deny, b.profile->exec_deny);
+    CHECK(a.profile->connect.size() == b.profile->connect.size());
+    CHECK(a.profile->env.keep == b.profile->env.keep);
+  }
 }
