@@ -113,6 +113,50 @@ int run_session(const RunOptions& opts) {
   // Before any thread exists (audit writer, ask server): see block_supervisor_signals.
   block_supervisor_signals();
 
+  // Landlock envelope (landlock room): off with --no-landlock and in complain mode, where
+  // it would block what the mode promises to let through.
+  std::string ll_off = !opts.landlock                        ? "--no-landlock"
+                       : opts.learn_allow_all                    ? "learning"
+                       : opts.mode == decode::Mode::complain     ? "complain mode"
+                                                                 : "";
+  // Computing the envelope (an alias scan of /usr/bin, /etc/alternatives, /etc/ssl/certs:
+  // about a thousand readlinks) is half of guardian's start-up CPU; it runs on a thread of
+  // its own while the rest is set up, and is waited for before the first use. The thread
+  // is started now and waits for its job (the profile, once parsed): starting a thread and
+  // its first run took 0.1-0.3 ms that were on the critical path. It only reads the
+  // profile, as the code below does until then. (Children forked meanwhile — the listener
+  // probe, the command's process — run raw syscalls only.) The result comes through a
+  // promise, not std::async's future, whose get() also waits for the thread to exit.
+  struct EnvelopeJob {
+    const policy::Profile* profile = nullptr;
+    policy::EnvelopeOptions options;
+  };
+  std::promise<launch::LandlockSetup> landlock_promise;
+  std::future<launch::LandlockSetup> landlock_ready = landlock_promise.get_future();
+  std::jthread landlock_thread;
+  // Destroyed before landlock_thread: a return before the job is given breaks the promise
+  // and the thread ends.
+  std::promise<EnvelopeJob> envelope_job;
+  if (ll_off.empty()) {
+    try {
+      landlock_thread = std::jthread([job = envelope_job.get_future(), &landlock_promise]() mutable {
+        EnvelopeJob j;
+        try {
+          j = job.get();
+        } catch (const std::future_error&) {
+          return;  // guardian stopped before the profile was ready
+        }
+        try {
+          landlock_promise.set_value(launch::prepare_landlock(*j.profile, j.options, ""));
+        } catch (...) {
+          landlock_promise.set_exception(std::current_exception());
+        }
+      });
+    } catch (const std::system_error&) {
+      // No thread: computed in place once the profile is ready.
+    }
+  }
+
   // The profile: every error is located (FILE:LINE:COL) by the loader.
   policy::LoadContext ctx = policy::context_from_environment();
   for (const auto& [name, value] : opts.set_vars) ctx.overrides[name] = value;
@@ -162,39 +206,25 @@ int run_session(const RunOptions& opts) {
   // `dns: true` does (the gate, not the envelope, decides the names).
   if (go.rules.any_host_rules()) profile.dns = true;
 
-  // Landlock envelope (landlock room): off with --no-landlock and in complain mode, where
-  // it would block what the mode promises to let through.
-  std::string ll_off = !opts.landlock                        ? "--no-landlock"
-                       : opts.learn_allow_all                    ? "learning"
-                       : opts.mode == decode::Mode::complain     ? "complain mode"
-                                                                 : "";
-  // Computing the envelope (an alias scan of /usr/bin, /etc/alternatives, /etc/ssl/certs:
-  // about a thousand readlinks) is half of guardian's start-up CPU; it runs on a thread of
-  // its own while the rest is set up, and is waited for before the first use. It only reads
-  // the profile, as the code below does until then. (Children forked meanwhile — the
-  // listener probe, the command's process — run raw syscalls only.) The result comes
-  // through a promise, not std::async's future, whose get() also waits for the thread to
-  // exit: the thread is joined at the end of the session instead.
-  std::promise<launch::LandlockSetup> landlock_promise;
-  std::future<launch::LandlockSetup> landlock_ready = landlock_promise.get_future();
-  auto compute_landlock = [&profile, &landlock_promise, eo = launch::run_envelope_options(cmd.real, opts.extra_rules),
-                           ll_off] {
+  // The envelope's job: on its thread, or here when there is none (or Landlock is off:
+  // then only the kernel's ABI is asked).
+  policy::EnvelopeOptions envelope_options = launch::run_envelope_options(cmd.real, opts.extra_rules);
+  if (landlock_thread.joinable()) {
+    envelope_job.set_value(EnvelopeJob{&profile, std::move(envelope_options)});
+  } else {
     try {
-      landlock_promise.set_value(launch::prepare_landlock(profile, eo, ll_off));
+      landlock_promise.set_value(launch::prepare_landlock(profile, envelope_options, ll_off));
     } catch (...) {
       landlock_promise.set_exception(std::current_exception());
     }
-  };
-  std::jthread landlock_thread;
-  if (ll_off.empty()) {
-    try {
-      landlock_thread = std::jthread(compute_landlock);
-    } catch (const std::system_error&) {
-      compute_landlock();  // no thread: here, before the rest
-    }
-  } else {
-    compute_landlock();  // off: only the kernel's ABI is asked
   }
+  // The thread reads `profile`: joined before it goes away, whichever way we leave.
+  struct JoinAtExit {
+    std::jthread& thread;
+    ~JoinAtExit() {
+      if (thread.joinable()) thread.join();
+    }
+  } join_envelope{landlock_thread};
 
   std::unique_ptr<policy::Engine> engine;
   try {

@@ -62,13 +62,17 @@ def default_signals():
 def wait_started(p, marker):
     line = p.stdout.readline()
     deadline = time.monotonic() + 10
-    while len(marked(marker)) < 2 and time.monotonic() < deadline:
+    # One look decides: a second one could miss a helper for a moment (a process's cmdline
+    # reads empty while exec replaces its memory, as setsid's child becomes sleep).
+    found = marked(marker)
+    while len(found) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
-    ok = line == "started\n" and len(marked(marker)) >= 2
+        found = marked(marker)
+    ok = line == "started\n" and len(found) >= 2
     if not ok:  # say what was seen: a flaky start must be diagnosable from the CI log
         status = p.poll()
         err = p.stderr.read()[-500:] if status is not None else ""
-        print(f"# not started: first line {line!r}, helpers {marked(marker)}, "
+        print(f"# not started: first line {line!r}, helpers {found}, "
               f"guardian status {status}, stderr {err!r}", flush=True)
     return ok
 
