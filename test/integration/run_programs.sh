@@ -62,6 +62,15 @@ me = "/proc/%d" % os.getpid()
 print(open(me + "/status").readline().split()[0], os.path.exists(me + "/fd/1"), len(os.listdir(me + "/fd")) > 2)'
 "$G" run -- /bin/cat /proc/1/environ >/dev/null 2>&1; rc=$?
 check "default profile: another process's /proc/PID/environ is denied" 1 "$rc"
+# git reads /etc/gitattributes when it exists: a denial (EACCES where a missing file says
+# ENOENT) made it warn on every command.
+git init -q gitrepo && echo a >gitrepo/a && git -C gitrepo add a &&
+  git -C gitrepo -c user.name=t -c user.email=t@e commit -q -m one && echo b >>gitrepo/a
+"$G" run -- /bin/sh -c 'git -C gitrepo status --porcelain; git -C gitrepo diff --stat | tail -1' \
+  >"$T/g.out" 2>"$T/g.err"
+check "default profile: git status and diff in a repository" \
+  " M a  1 file changed, 1 insertion(+)" "$(tr '\n' ' ' <"$T/g.out" | sed 's/ *$//')"
+check "default profile: git says nothing on stderr" "" "$(grep -v '^guardian:' "$T/g.err")"
 same_default "files in the current directory" /bin/sh -c 'mkdir -p d/e && echo x >d/e/f && cp d/e/f g &&
   mv g h && ln -s h l && cat l && rm -r d h l && ls -A'
 # A static binary making raw syscalls is supervised exactly like libc calls.
