@@ -5,7 +5,6 @@
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,7 +12,6 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <utility>
 
 #include "launch/landlock.hpp"
 
@@ -61,33 +59,8 @@ const char* stage_name(int stage) {
   }
 }
 
-// The ruleset message: one byte (1: a ruleset fd rides along as SCM_RIGHTS, 0: none).
-// Returns the fd, -1 for none, or -2 when the parent is gone or the message is malformed.
-int receive_ruleset(int sock) {
-  char flag = 0;
-  struct iovec iov = {&flag, 1};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  if (n != 1) return -2;
-  int fd = -1;
-  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
-      std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  if ((flag == 1) != (fd >= 0) || (msg.msg_flags & MSG_CTRUNC)) return -2;
-  return fd;
-}
-
 // Everything here runs between fork and execve in a possibly multi-threaded parent: raw
-// syscalls only, no allocation, no locks. The child is forked before the parent has its
-// Landlock ruleset (the envelope takes a few milliseconds to compute): it gets ready up to
-// no_new_privs, then waits on `from_parent` for the ruleset, and later for the release.
+// syscalls only, no allocation, no locks.
 [[noreturn]] void child(const LaunchSpec& spec, pid_t parent, int to_parent, int from_parent,
                         char* const* argv, char* const* envp) {
   auto report = [&](int stage, int err) {
@@ -106,11 +79,8 @@ int receive_ruleset(int sock) {
   for (int fd : spec.keep_fds)
     if (fcntl(fd, F_SETFD, 0) != 0) report(kKeepFd, errno);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) report(kNoNewPrivs, errno);
-  int ruleset = receive_ruleset(from_parent);
-  if (ruleset == -2) _exit(125);  // parent gave up: never exec unsupervised
-  if (ruleset >= 0) {
-    if (int e = landlock_apply_in_child(ruleset)) report(kLandlock, e);
-    close(ruleset);
+  if (spec.landlock_ruleset_fd >= 0) {
+    if (int e = landlock_apply_in_child(spec.landlock_ruleset_fd)) report(kLandlock, e);
   }
   // WAIT_KILLABLE_RECV: once received, a notification is not restarted by non-fatal signals,
   // which keeps signal-heavy runtimes (Go preemption) from restart storms.
@@ -220,44 +190,13 @@ int probe_user_notify() {
   return WEXITSTATUS(status);
 }
 
-Pending::Pending(Pending&& o) noexcept
-    : pid_(std::exchange(o.pid_, -1)),
-      in_cgroup_(o.in_cgroup_),
-      listener_(o.listener_),
-      pidfd_(std::move(o.pidfd_)),
-      up_(std::move(o.up_)),
-      down_(std::move(o.down_)) {}
-
-Pending& Pending::operator=(Pending&& o) noexcept {
-  if (this != &o) {
-    abandon();
-    pid_ = std::exchange(o.pid_, -1);
-    in_cgroup_ = o.in_cgroup_;
-    listener_ = o.listener_;
-    pidfd_ = std::move(o.pidfd_);
-    up_ = std::move(o.up_);
-    down_ = std::move(o.down_);
-  }
-  return *this;
-}
-
-Pending::~Pending() { abandon(); }
-
-void Pending::abandon() noexcept {
-  if (pid_ > 0) kill_and_reap(pid_);
-  pid_ = -1;
-}
-
-Result<Pending> start(const LaunchSpec& spec) {
+Result<Launched> launch(const LaunchSpec& spec, const BeforeExec& before_exec) {
   if (!spec.filter) return fail("internal error: no seccomp filter to install");
   int up[2], down[2];
   if (pipe2(up, O_CLOEXEC) != 0) return fail_errno("cannot create a pipe", errno);
   UniqueFd up_r(up[0]), up_w(up[1]);
-  // A socket pair downwards: the ruleset travels as SCM_RIGHTS (the child is forked first).
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, down) != 0)
-    return fail_errno("cannot create a socket pair", errno);
+  if (pipe2(down, O_CLOEXEC) != 0) return fail_errno("cannot create a pipe", errno);
   UniqueFd down_r(down[0]), down_w(down[1]);
-  // The child's copies: this stack is copied at the fork, so they may go when we return.
   std::vector<char*> argv = c_array(spec.argv);
   std::vector<char*> envp = c_array(spec.envp);
   pid_t parent = getpid();
@@ -267,69 +206,28 @@ Result<Pending> start(const LaunchSpec& spec) {
   if (pid < 0) return fail_errno("cannot fork", errno);
   if (pid == 0) child(spec, parent, up_w.get(), down_r.get(), argv.data(), envp.data());
 
-  Pending p;
-  p.pid_ = pid;  // from here on, a failure kills and reaps it (~Pending)
-  p.in_cgroup_ = in_cgroup;
-  p.listener_ = spec.listener;
-  // Our own child cannot be reaped behind our back, so its pid is stable here.
-  p.pidfd_.reset(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
-  if (!p.pidfd_) return fail_errno("cannot open a pidfd for the command", errno);
-  p.up_ = std::move(up_r);
-  p.down_ = std::move(down_w);
-  return p;
-}
-
-Result<Launched> launch(const LaunchSpec& spec, const BeforeExec& before_exec) {
-  auto p = start(spec);
-  if (!p) return p.error();
-  return finish(p.value(), spec.landlock_ruleset_fd, before_exec);
-}
-
-Result<Launched> finish(Pending& p, int landlock_ruleset_fd, const BeforeExec& before_exec) {
-  if (p.pid_ <= 0) return fail("internal error: no started command to finish");
-  pid_t pid = p.pid_;
-  int send_error = 0;
-  {
-    char flag = landlock_ruleset_fd >= 0 ? 1 : 0;
-    struct iovec iov = {&flag, 1};
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr msg {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    if (landlock_ruleset_fd >= 0) {
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
-      struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-      c->cmsg_level = SOL_SOCKET;
-      c->cmsg_type = SCM_RIGHTS;
-      c->cmsg_len = CMSG_LEN(sizeof(int));
-      std::memcpy(CMSG_DATA(c), &landlock_ruleset_fd, sizeof(int));
-    }
-    ssize_t sent;
-    do sent = sendmsg(p.down_.get(), &msg, MSG_NOSIGNAL);
-    while (sent < 0 && errno == EINTR);
-    if (sent != 1) {
-      // Most likely it failed a step before this and said which (read below); if it is
-      // still waiting, it must not wait for ever.
-      send_error = errno;
-      kill(pid, SIGKILL);
-    }
-  }
+  up_w.reset();
+  down_r.reset();
   Launched l;
   l.pid = pid;
-  l.in_cgroup = p.in_cgroup_;
-  l.pidfd = std::move(p.pidfd_);
+  l.in_cgroup = in_cgroup;
+  // Our own child cannot be reaped behind our back, so its pid is stable here.
+  l.pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  if (!l.pidfd) {
+    int e = errno;
+    kill_and_reap(pid);
+    return fail_errno("cannot open a pidfd for the command", e);
+  }
   ChildMsg m{};
   ssize_t n;
-  do n = read(p.up_.get(), &m, sizeof m);
+  do n = read(up_r.get(), &m, sizeof m);
   while (n < 0 && errno == EINTR);
   if (n != sizeof m) {
-    p.abandon();
-    if (send_error) return fail_errno("cannot hand the Landlock ruleset to the command's process", send_error);
+    kill_and_reap(pid);
     return fail("the command's process died before installing the seccomp filter");
   }
   if (m.stage != kListener) {
-    p.abandon();
+    kill_and_reap(pid);
     std::string msg = std::string("cannot start the command: ") + stage_name(m.stage) +
                       " failed: " + std::strerror(m.value);
     if (m.stage == kSeccomp)
@@ -339,47 +237,41 @@ Result<Launched> finish(Pending& p, int landlock_ruleset_fd, const BeforeExec& b
                  : " (seccomp user notification unavailable; needs Linux >= 5.0 with seccomp)";
     return fail(msg, m.value);
   }
-  if (send_error) {
-    p.abandon();
-    return fail_errno("cannot hand the Landlock ruleset to the command's process", send_error);
-  }
   l.wait_killable = m.wait_killable != 0;
-  if (!p.listener_) {
+  if (!spec.listener) {
     if (before_exec) {
       if (auto r = before_exec(l); !r) {
-        p.abandon();
+        kill_and_reap(pid);
         return r.error();
       }
     }
     char go = 1;
-    if (send(p.down_.get(), &go, 1, MSG_NOSIGNAL) != 1) {
+    if (write(down_w.get(), &go, 1) != 1) {
       int e = errno;
-      p.abandon();
+      kill_and_reap(pid);
       return fail_errno("cannot release the command", e);
     }
-    p.pid_ = -1;  // released: the caller owns it now
     return l;
   }
   int lfd = static_cast<int>(syscall(SYS_pidfd_getfd, l.pidfd.get(), m.value, 0));
   if (lfd < 0) {
     int e = errno;
-    p.abandon();
+    kill_and_reap(pid);
     return fail_errno("cannot take the seccomp listener from the command (pidfd_getfd)", e);
   }
   l.listener.reset(lfd);
   if (before_exec) {
     if (auto r = before_exec(l); !r) {
-      p.abandon();
+      kill_and_reap(pid);
       return r.error();
     }
   }
   char ack = 1;
-  if (send(p.down_.get(), &ack, 1, MSG_NOSIGNAL) != 1) {
+  if (write(down_w.get(), &ack, 1) != 1) {
     int e = errno;
-    p.abandon();
+    kill_and_reap(pid);
     return fail_errno("cannot release the command", e);
   }
-  p.pid_ = -1;  // released: the caller owns it now
   return l;
 }
 

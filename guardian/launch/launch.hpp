@@ -24,7 +24,6 @@ struct LaunchSpec {
   // go to the tracer that seizes the child in BeforeExec. Launched::listener stays empty.
   bool listener = true;
   // A Landlock ruleset (landlock room); applied in the child after no_new_privs when >= 0.
-  // Used by launch(); start() leaves it to finish().
   int landlock_ruleset_fd = -1;
   // Extra fds the child keeps open (e.g. a preload shim's channel); every other fd >= 3 is
   // closed at exec.
@@ -49,36 +48,9 @@ struct Launched {
 // exec (e.g. to PTRACE_SEIZE it). A failure aborts the launch (the child is killed).
 using BeforeExec = std::function<Result<void>(Launched&)>;
 
-// A child forked and made ready up to no_new_privs, waiting for its Landlock ruleset (or
-// word that there is none) before it installs the filter: so that the fork and those steps
-// overlap the envelope's computation. Killed and reaped if dropped before finish().
-class Pending {
- public:
-  Pending() = default;
-  Pending(Pending&& o) noexcept;
-  Pending& operator=(Pending&& o) noexcept;
-  ~Pending();
-  pid_t pid() const { return pid_; }
-  // Kills and reaps the child (nothing if there is none).
-  void abandon() noexcept;
-
- private:
-  friend Result<Pending> start(const LaunchSpec& spec);
-  friend Result<Launched> finish(Pending& p, int landlock_ruleset_fd, const BeforeExec& before_exec);
-  pid_t pid_ = -1;
-  bool in_cgroup_ = false;
-  bool listener_ = true;
-  UniqueFd pidfd_, up_, down_;
-};
-
-// Forks the child of `spec` (its landlock_ruleset_fd is not used: finish() takes it).
-Result<Pending> start(const LaunchSpec& spec);
-// Hands `landlock_ruleset_fd` (-1: none) to a started child and then its listener to us.
-// On failure the child is killed and reaped. The child's execve is itself a notification on
-// the listener: the caller must be serving the listener before it can complete.
-Result<Launched> finish(Pending& p, int landlock_ruleset_fd, const BeforeExec& before_exec);
-
-// start() and finish() at once, with spec.landlock_ruleset_fd.
+// Forks the child and hands over its listener. On failure the child is killed and reaped.
+// The child's execve is itself a notification on the listener: the caller must be serving
+// the listener before it can complete.
 Result<Launched> launch(const LaunchSpec& spec, const BeforeExec& before_exec);
 
 // Can this process's children get a seccomp user-notify listener? 0 if so, else the errno

@@ -124,8 +124,8 @@ int run_session(const RunOptions& opts) {
   // its own while the rest is set up, and is waited for before the first use. The thread
   // is started now and waits for its job (the profile, once parsed): starting a thread and
   // its first run took 0.1-0.3 ms that were on the critical path. It only reads the
-  // profile, as the code below does until then. (Children forked meanwhile — the listener
-  // probe, the command's process — run raw syscalls only.) The result comes through a
+  // profile, as the code below does until then. (A child forked meanwhile — the listener
+  // probe — runs raw syscalls only.) The result comes through a
   // promise, not std::async's future, whose get() also waits for the thread to exit.
   struct EnvelopeJob {
     const policy::Profile* profile = nullptr;
@@ -344,20 +344,6 @@ int run_session(const RunOptions& opts) {
   decider.handler = std::make_unique<decode::Handler>(*engine, *log, sup.table(), ho);
   decider.handler->allow_first_exec(cmd.real);
 
-  // The command's process is forked now and gets ready (signal mask, descriptors,
-  // no_new_privs) while the envelope is still being computed; it then waits for the
-  // ruleset. A failure here is reported as a launch failure once session_start is logged.
-  launch::LaunchSpec spec;
-  spec.path = cmd.path;
-  spec.argv = opts.command;
-  spec.envp = std::move(envp);
-  spec.filter = &fprog;
-  spec.cgroup_fd = control.value()->cgroup_dir_fd();
-  if (shim.value().active()) spec.keep_fds.push_back(shim.value().child_fd());
-  if (fast)
-    for (int fd : fast->child_fds()) spec.keep_fds.push_back(fd);
-  Result<void> forked = sup.start(std::move(spec));
-
   // Tracing inside the session (strace, gdb, a nested guardian): the traced process's
   // execs are then held by the Landlock envelope instead of our exec check.
   // In complain mode and learning nothing is enforced: exec checks would only log.
@@ -386,9 +372,17 @@ int run_session(const RunOptions& opts) {
   }
   log->session_start(ss);
 
-  // The ruleset reaches the waiting process now; it installs the filter and execs.
-  Result<int> status = forked ? sup.run(landlock.active ? landlock.ruleset.get() : -1)
-                              : Result<int>(forked.error());
+  launch::LaunchSpec spec;
+  spec.path = cmd.path;
+  spec.argv = opts.command;
+  spec.envp = std::move(envp);
+  spec.filter = &fprog;
+  spec.landlock_ruleset_fd = landlock.active ? landlock.ruleset.get() : -1;
+  spec.cgroup_fd = control.value()->cgroup_dir_fd();
+  if (shim.value().active()) spec.keep_fds.push_back(shim.value().child_fd());
+  if (fast)
+    for (int fd : fast->child_fds()) spec.keep_fds.push_back(fd);
+  auto status = sup.run(std::move(spec));
 
   audit::SessionEnd se;
   se.duration_s = now_s() - started;

@@ -119,12 +119,6 @@ void Supervisor::on_trace_stop(pid_t tid) {
 }
 
 Result<int> Supervisor::run(launch::LaunchSpec spec) {
-  int ruleset = spec.landlock_ruleset_fd;
-  if (auto r = start(std::move(spec)); !r) return r.error();
-  return run(ruleset);
-}
-
-Result<void> Supervisor::start(launch::LaunchSpec spec) {
   sigset_t set;
   supervisor_signals(set);
   block_supervisor_signals();
@@ -133,17 +127,10 @@ Result<void> Supervisor::start(launch::LaunchSpec spec) {
   if (!sigfd_) return fail_errno("cannot create a signalfd", errno);
   // Orphans of the session (double forks) are reparented to us, so we reap them.
   prctl(PR_SET_CHILD_SUBREAPER, 1);
-  spec.listener = !ptrace_;
-  command_path_ = spec.path;
-  auto p = launch::start(spec);
-  if (!p) return p.error();
-  pending_ = std::move(p.value());
-  return outcome::success();
-}
 
-Result<int> Supervisor::run(int landlock_ruleset_fd) {
   bool sync_ok = true;
-  auto launched = launch::finish(pending_, landlock_ruleset_fd, [&](launch::Launched& l) -> Result<void> {
+  spec.listener = !ptrace_;
+  auto launched = launch::launch(spec, [&](launch::Launched& l) -> Result<void> {
     if (!ptrace_) {
       listener_ = std::make_unique<seccomp::Listener>(std::move(l.listener));
       sync_ok = listener_->set_sync_wakeup();
@@ -152,7 +139,7 @@ Result<int> Supervisor::run(int landlock_ruleset_fd) {
       auto r = before_exec(l.pid, l.in_cgroup);
       if (!r) return r;
     }
-    return tracer_.seize_root(l.pid, command_path_);
+    return tracer_.seize_root(l.pid, spec.path);
   });
   if (!launched) return launched.error();
   if (!launched.value().wait_killable)

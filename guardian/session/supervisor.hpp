@@ -66,11 +66,6 @@ class Supervisor {
 
   // Launches and supervises. Returns the command's wait status (as from waitpid).
   Result<int> run(launch::LaunchSpec spec);
-  // The same in two steps: start() forks the command's process, which gets ready and waits
-  // (guardian computes the Landlock envelope meanwhile); run(fd) gives it the ruleset (-1:
-  // none), launches and supervises. Dropping the Supervisor after start() kills the process.
-  Result<void> start(launch::LaunchSpec spec);
-  Result<int> run(int landlock_ruleset_fd);
 
   // Ends the session early (limits, ask): SIGKILL to the whole tree; run() then returns the
   // command's status (killed).
@@ -103,8 +98,6 @@ class Supervisor {
   Tracer tracer_;
   ScratchPages scratch_;
   std::unique_ptr<seccomp::Listener> listener_;
-  launch::Pending pending_;   // between start() and run()
-  std::string command_path_;  // the resolved executable, for the exec check
   UniqueFd pidfd_;
   UniqueFd sigfd_;
   int listener_handle_ = -1;

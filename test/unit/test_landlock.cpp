@@ -1,14 +1,11 @@
 // Unit tests for launch/landlock: rulesets built in the parent and enforced in a forked child,
 // checked by real effect (files read or not, connections made or not, signals delivered or not).
 #include "launch/landlock.hpp"
-#include "launch/launch.hpp"
 #include "temp_dir.hpp"
 
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <fcntl.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -311,76 +308,4 @@ TEST_CASE("prepare_landlock: off on request, fields for the audit log") {
   CHECK(f.at("landlock") == "applied");
   CHECK(f.at("landlock_read").find("/usr") != std::string::npos);
   CHECK(f.at("landlock_connect_tcp") == "none");
-}
-
-namespace {
-
-// A command for launch::start(): `script` under /bin/sh, an allow-all filter without a
-// listener (nothing to serve), so only the Landlock ruleset can refuse anything.
-struct ShCommand {
-  sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-  sock_fprog prog{1, &allow};
-  launch::LaunchSpec spec;
-  explicit ShCommand(const std::string& script) {
-    spec.path = "/bin/sh";
-    spec.argv = {"sh", "-c", script};
-    spec.filter = &prog;
-    spec.listener = false;
-  }
-};
-
-int exit_code(pid_t pid) {
-  int st = 0;
-  REQUIRE(::waitpid(pid, &st, 0) == pid);
-  REQUIRE(WIFEXITED(st));
-  return WEXITSTATUS(st);
-}
-
-}  // namespace
-
-TEST_CASE("a command forked before its ruleset exists runs under the ruleset finish() hands it") {
-  int abi = abi_or_skip();
-  if (abi == 0) return;
-  TempDir t{"landlock-launch"};
-  fs::create_directories(t / "ro");
-  fs::create_directories(t / "outside");
-  write_file(t / "ro/a", "a\n");
-  write_file(t / "outside/secret", "s\n");
-  // 3: the allowed file was not readable; 4: the secret was.
-  ShCommand cmd("read x < " + (t / "ro/a") + " || exit 3; read y < " + (t / "outside/secret") +
-                " 2>/dev/null && exit 4; exit 0");
-  Envelope env = base_envelope();
-  env.paths.push_back({t / "ro", kEnvRead, true, "test"});
-  env.paths.push_back({"/dev/null", kEnvRead | kEnvWrite, false, "test"});
-
-  auto started = launch::start(cmd.spec);
-  REQUIRE(started);
-  // Built only now, after the fork, as guardian run does while the child waits.
-  auto rs = launch::build_landlock_ruleset(env, abi);
-  REQUIRE(rs);
-  auto l = launch::finish(started.value(), rs.value().fd.get(), nullptr);
-  REQUIRE(l);
-  CHECK(exit_code(l.value().pid) == 0);
-
-  // The same command without a ruleset reads the secret: the check above can fail.
-  auto open = launch::start(cmd.spec);
-  REQUIRE(open);
-  auto l2 = launch::finish(open.value(), -1, nullptr);
-  REQUIRE(l2);
-  CHECK(exit_code(l2.value().pid) == 4);
-}
-
-TEST_CASE("a command forked but never given its ruleset is killed, never run") {
-  TempDir t{"landlock-launch"};
-  ShCommand cmd("echo ran > " + (t / "ran"));
-  pid_t pid = -1;
-  {
-    auto started = launch::start(cmd.spec);
-    REQUIRE(started);
-    pid = started.value().pid();
-    CHECK(pid > 0);
-    // Dropped here: guardian failed between the fork and the hand-over.
-  }
-  CHECK(::kill(pid, 0) == -1);  // killed and reaped
-  CHECK_FALSE(fs::exists(t / "ran"));
 }
