@@ -10,8 +10,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from session_lib import GUARDIAN, check, exit_with_results, require_supervision, run_env, \
-    scratch_root
+from session_lib import GUARDIAN, check, exit_with_results, python_profile, require_supervision, \
+    run_env, scratch_root
 
 BACKEND = os.environ.get("BACKEND", "")
 
@@ -71,10 +71,7 @@ root = scratch_root("guardian-cwd-")
 env = run_env(root, root)
 native_dir = fixture(os.path.join(root, "native"))
 guarded_dir = fixture(os.path.join(root, "guarded"))
-profile = os.path.join(root, "p.yaml")
-with open(profile, "w") as f:
-    f.write(f"version: 1\nname: cwd\nextends: [base]\nfiles:\n  write: [\"{guarded_dir}/**\"]\n"
-            f"exec:\n  allow: [\"/usr/bin/python3*\", \"/usr/bin/dash\", \"/usr/bin/cat\"]\n")
+profile = python_profile(root, "cwd", guarded_dir, ["/usr/bin/cat"])
 backend = ["--backend", BACKEND] if BACKEND else []
 require_supervision([GUARDIAN, "run", *backend, "-p", profile, "--", "/usr/bin/true"],
                     cwd=root, env=env)

@@ -12,8 +12,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from session_lib import GUARDIAN, check, exit_with_results, require_supervision, run_env, \
-    scratch_root
+from session_lib import GUARDIAN, check, exit_with_results, python_profile, require_supervision, \
+    run_env, scratch_root
 
 BACKEND = os.environ.get("BACKEND", "")
 
@@ -56,10 +56,7 @@ threading.Event().wait(30)
 
 root = scratch_root("guardian-procev-")
 env = run_env(root, root)
-profile = os.path.join(root, "p.yaml")
-with open(profile, "w") as f:
-    f.write(f"version: 1\nname: procev\nextends: [base]\nfiles:\n  write: [\"{root}/**\"]\n"
-            f"exec:\n  allow: [\"/usr/bin/python3*\", \"/usr/bin/dash\", \"/usr/bin/true\"]\n")
+profile = python_profile(root, "procev", root, ["/usr/bin/true"])
 backend = ["--backend", BACKEND] if BACKEND else []
 require_supervision([GUARDIAN, "run", *backend, "-p", profile, "--", "/usr/bin/true"],
                     cwd=root, env=env)

@@ -84,6 +84,17 @@ def require_supervision(args, **kwargs):
     return p
 
 
+def python_profile(root, name, writable, programs):
+    """Writes ROOT/p.yaml: base, writes under `writable`, exec of python3, dash and
+    `programs`. Returns its path."""
+    path = os.path.join(root, "p.yaml")
+    allow = ", ".join(f'"{p}"' for p in ["/usr/bin/python3*", "/usr/bin/dash", *programs])
+    with open(path, "w") as f:
+        f.write(f"version: 1\nname: {name}\nextends: [base]\nfiles:\n"
+                f"  write: [\"{writable}/**\"]\nexec:\n  allow: [{allow}]\n")
+    return path
+
+
 def run(argv, cwd, env, timeout=180):
     """Runs a program (native or under guardian), capturing its output as text."""
     return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
