@@ -91,7 +91,26 @@ def allow_has_rule(root):
           "the COMMAND's own exec names guardian:command as its rule", json.dumps(first))
 
 
-for case in (abstract_unix, allow_has_rule):
+def explain_dangling_link(root):
+    """spec §1: explain resolves the path as the kernel would; a dangling symlink is followed
+    (writing through it creates its target), so explain and run agree on it."""
+    os.makedirs(os.path.join(root, "out"))
+    prof = write(os.path.join(root, "p.yaml"),
+                 "version: 1\nextends: [base]\nexec:\n  allow: [\"/usr/bin/*\"]\n"
+                 f"files:\n  write: [\"{root}/out/**\"]\n  deny: [\"**/.env\"]\n")
+    link = os.path.join(root, "out", "innocent")
+    os.symlink(".env", link)
+    e = subprocess.run([GUARDIAN, "profile", "explain", prof, "--write", link], capture_output=True, text=True)
+    lines = e.stdout.splitlines()
+    check(e.returncode == 1 and lines[:1] == ["deny"] and f"path: {root}/out/.env" in lines,
+          "explain --write through a dangling symlink decides its target", e.stdout + e.stderr)
+    p = require_supervision([GUARDIAN, "run", "-p", prof, "--", "/bin/sh", "-c", f"echo x > {link}"],
+                            cwd=root, env=run_env(root, root))
+    check(p.returncode != 0 and not os.path.exists(os.path.join(root, "out", ".env")),
+          "run denies the same write", p.stderr)
+
+
+for case in (abstract_unix, allow_has_rule, explain_dangling_link):
     print("#", case.__name__)
     in_scratch("guardian-spec-", case)
 exit_with_results()
