@@ -110,7 +110,34 @@ def explain_dangling_link(root):
           "run denies the same write", p.stderr)
 
 
-for case in (abstract_unix, allow_has_rule, explain_dangling_link):
+def name_and_counts(root):
+    """spec §2: `name` is shown in the audit log; with `audit: {decisions: deny}` allows are
+    not written, but session_end's counts still count them (with and without the shim), and
+    a would-deny carries the errno enforce mode would have returned (spec §3: on denials)."""
+    prof = write(os.path.join(root, "p.yaml"),
+                 "version: 1\nname: my-tool\nextends: [base]\naudit: {decisions: deny}\n")
+    for opts in ([], ["--no-preload"], ["--fast-path"]):
+        log = os.path.join(root, "a.jsonl")
+        if os.path.exists(log):
+            os.unlink(log)
+        p = require_supervision([GUARDIAN, "run", *opts, "-p", prof, "-a", log, "--", "/usr/bin/cat", prof],
+                                cwd=root, env=run_env(root, root))
+        rs = records(log)
+        start, end = rs[0], rs[-1]
+        check(start.get("profile_name") == "my-tool", f"session_start names the profile {opts}", json.dumps(start)[:300])
+        allows = [r for r in rs if r.get("decision") == "allow"]
+        counts = end.get("counts", {})
+        check(p.returncode == 1 and not allows and counts.get("deny") == 1 and counts.get("allow", 0) > 0,
+              f"decisions: deny writes no allow, yet counts them {opts}", json.dumps(counts))
+    log = os.path.join(root, "c.jsonl")
+    require_supervision([GUARDIAN, "run", "--mode", "complain", "-p", prof, "-a", log, "--", "/usr/bin/cat", prof],
+                        cwd=root, env=run_env(root, root))
+    wd = [r for r in decisions(log) if r.get("decision") == "would-deny"]
+    check(wd and all(r.get("errno") == 13 and r.get("tip") for r in wd), "would-deny records carry errno and tip",
+          json.dumps(wd[:1]))
+
+
+for case in (abstract_unix, allow_has_rule, explain_dangling_link, name_and_counts):
     print("#", case.__name__)
     in_scratch("guardian-spec-", case)
 exit_with_results()
