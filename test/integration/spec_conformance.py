@@ -137,7 +137,18 @@ def name_and_counts(root):
           json.dumps(wd[:1]))
 
 
-for case in (abstract_unix, allow_has_rule, explain_dangling_link, name_and_counts):
+def learn_not_found(root):
+    """`learn` runs COMMAND as `run` does: a command that is not found is 127 with run's one
+    line (not 125 and a complaint about guardian's own temporary log); nothing is written."""
+    out = os.path.join(root, "out.yaml")
+    p = run([GUARDIAN, "learn", "-o", out, "--", "no-such-command-here"], root, run_env(root, root))
+    check(p.returncode == 127, "learn of a missing command exits 127", f"{p.returncode}: {p.stderr}")
+    check(p.stderr.strip().splitlines() == ["guardian: no-such-command-here: command not found"],
+          "learn says only that the command is not found", p.stderr)
+    check(not os.path.exists(out), "no profile is written")
+
+
+for case in (abstract_unix, allow_has_rule, explain_dangling_link, name_and_counts, learn_not_found):
     print("#", case.__name__)
     in_scratch("guardian-spec-", case)
 exit_with_results()
