@@ -1,11 +1,15 @@
 // Cached procfs directory descriptors (see procfs.hpp for why each is safe).
 #include "base/procfs.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 
 namespace guardian::procfs {
 
@@ -77,6 +81,29 @@ int PidDirs::open(pid_t tid, const char* rel, int flags, int& err) {
 PidDirs& pid_dirs() {
   static PidDirs dirs;
   return dirs;
+}
+
+// /proc/TID/fd lists the descriptors in increasing order, so the first number missing from
+// the listing is the lowest free one, the one the kernel would give: reading stops there.
+bool fd_slot_free(pid_t tid) {
+  struct rlimit rl {};
+  if (::prlimit(tid, RLIMIT_NOFILE, nullptr, &rl) != 0) return true;
+  int err = 0;
+  UniqueFd dir(pid_dirs().open(tid, "fd", O_RDONLY | O_DIRECTORY, err));
+  if (!dir) return true;
+  rlim_t expect = 0;  // the lowest number not seen yet
+  alignas(8) char buf[16384];
+  for (;;) {
+    long n = ::syscall(SYS_getdents64, dir.get(), buf, sizeof buf);
+    if (n <= 0) return n < 0 || expect < rl.rlim_cur;
+    for (long off = 0; off < n;) {
+      auto* d = reinterpret_cast<struct dirent64*>(buf + off);
+      off += d->d_reclen;
+      if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;  // "." and ".."
+      if (std::strtoull(d->d_name, nullptr, 10) != expect) return expect < rl.rlim_cur;
+      if (++expect >= rl.rlim_cur) return false;
+    }
+  }
 }
 
 bool read_small(const char* path, char* buf, std::size_t cap) {

@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""Robustness against odd programs and environments, compared with the same run natively:
+file names and argv of arbitrary bytes round-trip through the audit log (guardian-audit(5),
+ENCODING) and its readers; a process at its descriptor limit gets EMFILE before its open
+creates or truncates anything. BACKEND=ptrace runs it under the ptrace backend."""
+import json
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from session_lib import GUARDIAN, check, exit_with_results, in_scratch, require_supervision, run_env  # noqa: E402
+
+BACKEND = os.environ.get("BACKEND", "seccomp")
+PY = "/usr/bin/python3"
+
+# A \\u0080..\\u00ff escape stands for the raw byte (guardian-audit(5), ENCODING): decode it
+# as a surrogate escape so that the string encodes back to the file name's own bytes.
+RAW_BYTE = re.compile(r'(?<!\\)((?:\\\\)*)\\u00([89a-fA-F][0-9a-fA-F])')
+
+
+def load_raw(line):
+    return json.loads(RAW_BYTE.sub(lambda m: m.group(1) + "\\udc" + m.group(2), line))
+
+
+def as_bytes(s):
+    return s.encode("utf-8", "surrogateescape")
+
+
+def profile(root):
+    path = os.path.join(root, "p.yaml")
+    with open(path, "w") as f:
+        f.write(f'version: 1\nname: robust\nfiles:\n  read: ["/**"]\n'
+                f'  write: ["{root}/**", "/dev/null"]\nexec:\n  allow: ["/**"]\n')
+    return path
+
+
+def guardian(root, args, audit=None, **kw):
+    cmd = [GUARDIAN, "run", "--backend", BACKEND, "-p", profile(root)]
+    if audit:
+        cmd += ["--audit", audit]
+    return subprocess.run(cmd + ["--"] + args, capture_output=True, env=run_env(root, root),
+                          cwd=root, timeout=kw.get("timeout", 120))
+
+
+ODD_NAMES = [b"nl\nname", b'quo"te', b"back\\slash", b"ctl\x01\x1b\x7f", b"bad\xff\xfeutf",
+             b"e\xc3\xa9", b"lat\xe9", b"u\\u00e9"]
+ODD_ARGV = [b"a\nb", b'q"', b"\xff\xfe", b"\x01", b"\\u00ff"]
+
+ODD_PROGRAM = r"""
+import os, sys
+d = os.fsencode(sys.argv[1])
+for n in eval(sys.argv[2]):
+    p = d + b"/" + n
+    os.close(os.open(p, os.O_CREAT | os.O_WRONLY, 0o644))
+# A path of 4095 bytes with its NUL (PATH_MAX), in components of 200 bytes.
+cur = d + b"/L"
+os.mkdir(cur)
+while len(cur) < 4095 - 256:
+    cur += b"/" + b"x" * 200
+    os.mkdir(cur)
+os.close(os.open(cur + b"/" + b"y" * (4094 - len(cur) - 1), os.O_CREAT | os.O_WRONLY, 0o644))
+os.execv(b"/bin/true", [b"true"] + eval(sys.argv[3]))
+"""
+
+
+def odd_names(root):
+    """Every odd name and argv is recorded with its own bytes; every line is JSON and the
+    reviewer tools read the log without a complaint."""
+    work = os.path.join(root, "w")
+    os.mkdir(work)
+    log = os.path.join(root, "odd.jsonl")
+    p = guardian(root, [PY, "-c", ODD_PROGRAM, work, repr(ODD_NAMES), repr(ODD_ARGV)], log)
+    check(p.returncode == 0, f"odd names: status {p.returncode}", p.stderr.decode(errors="replace"))
+    with open(log, encoding="utf-8") as f:  # UTF-8 as a whole: raises otherwise
+        lines = f.read().split("\n")
+    try:
+        [json.loads(line) for line in lines if line]
+        check(lines[-1] == "" and all(lines[:-1]), "odd names: one JSON object a line")
+    except ValueError as e:
+        check(False, "odd names: every line is JSON", str(e))
+    recs = [load_raw(line) for line in lines if line]
+    paths = {as_bytes(r[k]) for r in recs for k in ("path", "raw_path") if k in r}
+    wb = os.fsencode(work)
+    for n in ODD_NAMES:
+        check(wb + b"/" + n in paths, f"odd names: path {n!r} recorded as its bytes")
+    longest = max((os.path.join(dp, f) for dp, _, fs in os.walk(wb + b"/L") for f in fs), key=len)
+    check(len(longest) == 4094 and longest in paths, f"odd names: {len(longest)}-byte path recorded")
+    execs = [[as_bytes(a) for a in r.get("argv", [])] for r in recs
+             if r.get("event") == "decision" and r.get("op") == "exec"]
+    check([b"true"] + ODD_ARGV in execs, "odd names: exec argv recorded as its bytes",
+          repr(execs))
+    for sub in (["summary"], ["tree"], ["verify"], ["query", "--json"],
+                ["report", "-o", os.path.join(root, "r.html")]):
+        q = subprocess.run([GUARDIAN, "audit", sub[0], log] + sub[1:], capture_output=True, timeout=60)
+        check(q.returncode == 0 and not q.stderr, f"odd names: audit {sub[0]} reads the log",
+              f"status {q.returncode}: {q.stderr[-300:]!r}")
+        if sub[0] == "query":
+            out = q.stdout.decode("utf-8")
+            got = {as_bytes(load_raw(line).get("path", "")) for line in out.splitlines()}
+            check(wb + b"/" + ODD_NAMES[4] in got, "odd names: audit query --json keeps the bytes")
+
+
+EMFILE_PROGRAM = r"""
+import errno, os, resource, sys
+d = sys.argv[1]
+with open(d + "/keep", "w") as f:
+    f.write("precious\n")
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+held = []
+try:
+    while True:
+        held.append(os.open("/dev/null", os.O_RDONLY))
+except OSError as e:
+    print("fill", errno.errorcode[e.errno])
+for name, flags in (("keep", os.O_WRONLY | os.O_TRUNC), ("new", os.O_WRONLY | os.O_CREAT),
+                    ("new2", os.O_WRONLY | os.O_CREAT | os.O_EXCL)):
+    try:
+        os.open(d + "/" + name, flags, 0o644)
+        print(name, "opened")
+    except OSError as e:
+        print(name, errno.errorcode[e.errno])
+os.close(held.pop())
+print("keep size", os.stat(d + "/keep").st_size)
+print("new exists", os.path.exists(d + "/new"), os.path.exists(d + "/new2"))
+"""
+
+
+def emfile(root):
+    """At RLIMIT_NOFILE, an open that would create or truncate fails with EMFILE and leaves
+    the file system as it was, as natively (the kernel takes the descriptor number first)."""
+    outs = []
+    for name, wrap in (("native", lambda a: subprocess.run(a, capture_output=True, timeout=60)),
+                       ("guardian", lambda a: guardian(root, a))):
+        d = os.path.join(root, name)
+        os.mkdir(d)
+        p = wrap([PY, "-c", EMFILE_PROGRAM, d])
+        outs.append(p.stdout.decode())
+    check("keep EMFILE" in outs[0] and "new exists False False" in outs[0],
+          "emfile: native run as expected", outs[0])
+    check(outs[1] == outs[0], "emfile: same results as natively (nothing created or emptied)",
+          f"native {outs[0]!r}\n     guardian {outs[1]!r}")
+
+
+p = require_supervision([GUARDIAN, "run", "--backend", BACKEND, "-p", "base", "--", "/bin/true"])
+in_scratch("guardian-robust.", odd_names)
+in_scratch("guardian-robust.", emfile)
+exit_with_results()
