@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Robustness against odd programs and environments, compared with the same run natively:
 file names and argv of arbitrary bytes round-trip through the audit log (guardian-audit(5),
-ENCODING) and its readers; a process at its descriptor limit gets EMFILE before its open
+ENCODING) and its readers; PATH set but empty, a removed current directory; a process at its descriptor limit gets EMFILE before its open
 creates or truncates anything. BACKEND=ptrace runs it under the ptrace backend."""
 import json
 import os
@@ -143,7 +143,35 @@ def emfile(root):
           f"native {outs[0]!r}\n     guardian {outs[1]!r}")
 
 
+def environments(root):
+    """PATH set but empty is looked up as execvp does (the current directory only), unlike
+    PATH unset; a removed current directory is one clear line about ${CWD}, not one
+    "undefined variable" per rule of the profile."""
+    base = run_env(root, root)
+    g = [GUARDIAN, "run", "--backend", BACKEND, "-p", profile(root), "--"]
+    for what, env in (("empty", dict(base, PATH="")),
+                      ("unset", {k: v for k, v in base.items() if k != "PATH"})):
+        nat = subprocess.run(["/usr/bin/env", "true"], env=env, cwd=root, capture_output=True)
+        p = subprocess.run(g + ["true"], env=env, cwd=root, capture_output=True, timeout=60)
+        check(p.returncode == (127 if nat.returncode == 127 else nat.returncode),
+              f"PATH {what}: status {p.returncode} as natively ({nat.returncode})",
+              p.stderr.decode(errors="replace"))
+    os.symlink("/usr/bin/true", os.path.join(root, "here"))
+    p = subprocess.run(g + ["here"], env=dict(base, PATH=""), cwd=root, capture_output=True, timeout=60)
+    check(p.returncode == 0, f"PATH empty: a command in the current directory runs ({p.returncode})")
+    gone = os.path.join(root, "gone")
+    os.mkdir(gone)
+    p = subprocess.run(["/bin/sh", "-c", 'cd "$1" && rmdir "$1" && shift && exec "$@"', "sh", gone,
+                        GUARDIAN, "run", "--backend", BACKEND, "--", "/bin/true"],
+                       env=base, capture_output=True, timeout=60)
+    err = p.stderr.decode(errors="replace").splitlines()
+    check(p.returncode == 125, f"removed cwd, default profile: status 125 ({p.returncode})")
+    check(len(err) == 1 and "${CWD} has no value" in err[0] and "removed" in err[0],
+          "removed cwd: one line saying why", repr(err))
+
+
 p = require_supervision([GUARDIAN, "run", "--backend", BACKEND, "-p", "base", "--", "/bin/true"])
 in_scratch("guardian-robust.", odd_names)
 in_scratch("guardian-robust.", emfile)
+in_scratch("guardian-robust.", environments)
 exit_with_results()
