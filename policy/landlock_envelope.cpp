@@ -261,6 +261,15 @@ class Builder {
     env_.paths = std::move(out);
   }
 
+  // Where /dev/ptmx may be opened for writing, the supervisor lets a process reopen
+  // /dev/pts/N of a terminal the session holds (guardian/decode/pty.hpp), which no rule
+  // names: the envelope must not refuse that. The user's other terminals there stay the
+  // supervisor's to refuse.
+  void session_ptys() {
+    if (covered("/dev/ptmx", kEnvWrite))
+      put("/dev/pts", kEnvWrite, true, "the session's own pseudo-terminals (/dev/ptmx is writable)");
+  }
+
  private:
   struct Scan {
     std::string dir;        // resolved rule directory
@@ -455,6 +464,7 @@ Envelope compute_envelope(const Profile& profile, const EnvelopeOptions& opts) {
   // Write rules first: expanding read and exec globs depends on what is writable.
   for (const auto& r : profile.write) b.add_pattern(r.pattern, kEnvWrite, describe("write", r.pattern, r.origin));
   for (const auto& p : opts.extra_write) b.add_pattern(p, kEnvWrite, "write " + p + " (command line)");
+  b.session_ptys();
   for (const auto& r : profile.read) b.add_pattern(r.pattern, kEnvRead, describe("read", r.pattern, r.origin));
   for (const auto& r : profile.exec_allow) b.add_pattern(r.pattern, kEnvExec, describe("exec", r.pattern, r.origin));
   for (const auto& p : opts.extra_read) b.add_pattern(p, kEnvRead, "read " + p + " (command line)");

@@ -109,8 +109,9 @@ void render_v1(const Item& item, const RenderContext& ctx, std::string& out) {
               r.str("pattern", item.rule->pattern);
               r.end();
             }
-            bool denied = d.decision == policy::Verdict::deny || d.decision == policy::Verdict::kill;
-            if (denied) {
+            // Every denial (spec §3: errno on denials), would-deny too: the errno enforce
+            // mode would have returned, as its tip is the rule it would have needed.
+            if (d.decision != policy::Verdict::allow) {
               w.num("errno", d.err);
               const char* name = d.err ? strerrorname_np(d.err) : nullptr;
               if (name) w.str("errno_name", name);

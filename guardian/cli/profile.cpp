@@ -1,4 +1,5 @@
 // guardian profile: check, explain, show (and dispatch of diff) — the profile author's tools.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <climits>
@@ -126,12 +127,28 @@ std::string resolve_query_path(const std::string& p) {
     abs = std::string(cwd) + "/" + abs;
   }
   std::string probe = abs;
+  int links = 0;
   while (!probe.empty()) {
     char* real = ::realpath(probe.c_str(), nullptr);
     if (real) {
       std::string out = std::string(real) + "/" + abs.substr(probe.size());
       std::free(real);
       return normalize_path(out);
+    }
+    // A dangling symlink is followed as the kernel follows it (open with O_CREAT creates
+    // its target): its target, then the rest, is resolved in its place.
+    struct stat st;
+    char target[PATH_MAX];
+    ssize_t n;
+    if (links < 40 && ::lstat(probe.c_str(), &st) == 0 && S_ISLNK(st.st_mode) &&
+        (n = ::readlink(probe.c_str(), target, sizeof target)) > 0 &&
+        static_cast<std::size_t>(n) < sizeof target) {
+      ++links;
+      std::string t(target, static_cast<std::size_t>(n));
+      std::string dir = probe.substr(0, probe.rfind('/'));
+      abs = (t[0] == '/' ? t : dir + "/" + t) + abs.substr(probe.size());
+      probe = abs;
+      continue;
     }
     std::size_t s = probe.rfind('/');
     if (s == std::string::npos) break;

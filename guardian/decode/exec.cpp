@@ -93,7 +93,7 @@ bool Handler::Impl::exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool foll
   bool go;
   if (!first_exec.empty() && r.path == first_exec) {
     first_exec.clear();  // the COMMAND given to `guardian run`, allowed once
-    go = local(c, req, true, 0, raw1, out);
+    go = local(c, req, true, 0, raw1, out, "guardian:command");
   } else {
     go = judge(c, req, raw1, out);
   }

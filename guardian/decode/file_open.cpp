@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "decode/impl.hpp"
+#include "decode/pty.hpp"
 #include "policy/file_ops.hpp"
 #include "emulate/emulate.hpp"
 
@@ -116,6 +117,18 @@ bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolve
     bool own = r.magic_pid && session.in_session(r.magic_pid);
     return local(c, req, own, d->deny_errno(), raw, out);
   }
+  // A pseudo-terminal the session already holds (one it made: script, pexpect, Python's
+  // pty; or the terminal it was given) may be looked at and reopened by name where the profile
+  // leaves /dev/pts out: that gives nothing new, while the other terminals there stay
+  // closed. The open that follows is of the object resolved before this look (r.target):
+  // were terminal N freed and its number taken by another since, that object is gone and
+  // the reopen fails; it cannot reach the newcomer.
+  // A stat is decided on the path alone (r.st is not filled): whatever /dev/pts/N is while
+  // the session holds terminal N, it is that terminal.
+  if (auto n = pts_index(r.path);
+      n && r.exists && (op == Op::stat || (S_ISCHR(r.st.st_mode) && is_pts_device(r.st.st_rdev, *n))) &&
+      d->decide(req).verdict != policy::Verdict::allow && session_holds_pty(session, c.tgid, *n))
+    return local(c, req, true, 0, raw, out);
   return judge(c, req, raw, out);
 }
 

@@ -209,7 +209,9 @@ bool Handler::Impl::apply(Ctx& c, const policy::Request& req, policy::Decision d
   rec.decision = v;
   rec.rule = dec.rule;
   rec.err = err ? err : (v == Verdict::allow ? 0 : (dec.err ? dec.err : d->deny_errno()));
-  rec.tip = (engine && v != Verdict::allow) ? d->tip(req) : std::string();
+  if (v == Verdict::allow) rec.tip.clear();
+  else if (engine) rec.tip = d->tip(req);
+  else rec.tip = "# refused by guardian whatever the profile says: no profile rule allows this";
   rec.argv.swap(argv);
   argv.clear();
   rec.via = opts.via;
@@ -223,10 +225,17 @@ bool Handler::Impl::judge(Ctx& c, const policy::Request& req, std::string_view r
 }
 
 bool Handler::Impl::local(Ctx& c, const policy::Request& req, bool allow, int err,
-                          std::string_view what, Response& out) {
+                          std::string_view what, Response& out, const char* origin) {
   policy::Decision dec;
   dec.verdict = allow ? Verdict::allow : Verdict::deny;
   dec.err = err;
+  if (allow) {
+    local_rule.file = origin;
+    if (req.category == Category::network) local_rule.pattern = addr_text;
+    else if (!req.path.empty()) local_rule.pattern.assign(req.path);
+    else local_rule.pattern.assign(what);
+    dec.rule = &local_rule;
+  }
   return apply(c, req, dec, what, false, out);
 }
 

@@ -130,6 +130,9 @@ class SessionView {
     (void)tid;
     return false;
   }
+  // Every process (tgid) of the session the backend knows; none when it keeps no list.
+  // (Seam extension: lets a terminal the session holds be reopened by name, see pty.hpp.)
+  virtual std::vector<pid_t> processes() const { return {}; }
 };
 
 enum class Mode : std::uint8_t { enforce, complain };

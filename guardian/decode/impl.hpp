@@ -112,8 +112,11 @@ struct Handler::Impl {
   // Asks the decider, then apply().
   bool judge(Ctx& c, const policy::Request& req, std::string_view raw, Response& out);
   // A decision made here rather than by the profile (process, system, socket families).
+  // An allow names guardian's own rule `origin` (audit v1: `rule` is absent only when
+  // nothing matched); a denial's tip says no profile rule can open it.
   bool local(Ctx& c, const policy::Request& req, bool allow, int err, std::string_view what,
-             Response& out);
+             Response& out, const char* origin = "guardian:builtin");
+  policy::RuleOrigin local_rule;  // the rule local() reports; copied by the log
   // Reads a path argument once; false (with `out` = EFAULT) when unreadable.
   bool read_path(Ctx& c, std::uint64_t addr, std::string& s, Response& out,
                  bool may_be_empty = false);

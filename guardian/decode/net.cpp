@@ -123,6 +123,8 @@ bool Handler::Impl::decide_dest(Ctx& c, std::uint64_t addr, std::size_t len, Op 
   if (!decode_sockaddr(&dest.ss, len, req.addr, h.addr_text, uname)) return true;
   dest.decided = true;
   if (!h.valid(c, out)) return false;
+  // An abstract name is matched as given (no resolution); `uname` outlives the decision.
+  if (req.addr.kind == NetAddr::Kind::unix_abstract) req.addr.unix_name = uname;
   if (req.addr.kind == NetAddr::Kind::unix_path) {
     // Resolved like a file path, relative to the tracee's cwd; connect follows symlinks,
     // bind creates the name.

@@ -60,7 +60,7 @@ class ProcessTable final : public decode::SessionView {
   // The most threads alive at once so far (what pids.max and RLIMIT_NPROC count): the
   // session room reports a pids limit from it when no pids controller counts for it.
   std::size_t peak_threads() const { return peak_threads_; }
-  std::vector<pid_t> processes() const;  // every tgid
+  std::vector<pid_t> processes() const override;  // every tgid
 
  private:
   std::unordered_map<pid_t, Thread> threads_;

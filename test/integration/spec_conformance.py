@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+"""Conformance checks of /work/shared/spec.md statements that an audit found broken: each
+check runs guardian for real and compares what a user sees with the contract's words."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from session_lib import GUARDIAN, check, decisions, exit_with_results, in_scratch, require_supervision, run, run_env  # noqa: E402
+
+PY = "/usr/bin/python3"
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def profile(root, extra=""):
+    """base + exec of /usr/bin/* + reading the scratch root, plus `extra` YAML."""
+    return write(os.path.join(root, "p.yaml"),
+                 "version: 1\nextends: [base]\nexec:\n  allow: [\"/usr/bin/*\"]\n"
+                 f"files:\n  read: [\"{root}/**\"]\n" + extra)
+
+
+def records(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def abstract_unix(root):
+    """spec §2: `unix:@NAME` is an abstract socket; connect to an allowed one succeeds, and a
+    denied one's tip names it."""
+    name = f"guardian-spec-{os.getpid()}"
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind("\0" + name)
+    srv.listen(8)
+    stop = threading.Event()
+
+    def serve():
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                srv.accept()[0].close()
+            except OSError:
+                pass
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    prog = write(os.path.join(root, "c.py"),
+                 "import socket, sys\n"
+                 "for n in sys.argv[1:]:\n"
+                 "    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+                 "    try:\n        s.connect('\\0' + n); print(n, 'ok')\n"
+                 "    except OSError as e: print(n, e.errno)\n")
+    prof = profile(root, f"network:\n  connect: [\"unix:@{name}\"]\n")
+    log = os.path.join(root, "a.jsonl")
+    env = run_env(root, root)
+    native = run([PY, prog, name], root, env)
+    p = require_supervision([GUARDIAN, "run", "-p", prof, "-a", log, "--", PY, prog, name, name + "-other"],
+                            cwd=root, env=env)
+    stop.set()
+    t.join()
+    check(native.stdout == f"{name} ok\n", "native connect to the abstract socket works", native.stdout)
+    check(p.stdout.splitlines()[:1] == [f"{name} ok"], "unix:@NAME allows connect() to that abstract socket",
+          p.stdout + p.stderr)
+    check(p.stdout.splitlines()[1:] == [f"{name}-other 13"], "another abstract name is denied (EACCES)",
+          p.stdout)
+    tips = [r.get("tip") for r in decisions(log) if r.get("addr") == f"unix:@{name}-other"]
+    check(tips == [f'network: {{connect: ["unix:@{name}-other"]}}'],
+          "a denied abstract connect's tip names the socket", str(tips))
+
+
+def allow_has_rule(root):
+    """spec §3: `rule` is absent only when nothing matched and the default denied: every
+    allow names what allowed it (the COMMAND itself, socket creation)."""
+    prof = profile(root)
+    log = os.path.join(root, "a.jsonl")
+    p = require_supervision([GUARDIAN, "run", "-p", prof, "-a", log, "--", PY, "-c",
+                             "import socket; socket.socket(socket.AF_INET, socket.SOCK_STREAM)"],
+                            cwd=root, env=run_env(root, root))
+    check(p.returncode == 0, "python creating a socket runs", p.stderr)
+    ds = decisions(log)
+    bare = [r for r in ds if r.get("decision") == "allow" and not isinstance(r.get("rule"), dict)]
+    check(ds and not bare, "every allow decision carries a rule", json.dumps(bare[:2]))
+    first = ds[0] if ds else {}
+    check(first.get("op") == "exec" and first.get("rule", {}).get("file") == "guardian:command",
+          "the COMMAND's own exec names guardian:command as its rule", json.dumps(first))
+
+
+def explain_dangling_link(root):
+    """spec §1: explain resolves the path as the kernel would; a dangling symlink is followed
+    (writing through it creates its target), so explain and run agree on it."""
+    os.makedirs(os.path.join(root, "out"))
+    prof = write(os.path.join(root, "p.yaml"),
+                 "version: 1\nextends: [base]\nexec:\n  allow: [\"/usr/bin/*\"]\n"
+                 f"files:\n  write: [\"{root}/out/**\"]\n  deny: [\"**/.env\"]\n")
+    link = os.path.join(root, "out", "innocent")
+    os.symlink(".env", link)
+    e = subprocess.run([GUARDIAN, "profile", "explain", prof, "--write", link], capture_output=True, text=True)
+    lines = e.stdout.splitlines()
+    check(e.returncode == 1 and lines[:1] == ["deny"] and f"path: {root}/out/.env" in lines,
+          "explain --write through a dangling symlink decides its target", e.stdout + e.stderr)
+    p = require_supervision([GUARDIAN, "run", "-p", prof, "--", "/bin/sh", "-c", f"echo x > {link}"],
+                            cwd=root, env=run_env(root, root))
+    check(p.returncode != 0 and not os.path.exists(os.path.join(root, "out", ".env")),
+          "run denies the same write", p.stderr)
+
+
+for case in (abstract_unix, allow_has_rule, explain_dangling_link):
+    print("#", case.__name__)
+    in_scratch("guardian-spec-", case)
+exit_with_results()
