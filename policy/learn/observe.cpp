@@ -28,6 +28,15 @@ namespace {
 
 using Key = std::tuple<Category, Op, std::string, std::string, std::string>;
 
+// /dev/pts/N: a Unix 98 pseudo-terminal's name.
+bool is_pts(std::string_view p) {
+  constexpr std::string_view kPts = "/dev/pts/";
+  if (p.substr(0, kPts.size()) != kPts || p.size() == kPts.size()) return false;
+  for (char ch : p.substr(kPts.size()))
+    if (ch < '0' || ch > '9') return false;
+  return true;
+}
+
 std::string loc(std::string_view name, std::size_t line) {
   return std::string(name) + ":" + std::to_string(line) + ":";
 }
@@ -131,6 +140,12 @@ std::optional<AuditInput> read_audit(std::istream& in, std::string_view name, st
       return std::nullopt;
     }
     if (!is_file && !is_net) continue;  // process/system operations have no profile rules
+    // A terminal the session held, looked at or reopened by name: guardian allows that
+    // without a rule (guardian-profile(5), base), and /dev/pts/N names the user's other
+    // terminals in the next session, so no rule is learned for it.
+    if (o.category == Category::file && is_pts(o.path) &&
+        rec.opt_str("decision").value_or("") == "allow" && !rec.get("rule"))
+      continue;
     Key k{o.category, o.op, o.path, o.addr, o.host};
     auto [it, fresh] = index.emplace(k, out.observations.size());
     if (fresh) out.observations.push_back(std::move(o));

@@ -103,6 +103,24 @@ TEST_CASE("audit: decision records become folded observations") {
   CHECK(a->warnings.size() == 1);  // the cut last line
 }
 
+TEST_CASE("audit: a terminal the session held is not learned, another terminal is") {
+  // guardian allows /dev/pts/N without a rule while the session holds terminal N (a pty it
+  // made); a rule for it would open that number, the user's other window next time.
+  std::istringstream in(
+      R"({"v":1,"event":"decision","category":"file","op":"write","path":"/dev/pts/3","decision":"allow"})" "\n"
+      R"({"v":1,"event":"decision","category":"file","op":"stat","path":"/dev/pts/3","decision":"allow"})" "\n"
+      R"({"v":1,"event":"decision","category":"file","op":"read","path":"/dev/pts/4","decision":"would-deny"})" "\n"
+      R"({"v":1,"event":"decision","category":"file","op":"read","path":"/dev/pts/5","decision":"allow","rule":{"file":"p.yaml","line":3,"pattern":"/dev/pts/*"}})" "\n"
+      R"({"v":1,"event":"decision","category":"file","op":"read","path":"/dev/pts/ptmx","decision":"allow"})" "\n");
+  std::string err;
+  auto a = read_audit(in, "log.jsonl", err);
+  REQUIRE_MESSAGE(a, err);
+  REQUIRE(a->observations.size() == 3);
+  CHECK(a->observations[0].path == "/dev/pts/4");
+  CHECK(a->observations[1].path == "/dev/pts/5");
+  CHECK(a->observations[2].path == "/dev/pts/ptmx");
+}
+
 TEST_CASE("audit: a bad line is a line-numbered error") {
   std::istringstream in("{\"v\":1,\"event\":\"limit\"}\ngarbage\n{\"v\":1}\n");
   std::string err;
