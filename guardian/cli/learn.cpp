@@ -52,8 +52,9 @@ constexpr const char* kLearnUsage =
     "                            inject the LD_PRELOAD shim or not\n"
     "  -h, --help                show this help\n"
     "\n"
-    "exit status: the command's own (the profile is written whatever it is); 125 when\n"
-    "guardian failed (bad option, unreadable or malformed log, profile not written).\n";
+    "exit status: the command's own (the profile is written whatever it is); 126 command\n"
+    "cannot be executed, 127 not found (no profile written); 125 guardian failed (bad\n"
+    "option, unreadable or malformed log, profile not written).\n";
 
 int bad(const std::string& msg) {
   std::fprintf(stderr, "guardian learn: %s (try 'guardian learn --help')\n", msg.c_str());
@@ -250,8 +251,11 @@ int learn_main(int argc, char** argv) {
   o.audit = log;
   o.command = command;
   int status = session::run_session(o);
-  int rc = status == kExitGuardianFailure && access(log.c_str(), R_OK) != 0 ? kExitGuardianFailure
-                                                                             : learn_from_log(log, args);
+  // No log: the session never started (guardian failed, or the command could not be run:
+  // 126/127 as for `guardian run`, whose one-line reason is already on stderr).
+  bool no_log = access(log.c_str(), R_OK) != 0;
+  bool not_run = status == 126 || status == 127;
+  int rc = no_log && (status == kExitGuardianFailure || not_run) ? status : learn_from_log(log, args);
   ::unlink(nothing.c_str());
   if (audit.empty()) ::unlink(log.c_str());
   ::rmdir(dir.c_str());

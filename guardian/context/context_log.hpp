@@ -72,6 +72,9 @@ class ContextLog final : public audit::AuditLog {
 
   void session_start(const audit::SessionStart& s) override;
   void decision(const audit::DecisionRecord& r) override;
+  // Forwarded: the supervisor counts unrecorded allows through these (session_end counts).
+  bool records_allows() const override { return inner_->records_allows(); }
+  void count_allow() override { inner_->count_allow(); }
   void process(const audit::ProcessRecord& p) override;
   void limit(const audit::LimitRecord& l) override;
   void session_end(const audit::SessionEnd& e) override;

@@ -364,6 +364,8 @@ int run_session(const RunOptions& opts) {
   ss.uid = getuid();
   ss.extra = control.value()->audit_fields();
   for (auto& [k, v] : landlock.audit_fields()) ss.extra[k] = v;
+  // spec §2: the profile's `name` is shown in the audit log.
+  if (!profile.name.empty()) ss.extra["profile_name"] = profile.name;
   // What ${HOME} and ${TMPDIR} meant here, so that `guardian learn --from-audit` can write
   // them back as variables on another machine or account (spec §3 lets fields be added).
   for (const auto& [name, field] : {std::pair<const char*, const char*>{"HOME", "home"}, {"TMPDIR", "tmpdir"}}) {

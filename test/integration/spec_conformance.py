@@ -110,7 +110,45 @@ def explain_dangling_link(root):
           "run denies the same write", p.stderr)
 
 
-for case in (abstract_unix, allow_has_rule, explain_dangling_link):
+def name_and_counts(root):
+    """spec §2: `name` is shown in the audit log; with `audit: {decisions: deny}` allows are
+    not written, but session_end's counts still count them (with and without the shim), and
+    a would-deny carries the errno enforce mode would have returned (spec §3: on denials)."""
+    prof = write(os.path.join(root, "p.yaml"),
+                 "version: 1\nname: my-tool\nextends: [base]\naudit: {decisions: deny}\n")
+    for opts in ([], ["--no-preload"], ["--fast-path"]):
+        log = os.path.join(root, "a.jsonl")
+        if os.path.exists(log):
+            os.unlink(log)
+        p = require_supervision([GUARDIAN, "run", *opts, "-p", prof, "-a", log, "--", "/usr/bin/cat", prof],
+                                cwd=root, env=run_env(root, root))
+        rs = records(log)
+        start, end = rs[0], rs[-1]
+        check(start.get("profile_name") == "my-tool", f"session_start names the profile {opts}", json.dumps(start)[:300])
+        allows = [r for r in rs if r.get("decision") == "allow"]
+        counts = end.get("counts", {})
+        check(p.returncode == 1 and not allows and counts.get("deny") == 1 and counts.get("allow", 0) > 0,
+              f"decisions: deny writes no allow, yet counts them {opts}", json.dumps(counts))
+    log = os.path.join(root, "c.jsonl")
+    require_supervision([GUARDIAN, "run", "--mode", "complain", "-p", prof, "-a", log, "--", "/usr/bin/cat", prof],
+                        cwd=root, env=run_env(root, root))
+    wd = [r for r in decisions(log) if r.get("decision") == "would-deny"]
+    check(wd and all(r.get("errno") == 13 and r.get("tip") for r in wd), "would-deny records carry errno and tip",
+          json.dumps(wd[:1]))
+
+
+def learn_not_found(root):
+    """`learn` runs COMMAND as `run` does: a command that is not found is 127 with run's one
+    line (not 125 and a complaint about guardian's own temporary log); nothing is written."""
+    out = os.path.join(root, "out.yaml")
+    p = run([GUARDIAN, "learn", "-o", out, "--", "no-such-command-here"], root, run_env(root, root))
+    check(p.returncode == 127, "learn of a missing command exits 127", f"{p.returncode}: {p.stderr}")
+    check(p.stderr.strip().splitlines() == ["guardian: no-such-command-here: command not found"],
+          "learn says only that the command is not found", p.stderr)
+    check(not os.path.exists(out), "no profile is written")
+
+
+for case in (abstract_unix, allow_has_rule, explain_dangling_link, name_and_counts, learn_not_found):
     print("#", case.__name__)
     in_scratch("guardian-spec-", case)
 exit_with_results()
