@@ -1,13 +1,17 @@
 // Exec decoder: execve/execveat decided on the resolved program and on every `#!`
 // interpreter it names. Exec cannot be emulated: the kernel runs it (CONTINUE) and the
-// backend calls verify_exec at the exec event with what was really loaded.
+// backend calls verify_exec at the exec event with what was really loaded. Also the opens
+// of the dynamic loader run as a program, which loads its program itself.
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <string_view>
 
 #include "decode/impl.hpp"
 
@@ -140,6 +144,26 @@ bool Handler::Impl::exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool foll
   }
   pending_exec[c.n.tid] = PendingExec{c.tgid, std::move(expected)};
   return true;
+}
+
+Response Handler::Impl::file_open(Ctx& c) {
+  // The dynamic loader run as a program opens that program first: decided as an exec,
+  // and opened by us as decided (no symlink swapped in later counts), until one succeeds.
+  if (loader_runs.empty() || !loader_runs.count(c.tgid)) return open_dispatch(c);
+  char link[40], exe[PATH_MAX];
+  std::snprintf(link, sizeof link, "/proc/%d/exe", static_cast<int>(c.tgid));
+  ssize_t n = ::readlink(link, exe, sizeof exe - 1);
+  if (n <= 0 || std::string_view(exe, static_cast<std::size_t>(n)) != loader_path) {
+    loader_runs.erase(c.tgid);  // that process is gone: the PID is another's
+    return open_dispatch(c);
+  }
+  open_as_exec = true;
+  Response r = open_dispatch(c);
+  open_as_exec = false;
+  if (r.kind == Response::Kind::value || r.kind == Response::Kind::cont ||
+      r.kind == Response::Kind::inject_fd)
+    loader_runs.erase(c.tgid);
+  return r;
 }
 
 Response Handler::Impl::exec(Ctx& c) {
