@@ -29,6 +29,9 @@ constexpr std::array kTable = {
     SyscallInfo{49, "bind", F::net, K::notify},
     SyscallInfo{59, "execve", F::exec, K::notify},
     SyscallInfo{62, "kill", F::process, K::notify},
+    // fcntl: notified only for F_SETOWN and F_SETOWN_EX (filter.cpp): a descriptor's
+    // owner gets its SIGIO, or with F_SETSIG any signal, SIGKILL included.
+    SyscallInfo{72, "fcntl", F::process, K::notify},
     SyscallInfo{76, "truncate", F::file_write, K::notify},
     // chdir/fchdir: decided like a stat of the directory (system family so that they stay
     // decided and logged under `metadata: open` too).
@@ -58,6 +61,11 @@ constexpr std::array kTable = {
     SyscallInfo{134, "uselib", F::system, K::errno_},
     // statfs: reveals which filesystem holds a path: metadata.
     SyscallInfo{137, "statfs", F::file_stat, K::notify},
+    // Scheduling of another process (notified only with a target: filter.cpp): SCHED_IDLE,
+    // nice 19 or one CPU starve a process outside the session as prlimit would.
+    SyscallInfo{141, "setpriority", F::process, K::notify},
+    SyscallInfo{142, "sched_setparam", F::process, K::notify},
+    SyscallInfo{144, "sched_setscheduler", F::process, K::notify},
     SyscallInfo{155, "pivot_root", F::system, K::notify},
     SyscallInfo{161, "chroot", F::system, K::notify},
     SyscallInfo{163, "acct", F::system, K::errno_},
@@ -79,12 +87,14 @@ constexpr std::array kTable = {
     SyscallInfo{198, "lremovexattr", F::file_write, K::notify},
     SyscallInfo{199, "fremovexattr", F::file_fd, K::notify},
     SyscallInfo{200, "tkill", F::process, K::notify},
+    SyscallInfo{203, "sched_setaffinity", F::process, K::notify},
     SyscallInfo{234, "tgkill", F::process, K::notify},
     SyscallInfo{235, "utimes", F::file_write, K::notify},
     SyscallInfo{246, "kexec_load", F::system, K::errno_},
     SyscallInfo{248, "add_key", F::system, K::errno_},
     SyscallInfo{249, "request_key", F::system, K::errno_},
     SyscallInfo{250, "keyctl", F::system, K::errno_},
+    SyscallInfo{251, "ioprio_set", F::process, K::notify},
     // inotify_add_watch: watching a directory reveals the names created in it (listing).
     SyscallInfo{254, "inotify_add_watch", F::file_read, K::notify},
     SyscallInfo{257, "openat", F::file_open, K::notify},
@@ -114,6 +124,7 @@ constexpr std::array kTable = {
     SyscallInfo{310, "process_vm_readv", F::process, K::notify},
     SyscallInfo{311, "process_vm_writev", F::process, K::notify},
     SyscallInfo{313, "finit_module", F::system, K::errno_},
+    SyscallInfo{314, "sched_setattr", F::process, K::notify},
     SyscallInfo{316, "renameat2", F::file_write, K::notify},
     SyscallInfo{320, "kexec_file_load", F::system, K::errno_},
     SyscallInfo{321, "bpf", F::system, K::errno_},
