@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +17,18 @@ namespace guardian::procfs {
 namespace {
 // More live threads than this is rare; dropping them all then costs one open each.
 constexpr std::size_t kMaxDirs = 512;
+
+// The cache may hold a quarter of our descriptor limit at most: under `ulimit -n 64` a
+// session of many threads must not leave the supervisor without descriptors for the opens
+// it makes for the tracees (which then failed with EMFILE where natively they succeed).
+std::size_t max_dirs() {
+  static const std::size_t n = [] {
+    struct rlimit rl {};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return kMaxDirs;
+    return std::min<std::size_t>(kMaxDirs, std::max<rlim_t>(rl.rlim_cur / 4, 1));
+  }();
+  return n;
+}
 }  // namespace
 
 int self_fd_dir() {
@@ -36,12 +49,16 @@ int PidDirs::dir(pid_t tid, bool fresh, int& err) {
   char path[32];
   std::snprintf(path, sizeof path, "/proc/%d", tid);
   int fd = ::open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 && (errno == EMFILE || errno == ENFILE) && !dirs_.empty()) {
+    dirs_.clear();  // our descriptors are needed more than the cache
+    fd = ::open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  }
   if (fd < 0) {
     err = errno == ENOENT ? ESRCH : errno;
     dirs_.erase(tid);
     return -1;
   }
-  if (dirs_.size() >= kMaxDirs) dirs_.clear();
+  if (dirs_.size() >= max_dirs()) dirs_.clear();
   dirs_[tid].reset(fd);
   return fd;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Robustness against odd programs and environments, compared with the same run natively:
 file names and argv of arbitrary bytes round-trip through the audit log (guardian-audit(5),
-ENCODING) and its readers; PATH set but empty, a removed current directory; a process at its descriptor limit gets EMFILE before its open
+ENCODING) and its readers; PATH set but empty, a removed current directory; many threads under `ulimit -n 64`; a process at its descriptor limit gets EMFILE before its open
 creates or truncates anything. BACKEND=ptrace runs it under the ptrace backend."""
 import json
 import os
@@ -143,6 +143,44 @@ def emfile(root):
           f"native {outs[0]!r}\n     guardian {outs[1]!r}")
 
 
+THREADS_PROGRAM = r"""
+import os, sys, threading
+d, n = sys.argv[1], int(sys.argv[2])
+errors = []
+gate = threading.Barrier(n + 1)
+def work(i):
+    try:
+        os.close(os.open(f"{d}/f{i % 20}", os.O_CREAT | os.O_RDWR, 0o644))
+        with open("/etc/hostname", "rb"):
+            pass
+    except OSError as e:
+        errors.append(e.errno)
+    gate.wait()  # every thread stays alive until all have opened
+ts = [threading.Thread(target=work, args=(i,)) for i in range(n)]
+for t in ts:
+    t.start()
+gate.wait()
+for t in ts:
+    t.join()
+print("errors", len(errors), sorted(set(errors)))
+"""
+
+
+def low_nofile(root):
+    """Under `ulimit -n 64` (soft and hard), many live threads each opening: no EMFILE where
+    natively there is none (the supervisor kept a descriptor per thread's /proc directory)."""
+    def lim():
+        import resource
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+    args = [PY, "-c", THREADS_PROGRAM, root, "150"]
+    nat = subprocess.run(args, capture_output=True, preexec_fn=lim, timeout=120)
+    g = subprocess.run([GUARDIAN, "run", "--backend", BACKEND, "-p", profile(root), "--"] + args,
+                       capture_output=True, preexec_fn=lim, env=run_env(root, root), timeout=300)
+    check(nat.stdout == b"errors 0 []\n", "ulimit -n 64: native run opens everything", nat.stdout)
+    check(g.returncode == 0 and g.stdout == nat.stdout, "ulimit -n 64: as natively under guardian",
+          f"status {g.returncode}, {g.stdout!r}, {g.stderr[-300:]!r}")
+
+
 def environments(root):
     """PATH set but empty is looked up as execvp does (the current directory only), unlike
     PATH unset; a removed current directory is one clear line about ${CWD}, not one
@@ -174,4 +212,5 @@ p = require_supervision([GUARDIAN, "run", "--backend", BACKEND, "-p", "base", "-
 in_scratch("guardian-robust.", odd_names)
 in_scratch("guardian-robust.", emfile)
 in_scratch("guardian-robust.", environments)
+in_scratch("guardian-robust.", low_nofile)
 exit_with_results()
