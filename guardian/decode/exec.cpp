@@ -50,9 +50,9 @@ std::string shebang(int fd) {
 
 }  // namespace
 
-bool Handler::Impl::exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool follow, bool empty,
-                                Response& out) {
-  // argv, for the record.
+// Reads the exec call's argv into `argv` (for the decision record); stops quietly at the
+// first unreadable pointer or string.
+void Handler::Impl::read_argv(Ctx& c) {
   argv.clear();
   std::uint64_t argv_addr = c.arg(c.n.nr == SYS_execveat ? 2 : 1);
   // The pointers are read a block at a time, never across a page boundary (the next page
@@ -72,9 +72,11 @@ bool Handler::Impl::exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool foll
     }
     if (end) break;
   }
-  std::vector<std::string> args;
-  args.swap(argv);
+}
 
+bool Handler::Impl::exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool follow, bool empty,
+                                Response& out) {
+  argv.clear();
   if (empty && path == 0) raw1.clear();
   else if (!read_path(c, path, raw1, out, empty)) return false;
   if (!valid(c, out)) return false;
@@ -93,7 +95,15 @@ bool Handler::Impl::exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool foll
   req.path = r.path;
   req.lexical_path = r.lexical;
   req.lexical_trusted = r.trusted && !r.magic;
-  argv.swap(args);
+  // argv is for the record only: read when one will be written (allows are recorded, or
+  // this is a denial), not for the thousands of allowed execs of a build without --audit.
+  // Read after the path's check, it needs its own proof that the thread is still the one
+  // that asked (a no-op where the answer itself proves it).
+  if ((d->audit_allows() && log.records_allows()) ||
+      d->decide(req).verdict != policy::Verdict::allow) {
+    read_argv(c);
+    if (!valid(c, out)) return false;
+  }
   bool go;
   if (!first_exec.empty() && r.path == first_exec) {
     first_exec.clear();  // the COMMAND given to `guardian run`, allowed once

@@ -183,6 +183,7 @@ struct Handler::Impl {
   Response write_recvfrom(Tracee& t, const std::array<std::uint64_t, 6>& args, long n,
                           const std::vector<char>& buf, sockaddr_storage from, socklen_t fl,
                           const policy::NetAddr& resolver);
+  void read_argv(Ctx& c);  // the exec call's argv, for its decision record
   bool exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool follow, bool empty,
                    Response& out);
 };
