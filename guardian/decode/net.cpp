@@ -174,6 +174,13 @@ bool Handler::Impl::decide_dest(Ctx& c, std::uint64_t addr, std::size_t len, Op 
       }
       p = emulate::self_fd(r.parent.get()) + "/" + r.name;
       dest.hold = std::move(r.parent);
+      dest.named = dest.ss;
+      dest.named_len = dest.len;
+      if (!uname.empty() && uname[0] != '/') {
+        std::string cwd = "/proc/" + std::to_string(c.n.tid) + "/cwd";
+        dest.cwd = UniqueFd(::open(cwd.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!dest.cwd) dest.named_len = 0;  // bound through the parent instead
+      }
     } else {
       if (!r.exists) {
         out = error(ENOENT);
@@ -206,6 +213,18 @@ bool Handler::Impl::decide_dest(Ctx& c, std::uint64_t addr, std::size_t len, Op 
       return true;
     }
     if (dns::is_resolver(req.addr, h.opts.dns_direct)) return h.local(c, req, true, 0, {}, out);
+    // 0.0.0.0 and [::] as a destination are this host: the kernel connects to the loopback
+    // (or to the socket's own address). Decided as the loopback too, so that a rule that
+    // denies 127.0.0.1 or [::1] holds for them.
+    bool any = true;
+    for (std::size_t i = req.addr.v4 ? 12 : 0; i < 16; ++i) any = any && req.addr.ip[i] == 0;
+    if (any) {
+      policy::Request lo = req;
+      lo.addr.ip[15] = 1;
+      if (lo.addr.v4) lo.addr.ip[12] = 127;
+      policy::Decision dl = d->decide(lo);
+      if (dl.verdict != policy::Verdict::allow) return h.apply(c, lo, dl, {}, true, out);
+    }
     return h.judge_net(c, req, out);
   }
   return h.judge(c, req, {}, out);
@@ -218,7 +237,11 @@ Response Handler::Impl::net(Ctx& c) {
     int fam = c.iarg(0), type = c.iarg(1) & 0xf, proto = c.iarg(2);
     bool ok = false;
     if (fam == AF_UNIX) ok = true;
-    else if (fam == AF_INET || fam == AF_INET6) ok = type != SOCK_RAW && type != SOCK_PACKET;
+    // Stream and datagram sockets only, and not SCTP: it connects and sends to addresses
+    // given in setsockopt (SCTP_SOCKOPT_CONNECTX) and in control messages, which the
+    // network rules would never see. Raw, packet, SCTP's seqpacket: refused.
+    else if (fam == AF_INET || fam == AF_INET6)
+      ok = (type == SOCK_STREAM || type == SOCK_DGRAM) && proto != IPPROTO_SCTP;
     else if (fam == AF_NETLINK) ok = proto == NETLINK_ROUTE;  // getaddrinfo, `ip addr`
     const char* fn = family_name(fam);
     addr_text = std::string("socket:") + (fn ? fn : std::to_string(fam)) + "/" +
@@ -240,6 +263,13 @@ Response Handler::Impl::net(Ctx& c) {
     if (dest.ss.ss_family == AF_UNIX && len == sizeof(sa_family_t)) return cont();  // autobind
     if (op == Op::bind) {
       mode_t um = dest.ss.ss_family == AF_UNIX ? umask_of(c) : 0;
+      if (dest.named_len) {
+        // Named as the program asked (getsockname shows it); through the parent otherwise.
+        long rc = emulate::bind_unix_named(sock.value().get(),
+                                           reinterpret_cast<sockaddr*>(&dest.named),
+                                           dest.named_len, dest.hold.get(), dest.cwd.get(), um);
+        if (rc != -ENOSYS) return value(rc);
+      }
       return value(emulate::bind_sock(sock.value().get(), reinterpret_cast<sockaddr*>(&dest.ss),
                                       dest.len, um));
     }
