@@ -251,6 +251,17 @@ bool Loader::load_unit(const Unit& u, const std::string& text, bool top) {
 
 LoadResult Loader::finish() {
   LoadResult r;
+  // A --set the profile never uses is a typo that would silently leave the profile's own
+  // value (often broader) in force: refuse it.
+  if (errors_.empty()) {
+    for (const auto& [k, v] : ctx_.overrides) {
+      if (profile_.vars.count(k) || referenced_.count(k) || ctx_.builtins.count(k)) continue;
+      std::string known;
+      for (const auto& [name, value] : profile_.vars) known += (known.empty() ? "" : ", ") + name;
+      error_at(profile_.source, 0, 0, "--set " + k + ": the profile has no variable '" + k + "'" +
+                                          (known.empty() ? "" : " (its variables: " + known + ")"));
+    }
+  }
   r.errors = errors_;
   if (!errors_.empty()) return r;
   if (!env_drop_given_) {

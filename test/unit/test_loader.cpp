@@ -159,6 +159,21 @@ TEST_CASE("variables: built-ins, ~, vars, --set, PROFILE_DIR") {
   CHECK(p->read[0].pattern == "/g/elsewhere/**");
 }
 
+TEST_CASE("--set of a variable the profile neither defines nor uses is an error") {
+  TempDir d;
+  LoadContext ctx = guardian::test::fake_context();
+  std::string text = "version: 1\nvars:\n  ws: \"${CWD}\"\nfiles:\n  read: [\"${ws}/**\", \"${other}/x\"]\n";
+  std::string err;
+  ctx.overrides["other"] = "/o";  // used, not defined: fine
+  ctx.overrides["HOME"] = "/h";   // built-in: fine
+  auto p = guardian::test::load_text(d, text, &err, "p.yaml", ctx);
+  REQUIRE_MESSAGE(p, err);
+  ctx.overrides["wz"] = "/narrow";  // a typo for ws: the broader ${CWD} would stay
+  p = guardian::test::load_text(d, text, &err, "p.yaml", ctx);
+  CHECK(!p);
+  CHECK(err.find("--set wz: the profile has no variable 'wz' (its variables: ws)") != std::string::npos);
+}
+
 TEST_CASE("glob characters in built-in variables stay literal") {
   TempDir d;
   LoadContext ctx = guardian::test::fake_context();
