@@ -128,7 +128,7 @@ bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolve
   if (auto n = pts_index(r.path);
       n && r.exists && (op == Op::stat || (S_ISCHR(r.st.st_mode) && is_pts_device(r.st.st_rdev, *n))) &&
       d->decide(req).verdict != policy::Verdict::allow && session_holds_pty(session, c.tgid, *n))
-    return local(c, req, true, 0, raw, out);
+    return local(c, req, true, 0, raw, out, "guardian:terminal");
   return judge(c, req, raw, out);
 }
 

@@ -33,7 +33,16 @@ pid_t parent_of(pid_t pid) {
 
 bool ProcessTable::in_session(pid_t pid) const {
   if (threads_.count(pid)) return true;
-  if (!lineage_ || pid <= 0) return false;
+  if (pid <= 0) return false;
+  if (!lineage_) {
+    // A zombie: its exit reached us (and the task left the table) before its parent reaped
+    // it. It is still the session's child, and the kernel lets its parent signal it (timeout
+    // sends SIGCONT after SIGTERM; kill returns 0). Its pid cannot be reused before that
+    // parent, a session process, reaps it, so a parent in the table settles it. Any other
+    // task whose parent is known would be in the table itself (the tracer sees every fork).
+    pid_t p = parent_of(pid);
+    return p > 0 && threads_.count(p) != 0;
+  }
   // Only processes of the session have us (the subreaper) or a session process as an
   // ancestor. Bounded: a racing reparent cannot make this loop.
   static const pid_t self = ::getpid();

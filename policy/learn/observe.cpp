@@ -37,6 +37,17 @@ bool is_pts(std::string_view p) {
   return true;
 }
 
+// The allow names guardian's own rule for a terminal the session held (guardian:terminal),
+// or no rule (logs of guardian versions that named none for it).
+bool held_terminal(const json::Record& rec) {
+  const json::Value* rule = rec.get("rule");
+  if (!rule) return true;
+  if (rule->type != json::Value::Type::object) return false;
+  json::Record r;
+  std::string err;
+  return r.parse(rule->text, err) && r.opt_str("file").value_or("") == "guardian:terminal";
+}
+
 std::string loc(std::string_view name, std::size_t line) {
   return std::string(name) + ":" + std::to_string(line) + ":";
 }
@@ -144,7 +155,7 @@ std::optional<AuditInput> read_audit(std::istream& in, std::string_view name, st
     // without a rule (guardian-profile(5), base), and /dev/pts/N names the user's other
     // terminals in the next session, so no rule is learned for it.
     if (o.category == Category::file && is_pts(o.path) &&
-        rec.opt_str("decision").value_or("") == "allow" && !rec.get("rule"))
+        rec.opt_str("decision").value_or("") == "allow" && held_terminal(rec))
       continue;
     Key k{o.category, o.op, o.path, o.addr, o.host};
     auto [it, fresh] = index.emplace(k, out.observations.size());

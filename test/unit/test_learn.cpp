@@ -108,17 +108,19 @@ TEST_CASE("audit: a terminal the session held is not learned, another terminal i
   // made); a rule for it would open that number, the user's other window next time.
   std::istringstream in(
       R"({"v":1,"event":"decision","category":"file","op":"write","path":"/dev/pts/3","decision":"allow"})" "\n"
-      R"({"v":1,"event":"decision","category":"file","op":"stat","path":"/dev/pts/3","decision":"allow"})" "\n"
+      R"({"v":1,"event":"decision","category":"file","op":"stat","path":"/dev/pts/3","decision":"allow","rule":{"file":"guardian:terminal","line":0,"pattern":"/dev/pts/3"}})" "\n"
+      R"({"v":1,"event":"decision","category":"file","op":"read","path":"/dev/pts/6","decision":"allow","rule":{"file":"guardian:builtin","line":0,"pattern":"/dev/pts/6"}})" "\n"
       R"({"v":1,"event":"decision","category":"file","op":"read","path":"/dev/pts/4","decision":"would-deny"})" "\n"
       R"({"v":1,"event":"decision","category":"file","op":"read","path":"/dev/pts/5","decision":"allow","rule":{"file":"p.yaml","line":3,"pattern":"/dev/pts/*"}})" "\n"
       R"({"v":1,"event":"decision","category":"file","op":"read","path":"/dev/pts/ptmx","decision":"allow"})" "\n");
   std::string err;
   auto a = read_audit(in, "log.jsonl", err);
   REQUIRE_MESSAGE(a, err);
-  REQUIRE(a->observations.size() == 3);
-  CHECK(a->observations[0].path == "/dev/pts/4");
-  CHECK(a->observations[1].path == "/dev/pts/5");
-  CHECK(a->observations[2].path == "/dev/pts/ptmx");
+  REQUIRE(a->observations.size() == 4);
+  CHECK(a->observations[0].path == "/dev/pts/6");
+  CHECK(a->observations[1].path == "/dev/pts/4");
+  CHECK(a->observations[2].path == "/dev/pts/5");
+  CHECK(a->observations[3].path == "/dev/pts/ptmx");
 }
 
 TEST_CASE("audit: a bad line is a line-numbered error") {
