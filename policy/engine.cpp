@@ -2,6 +2,7 @@
 // the trie once per path form, evaluating only the rules anchored on its way.
 #include "policy/engine.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -357,6 +358,56 @@ Decision Engine::decide(const Request& req) const noexcept {
       if (const RuleOrigin* r = m.find_ancestor(lex)) return allow(r, true);
   }
   return deny(nullptr);
+}
+
+Decision Engine::decide_move(std::string_view from_in, std::string_view to_in) const {
+  const Impl& m = *impl_;
+  Decision d;
+  d.err = m.profile.deny_errno;
+  std::string from = normalize_path(from_in), to = normalize_path(to_in);
+  if (from.empty() || to.empty() || from.size() >= kPathMax || to.size() >= kPathMax) return d;
+  struct Residual {
+    std::uint8_t kind;
+    std::string text;
+    const RuleOrigin* rule;
+    // deny_write, deny, then write: a deny rule is the one to name
+    bool operator<(const Residual& o) const { return kind != o.kind ? kind > o.kind : text < o.text; }
+    bool operator==(const Residual& o) const { return kind == o.kind && text == o.text; }
+  };
+  std::vector<Residual> below[2];
+  std::vector<std::string> tmp;
+  for (const Node& n : m.nodes)
+    for (const Entry& e : n.entries) {
+      // Read, exec and exec.deny rules cannot be widened by a move (what moves was writable).
+      std::uint8_t k = e.kind & kWrite ? kWrite : e.kind & (kDeny | kDenyWrite);
+      if (!k) continue;
+      for (int side = 0; side < 2; ++side) {
+        tmp.clear();
+        if (!e.glob.residuals_below(side ? to : from, &tmp)) return d;
+        for (std::string& r : tmp) below[side].push_back(Residual{k, std::move(r), e.origin});
+      }
+    }
+  for (auto& v : below) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+  }
+  // The first residual on one side only names the rule that tells the two apart.
+  std::size_t i = 0, j = 0;
+  while (i < below[0].size() || j < below[1].size()) {
+    const Residual* odd = nullptr;
+    if (j == below[1].size() || (i < below[0].size() && below[0][i] < below[1][j])) odd = &below[0][i];
+    else if (i == below[0].size() || below[1][j] < below[0][i]) odd = &below[1][j];
+    if (odd) {
+      d.verdict = Verdict::deny;
+      d.rule = odd->kind == kWrite ? nullptr : odd->rule;
+      return d;
+    }
+    ++i;
+    ++j;
+  }
+  d.verdict = Verdict::allow;
+  d.err = 0;
+  return d;
 }
 
 std::string Engine::tip(const Request& req) const {

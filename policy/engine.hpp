@@ -69,6 +69,15 @@ class Engine {
   // The decision for one request (allow/deny; the caller applies complain mode and on_deny).
   Decision decide(const Request& req) const noexcept;
 
+  // Renaming directory `from` to `to` (absolute paths) moves every path below it. Allowed
+  // only when no path below either keeps a different verdict from its counterpart below
+  // the other: the deny, deny_write and write rules leave the same residual patterns
+  // (Glob::residuals_below) below both. Otherwise deny, naming the deny or deny_write rule
+  // that tells them apart (nullptr when a write rule does), e.g. `mv .git g` under
+  // deny_write ${CWD}/**/.git/hooks/**. The two paths themselves are decided by decide().
+  // (Seam extension: the supervisor's rename of a directory.)
+  Decision decide_move(std::string_view from, std::string_view to) const;
+
   // The smallest profile rule that would allow `req`, as YAML text (for audit `tip`), e.g.
   // `files: {read: ["${CWD}/data.csv"]}` or `network: {connect: ["1.2.3.4:443"]}`. When a
   // deny rule decided, a YAML comment naming it instead (no allow rule can override it).

@@ -2,6 +2,7 @@
 // match), lexical path normalisation and load-time resolution of literal prefixes.
 #include "policy/glob.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <climits>
 #include <cstdlib>
@@ -324,6 +325,60 @@ bool Glob::may_match_below(std::string_view dir) const noexcept {
   std::size_t t = comps_.size();
   if (first_gs_ == std::string::npos) return n < t && segment_at(0, n, comps, 0);
   return segment_at(0, n < first_gs_ ? n : first_gs_, comps, 0);  // "**" absorbs the rest
+}
+
+bool Glob::residuals_below(std::string_view dir, std::vector<std::string>* out) const {
+  // The pattern as components: generic keeps its own; exact and tree spell out lit_.
+  std::vector<Comp> spelt;
+  if (kind_ != Kind::generic) {
+    for (std::size_t i = 1; i < lit_.size();) {
+      std::size_t j = lit_.find('/', i);
+      if (j == std::string::npos) j = lit_.size();
+      if (j > i) spelt.push_back(Comp{lit_.substr(i, j - i), false, true});
+      i = j + 1;
+    }
+    if (kind_ == Kind::tree) spelt.push_back(Comp{"**", true, false});
+  }
+  const std::vector<Comp>& comps = kind_ == Kind::generic ? comps_ : spelt;
+  const std::size_t t = comps.size();
+  // A set of positions (the next component to match), closed under skipping a "**".
+  std::vector<char> cur(t + 1, 0), next(t + 1, 0);
+  auto close = [&](std::vector<char>& s) {
+    for (std::size_t i = 0; i < t; ++i)
+      if (s[i] && comps[i].globstar) s[i + 1] = 1;
+  };
+  cur[0] = 1;
+  close(cur);
+  std::size_t i = 1, seen = 0;
+  while (i < dir.size()) {
+    std::size_t j = dir.find('/', i);
+    if (j == std::string_view::npos) j = dir.size();
+    std::string_view comp = dir.substr(i, j - i);
+    i = j + 1;
+    if (comp.empty()) continue;
+    if (++seen > kMaxComponents) return false;
+    std::fill(next.begin(), next.end(), 0);
+    bool any = false;
+    for (std::size_t k = 0; k < t; ++k) {
+      if (!cur[k]) continue;
+      const Comp& c = comps[k];
+      if (c.globstar) next[k] = 1, any = true;
+      else if (c.literal ? c.pat == comp : comp_match(c.pat, comp)) next[k + 1] = 1, any = true;
+    }
+    if (!any) return true;  // nothing below `dir` can match
+    close(next);
+    cur.swap(next);
+  }
+  for (std::size_t k = 0; k < t; ++k) {
+    if (!cur[k]) continue;
+    std::string r;
+    for (std::size_t m = k; m < t; ++m) {
+      if (m > k) r.push_back('/');
+      r += comps[m].literal ? escape(comps[m].pat) : comps[m].pat;
+    }
+    out->push_back(std::move(r));
+  }
+  return true;
 }
 
 bool expand_braces(std::string_view pattern, std::vector<std::string>* out, std::string* error) {

@@ -37,6 +37,15 @@ class Glob {
   // directory under which nothing can exist that matches, never no for one that can.
   bool may_match_below(std::string_view dir) const noexcept;
 
+  // What is left of the pattern once the components of directory `dir` are consumed: one
+  // residual pattern (escaped text, e.g. "**/.git/hooks/**" or "hooks/**") for each way
+  // the pattern can have consumed them, appended to `out`. Whether the pattern matches
+  // `dir` itself is not among them. Two directories with the same residuals are told apart
+  // by no path below them: match(a + "/" + x) == match(b + "/" + x) for every x (used to
+  // decide the rename of a directory, which moves every path below it). False when `dir`
+  // has too many components to decide.
+  bool residuals_below(std::string_view dir, std::vector<std::string>* out) const;
+
   // The longest literal directory prefix (unescaped, no trailing '/'; "" for "/" or a
   // pattern starting with "**"). For a fully literal glob: the whole path.
   const std::string& anchor() const noexcept { return anchor_; }

@@ -137,6 +137,29 @@ Response Handler::Impl::file_write(Ctx& c) {
       if (!entry(at ? 0 : -1, at ? 1 : 0, raw1, r1)) return out;
       if (!entry(at ? 2 : -1, at ? 3 : 1, raw2, r2)) return out;
       unsigned fl = nr == SYS_renameat2 ? static_cast<unsigned>(c.arg(4)) : 0;
+      // A directory takes every path below it along: `mv .git g`, write g/hooks/x,
+      // `mv g .git` would plant a hook that deny_write protects, and `mv .aws a` would
+      // bare a denied secret. Decided here, on the loop that performs every change of
+      // names the session makes, so nothing can become a directory between look and act.
+      auto is_dir = [](const Resolved& r) {
+        struct stat st {};
+        return fstatat(r.parent.get(), r.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+      };
+      if (is_dir(r1) || ((fl & RENAME_EXCHANGE) && is_dir(r2))) {
+        policy::Decision dm = d->decide_move(r1.path, r2.path);
+        if (dm.verdict != policy::Verdict::allow) {
+          policy::Request req;
+          req.category = policy::Category::file;
+          req.op = Op::write;
+          req.path = r2.path;
+          req.pid = c.tgid;
+          // EXDEV, as Landlock answers a rename that would change rights: mv(1),
+          // shutil.move and friends then copy and delete, one decided file at a time (a
+          // build tree moved from ${CWD} into TMPDIR, where .bashrc is not protected).
+          dm.err = EXDEV;
+          if (!apply(c, req, dm, raw2, false, out)) return out;
+        }
+      }
       return value(emulate::rename_at(r1.parent.get(), r1.name, r2.parent.get(), r2.name, fl));
     }
     case SYS_link: case SYS_linkat: {

@@ -92,7 +92,12 @@ Response Handler::Impl::handle(const Notification& n, Tracee& t) {
   if (n.arch != AUDIT_ARCH_X86_64) return error(ENOSYS);
   const SyscallInfo* sc = find_syscall(n.nr);
   static constexpr SyscallInfo kIoctl{16, "ioctl", Family::system, Filter::notify};
-  if (!sc && n.nr == kIoctl.nr) sc = &kIoctl;  // if the filter notifies TIOCSTI/TIOCLINUX
+  // FIOSETOWN, SIOCSPGRP: a socket's owner, decided like fcntl(F_SETOWN) (process.cpp).
+  static constexpr SyscallInfo kIoctlOwner{16, "ioctl", Family::process, Filter::notify};
+  if (!sc && n.nr == kIoctl.nr)  // if the filter notifies TIOCSTI/TIOCLINUX, or an owner
+    sc = (static_cast<std::uint32_t>(n.args[1]) == 0x8901 || static_cast<std::uint32_t>(n.args[1]) == 0x8902)
+             ? &kIoctlOwner
+             : &kIoctl;
   if (!sc) return error(EPERM);                // not ours to allow: fail closed
   if (sc->filter == Filter::enosys) return error(ENOSYS);
   if (sc->filter == Filter::errno_) return error(EPERM);

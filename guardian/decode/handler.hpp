@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "audit/log.hpp"
@@ -144,6 +145,13 @@ class Decider {
   virtual policy::Decision decide(const policy::Request& req) const = 0;
   // The smallest rule that would allow `req`, as YAML text (audit `tip`).
   virtual std::string tip(const policy::Request& req) const = 0;
+  // Renaming a directory moves every path below it: see policy::Engine::decide_move. A
+  // decider without path patterns has nothing below to tell apart. (Seam extension.)
+  virtual policy::Decision decide_move(std::string_view, std::string_view) const {
+    policy::Decision d;
+    d.verdict = policy::Verdict::allow;
+    return d;
+  }
   virtual policy::OnDeny on_deny() const = 0;
   virtual int deny_errno() const = 0;
   // audit.decisions: all (false: only denials are recorded).

@@ -11,6 +11,9 @@ class EngineDecider final : public Decider {
   explicit EngineDecider(const policy::Engine& e) : e_(e) {}
   policy::Decision decide(const policy::Request& r) const override { return e_.decide(r); }
   std::string tip(const policy::Request& r) const override { return e_.tip(r); }
+  policy::Decision decide_move(std::string_view from, std::string_view to) const override {
+    return e_.decide_move(from, to);
+  }
   policy::OnDeny on_deny() const override { return e_.profile().on_deny; }
   int deny_errno() const override { return e_.profile().deny_errno; }
   bool audit_allows() const override { return e_.profile().audit == policy::AuditLevel::all; }

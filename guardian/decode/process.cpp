@@ -1,11 +1,20 @@
-// Process decoder: signals, ptrace, cross-process memory and descriptors, pidfds and
-// prlimit are allowed on processes of the session and refused (EPERM) on anyone else.
+// Process decoder: signals (and descriptor owners, who get SIGIO), ptrace, cross-process
+// memory and descriptors, pidfds and prlimit are allowed on processes of the session and
+// refused (EPERM) on anyone else.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/ptrace.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "decode/impl.hpp"
 
@@ -13,6 +22,26 @@ namespace guardian::decode {
 
 using policy::Category;
 using policy::Op;
+
+namespace {
+// The PID of a descriptor of a /proc/PID directory; 0 when it is no procfs directory, -1
+// when it is one whose name is not a PID.
+pid_t proc_dir_pid(int fd) {
+  struct statfs sf {};
+  struct stat st {};
+  if (::fstatfs(fd, &sf) != 0 || sf.f_type != PROC_SUPER_MAGIC || ::fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode))
+    return 0;
+  char link[48], buf[256];
+  std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  ssize_t n = ::readlink(link, buf, sizeof buf - 1);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  const char* slash = std::strrchr(buf, '/');
+  char* end = nullptr;
+  long pid = slash ? std::strtol(slash + 1, &end, 10) : 0;
+  return pid > 0 && end && *end == '\0' && end != slash + 1 ? static_cast<pid_t>(pid) : -1;
+}
+}  // namespace
 
 Response Handler::Impl::process(Ctx& c) {
   Response out;
@@ -45,7 +74,13 @@ Response Handler::Impl::process(Ctx& c) {
       auto fd = c.t.take_fd(c.iarg(0));
       if (!fd) return cont();  // not a descriptor: the kernel says EBADF
       target = pidfd_pid(fd.value().get());
-      if (target <= 0) return cont();  // not a pidfd (or the process is gone): kernel answers
+      // pidfd_send_signal also takes a descriptor of a /proc/PID directory.
+      if (target <= 0 && c.n.nr == SYS_pidfd_send_signal) target = proc_dir_pid(fd.value().get());
+      if (target < 0) {  // a /proc directory whose process cannot be told: fail closed
+        addr_text = "pid:?";
+        return local(c, req, false, EPERM, addr_text, out) ? cont() : std::move(out);
+      }
+      if (target == 0) return cont();  // not a pidfd (or the process is gone): kernel answers
       break;
     }
     case SYS_ptrace:
@@ -66,6 +101,47 @@ Response Handler::Impl::process(Ctx& c) {
       req.op = Op::trace;
       target = static_cast<pid_t>(c.arg(0));
       break;
+    case SYS_fcntl:
+    case SYS_ioctl: {
+      // A descriptor's owner gets its SIGIO, or with F_SETSIG any signal: setting one is
+      // decided like a kill(2) of it. An owner in a register is checked and let through.
+      const auto cmd = static_cast<std::uint32_t>(c.arg(1));
+      if (c.n.nr == SYS_fcntl && cmd == F_SETOWN) {
+        int v = c.iarg(2);
+        if (v == 0 || v == INT_MIN) return cont();  // no owner; the kernel refuses INT_MIN
+        target = v > 0 ? v : -v;  // a process, or a process group by its leader
+        break;
+      }
+      if (c.n.nr == SYS_fcntl && cmd != F_SETOWN_EX) return cont();
+      if (c.n.nr == SYS_ioctl && cmd != 0x8901 && cmd != 0x8902) return cont();
+      // F_SETOWN_EX, FIOSETOWN, SIOCSPGRP: the owner is in memory that another thread may
+      // change after the check. Read it once, decide, and set it ourselves on a copy of the
+      // descriptor (the owner belongs to the open file, which the copy shares).
+      auto fd = c.t.take_fd(c.iarg(0));
+      if (!fd) return cont();  // not a descriptor: the kernel says EBADF
+      int own = fd.value().get();
+      struct f_owner_ex ex {};
+      int who = 0;
+      if (c.n.nr == SYS_fcntl) {
+        if (!c.t.read(c.arg(2), &ex, sizeof ex)) return error(EFAULT);
+        if (ex.type != F_OWNER_TID && ex.type != F_OWNER_PID && ex.type != F_OWNER_PGRP) return error(EINVAL);
+        who = ex.pid;
+      } else {
+        struct stat st {};
+        if (::fstat(own, &st) != 0 || !S_ISSOCK(st.st_mode)) return cont();  // not a socket's
+        if (!c.t.read(c.arg(2), &who, sizeof who)) return error(EFAULT);
+        if (who == INT_MIN) return error(EINVAL);
+      }
+      if (!valid(c, out)) return out;
+      if (who != 0) {
+        target = who > 0 ? who : -who;
+        addr_text = "pid:" + std::to_string(target);
+        bool inside = target == c.tgid || target == c.n.tid || session.in_session(target);
+        if (!local(c, req, inside, EPERM, addr_text, out)) return out;
+      }
+      int rc = c.n.nr == SYS_fcntl ? ::fcntl(own, F_SETOWN_EX, &ex) : ::fcntl(own, F_SETOWN, who);
+      return value(rc < 0 ? -errno : 0);
+    }
     case SYS_prlimit64:
       // Reading limits, or setting one's own, is harmless; setting an outsider's is not.
       if (c.arg(0) == 0 || c.arg(2) == 0) return cont();

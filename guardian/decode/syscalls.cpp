@@ -29,6 +29,9 @@ constexpr std::array kTable = {
     SyscallInfo{49, "bind", F::net, K::notify},
     SyscallInfo{59, "execve", F::exec, K::notify},
     SyscallInfo{62, "kill", F::process, K::notify},
+    // fcntl: notified only for F_SETOWN and F_SETOWN_EX (filter.cpp): a descriptor's
+    // owner gets its SIGIO, or with F_SETSIG any signal, SIGKILL included.
+    SyscallInfo{72, "fcntl", F::process, K::notify},
     SyscallInfo{76, "truncate", F::file_write, K::notify},
     // chdir/fchdir: decided like a stat of the directory (system family so that they stay
     // decided and logged under `metadata: open` too).

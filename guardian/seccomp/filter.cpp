@@ -2,6 +2,7 @@
 #include "seccomp/filter.hpp"
 
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
@@ -21,6 +22,12 @@
 #endif
 #ifndef TIOCLINUX
 #define TIOCLINUX 0x541C
+#endif
+#ifndef FIOSETOWN
+#define FIOSETOWN 0x8901
+#endif
+#ifndef SIOCSPGRP
+#define SIOCSPGRP 0x8902
 #endif
 #ifndef TIOCSTI
 #define TIOCSTI 0x5412
@@ -85,6 +92,7 @@ bool filter_owns(int nr) noexcept {
     case __NR_sendto:
     case __NR_recvfrom:
     case __NR_prlimit64:
+    case __NR_fcntl:
       return true;
     default:
       return false;
@@ -169,6 +177,22 @@ Result<Program> build_filter(std::span<const decode::SyscallInfo> table, const F
                      "prlimit64");
       !r)
     return r.error();
+
+  // A descriptor's owner gets its SIGIO (with F_SETSIG any signal, SIGKILL included): only
+  // setting an owner is decided, like a kill(2) of it; every other fcntl and ioctl runs at
+  // native speed. FIOSETOWN and SIOCSPGRP set a socket's owner through ioctl. The kernel
+  // takes both commands as 32 bits.
+  for (int cmd : {F_SETOWN, F_SETOWN_EX})
+    if (auto r = check(seccomp_rule_add(c, ask, __NR_fcntl, 1,
+                                        SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, static_cast<unsigned>(cmd))),
+                       "fcntl");
+        !r)
+      return r.error();
+  for (unsigned long cmd : {static_cast<unsigned long>(FIOSETOWN), static_cast<unsigned long>(SIOCSPGRP)})
+    if (auto r = check(seccomp_rule_add(c, ask, __NR_ioctl, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, cmd)),
+                       "ioctl");
+        !r)
+      return r.error();
 
   // --fast-path: the shim's own calls carry the session token in an argument the kernel
   // ignores for these syscalls (arg 5); a BPF comparison of registers costs nothing, unlike

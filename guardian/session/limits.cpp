@@ -329,7 +329,10 @@ int SessionLimits::signal_tree(int sig) {
   int n = 0;
   if (cg_) n += cg_->signal_all(sig);
   if (signaller_) n += signaller_(sig);
-  else n += signal_descendants(::getpid(), sig);
+  // Also what the table never saw: the children of a process handed over to a tracer of
+  // the session are told to that tracer, not to us. Our descendants are all the session's
+  // (one waitid when we have no child left).
+  n += signal_descendants(::getpid(), sig);
   return n;
 }
 

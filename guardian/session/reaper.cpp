@@ -4,7 +4,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sched.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,6 +96,45 @@ int signal_descendants(pid_t ancestor, int sig) {
   for (pid_t p : descendants(ancestor))
     if (::kill(p, sig) == 0) ++n;
   return n;
+}
+
+int start_keeper(int cgroup_dir_fd) noexcept {
+  int kill_fd = ::openat(cgroup_dir_fd, "cgroup.kill", O_WRONLY | O_CLOEXEC);
+  if (kill_fd < 0) return -1;
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) {
+    int e = errno;
+    ::close(kill_fd);
+    errno = e;
+    return -1;
+  }
+  // CLONE_PARENT: not our child, so neither our descendant (the session's end kills
+  // those) nor one our waits see. Raw syscalls only in the child: another thread of ours
+  // may hold a libc lock.
+  long pid = ::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+  if (pid == 0) {
+    int r = p[0], k = kill_fd, lo = r < k ? r : k, hi = r < k ? k : r;
+    // Every other descriptor goes, the listener first: holding it would make the session's
+    // calls wait for an answer instead of failing once guardian is gone.
+    if (lo > 0) ::syscall(SYS_close_range, 0u, static_cast<unsigned>(lo - 1), 0u);
+    if (hi > lo + 1) ::syscall(SYS_close_range, static_cast<unsigned>(lo + 1), static_cast<unsigned>(hi - 1), 0u);
+    ::syscall(SYS_close_range, static_cast<unsigned>(hi + 1), ~0u, 0u);
+    ::setsid();  // out of the terminal's process group: Ctrl-C and hang-ups are not for it
+    char b;
+    while (::read(r, &b, 1) < 0 && errno == EINTR) {
+    }
+    (void)!::write(k, "1", 1);
+    ::_exit(0);
+  }
+  int e = errno;
+  ::close(p[0]);
+  ::close(kill_fd);
+  if (pid < 0) {
+    ::close(p[1]);
+    errno = e;
+    return -1;
+  }
+  return p[1];
 }
 
 bool kill_descendants(pid_t ancestor, std::chrono::milliseconds timeout) {

@@ -27,6 +27,14 @@ bool have_descendants();
 // Sends `sig` to every descendant of `ancestor`; returns how many were signalled.
 int signal_descendants(pid_t ancestor, int sig);
 
+// Starts a keeper: a process outside the session (a sibling of guardian, in a session of
+// its own, holding no descriptor but two) that writes cgroup.kill of the group
+// `cgroup_dir_fd` when guardian ends, however it ends. Processes handed over to a tracer of
+// the session (strace, gdb) are no longer guardian's tracees, so PTRACE_O_EXITKILL does not
+// end them if guardian is SIGKILLed. Returns the pipe end guardian keeps (its closing wakes
+// the keeper), or -1 with errno set.
+int start_keeper(int cgroup_dir_fd) noexcept;
+
 // SIGKILLs the descendants of `ancestor` until none is alive or `timeout` passes
 // (repeating, since a process may fork between the scan and the kill). True when none left.
 bool kill_descendants(pid_t ancestor, std::chrono::milliseconds timeout);

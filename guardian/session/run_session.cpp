@@ -351,12 +351,20 @@ int run_session(const RunOptions& opts) {
   // Tracing inside the session (strace, gdb, a nested guardian): the traced process's
   // execs are then held by the Landlock envelope instead of our exec check.
   // In complain mode and learning nothing is enforced: exec checks would only log.
+  // A handed-over process is no longer ended with us by PTRACE_O_EXITKILL: a keeper ends
+  // the session's cgroup if guardian is killed, so enforcing needs a cgroup v2 group too.
   launch::LandlockSetup landlock = landlock_ready.get();
-  if (landlock.active || opts.mode == decode::Mode::complain || opts.learn_allow_all)
-    sup.allow_trace_handover(true, {});
-  else
+  const bool enforcing = !(opts.mode == decode::Mode::complain || opts.learn_allow_all);
+  const int cgroup_fd = control.value()->cgroup_dir_fd();
+  sup.keep_with_cgroup(cgroup_fd);
+  if (enforcing && !landlock.active)
     sup.allow_trace_handover(false, "a traced process's execs are then checked only by the "
                                     "Landlock envelope, which is " + landlock.status);
+  else if (enforcing && cgroup_fd < 0)
+    sup.allow_trace_handover(false, "a traced process would outlive guardian if guardian were "
+                                    "killed, and no cgroup v2 group of the session can end it");
+  else
+    sup.allow_trace_handover(true, {});
 
   audit::SessionStart ss;
   ss.argv = opts.command;

@@ -12,12 +12,14 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <vector>
 
 #include "base/test_hooks.hpp"
 #include "emulate/emulate.hpp"
 #include "session/ptrace_stop.hpp"
+#include "session/reaper.hpp"
 #include "session/respond.hpp"
 
 namespace guardian::session {
@@ -256,6 +258,16 @@ void Supervisor::apply(const decode::Notification& n, decode::Response& r) {
 }
 
 void Supervisor::hand_over(const decode::Notification& n, pid_t target) {
+  // No longer our tracee, the process would outlive a SIGKILLed guardian: the keeper ends
+  // the session's cgroup then.
+  if (!ptrace_ && handover_ok_ && keeper_cgroup_ >= 0 && !keeper_) {
+    keeper_.reset(start_keeper(keeper_cgroup_));
+    if (!keeper_) {
+      handover_ok_ = false;
+      handover_refusal_ = std::string("cannot start the process that would end the session if "
+                                      "guardian were killed: ") + std::strerror(errno);
+    }
+  }
   if (ptrace_ || !handover_ok_) {
     if (!handover_refused_said_) {
       handover_refused_said_ = true;

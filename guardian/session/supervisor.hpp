@@ -63,6 +63,10 @@ class Supervisor {
     handover_ok_ = ok;
     handover_refusal_ = std::move(why_not);
   }
+  // The session's cgroup v2 directory: at the first hand-over a keeper (start_keeper) is
+  // started, which ends the group if guardian dies; a hand-over is refused when it cannot
+  // be started. -1 (the default): no keeper.
+  void keep_with_cgroup(int cgroup_dir_fd) { keeper_cgroup_ = cgroup_dir_fd; }
 
   // Launches and supervises. Returns the command's wait status (as from waitpid).
   Result<int> run(launch::LaunchSpec spec);
@@ -109,6 +113,8 @@ class Supervisor {
   bool handover_ok_ = false;
   std::string handover_refusal_;
   bool handover_refused_said_ = false;
+  int keeper_cgroup_ = -1;
+  UniqueFd keeper_;  // the keeper's pipe: closed when we end, however we end
   // Hand-overs in progress: the thread being released -> notifications waiting for it.
   std::unordered_multimap<pid_t, std::uint64_t> waiting_release_;
   std::unique_ptr<Waiter> waiter_;  // last: its workers use the members above

@@ -1,9 +1,12 @@
 /* Escape attempt: act on a process outside the session (ATTACK_VICTIM, started by the
  * runner): signal it by kill, tgkill, its process group and a pidfd, ptrace-attach it,
- * write its memory, steal its descriptors, starve it with prlimit. The runner checks it
- * is still alive and untraced. */
+ * write its memory, steal its descriptors, starve it with prlimit, and make it the owner
+ * of a pipe or socket whose I/O signal is SIGKILL (F_SETOWN, F_SETOWN_EX, FIOSETOWN,
+ * SIOCSPGRP with F_SETSIG). The runner checks it is still alive and untraced. */
 #include "attack.h"
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -26,6 +29,23 @@ int main(int argc, char** argv) {
   if (process_vm_writev(v, &l, 1, &r, 1, 0) > 0) worked = 1;
   struct rlimit zero = {0, 0};
   if (prlimit(v, RLIMIT_CPU, &zero, NULL) == 0) worked = 1;
+  /* The owner of a descriptor gets its I/O signal: SIGKILL, by F_SETSIG. */
+  for (int how = 0; how < 4; ++how) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) break;
+    struct f_owner_ex ex = {F_OWNER_PID, v};
+    int own = how == 3 ? -getpgid(v) : v, set = -1;
+    if (how == 0) set = fcntl(sv[0], F_SETOWN, v);
+    if (how == 1) set = fcntl(sv[0], F_SETOWN_EX, &ex);
+    if (how == 2) set = ioctl(sv[0], FIOSETOWN, &own);
+    if (how == 3) set = getpgid(v) != getpgrp() ? ioctl(sv[0], SIOCSPGRP, &own) : -1;
+    fcntl(sv[0], F_SETSIG, SIGKILL);
+    fcntl(sv[0], F_SETFL, O_ASYNC | O_NONBLOCK);
+    (void)!write(sv[1], "x", 1);
+    if (set == 0 && fcntl(sv[0], F_GETOWN) != 0) worked = 1;
+    close(sv[0]);
+    close(sv[1]);
+  }
   printf("proc_outsider: %s\n", worked ? "SOMETHING WORKED" : "all refused");
   return worked;
 }

@@ -5,7 +5,8 @@ own rights, which reach any process of its user (or every process, as root), so 
 refuse what the kernel would refuse the tracee (files behind a ptrace check, writes).
 The victim (outside) holds a token in its environment; the attempts run under guardian on
 both backends, with and without Landlock; the real effects are checked: the token never
-comes out, the victim's oom_score_adj is unchanged, the session still reads its own
+comes out, the victim's oom_score_adj is unchanged, a SIGKILL through a descriptor of
+its /proc directory is refused, the session still reads its own
 /proc/self files and the outsider's unguarded status, as natively. Env: GUARDIAN."""
 import os
 import secrets
@@ -22,7 +23,7 @@ victim = subprocess.Popen(["sleep", "120"], env=dict(os.environ, VICTIM_TOKEN=to
 before_adj = open(f"/proc/{victim.pid}/oom_score_adj").read()
 
 PROGRAM = r"""
-import os, sys
+import os, signal, sys
 v = sys.argv[1]
 out = []
 for name in ["environ", "auxv", "maps", "smaps", "mem", "stack", "cwd/.", "root/etc/hostname",
@@ -39,6 +40,12 @@ try:
     out.append("oom=written")
 except OSError as e:
     out.append(f"oom=err:{e.errno}")
+try:  # pidfd_send_signal takes a /proc/PID directory as well as a pidfd
+    d = os.open(f"/proc/{v}", os.O_RDONLY | os.O_DIRECTORY)
+    signal.pidfd_send_signal(d, signal.SIGKILL)
+    out.append("procdir-kill=sent")
+except OSError as e:
+    out.append(f"procdir-kill=err:{e.errno}")
 out.append("status=" + ("ok" if open(f"/proc/{v}/status").read().startswith("Name:") else "bad"))
 out.append("self-environ=" + ("ok" if b"PATH=" in open("/proc/self/environ", "rb").read() else "bad"))
 out.append("self-maps=" + ("ok" if len(open("/proc/self/maps").read()) > 0 else "bad"))
@@ -64,6 +71,8 @@ try:
         for name in ["environ", "auxv", "maps", "smaps", "mem", "stack", "cwd/.", "fd/0"]:
             check(f"{name}=err:13" in r.stdout, f"{what}: /proc/VICTIM/{name} refused (EACCES)")
         check("oom=err:13" in r.stdout, f"{what}: the outsider's oom_score_adj was not written")
+        check("procdir-kill=err:1" in r.stdout, f"{what}: SIGKILL through a /proc/VICTIM descriptor refused")
+        check(victim.poll() is None, f"{what}: the outsider lives")
         check(open(f"/proc/{victim.pid}/oom_score_adj").read() == before_adj,
               f"{what}: the outsider's oom_score_adj is unchanged")
         for ok in ["status=ok", "self-environ=ok", "self-maps=ok"]:

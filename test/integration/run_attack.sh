@@ -7,10 +7,13 @@
 . "$(dirname "$0")/run_lib.sh"
 attack=${1:?usage: run_attack.sh ATTACK_EXE}
 have_engine || { echo "decision engine not built in"; exit 77; }
-mkdir -p "$T/ws" "$T/ro" "$T/secret"
+mkdir -p "$T/ws/.git/hooks" "$T/ws/.keys" "$T/ro" "$T/secret"
 token=tok-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 printf '%s\n' "$token" >"$T/secret/secret.txt"
 chmod 644 "$T/secret/secret.txt"
+# Protected inside the writable tree: a repository's hooks (deny_write) and a key (deny).
+printf '%s\n' "$token" >"$T/ws/.keys/key.txt"
+printf '#!/bin/sh\n' >"$T/ws/.git/hooks/pre-push"
 printf 'READONLY\n' >"$T/ro/ro.txt"
 chmod 644 "$T/ro/ro.txt"
 
@@ -54,20 +57,23 @@ extends: [base]
 files:
   read: ["$T/ro/**"]
   write: ["$T/ws/**"]
+  deny: ["$T/ws/.keys/**"]
+  deny_write: ["$T/ws/**/.git/hooks/**"]
 exec:
   allow: ["/usr/bin/**", "$attack", "$T/ws/allowed-*"]
 network:
   connect: ["127.0.0.1:$okudp"]
 YAML
-before_ro=$(ls -la "$T/ro" | sed 1d | grep -v " \.\.$"; cat "$T/ro/ro.txt"; stat -c %a "$T/secret/secret.txt")
+protected() { ls -la "$T/ro" "$T/ws/.git/hooks" "$T/ws/.keys" | grep -v " \.\.$"; cat "$T/ro/ro.txt"; stat -c %a "$T/secret/secret.txt"; }
+before_ro=$(protected)
 ATTACK_TCP=$tcp ATTACK_UDP=$udp ATTACK_OK_UDP=$okudp ATTACK_UNIX=$T/secret/sock ATTACK_VICTIM=$victim \
   "$G" run -p "$T/attack.yaml" -a "$T/audit.jsonl" -- "$attack" "$T" >"$T/out" 2>"$T/err"
 status=$?
 echo "status $status"; tail -c 2000 "$T/err"
-after_ro=$(ls -la "$T/ro" | sed 1d | grep -v " \.\.$"; cat "$T/ro/ro.txt"; stat -c %a "$T/secret/secret.txt")
+after_ro=$(protected 2>&1)
 
 check "the secret's bytes did not come out" 0 "$(cat "$T/out" "$T/err" | grep -c "$token")"
-check "T/ro and the secret are unchanged" "$before_ro" "$after_ro"
+check "T/ro, the secret, ws/.git/hooks and ws/.keys are unchanged" "$before_ro" "$after_ro"
 check "no forbidden program ran" "" "$(ls "$T/ws" | grep ran-forbidden)"
 check "the forbidden listeners got nothing" "" "$(cat "$T/hits" 2>/dev/null)"
 check "the victim outside the session lives" 0 "$(kill -0 $victim 2>/dev/null; echo $?)"

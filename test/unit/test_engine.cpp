@@ -395,3 +395,38 @@ TEST_CASE("built-in profiles: default protects what runs later and secrets") {
   CHECK(verdict(e, Op::write, "/dev/null") == "allow");
   CHECK(e.profile().connect.empty());
 }
+
+TEST_CASE("decide_move: a directory moves only where every path below keeps its verdict") {
+  guardian::policy::LoadContext ctx = guardian::test::fake_context();
+  auto r = load_profile("default", ctx);
+  REQUIRE(r.errors.empty());
+  Engine e(*r.profile);
+  auto move = [&](const char* a, const char* b) {
+    Decision d = e.decide_move(a, b);
+    return std::string(to_string(d.verdict)) + (d.rule ? " " + d.rule->pattern : "");
+  };
+  // Ordinary moves: names below keep their verdicts (.env stays .env, *.key stays *.key).
+  CHECK(move("/g/proj/src", "/g/proj/lib/src2") == "allow");
+  CHECK(move("/g/tmp/a/b", "/g/tmp/c") == "allow");
+  // Between CWD and TMPDIR a .bashrc below would gain or lose its protection (the decoder
+  // answers EXDEV, so that mv(1) copies, one decided file at a time).
+  CHECK(move("/g/proj/build", "/g/tmp/old-build").substr(0, 15) == "deny ${CWD}/**/");
+  CHECK(move("/g/tmp/x", "/g/proj/x").substr(0, 15) == "deny ${CWD}/**/");
+  // The repository's protected files would change place: refused in both directions.
+  CHECK(move("/g/proj/.git", "/g/proj/g2").substr(0, 19) == "deny ${CWD}/**/.git");
+  CHECK(move("/g/proj/g2", "/g/proj/.git").substr(0, 19) == "deny ${CWD}/**/.git");
+  CHECK(move("/g/proj/vendor/lib/.git", "/g/proj/vendor/lib/old").substr(0, 19) == "deny ${CWD}/**/.git");
+  CHECK(move("/g/proj/.config", "/g/proj/c2") == "deny ${CWD}/**/.config/fish/**");
+  // Below the destination nothing may be written.
+  CHECK(move("/g/proj/src", "/usr/src2").substr(0, 4) == "deny");
+  // Run in HOME: the secrets' directories are in the writable tree, and cannot move.
+  ctx.builtins["CWD"] = "/g/home/u";
+  auto h = load_profile("default", ctx);
+  REQUIRE(h.errors.empty());
+  Engine eh(*h.profile);
+  CHECK(to_string(eh.decide(file_req(Op::write, "/g/home/u/.aws")).verdict) == std::string("deny"));
+  CHECK(to_string(eh.decide(file_req(Op::write, "/g/home/u/.config")).verdict) == std::string("allow"));
+  Decision d = eh.decide_move("/g/home/u/.config", "/g/home/u/c");
+  CHECK(d.verdict == Verdict::deny);
+  CHECK(to_string(eh.decide_move("/g/home/u/src", "/g/home/u/src2").verdict) == std::string("allow"));
+}

@@ -179,3 +179,26 @@ TEST_CASE("hostile paths cannot make matching explode") {
   CHECK(g[0].may_match_below(deep));
   CHECK_FALSE(g[0].match(deep + "/x"));
 }
+
+TEST_CASE("residuals_below: what is left of the pattern below a directory") {
+  auto res = [](const char* pat, const char* dir) {
+    std::string err;
+    auto g = Glob::compile(pat, &err);
+    REQUIRE(g);
+    std::vector<std::string> out;
+    REQUIRE(g->residuals_below(dir, &out));
+    std::string s;
+    for (const std::string& r : out) s += (s.empty() ? "" : " ") + r;
+    return s;
+  };
+  CHECK(res("/p/**/.git/hooks/**", "/p/a") == "**/.git/hooks/** .git/hooks/**");
+  CHECK(res("/p/**/.git/hooks/**", "/p/.git") == "**/.git/hooks/** .git/hooks/** hooks/**");
+  CHECK(res("/p/**/.git/hooks/**", "/q") == "");
+  CHECK(res("/p/**/.git/hooks/**", "/") == "p/**/.git/hooks/**");
+  CHECK(res("/**/.env", "/x/y") == "**/.env .env");
+  CHECK(res("/h/.ssh/**", "/h") == ".ssh/**");
+  CHECK(res("/h/.ssh/**", "/h/.ssh/k") == "**");
+  CHECK(res("/h/.ssh/**", "/h/x") == "");
+  CHECK(res("/h/a\\*b", "/h") == "a\\*b");
+  CHECK(res("/h/a\\*b", "/h/a*b") == "");  // the pattern itself, nothing below
+}
