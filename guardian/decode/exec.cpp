@@ -1,13 +1,17 @@
 // Exec decoder: execve/execveat decided on the resolved program and on every `#!`
 // interpreter it names. Exec cannot be emulated: the kernel runs it (CONTINUE) and the
-// backend calls verify_exec at the exec event with what was really loaded.
+// backend calls verify_exec at the exec event with what was really loaded. Also the opens
+// of the dynamic loader run as a program, which loads its program itself.
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <string_view>
 
 #include "decode/impl.hpp"
 
@@ -46,9 +50,9 @@ std::string shebang(int fd) {
 
 }  // namespace
 
-bool Handler::Impl::exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool follow, bool empty,
-                                Response& out) {
-  // argv, for the record.
+// Reads the exec call's argv into `argv` (for the decision record); stops quietly at the
+// first unreadable pointer or string.
+void Handler::Impl::read_argv(Ctx& c) {
   argv.clear();
   std::uint64_t argv_addr = c.arg(c.n.nr == SYS_execveat ? 2 : 1);
   // The pointers are read a block at a time, never across a page boundary (the next page
@@ -68,9 +72,11 @@ bool Handler::Impl::exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool foll
     }
     if (end) break;
   }
-  std::vector<std::string> args;
-  args.swap(argv);
+}
 
+bool Handler::Impl::exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool follow, bool empty,
+                                Response& out) {
+  argv.clear();
   if (empty && path == 0) raw1.clear();
   else if (!read_path(c, path, raw1, out, empty)) return false;
   if (!valid(c, out)) return false;
@@ -89,7 +95,15 @@ bool Handler::Impl::exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool foll
   req.path = r.path;
   req.lexical_path = r.lexical;
   req.lexical_trusted = r.trusted && !r.magic;
-  argv.swap(args);
+  // argv is for the record only: read when one will be written (allows are recorded, or
+  // this is a denial), not for the thousands of allowed execs of a build without --audit.
+  // Read after the path's check, it needs its own proof that the thread is still the one
+  // that asked (a no-op where the answer itself proves it).
+  if ((d->audit_allows() && log.records_allows()) ||
+      d->decide(req).verdict != policy::Verdict::allow) {
+    read_argv(c);
+    if (!valid(c, out)) return false;
+  }
   bool go;
   if (!first_exec.empty() && r.path == first_exec) {
     first_exec.clear();  // the COMMAND given to `guardian run`, allowed once
@@ -130,6 +144,26 @@ bool Handler::Impl::exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool foll
   }
   pending_exec[c.n.tid] = PendingExec{c.tgid, std::move(expected)};
   return true;
+}
+
+Response Handler::Impl::file_open(Ctx& c) {
+  // The dynamic loader run as a program opens that program first: decided as an exec,
+  // and opened by us as decided (no symlink swapped in later counts), until one succeeds.
+  if (loader_runs.empty() || !loader_runs.count(c.tgid)) return open_dispatch(c);
+  char link[40], exe[PATH_MAX];
+  std::snprintf(link, sizeof link, "/proc/%d/exe", static_cast<int>(c.tgid));
+  ssize_t n = ::readlink(link, exe, sizeof exe - 1);
+  if (n <= 0 || std::string_view(exe, static_cast<std::size_t>(n)) != loader_path) {
+    loader_runs.erase(c.tgid);  // that process is gone: the PID is another's
+    return open_dispatch(c);
+  }
+  open_as_exec = true;
+  Response r = open_dispatch(c);
+  open_as_exec = false;
+  if (r.kind == Response::Kind::value || r.kind == Response::Kind::cont ||
+      r.kind == Response::Kind::inject_fd)
+    loader_runs.erase(c.tgid);
+  return r;
 }
 
 Response Handler::Impl::exec(Ctx& c) {

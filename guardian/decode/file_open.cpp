@@ -218,7 +218,8 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
   const bool excl = creat && (flags & O_EXCL);
   // An O_PATH descriptor gives metadata only (its uses are checked); write intent writes.
   // Shared with the shim's fast path (policy/file_ops.hpp): both must ask the same question.
-  const Op op = policy::open_op(flags);
+  Op op = policy::open_op(flags);
+  if (open_as_exec && op == Op::read) op = Op::exec;  // a loader's program (impl.hpp)
   // Opens without openat2 RESOLVE_* restrictions, O_PATH or O_TMPFILE need no O_PATH look
   // first: see quick_open. (openat2 can be missing or refused by a container's seccomp
   // profile: then never.)
@@ -489,7 +490,7 @@ Response Handler::Impl::pinned_open(Ctx&, int dirfd, int flags, mode_t mode,
   return res;
 }
 
-Response Handler::Impl::file_open(Ctx& c) {
+Response Handler::Impl::open_dispatch(Ctx& c) {
   switch (c.n.nr) {
     case SYS_open: return open_like(c, AT_FDCWD, c.arg(0), c.iarg(1), static_cast<mode_t>(c.arg(2)), 0);
     case SYS_creat:

@@ -3,12 +3,14 @@
 #include "decode/handler.hpp"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/audit.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "base/procfs.hpp"
@@ -67,6 +69,14 @@ bool Handler::verify_exec(pid_t tid, pid_t tgid, const std::string& loaded_exe) 
   }
   for (auto i = m.begin(); i != m.end();)
     i = (i->second.tgid == tgid || i->first == tid) ? m.erase(i) : std::next(i);
+  // The loader run as a program: what it opens first is the program it will run.
+  Impl& h = *impl_;
+  h.loader_runs.erase(tgid);
+  if (h.loader_path.empty()) {
+    char buf[PATH_MAX];
+    h.loader_path = ::realpath("/lib64/ld-linux-x86-64.so.2", buf) ? buf : "/lib64/ld-linux-x86-64.so.2";
+  }
+  if (loaded_exe == h.loader_path) h.loader_runs.insert(tgid);
   // The exec is done: a thread with its own cwd may now hold the leader's TID, whose kept
   // cwd text (read meanwhile by the old leader) would be another directory's.
   impl_->resolver.forget_cwds();

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -82,6 +83,13 @@ struct Handler::Impl {
   };
   std::unordered_map<pid_t, PendingExec> pending_exec;
   std::string first_exec;
+  // The dynamic loader run as a program (`ld.so ./prog`) loads the program it names
+  // itself, by open and mmap: the kernel's image is the allowed loader. Processes that
+  // exec'd it (by tgid, while that is still the loader) have their opens decided as `exec` until one succeeds: the
+  // first file it opens is that program (handler.cpp verify_exec, file_open.cpp).
+  std::unordered_set<pid_t> loader_runs;
+  std::string loader_path;  // the system's loader, resolved (lazily)
+  bool open_as_exec = false;  // file_open: this open is a loader's program
 
   // The tracee's umask for emulated creates, read from /proc/TID/status (~10 us: procfs
   // formats the whole file) once per thread and kept while nothing can have changed it.
@@ -127,6 +135,7 @@ struct Handler::Impl {
 
   // Families.
   Response file_open(Ctx& c);
+  Response open_dispatch(Ctx& c);  // file_open by syscall
   Response file_stat(Ctx& c);
   Response file_read(Ctx& c);
   Response file_write(Ctx& c);
@@ -174,6 +183,7 @@ struct Handler::Impl {
   Response write_recvfrom(Tracee& t, const std::array<std::uint64_t, 6>& args, long n,
                           const std::vector<char>& buf, sockaddr_storage from, socklen_t fl,
                           const policy::NetAddr& resolver);
+  void read_argv(Ctx& c);  // the exec call's argv, for its decision record
   bool exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool follow, bool empty,
                    Response& out);
 };

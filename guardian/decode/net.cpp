@@ -206,6 +206,18 @@ bool Handler::Impl::decide_dest(Ctx& c, std::uint64_t addr, std::size_t len, Op 
       return true;
     }
     if (dns::is_resolver(req.addr, h.opts.dns_direct)) return h.local(c, req, true, 0, {}, out);
+    // 0.0.0.0 and [::] as a destination are this host: the kernel connects to the loopback
+    // (or to the socket's own address). Decided as the loopback too, so that a rule that
+    // denies 127.0.0.1 or [::1] holds for them.
+    bool any = true;
+    for (std::size_t i = req.addr.v4 ? 12 : 0; i < 16; ++i) any = any && req.addr.ip[i] == 0;
+    if (any) {
+      policy::Request lo = req;
+      lo.addr.ip[15] = 1;
+      if (lo.addr.v4) lo.addr.ip[12] = 127;
+      policy::Decision dl = d->decide(lo);
+      if (dl.verdict != policy::Verdict::allow) return h.apply(c, lo, dl, {}, true, out);
+    }
     return h.judge_net(c, req, out);
   }
   return h.judge(c, req, {}, out);
@@ -218,7 +230,11 @@ Response Handler::Impl::net(Ctx& c) {
     int fam = c.iarg(0), type = c.iarg(1) & 0xf, proto = c.iarg(2);
     bool ok = false;
     if (fam == AF_UNIX) ok = true;
-    else if (fam == AF_INET || fam == AF_INET6) ok = type != SOCK_RAW && type != SOCK_PACKET;
+    // Stream and datagram sockets only, and not SCTP: it connects and sends to addresses
+    // given in setsockopt (SCTP_SOCKOPT_CONNECTX) and in control messages, which the
+    // network rules would never see. Raw, packet, SCTP's seqpacket: refused.
+    else if (fam == AF_INET || fam == AF_INET6)
+      ok = (type == SOCK_STREAM || type == SOCK_DGRAM) && proto != IPPROTO_SCTP;
     else if (fam == AF_NETLINK) ok = proto == NETLINK_ROUTE;  // getaddrinfo, `ip addr`
     const char* fn = family_name(fam);
     addr_text = std::string("socket:") + (fn ? fn : std::to_string(fam)) + "/" +

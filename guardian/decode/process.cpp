@@ -1,6 +1,6 @@
 // Process decoder: signals (and descriptor owners, who get SIGIO), ptrace, cross-process
-// memory and descriptors, pidfds and prlimit are allowed on processes of the session and
-// refused (EPERM) on anyone else.
+// memory and descriptors, pidfds, prlimit and scheduling (priority, policy, CPUs, I/O
+// priority) are allowed on processes of the session and refused (EPERM) on anyone else.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/ptrace.h>
@@ -142,6 +142,29 @@ Response Handler::Impl::process(Ctx& c) {
       int rc = c.n.nr == SYS_fcntl ? ::fcntl(own, F_SETOWN_EX, &ex) : ::fcntl(own, F_SETOWN, who);
       return value(rc < 0 ? -errno : 0);
     }
+    case SYS_setpriority:
+    case 251: {  // ioprio_set
+      // setpriority: PRIO_PROCESS 0, PRIO_PGRP 1, PRIO_USER 2; ioprio_set: one more.
+      const int which = c.iarg(0) - (c.n.nr == SYS_setpriority ? 0 : 1), who = c.iarg(1);
+      req.op = Op::other;
+      if (which == 2) {  // every process of a user: never
+        addr_text = "uid:" + std::to_string(who);
+        return local(c, req, false, EPERM, addr_text, out) ? cont() : std::move(out);
+      }
+      if (which != 0 && which != 1) return cont();  // the kernel says EINVAL
+      if (who == 0 && which == 0) return cont();     // oneself
+      // A process, or a process group by its leader (0: one's own, which holds guardian).
+      target = who != 0 ? who : ::getpgid(c.tgid);
+      break;
+    }
+    case SYS_sched_setparam:
+    case SYS_sched_setscheduler:
+    case SYS_sched_setaffinity:
+    case 314:  // sched_setattr
+      if (c.iarg(0) == 0) return cont();
+      req.op = Op::other;
+      target = c.iarg(0);
+      break;
     case SYS_prlimit64:
       // Reading limits, or setting one's own, is harmless; setting an outsider's is not.
       if (c.arg(0) == 0 || c.arg(2) == 0) return cont();

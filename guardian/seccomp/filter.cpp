@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <utility>
 
 #include "base/unique_fd.hpp"
 
@@ -93,6 +94,12 @@ bool filter_owns(int nr) noexcept {
     case __NR_recvfrom:
     case __NR_prlimit64:
     case __NR_fcntl:
+    case __NR_setpriority:
+    case __NR_sched_setparam:
+    case __NR_sched_setscheduler:
+    case __NR_sched_setaffinity:
+    case __NR_sched_setattr:
+    case __NR_ioprio_set:
       return true;
     default:
       return false;
@@ -177,6 +184,19 @@ Result<Program> build_filter(std::span<const decode::SyscallInfo> table, const F
                      "prlimit64");
       !r)
     return r.error();
+
+  // Scheduling: on oneself (pid 0; setpriority and ioprio_set: PRIO_PROCESS /
+  // IOPRIO_WHO_PROCESS 0) at native speed; with a target, decided like prlimit64.
+  for (int nr : {__NR_sched_setparam, __NR_sched_setscheduler, __NR_sched_setaffinity, __NR_sched_setattr})
+    if (auto r = check(seccomp_rule_add(c, ask, nr, 1, SCMP_A0(SCMP_CMP_NE, 0)), "sched"); !r) return r.error();
+  // (Registers compared whole: garbage in the upper half of an int only asks more.)
+  for (auto [nr, self_which] : {std::pair<int, std::uint64_t>{__NR_setpriority, 0 /* PRIO_PROCESS */},
+                                {__NR_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */}}) {
+    if (auto r = check(seccomp_rule_add(c, ask, nr, 1, SCMP_A0(SCMP_CMP_NE, self_which)), "priority"); !r)
+      return r.error();
+    if (auto r = check(seccomp_rule_add(c, ask, nr, 1, SCMP_A1(SCMP_CMP_NE, 0)), "priority"); !r)
+      return r.error();
+  }
 
   // A descriptor's owner gets its SIGIO (with F_SETSIG any signal, SIGKILL included): only
   // setting an owner is decided, like a kill(2) of it; every other fcntl and ioctl runs at

@@ -1,6 +1,7 @@
 // session::run_session: profile, command, filter, launch, supervision, exit status.
 #include "session/run_session.hpp"
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -9,6 +10,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <cerrno>
 #include <cstring>
 #include <future>
 #include <system_error>
@@ -74,6 +76,16 @@ double now_s() {
   struct timespec ts {};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// Whether core dumps become files (core_pattern not "|helper"); yes when unknown.
+bool core_dumps_to_files() {
+  char c = 0;
+  int fd = ::open("/proc/sys/kernel/core_pattern", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  bool pipe = ::read(fd, &c, 1) == 1 && c == '|';
+  ::close(fd);
+  return !pipe;
 }
 
 std::string current_dir() {
@@ -365,6 +377,21 @@ int run_session(const RunOptions& opts) {
                                     "killed, and no cgroup v2 group of the session can end it");
   else
     sup.allow_trace_handover(true, {});
+  // A core dump is written by the kernel, with no system call to decide, into the dumping
+  // process's current directory (any the session may look at); only Landlock checks where.
+  // Without it, enforcing: no core files (a hard RLIMIT_CORE of 0, which the session
+  // cannot raise). A core_pattern that pipes to a helper writes nothing of the session's.
+  if (enforcing && !landlock.active && core_dumps_to_files()) {
+    auto inner = sup.before_exec;
+    sup.before_exec = [inner](pid_t pid, bool in_cgroup) -> Result<void> {
+      if (inner)
+        if (auto r = inner(pid, in_cgroup); !r) return r;
+      struct rlimit none {0, 0};
+      if (::prlimit(pid, RLIMIT_CORE, &none, nullptr) != 0)
+        return fail_errno("cannot forbid core dumps", errno);
+      return outcome::success();
+    };
+  }
 
   audit::SessionStart ss;
   ss.argv = opts.command;

@@ -1,6 +1,7 @@
 /* Escape attempt: run a program the profile does not allow: a copy of touch in the
- * writable directory, by execve, by execveat of a descriptor, by fexecve of a memfd, and a
- * script whose #! interpreter is not allowed. Each would create T/ws/ran-forbidden-*. */
+ * writable directory, by execve, by execveat of a descriptor, by fexecve of a memfd, a
+ * script whose #! interpreter is not allowed, and through the dynamic loader run as a
+ * program (/usr/bin/ld.so PROG). Each would create T/ws/ran-forbidden-*. */
 #include "attack.h"
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -37,6 +38,9 @@ static void by_memfd(char* m) {
   syscall(SYS_execveat, fd, "", a, environ, AT_EMPTY_PATH);
 }
 static void by_script(char* m) { char* a[] = {script, m, NULL}; execv(script, a); }
+/* The dynamic loader run as a program loads the program it names by open and mmap: the
+ * kernel only ever loads the loader, which /usr/bin/ld.so makes an allowed program. */
+static void by_ldso(char* m) { char* a[] = {"ld.so", evil, m, NULL}; execv("/usr/bin/ld.so", a); }
 
 int main(int argc, char** argv) {
   fixture(argc, argv);
@@ -56,5 +60,6 @@ int main(int argc, char** argv) {
   attempt("execveat", by_execveat);
   attempt("memfd", by_memfd);
   attempt("shebang", by_script);
+  if (access("/usr/bin/ld.so", X_OK) == 0) attempt("ldso", by_ldso);
   return 0;
 }

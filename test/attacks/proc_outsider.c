@@ -1,9 +1,11 @@
 /* Escape attempt: act on a process outside the session (ATTACK_VICTIM, started by the
  * runner): signal it by kill, tgkill, its process group and a pidfd, ptrace-attach it,
- * write its memory, steal its descriptors, starve it with prlimit, and make it the owner
- * of a pipe or socket whose I/O signal is SIGKILL (F_SETOWN, F_SETOWN_EX, FIOSETOWN,
- * SIOCSPGRP with F_SETSIG). The runner checks it is still alive and untraced. */
+ * write its memory, steal its descriptors, starve it (prlimit, nice 19, SCHED_IDLE, one
+ * CPU, the idle I/O class), and make it the owner of a pipe or socket whose I/O signal is
+ * SIGKILL (F_SETOWN, F_SETOWN_EX, FIOSETOWN, SIOCSPGRP with F_SETSIG). The runner checks
+ * it is still alive, untraced, and scheduled as before. */
 #include "attack.h"
+#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -46,6 +48,15 @@ int main(int argc, char** argv) {
     close(sv[0]);
     close(sv[1]);
   }
+  /* Starve it: nice 19, SCHED_IDLE, one CPU, idle I/O class (as prlimit would). */
+  if (setpriority(PRIO_PROCESS, (id_t)v, 19) == 0) worked = 1;
+  struct sched_param sp = {0};
+  if (sched_setscheduler(v, SCHED_IDLE, &sp) == 0) worked = 1;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(0, &one);
+  if (sched_setaffinity(v, sizeof one, &one) == 0) worked = 1;
+  if (syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, v, 3 << 13 /* IOPRIO_CLASS_IDLE */) == 0) worked = 1;
   printf("proc_outsider: %s\n", worked ? "SOMETHING WORKED" : "all refused");
   return worked;
 }

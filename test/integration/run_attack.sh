@@ -64,8 +64,11 @@ exec:
 network:
   connect: ["127.0.0.1:$okudp"]
 YAML
+# The victim's scheduling: nice (stat field 19), policy (41), CPUs, I/O priority.
+sched_of() { awk '{print $19, $41}' "/proc/$1/stat"; grep Cpus_allowed_list "/proc/$1/status"; ionice -p "$1" 2>/dev/null; }
 protected() { ls -la "$T/ro" "$T/ws/.git/hooks" "$T/ws/.keys" | grep -v " \.\.$"; cat "$T/ro/ro.txt"; stat -c %a "$T/secret/secret.txt"; }
 before_ro=$(protected)
+before_sched=$(sched_of $victim)
 ATTACK_TCP=$tcp ATTACK_UDP=$udp ATTACK_OK_UDP=$okudp ATTACK_UNIX=$T/secret/sock ATTACK_VICTIM=$victim \
   "$G" run -p "$T/attack.yaml" -a "$T/audit.jsonl" -- "$attack" "$T" >"$T/out" 2>"$T/err"
 status=$?
@@ -77,6 +80,7 @@ check "T/ro, the secret, ws/.git/hooks and ws/.keys are unchanged" "$before_ro" 
 check "no forbidden program ran" "" "$(ls "$T/ws" | grep ran-forbidden)"
 check "the forbidden listeners got nothing" "" "$(cat "$T/hits" 2>/dev/null)"
 check "the victim outside the session lives" 0 "$(kill -0 $victim 2>/dev/null; echo $?)"
+check "the victim's scheduling is unchanged" "$before_sched" "$(sched_of $victim 2>&1)"
 check "the victim is not traced" 0 "$(awk '/^TracerPid/ {print $2}' /proc/$victim/status)"
 check "the attack did not report success" 0 "$status"
 check "the audit log has a denial" yes "$(grep -q '"decision":"deny"' "$T/audit.jsonl" && echo yes || echo no)"
