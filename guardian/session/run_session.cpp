@@ -457,6 +457,13 @@ int run_session(const RunOptions& opts) {
   se.exit_status = rc;
   if (WIFSIGNALED(status.value())) se.signal = WTERMSIG(status.value());
   log->session_end(se);
+  // Records were lost (a full disk, --audit - with standard error closed): the account of
+  // the run is incomplete, and that is guardian failing, whatever the command did.
+  if (!opts.audit.empty() && !log->error().empty()) {
+    std::fprintf(stderr, "guardian: the audit log is incomplete (%s); the command's exit status was %d\n",
+                 log->error().c_str(), rc);
+    return cli::kExitGuardianFailure;
+  }
   // Without --audit, say at once why a tool may have failed.
   if (opts.audit.empty()) {
     std::string summary = log->denial_summary();

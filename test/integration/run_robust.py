@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """Robustness against odd programs and environments, compared with the same run natively:
 file names and argv of arbitrary bytes round-trip through the audit log (guardian-audit(5),
-ENCODING) and its readers; PATH set but empty, a removed current directory; many threads under `ulimit -n 64`; a process at its descriptor limit gets EMFILE before its open
+ENCODING) and its readers; PATH set but empty, a removed current directory; many threads under `ulimit -n 64`; an audit log or output that cannot be written; a process at its descriptor limit gets EMFILE before its open
 creates or truncates anything. BACKEND=ptrace runs it under the ptrace backend."""
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 
@@ -181,6 +182,51 @@ def low_nofile(root):
           f"status {g.returncode}, {g.stdout!r}, {g.stderr[-300:]!r}")
 
 
+def audit_unwritable(root):
+    """Audit records that cannot be written (a full disk: /dev/full) make the run fail with
+    125 and a message giving the command's own status, instead of the command's status as
+    if the log were whole."""
+    g = [GUARDIAN, "run", "--backend", BACKEND, "-p", profile(root)]
+    p = subprocess.run(g + ["--audit", "/dev/full", "--", "/bin/sh", "-c", "exit 3"],
+                       capture_output=True, env=run_env(root, root), cwd=root, timeout=60)
+    err = p.stderr.decode(errors="replace")
+    check(p.returncode == 125, f"audit to a full disk: status 125 ({p.returncode})", err)
+    check("No space left on device" in err and "exit status was 3" in err,
+          "audit to a full disk: says why and the command's status", err)
+    p = subprocess.run(g + ["--audit", "-", "--", "/bin/true"], stderr=subprocess.DEVNULL,
+                       env=run_env(root, root), cwd=root, timeout=60,
+                       preexec_fn=lambda: os.close(2))
+    check(p.returncode == 125, f"--audit - with standard error closed: status 125 ({p.returncode})")
+
+
+def output_errors(root):
+    """Output that cannot be written is an error, not a success: a full or closed standard
+    output for the printing subcommands; `learn -o` onto something that is not a regular
+    file (here a FIFO) writes into it instead of renaming a regular file over it (as root,
+    `-o /dev/null` replaced /dev/null)."""
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([GUARDIAN, "profile", "show", "base"], stdout=full, stderr=subprocess.PIPE, timeout=60)
+    check(p.returncode == 125 and b"cannot write standard output: No space left on device" in p.stderr,
+          f"profile show > /dev/full: 125 and why ({p.returncode}, {p.stderr!r})")
+    p = subprocess.run([GUARDIAN, "profile", "show", "base"], stderr=subprocess.PIPE, timeout=60,
+                       preexec_fn=lambda: os.close(1))
+    check(p.returncode == 125 and b"standard output: it is closed" in p.stderr,
+          f"profile show with standard output closed: 125 and why ({p.returncode}, {p.stderr!r})")
+    log = os.path.join(root, "a.jsonl")
+    r = guardian(root, ["/bin/true"], log)
+    check(r.returncode == 0, "learn: a log to learn from")
+    fifo = os.path.join(root, "fifo")
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["/bin/cat", fifo], stdout=subprocess.PIPE)
+    p = subprocess.run([GUARDIAN, "learn", "--from-audit", log, "-o", fifo], capture_output=True, timeout=60)
+    still_fifo = stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    if not still_fifo:
+        reader.kill()  # waiting on the FIFO that was renamed over
+    got = reader.communicate(timeout=60)[0]
+    check(p.returncode == 0 and still_fifo and b"version: 1" in got,
+          "learn -o FIFO: written into it, still a FIFO", f"{p.returncode} {p.stderr!r} {got[:80]!r}")
+
+
 def environments(root):
     """PATH set but empty is looked up as execvp does (the current directory only), unlike
     PATH unset; a removed current directory is one clear line about ${CWD}, not one
@@ -213,4 +259,6 @@ in_scratch("guardian-robust.", odd_names)
 in_scratch("guardian-robust.", emfile)
 in_scratch("guardian-robust.", environments)
 in_scratch("guardian-robust.", low_nofile)
+in_scratch("guardian-robust.", audit_unwritable)
+in_scratch("guardian-robust.", output_errors)
 exit_with_results()
