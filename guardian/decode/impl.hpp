@@ -52,6 +52,11 @@ struct NetDest {
   socklen_t len = 0;
   bool decided = false;  // false: not an address the rules cover (netlink, AF_UNSPEC...)
   UniqueFd hold;         // unix path: the checked socket inode (or its parent, for bind)
+  // bind of a unix path: the tracee's own address (what the socket is to be named) and,
+  // for a relative name, the directory it was resolved from.
+  sockaddr_storage named{};
+  socklen_t named_len = 0;
+  UniqueFd cwd;
   bool to_gate = false;  // a resolver:53 redirected to the DNS gate
   policy::NetAddr resolver;  // to_gate: the resolver the tracee asked for
 };

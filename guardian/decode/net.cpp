@@ -174,6 +174,13 @@ bool Handler::Impl::decide_dest(Ctx& c, std::uint64_t addr, std::size_t len, Op 
       }
       p = emulate::self_fd(r.parent.get()) + "/" + r.name;
       dest.hold = std::move(r.parent);
+      dest.named = dest.ss;
+      dest.named_len = dest.len;
+      if (!uname.empty() && uname[0] != '/') {
+        std::string cwd = "/proc/" + std::to_string(c.n.tid) + "/cwd";
+        dest.cwd = UniqueFd(::open(cwd.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!dest.cwd) dest.named_len = 0;  // bound through the parent instead
+      }
     } else {
       if (!r.exists) {
         out = error(ENOENT);
@@ -256,6 +263,13 @@ Response Handler::Impl::net(Ctx& c) {
     if (dest.ss.ss_family == AF_UNIX && len == sizeof(sa_family_t)) return cont();  // autobind
     if (op == Op::bind) {
       mode_t um = dest.ss.ss_family == AF_UNIX ? umask_of(c) : 0;
+      if (dest.named_len) {
+        // Named as the program asked (getsockname shows it); through the parent otherwise.
+        long rc = emulate::bind_unix_named(sock.value().get(),
+                                           reinterpret_cast<sockaddr*>(&dest.named),
+                                           dest.named_len, dest.hold.get(), dest.cwd.get(), um);
+        if (rc != -ENOSYS) return value(rc);
+      }
       return value(emulate::bind_sock(sock.value().get(), reinterpret_cast<sockaddr*>(&dest.ss),
                                       dest.len, um));
     }

@@ -176,6 +176,14 @@ Response Handler::Impl::process(Ctx& c) {
   if (!check) return cont();
   addr_text = "pid:" + std::to_string(target);
   bool inside = target > 0 && (target == c.tgid || target == c.n.tid || session.in_session(target));
+  // kill(-PGID): the group, which may outlive its leader.
+  pid_t probe = c.n.nr == SYS_kill && c.iarg(0) < -1 ? -target : target;
+  if (!inside && target > 0 && ::kill(probe, 0) != 0 && errno == ESRCH) {
+    // Gone (a pool worker its own parent already reaped): the kernel says ESRCH before it
+    // asks about permission. No signal is sent either way, and signal 0 tells a tracee as
+    // much, so nothing is decided or logged for it.
+    return error(ESRCH);
+  }
   if (!local(c, req, inside, EPERM, addr_text, out)) return out;
   Response r = cont();
   // Becoming a tracer of a session process: the backend hands it over (see Response).

@@ -8,7 +8,10 @@
 #include "emulate/emulate.hpp"
 
 #include <fcntl.h>
+#include <linux/landlock.h>
 #include <linux/openat2.h>
+#include <sched.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
@@ -17,6 +20,8 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <system_error>
+#include <thread>
 
 #include "base/procfs.hpp"
 
@@ -202,6 +207,42 @@ long connect_sock(int sock, const sockaddr* sa, socklen_t len, bool& then_contin
 // parent directory, so the socket file is created exactly where decided.
 long bind_sock(int sock, const sockaddr* sa, socklen_t len, mode_t umask) {
   return with_umask(umask, [&] { return ::bind(sock, sa, len); });
+}
+
+// Why safe: the kernel resolves the tracee's own text again, so a directory swapped for a
+// symlink after the decision could send the name elsewhere; but the call is made on a
+// thread of its own whose Landlock domain lets it create a socket only beneath `parent`,
+// the directory decided (held open since), so such a swap fails with EACCES instead. The
+// thread also has its own cwd and umask (unshare CLONE_FS) and ends after the call, so
+// neither the domain nor the cwd reaches the supervisor's other threads.
+long bind_unix_named(int sock, const sockaddr* sa, socklen_t len, int parent, int cwd,
+                     mode_t umask) {
+  long rc = -ENOSYS;
+  try {
+    std::thread t([&] {
+      if (::unshare(CLONE_FS) != 0) return;
+      if (cwd >= 0 && ::fchdir(cwd) != 0) return;
+      struct landlock_ruleset_attr attr {};
+      attr.handled_access_fs = LANDLOCK_ACCESS_FS_MAKE_SOCK;
+      long rs = ::syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
+      if (rs < 0) return;
+      struct landlock_path_beneath_attr pb {};
+      pb.allowed_access = LANDLOCK_ACCESS_FS_MAKE_SOCK;
+      pb.parent_fd = parent;
+      // no_new_privs is per thread: it ends with this one.
+      bool ok = ::syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) == 0 &&
+                ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+                ::syscall(SYS_landlock_restrict_self, rs, 0) == 0;
+      ::close(static_cast<int>(rs));
+      if (!ok) return;
+      ::umask(umask & 0777);
+      rc = ret(::bind(sock, sa, len));
+    });
+    t.join();
+  } catch (const std::system_error&) {
+    return -ENOSYS;  // no thread: the caller binds through `parent`
+  }
+  return rc;
 }
 
 // Why safe: the data, destination and control are our copies; MSG_DONTWAIT so the loop

@@ -50,6 +50,14 @@ long setattr_obj(int target, const void* attr, std::size_t size);
 // `then_continue`: the kernel re-running the tracee's connect() only waits for this one.
 long connect_sock(int sock, const sockaddr* sa, socklen_t len, bool& then_continue);
 long bind_sock(int sock, const sockaddr* sa, socklen_t len, mode_t umask);
+// bind() of a pathname unix socket with the tracee's own sun_path, so that getsockname,
+// getpeername and recvfrom show the name the program gave (a bind through
+// /proc/self/fd/N/NAME stores that text, and Python's multiprocessing hands it to other
+// processes). `parent` is the directory decided for the name; `cwd` (or -1) the directory a
+// relative name was resolved from. Returns -ENOSYS when that cannot be done safely here
+// (no Landlock): the caller then binds through `parent` with bind_sock.
+long bind_unix_named(int sock, const sockaddr* sa, socklen_t len, int parent, int cwd,
+                     mode_t umask);
 long sendmsg_sock(int sock, const msghdr* msg, int flags);
 // The same, waiting as the tracee's blocking socket would: only on a Waiter thread, never in
 // the supervisor's loop (session/waiter.hpp interrupts it to notice the tracee is gone).

@@ -29,6 +29,18 @@ if pid == 0: os._exit(3)
 while open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0] != "Z": time.sleep(0.01)
 time.sleep(0.1)
 os.kill(pid, signal.SIGCONT); print("kill ok", os.waitpid(pid, 0)[1] >> 8)'
+# A process that is gone gets ESRCH (a pool worker its own parent, the forkserver, reaped
+# before the pool terminated it), not EPERM and a denial.
+cmp_run "signal to a process already reaped" "$P" /usr/bin/python3 -c '
+import os, signal
+r, w = os.pipe()
+if os.fork() == 0:
+    g = os.fork()
+    if g == 0: os._exit(0)
+    os.waitpid(g, 0); os.write(w, str(g).encode()); os._exit(0)
+os.wait(); g = int(os.read(r, 20))
+try: os.kill(g, signal.SIGTERM)
+except OSError as e: print("kill:", os.strerror(e.errno))'
 cmp_run "timeout ends its command" "$P" /bin/sh -c 'timeout 0.3 sleep 5; echo "timeout $?"'
 
 # User and group lookups (ls -l, tar, id) make glibc try nscd's socket, which does not
@@ -45,4 +57,22 @@ mkdir -p src/d && echo data >src/d/f && touch -d '2001-02-03 04:05:06' src/d/f
 cmp_run "default profile: cp -a, mkdir -p" "" /bin/sh -c \
   'cp -a src dst && stat -c "%a %Y" dst/d/f && mkdir -p dst/e/f && ls dst; rm -rf dst'
 cmp_run "default profile: file(1)" "" /usr/bin/file -b src/d/f
+# A unix socket is named as the program asked: the supervisor bound it through
+# /proc/self/fd/N/NAME, which getsockname then showed, and Python's multiprocessing hands
+# that name to the processes that connect (Manager, the forkserver start method).
+PU=$T/unix.yaml
+sed -e 's|"/dev/null",|"/dev/null", "/dev/shm/**",|' -e '/^exec:/i network:\n  bind: ["unix:'"$T"'/**"]\n  connect: ["unix:'"$T"'/**"]' "$P" >"$PU"
+cat >names.py <<'PY'
+import multiprocessing as mp, os, socket
+def main():
+    s = socket.socket(socket.AF_UNIX); s.bind(os.path.abspath("abs.sock"))
+    r = socket.socket(socket.AF_UNIX); r.bind("rel.sock"); r.listen()
+    c = socket.socket(socket.AF_UNIX); c.connect("rel.sock")
+    print(s.getsockname() == os.path.abspath("abs.sock"), r.getsockname(), c.getpeername())
+    m = mp.Manager(); d = m.dict(); d["a"] = 1; print(dict(d)); m.shutdown()
+    with mp.get_context("forkserver").Pool(2) as p: print(p.map(abs, [-1, -2]))
+    for n in ("abs.sock", "rel.sock"): os.unlink(n)
+if __name__ == "__main__": main()
+PY
+cmp_run "unix socket names, multiprocessing Manager and forkserver" "$PU" /usr/bin/python3 names.py
 finish
