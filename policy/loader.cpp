@@ -12,6 +12,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 #include <yaml-cpp/yaml.h>
 
@@ -65,6 +66,39 @@ std::string builtin_list() {
   std::string out;
   for (const std::string& n : builtin_profile_names()) out += (out.empty() ? "" : ", ") + n;
   return out;
+}
+
+// The 1-based line where a second YAML document starts, or 0. A `---` or `...` at column 0
+// followed by a blank or the end of the line is always a document marker (YAML 1.2:
+// forbidden inside any scalar), so a line scan finds them: a `---` after content, or
+// content after a `...`, starts another document.
+int second_document_line(std::string_view text) {
+  bool content = false, ended = false;
+  int line = 0;
+  for (std::size_t at = 0; at < text.size();) {
+    std::size_t nl = text.find('\n', at);
+    std::string_view l = text.substr(at, nl == std::string_view::npos ? std::string_view::npos : nl - at);
+    at = nl == std::string_view::npos ? text.size() : nl + 1;
+    ++line;
+    auto marker = [&](std::string_view m) {
+      return l.substr(0, 3) == m && (l.size() == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\r');
+    };
+    std::string_view rest = l;
+    if (marker("---")) {
+      if (content || ended) return line;
+      rest = l.substr(3);
+    } else if (marker("...")) {
+      ended = true;
+      continue;
+    } else if (!content && !l.empty() && l[0] == '%') {
+      continue;  // a directive (%YAML, %TAG) before the document
+    }
+    std::size_t first = rest.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos || rest[first] == '#') continue;
+    if (ended) return line;
+    content = true;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -194,7 +228,13 @@ bool Loader::load_unit(const Unit& u, const std::string& text, bool top) {
   std::size_t before = errors_.size();
   try {
     YAML::Node root = YAML::Load(text);
-    parse_unit(u, root, top);
+    // YAML::Load reads the first document only: rules in a second one would be silently
+    // ignored. (Not YAML::LoadAll: it takes seconds on some malformed inputs.)
+    if (int line = second_document_line(text)) {
+      error_at(u.display, line, 1, "a profile is one YAML document; remove this '---' and what follows, or merge it");
+    } else {
+      parse_unit(u, root, top);
+    }
   } catch (const YAML::ParserException& e) {
     error(u.display, e.mark, "syntax error: " + e.msg);
   } catch (const YAML::Exception& e) {
@@ -211,6 +251,17 @@ bool Loader::load_unit(const Unit& u, const std::string& text, bool top) {
 
 LoadResult Loader::finish() {
   LoadResult r;
+  // A --set the profile never uses is a typo that would silently leave the profile's own
+  // value (often broader) in force: refuse it.
+  if (errors_.empty()) {
+    for (const auto& [k, v] : ctx_.overrides) {
+      if (profile_.vars.count(k) || referenced_.count(k) || ctx_.builtins.count(k)) continue;
+      std::string known;
+      for (const auto& [name, value] : profile_.vars) known += (known.empty() ? "" : ", ") + name;
+      error_at(profile_.source, 0, 0, "--set " + k + ": the profile has no variable '" + k + "'" +
+                                          (known.empty() ? "" : " (its variables: " + known + ")"));
+    }
+  }
   r.errors = errors_;
   if (!errors_.empty()) return r;
   if (!env_drop_given_) {

@@ -69,6 +69,7 @@ class Loader {
   std::vector<std::string> stack_, stack_display_;
   std::set<std::string> done_;
   std::map<std::string, std::string> unit_vars_;  // `vars` of the unit being parsed (raw)
+  std::set<std::string> referenced_;  // every ${NAME} looked up: what --set may name
   std::string sha_input_;
   bool env_drop_given_ = false;
   std::size_t rule_count_ = 0;

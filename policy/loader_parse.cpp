@@ -134,6 +134,7 @@ bool Loader::expand(const Unit& u, const YAML::Node& at, const std::string& in, 
     return false;
   }
   auto value_of = [&](const std::string& name, std::string* v) -> bool {
+    referenced_.insert(name);
     if (auto o = ctx_.overrides.find(name); o != ctx_.overrides.end()) return expand(u, at, o->second, mode, v, depth + 1);
     if (auto o = unit_vars_.find(name); o != unit_vars_.end()) return expand(u, at, o->second, mode, v, depth + 1);
     std::string raw;

@@ -280,7 +280,11 @@ std::vector<std::string> Gate::names_for(const policy::NetAddr& ip) const {
 
 void Gate::record(const Client& c, const std::string& host, policy::Verdict v,
                   const policy::RuleOrigin* rule, const std::string& why) {
-  if (!o_.log || (v == policy::Verdict::allow && !o_.audit_allows)) return;
+  if (!o_.log) return;
+  if (v == policy::Verdict::allow && !o_.audit_allows) {
+    o_.log->count_allow();  // not written (audit: {decisions: deny}), still counted
+    return;
+  }
   audit::DecisionRecord r;
   r.pid = c.pid;
   r.tid = c.tid;

@@ -175,7 +175,11 @@ int run_session(const RunOptions& opts) {
   policy::LoadResult loaded = policy::load_profile(opts.profile, ctx);
   if (!loaded.errors.empty() || !loaded.profile) {
     if (loaded.errors.empty()) return guardian_failure("guardian: cannot load profile '" + opts.profile + "'");
-    for (const policy::LoadError& e : loaded.errors) std::fprintf(stderr, "%s\n", e.str().c_str());
+    // spec §1: a one-line reason. The first error, located; `profile check` lists them all.
+    std::string line = loaded.errors.front().str();
+    if (loaded.errors.size() > 1)
+      line += " (and " + std::to_string(loaded.errors.size() - 1) + " more: guardian profile check " + opts.profile + ")";
+    std::fprintf(stderr, "%s\n", line.c_str());
     return cli::kExitGuardianFailure;
   }
   policy::Profile& profile = *loaded.profile;

@@ -382,6 +382,23 @@ network:
               and x.get("decision") == "would-deny" for x in crecs),
           "complain mode: the connect is would-deny and carries the name")
 
+    # audit: {decisions: deny} writes no allow, but session_end still counts the gate's.
+    dprofile = os.path.join(tmp, "deny-only.yaml")
+    with open(profile) as f, open(dprofile, "w") as g:
+        g.write(f.read() + "audit: {decisions: deny}\n")
+    counts = {}
+    for name, prof in (("all", profile), ("deny", dprofile)):
+        cmd = [GUARDIAN, "run"] + (["--backend", BACKEND] if BACKEND else [])
+        log = os.path.join(tmp, f"count-{name}.jsonl")
+        cmd += ["-p", prof, "-a", log, "--", "/usr/bin/python3", client, ns, json.dumps([["udp", "allowed.test"]] * 10)]
+        subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+        lrecs = [json.loads(l) for l in open(log)]
+        counts[name] = lrecs[-1].get("counts", {}).get("allow", 0)
+        if name == "all":
+            gate_allows = sum(1 for x in lrecs if x.get("syscall") == "dns" and x.get("decision") == "allow")
+    check(gate_allows == 10 and abs(counts["deny"] - counts["all"]) < 5,
+          "decisions: deny still counts the gate's allowed queries", f"{counts}, {gate_allows} gate allows")
+
     # --allow-connect NAME:PORT alone starts the gate and lets that name resolve.
     p3 = os.path.join(tmp, "nonet.yaml")
     with open(p3, "w") as f:

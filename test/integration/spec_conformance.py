@@ -148,7 +148,22 @@ def learn_not_found(root):
     check(not os.path.exists(out), "no profile is written")
 
 
-for case in (abstract_unix, allow_has_rule, explain_dangling_link, name_and_counts, learn_not_found):
+def run_bad_profile_one_line(root):
+    """spec §1: a bad profile makes `run` exit 125 with a one-line reason naming FILE:LINE:COL,
+    however many errors the file has; a --set the profile does not know is refused too."""
+    prof = write(os.path.join(root, "bad.yaml"), "version: 1\nbogus: 1\nfiles: {read: [rel]}\n")
+    p = run([GUARDIAN, "run", "-p", prof, "--", "/bin/true"], root, run_env(root, root))
+    lines = p.stderr.strip().splitlines()
+    check(p.returncode == 125 and len(lines) == 1 and lines[0].startswith(f"{prof}:2:1: unknown key 'bogus'"),
+          "two errors: status 125 and one line naming the first", p.stderr)
+    good = write(os.path.join(root, "good.yaml"), "version: 1\nvars: {ws: /w}\nfiles: {read: [\"${ws}/**\"]}\n")
+    p = run([GUARDIAN, "run", "-p", good, "--set", "wz=/x", "--", "/bin/true"], root, run_env(root, root))
+    check(p.returncode == 125 and "--set wz" in p.stderr and len(p.stderr.strip().splitlines()) == 1,
+          "a mistyped --set is refused with one line", p.stderr)
+
+
+for case in (abstract_unix, allow_has_rule, explain_dangling_link, name_and_counts, learn_not_found,
+             run_bad_profile_one_line):
     print("#", case.__name__)
     in_scratch("guardian-spec-", case)
 exit_with_results()

@@ -86,6 +86,10 @@ const Bad kBad[] = {
     {"version: 1\nextends: [missing.yaml]\n", "D/p.yaml:2:11: cannot read profile 'missing.yaml': No such file or directory"},
     {"version: 1\nfiles: [a\n", "D/p.yaml:3:1: syntax error: end of sequence flow not found"},
     {"version: 1\n  files: x\n", "D/p.yaml:2:8: syntax error: illegal map value"},
+    {"version: 1\n---\nfiles: {read: [/x]}\n",
+     "D/p.yaml:2:1: a profile is one YAML document; remove this '---' and what follows, or merge it"},
+    {"# c\n---\nversion: 1\n...\nfiles: {}\n",
+     "D/p.yaml:5:1: a profile is one YAML document; remove this '---' and what follows, or merge it"},
 };
 
 }  // namespace
@@ -98,6 +102,12 @@ TEST_CASE("bad profiles: exact location and message") {
     CHECK(first_error(b.text) == b.error);
   }
   CHECK(n >= 20);
+}
+
+TEST_CASE("one YAML document: markers around a single one are fine") {
+  for (const char* ok : {"---\nversion: 1\n", "%YAML 1.2\n---\nversion: 1\n...\n# end\n",
+                         "--- {version: 1}\n", "version: 1\nname: \"a\n  --- b\"\n"})
+    CHECK_MESSAGE(first_error(ok) == "", ok);
 }
 
 TEST_CASE("extends cycles are reported where the cycle closes") {
@@ -147,6 +157,21 @@ TEST_CASE("variables: built-ins, ~, vars, --set, PROFILE_DIR") {
   p = guardian::test::load_text(d, text, &err, "p.yaml", ctx);
   REQUIRE_MESSAGE(p, err);
   CHECK(p->read[0].pattern == "/g/elsewhere/**");
+}
+
+TEST_CASE("--set of a variable the profile neither defines nor uses is an error") {
+  TempDir d;
+  LoadContext ctx = guardian::test::fake_context();
+  std::string text = "version: 1\nvars:\n  ws: \"${CWD}\"\nfiles:\n  read: [\"${ws}/**\", \"${other}/x\"]\n";
+  std::string err;
+  ctx.overrides["other"] = "/o";  // used, not defined: fine
+  ctx.overrides["HOME"] = "/h";   // built-in: fine
+  auto p = guardian::test::load_text(d, text, &err, "p.yaml", ctx);
+  REQUIRE_MESSAGE(p, err);
+  ctx.overrides["wz"] = "/narrow";  // a typo for ws: the broader ${CWD} would stay
+  p = guardian::test::load_text(d, text, &err, "p.yaml", ctx);
+  CHECK(!p);
+  CHECK(err.find("--set wz: the profile has no variable 'wz' (its variables: ws)") != std::string::npos);
 }
 
 TEST_CASE("glob characters in built-in variables stay literal") {
