@@ -41,6 +41,12 @@ if os.fork() == 0:
 os.wait(); g = int(os.read(r, 20))
 try: os.kill(g, signal.SIGTERM)
 except OSError as e: print("kill:", os.strerror(e.errno))'
+# A job whose first process has exited is still the shell's to signal: kill %1 is
+# kill(-PGID) with the group's leader gone (EPERM and a denial before). bash's own stderr
+# is left out: when it reports the job's end depends on timing.
+cmp_run "kill of a job whose leader exited" "$P" /bin/bash -c 'exec 2>/dev/null; set -m
+(sleep 0.2; exit 0) | sleep 5 &
+sleep 0.8; kill %1; echo "kill $?"; wait; echo "wait $?"'
 cmp_run "timeout ends its command" "$P" /bin/sh -c 'timeout 0.3 sleep 5; echo "timeout $?"'
 
 # User and group lookups (ls -l, tar, id) make glibc try nscd's socket, which does not
@@ -57,6 +63,15 @@ mkdir -p src/d && echo data >src/d/f && touch -d '2001-02-03 04:05:06' src/d/f
 cmp_run "default profile: cp -a, mkdir -p" "" /bin/sh -c \
   'cp -a src dst && stat -c "%a %Y" dst/d/f && mkdir -p dst/e/f && ls dst; rm -rf dst'
 cmp_run "default profile: file(1)" "" /usr/bin/file -b src/d/f
+# What runtimes probe at every start: Python its user site packages in HOME, node its
+# cgroup's memory limit and the CPUs (each was a denied stat or read, so a summary line).
+cmp_run "default profile: python3 start-up" "" /usr/bin/python3 -c 'import sys; print(sys.flags.no_user_site)'
+if command -v node >/dev/null; then
+  cmp_run "default profile: node start-up" "" node -e 'console.log(require("os").cpus().length > 0)'
+fi
+# A program that is not there: ENOENT and 127 as natively where the profile lets the shell
+# see the name (the current directory), not a denied exec (126).
+cmp_run "default profile: missing ./program" "" /bin/sh -c './missing-tool 2>/dev/null; echo $?'
 # A unix socket is named as the program asked: the supervisor bound it through
 # /proc/self/fd/N/NAME, which getsockname then showed, and Python's multiprocessing hands
 # that name to the processes that connect (Manager, the forkserver start method).
