@@ -69,7 +69,7 @@ const char* stage_name(int stage) {
     _exit(125);
   };
   // Default dispositions for what the supervisor may have changed; the mask it blocked.
-  signal(SIGPIPE, SIG_DFL);
+  signal(SIGPIPE, spec.sigpipe_ignored ? SIG_IGN : SIG_DFL);
   if (sigprocmask(SIG_SETMASK, &spec.sigmask, nullptr) != 0) report(kSigmask, errno);
   // Fail closed if the supervisor dies (and the race where it already did).
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) report(kPdeathsig, errno);

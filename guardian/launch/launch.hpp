@@ -30,6 +30,9 @@ struct LaunchSpec {
   std::vector<int> keep_fds;
   // Signal mask the command starts with (the supervisor blocks signals for its signalfd).
   sigset_t sigmask{};
+  // SIGPIPE was ignored when guardian started: the command inherits that, as natively
+  // (guardian itself ignores it while supervising).
+  bool sigpipe_ignored = false;
   // A cgroup v2 directory to start the child in (clone3 CLONE_INTO_CGROUP) when >= 0: no
   // migration afterwards, whose write to cgroup.procs waits for an RCU grace period
   // (10-20 ms here). Falls back to fork when the kernel refuses; Launched::in_cgroup says.

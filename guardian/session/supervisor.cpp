@@ -33,6 +33,7 @@ void supervisor_signals(sigset_t& set) {
 namespace {
 bool g_saved = false;
 sigset_t g_original;
+bool g_sigpipe_ignored = false;  // as guardian was started: the command gets it back
 }  // namespace
 
 void block_supervisor_signals() {
@@ -42,6 +43,12 @@ void block_supervisor_signals() {
   if (!g_saved) {
     g_original = old;
     g_saved = true;
+    // A reader of --audit - gone (`2>&1 | head`) must make the write fail (EPIPE: the log is
+    // incomplete, exit 125 after an orderly end), not kill the supervisor mid-session.
+    struct sigaction ign {}, was {};
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ign, &was);
+    g_sigpipe_ignored = was.sa_handler == SIG_IGN;
   }
 }
 
@@ -125,6 +132,7 @@ Result<int> Supervisor::run(launch::LaunchSpec spec) {
   supervisor_signals(set);
   block_supervisor_signals();
   spec.sigmask = g_original;
+  spec.sigpipe_ignored = g_sigpipe_ignored;
   sigfd_.reset(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!sigfd_) return fail_errno("cannot create a signalfd", errno);
   // Orphans of the session (double forks) are reparented to us, so we reap them.

@@ -227,6 +227,30 @@ def output_errors(root):
           "learn -o FIFO: written into it, still a FIFO", f"{p.returncode} {p.stderr!r} {got[:80]!r}")
 
 
+def broken_pipe(root):
+    """The reader of `--audit -` goes away mid-session: guardian ends the session in order
+    and exits 125 (records lost), instead of dying of SIGPIPE; the command inherits SIGPIPE's
+    disposition as natively, whatever guardian does with it."""
+    import signal
+    script = "cat /etc/hostname >/dev/null; sleep 1; i=0; while [ $i -lt 50 ]; do cat /etc/hostname >/dev/null; i=$((i+1)); done"
+    p = subprocess.Popen([GUARDIAN, "run", "--backend", BACKEND, "-p", profile(root), "--audit", "-", "--",
+                          "/bin/sh", "-c", script], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                         env=run_env(root, root), cwd=root)
+    p.stderr.read(100)
+    p.stderr.close()
+    rc = p.wait(timeout=60)
+    check(rc == 125, f"--audit - reader gone: status 125, not killed by SIGPIPE ({rc})")
+    show = ["/bin/sh", "-c", "grep ^SigIgn: /proc/self/status"]
+    for what, disp in (("default", signal.SIG_DFL), ("ignored", signal.SIG_IGN)):
+        def pre(disp=disp):
+            signal.signal(signal.SIGPIPE, disp)
+        nat = subprocess.run(show, capture_output=True, preexec_fn=pre, timeout=60)
+        g = subprocess.run([GUARDIAN, "run", "--backend", BACKEND, "-p", profile(root), "--"] + show,
+                           capture_output=True, preexec_fn=pre, env=run_env(root, root), timeout=60)
+        check(g.stdout == nat.stdout, f"SIGPIPE {what} in the parent: the command's ignored signals as natively",
+              f"{g.stdout!r} vs {nat.stdout!r}")
+
+
 def environments(root):
     """PATH set but empty is looked up as execvp does (the current directory only), unlike
     PATH unset; a removed current directory is one clear line about ${CWD}, not one
@@ -261,4 +285,5 @@ in_scratch("guardian-robust.", environments)
 in_scratch("guardian-robust.", low_nofile)
 in_scratch("guardian-robust.", audit_unwritable)
 in_scratch("guardian-robust.", output_errors)
+in_scratch("guardian-robust.", broken_pipe)
 exit_with_results()
