@@ -69,6 +69,13 @@ def abstract_unix(root):
           p.stdout + p.stderr)
     check(p.stdout.splitlines()[1:] == [f"{name}-other 13"], "another abstract name is denied (EACCES)",
           p.stdout)
+    bprof = profile(root, f"network:\n  bind: [\"unix:@{name}-b*\"]\n")
+    bind = ("import socket, sys\nfor n in sys.argv[1:]:\n    s = socket.socket(socket.AF_UNIX)\n"
+            "    try:\n        s.bind('\\0' + n); print(n, 'ok')\n    except OSError as e: print(n, e.errno)\n")
+    b = require_supervision([GUARDIAN, "run", "-p", bprof, "--", PY, "-c", bind, name + "-b1", name + "-x"],
+                            cwd=root, env=run_env(root, root))
+    check(b.stdout.splitlines() == [f"{name}-b1 ok", f"{name}-x 13"],
+          "bind: unix:@GLOB allows binding a matching abstract name only", b.stdout + b.stderr)
     tips = [r.get("tip") for r in decisions(log) if r.get("addr") == f"unix:@{name}-other"]
     check(tips == [f'network: {{connect: ["unix:@{name}-other"]}}'],
           "a denied abstract connect's tip names the socket", str(tips))
