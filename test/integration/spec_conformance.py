@@ -169,7 +169,21 @@ def run_bad_profile_one_line(root):
           "a mistyped --set is refused with one line", p.stderr)
 
 
-for case in (abstract_unix, allow_has_rule, explain_dangling_link, name_and_counts, learn_not_found,
+def explain_metadata_open(root):
+    """spec §2: `metadata: open` lets stat-family calls through unasked, deny rules included;
+    explain --stat says what run does."""
+    secret = os.path.join(root, "secret")
+    os.makedirs(secret)
+    prof = write(os.path.join(root, "p.yaml"), "version: 1\nextends: [base]\nexec:\n  allow: [\"/usr/bin/*\"]\n"
+                 f"files:\n  metadata: open\n  deny: [\"{secret}/**\"]\n")
+    p = require_supervision([GUARDIAN, "run", "-p", prof, "--", PY, "-c", f"import os; os.stat({secret!r}); print('ok')"],
+                            cwd=root, env=run_env(root, root))
+    e = subprocess.run([GUARDIAN, "profile", "explain", prof, "--stat", secret], capture_output=True, text=True)
+    check(p.stdout == "ok\n", "run: stat under a deny rule goes through with metadata: open", p.stdout + p.stderr)
+    check(e.returncode == 0 and e.stdout.splitlines()[:1] == ["allow"], "explain --stat says allow too", e.stdout)
+
+
+for case in (explain_metadata_open, abstract_unix, allow_has_rule, explain_dangling_link, name_and_counts, learn_not_found,
              run_bad_profile_one_line):
     print("#", case.__name__)
     in_scratch("guardian-spec-", case)
