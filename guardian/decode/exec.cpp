@@ -104,6 +104,12 @@ bool Handler::Impl::exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool foll
     read_argv(c);
     if (!valid(c, out)) return false;
   }
+  if (missing_but_visible(c, r)) {
+    // `./configure` where there is none, or a PATH search through ./node_modules/.bin:
+    // ENOENT (exit 127 in a shell) as natively, not a denial (EACCES, 126).
+    out = error(ENOENT);
+    return false;
+  }
   bool go;
   if (!first_exec.empty() && r.path == first_exec) {
     first_exec.clear();  // the COMMAND given to `guardian run`, allowed once

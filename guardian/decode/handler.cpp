@@ -254,6 +254,18 @@ bool Handler::Impl::local(Ctx& c, const policy::Request& req, bool allow, int er
   return apply(c, req, dec, what, false, out);
 }
 
+bool Handler::Impl::missing_but_visible(Ctx& c, const Resolved& r) {
+  if (r.exists || (r.err && r.err != ENOENT)) return false;
+  policy::Request probe;
+  probe.category = policy::Category::file;
+  probe.op = policy::Op::stat;
+  probe.path = r.path;
+  probe.lexical_path = r.lexical;
+  probe.lexical_trusted = r.trusted && !r.magic;
+  probe.pid = c.tgid;
+  return d->decide(probe).verdict == Verdict::allow;
+}
+
 // As the kernel's getname(): an unreadable path is EFAULT, one of PATH_MAX bytes or more
 // ENAMETOOLONG, and an empty one ENOENT unless the call takes AT_EMPTY_PATH (`may_be_empty`)
 // — all before any permission check, so nothing is decided or logged for them.

@@ -130,6 +130,9 @@ struct Handler::Impl {
   bool local(Ctx& c, const policy::Request& req, bool allow, int err, std::string_view what,
              Response& out, const char* origin = "guardian:builtin");
   policy::RuleOrigin local_rule;  // the rule local() reports; copied by the log
+  // A name that does not exist, which the profile lets this process stat: the kernel's
+  // ENOENT for it tells nothing a stat would not (connect, exec answer it undecided).
+  bool missing_but_visible(Ctx& c, const Resolved& r);
   // Reads a path argument once; false (with `out` = EFAULT) when unreadable.
   bool read_path(Ctx& c, std::uint64_t addr, std::string& s, Response& out,
                  bool may_be_empty = false);

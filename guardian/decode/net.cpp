@@ -141,23 +141,13 @@ bool Handler::Impl::decide_dest(Ctx& c, std::uint64_t addr, std::size_t len, Op 
     req.lexical_path = r.lexical;
     req.lexical_trusted = r.trusted && !r.magic;
     h.addr_text = "unix:" + r.path;
-    if (op == Op::connect && !r.exists && (!r.err || r.err == ENOENT)) {
+    if (op == Op::connect && h.missing_but_visible(c, r)) {
       // Nothing listens at a name that does not exist: the kernel answers ENOENT and no
-      // connection can be made. When the profile lets this process stat the name, that
-      // answer reveals nothing a stat would not, so it is given without a decision. glibc
-      // probes nscd's socket at every user, group and host lookup (ls -l, tar, id, bash):
-      // a denial turned each probe into EACCES and a line of the stderr summary.
-      policy::Request probe;
-      probe.category = Category::file;
-      probe.op = Op::stat;
-      probe.path = r.path;
-      probe.lexical_path = r.lexical;
-      probe.lexical_trusted = req.lexical_trusted;
-      probe.pid = c.tgid;
-      if (h.d->decide(probe).verdict == policy::Verdict::allow) {
-        out = error(ENOENT);
-        return false;
-      }
+      // connection can be made. glibc probes nscd's socket at every user, group and host
+      // lookup (ls -l, tar, id, bash): a denial turned each probe into EACCES and a line of
+      // the stderr summary.
+      out = error(ENOENT);
+      return false;
     }
     if (!h.judge(c, req, uname, out)) return false;
     if (r.err) {

@@ -71,6 +71,11 @@ git init -q gitrepo && echo a >gitrepo/a && git -C gitrepo add a &&
 check "default profile: git status and diff in a repository" \
   " M a  1 file changed, 1 insertion(+)" "$(tr '\n' ' ' <"$T/g.out" | sed 's/ *$//')"
 check "default profile: git says nothing on stderr" "" "$(grep -v '^guardian:' "$T/g.err")"
+# ldd runs the dynamic loader as a program: allowed by default, the program it loads is
+# decided as an exec. The same libraries as natively (the shim, when loaded, aside).
+ldd /bin/ls 2>&1 | sed 's/ (0x[0-9a-f]*)//' >"$T/n.out"
+"$G" run -- ldd /bin/ls 2>"$T/g.err" | sed 's/ (0x[0-9a-f]*)//' | grep -v libguardian-preload >"$T/g.out"
+check "default profile: ldd lists a program's libraries" "$(cat "$T/n.out")" "$(cat "$T/g.out")"
 same_default "files in the current directory" /bin/sh -c 'mkdir -p d/e && echo x >d/e/f && cp d/e/f g &&
   mv g h && ln -s h l && cat l && rm -r d h l && ls -A'
 # A static binary making raw syscalls is supervised exactly like libc calls.

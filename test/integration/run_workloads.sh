@@ -57,6 +57,15 @@ mkdir -p src/d && echo data >src/d/f && touch -d '2001-02-03 04:05:06' src/d/f
 cmp_run "default profile: cp -a, mkdir -p" "" /bin/sh -c \
   'cp -a src dst && stat -c "%a %Y" dst/d/f && mkdir -p dst/e/f && ls dst; rm -rf dst'
 cmp_run "default profile: file(1)" "" /usr/bin/file -b src/d/f
+# What runtimes probe at every start: Python its user site packages in HOME, node its
+# cgroup's memory limit and the CPUs (each was a denied stat or read, so a summary line).
+cmp_run "default profile: python3 start-up" "" /usr/bin/python3 -c 'import sys; print(sys.flags.no_user_site)'
+if command -v node >/dev/null; then
+  cmp_run "default profile: node start-up" "" node -e 'console.log(require("os").cpus().length > 0)'
+fi
+# A program that is not there: ENOENT and 127 as natively where the profile lets the shell
+# see the name (the current directory), not a denied exec (126).
+cmp_run "default profile: missing ./program" "" /bin/sh -c './missing-tool 2>/dev/null; echo $?'
 # A unix socket is named as the program asked: the supervisor bound it through
 # /proc/self/fd/N/NAME, which getsockname then showed, and Python's multiprocessing hands
 # that name to the processes that connect (Manager, the forkserver start method).
