@@ -2,6 +2,7 @@
 // memory and descriptors, pidfds, prlimit and scheduling (priority, policy, CPUs, I/O
 // priority) are allowed on processes of the session and refused (EPERM) on anyone else.
 #include <fcntl.h>
+#include <dirent.h>
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <linux/magic.h>
@@ -11,17 +12,54 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include "base/procfs.hpp"
 #include "decode/impl.hpp"
 
 namespace guardian::decode {
 
 using policy::Category;
 using policy::Op;
+
+namespace {
+
+// A process group whose leader is not (or no longer) known: the session's when it has
+// members and every one of them is the session's (bash signalling a job whose first
+// process already exited, kill(-PGID) or kill(0) from a later member).
+bool group_of_session(pid_t pgid, const SessionView& session) {
+  DIR* d = ::opendir("/proc");
+  if (!d) return false;
+  bool any = false, outsider = false;
+  char path[300], buf[512];
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    std::snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+    if (!procfs::read_small(path, buf, sizeof buf)) continue;
+    // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses; the last ')'
+    // ends it.
+    const char* p = std::strrchr(buf, ')');
+    int ppid = 0, pgrp = 0;
+    char state = 0;
+    if (!p || std::sscanf(p + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 || pgrp != pgid)
+      continue;
+    any = true;
+    if (!session.in_session(static_cast<pid_t>(std::atoi(e->d_name)))) {
+      outsider = true;
+      break;
+    }
+  }
+  ::closedir(d);
+  return any && !outsider;
+}
+
+}  // namespace
 
 namespace {
 // The PID of a descriptor of a /proc/PID directory; 0 when it is no procfs directory, -1
@@ -176,6 +214,8 @@ Response Handler::Impl::process(Ctx& c) {
   if (!check) return cont();
   addr_text = "pid:" + std::to_string(target);
   bool inside = target > 0 && (target == c.tgid || target == c.n.tid || session.in_session(target));
+  if (!inside && target > 0 && c.n.nr == SYS_kill && c.iarg(0) <= 0)
+    inside = group_of_session(target, session);
   // kill(-PGID): the group, which may outlive its leader.
   pid_t probe = c.n.nr == SYS_kill && c.iarg(0) < -1 ? -target : target;
   if (!inside && target > 0 && ::kill(probe, 0) != 0 && errno == ESRCH) {

@@ -76,6 +76,18 @@ check "default profile: git says nothing on stderr" "" "$(grep -v '^guardian:' "
 ldd /bin/ls 2>&1 | sed 's/ (0x[0-9a-f]*)//' >"$T/n.out"
 "$G" run -- ldd /bin/ls 2>"$T/g.err" | sed 's/ (0x[0-9a-f]*)//' | grep -v libguardian-preload >"$T/g.out"
 check "default profile: ldd lists a program's libraries" "$(cat "$T/n.out")" "$(cat "$T/g.out")"
+# Runtimes size heaps and thread pools from their cgroup's limits (node, the JVM, Go): the
+# limit files of cgroups v1 and v2 are readable by default.
+cgs=""
+for f in /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us \
+         /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max \
+         /sys/fs/cgroup/unified/memory.max /sys/fs/cgroup/unified/cpu.max; do
+  [ -r "$f" ] && cgs="$cgs $f"
+done
+if [ -n "$cgs" ]; then
+  # shellcheck disable=SC2086
+  same_default "cgroup limits" /bin/cat $cgs
+fi
 same_default "files in the current directory" /bin/sh -c 'mkdir -p d/e && echo x >d/e/f && cp d/e/f g &&
   mv g h && ln -s h l && cat l && rm -r d h l && ls -A'
 # A static binary making raw syscalls is supervised exactly like libc calls.
