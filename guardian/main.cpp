@@ -1,9 +1,14 @@
 // guardian: subcommand dispatch. The only place that turns a subcommand's outcome into the
 // process exit status.
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <iostream>
 #include <string_view>
 
+#include "base/stdio.hpp"
 #include "cli/commands.hpp"
 #include "version.hpp"
 
@@ -27,7 +32,22 @@ constexpr const char* kUsage =
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+// The subcommand's status, unless what it printed could not all be written (a full disk, a
+// closed standard output): then a one-line reason and, where it said success, 125.
+int checked_stdout(int rc) {
+  std::cout.flush();
+  if (std::fflush(stdout) == 0 && !std::ferror(stdout) && std::cout.good()) return rc;
+  int e = errno;
+  if (guardian::stdio::was_closed(STDOUT_FILENO))
+    std::fputs("guardian: cannot write standard output: it is closed\n", stderr);
+  else
+    std::fprintf(stderr, "guardian: cannot write standard output: %s\n", std::strerror(e));
+  return rc == 0 ? guardian::cli::kExitGuardianFailure : rc;
+}
+
+int dispatch(int argc, char** argv) {
   using namespace guardian::cli;
   if (argc < 2) {
     std::fputs("guardian: missing subcommand (try 'guardian --help')\n", stderr);
@@ -49,4 +69,11 @@ int main(int argc, char** argv) {
   if (sub == "audit") return audit_main(argc - 1, argv + 1);
   std::fprintf(stderr, "guardian: unknown subcommand '%s' (try 'guardian --help')\n", argv[1]);
   return kExitGuardianFailure;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  guardian::stdio::hold_closed();
+  return checked_stdout(dispatch(argc, argv));
 }

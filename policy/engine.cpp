@@ -417,6 +417,10 @@ std::string Engine::tip(const Request& req) const {
     return "# denied by " + d.rule->file + ":" + std::to_string(d.rule->line) + " (" + d.rule->pattern +
            "); deny rules override every allow";
   }
+  // decide() refuses these before any rule is looked at: no rule would help.
+  if (req.category != Category::network && (req.path.size() >= kPathMax || req.lexical_path.size() >= kPathMax))
+    return "# refused whatever the profile says: the path is longer than PATH_MAX (4095 bytes), "
+           "e.g. relative to a working directory nested that deep";
   const Profile& p = impl_->profile;
   if (req.category == Category::network) {
     if (req.op != Op::connect && req.op != Op::bind) return {};

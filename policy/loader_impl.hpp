@@ -68,6 +68,7 @@ class Loader {
   std::vector<LoadError> errors_;
   std::vector<std::string> stack_, stack_display_;
   std::set<std::string> done_;
+  std::set<std::string> missing_said_;  // built-in variables without a value, reported once
   std::map<std::string, std::string> unit_vars_;  // `vars` of the unit being parsed (raw)
   std::set<std::string> referenced_;  // every ${NAME} looked up: what --set may name
   std::string sha_input_;

@@ -146,6 +146,17 @@ bool Loader::expand(const Unit& u, const YAML::Node& at, const std::string& in, 
       raw = u.dir;
     } else if (auto b = ctx_.builtins.find(name); b != ctx_.builtins.end()) {
       raw = b->second;
+    } else if (name == "CWD" || name == "HOME" || name == "USER") {
+      // Built-ins the environment left without a value: said once, with why, since every
+      // rule naming it would repeat the same line.
+      if (missing_said_.insert(name).second)
+        error(u.display, at.Mark(),
+              name == "CWD"    ? "${CWD} has no value: the current directory cannot be read (was it removed?)"
+              : name == "HOME" ? "${HOME} has no value: HOME is not set and the password database has no home "
+                                 "directory for this user"
+                               : "${USER} has no value: the password database has no entry for this user and "
+                                 "USER is not set");
+      return false;
     } else {
       error(u.display, at.Mark(), "undefined variable '" + name + "'");
       return false;

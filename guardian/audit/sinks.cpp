@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/stdio.hpp"
 #include "base/unique_fd.hpp"
 
 namespace guardian::audit {
@@ -232,7 +233,11 @@ class JournaldSink : public Sink {
 
 Result<std::unique_ptr<Sink>> open_sink(const std::string& destination, std::uint64_t rotate_bytes,
                                         const std::string& socket_override, const std::string& session) {
-  if (destination == "-") return std::unique_ptr<Sink>(new FdSink(STDERR_FILENO, "stderr"));
+  if (destination == "-") {
+    // Closed standard error holds /dev/null (stdio::hold_closed): records would vanish.
+    if (stdio::was_closed(STDERR_FILENO)) return fail("cannot write audit log to standard error: it is closed");
+    return std::unique_ptr<Sink>(new FdSink(STDERR_FILENO, "stderr"));
+  }
   if (destination == "syslog") {
     std::string path = socket_override.empty() ? "/dev/log" : socket_override;
     auto fd = connect_dgram(path, "syslog", "is a syslog daemon running? or use --audit FILE");

@@ -1,17 +1,34 @@
 // Cached procfs directory descriptors (see procfs.hpp for why each is safe).
 #include "base/procfs.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 
 namespace guardian::procfs {
 
 namespace {
 // More live threads than this is rare; dropping them all then costs one open each.
 constexpr std::size_t kMaxDirs = 512;
+
+// The cache may hold a quarter of our descriptor limit at most: under `ulimit -n 64` a
+// session of many threads must not leave the supervisor without descriptors for the opens
+// it makes for the tracees (which then failed with EMFILE where natively they succeed).
+std::size_t max_dirs() {
+  static const std::size_t n = [] {
+    struct rlimit rl {};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return kMaxDirs;
+    return std::min<std::size_t>(kMaxDirs, std::max<rlim_t>(rl.rlim_cur / 4, 1));
+  }();
+  return n;
+}
 }  // namespace
 
 int self_fd_dir() {
@@ -32,12 +49,16 @@ int PidDirs::dir(pid_t tid, bool fresh, int& err) {
   char path[32];
   std::snprintf(path, sizeof path, "/proc/%d", tid);
   int fd = ::open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 && (errno == EMFILE || errno == ENFILE) && !dirs_.empty()) {
+    dirs_.clear();  // our descriptors are needed more than the cache
+    fd = ::open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  }
   if (fd < 0) {
     err = errno == ENOENT ? ESRCH : errno;
     dirs_.erase(tid);
     return -1;
   }
-  if (dirs_.size() >= kMaxDirs) dirs_.clear();
+  if (dirs_.size() >= max_dirs()) dirs_.clear();
   dirs_[tid].reset(fd);
   return fd;
 }
@@ -77,6 +98,29 @@ int PidDirs::open(pid_t tid, const char* rel, int flags, int& err) {
 PidDirs& pid_dirs() {
   static PidDirs dirs;
   return dirs;
+}
+
+// /proc/TID/fd lists the descriptors in increasing order, so the first number missing from
+// the listing is the lowest free one, the one the kernel would give: reading stops there.
+bool fd_slot_free(pid_t tid) {
+  struct rlimit rl {};
+  if (::prlimit(tid, RLIMIT_NOFILE, nullptr, &rl) != 0) return true;
+  int err = 0;
+  UniqueFd dir(pid_dirs().open(tid, "fd", O_RDONLY | O_DIRECTORY, err));
+  if (!dir) return true;
+  rlim_t expect = 0;  // the lowest number not seen yet
+  alignas(8) char buf[16384];
+  for (;;) {
+    long n = ::syscall(SYS_getdents64, dir.get(), buf, sizeof buf);
+    if (n <= 0) return n < 0 || expect < rl.rlim_cur;
+    for (long off = 0; off < n;) {
+      auto* d = reinterpret_cast<struct dirent64*>(buf + off);
+      off += d->d_reclen;
+      if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;  // "." and ".."
+      if (std::strtoull(d->d_name, nullptr, 10) != expect) return expect < rl.rlim_cur;
+      if (++expect >= rl.rlim_cur) return false;
+    }
+  }
 }
 
 bool read_small(const char* path, char* buf, std::size_t cap) {

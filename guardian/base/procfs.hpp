@@ -44,4 +44,10 @@ class PidDirs {
 // The instance the decoders share (the supervisor has one loop).
 PidDirs& pid_dirs();
 
+// False when thread `tid` has no descriptor number free below its RLIMIT_NOFILE, so its own
+// open would fail with EMFILE before touching the file system. An emulated open that creates
+// or truncates asks first: ADDFD would fail only after the file was made or emptied.
+// True when that cannot be told (the thread is gone; ADDFD then says what happens).
+bool fd_slot_free(pid_t tid);
+
 }  // namespace guardian::procfs

@@ -83,24 +83,45 @@ bool read_file(const std::string& path, std::string& out) {
 
 // Writes `text` to `path` through a temporary file in the same directory and rename(2),
 // so an existing profile is never left half-written.
+// Something other than a regular file (/dev/null, /dev/stdout, a FIFO) is written in place:
+// renaming over it would replace it (as root, /dev/null by a regular file).
 bool write_atomically(const std::string& path, const std::string& text, std::string& error) {
+  auto write_all = [&](int fd) {
+    for (std::size_t off = 0; off < text.size();) {
+      ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        error = "cannot write '" + path + "': " + std::strerror(n == 0 ? EIO : errno);
+        return false;
+      }
+      off += static_cast<std::size_t>(n);
+    }
+    return true;
+  };
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+      error = "cannot write '" + path + "': " + std::strerror(errno);
+      return false;
+    }
+    bool ok = write_all(fd);
+    if (::close(fd) != 0 && ok) {
+      error = "cannot write '" + path + "': " + std::strerror(errno);
+      ok = false;
+    }
+    return ok;
+  }
   std::string tmp = path + ".tmp.XXXXXX";
   int fd = mkostemp(tmp.data(), O_CLOEXEC);
   if (fd < 0) {
     error = "cannot write '" + path + "': " + std::strerror(errno);
     return false;
   }
-  std::size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      error = "cannot write '" + path + "': " + std::strerror(errno);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return false;
-    }
-    off += static_cast<std::size_t>(n);
+  if (!write_all(fd)) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return false;
   }
   fchmod(fd, 0644);
   if (::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
@@ -171,9 +192,12 @@ int learn_from_log(const std::string& log, const LearnArgs& args) {
   }
   if (!write_atomically(args.output, text, err)) return fail(err);
 
-  // Fail loudly rather than hand over a profile guardian itself would refuse.
-  auto check = policy::load_profile(args.output, ctx);
-  if (!check.profile || !check.errors.empty()) {
+  // Fail loudly rather than hand over a profile guardian itself would refuse. (A device or
+  // FIFO written in place, such as /dev/stdout, cannot be read back.)
+  struct stat st {};
+  const bool readable_back = ::stat(args.output.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  auto check = readable_back ? policy::load_profile(args.output, ctx) : policy::LoadResult{};
+  if (readable_back && (!check.profile || !check.errors.empty())) {
     for (const auto& e : check.errors) std::fprintf(stderr, "%s\n", e.str().c_str());
     return fail("the written profile '" + args.output + "' does not load (please report this)");
   }

@@ -80,6 +80,8 @@ class ContextLog final : public audit::AuditLog {
   void session_end(const audit::SessionEnd& e) override;
   void flush() override;
   std::string denial_summary() const override;
+  std::string session_id() const override { return inner_->session_id(); }
+  std::string error() const override { return inner_->error(); }
 
   // For decode::Handler (or anyone filling records): the host PID looked up for ADDR.
   // Drains the channel first, so a lookup sent just before a connect is always seen.

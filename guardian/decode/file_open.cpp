@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <memory>
 
+#include "base/procfs.hpp"
 #include "decode/impl.hpp"
 #include "decode/pty.hpp"
 #include "policy/file_ops.hpp"
@@ -268,6 +269,9 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
   }
   // Under ptrace there is no ADDFD: the kernel opens, but what was checked (see pinned_open).
   if (!c.t.can_inject_fd()) return pinned_open(c, dirfd, flags, mode, resolve, r);
+  // Natively EMFILE comes before the file is made or emptied; ADDFD would fail after.
+  if ((creat || (flags & O_TRUNC)) && !opath && !procfs::fd_slot_free(c.n.tid))
+    return error(EMFILE);
   long fd;
   if (!r.exists) {
     if (!creat) return error(ENOENT);
@@ -396,6 +400,8 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
   if (dec.verdict != policy::Verdict::allow) return false;
   const bool may_block = !(flags & O_NONBLOCK) && !excl;
   const mode_t um = (flags & O_CREAT) ? umask_of(c) : 0;
+  // At the descriptor limit the long way answers EMFILE before creating or truncating.
+  if ((flags & (O_CREAT | O_TRUNC)) && !procfs::fd_slot_free(c.n.tid)) return false;
   long fd = emulate::open_nosym(resolver.root_fd(), followed ? qpath : qjoined,
                                 flags | (may_block ? O_NONBLOCK : 0), mode, um);
   if (fd == -ELOOP) {

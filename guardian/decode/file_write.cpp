@@ -2,6 +2,8 @@
 // as `write` on the resolved path(s), then performed by the supervisor on the descriptors
 // it checked (emulate/), so neither a rewritten path buffer nor a swapped symlink wins.
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -303,7 +305,9 @@ bool Handler::Impl::fd_continue(Ctx& c, int fd, Response& out) {
   return true;
 }
 
-// fchmod, fchown, fsetxattr, fremovexattr: decided by the path the descriptor names, then
+// fchmod, fchown, fsetxattr, fremovexattr, and the chattr ioctls (FS_IOC_SETFLAGS,
+// FS_IOC_FSSETXATTR: a file's attributes change through a descriptor opened for reading,
+// as by file_setattr): decided as a write by the path the descriptor names, then
 // done by the supervisor on its duplicate of that descriptor (pidfd_getfd), so a thread
 // that dup2()s another file onto the number after the check changes nothing. (Where no
 // thread can, fd_continue lets the kernel do it.)
@@ -312,6 +316,11 @@ Response Handler::Impl::file_fd(Ctx& c) {
   if (fd_continue(c, c.iarg(0), out)) return out;
   std::string name;
   std::vector<char> val;
+  const auto cmd = static_cast<std::uint32_t>(c.arg(1));
+  if (c.n.nr == SYS_ioctl) {  // chattr: the flags (an int) or a struct fsxattr
+    val.resize(cmd == FS_IOC_FSSETXATTR ? sizeof(struct fsxattr) : sizeof(int));
+    if (!c.t.read(c.arg(2), val.data(), val.size())) return error(EFAULT);
+  }
   if (c.n.nr == SYS_fsetxattr || c.n.nr == SYS_fremovexattr) {
     if (!c.t.read_string(c.arg(1), name, 255)) return error(ERANGE);
     if (c.n.nr == SYS_fsetxattr) {
@@ -328,7 +337,7 @@ Response Handler::Impl::file_fd(Ctx& c) {
   // names that very thread for good (NotifTracee::take_fd, proven when opened), so it
   // cannot reach a newer process given the same tid, and what is decided below (the path
   // of the descriptor we now hold) is what the operation then acts on.
-  if (c.n.nr == SYS_fsetxattr || c.n.nr == SYS_fremovexattr)
+  if (c.n.nr == SYS_fsetxattr || c.n.nr == SYS_fremovexattr || c.n.nr == SYS_ioctl)
     if (!valid(c, out)) return out;
   int f = fd.value().get();
   Resolved& r = r1;
@@ -343,6 +352,7 @@ Response Handler::Impl::file_fd(Ctx& c) {
     case SYS_fchown: rc = ::fchown(f, static_cast<uid_t>(c.arg(1)), static_cast<gid_t>(c.arg(2))); break;
     case SYS_fsetxattr: rc = ::fsetxattr(f, name.c_str(), val.data(), val.size(), c.iarg(4)); break;
     case SYS_fremovexattr: rc = ::fremovexattr(f, name.c_str()); break;
+    case SYS_ioctl: rc = ::ioctl(f, cmd, val.data()); break;
     default: return error(ENOSYS);
   }
   return value(rc < 0 ? -errno : rc);

@@ -1,8 +1,8 @@
 // Process decoder: signals (and descriptor owners, who get SIGIO), ptrace, cross-process
 // memory and descriptors, pidfds, prlimit and scheduling (priority, policy, CPUs, I/O
 // priority) are allowed on processes of the session and refused (EPERM) on anyone else.
-#include <fcntl.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <linux/magic.h>
@@ -12,9 +12,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>

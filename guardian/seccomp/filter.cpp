@@ -208,7 +208,10 @@ Result<Program> build_filter(std::span<const decode::SyscallInfo> table, const F
                        "fcntl");
         !r)
       return r.error();
-  for (unsigned long cmd : {static_cast<unsigned long>(FIOSETOWN), static_cast<unsigned long>(SIOCSPGRP)})
+  // chattr through a descriptor opened for reading (FS_IOC_SETFLAGS, its 32-bit number,
+  // FS_IOC_FSSETXATTR): decided as a write, as file_setattr is.
+  for (unsigned long cmd : {static_cast<unsigned long>(FIOSETOWN), static_cast<unsigned long>(SIOCSPGRP),
+                            0x40086602UL, 0x40046602UL, 0x401c5820UL})
     if (auto r = check(seccomp_rule_add(c, ask, __NR_ioctl, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, cmd)),
                        "ioctl");
         !r)

@@ -47,7 +47,7 @@ ResolvedCommand resolve_command(const std::string& cmd, const std::string& path_
     r.message = "guardian: cannot execute '" + cmd + "': " + std::strerror(e);
     return r;
   }
-  std::string pv = path_var.empty() ? "/usr/local/bin:/usr/bin:/bin" : path_var;
+  const std::string& pv = path_var;  // "" is one empty element: the current directory
   int seen_err = 0;
   std::size_t start = 0;
   while (start <= pv.size()) {

@@ -12,7 +12,12 @@ struct ResolvedCommand {
   std::string message;   // one line for stderr when status != 0
 };
 
-// Resolves `cmd` on `path_var` (the PATH the command will see; "" = the default path).
+// Where COMMAND is looked for when no PATH is set at all (execvp's own default is shorter;
+// this one was guardian's before PATH set-but-empty was told apart).
+inline constexpr const char* kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
+
+// Resolves `cmd` on `path_var` (the PATH the command will see; as execvp, an empty element,
+// or an empty PATH, is the current directory).
 ResolvedCommand resolve_command(const std::string& cmd, const std::string& path_var);
 
 }  // namespace guardian::session

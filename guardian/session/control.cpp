@@ -107,7 +107,9 @@ Result<void> SessionControl::before_exec(pid_t child, bool in_cgroup) {
 }
 
 void SessionControl::terminate() {
-  std::fputs("guardian: terminated: ending the command (SIGTERM, then SIGKILL)\n", stderr);
+  if (!terminate_said_)
+    std::fputs("guardian: terminated: ending the command (SIGTERM, then SIGKILL)\n", stderr);
+  terminate_said_ = true;
   limits_->terminate();
   if (ask_) ask_->cancel_all();
 }

@@ -66,6 +66,7 @@ class SessionControl {
   } proxy_;
   AskSettings ask_settings_;
   bool asking_ = false;
+  bool terminate_said_ = false;  // timeout(1) signals guardian and then its group: say it once
   AddRule add_rule_;
   Supervisor* sup_ = nullptr;
   int timer_handle_ = -1;

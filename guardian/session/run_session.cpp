@@ -72,6 +72,13 @@ std::string env_value(const std::vector<std::string>& env, const std::string& na
   return {};
 }
 
+bool env_has(const std::vector<std::string>& env, const std::string& name) {
+  for (const std::string& kv : env)
+    if (kv.size() > name.size() && kv.compare(0, name.size(), name) == 0 && kv[name.size()] == '=')
+      return true;
+  return false;
+}
+
 double now_s() {
   struct timespec ts {};
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -189,10 +196,11 @@ int run_session(const RunOptions& opts) {
 
   // COMMAND found as execvp would, on the PATH the command will see (else ours): 126/127
   // are decided here, before anything starts.
+  // PATH set but empty is not PATH unset: execvp then looks in the current directory only.
   std::string path_var = env_value(envp, "PATH");
-  if (path_var.empty()) {
+  if (path_var.empty() && !env_has(envp, "PATH")) {
     const char* p = std::getenv("PATH");
-    path_var = p ? p : "";
+    path_var = p ? p : kDefaultPath;
   }
   ResolvedCommand cmd = resolve_command(opts.command[0], path_var);
   if (cmd.status != 0) {
@@ -449,6 +457,13 @@ int run_session(const RunOptions& opts) {
   se.exit_status = rc;
   if (WIFSIGNALED(status.value())) se.signal = WTERMSIG(status.value());
   log->session_end(se);
+  // Records were lost (a full disk, --audit - with standard error closed): the account of
+  // the run is incomplete, and that is guardian failing, whatever the command did.
+  if (!opts.audit.empty() && !log->error().empty()) {
+    std::fprintf(stderr, "guardian: the audit log is incomplete (%s); the command's exit status was %d\n",
+                 log->error().c_str(), rc);
+    return cli::kExitGuardianFailure;
+  }
   // Without --audit, say at once why a tool may have failed.
   if (opts.audit.empty()) {
     std::string summary = log->denial_summary();

@@ -1,8 +1,11 @@
 /* Escape attempt: change what may only be read: reopen a read-only descriptor for
  * writing through /proc/self/fd, create/rename/link/symlink/mkdir into T/ro, chmod,
- * truncate, utimes and xattrs on it, fchmod through a read-only descriptor, and chmod of
+ * truncate, utimes and xattrs on it, fchmod and chattr (FS_IOC_SETFLAGS, FS_IOC_FSSETXATTR)
+ * through a read-only descriptor, and chmod of
  * the secret through a symlink planted in the writable directory. */
 #include "attack.h"
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/xattr.h>
@@ -31,6 +34,19 @@ int main(int argc, char** argv) {
   if (truncate(ro, 0) == 0) worked = 1;
   if (utimes(ro, NULL) == 0) worked = 1;
   if (setxattr(ro, "user.pwned", "1", 1, 0) == 0) worked = 1;
+  /* chattr through the read-only descriptor: nodump (any owner may set it), and the same
+   * through the fsxattr structure. Where the file system has no such flags the kernel
+   * says ENOTTY or EOPNOTSUPP either way. */
+  int flags = 0;
+  if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0) {
+    int set = flags | FS_NODUMP_FL;
+    if (ioctl(fd, FS_IOC_SETFLAGS, &set) == 0) worked = 1;
+    struct fsxattr fx;
+    if (ioctl(fd, FS_IOC_FSGETXATTR, &fx) == 0) {
+      fx.fsx_xflags |= FS_XFLAG_NODUMP;
+      if (ioctl(fd, FS_IOC_FSSETXATTR, &fx) == 0) worked = 1;
+    }
+  }
   snprintf(lnk, sizeof lnk, "%s/to-secret", WS);
   symlink(SECRET, lnk);
   if (chmod(lnk, 0666) == 0) worked = 1;

@@ -355,6 +355,11 @@ TEST_CASE("tip: the smallest rule that would allow the request") {
   CHECK(e.tip(file_req(Op::write, "/g/home/u/x")) == "files: {write: [\"~/x\"]}");
   CHECK(e.tip(file_req(Op::exec, "/opt/t*")) == "exec: {allow: [\"/opt/t\\\\*\"]}");
   CHECK(e.tip(file_req(Op::read, "/g/no/x")).rfind("# denied by ", 0) == 0);
+  // Too long to decide (a deep working directory): denied whatever the rules say, so the
+  // tip says that rather than offer a rule that would not help.
+  std::string deep = "/g/proj";
+  while (deep.size() < 4200) deep += "/" + std::string(200, 'd');
+  CHECK(e.tip(file_req(Op::write, deep)).find("longer than PATH_MAX") != std::string::npos);
   Request q;
   q.category = Category::network;
   q.op = Op::connect;

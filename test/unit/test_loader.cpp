@@ -405,3 +405,21 @@ TEST_CASE("built-ins parse the same without their comment lines: rules, lines, c
     CHECK(a.profile->env.keep == b.profile->env.keep);
   }
 }
+
+TEST_CASE("a built-in variable the environment left empty is one clear error") {
+  // A removed current directory (getcwd fails) leaves ${CWD} without a value; `default`
+  // names it in a dozen rules: one error saying why, not a dozen "undefined variable" lines.
+  auto ctx = guardian::test::fake_context();
+  ctx.builtins.erase("CWD");
+  auto r = load_profile("default", ctx);
+  CHECK_FALSE(r.profile);
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].message == "${CWD} has no value: the current directory cannot be read (was it removed?)");
+  ctx = guardian::test::fake_context();
+  ctx.builtins.erase("HOME");
+  TempDir d;
+  std::string err;
+  CHECK_FALSE(guardian::test::load_text(d, "version: 1\nfiles:\n  read: [\"~/a\", \"${HOME}/b\"]\n", &err,
+                                        "p.yaml", ctx));
+  CHECK(err.find("p.yaml:3:10: ${HOME} has no value: HOME is not set") != std::string::npos);
+}
