@@ -2,7 +2,7 @@
 """Ordinary programs (sh, python3, gcc, git, a terminal program) still run under the built-in
 profiles with the Landlock envelope on: same output and status as with --no-landlock and as
 natively. Also: the audit log's session_start records the envelope, and `guardian profile
-envelope` shows and checks the envelope of each built-in profile (base, default, python).
+envelope` shows and checks the envelope of each built-in profile (base, default, node, python).
 
 Env: GUARDIAN. Exit 77 when the kernel has no Landlock."""
 import ctypes
@@ -154,7 +154,7 @@ try:
                 return True
         return False
 
-    for name in ("base", "default", "python"):
+    for name in ("base", "default", "node", "python"):
         entries, info, text = envelope(name)
         check(beneath(entries, "/usr/lib/x86_64-linux-gnu/libc.so.6", "r"), f"{name}: libraries readable")
         check(beneath(entries, "/proc/self/status", "r"), f"{name}: /proc readable (widened from /proc/self)")

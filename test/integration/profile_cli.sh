@@ -16,7 +16,7 @@ expect_status() {  # expect_status WANT GOT WHAT
 "$G" profile show default >"$T/default.yaml"; expect_status 0 $? "show default"
 grep -q '^version: 1' "$T/default.yaml" || fail "show default: no version line"
 grep -q 'Knowingly left out' "$T/default.yaml" || fail "show default: no closing comment"
-for p in base default python; do
+for p in base default node python; do
   "$G" profile check "$p" >"$T/out" 2>&1; expect_status 0 $? "check built-in $p"
   grep -qx "$p: ok" "$T/out" || fail "check $p: $(cat "$T/out")"
 done

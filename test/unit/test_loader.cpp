@@ -82,7 +82,7 @@ const Bad kBad[] = {
      "D/p.yaml:3:6: variables nested more than 16 levels deep (a variable refers to itself?)"},
     {"version: 1\nextends: base\n", "D/p.yaml:2:10: 'extends' must be a list (write extends: [base])"},
     {"version: 1\nextends: [nosuch]\n",
-     "D/p.yaml:2:11: unknown built-in profile 'nosuch' (built-ins: base, default, python; a file needs a '/' or a .yaml suffix)"},
+     "D/p.yaml:2:11: unknown built-in profile 'nosuch' (built-ins: base, default, node, python; a file needs a '/' or a .yaml suffix)"},
     {"version: 1\nextends: [missing.yaml]\n", "D/p.yaml:2:11: cannot read profile 'missing.yaml': No such file or directory"},
     {"version: 1\nfiles: [a\n", "D/p.yaml:3:1: syntax error: end of sequence flow not found"},
     {"version: 1\n  files: x\n", "D/p.yaml:2:8: syntax error: illegal map value"},
@@ -128,7 +128,7 @@ TEST_CASE("a missing top-level profile names the file") {
   auto n = load_profile("nosuchbuiltin", guardian::test::fake_context());
   REQUIRE(n.errors.size() == 1);
   CHECK(n.errors[0].str() ==
-        "nosuchbuiltin: unknown profile 'nosuchbuiltin' (not a file, and no built-in of that name: base, default, python)");
+        "nosuchbuiltin: unknown profile 'nosuchbuiltin' (not a file, and no built-in of that name: base, default, node, python)");
 }
 
 TEST_CASE("every error of a file is reported, not just the first") {
