@@ -69,6 +69,13 @@ def abstract_unix(root):
           p.stdout + p.stderr)
     check(p.stdout.splitlines()[1:] == [f"{name}-other 13"], "another abstract name is denied (EACCES)",
           p.stdout)
+    bprof = profile(root, f"network:\n  bind: [\"unix:@{name}-b*\"]\n")
+    bind = ("import socket, sys\nfor n in sys.argv[1:]:\n    s = socket.socket(socket.AF_UNIX)\n"
+            "    try:\n        s.bind('\\0' + n); print(n, 'ok')\n    except OSError as e: print(n, e.errno)\n")
+    b = require_supervision([GUARDIAN, "run", "-p", bprof, "--", PY, "-c", bind, name + "-b1", name + "-x"],
+                            cwd=root, env=run_env(root, root))
+    check(b.stdout.splitlines() == [f"{name}-b1 ok", f"{name}-x 13"],
+          "bind: unix:@GLOB allows binding a matching abstract name only", b.stdout + b.stderr)
     tips = [r.get("tip") for r in decisions(log) if r.get("addr") == f"unix:@{name}-other"]
     check(tips == [f'network: {{connect: ["unix:@{name}-other"]}}'],
           "a denied abstract connect's tip names the socket", str(tips))
@@ -162,7 +169,21 @@ def run_bad_profile_one_line(root):
           "a mistyped --set is refused with one line", p.stderr)
 
 
-for case in (abstract_unix, allow_has_rule, explain_dangling_link, name_and_counts, learn_not_found,
+def explain_metadata_open(root):
+    """spec §2: `metadata: open` lets stat-family calls through unasked, deny rules included;
+    explain --stat says what run does."""
+    secret = os.path.join(root, "secret")
+    os.makedirs(secret)
+    prof = write(os.path.join(root, "p.yaml"), "version: 1\nextends: [base]\nexec:\n  allow: [\"/usr/bin/*\"]\n"
+                 f"files:\n  metadata: open\n  deny: [\"{secret}/**\"]\n")
+    p = require_supervision([GUARDIAN, "run", "-p", prof, "--", PY, "-c", f"import os; os.stat({secret!r}); print('ok')"],
+                            cwd=root, env=run_env(root, root))
+    e = subprocess.run([GUARDIAN, "profile", "explain", prof, "--stat", secret], capture_output=True, text=True)
+    check(p.stdout == "ok\n", "run: stat under a deny rule goes through with metadata: open", p.stdout + p.stderr)
+    check(e.returncode == 0 and e.stdout.splitlines()[:1] == ["allow"], "explain --stat says allow too", e.stdout)
+
+
+for case in (explain_metadata_open, abstract_unix, allow_has_rule, explain_dangling_link, name_and_counts, learn_not_found,
              run_bad_profile_one_line):
     print("#", case.__name__)
     in_scratch("guardian-spec-", case)
