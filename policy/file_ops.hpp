@@ -1,8 +1,13 @@
 // How open(2) flags map to the profile's operations: shared by the supervisor's open
-// decoder and the shim's fast path, so both ask the engine the same question.
+// decoder and the shim's fast path, so both ask the engine the same question. Also the
+// name of a pseudo-terminal, shared by the decoder and `learn`.
 #pragma once
 
 #include <fcntl.h>
+
+#include <charconv>
+#include <optional>
+#include <string_view>
 
 #include "request.hpp"
 
@@ -19,6 +24,19 @@ inline Op open_op(int flags) noexcept {
   if (opath) return Op::stat;
   if (acc != O_RDONLY || creat || (flags & O_TRUNC) || tmpfile) return Op::write;
   return Op::read;
+}
+
+// N when `path` is exactly /dev/pts/N (a decimal number, no leading zero): a terminal of
+// the devpts instance mounted at /dev/pts.
+inline std::optional<unsigned> pts_index(std::string_view path) noexcept {
+  constexpr std::string_view kPts = "/dev/pts/";
+  if (path.substr(0, kPts.size()) != kPts) return std::nullopt;
+  std::string_view num = path.substr(kPts.size());
+  if (num.empty() || num.size() > 9 || (num.size() > 1 && num[0] == '0')) return std::nullopt;
+  unsigned v = 0;
+  auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), v);
+  if (ec != std::errc() || end != num.data() + num.size()) return std::nullopt;
+  return v;
 }
 
 }  // namespace guardian::policy

@@ -17,8 +17,6 @@ namespace guardian::decode {
 
 namespace {
 
-constexpr std::string_view kPts = "/dev/pts/";
-
 // Reads "tty-index:\tN" from /proc/PID/fdinfo/FD of a ptmx descriptor.
 std::optional<unsigned> master_index(pid_t pid, const char* fd) {
   char path[320];
@@ -69,16 +67,6 @@ bool holds(pid_t pid, unsigned index) {
 }
 
 }  // namespace
-
-std::optional<unsigned> pts_index(std::string_view path) {
-  if (path.substr(0, kPts.size()) != kPts) return std::nullopt;
-  std::string_view num = path.substr(kPts.size());
-  if (num.empty() || num.size() > 9 || (num.size() > 1 && num[0] == '0')) return std::nullopt;
-  unsigned v = 0;
-  auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), v);
-  if (ec != std::errc() || end != num.data() + num.size()) return std::nullopt;
-  return v;
-}
 
 bool is_pts_device(dev_t rdev, unsigned index) {
   // UNIX98_PTY_SLAVE_MAJOR (136) with the index as minor (20-bit minors), or the old

@@ -8,12 +8,11 @@
 #include <string_view>
 
 #include "decode/handler.hpp"
+#include "policy/file_ops.hpp"
 
 namespace guardian::decode {
 
-// N when `path` is exactly /dev/pts/N (a decimal number, no leading zero): a terminal of
-// the devpts instance mounted at /dev/pts.
-std::optional<unsigned> pts_index(std::string_view path);
+using policy::pts_index;
 
 // A Unix 98 pseudo-terminal's device number (majors 136-143) for terminal N.
 bool is_pts_device(dev_t rdev, unsigned index);

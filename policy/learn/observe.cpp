@@ -7,6 +7,7 @@
 #include <set>
 #include <tuple>
 
+#include "policy/file_ops.hpp"
 #include "policy/json_record.hpp"
 
 namespace guardian::policy::learn {
@@ -27,15 +28,6 @@ std::optional<Op> op_from(std::string_view s) {
 namespace {
 
 using Key = std::tuple<Category, Op, std::string, std::string, std::string>;
-
-// /dev/pts/N: a Unix 98 pseudo-terminal's name.
-bool is_pts(std::string_view p) {
-  constexpr std::string_view kPts = "/dev/pts/";
-  if (p.substr(0, kPts.size()) != kPts || p.size() == kPts.size()) return false;
-  for (char ch : p.substr(kPts.size()))
-    if (ch < '0' || ch > '9') return false;
-  return true;
-}
 
 // The allow names guardian's own rule for a terminal the session held (guardian:terminal),
 // or no rule (logs of guardian versions that named none for it).
@@ -154,7 +146,7 @@ std::optional<AuditInput> read_audit(std::istream& in, std::string_view name, st
     // A terminal the session held, looked at or reopened by name: guardian allows that
     // without a rule (guardian-profile(5), base), and /dev/pts/N names the user's other
     // terminals in the next session, so no rule is learned for it.
-    if (o.category == Category::file && is_pts(o.path) &&
+    if (o.category == Category::file && pts_index(o.path) &&
         rec.opt_str("decision").value_or("") == "allow" && held_terminal(rec))
       continue;
     Key k{o.category, o.op, o.path, o.addr, o.host};
