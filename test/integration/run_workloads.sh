@@ -68,6 +68,9 @@ cmp_run "default profile: file(1)" "" /usr/bin/file -b src/d/f
 # cgroup's memory limit and the CPUs (each was a denied stat or read, so a summary line).
 cmp_run "default profile: python3 start-up" "" /usr/bin/python3 -c 'import sys; print(sys.flags.no_user_site)'
 cmp_run "default profile: perl modules" "" /usr/bin/perl -MPOSIX -MJSON::PP -e 'print floor(2.5), encode_json([1, 2]), "\n"'
+if command -v man >/dev/null && [ -e /etc/manpath.config ]; then
+  cmp_run "default profile: man -w" "" /usr/bin/man -w ls
+fi
 if command -v node >/dev/null; then
   cmp_run "default profile: node start-up" "" node -e 'console.log(require("os").cpus().length > 0)'
 fi
