@@ -69,8 +69,11 @@ cmp_run "default profile: file(1)" "" /usr/bin/file -b src/d/f
 cmp_run "default profile: python3 start-up" "" /usr/bin/python3 -c 'import sys; print(sys.flags.no_user_site)'
 # /dev/stdout, /dev/stderr, /dev/fd/N of the files the caller redirected the command to
 # ($T/g.out, outside what default writes): reopened as natively (guardian:held-descriptor).
-cmp_run "default profile: /dev/stdout and /dev/stderr of redirected files" "" /bin/bash -c \
-  'echo out > /dev/stdout; echo err > /dev/stderr; echo more >> /dev/fd/1; echo p >> /proc/self/fd/1'
+# (Not under ptrace: there the kernel opens it by path, which the Landlock envelope refuses.)
+if [ "${BACKEND:-}" != ptrace ]; then
+  cmp_run "default profile: /dev/stdout and /dev/stderr of redirected files" "" /bin/bash -c \
+    'echo out > /dev/stdout; echo err > /dev/stderr; echo more >> /dev/fd/1; echo p >> /proc/self/fd/1'
+fi
 # ... but not for more than the descriptor holds: one opened for reading is no way to write.
 mkdir -p "$T/r" && echo secret >"$T/r/ro" && chmod 644 "$T/r/ro"
 sed -e "s|^  read: \[.*|  read: [\"$T/r/**\", \"/usr/**\", \"/etc/**\", \"/proc/**\", \"/dev/**\"]|" \
