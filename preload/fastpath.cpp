@@ -238,7 +238,9 @@ bool FastPath::decide(int op, int nr, std::string_view raw, std::string_view pat
   // No link followed: openat2 refused them, the path is the object's. Links followed: the
   // links were not looked at, so the written form may deny but not allow (the supervisor's
   // Resolver::follow answer; what it does not allow goes to the supervisor, which walks).
-  req.lexical_path = lexical.empty() ? path : lexical;
+  // (Empty when no link was followed: the engine drops a lexical path equal to the path,
+  // so leaving it out decides alike and spares it a second normalisation check.)
+  req.lexical_path = lexical;
   req.lexical_trusted = lexical.empty();
   policy::Decision d = engine_->decide(req);
   c.slot = nullptr;
