@@ -7,6 +7,9 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
+
+#include "policy/fs_facts.hpp"
 
 namespace guardian::policy {
 
@@ -454,7 +457,7 @@ bool is_normalized_path(std::string_view in) noexcept {
   return true;
 }
 
-std::string resolve_pattern_prefix(std::string_view pattern) {
+std::string resolve_pattern_prefix(std::string_view pattern, FsFacts* facts) {
   if (pattern.empty() || pattern[0] != '/') return std::string(pattern);
   std::size_t m = first_meta(pattern);
   // The literal part that names existing objects: whole pattern when literal, else the
@@ -470,10 +473,15 @@ std::string resolve_pattern_prefix(std::string_view pattern) {
   // Longest existing prefix, component by component from the full literal down.
   std::string probe = lit;
   while (probe.size() > 1) {
-    char* real = ::realpath(probe.c_str(), nullptr);
+    std::optional<std::string> real;
+    if (facts) {
+      real = facts->realpath(probe);
+    } else if (char* r = ::realpath(probe.c_str(), nullptr)) {
+      real.emplace(r);
+      std::free(r);
+    }
     if (real) {
-      std::string r(real);
-      std::free(real);
+      const std::string& r = *real;
       if (is_proc(r)) return std::string(pattern);
       std::string out = escape(r);
       std::string_view rest = std::string_view(lit).substr(probe.size());

@@ -10,6 +10,8 @@
 
 namespace guardian::policy {
 
+class FsFacts;
+
 // A path component during matching: plain data, so arrays of it cost nothing to set up.
 struct Piece {
   const char* data;
@@ -95,7 +97,9 @@ bool is_normalized_path(std::string_view in) noexcept;
 // from the first wildcard on is kept as written. /proc and /dev/fd prefixes are never
 // resolved: they name the calling process and would bind the rule to guardian itself.
 // Also used by `profile explain` to resolve a query path as far as it exists.
-std::string resolve_pattern_prefix(std::string_view pattern);
+// With `facts`, every readlink and listing goes through them (a profile's hundred rules
+// share their leading directories: one readlink each instead of one per rule).
+std::string resolve_pattern_prefix(std::string_view pattern, FsFacts* facts = nullptr);
 
 // Shell-style match of a name (no path semantics): '*' any run, '?' one character.
 // Used for environment variable names.

@@ -62,7 +62,9 @@ bool is_unscanned(const std::string& dir) {
 
 class Builder {
  public:
-  Builder(Envelope& env, bool follow_aliases) : env_(env), follow_aliases_(follow_aliases) {}
+  Builder(Envelope& env, bool follow_aliases, std::shared_ptr<FsFacts> facts)
+      : env_(env), owned_facts_(facts ? std::move(facts) : std::make_shared<FsFacts>()),
+        facts_(*owned_facts_), follow_aliases_(follow_aliases) {}
 
   // Adds the envelope entry for one path pattern with the given access. Write rules must be
   // added before read and exec rules (expansion below asks what is writable).
@@ -433,7 +435,8 @@ class Builder {
   std::vector<const EnvelopePath*> writers_;  // entries of by_path_ granting write
   mutable std::unordered_map<std::string, std::uint8_t, PathHash, std::equal_to<>> masks_;  // dir_masks
   std::vector<Scan> scans_;
-  FsFacts facts_;  // every readlink/stat/listing of this computation, made once
+  std::shared_ptr<FsFacts> owned_facts_;
+  FsFacts& facts_;  // every readlink/stat/listing of this computation, made once
   bool follow_aliases_;
   // Reads the scans' directories as they are found (EnvelopeOptions::follow_aliases only).
   LinkReader reader_{kScanBudget + 1, kScanBudget};
@@ -460,7 +463,7 @@ std::string literal_prefix(const std::string& pattern) {
 
 Envelope compute_envelope(const Profile& profile, const EnvelopeOptions& opts) {
   Envelope env;
-  Builder b(env, opts.follow_aliases);
+  Builder b(env, opts.follow_aliases, opts.facts);
   // Write rules first: expanding read and exec globs depends on what is writable.
   for (const auto& r : profile.write) b.add_pattern(r.pattern, kEnvWrite, describe("write", r.pattern, r.origin));
   for (const auto& p : opts.extra_write) b.add_pattern(p, kEnvWrite, "write " + p + " (command line)");

@@ -9,12 +9,15 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "profile.hpp"
 
 namespace guardian::policy {
+
+class FsFacts;
 
 // Abstract access classes; guardian/launch/landlock maps them to the kernel's bits per ABI.
 enum EnvelopeAccess : std::uint8_t {
@@ -67,6 +70,10 @@ struct EnvelopeOptions {
   // Extra allow rules given on the command line (--allow-read etc.), already expanded.
   std::vector<std::string> extra_read, extra_write, extra_exec_rules;
   std::vector<std::string> extra_connect, extra_bind;
+  // The facts the profile's load read (LoadResult::facts), a few milliseconds old: its rule
+  // prefixes resolve again from memory. Taken over by the computation (not thread-safe);
+  // null: everything is read afresh.
+  std::shared_ptr<FsFacts> facts;
 };
 
 // The literal leading part of a pattern: every component before the first one holding a
