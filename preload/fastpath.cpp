@@ -52,19 +52,6 @@ namespace {
 
 using policy::Op;
 
-// Errors after which the ordinary call must be made: the kernel refused the token call for
-// a reason of its own (a symlink on the way: ELOOP; flags openat2 is stricter about than
-// open: EINVAL; no openat2: ENOSYS...), not for a reason the program should see.
-bool fall_back_on(int e) {
-  switch (e) {
-    case ELOOP: case EINVAL: case ENOSYS: case E2BIG: case EXDEV: case EAGAIN:
-    case ENAMETOOLONG: case EFAULT: case EPERM:
-      return true;
-    default:
-      return false;
-  }
-}
-
 bool parse_int(const char*& p, long& out) {
   if (*p < '0' || *p > '9') return false;
   long v = 0;
@@ -510,110 +497,6 @@ bool FastPath::open(int dirfd, const char* raw, int flags, unsigned mode, int* r
   *rc = static_cast<int>(fd);
   errno = fd < 0 ? e : saved;
   return true;
-}
-
-// fstatat(fd, "", AT_EMPTY_PATH) and statx(fd, "", AT_EMPTY_PATH) are metadata of a
-// descriptor the process holds: the supervisor lets them through undecided, so do we,
-// without the round trip. AT_FDCWD names the cwd: a path decision, the supervisor's.
-static bool empty_path_of_fd(int dirfd, const char* raw, int atflags) {
-  return (atflags & AT_EMPTY_PATH) && raw && raw[0] == '\0' && dirfd >= 0;
-}
-
-// The O_PATH descriptor a stat-family call of p (already decided on its written path,
-// claim c) is answered from; a symbolic link on the way gets the object it leads to,
-// decided again by its real path. Returns the descriptor, -errno for an error the program
-// gets (recorded), or kFallBack (nothing recorded): the supervisor's.
-long FastPath::opath_of(const Path& p, int nr, bool nofollow, Claim& c) {
-  long fd = open_path(p, O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0), 0);
-  if (fd >= 0) return fd;
-  const int e = errno;
-  if (e == ELOOP) {
-    finish(c, false);
-    char real[kMax];
-    std::size_t real_len = 0;
-    fd = follow_path(p.abs, nofollow, real, &real_len);
-    if (fd == kMissing && missing_name(p, static_cast<int>(Op::stat), nr, c)) {
-      finish(c, true);
-      return -ENOENT;
-    }
-    if (fd < 0) return kFallBack;
-    if (!decide(static_cast<int>(Op::stat), nr, std::string_view(p.raw, p.raw_len),
-                std::string_view(real, real_len), p.pid, c, p.norm)) {
-      syscall(SYS_close, fd);
-      return kFallBack;
-    }
-    return fd;
-  }
-  finish(c, !fall_back_on(e));
-  return fall_back_on(e) ? kFallBack : -e;
-}
-
-template <class Query>
-bool FastPath::stat_by_opath(int dirfd, const char* raw, int nr, int atflags, int* rc,
-                             Query query) {
-  const int saved = errno;
-  Path p;
-  Claim c;
-  if (!prepare(dirfd, raw, static_cast<int>(Op::stat), nr, p, c)) {
-    if (refuse_missing(p, static_cast<int>(Op::stat), nr, c)) {  // a PATH probe, denied
-      *rc = -1;
-      errno = c.err;
-      return true;
-    }
-    errno = saved;
-    return false;
-  }
-  long fd = opath_of(p, nr, atflags & AT_SYMLINK_NOFOLLOW, c);
-  if (fd == kFallBack) {
-    errno = saved;
-    return false;
-  }
-  if (fd < 0) {
-    *rc = -1;
-    errno = static_cast<int>(-fd);
-    return true;
-  }
-  long r = query(fd);
-  const int e = errno;
-  syscall(SYS_close, fd);
-  finish(c, true);
-  *rc = static_cast<int>(r);
-  errno = r < 0 ? e : saved;
-  return true;
-}
-
-bool FastPath::stat(int dirfd, const char* raw, struct stat* buf, int atflags, int* rc) {
-  if (engine_ && buf && empty_path_of_fd(dirfd, raw, atflags)) return fstat(dirfd, buf, rc);
-  if (metadata_open_ || !buf || (atflags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT))) return false;
-  return stat_by_opath(dirfd, raw, SYS_newfstatat, atflags, rc,
-                       [buf](long fd) { return syscall(SYS_fstat, fd, buf); });
-}
-
-bool FastPath::statx(int dirfd, const char* raw, int atflags, unsigned mask, struct statx* buf,
-                     int* rc) {
-  if (engine_ && !metadata_open_ && buf && empty_path_of_fd(dirfd, raw, atflags)) {
-    const int saved = errno;
-    long r = syscall(SYS_statx, dirfd, "", atflags, mask, buf, token_);
-    if (r == 0) errno = saved;
-    *rc = static_cast<int>(r);
-    return true;
-  }
-  if (metadata_open_ || !buf ||
-      (atflags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE)))
-    return false;
-  const std::uint64_t token = token_;
-  return stat_by_opath(dirfd, raw, SYS_statx, atflags, rc, [=](long fd) {
-    return syscall(SYS_statx, fd, "", AT_EMPTY_PATH | (atflags & (AT_STATX_SYNC_TYPE | AT_NO_AUTOMOUNT)),
-                   mask, buf, token);
-  });
-}
-
-bool FastPath::access(int dirfd, const char* raw, int mode, int atflags, int nr, int* rc) {
-  if (metadata_open_ || (mode & ~7) || (atflags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW))) return false;
-  const std::uint64_t token = token_;
-  return stat_by_opath(dirfd, raw, nr, atflags, rc, [=](long fd) {
-    return syscall(SYS_faccessat2, fd, "", mode, AT_EMPTY_PATH | (atflags & AT_EACCESS), 0, token);
-  });
 }
 
 bool FastPath::exec_missing(const char* raw, char* const argv[], int* err) {

@@ -90,10 +90,16 @@ class FastPath {
   static constexpr long kFallBack = -100000;
   long opath_of(const Path& p, int nr, bool nofollow, Claim& c);
   void finish(Claim& c, bool record);
-  // The stat family's and access's common body: decide, open the path O_PATH, `query(fd)`,
-  // close.
-  template <class Query>
-  bool stat_by_opath(int dirfd, const char* raw, int nr, int atflags, int* rc, Query query);
+  // The stat family's and access's common body: decide, then `direct(path)` when the
+  // kernel walks p exactly as written with no symbolic link before its last component
+  // (plain_parent()); else (or when direct answers kFallBack: a last component that is a
+  // link to follow) open the path O_PATH, `query(fd)`, close.
+  template <class Query, class Direct>
+  bool stat_by_opath(int dirfd, const char* raw, int nr, int atflags, int* rc, Query query,
+                     Direct direct);
+  // True when p.abs is normalised and its directory a fastpath::plain_dir(): then the
+  // kernel's walk of p.abs is the lexical one up to its last component.
+  bool plain_parent(const Path& p) const;
 
   const policy::Engine* engine_ = nullptr;
   void* ring_ = nullptr;

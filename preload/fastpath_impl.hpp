@@ -2,6 +2,8 @@
 // buffers of one call and its claim on the ring. Not an interface.
 #pragma once
 
+#include <errno.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -12,6 +14,19 @@
 namespace guardian::preload {
 
 constexpr std::size_t kMax = 4096;  // PATH_MAX: longer paths are the supervisor's
+
+// Errors after which the ordinary call must be made: the kernel refused the token call for
+// a reason of its own (a symlink on the way: ELOOP; flags openat2 is stricter about than
+// open: EINVAL; no openat2: ENOSYS...), not for a reason the program should see.
+inline bool fall_back_on(int e) {
+  switch (e) {
+    case ELOOP: case EINVAL: case ENOSYS: case E2BIG: case EXDEV: case EAGAIN:
+    case ENAMETOOLONG: case EFAULT: case EPERM:
+      return true;
+    default:
+      return false;
+  }
+}
 
 struct FastPath::Path {
   char abs[kMax];   // what the kernel is given: absolute, not normalised

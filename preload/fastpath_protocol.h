@@ -36,7 +36,7 @@ extern "C" {
 
 #define GFAST_PROFILE_MAGIC 0x50464731u /* "1GFP" */
 #define GFAST_RING_MAGIC 0x52464731u    /* "1GFR" */
-#define GFAST_VERSION 2u
+#define GFAST_VERSION 3u
 
 #define GFAST_SLOTS 4096u   /* power of two */
 #define GFAST_SLOT_SIZE 1024u
@@ -70,7 +70,12 @@ struct gfast_ring {
   /* Bumped by the supervisor before it lets any chdir, fchdir or chroot of the session
    * proceed: a shim's cached current directory is valid while this has not moved. */
   uint64_t cwd_gen;
-  uint64_t pad0[5];
+  /* Bumped by the supervisor before it lets any call proceed that removes, replaces or adds
+   * a name other than by creating a file or directory (unlink, rmdir, rename, link,
+   * symlink), and with cwd_gen: the directories a shim found to have no symbolic link on
+   * their path (fastpath_dirs.cpp) are forgotten when this or cwd_gen moves. */
+  uint64_t names_gen;
+  uint64_t pad0[4];
   uint64_t head; /* own cache line: writers CAS it */
   uint64_t pad1[7];
   /* GFAST_SLOTS slots of GFAST_SLOT_SIZE bytes follow, starting at GFAST_SLOT_SIZE */

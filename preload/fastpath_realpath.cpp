@@ -213,8 +213,15 @@ bool FastPath::realpath(const char* raw, char* resolved, char** out) {
   if (ok) {
     // Every component exists and none is a symbolic link: then the lexical walk above is
     // the kernel's, and its end is the answer.
-    long fd = open_path(p, O_PATH | O_CLOEXEC, 0);
-    if (fd >= 0) {
+    // With the directory known to have no link on its path (fastpath_dirs.hpp), the last
+    // component's own type says it: one statx.
+    struct statx sx;
+    long fd = -1;
+    if (plain_parent(p) &&
+        syscall(SYS_statx, AT_FDCWD, p.abs, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &sx, token_) == 0 &&
+        (sx.stx_mask & STATX_TYPE) && !S_ISLNK(sx.stx_mode)) {
+      recorded = n;
+    } else if ((fd = open_path(p, O_PATH | O_CLOEXEC, 0)) >= 0) {
       syscall(SYS_close, fd);
       recorded = n;
     } else if (errno == ELOOP) {

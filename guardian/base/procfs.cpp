@@ -95,17 +95,36 @@ int PidDirs::open(pid_t tid, const char* rel, int flags, int& err) {
   return -1;
 }
 
+bool PidDirs::stat(pid_t tid, const char* rel, struct ::stat& st, int& err) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    int d = dir(tid, attempt > 0, err);
+    if (d < 0) return false;
+    if (::fstatat(d, rel, &st, 0) == 0) return true;
+    err = errno;
+    if (err != ENOENT && err != ESRCH) return false;
+  }
+  return false;
+}
+
 PidDirs& pid_dirs() {
   static PidDirs dirs;
   return dirs;
 }
 
+// The size procfs gives /proc/TID/fd (Linux 6.2+) is the number of descriptors open in the
+// thread's table. Fewer than the limit: some number below the limit is free, whatever the
+// numbers (those below the limit are at most all of them), so the kernel's own open would
+// get one. Otherwise (or with an older kernel, which says 0) the listing decides:
 // /proc/TID/fd lists the descriptors in increasing order, so the first number missing from
 // the listing is the lowest free one, the one the kernel would give: reading stops there.
 bool fd_slot_free(pid_t tid) {
   struct rlimit rl {};
   if (::prlimit(tid, RLIMIT_NOFILE, nullptr, &rl) != 0) return true;
   int err = 0;
+  struct ::stat st {};
+  if (pid_dirs().stat(tid, "fd", st, err) && st.st_size > 0 &&
+      static_cast<rlim_t>(st.st_size) < rl.rlim_cur)
+    return true;
   UniqueFd dir(pid_dirs().open(tid, "fd", O_RDONLY | O_DIRECTORY, err));
   if (!dir) return true;
   rlim_t expect = 0;  // the lowest number not seen yet

@@ -2,6 +2,7 @@
 // own /proc/self/fd/N start from a held directory instead of walking /proc each time.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstddef>
@@ -35,6 +36,8 @@ class PidDirs {
   bool readlink(pid_t tid, const char* rel, std::string& out, int& err);
   // openat(/proc/TID, rel, flags | O_CLOEXEC): the new descriptor, or -1 with err set.
   int open(pid_t tid, const char* rel, int flags, int& err);
+  // fstatat(/proc/TID, rel): false with err set.
+  bool stat(pid_t tid, const char* rel, struct ::stat& st, int& err);
 
  private:
   int dir(pid_t tid, bool fresh, int& err);
@@ -48,6 +51,8 @@ PidDirs& pid_dirs();
 // open would fail with EMFILE before touching the file system. An emulated open that creates
 // or truncates asks first: ADDFD would fail only after the file was made or emptied.
 // True when that cannot be told (the thread is gone; ADDFD then says what happens).
+// Usually two syscalls (its limit, and the count of its descriptors from a stat of
+// /proc/TID/fd); the listing of /proc/TID/fd only near the limit.
 bool fd_slot_free(pid_t tid);
 
 }  // namespace guardian::procfs

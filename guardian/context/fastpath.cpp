@@ -136,11 +136,24 @@ std::unique_ptr<policy::Engine> FastPathSession::canonical(const policy::Engine&
 }
 
 void FastPathSession::before_syscall(int nr) noexcept {
+  if (!ring_) return;
+  auto* hdr = static_cast<gfast_ring*>(ring_);
   switch (nr) {
-    case SYS_chdir: case SYS_fchdir: case SYS_chroot: case SYS_pivot_root:
-    case SYS_rename: case SYS_renameat: case SYS_renameat2:
-    case SYS_mount: case SYS_umount2: case SYS_move_mount:
-      if (ring_) __atomic_add_fetch(&static_cast<gfast_ring*>(ring_)->cwd_gen, 1, __ATOMIC_ACQ_REL);
+    case SYS_chdir: case SYS_fchdir:
+      __atomic_add_fetch(&hdr->cwd_gen, 1, __ATOMIC_ACQ_REL);
+      break;
+    // What a path names: both a kept current directory and the directories known to have
+    // no symbolic link on their path may be stale after these.
+    case SYS_chroot: case SYS_pivot_root: case SYS_rename: case SYS_renameat:
+    case SYS_renameat2: case SYS_mount: case SYS_umount2: case SYS_move_mount:
+      __atomic_add_fetch(&hdr->cwd_gen, 1, __ATOMIC_ACQ_REL);
+      __atomic_add_fetch(&hdr->names_gen, 1, __ATOMIC_ACQ_REL);
+      break;
+    // Names removed or added other than by creating a file or directory (the supervisor's
+    // own PathCache forgets its resolutions at the same calls).
+    case SYS_unlink: case SYS_unlinkat: case SYS_rmdir: case SYS_link: case SYS_linkat:
+    case SYS_symlink: case SYS_symlinkat:
+      __atomic_add_fetch(&hdr->names_gen, 1, __ATOMIC_ACQ_REL);
       break;
     default:
       break;

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <string_view>
 
+#include "base/procfs.hpp"
 #include "decode/impl.hpp"
 
 namespace guardian::decode {
@@ -27,14 +28,16 @@ constexpr int kMaxInterpDepth = 4;   // the kernel's BINPRM_MAX_RECURSION
 constexpr std::size_t kArgvBlock = 64;  // argv pointers read at once
 constexpr std::uint64_t kPage = 4096;   // x86_64
 
+constexpr std::size_t kMaxShebangs = 512;  // files remembered (shebang_of)
+
 // The interpreter named by a `#!` first line, or "" when `fd` is not a script.
 std::string shebang(int fd) {
-  char link[32];
-  std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  char name[16];
   // Reading needs no read permission from the tracee's point of view: the kernel reads
   // scripts itself. We run with its uid; if we cannot read, we treat it as a binary and
   // verify_exec catches an interpreter we did not decide.
-  int rfd = ::open(link, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  int rfd = ::openat(procfs::self_fd_dir(), procfs::fd_name(fd, name),
+                     O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (rfd < 0) return {};
   char buf[256];
   ssize_t n = ::pread(rfd, buf, sizeof buf, 0);
@@ -48,7 +51,35 @@ std::string shebang(int fd) {
   return std::string(line.substr(0, line.find_first_of(" \t")));
 }
 
+bool same_time(const struct timespec& a, const struct timespec& b) {
+  return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
 }  // namespace
+
+// shebang() of the regular file `fd` whose fstat is `st`, remembered by the file's identity
+// and change times: a shell loop or a build execs the same few programs thousands of times,
+// and each look costs an open through /proc, a read and a close. Why a remembered answer is
+// safe: it is only the expectation that verify_exec checks at the exec event. Were the file
+// rewritten without its size, mtime and ctime moving (the kernel gives a changed inode a
+// fine-grained ctime once we have stat'ed it), the kernel would load an interpreter other
+// than the expected one, or the file itself, and the process is killed there: the same
+// outcome as a rewrite just after a fresh read, which no reading can rule out.
+std::string Handler::Impl::shebang_of(int fd, const struct stat& st) {
+  std::uint64_t key = static_cast<std::uint64_t>(st.st_ino) * 0x9E3779B97F4A7C15ull ^
+                      static_cast<std::uint64_t>(st.st_dev);
+  auto it = shebangs.find(key);
+  if (it != shebangs.end()) {
+    const ShebangEntry& e = it->second;
+    if (e.dev == st.st_dev && e.ino == st.st_ino && e.size == st.st_size &&
+        same_time(e.mtime, st.st_mtim) && same_time(e.ctime, st.st_ctim))
+      return e.interp;
+  }
+  std::string interp = shebang(fd);
+  if (shebangs.size() >= kMaxShebangs) shebangs.clear();
+  shebangs[key] = ShebangEntry{st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim, interp};
+  return interp;
+}
 
 // Reads the exec call's argv into `argv` (for the decision record); stops quietly at the
 // first unreadable pointer or string.
@@ -127,7 +158,7 @@ bool Handler::Impl::exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool foll
   std::string expected = r.path;
   UniqueFd cur = std::move(r.target);
   for (int depth = 0; depth < kMaxInterpDepth && S_ISREG(r.st.st_mode); ++depth) {
-    std::string interp = shebang(cur.get());
+    std::string interp = shebang_of(cur.get(), r.st);
     if (interp.empty()) break;
     ResolveOpts io;
     Resolved& ir = r2;

@@ -87,6 +87,17 @@ struct Handler::Impl {
     std::string exe;
   };
   std::unordered_map<pid_t, PendingExec> pending_exec;
+  // The `#!` interpreter ("" for none) of files exec'd lately, by identity (device, inode)
+  // and the stat fields that any change of their content moves (size, mtime, ctime): an
+  // exec of the same program costs no open and read of its first line (exec.cpp).
+  struct ShebangEntry {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    off_t size = 0;
+    struct timespec mtime {}, ctime {};
+    std::string interp;
+  };
+  std::unordered_map<std::uint64_t, ShebangEntry> shebangs;
   std::string first_exec;
   // The dynamic loader run as a program (`ld.so ./prog`) loads the program it names
   // itself, by open and mmap: the kernel's image is the allowed loader. Processes that
@@ -192,6 +203,8 @@ struct Handler::Impl {
                           const std::vector<char>& buf, sockaddr_storage from, socklen_t fl,
                           const policy::NetAddr& resolver);
   void read_argv(Ctx& c);  // the exec call's argv, for its decision record
+  // The `#!` interpreter of the regular file `fd` (fstat `st`), or "" (exec.cpp).
+  std::string shebang_of(int fd, const struct stat& st);
   bool exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool follow, bool empty,
                    Response& out);
 };

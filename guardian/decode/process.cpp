@@ -132,6 +132,21 @@ Response Handler::Impl::process(Ctx& c) {
       req.op = Op::trace;
       target = static_cast<pid_t>(c.arg(0));
       break;
+    case SYS_migrate_pages:
+    case SYS_move_pages:
+      if (c.iarg(0) <= 0) return cont();  // oneself, or ESRCH from the kernel
+      req.op = Op::trace;
+      target = c.iarg(0);
+      break;
+    case SYS_kcmp: {
+      // Both processes must be the session's: the one that is not decides.
+      req.op = Op::trace;
+      target = c.iarg(0);
+      auto second = static_cast<pid_t>(c.arg(1));
+      if (target > 0 && (target == c.tgid || target == c.n.tid || session.in_session(target))) target = second;
+      if (target <= 0) return cont();  // no such process: the kernel says ESRCH
+      break;
+    }
     case SYS_pidfd_open:
       req.op = Op::trace;
       target = static_cast<pid_t>(c.arg(0));

@@ -97,6 +97,9 @@ constexpr std::array kTable = {
     SyscallInfo{251, "ioprio_set", F::process, K::notify},
     // inotify_add_watch: watching a directory reveals the names created in it (listing).
     SyscallInfo{254, "inotify_add_watch", F::file_read, K::notify},
+    // Moving another process's pages between NUMA nodes: the process family, like
+    // prlimit64 (pid 0, oneself, never reaches the supervisor: see seccomp/filter.cpp).
+    SyscallInfo{256, "migrate_pages", F::process, K::notify},
     SyscallInfo{257, "openat", F::file_open, K::notify},
     SyscallInfo{258, "mkdirat", F::file_write, K::notify},
     SyscallInfo{259, "mknodat", F::file_write, K::notify},
@@ -111,6 +114,7 @@ constexpr std::array kTable = {
     SyscallInfo{268, "fchmodat", F::file_write, K::notify},
     SyscallInfo{269, "faccessat", F::file_stat, K::notify},
     // utimensat(fd, NULL, ...) is futimens: decided by the path the fd names.
+    SyscallInfo{279, "move_pages", F::process, K::notify},
     SyscallInfo{280, "utimensat", F::file_write, K::notify},
     SyscallInfo{297, "rt_tgsigqueueinfo", F::process, K::notify},
     SyscallInfo{298, "perf_event_open", F::system, K::errno_},
@@ -123,6 +127,9 @@ constexpr std::array kTable = {
     SyscallInfo{307, "sendmmsg", F::net, K::notify},
     SyscallInfo{310, "process_vm_readv", F::process, K::notify},
     SyscallInfo{311, "process_vm_writev", F::process, K::notify},
+    // kcmp tells whether two processes share a descriptor, mapping or table: both must be
+    // the session's.
+    SyscallInfo{312, "kcmp", F::process, K::notify},
     SyscallInfo{313, "finit_module", F::system, K::errno_},
     SyscallInfo{314, "sched_setattr", F::process, K::notify},
     SyscallInfo{316, "renameat2", F::file_write, K::notify},

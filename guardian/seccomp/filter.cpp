@@ -62,6 +62,10 @@ constexpr Door kDoors[] = {
     {__NR_keyctl, EPERM},  // the kernel keyring is shared with the user's other sessions
     {__NR_add_key, EPERM},
     {__NR_request_key, EPERM},
+    // Joining another namespace (a mount, user or network namespace held by a descriptor
+    // received from outside, or a pidfd's) would take the session out of the view our path
+    // and address decisions are made in, as unshare would.
+    {__NR_setns, EPERM},
 };
 
 // Namespace flags: a new user or mount namespace lets the session remount or re-root its
@@ -93,6 +97,8 @@ bool filter_owns(int nr) noexcept {
     case __NR_sendto:
     case __NR_recvfrom:
     case __NR_prlimit64:
+    case __NR_migrate_pages:
+    case __NR_move_pages:
     case __NR_fcntl:
     case __NR_setpriority:
     case __NR_sched_setparam:
@@ -187,7 +193,9 @@ Result<Program> build_filter(std::span<const decode::SyscallInfo> table, const F
 
   // Scheduling: on oneself (pid 0; setpriority and ioprio_set: PRIO_PROCESS /
   // IOPRIO_WHO_PROCESS 0) at native speed; with a target, decided like prlimit64.
-  for (int nr : {__NR_sched_setparam, __NR_sched_setscheduler, __NR_sched_setaffinity, __NR_sched_setattr})
+  // Pages of oneself (pid 0) move at native speed too; another process's are decided.
+  for (int nr : {__NR_sched_setparam, __NR_sched_setscheduler, __NR_sched_setaffinity, __NR_sched_setattr,
+                 __NR_migrate_pages, __NR_move_pages})
     if (auto r = check(seccomp_rule_add(c, ask, nr, 1, SCMP_A0(SCMP_CMP_NE, 0)), "sched"); !r) return r.error();
   // (Registers compared whole: garbage in the upper half of an int only asks more.)
   for (auto [nr, self_which] : {std::pair<int, std::uint64_t>{__NR_setpriority, 0 /* PRIO_PROCESS */},

@@ -329,13 +329,17 @@ int run_session(const RunOptions& opts) {
     std::vector<bool> nrs(1024, false);
     for (const decode::SyscallInfo& s : decode::syscall_table()) {
       if (s.filter != decode::Filter::notify || s.nr < 0 || s.nr >= 1024) continue;
-      // Argument-conditioned in the filter (sendto, prlimit64): stopped at every entry,
-      // the decoder tells the harmless ones apart.
-      if (seccomp::filter_owns(s.nr) && s.nr != __NR_sendto && s.nr != __NR_prlimit64) continue;
+      // Argument-conditioned in the filter (sendto; the process family's prlimit64,
+      // scheduling, page moves, descriptor owners): stopped at every entry, the decoder
+      // tells the harmless ones apart.
+      if (seccomp::filter_owns(s.nr) && s.nr != __NR_sendto && s.family != decode::Family::process) continue;
       if (fo.metadata_open && s.family == decode::Family::file_stat) continue;
       nrs[static_cast<std::size_t>(s.nr)] = true;
     }
     nrs[__NR_sendto] = true;
+    // ioctl is in no table (the filter picks its commands: owners, chattr): every one
+    // stops, and the decoder lets all but those through.
+    nrs[__NR_ioctl] = true;
     sup.use_entry_stops(std::move(nrs));
     std::fputs("guardian: notice: already under a seccomp filter (inside another guardian?): "
                "the ptrace backend stops every system call at its entry so that the outer "

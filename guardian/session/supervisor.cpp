@@ -163,9 +163,13 @@ Result<int> Supervisor::run(launch::LaunchSpec spec) {
   pidfd_ = std::move(launched.value().pidfd);
   if (listener_) listener_->set_wait_killable(launched.value().wait_killable);
 
+  // ptrace events before notifications when both are ready (the loop serves fds in the order
+  // they were added): a stop costs us a few calls and holds a tracee that others wait for —
+  // a new child, or the real parent whose wait4 returns only once we have reaped its child —
+  // while a notification's decision may take much longer.
+  loop_.add(sigfd_.get(), POLLIN, [this](short) { on_signal(); });
   if (listener_)
     listener_handle_ = loop_.add(listener_->fd(), POLLIN, [this](short rev) { on_listener(rev); });
-  loop_.add(sigfd_.get(), POLLIN, [this](short) { on_signal(); });
   if (on_started) on_started(tracer_.root(), pidfd_.get());
 
   // A SIGCHLD may already be pending from before the signalfd existed.

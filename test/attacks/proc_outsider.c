@@ -2,8 +2,10 @@
  * runner): signal it by kill, tgkill, its process group and a pidfd, ptrace-attach it,
  * write its memory, steal its descriptors, starve it (prlimit, nice 19, SCHED_IDLE, one
  * CPU, the idle I/O class), and make it the owner of a pipe or socket whose I/O signal is
- * SIGKILL (F_SETOWN, F_SETOWN_EX, FIOSETOWN, SIOCSPGRP with F_SETSIG). The runner checks
- * it is still alive, untraced, and scheduled as before. */
+ * SIGKILL (F_SETOWN, F_SETOWN_EX, FIOSETOWN, SIOCSPGRP with F_SETSIG), compare its
+ * descriptors and memory with ours (kcmp), and move its pages between NUMA nodes
+ * (migrate_pages, move_pages). The runner checks it is still alive, untraced, and
+ * scheduled as before. */
 #include "attack.h"
 #include <sched.h>
 #include <signal.h>
@@ -57,6 +59,17 @@ int main(int argc, char** argv) {
   CPU_SET(0, &one);
   if (sched_setaffinity(v, sizeof one, &one) == 0) worked = 1;
   if (syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, v, 3 << 13 /* IOPRIO_CLASS_IDLE */) == 0) worked = 1;
+  /* kcmp answers 0, 1 or 2 (an ordering) when allowed: whether the outsider shares our
+   * files or memory is not the session's to know. */
+  if (syscall(SYS_kcmp, getpid(), v, 0 /* KCMP_FILE */, 0, 0) >= 0) worked = 1;
+  if (syscall(SYS_kcmp, v, getpid(), 2 /* KCMP_VM */, 0, 0) >= 0) worked = 1;
+  /* Its pages: migrate_pages from node 0 to node 0 returns how many did not move, and
+   * move_pages with no target nodes reports where each page lives. */
+  unsigned long node0 = 1;
+  if (syscall(SYS_migrate_pages, v, 8 * sizeof node0, &node0, &node0) >= 0) worked = 1;
+  void* page = (void*)0x400000;
+  int status = 0;
+  if (syscall(SYS_move_pages, v, 1UL, &page, NULL, &status, 0) == 0) worked = 1;
   printf("proc_outsider: %s\n", worked ? "SOMETHING WORKED" : "all refused");
   return worked;
 }

@@ -12,6 +12,12 @@
  *   paths PATH...          for each PATH: stat, lstat, access(R_OK), open+read and fopen,
  *                          one line each with the result, errno (kept when untouched) and
  *                          what was seen (size, file type, first bytes)
+ *   meta PATH...           for each PATH: stat, lstat, fstatat(AT_SYMLINK_NOFOLLOW), statx
+ *                          (with and without following), access and faccessat(AT_EACCESS)
+ *                          with each mode: every field those fill but atime, one line each
+ *   swap DIR TARGET        lstat DIR/f.txt, then replaces DIR with a symbolic link to TARGET
+ *                          (rename, symlink) and stats DIR/f.txt again (stat, lstat, access,
+ *                          statx): what a link put on the way after a look is decided by
  *   token FILE             reads the session token from the memfd GUARDIAN_FAST names and
  *                          calls openat2(FILE) with a token wrong in its low half, then in
  *                          its high half, then right: the first two must reach the
@@ -252,6 +258,88 @@ static int paths_mode(int n, char **paths) {
   return 0;
 }
 
+static void stat_line(const char *p, const char *how, int r, const struct stat *st) {
+  int e = errno;
+  if (r != 0) {
+    printf("%s %s -1 errno=%s\n", p, how, e == 4242 ? "kept" : name(e));
+    return;
+  }
+  printf("%s %s 0 errno=%s dev=%llx ino=%llu mode=%o nlink=%llu uid=%u gid=%u rdev=%llx size=%lld "
+         "blksize=%lld blocks=%lld mtime=%lld.%09ld ctime=%lld.%09ld\n",
+         p, how, e == 4242 ? "kept" : name(e), (unsigned long long)st->st_dev, (unsigned long long)st->st_ino,
+         st->st_mode, (unsigned long long)st->st_nlink, st->st_uid, st->st_gid,
+         (unsigned long long)st->st_rdev, (long long)st->st_size, (long long)st->st_blksize,
+         (long long)st->st_blocks, (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+         (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+}
+
+static void statx_line(const char *p, const char *how, int flags, unsigned mask) {
+  struct statx sx;
+  memset(&sx, 0, sizeof sx);
+  errno = 4242;
+  int r = statx(AT_FDCWD, p, flags, mask, &sx);
+  int e = errno;
+  if (r != 0) {
+    printf("%s %s -1 errno=%s\n", p, how, e == 4242 ? "kept" : name(e));
+    return;
+  }
+  printf("%s %s 0 errno=%s mask=%x dev=%x:%x ino=%llu mode=%o nlink=%u uid=%u gid=%u rdev=%x:%x size=%llu "
+         "blocks=%llu mtime=%lld.%09u attrs=%llx/%llx\n",
+         p, how, e == 4242 ? "kept" : name(e), sx.stx_mask & mask, sx.stx_dev_major, sx.stx_dev_minor,
+         (unsigned long long)sx.stx_ino, sx.stx_mode, sx.stx_nlink, sx.stx_uid, sx.stx_gid,
+         sx.stx_rdev_major, sx.stx_rdev_minor, (unsigned long long)sx.stx_size,
+         (unsigned long long)sx.stx_blocks, (long long)sx.stx_mtime.tv_sec, sx.stx_mtime.tv_nsec,
+         (unsigned long long)sx.stx_attributes, (unsigned long long)sx.stx_attributes_mask);
+}
+
+static int meta_mode(int n, char **paths) {
+  static const int modes[] = {F_OK, R_OK, W_OK, X_OK, R_OK | W_OK};
+  for (int i = 0; i < n; ++i) {
+    const char *p = paths[i];
+    struct stat st;
+    errno = 4242;
+    stat_line(p, "stat", stat(p, &st), &st);
+    errno = 4242;
+    stat_line(p, "lstat", lstat(p, &st), &st);
+    errno = 4242;
+    stat_line(p, "fstatat-nofollow", fstatat(AT_FDCWD, p, &st, AT_SYMLINK_NOFOLLOW), &st);
+    statx_line(p, "statx", 0, STATX_BASIC_STATS);
+    statx_line(p, "statx-nofollow", AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS);
+    statx_line(p, "statx-size", 0, STATX_SIZE);
+    for (unsigned m = 0; m < sizeof modes / sizeof *modes; ++m) {
+      errno = 4242;
+      int r = access(p, modes[m]);
+      printf("%s access(%d) %d errno=%s\n", p, modes[m], r, errno == 4242 ? "kept" : name(errno));
+      errno = 4242;
+      r = faccessat(AT_FDCWD, p, modes[m], AT_EACCESS);
+      printf("%s faccessat-eaccess(%d) %d errno=%s\n", p, modes[m], r, errno == 4242 ? "kept" : name(errno));
+    }
+  }
+  return 0;
+}
+
+static int swap_mode(const char *dir, const char *target) {
+  char file[4096], old[4096];
+  snprintf(file, sizeof file, "%s/f.txt", dir);
+  snprintf(old, sizeof old, "%s.old", dir);
+  struct stat st;
+  errno = 4242;
+  stat_line(file, "before-lstat", lstat(file, &st), &st);
+  if (rename(dir, old) != 0 || symlink(target, dir) != 0) {
+    printf("swap failed: %s\n", name(errno));
+    return 1;
+  }
+  errno = 4242;
+  stat_line(file, "after-stat", stat(file, &st), &st);
+  errno = 4242;
+  stat_line(file, "after-lstat", lstat(file, &st), &st);
+  errno = 4242;
+  int r = access(file, R_OK);
+  printf("%s after-access %d errno=%s\n", file, r, errno == 4242 ? "kept" : name(errno));
+  statx_line(file, "after-statx", AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS);
+  return 0;
+}
+
 static int token_mode(const char *file) {
   const char *env = getenv("GUARDIAN_FAST");
   int pfd = -1, rfd = -1;
@@ -287,6 +375,8 @@ int main(int argc, char **argv) {
   if (argc == 3 && strcmp(argv[1], "threads") == 0) return threads_mode(atoi(argv[2]));
   if (argc >= 3 && strcmp(argv[1], "realpath") == 0) return realpath_mode(argc - 2, argv + 2);
   if (argc >= 3 && strcmp(argv[1], "paths") == 0) return paths_mode(argc - 2, argv + 2);
-  fprintf(stderr, "usage: fast_path_probe errno DIR FILE DENIED | stress FILE N | token FILE | cwd | threads ROUNDS | realpath PATH... | paths PATH...\n");
+  if (argc >= 3 && strcmp(argv[1], "meta") == 0) return meta_mode(argc - 2, argv + 2);
+  if (argc == 4 && strcmp(argv[1], "swap") == 0) return swap_mode(argv[2], argv[3]);
+  fprintf(stderr, "usage: fast_path_probe errno DIR FILE DENIED | stress FILE N | token FILE | cwd | threads ROUNDS | realpath PATH... | paths PATH... | meta PATH... | swap DIR TARGET\n");
   return 64;
 }

@@ -9,10 +9,14 @@ trap 'rm -rf "$T"' EXIT
 # BACKEND=ptrace|seccomp (meson registers the run_* and attack tests once per backend):
 # every `$G run` gets --backend $BACKEND, and RUN_ARGS (e.g. --no-landlock, to show what the
 # supervisor alone stops), through a wrapper that execs (same pid).
-if [ -n "${BACKEND:-}${RUN_ARGS:-}" ]; then
+# OUTER=1 runs each `$G run` inside an outer guardian in complain mode, which lets
+# everything through: what the inner one (under an outer filter) stops by itself.
+if [ -n "${BACKEND:-}${RUN_ARGS:-}${OUTER:-}" ]; then
+  outer=
+  [ -n "${OUTER:-}" ] && outer="$G run --mode complain -p default --no-landlock --"
   cat >"$T/guardian-backend" <<SH
 #!/bin/sh
-if [ "\$1" = run ]; then shift; exec "$G" run --backend "${BACKEND:-auto}" ${RUN_ARGS:-} "\$@"; fi
+if [ "\$1" = run ]; then shift; exec $outer "$G" run --backend "${BACKEND:-auto}" ${RUN_ARGS:-} "\$@"; fi
 exec "$G" "\$@"
 SH
   chmod 755 "$T/guardian-backend"

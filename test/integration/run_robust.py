@@ -108,6 +108,10 @@ import errno, os, resource, sys
 d = sys.argv[1]
 with open(d + "/keep", "w") as f:
     f.write("precious\n")
+# A descriptor numbered above the limit (the limit is lowered after it was opened): the
+# table then holds as many descriptors as the limit with a number below it still free,
+# until the loop below takes the last one.
+os.dup2(0, 100)
 resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 held = []
 try:
@@ -123,6 +127,12 @@ for name, flags in (("keep", os.O_WRONLY | os.O_TRUNC), ("new", os.O_WRONLY | os
     except OSError as e:
         print(name, errno.errorcode[e.errno])
 os.close(held.pop())
+# One number below the limit is free again while as many descriptors as the limit are open.
+try:
+    os.close(os.open(d + "/new3", os.O_WRONLY | os.O_CREAT, 0o644))
+    print("new3 opened")
+except OSError as e:
+    print("new3", errno.errorcode[e.errno])
 print("keep size", os.stat(d + "/keep").st_size)
 print("new exists", os.path.exists(d + "/new"), os.path.exists(d + "/new2"))
 """

@@ -84,6 +84,22 @@ fi
 # A program that is not there: ENOENT and 127 as natively where the profile lets the shell
 # see the name (the current directory), not a denied exec (126).
 cmp_run "default profile: missing ./program" "" /bin/sh -c './missing-tool 2>/dev/null; echo $?'
+# git's everyday commands in a repository made beforehand (git init itself writes
+# .git/config and hooks, which default protects): one copy for each run, as both commit.
+for r in n g; do
+  mkdir -p "$W/repo-$r" && (cd "$W/repo-$r" && git init -q && echo a >f && git add f &&
+    git -c user.name=a -c user.email=a@b commit -qm one) || exit 1
+done
+# The stash takes the identity git guesses (from /etc/mailname on Debian): no warning natively.
+git_steps='echo b >>f && git -c user.name=a -c user.email=a@b commit -qam two && git log --format=%s && git diff HEAD~1 --stat &&
+  echo c >>f && git stash -q && git stash list | wc -l && git stash pop -q && git status --short &&
+  git checkout -qb topic && git branch --format="%(refname:short)"'
+(cd "$W/repo-n" && /bin/sh -c "$git_steps" >"$T/n.out" 2>"$T/n.err"; echo "rc $?" >>"$T/n.out")
+(cd "$W/repo-g" && "$G" run -- /bin/sh -c "$git_steps" >"$T/g.out" 2>"$T/g.err"; echo "rc $?" >>"$T/g.out")
+# guardian's own summary of what it refused (HOME is closed under default) is not git's.
+grep -v '^guardian:' "$T/g.err" >"$T/g.err2"; mv "$T/g.err2" "$T/g.err"
+check "default profile: git commit, log, diff, stash, branch: stdout" "$(cat "$T/n.out")" "$(cat "$T/g.out")"
+check "default profile: git commit, log, diff, stash, branch: stderr" "$(cat "$T/n.err")" "$(cat "$T/g.err")"
 # A unix socket is named as the program asked: the supervisor bound it through
 # /proc/self/fd/N/NAME, which getsockname then showed, and Python's multiprocessing hands
 # that name to the processes that connect (Manager, the forkserver start method).

@@ -312,6 +312,45 @@ TEST_CASE_FIXTURE(Fixture, "exec: the program and its #! interpreter must both b
   CHECK_FALSE(h->verify_exec(tid, ::getpid(), "/usr/bin/other"));
 }
 
+TEST_CASE_FIXTURE(Fixture, "exec: a script rewritten in place is decided on its new #! line") {
+  // The interpreter of a file exec'd before is remembered by the file's identity and change
+  // times: a rewrite of the same size at once must still be seen.
+  std::string script = d / "pub/s2.sh";
+  put(script, "#!/bin/sh -e\necho hi\n");
+  const char* argv[] = {"s2.sh", nullptr};
+  char sh[4096];
+  char* real = ::realpath("/bin/sh", sh);
+  REQUIRE(real);
+  dec.exec = {d / "pub", real};
+  make();
+  pid_t tid = static_cast<pid_t>(::syscall(SYS_gettid));
+  for (int round = 0; round < 3; ++round) {
+    put(script, "#!/bin/sh -e\necho hi\n");
+    auto r = run(SYS_execve, {P(script), reinterpret_cast<std::uint64_t>(argv), 0});
+    CHECK(r.kind == Response::Kind::cont);
+    CHECK(h->verify_exec(tid, ::getpid(), real));
+    // Same size, same inode, rewritten in place: now names a program the profile denies.
+    int fd = ::open(script.c_str(), O_WRONLY);
+    REQUIRE(fd >= 0);
+    REQUIRE(::pwrite(fd, "#!/bin/ls -e\necho hi\n", 21, 0) == 21);
+    ::close(fd);
+    r = run(SYS_execve, {P(script), reinterpret_cast<std::uint64_t>(argv), 0});
+    CHECK(r.kind == Response::Kind::error);
+    REQUIRE(log.last_deny());
+    CHECK(log.last_deny()->raw_path == "/bin/ls");
+    // And into no script at all: the file itself is what the kernel will load.
+    fd = ::open(script.c_str(), O_WRONLY);
+    REQUIRE(fd >= 0);
+    REQUIRE(::pwrite(fd, "\x7f" "ELF", 4, 0) == 4);
+    ::close(fd);
+    r = run(SYS_execve, {P(script), reinterpret_cast<std::uint64_t>(argv), 0});
+    CHECK(r.kind == Response::Kind::cont);
+    CHECK_FALSE(h->verify_exec(tid, ::getpid(), real));
+    r = run(SYS_execve, {P(script), reinterpret_cast<std::uint64_t>(argv), 0});
+    CHECK(h->verify_exec(tid, ::getpid(), script));
+  }
+}
+
 TEST_CASE_FIXTURE(Fixture, "exec of the first command is allowed once; memfd needs a rule") {
   std::string prog = d / "secret/s.txt";
   h->allow_first_exec(prog);
