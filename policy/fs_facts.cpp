@@ -17,6 +17,8 @@
 #include <system_error>
 #include <thread>
 
+#include "glob.hpp"
+
 namespace guardian::policy {
 namespace {
 
@@ -175,6 +177,10 @@ void LinkReader::finish() {
 FsFacts::DirLinks* LinkReader::find(const std::string& dir) {
   auto it = by_name_.find(dir);
   return it == by_name_.end() ? nullptr : &it->second->d;
+}
+
+std::string resolve_pattern_prefix(std::string_view pattern, FsFacts& facts) {
+  return resolve_pattern_prefix_with(pattern, [&facts](const std::string& p) { return facts.realpath(p); });
 }
 
 FsFacts::Node& FsFacts::put(const std::string& path, Node n) {

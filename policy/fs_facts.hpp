@@ -126,6 +126,10 @@ class FsFacts {
   Counts counts_;
 };
 
+// resolve_pattern_prefix (glob.hpp) with every readlink through `facts`: a profile's hundred
+// rules share their leading directories (one readlink each, not one per rule and component).
+std::string resolve_pattern_prefix(std::string_view pattern, FsFacts& facts);
+
 // Reads the directories of alias scans (see FsFacts::DirLinks) from the moment each is
 // named: a helper thread lists it, then the links among its first `asked` entries are read
 // with readlinkat in chunks, by the helper and, once finish() is called, by the calling

@@ -9,8 +9,6 @@
 #include <cstring>
 #include <optional>
 
-#include "policy/fs_facts.hpp"
-
 namespace guardian::policy {
 
 namespace {
@@ -457,7 +455,19 @@ bool is_normalized_path(std::string_view in) noexcept {
   return true;
 }
 
-std::string resolve_pattern_prefix(std::string_view pattern, FsFacts* facts) {
+std::string resolve_pattern_prefix(std::string_view pattern) {
+  return resolve_pattern_prefix_with(pattern, [](const std::string& p) {
+    std::optional<std::string> out;
+    if (char* r = ::realpath(p.c_str(), nullptr)) {
+      out.emplace(r);
+      std::free(r);
+    }
+    return out;
+  });
+}
+
+std::string resolve_pattern_prefix_with(
+    std::string_view pattern, const std::function<std::optional<std::string>(const std::string&)>& realpath) {
   if (pattern.empty() || pattern[0] != '/') return std::string(pattern);
   std::size_t m = first_meta(pattern);
   // The literal part that names existing objects: whole pattern when literal, else the
@@ -473,13 +483,7 @@ std::string resolve_pattern_prefix(std::string_view pattern, FsFacts* facts) {
   // Longest existing prefix, component by component from the full literal down.
   std::string probe = lit;
   while (probe.size() > 1) {
-    std::optional<std::string> real;
-    if (facts) {
-      real = facts->realpath(probe);
-    } else if (char* r = ::realpath(probe.c_str(), nullptr)) {
-      real.emplace(r);
-      std::free(r);
-    }
+    std::optional<std::string> real = realpath(probe);
     if (real) {
       const std::string& r = *real;
       if (is_proc(r)) return std::string(pattern);

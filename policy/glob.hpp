@@ -3,14 +3,13 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace guardian::policy {
-
-class FsFacts;
 
 // A path component during matching: plain data, so arrays of it cost nothing to set up.
 struct Piece {
@@ -97,9 +96,11 @@ bool is_normalized_path(std::string_view in) noexcept;
 // from the first wildcard on is kept as written. /proc and /dev/fd prefixes are never
 // resolved: they name the calling process and would bind the rule to guardian itself.
 // Also used by `profile explain` to resolve a query path as far as it exists.
-// With `facts`, every readlink and listing goes through them (a profile's hundred rules
-// share their leading directories: one readlink each instead of one per rule).
-std::string resolve_pattern_prefix(std::string_view pattern, FsFacts* facts = nullptr);
+std::string resolve_pattern_prefix(std::string_view pattern);
+// The same with realpath(3) answered by `realpath` (nullopt: it fails); FsFacts offers one
+// that a whole profile's rules share (resolve_pattern_prefix in fs_facts.hpp).
+std::string resolve_pattern_prefix_with(
+    std::string_view pattern, const std::function<std::optional<std::string>(const std::string&)>& realpath);
 
 // Shell-style match of a name (no path semantics): '*' any run, '?' one character.
 // Used for environment variable names.
