@@ -9,6 +9,7 @@
 #include <optional>
 #include <string_view>
 
+#include "profile.hpp"
 #include "request.hpp"
 
 namespace guardian::policy {
@@ -24,6 +25,14 @@ inline Op open_op(int flags) noexcept {
   if (opath) return Op::stat;
   if (acc != O_RDONLY || creat || (flags & O_TRUNC) || tmpfile) return Op::write;
   return Op::read;
+}
+
+// The built-in `default` profile's write protection of git repositories (.git/hooks,
+// .git/config and their submodule counterparts): what a repository made in the session
+// itself is spared from (decode: guardian:new-repository), so that git init and git clone
+// work while the repositories that were there before stay protected.
+inline bool repository_guard(const RuleOrigin& o) noexcept {
+  return o.file == "builtin:default" && o.pattern.find("/.git/") != std::string::npos;
 }
 
 // N when `path` is exactly /dev/pts/N (a decimal number, no leading zero): a terminal of

@@ -72,7 +72,8 @@ bool holds(const DirEntry& e, std::string_view dir, std::uint64_t h, std::uint64
 
 }  // namespace
 
-bool plain_dir(const void* ring, std::string_view dir, std::uint64_t token) {
+bool plain_dir(const void* ring, std::string_view dir, std::uint64_t token, int* err) {
+  if (err) *err = ENAMETOOLONG;
   if (dir == "/") return true;  // the root itself: nothing followed on the way
   if (dir.size() < 2 || dir[0] != '/' || dir.size() >= 4096) return false;
   const auto* hdr = static_cast<const gfast_ring*>(ring);
@@ -93,6 +94,7 @@ bool plain_dir(const void* ring, std::string_view dir, std::uint64_t token) {
   how.resolve = RESOLVE_NO_SYMLINKS;
   const int saved = errno;
   const long fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how, 0, token);
+  if (fd < 0 && err) *err = errno;
   if (fd >= 0) syscall(SYS_close, fd);
   errno = saved;
   if (fd < 0) return false;

@@ -13,8 +13,10 @@ namespace guardian::preload::fastpath {
 // found by an openat2(O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS) with `token`, made now or
 // remembered from less than a second ago while the ring's cwd_gen and names_gen have not
 // moved. Async-signal-safe, lock-free, shared by the threads (and vfork children) of the
-// process. `ring`: the mapped ring (its generation counters).
-bool plain_dir(const void* ring, std::string_view dir, std::uint64_t token);
+// process. `ring`: the mapped ring (its generation counters). When false and `err` is given,
+// *err is the kernel's refusal (ENOENT: `dir` names nothing; ENOTDIR, ELOOP...), or
+// ENAMETOOLONG for a name this does not look at.
+bool plain_dir(const void* ring, std::string_view dir, std::uint64_t token, int* err = nullptr);
 
 // Forgets everything (tests).
 void forget_dirs();

@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fastpath_dirs.hpp"
 #include "fastpath_impl.hpp"
 #include "policy/request.hpp"
 
@@ -211,20 +212,93 @@ bool FastPath::realpath(const char* raw, char* resolved, char** out) {
   }) && ok && n > 0;
   int recorded = 0, err = 0;
   if (ok) {
-    // Every component exists and none is a symbolic link: then the lexical walk above is
-    // the kernel's, and its end is the answer.
-    // With the directory known to have no link on its path (fastpath_dirs.hpp), the last
-    // component's own type says it: one statx.
-    struct statx sx;
-    long fd = -1;
-    if (plain_parent(p) &&
-        syscall(SYS_statx, AT_FDCWD, p.abs, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &sx, token_) == 0 &&
-        (sx.stx_mask & STATX_TYPE) && !S_ISLNK(sx.stx_mode)) {
+    // What the kernel finds on glibc's walk: kExists (every component, none a link),
+    // kLinks (a link on the way), kFails (component `recorded` fails with `err`, as
+    // glibc's readlink would), or kUnsure (the supervisor's).
+    enum { kExists, kLinks, kFails, kUnsure } found = kUnsure;
+    if (p.norm.data() == p.abs && p.norm.size() == p.abs_len) {
+      // Written normalised: glibc's walk is the prefixes of p.abs. Directories known to
+      // be reached with no link (fastpath_dirs.hpp) cost nothing; the first that is not
+      // known is asked about, and the last component's own type says the rest.
+      int k = 0;
+      // Every prefix so far a plain directory (a relative path's start: the current one).
+      bool dirs = raw[0] == '/' || fastpath::plain_dir(ring_, std::string_view(p.abs, p.cwd_len), token_);
+      each_component(raw, p.abs, p.cwd_len, rname, sizeof rname, kMaxParts, [&](std::string_view so_far) {
+        const bool last = ++k == n;
+        int e = 0;
+        long r;
+        if (!last && dirs) {
+          if (fastpath::plain_dir(ring_, so_far, token_, &e)) return true;
+          if (e != ENOENT && e != EACCES) dirs = false;  // else so_far is what fails
+        }
+        struct statx sx;
+        if (e == ENOENT || e == EACCES) {
+          r = -1;
+        } else if (last && dirs) {
+          r = syscall(SYS_statx, AT_FDCWD, rname, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &sx, token_);
+          if (r == 0 && (!(sx.stx_mask & STATX_TYPE) || S_ISLNK(sx.stx_mode))) {
+            found = kLinks;
+            return false;
+          }
+          e = errno;
+        } else {
+          struct open_how how;
+          memset(&how, 0, sizeof how);
+          how.flags = O_PATH | O_CLOEXEC;  // a last component that is a link: ELOOP
+          how.resolve = RESOLVE_NO_SYMLINKS;
+          r = syscall(SYS_openat2, AT_FDCWD, rname, &how, sizeof how, 0, token_);
+          e = errno;
+          if (r >= 0) syscall(SYS_close, r);
+        }
+        if (r >= 0) {
+          if (last) found = kExists;
+          return !last;  // a file in the middle: the next component fails (ENOTDIR)
+        }
+        if (e == ELOOP) {
+          found = kLinks;
+        } else if (walk_error(e)) {
+          found = kFails;
+          err = e;
+          recorded = k;
+          len = so_far.size();
+        }
+        return false;
+      });
+    }
+    if (found == kUnsure) {
+      long fd = open_path(p, O_PATH | O_CLOEXEC, 0);
+      if (fd >= 0) {
+        syscall(SYS_close, fd);
+        found = kExists;
+      } else if (errno == ELOOP) {
+        found = kLinks;
+      } else if (walk_error(errno)) {
+        // Which component fails, as glibc's readlink would find: walk again, one at a time.
+        int i = 0;
+        each_component(raw, p.abs, p.cwd_len, rname, sizeof rname, kMaxParts, [&](std::string_view so_far) {
+          struct open_how how;
+          memset(&how, 0, sizeof how);
+          how.flags = O_PATH | O_CLOEXEC;
+          how.resolve = RESOLVE_NO_SYMLINKS;
+          long f = syscall(SYS_openat2, AT_FDCWD, so_far.data(), &how, sizeof how, 0, token_);
+          ++i;
+          if (f >= 0) {
+            syscall(SYS_close, f);
+            return true;
+          }
+          if (walk_error(errno)) {
+            found = kFails;
+            err = errno;
+            recorded = i;
+            len = so_far.size();
+          }
+          return false;  // found it, or a symlink: stop
+        });
+      }
+    }
+    if (found == kExists) {
       recorded = n;
-    } else if ((fd = open_path(p, O_PATH | O_CLOEXEC, 0)) >= 0) {
-      syscall(SYS_close, fd);
-      recorded = n;
-    } else if (errno == ELOOP) {
+    } else if (found == kLinks) {
       // A symbolic link on the way: glibc's walk with the links expanded, decided again
       // from the start (the claims of the lexical walk are given back).
       for (int i = 0; i < n; ++i) finish(claims[i], false);
@@ -235,31 +309,8 @@ bool FastPath::realpath(const char* raw, char* resolved, char** out) {
         return false;
       }
       recorded = 0;
-    } else if (!walk_error(errno)) {
+    } else if (found == kUnsure) {
       ok = false;
-    } else {
-      // Which component fails, as glibc's readlink would find: walk again, one at a time.
-      int i = 0;
-      ok = false;
-      each_component(raw, p.abs, p.cwd_len, rname, sizeof rname, kMaxParts, [&](std::string_view so_far) {
-        struct open_how how;
-        memset(&how, 0, sizeof how);
-        how.flags = O_PATH | O_CLOEXEC;
-        how.resolve = RESOLVE_NO_SYMLINKS;
-        long f = syscall(SYS_openat2, AT_FDCWD, so_far.data(), &how, sizeof how, 0, token_);
-        ++i;
-        if (f >= 0) {
-          syscall(SYS_close, f);
-          return true;
-        }
-        if (walk_error(errno)) {
-          ok = true;
-          err = errno;
-          recorded = i;
-          len = so_far.size();
-        }
-        return false;  // found it, or a symlink: stop
-      });
     }
   }
   for (int i = 0; i < n; ++i) finish(claims[i], ok && i < recorded);

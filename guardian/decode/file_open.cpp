@@ -10,6 +10,8 @@
 
 #include <cerrno>
 #include <memory>
+#include <string_view>
+#include <vector>
 
 #include "base/procfs.hpp"
 #include "decode/impl.hpp"
@@ -130,7 +132,73 @@ bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolve
       n && r.exists && (op == Op::stat || (S_ISCHR(r.st.st_mode) && is_pts_device(r.st.st_rdev, *n))) &&
       d->decide(req).verdict != policy::Verdict::allow && session_holds_pty(session, c.tgid, *n))
     return local(c, req, true, 0, raw, out, "guardian:terminal");
+  // default's write protection of .git/hooks and .git/config keeps a tool from planting
+  // what git runs later outside the session; a repository the session made itself (git
+  // init, git clone) has nothing of the user's to protect, and git cannot make one without
+  // writing there. Only where the supervisor itself performs the write on the descriptors
+  // the check walked (ADDFD backend): the ptrace backend's kernel would look the path up
+  // again, so there the guard stands.
+  if (op == Op::write && c.t.can_inject_fd() && r.path.find("/.git/") != std::string::npos) {
+    policy::Decision dd = d->decide(req);
+    if (dd.verdict != policy::Verdict::allow && dd.rule && policy::repository_guard(*dd.rule) &&
+        d->decide_unguarded(req).verdict == policy::Verdict::allow && in_new_repository(r))
+      return local(c, req, true, 0, raw, out, "guardian:new-repository");
+  }
   return judge(c, req, raw, out);
+}
+
+bool Handler::Impl::in_new_repository(const Resolved& r) const {
+  std::vector<std::string_view> parts;
+  for (std::size_t i = 0; i < r.path.size();) {
+    std::size_t j = r.path.find('/', i);
+    if (j == std::string::npos) j = r.path.size();
+    if (j > i) parts.push_back(std::string_view(r.path).substr(i, j - i));
+    i = j + 1;
+  }
+  if (parts.empty()) return false;
+  auto born_here = [&](int fd) {
+    struct statx sx {};
+    if (::statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BTIME, &sx) != 0 ||
+        !(sx.stx_mask & STATX_BTIME))
+      return false;
+    return sx.stx_btime.tv_sec > session_began.tv_sec ||
+           (sx.stx_btime.tv_sec == session_began.tv_sec &&
+            sx.stx_btime.tv_nsec >= static_cast<std::uint32_t>(session_began.tv_nsec));
+  };
+  int at = -1;
+  std::size_t level = 0;  // index in `parts` of the directory `at` is
+  if (r.parent) {
+    if (parts.size() < 2) return false;
+    at = r.parent.get();
+    level = parts.size() - 2;
+  } else if (r.target && r.exists && S_ISDIR(r.st.st_mode)) {
+    at = r.target.get();
+    level = parts.size() - 1;
+  } else if (r.target && r.exists) {
+    // An existing file acted on through its own descriptor (chmod, utimes): a file born in
+    // the session cannot lie where the guard protects an older repository, since every way
+    // of putting it there (create, rename, link) is decided by the walk below, which refuses.
+    return born_here(r.target.get());
+  } else {
+    return false;
+  }
+  std::size_t git = parts.size();
+  for (std::size_t i = 0; i < parts.size(); ++i)
+    if (parts[i] == ".git") {
+      git = i;
+      break;
+    }
+  if (git > level) return false;
+  UniqueFd up;
+  for (;;) {
+    if (!born_here(at)) return false;
+    if (level == git) return true;
+    UniqueFd next(::openat(at, "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!next) return false;
+    up = std::move(next);
+    at = up.get();
+    --level;
+  }
 }
 
 namespace {

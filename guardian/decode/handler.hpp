@@ -152,6 +152,10 @@ class Decider {
     d.verdict = policy::Verdict::allow;
     return d;
   }
+  // The decision were the built-in repository guard (policy::repository_guard) absent.
+  // A decider that cannot tell answers as decide() does: nothing is spared. (Seam
+  // extension: guardian:new-repository.)
+  virtual policy::Decision decide_unguarded(const policy::Request& req) const { return decide(req); }
   virtual policy::OnDeny on_deny() const = 0;
   virtual int deny_errno() const = 0;
   // audit.decisions: all (false: only denials are recorded).

@@ -1,6 +1,7 @@
 // Handler internals shared by the per-family decoders (not a public interface).
 #pragma once
 
+#include <ctime>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -141,6 +142,18 @@ struct Handler::Impl {
   bool local(Ctx& c, const policy::Request& req, bool allow, int err, std::string_view what,
              Response& out, const char* origin = "guardian:builtin");
   policy::RuleOrigin local_rule;  // the rule local() reports; copied by the log
+  // When the session began, by the coarse clock file systems stamp new inodes with: a
+  // directory born at or after it was made by the session (in_new_repository).
+  struct timespec session_began = [] {
+    struct timespec t {};
+    ::clock_gettime(CLOCK_REALTIME_COARSE, &t);
+    return t;
+  }();
+  // Every directory from the one the operation on `r` acts in up to the outermost `.git` of
+  // r.path was born in this session (guardian:new-repository). Walked from the descriptor
+  // the emulation uses, each step the ".." of the one before: the objects themselves,
+  // whatever is renamed meanwhile. No descriptor, or no birth time: false.
+  bool in_new_repository(const Resolved& r) const;
   // A name that does not exist, which the profile lets this process stat: the kernel's
   // ENOENT for it tells nothing a stat would not (connect, exec answer it undecided).
   bool missing_but_visible(Ctx& c, const Resolved& r);

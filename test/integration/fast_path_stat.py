@@ -3,7 +3,8 @@
 faccessat2) when no symbolic link lies before the last component (issue 8): every field of
 stat, lstat, fstatat, statx and every access mode, errno included, is what the program
 gets natively, for files, directories, devices, links as the last component, missing names,
-names under a file, "/", "//", "." and ".."; and a directory the shim found link-free,
+names under a file, "/", "//", "." and ".."; realpath(3) walks the same names with the same
+answers and the same decision records as the supervisor writes; and a directory the shim found link-free,
 then replaced by a link within the session, is decided again by the object the link leads
 to (denied here, as without --fast-path), never by the remembered answer.
 Exit 77 when this guardian cannot supervise here."""
@@ -104,6 +105,32 @@ exec:
     den = [d for d in decisions(os.path.join(tmp, "swap-fast.jsonl")) if d.get("decision") == "deny"]
     check(den and all(d.get("path") == os.path.join(outside, "f.txt") for d in den),
           f"denied by the real path behind the new link: {den!r}")
+
+    # 4. realpath(3) of written-normalised names: the directories known link-free are not
+    #    asked again; the answer, errno, the buffer left behind and every readlink record
+    #    are as glibc's own walk under the supervisor.
+    rp = ["plain.txt", "sub/inner.txt", "sub/deeper/x", "sub/missing/x", "sub/deeper/nothing", "missing",
+          "plain.txt/x", "plain.txt/x/y", "dirlink/inner.txt", "filelink", "dangling", "fifo",
+          os.path.join(work, "sub", "deeper"), os.path.join(work, "sub", "gone", "x"), "/usr/bin/env"]
+    native = run([FAST_PROBE, "realpath"] + rp, work, env)
+    logs, outs = {}, {}
+    for mode in ("fast", "strict"):
+        logs[mode] = os.path.join(tmp, f"rp-{mode}.jsonl")
+        outs[mode] = run([GUARDIAN, "run", "-p", profile, "-a", logs[mode]] +
+                         (["--fast-path"] if mode == "fast" else []) + ["--", FAST_PROBE, "realpath"] + rp,
+                         work, env).stdout
+    check(native.stdout and outs["fast"] == native.stdout,
+          f"realpath under --fast-path as natively:\n{outs['fast']}\n---\n{native.stdout}")
+    check(outs["strict"] == native.stdout, f"realpath without --fast-path as natively: {outs['strict']}")
+
+    def walk(path):
+        return sorted((d.get("syscall"), d.get("op"), d.get("path"), d.get("decision"))
+                      for d in decisions(path) if d.get("syscall") in ("readlink", "faccessat2"))
+    check(walk(logs["fast"]) == walk(logs["strict"]),
+          f"realpath's records equal with and without --fast-path:\n{walk(logs['fast'])}\n---\n{walk(logs['strict'])}")
+    via = {d.get("via") for d in decisions(logs["fast"])
+           if d.get("syscall") == "readlink" and d.get("path") == os.path.join(work, "sub", "missing")}
+    check(via == {"preload"}, f"a walk that ends at a missing name made in-process: {via}")
 
     if failures:
         print(f"{len(failures)} check(s) failed")

@@ -1,0 +1,76 @@
+#!/bin/sh
+# default write-protects .git/hooks and .git/config; a repository the session makes itself
+# is spared (guardian:new-repository). Checks by real effect, under the built-in default:
+# - git init, add, commit, config and git clone of a local repository work as natively;
+# - a repository that was there before keeps its hooks and config, also against a race
+#   that swaps it with the new one (whole directories renamed in a loop) while another
+#   thread writes a hook and the config through the new one's path;
+# - under the ptrace backend the guard stands (the kernel would look the path up again).
+. "$(dirname "$0")/run_lib.sh"
+W=$T/w; mkdir -p "$W" "$T/tmp"; cd "$W" || exit 1
+export HOME="$T" TMPDIR="$T/tmp" LANG=C LC_ALL=C PATH=/usr/bin:/bin
+git_id='-c user.name=a -c user.email=a@b'
+mkrepo() { mkdir -p "$1" && (cd "$1" && git init -q && echo a >f && git add f && git $git_id commit -qm one && git config guard.id "$2"); }
+mkrepo src src || exit 1
+
+steps="git init -q n && cd n && echo x >y && git add y && git $git_id commit -qm one && git config guard.id n &&
+  git config guard.id && git log --format=%s && ls .git/hooks | grep -c sample && cd .. &&
+  git clone -q src cl && git -C cl log --format=%s && git -C cl config guard.id || true"
+/bin/sh -c "$steps" >"$T/n.out" 2>"$T/n.err"; n=$?
+rm -rf n cl
+"$G" run -- /bin/sh -c "$steps" >"$T/g.out" 2>"$T/g.err"; g=$?
+grep -v '^guardian:' "$T/g.err" >"$T/g.err2"
+echo "native: $(cat "$T/n.out" "$T/n.err")"; echo "guardian: $(cat "$T/g.out" "$T/g.err")"
+check "git init, commit, config, clone: status" "$n" "$g"
+check "git init, commit, config, clone: stdout" "$(cat "$T/n.out")" "$(cat "$T/g.out")"
+check "git init, commit, config, clone: stderr" "$(cat "$T/n.err")" "$(cat "$T/g.err2")"
+rm -rf n cl
+
+# The repository that was there before: hooks and config unchanged, nothing planted.
+mkrepo old old || exit 1
+snapshot() { for d in "$W"/*/.git; do [ "$(git -C "$d/.." config guard.id)" = old ] && { ls -la "$d/hooks"; cat "$d/config"; }; done; }
+before=$(snapshot)
+"$G" run -- /bin/sh -c 'cd old && git config core.fsmonitor "touch /tmp/x"; echo evil >.git/hooks/pre-commit;
+  chmod +x .git/hooks/pre-commit.sample; mv .git/config .git/c2' >/dev/null 2>&1
+check "the older repository's hooks and config are unchanged" "$before" "$(snapshot)"
+
+# The race: whole repositories swapped (allowed: the same verdicts below both names) while
+# hooks and config are written through the new repository's path.
+cat >"$T/tmp/race.py" <<'PY'
+import os, subprocess, threading, time
+os.chdir(os.environ["W"])
+subprocess.run(["git", "init", "-q", "new"], check=True)
+stop = time.time() + 2
+swaps = writes = 0
+def swapper():
+    global swaps
+    while time.time() < stop:
+        try:
+            os.rename("old", "x"); os.rename("new", "old"); os.rename("old", "new"); os.rename("x", "old")
+            swaps += 1
+        except OSError:
+            pass
+def writer():
+    global writes
+    while time.time() < stop:
+        for p, mode in (("new/.git/hooks/pre-commit", "w"), ("new/.git/config", "a")):
+            try:
+                with open(p, mode) as f: f.write("[core]\n\tfsmonitor = evil\n" if mode == "a" else "#!/bin/sh\nevil\n")
+                writes += 1
+            except OSError:
+                pass
+ts = [threading.Thread(target=swapper), threading.Thread(target=writer)]
+for t in ts: t.start()
+for t in ts: t.join()
+print("swaps", swaps, "writes", writes)
+PY
+W=$W "$G" run -- /usr/bin/python3 "$T/tmp/race.py" >"$T/race.out" 2>"$T/race.err"
+cat "$T/race.out"; tail -3 "$T/race.err"
+check "the race swapped the repositories" yes "$(awk '$2 > 10 {print "yes"}' "$T/race.out")"
+check "the race wrote through the new repository" yes "$(awk '$4 > 10 {print "yes"}' "$T/race.out")"
+check "the older repository's hooks and config are unchanged after the race" "$before" "$(snapshot)"
+check "no evil in the older repository" 0 "$(for d in "$W"/*/.git; do [ "$(git -C "$d/.." config guard.id)" = old ] && grep -rl evil "$d/hooks" "$d/config"; done | wc -l)"
+# Under ptrace the kernel looks the path up again after the check: no exception there.
+"$GUARDIAN" run --backend ptrace -- git init -q p >/dev/null 2>&1
+check "under the ptrace backend git init is refused" "no" "$([ -e p/.git/hooks ] && echo yes || echo no)"
+finish
