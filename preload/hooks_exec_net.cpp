@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstddef>
+#include <cstring>
 
 #include "restart.hpp"
 #include "shim.hpp"
@@ -66,6 +67,67 @@ inline int spawn_again(Call call) {
     }                           \
   } while (0)
 
+// ldd runs the loader with LD_TRACE_LOADED_OBJECTS set (or as `ld-linux... --list`), and the
+// loader then lists every object it maps: the shim too, where natively the listing has only
+// the program's own. For that exec the shim leaves itself out of LD_PRELOAD (it enforces
+// nothing; the supervisor decides the exec and every open either way). On the stack only
+// (vfork children; no allocation): a larger environment, or a longer LD_PRELOAD, is passed
+// on unchanged.
+constexpr std::size_t kMaxEnv = 1024;
+constexpr std::size_t kMaxPreload = 4096;
+struct ListingEnv {
+  char* vec[kMaxEnv + 1];
+  char preload[kMaxPreload];
+};
+
+bool lists_objects(const char* path, char* const argv[], char* const envp[]) {
+  for (char* const* e = envp; e && *e; ++e)
+    if (std::strncmp(*e, "LD_TRACE_LOADED_OBJECTS=", 24) == 0 && (*e)[24] != '\0') return true;
+  if (!path || !argv || !argv[0] || !argv[1] || std::strcmp(argv[1], "--list") != 0) return false;
+  const char* base = std::strrchr(path, '/');
+  return std::strncmp(base ? base + 1 : path, "ld-", 3) == 0;
+}
+
+// True when `token` (length n) names the shim: a file libguardian-preload*.so.
+bool is_shim(const char* token, std::size_t n) {
+  const char* base = token;
+  for (std::size_t i = 0; i < n; ++i)
+    if (token[i] == '/') base = token + i + 1;
+  constexpr char kName[] = "libguardian-preload";
+  return static_cast<std::size_t>(token + n - base) >= sizeof kName - 1 &&
+         std::strncmp(base, kName, sizeof kName - 1) == 0;
+}
+
+// `envp` with the shim's entries taken out of LD_PRELOAD (the variable dropped when nothing
+// else is left), or `envp` itself when it cannot be done here.
+char* const* without_shim(char* const envp[], ListingEnv& out) {
+  std::size_t n = 0;
+  for (char* const* e = envp; e && *e; ++e) {
+    if (n == kMaxEnv) return envp;
+    if (std::strncmp(*e, "LD_PRELOAD=", 11) != 0) {
+      out.vec[n++] = *e;
+      continue;
+    }
+    std::size_t len = 11;
+    std::memcpy(out.preload, "LD_PRELOAD=", 11);
+    for (const char* p = *e + 11; *p;) {
+      std::size_t t = std::strcspn(p, ": ");
+      if (t && !is_shim(p, t)) {
+        if (len + t + 2 > kMaxPreload) return envp;
+        if (len > 11) out.preload[len++] = ':';
+        std::memcpy(out.preload + len, p, t);
+        len += t;
+      }
+      p += t;
+      if (*p) ++p;
+    }
+    out.preload[len] = '\0';
+    if (len > 11) out.vec[n++] = out.preload;
+  }
+  out.vec[n] = nullptr;
+  return out.vec;
+}
+
 }  // namespace
 
 extern "C" char** environ;
@@ -90,6 +152,8 @@ extern "C" char** environ;
 GUARDIAN_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
   REAL_OR_ENOSYS(execve, -1);
   FAST_EXEC_MISSING(path, argv);
+  ListingEnv listing;
+  if (lists_objects(path, argv, envp)) envp = without_shim(envp, listing);
   return after(CALLER, restart_eintr([&] { return g_shim.real().execve(path, argv, envp); }), GSHIM_FAM_EXEC, "execve", path);
 }
 

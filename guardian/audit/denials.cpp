@@ -38,6 +38,7 @@ std::string plural(std::uint64_t n, const char* one, const char* many) {
 
 void DenialTally::note(const DecisionRecord& d) {
   (d.decision == policy::Verdict::would_deny ? would_ : denied_) += 1;
+  if (d.decision == policy::Verdict::kill) ++killed_;
   auto k = std::find_if(kinds_.begin(), kinds_.end(),
                         [&](const Kind& x) { return x.category == d.category && x.op == d.op; });
   if (k == kinds_.end()) kinds_.push_back(Kind{d.category, d.op, 1});
@@ -50,6 +51,7 @@ void DenialTally::note(const DecisionRecord& d) {
   std::string exe = slash == std::string::npos ? d.exe : d.exe.substr(slash + 1);
   line += " (" + (exe.empty() ? "" : exe + ", ") + "pid " + std::to_string(d.pid);
   if (d.decision == policy::Verdict::would_deny) line += ", would be denied";
+  if (d.decision == policy::Verdict::kill) line += ", killed";
   line += ")";
   if (std::find(ex.begin(), ex.end(), line) == ex.end()) ex.push_back(std::move(line));
 }
@@ -58,6 +60,8 @@ std::string DenialTally::text(const std::string& hint) const {
   if (denied_ + would_ == 0) return {};
   std::string s = "guardian: ";
   if (denied_) s += plural(denied_, "operation denied", "operations denied");
+  // on_deny: kill ended the process that tried: say so, or its exit status is a mystery.
+  if (killed_) s += " (" + plural(killed_, "process killed for it", "processes killed for them") + ", on_deny: kill)";
   if (denied_ && would_) s += ", ";
   if (would_) s += plural(would_, "operation would be denied", "operations would be denied");
   // Kinds in the order of the examples: what matters most first, then the most frequent.

@@ -31,7 +31,7 @@ class DenialTally {
     std::uint64_t count;
   };
   static constexpr std::size_t kRanks = 6;
-  std::uint64_t denied_ = 0, would_ = 0;
+  std::uint64_t denied_ = 0, would_ = 0, killed_ = 0;  // killed_: on_deny: kill, among denied_
   std::vector<Kind> kinds_;
   // Examples by importance rank (see rank() in denials.cpp), each in order of arrival.
   std::array<std::vector<std::string>, kRanks> examples_;

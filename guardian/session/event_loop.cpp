@@ -18,6 +18,11 @@ void EventLoop::remove(int handle) {
     if (e->handle == handle) e->removed = true;
 }
 
+// poll(2), not epoll: the seccomp listener wakes its poller on the waking CPU
+// (SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP), which a wait through epoll loses (its callback wakes
+// the epoll waiter with a plain sync wake-up): tried, an epoll loop was no faster per
+// notification (slower in the first A/B) although each epoll_wait costs half a poll over
+// four fds.
 bool EventLoop::run_once(int timeout_ms) {
   std::erase_if(entries_, [](const auto& e) { return e->removed; });
   pfds_.resize(entries_.size());

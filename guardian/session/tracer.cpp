@@ -145,6 +145,9 @@ void Tracer::ensure_known(pid_t pid) {
 }
 
 void Tracer::on_new(pid_t parent, pid_t child, int event) {
+  // A vfork child that makes a task of its own may be long in doing so: its parent's vfork()
+  // ends as the kernel decides, not at our event.
+  if (!vfork_held_.empty()) release_vfork_parent(parent);
   bool known = table_.known(child);
   early_.erase(child);
   // The child's first stop, and even its exit, can be reported before this event (a thread
@@ -213,6 +216,10 @@ void Tracer::on_exec(pid_t pid) {
     ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &former);
     if (static_cast<pid_t>(former) != pid) table_.remove(static_cast<pid_t>(former));
     table_.exec_collapse(tgid);  // a walk of the whole table: only when there are threads
+    // The other threads are gone, the leader's TID is the exec'ing thread's now: a vfork
+    // parent among them is not to be resumed later.
+    std::erase_if(vfork_held_,
+                  [&](const auto& kv) { return kv.second == pid || !table_.known(kv.second); });
   }
   if (image_gone) image_gone(tgid);
   std::string exe = read_exe(pid);
@@ -224,8 +231,9 @@ void Tracer::on_exec(pid_t pid) {
     record(pid, table_.ppid_of(pid), "exec", exe, std::nullopt);
     return;  // stays stopped until SIGKILL lands
   }
-  // Checked: let it run first, then do the bookkeeping (it waits for none of it).
+  // Checked: let it run first, then its vfork parent and the bookkeeping.
   resume(pid, 0);
+  if (!vfork_held_.empty()) release_vfork_parent(tgid);
   record(pid, table_.ppid_of(pid), "exec", exe, std::nullopt);
   table_.set_exe(tgid, std::move(exe));
 }
@@ -251,8 +259,19 @@ void Tracer::on_stop(pid_t pid, int status) {
     case PTRACE_EVENT_CLONE: {
       unsigned long child = 0;
       // on_new reads the parent's registers (the clone flags): it is resumed after.
-      if (ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &child) == 0 && child > 0)
-        on_new(pid, static_cast<pid_t>(child), event);
+      pid_t c = 0;
+      if (ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &child) == 0 && child > 0) {
+        c = static_cast<pid_t>(child);
+        on_new(pid, c, event);
+      }
+      // A vfork parent stays in this stop until its child execs or exits (it could not
+      // return from vfork() before that anyway); only one held per child, never a task
+      // being handed over.
+      if (event == PTRACE_EVENT_VFORK && c > 0 && table_.known(c) && table_.tgid_of(c) == c &&
+          !releasing_.count(pid) && !vfork_held_.count(c)) {
+        vfork_held_[c] = pid;
+        return;
+      }
       resume(pid, 0);
       return;
     }
@@ -336,6 +355,8 @@ void Tracer::release(pid_t tid) {
 
 void Tracer::detach(pid_t pid, int sig) {
   releasing_.erase(pid);
+  // Its exec and exit will no longer be reported to us.
+  if (!vfork_held_.empty()) release_vfork_parent(pid);
   // The pidfd first: once detached, the exit of a process that is not our child is no
   // longer reported to us, and its pid could be reused.
   int pfd = static_cast<int>(syscall(SYS_pidfd_open, pid, PIDFD_THREAD));
@@ -370,6 +391,11 @@ void Tracer::prune_released() {
 
 void Tracer::on_exit(pid_t pid, int status) {
   if (auto h = std::find(held_.begin(), held_.end(), pid); h != held_.end()) held_.erase(h);
+  if (!vfork_held_.empty()) {
+    release_vfork_parent(pid);
+    // A held parent that died (SIGKILL): its PID must never be resumed, it may be reused.
+    std::erase_if(vfork_held_, [pid](const auto& kv) { return kv.second == pid; });
+  }
   if (early_.erase(pid) || !table_.known(pid)) {
     // Reaped before its parent's event was seen (its first stop came first, or it was killed
     // before any stop): that event may still come (on_new). Bounded; past the bound on_new
@@ -403,6 +429,14 @@ void Tracer::reap() {
     draining_ = false;
     flush_held();
   }
+}
+
+void Tracer::release_vfork_parent(pid_t child) {
+  auto it = vfork_held_.find(child);
+  if (it == vfork_held_.end()) return;
+  pid_t parent = it->second;
+  vfork_held_.erase(it);
+  resume(parent, 0);
 }
 
 void Tracer::flush_held() {

@@ -92,6 +92,8 @@ class Tracer {
   void detach(pid_t pid, int sig);
   void prune_released();
   void flush_held();
+  // Resumes the parent held for vfork child `child` (vfork_held_), if any.
+  void release_vfork_parent(pid_t child);
   void record(pid_t pid, pid_t ppid, const char* what, const std::string& exe,
               std::optional<int> status);
 
@@ -114,6 +116,11 @@ class Tracer {
   bool draining_ = false;
   std::vector<pid_t> held_;
   bool reaped_overflow_ = false;
+  // vfork child -> its parent, kept in its vfork event stop until the child execs, exits,
+  // makes a task of its own or is handed over. The kernel would hold that parent in vfork()
+  // until then anyway; resumed at its event it woke only to sleep again, on the CPU the
+  // child needs.
+  std::unordered_map<pid_t, pid_t> vfork_held_;
 };
 
 // /proc/PID/exe resolved, or "" if unreadable.

@@ -422,6 +422,20 @@ TEST_CASE("denial summary: a refused program comes before the PATH probes that p
   CHECK(s.find("exec exec") == std::string::npos);
 }
 
+TEST_CASE("denial summary says which processes on_deny: kill ended") {
+  Options o;
+  auto log = must_open(o);
+  DecisionRecord k = deny_read("/etc/shadow");
+  k.decision = policy::Verdict::kill;
+  log->decision(k);
+  log->decision(deny_read("/etc/gshadow"));
+  log->session_end(SessionEnd{});
+  std::string s = log->denial_summary();
+  CHECK(s.rfind("guardian: 2 operations denied (1 process killed for it, on_deny: kill): 2 read\n", 0) == 0);
+  CHECK(s.find("read /etc/shadow (cat, pid 42, killed)\n") != std::string::npos);
+  CHECK(s.find("read /etc/gshadow (cat, pid 42)\n") != std::string::npos);
+}
+
 TEST_CASE("audit options from the command line") {
   namespace po = boost::program_options;
   po::options_description desc;

@@ -94,6 +94,31 @@ TEST_CASE("event loop: callbacks run, may add and remove entries, stop ends run(
   close(p[1]);
 }
 
+TEST_CASE("event loop: ready entries are served in the order they were added") {
+  int a[2], b[2];
+  REQUIRE(pipe2(a, O_CLOEXEC) == 0);
+  REQUIRE(pipe2(b, O_CLOEXEC) == 0);
+  session::EventLoop loop;
+  std::string order;
+  loop.add(b[0], POLLIN, [&](short) { order += 'b'; char c; CHECK(read(b[0], &c, 1) == 1); });
+  int ha = loop.add(a[0], POLLIN, [&](short) { order += 'a'; char c; CHECK(read(a[0], &c, 1) == 1); });
+  // Made ready in the other order: the supervisor relies on registration order (its ptrace
+  // stops before its notifications).
+  CHECK(write(a[1], "x", 1) == 1);
+  CHECK(write(b[1], "x", 1) == 1);
+  CHECK(loop.run_once(1000));
+  CHECK(order == "ba");
+  // Hang-ups reach the callback as POLLHUP.
+  loop.remove(ha);
+  close(a[1]);
+  short got = 0;
+  int h = loop.add(a[0], POLLIN, [&](short rev) { got = rev; });
+  CHECK(loop.run_once(1000));
+  CHECK((got & POLLHUP) != 0);
+  loop.remove(h);
+  for (int fd : {a[0], b[0], b[1]}) close(fd);
+}
+
 TEST_CASE("command resolution decides 126 and 127 like execvp") {
   char dir[] = "/tmp/guardian-ut.XXXXXX";
   REQUIRE(mkdtemp(dir));
