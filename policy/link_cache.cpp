@@ -73,6 +73,7 @@ class Fields {
     return ec == std::errc() && p == f.data() + f.size();
   }
   bool at_end() const { return pos_ == s_.size(); }
+  std::size_t pos() const { return pos_; }
 
  private:
   std::string_view s_;
@@ -125,12 +126,44 @@ void LinkCache::load() {
     text.resize(got);
   }
   ::close(fd);
-  if (!parse(text)) kept_.clear();  // all or nothing
+  text_ = std::move(text);
+  if (!parse()) kept_.clear();  // all or nothing
 }
 
-bool LinkCache::parse(const std::string& text) {
-  if (text.compare(0, kHeader.size(), kHeader) != 0) return false;
-  Fields f(std::string_view(text).substr(kHeader.size()));
+void LinkCache::preload() {
+  std::lock_guard lock(mu_);
+  if (!loaded_) load();
+}
+
+// One record's entries, "NAME\0TYPE\0KIND\0TEXT\0" each, into `out`; false if malformed.
+bool LinkCache::entries_of(std::string_view raw, std::size_t count, FsFacts::DirLinks& out) {
+  Fields f(raw);
+  out.entries.clear();
+  out.nodes.clear();
+  out.entries.reserve(count);
+  out.nodes.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    std::string_view name, text_field;
+    unsigned type = 0, kind = 0;
+    if (!f.next(name) || !f.number(type) || !f.number(kind) || !f.next(text_field) || type > 255 || kind > 255)
+      return false;
+    // What a listing can hold: a name without '/', a link with a text, the reader's kinds.
+    if (name.empty() || name.find('/') != std::string_view::npos) return false;
+    auto kd = static_cast<FsFacts::Kind>(kind);
+    if (kd != FsFacts::Kind::link && kd != FsFacts::Kind::nonlink && kd != FsFacts::Kind::unasked) return false;
+    if ((kd == FsFacts::Kind::link) == text_field.empty()) return false;
+    out.entries.emplace_back(std::string(name), static_cast<unsigned char>(type));
+    out.nodes.push_back(FsFacts::Node{kd, std::string(text_field)});
+  }
+  return f.at_end();
+}
+
+// Finds the records and their identities; a record's entries are only parsed when asked for
+// (get), and written back as they were read (save) unless put again.
+bool LinkCache::parse() {
+  if (text_.compare(0, kHeader.size(), kHeader) != 0) return false;
+  std::string_view body = std::string_view(text_).substr(kHeader.size());
+  Fields f(body);
   while (!f.at_end()) {
     std::string_view tag, dir;
     Kept k;
@@ -143,21 +176,12 @@ bool LinkCache::parse(const std::string& text) {
       return false;
     k.complete = complete;
     k.searchable = searchable;
-    k.entries.reserve(count);
-    k.nodes.reserve(count);
-    for (std::size_t i = 0; i < count; ++i) {
-      std::string_view name, text_field;
-      unsigned type = 0, kind = 0;
-      if (!f.next(name) || !f.number(type) || !f.number(kind) || !f.next(text_field) || type > 255 || kind > 255)
-        return false;
-      // What a listing can hold: a name without '/', a link with a text, the reader's kinds.
-      if (name.empty() || name.find('/') != std::string_view::npos) return false;
-      auto kd = static_cast<FsFacts::Kind>(kind);
-      if (kd != FsFacts::Kind::link && kd != FsFacts::Kind::nonlink && kd != FsFacts::Kind::unasked) return false;
-      if ((kd == FsFacts::Kind::link) == text_field.empty()) return false;
-      k.entries.emplace_back(std::string(name), static_cast<unsigned char>(type));
-      k.nodes.push_back(FsFacts::Node{kd, std::string(text_field)});
-    }
+    k.count = count;
+    std::size_t from = f.pos();
+    std::string_view skipped;
+    for (std::size_t i = 0; i < 4 * count; ++i)
+      if (!f.next(skipped)) return false;
+    k.raw = body.substr(from, f.pos() - from);
     kept_.insert_or_assign(std::string(dir), std::move(k));
   }
   return true;
@@ -176,6 +200,11 @@ std::string LinkCache::serialise() const {
     number(out, k.ctime_ns);
     number(out, k.complete ? 1 : 0);
     number(out, k.searchable ? 1 : 0);
+    if (!k.parsed) {  // as it was read
+      number(out, k.count);
+      out.append(k.raw);
+      continue;
+    }
     number(out, k.entries.size());
     for (std::size_t i = 0; i < k.entries.size(); ++i) {
       field(out, k.entries[i].first);
@@ -194,13 +223,19 @@ bool LinkCache::get(const std::string& dir, const struct stat& st, FsFacts::DirL
   if (it == kept_.end()) return false;
   Kept& k = it->second;
   if (!same_identity(st, k.dev, k.ino, k.mtime_s, k.mtime_ns, k.ctime_s, k.ctime_ns)) return false;
+  if (k.parsed) {
+    out.entries = k.entries;
+    out.nodes = k.nodes;
+  } else if (!entries_of(k.raw, k.count, out)) {
+    kept_.erase(it);  // malformed: as if never kept (and gone from the next file)
+    dirty_ = true;
+    return false;
+  }
   k.used = ++generation_;
   out.dir = dir;
   out.opened = true;
   out.complete = k.complete;
   out.searchable = k.searchable;
-  out.entries = k.entries;
-  out.nodes = k.nodes;
   out.index.clear();
   out.index.reserve(out.entries.size());
   for (std::size_t i = 0; i < out.entries.size(); ++i)
@@ -228,6 +263,7 @@ void LinkCache::put(const struct stat& st, long read_at, const FsFacts::DirLinks
   k.searchable = d.searchable;
   k.entries = d.entries;
   k.nodes = d.nodes;
+  k.parsed = true;
   k.used = ++generation_;
   kept_.insert_or_assign(d.dir, std::move(k));
   dirty_ = true;

@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -46,6 +47,10 @@ class LinkCache {
   // read was whole: opened, complete, and every link's text read.
   void put(const struct stat& st, long read_at, const FsFacts::DirLinks& d);
 
+  // Reads the file now (else at the first get or put): a thread that has time to spare
+  // before the envelope is computed.
+  void preload();
+
   // Writes the file (a new one, renamed over the old) if anything was put since it was
   // read. Failures are ignored: a missing cache only costs time.
   void save();
@@ -61,15 +66,22 @@ class LinkCache {
     ino_t ino = 0;
     long mtime_s = 0, mtime_ns = 0, ctime_s = 0, ctime_ns = 0;
     bool complete = false, searchable = false;
+    // As read from the file (raw: its `count` entries' fields, parsed at get) or as put
+    // (parsed: entries and nodes).
+    std::string_view raw;
+    std::size_t count = 0;
+    bool parsed = false;
     std::vector<FsFacts::Entry> entries;
     std::vector<FsFacts::Node> nodes;
     unsigned long used = 0;  // generation of the last get or put
   };
   void load();
-  bool parse(const std::string& text);
+  bool parse();
+  static bool entries_of(std::string_view raw, std::size_t count, FsFacts::DirLinks& out);
   std::string serialise() const;
 
   std::mutex mu_;
+  std::string text_;  // the file as read: records not put again point into it
   std::string file_;
   long settle_s_;
   bool loaded_ = false, dirty_ = false;

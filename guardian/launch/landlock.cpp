@@ -258,6 +258,8 @@ policy::EnvelopeOptions run_envelope_options(
   return o;
 }
 
+void preload_envelope_cache() { policy::LinkCache::user().preload(); }
+
 LandlockSetup prepare_landlock(const policy::Profile& profile, const policy::EnvelopeOptions& opts,
                                const std::string& off_reason) {
   LandlockSetup s;

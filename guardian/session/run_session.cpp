@@ -160,6 +160,7 @@ int run_session(const RunOptions& opts) {
     try {
       landlock_thread = std::jthread([job = envelope_job.get_future(), &landlock_promise]() mutable {
         EnvelopeJob j;
+        launch::preload_envelope_cache();  // read while the profile is parsed
         try {
           j = job.get();
         } catch (const std::future_error&) {

@@ -179,3 +179,28 @@ TEST_CASE("a forged cache cannot widen the envelope: the chains that would add a
   LinkCache after(file, 0);
   CHECK(text_of(scan(after, t / "bin"), "tool") == t / "opt/real");
 }
+
+TEST_CASE("directories a run did not scan stay in the file as they were") {
+  TempDir t{"linkcache"};
+  for (const char* d : {"a", "b", "c"}) {
+    fs::create_directories(t / d);
+    fs::create_symlink(std::string("/target/") + d, t / (std::string(d) + "/l"));
+  }
+  const std::string file = t / "alias-links";
+  {
+    LinkCache cache(file, 0);
+    scan(cache, t / "a");
+    scan(cache, t / "b");
+  }
+  {
+    LinkCache cache(file, 0);  // a run that scans only c: writes the file again
+    CHECK_FALSE(scan(cache, t / "c").from_cache);
+  }
+  LinkCache cache(file, 0);
+  for (const char* d : {"a", "b", "c"}) {
+    CAPTURE(d);
+    FsFacts::DirLinks got = scan(cache, t / d);
+    CHECK(got.from_cache);
+    CHECK(text_of(got, "l") == std::string("/target/") + d);
+  }
+}
