@@ -168,6 +168,11 @@ bool Handler::Impl::held_for(const Resolved& r, int want) const {
     else if (std::strncmp(line, "mnt_id:", 7) == 0) have_mnt = std::sscanf(line + 7, "%lu", &mnt) == 1;
   }
   if (!have_flags || !have_ino || !have_mnt || ino != r.st.st_ino) return false;
+  // An O_PATH descriptor (its fdinfo flags say O_PATH, access mode 0 = O_RDONLY) holds no
+  // right to the contents: it is had for a stat, so treating it as held for reading would
+  // let a stat-able file (an ancestor of an allowed path, anything under metadata: open) be
+  // read through /proc/self/fd/N.
+  if (flags & O_PATH) return false;
   struct statx sx {};
   if (::statx(r.target.get(), "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) != 0 || !(sx.stx_mask & STATX_MNT_ID) ||
       sx.stx_mnt_id != mnt)

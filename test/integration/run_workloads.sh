@@ -89,6 +89,19 @@ for fl in (os.O_RDWR, os.O_RDONLY):
     except OSError as e: print(e.strerror)' 2>>"$T/log" >"$T/held.out"
 check "a descriptor held for writing is not reopened for reading" "Permission denied
 Permission denied" "$(cat "$T/held.out")"
+# Nor an O_PATH descriptor (held for a stat: fdinfo access mode 0, as O_RDONLY's) for
+# reading: under metadata: open any file may be opened O_PATH, and HOME ($T) may be under
+# default as an ancestor of ${CWD}; neither may be read or listed through /proc/self/fd/N.
+printf 'version: 1\nextends: [default]\nfiles: {metadata: open}\n' >"$T/opath.yaml"
+for prof in "$T/opath.yaml" default; do
+  "$G" run -p "$prof" -- /usr/bin/python3 -c '
+import os, sys
+for p in sys.argv[1:]:
+    try: fd = os.open(p, os.O_PATH); d = os.open("/proc/self/fd/%d" % fd, os.O_RDONLY); print(os.read(d, 100) if os.path.isfile(p) else os.listdir(d))
+    except OSError as e: print(e.strerror)' "$T/r/ro" "$T" >"$T/opath.out" 2>/dev/null
+  check "an O_PATH descriptor is not reopened for reading ($prof)" "Permission denied
+Permission denied" "$(cat "$T/opath.out")"
+done
 # ldd lists what the loader maps: not the shim, which leaves itself out for that exec.
 cmp_run "ldd" "$P" /bin/sh -c 'ldd /bin/ls | sed "s/ (0x.*//"; /lib64/ld-linux-x86-64.so.2 --list /bin/ls | sed "s/ (0x.*//"'
 cmp_run "default profile: perl modules" "" /usr/bin/perl -MPOSIX -MJSON::PP -e 'print floor(2.5), encode_json([1, 2]), "\n"'
