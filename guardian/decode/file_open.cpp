@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
+#include <cstdio>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -120,6 +122,14 @@ bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolve
     bool own = r.magic_pid && session.in_session(r.magic_pid);
     return local(c, req, own, d->deny_errno(), raw, out);
   }
+  // /dev/stdout, /dev/fd/N, /proc/self/fd/N of a file the process holds open for this
+  // very access (the output file its caller redirected it to, outside what the profile
+  // writes): reopening it, as `echo x > /dev/stderr` does, gives nothing new. Where the
+  // supervisor opens the object it checked (ADDFD backend), never by path.
+  if (opening && r.magic && r.exists && !r.magic_fdinfo.empty() && c.t.can_inject_fd() &&
+      (op == Op::read || op == Op::write) && session.in_session(r.magic_pid) &&
+      d->decide(req).verdict != policy::Verdict::allow && held_for(r, op))
+    return local(c, req, true, 0, raw, out, "guardian:held-descriptor");
   // A pseudo-terminal the session already holds (one it made: script, pexpect, Python's
   // pty; or the terminal it was given) may be looked at and reopened by name where the profile
   // leaves /dev/pts out: that gives nothing new, while the other terminals there stay
@@ -145,6 +155,25 @@ bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolve
       return local(c, req, true, 0, raw, out, "guardian:new-repository");
   }
   return judge(c, req, raw, out);
+}
+
+bool Handler::Impl::held_for(const Resolved& r, Op op) const {
+  char buf[512];
+  if (!r.target || !procfs::read_small(r.magic_fdinfo.c_str(), buf, sizeof buf)) return false;
+  unsigned long flags = 0, ino = 0, mnt = 0;
+  bool have_flags = false, have_ino = false, have_mnt = false;
+  for (char* line = buf; line && *line; line = std::strchr(line, '\n') ? std::strchr(line, '\n') + 1 : nullptr) {
+    if (std::strncmp(line, "flags:", 6) == 0) have_flags = std::sscanf(line + 6, "%lo", &flags) == 1;
+    else if (std::strncmp(line, "ino:", 4) == 0) have_ino = std::sscanf(line + 4, "%lu", &ino) == 1;
+    else if (std::strncmp(line, "mnt_id:", 7) == 0) have_mnt = std::sscanf(line + 7, "%lu", &mnt) == 1;
+  }
+  if (!have_flags || !have_ino || !have_mnt || ino != r.st.st_ino) return false;
+  struct statx sx {};
+  if (::statx(r.target.get(), "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) != 0 || !(sx.stx_mask & STATX_MNT_ID) ||
+      sx.stx_mnt_id != mnt)
+    return false;
+  const unsigned long acc = flags & O_ACCMODE;
+  return op == Op::write ? acc == O_WRONLY || acc == O_RDWR : acc == O_RDONLY || acc == O_RDWR;
 }
 
 bool Handler::Impl::in_new_repository(const Resolved& r) const {
@@ -302,7 +331,10 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
     o.raw_ready = true;
   }
   Resolved& r = r1;
-  if (!path_decide(c, dirfd, path, o, op, raw1, r, out)) return out;
+  opening = true;
+  const bool decided = path_decide(c, dirfd, path, o, op, raw1, r, out);
+  opening = false;
+  if (!decided) return out;
   if (r.err) return error(r.err);
   // Where the kernel followed the links, the next open of the same text goes straight to
   // the object's path (quick_open; PathCache says why that is safe).

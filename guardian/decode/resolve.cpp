@@ -72,6 +72,7 @@ void Resolved::clear() {
   trusted = true;
   magic = false;
   magic_pid = 0;
+  magic_fdinfo.clear();
   followed_fast = false;
   parent.reset();
   name.clear();
@@ -470,6 +471,7 @@ void Resolver::walk(UniqueFd curown, std::string curpath, std::string_view raw, 
         // by the path of the object we now hold.
         UniqueFd obj(open_path(cur, name.c_str(), true));
         if (!obj) return fail(errno);
+        const std::string link_dir = curpath;  // /proc/PID/fd for a descriptor's link
         out.magic = true;
         out.trusted = false;
         if (!out.magic_pid) out.magic_pid = pid_in_proc_path(curpath);
@@ -488,6 +490,9 @@ void Resolver::walk(UniqueFd curown, std::string curpath, std::string_view raw, 
         cur = curown.get();
         curpath = objpath;
         if (last) {
+          if (link_dir.size() > 3 && link_dir.compare(link_dir.size() - 3, 3, "/fd") == 0 &&
+              !name.empty() && name.find_first_not_of("0123456789") == std::string::npos)
+            out.magic_fdinfo = link_dir + "info/" + name;
           out.target = own_cur();
           out.path = curpath;
           out.exists = ::fstat(out.target.get(), &out.st) == 0;

@@ -26,6 +26,9 @@ struct Resolved {
   bool followed_fast = false;
   bool magic = false;   // a /proc magic link (fd/N, cwd, root, exe) was followed
   pid_t magic_pid = 0;  // the PID whose /proc/PID/{fd,...} magic link was followed
+  // When the last component was such a link /proc/PID[/task/TID]/fd/N: that directory's
+  // fdinfo entry for N ("/proc/PID/fdinfo/N"), which says how N is held; else empty.
+  std::string magic_fdinfo;
   UniqueFd parent;      // O_PATH of the directory holding the last component (when asked)
   std::string name;     // last component as given (may keep a trailing '/'); "" if none
   UniqueFd target;      // O_PATH of the final object when it exists

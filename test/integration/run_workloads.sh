@@ -67,6 +67,19 @@ cmp_run "default profile: file(1)" "" /usr/bin/file -b src/d/f
 # What runtimes probe at every start: Python its user site packages in HOME, node its
 # cgroup's memory limit and the CPUs (each was a denied stat or read, so a summary line).
 cmp_run "default profile: python3 start-up" "" /usr/bin/python3 -c 'import sys; print(sys.flags.no_user_site)'
+# /dev/stdout, /dev/stderr, /dev/fd/N of the files the caller redirected the command to
+# ($T/g.out, outside what default writes): reopened as natively (guardian:held-descriptor).
+# (Not under ptrace: there the kernel opens it by path, which the Landlock envelope refuses.)
+if [ "${BACKEND:-}" != ptrace ]; then
+  cmp_run "default profile: /dev/stdout and /dev/stderr of redirected files" "" /bin/bash -c \
+    'echo out > /dev/stdout; echo err > /dev/stderr; echo more >> /dev/fd/1; echo p >> /proc/self/fd/1'
+fi
+# ... but not for more than the descriptor holds: one opened for reading is no way to write.
+mkdir -p "$T/r" && echo secret >"$T/r/ro" && chmod 644 "$T/r/ro"
+sed -e "s|^  read: \[.*|  read: [\"$T/r/**\", \"/usr/**\", \"/etc/**\", \"/proc/**\", \"/dev/**\"]|" \
+    -e "s|^  write: \[.*|  write: [\"$W/**\", \"/dev/null\"]|" "$P" >"$T/held.yaml"
+"$G" run -p "$T/held.yaml" -- /bin/sh -c "exec 3<'$T/r/ro'; echo x >/proc/self/fd/3; echo x >>/dev/fd/3" 2>/dev/null
+check "a descriptor held for reading is not reopened for writing" secret "$(cat "$T/r/ro")"
 # ldd lists what the loader maps: not the shim, which leaves itself out for that exec.
 cmp_run "ldd" "$P" /bin/sh -c 'ldd /bin/ls | sed "s/ (0x.*//"; /lib64/ld-linux-x86-64.so.2 --list /bin/ls | sed "s/ (0x.*//"'
 cmp_run "default profile: perl modules" "" /usr/bin/perl -MPOSIX -MJSON::PP -e 'print floor(2.5), encode_json([1, 2]), "\n"'
