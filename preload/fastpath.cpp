@@ -23,6 +23,7 @@
 #include <new>
 #include <string_view>
 
+#include "fastpath_image.hpp"
 #include "fastpath_impl.hpp"
 #include "fastpath_ring.hpp"
 #include "policy/engine.hpp"
@@ -129,8 +130,9 @@ alignas(policy::Engine) unsigned char g_engine_storage[sizeof(policy::Engine)];
 
 void FastPath::init() {
   const char* env = getenv(GUARDIAN_FAST_ENV);
-  long pfd = -1, rfd = -1;
-  if (!env || !parse_int(env, pfd) || *env++ != ':' || !parse_int(env, rfd) || *env != '\0')
+  long pfd = -1, rfd = -1, ifd = -1;
+  if (!env || !parse_int(env, pfd) || *env++ != ':' || !parse_int(env, rfd) || *env++ != ':' ||
+      !parse_int(env, ifd) || *env != '\0')
     return;
   // The profile memfd: sealed, so what we decide from is what the supervisor wrote.
   long seals = fcntl(static_cast<int>(pfd), F_GET_SEALS);
@@ -158,39 +160,60 @@ void FastPath::init() {
   void* ring = mmap(nullptr, GFAST_RING_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
                     static_cast<int>(rfd), 0);
   if (ring == MAP_FAILED) return;
-  if (static_cast<gfast_ring*>(ring)->magic != GFAST_RING_MAGIC) {
+  auto* rhdr = static_cast<gfast_ring*>(ring);
+  if (rhdr->magic != GFAST_RING_MAGIC) {
     munmap(ring, GFAST_RING_BYTES);
     return;
   }
+  // The engine image likewise only from the memfd the supervisor named.
+  struct stat is;
+  const bool image = syscall(SYS_fstat, ifd, &is) == 0 && static_cast<std::uint64_t>(is.st_dev) == hdr->image_dev &&
+                     static_cast<std::uint64_t>(is.st_ino) == hdr->image_ino &&
+                     static_cast<std::uint64_t>(is.st_size) == hdr->image_size && hdr->image_size > GFAST_IMAGE_DATA;
   // The same Engine code the supervisor decides with, built from the same rule lists in the
-  // same order (so rule ids agree). Never destroyed: hooks may run during exit.
+  // same order (so rule ids agree). Never destroyed: hooks may run during exit. Loaded from
+  // the session's image when there is one (fastpath_image.hpp); the first process to get
+  // here makes it.
+  const policy::Engine* e = nullptr;
   try {
-    std::string snap(hdr->snapshot_size, '\0');
-    if (pread(static_cast<int>(pfd), snap.data(), snap.size(), sizeof(gfast_profile)) !=
-        static_cast<ssize_t>(snap.size())) {
-      munmap(ring, GFAST_RING_BYTES);
-      return;
+    std::uint64_t state = image ? __atomic_load_n(&rhdr->image_state, __ATOMIC_ACQUIRE) : GFAST_IMAGE_FAILED;
+    if (state == GFAST_IMAGE_READY)
+      e = fastpath::image_load(static_cast<int>(ifd), hdr->image_size, hdr->snapshot_size);
+    const bool build_image =
+        state == GFAST_IMAGE_NONE && __atomic_compare_exchange_n(&rhdr->image_state, &state, GFAST_IMAGE_BUILDING,
+                                                                 false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    if (!e) {
+      std::string snap(hdr->snapshot_size, '\0');
+      if (pread(static_cast<int>(pfd), snap.data(), snap.size(), sizeof(gfast_profile)) ==
+          static_cast<ssize_t>(snap.size())) {
+        if (build_image) {
+          e = fastpath::image_build(static_cast<int>(ifd), hdr->image_size, snap);
+          __atomic_store_n(&rhdr->image_state, e ? GFAST_IMAGE_READY : GFAST_IMAGE_FAILED, __ATOMIC_RELEASE);
+        }
+        policy::Profile prof;
+        if (!e && policy::decode_snapshot(snap, prof)) e = new (g_engine_storage) policy::Engine(std::move(prof));
+      } else if (build_image) {
+        __atomic_store_n(&rhdr->image_state, GFAST_IMAGE_FAILED, __ATOMIC_RELEASE);
+      }
     }
-    policy::Profile prof;
-    if (!policy::decode_snapshot(snap, prof)) {
-      munmap(ring, GFAST_RING_BYTES);
-      return;
-    }
-    auto* e = new (g_engine_storage) policy::Engine(std::move(prof));
-    metadata_open_ = e->metadata_open();
-    // Allows are recorded only when something writes them (an audit destination and
-    // `audit: {decisions: all}`); otherwise they would be counted nowhere.
-    audit_allows_ = e->profile().audit == policy::AuditLevel::all && (hdr->flags & GFAST_P_RECORD);
-    may_deny_ = (hdr->flags & GFAST_P_DENY) != 0;
-    token_ = hdr->token;
-    g_pid = static_cast<std::int32_t>(syscall(SYS_getpid));
-    pthread_atfork(nullptr, nullptr,
-                   [] { __atomic_store_n(&g_pid, static_cast<std::int32_t>(syscall(SYS_getpid)), __ATOMIC_RELAXED); });
-    ring_ = ring;
-    engine_ = e;  // last: the hooks test engine_ alone
   } catch (...) {
+    e = nullptr;
+  }
+  if (!e) {
+    munmap(ring, GFAST_RING_BYTES);
     return;
   }
+  metadata_open_ = e->metadata_open();
+  // Allows are recorded only when something writes them (an audit destination and
+  // `audit: {decisions: all}`); otherwise they would be counted nowhere.
+  audit_allows_ = e->profile().audit == policy::AuditLevel::all && (hdr->flags & GFAST_P_RECORD);
+  may_deny_ = (hdr->flags & GFAST_P_DENY) != 0;
+  token_ = hdr->token;
+  g_pid = static_cast<std::int32_t>(syscall(SYS_getpid));
+  pthread_atfork(nullptr, nullptr,
+                 [] { __atomic_store_n(&g_pid, static_cast<std::int32_t>(syscall(SYS_getpid)), __ATOMIC_RELAXED); });
+  ring_ = ring;
+  engine_ = e;  // last: the hooks test engine_ alone
 }
 
 // Builds the absolute path the kernel will be given and its normalised form; false for
@@ -238,7 +261,9 @@ bool FastPath::decide(int op, int nr, std::string_view raw, std::string_view pat
   // No link followed: openat2 refused them, the path is the object's. Links followed: the
   // links were not looked at, so the written form may deny but not allow (the supervisor's
   // Resolver::follow answer; what it does not allow goes to the supervisor, which walks).
-  req.lexical_path = lexical.empty() ? path : lexical;
+  // (Empty when no link was followed: the engine drops a lexical path equal to the path,
+  // so leaving it out decides alike and spares it a second normalisation check.)
+  req.lexical_path = lexical;
   req.lexical_trusted = lexical.empty();
   policy::Decision d = engine_->decide(req);
   c.slot = nullptr;

@@ -1,11 +1,15 @@
 /* Shared memory between `guardian run --fast-path` and libguardian-preload-fast.so.
  *
- * Two memfds, both inherited by the command and named in GUARDIAN_FAST="PFD:RFD":
+ * Three memfds, all inherited by the command and named in GUARDIAN_FAST="PFD:RFD:IFD":
  *  - PFD, the profile: sealed read-only (F_SEAL_WRITE|SHRINK|GROW|SEAL). A gfast_profile
  *    header, then the engine snapshot (policy/snapshot.hpp) the shim builds its Engine from.
  *  - RFD, the ring: a gfast_ring header and GFAST_SLOTS fixed-size slots where the shim
  *    leaves one record per decision it made; the supervisor drains them into the audit log.
  *    Sealed against shrinking and growing, so neither side can be made to fault on it.
+ *  - IFD, the engine image: empty and of fixed size until the first shim to get there
+ *    builds its engine twice, writes the image (a gfast_image header, the engine's memory
+ *    and where its pointers are: fastpath_image.cpp) and seals it against writing; every
+ *    later shim loads that instead of building an engine of its own.
  *
  * The ring is a bounded multi-producer queue (after Vyukov's), async-signal-safe and usable
  * across processes: each slot has one 64-bit state word
@@ -36,7 +40,7 @@ extern "C" {
 
 #define GFAST_PROFILE_MAGIC 0x50464731u /* "1GFP" */
 #define GFAST_RING_MAGIC 0x52464731u    /* "1GFR" */
-#define GFAST_VERSION 3u
+#define GFAST_VERSION 4u
 
 #define GFAST_SLOTS 4096u   /* power of two */
 #define GFAST_SLOT_SIZE 1024u
@@ -55,6 +59,9 @@ struct gfast_profile {
   uint64_t ring_ino;  /* only when it is that very file */
   uint32_t snapshot_size;
   uint32_t flags;     /* GFAST_P_* */
+  uint64_t image_dev; /* st_dev, st_ino and size of the image memfd (IFD) */
+  uint64_t image_ino;
+  uint64_t image_size;
   /* snapshot bytes follow */
 };
 
@@ -75,10 +82,34 @@ struct gfast_ring {
    * symlink), and with cwd_gen: the directories a shim found to have no symbolic link on
    * their path (fastpath_dirs.cpp) are forgotten when this or cwd_gen moves. */
   uint64_t names_gen;
-  uint64_t pad0[4];
+  /* The engine image (IFD): GFAST_IMAGE_NONE until a shim claims building it by CAS, then
+   * READY once it is written and sealed, or FAILED. */
+  uint64_t image_state;
+  uint64_t pad0[3];
   uint64_t head; /* own cache line: writers CAS it */
   uint64_t pad1[7];
   /* GFAST_SLOTS slots of GFAST_SLOT_SIZE bytes follow, starting at GFAST_SLOT_SIZE */
+};
+
+#define GFAST_IMAGE_NONE 0u
+#define GFAST_IMAGE_BUILDING 1u
+#define GFAST_IMAGE_READY 2u
+#define GFAST_IMAGE_FAILED 3u
+
+#define GFAST_IMAGE_MAGIC 0x49464731u /* "1GFI" */
+#define GFAST_IMAGE_DATA 4096u        /* where the engine's bytes start in the image */
+
+/* The head of the image memfd. The engine's memory (`used` bytes, as it lay at `base` in
+ * the builder) starts at GFAST_IMAGE_DATA; after it (8-byte aligned) come `nrelocs`
+ * 32-bit indices of the 8-byte words that hold pointers into it. */
+struct gfast_image {
+  uint32_t magic;
+  uint32_t version;
+  uint64_t base;
+  uint64_t used;
+  uint64_t engine_off; /* the policy::Engine object */
+  uint64_t nrelocs;
+  uint64_t snapshot_size;
 };
 
 /* flags of a record */

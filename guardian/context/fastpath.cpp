@@ -103,6 +103,7 @@ pid_t read_proc_ppid(pid_t pid) {
 FastPathSession::FastPathSession(FastPathSession&& o) noexcept
     : profile_fd_(std::move(o.profile_fd_)),
       ring_fd_(std::move(o.ring_fd_)),
+      image_fd_(std::move(o.image_fd_)),
       token_(o.token_),
       snapshot_(std::move(o.snapshot_)),
       ring_(o.ring_),
@@ -116,6 +117,7 @@ FastPathSession& FastPathSession::operator=(FastPathSession&& o) noexcept {
     if (ring_) ::munmap(ring_, GFAST_RING_BYTES);
     profile_fd_ = std::move(o.profile_fd_);
     ring_fd_ = std::move(o.ring_fd_);
+    image_fd_ = std::move(o.image_fd_);
     token_ = o.token_;
     snapshot_ = std::move(o.snapshot_);
     ring_ = o.ring_;
@@ -186,6 +188,16 @@ Result<FastPathSession> FastPathSession::prepare(const policy::Engine& engine, b
   if (::fstat(s.ring_fd_.get(), &rs) != 0) return fail_errno("--fast-path: cannot stat the ring", errno);
 
   s.snapshot_ = policy::encode_snapshot(engine.profile());
+  // The engine image: written once by the first shim (an arena of up to 64 bytes per
+  // snapshot byte plus 512 KiB, then 4 bytes per pointer word), then sealed by it. Sparse
+  // until then; fixed in size.
+  const std::size_t arena_max = 64 * s.snapshot_.size() + 512 * 1024;
+  const std::size_t image_size = GFAST_IMAGE_DATA + arena_max + arena_max / 2;
+  s.image_fd_ = make_memfd("guardian-fast-image");
+  struct stat is {};
+  if (!s.image_fd_ || ::ftruncate(s.image_fd_.get(), static_cast<off_t>(image_size)) != 0 ||
+      ::fcntl(s.image_fd_.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) != 0 || ::fstat(s.image_fd_.get(), &is) != 0)
+    return fail_errno("--fast-path: cannot create the engine image (memfd_create)", errno);
   gfast_profile hdr{};
   hdr.magic = GFAST_PROFILE_MAGIC;
   hdr.version = GFAST_VERSION;
@@ -194,6 +206,9 @@ Result<FastPathSession> FastPathSession::prepare(const policy::Engine& engine, b
   hdr.ring_ino = static_cast<std::uint64_t>(rs.st_ino);
   hdr.snapshot_size = static_cast<std::uint32_t>(s.snapshot_.size());
   hdr.flags = (record ? GFAST_P_RECORD : 0) | (deny ? GFAST_P_DENY : 0);
+  hdr.image_dev = static_cast<std::uint64_t>(is.st_dev);
+  hdr.image_ino = static_cast<std::uint64_t>(is.st_ino);
+  hdr.image_size = image_size;
   s.profile_fd_ = make_memfd("guardian-fast-profile");
   if (!s.profile_fd_) return fail_errno("--fast-path: cannot create the profile snapshot (memfd_create)", errno);
   if (!write_all(s.profile_fd_.get(), &hdr, sizeof hdr) ||
@@ -209,7 +224,8 @@ Result<FastPathSession> FastPathSession::prepare(const policy::Engine& engine, b
 void FastPathSession::inject_env(std::vector<std::string>& envp) const {
   const std::string prefix = std::string(GUARDIAN_FAST_ENV) + "=";
   std::erase_if(envp, [&](const std::string& e) { return e.starts_with(prefix); });
-  envp.push_back(prefix + std::to_string(profile_fd_.get()) + ":" + std::to_string(ring_fd_.get()));
+  envp.push_back(prefix + std::to_string(profile_fd_.get()) + ":" + std::to_string(ring_fd_.get()) + ":" +
+                 std::to_string(image_fd_.get()));
 }
 
 std::unique_ptr<audit::AuditLog> FastPathSession::wrap(std::unique_ptr<audit::AuditLog> log) {

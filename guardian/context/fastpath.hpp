@@ -1,5 +1,6 @@
-// `guardian run --fast-path` on the supervisor's side (issue 8): the session token, the two
-// memfds the shim maps (the profile snapshot, sealed read-only, and the decision ring), the
+// `guardian run --fast-path` on the supervisor's side (issue 8): the session token, the
+// memfds the shims use (the profile snapshot, sealed read-only, the decision ring, and the
+// engine image the first shim writes), the
 // environment that names them, and FastPathLog, which drains the ring into the audit log.
 #pragma once
 
@@ -41,10 +42,10 @@ class FastPathSession {
 
   // The token for seccomp::FilterOptions::fast_path_token (never 0).
   std::uint64_t token() const { return token_; }
-  // Sets GUARDIAN_FAST=PFD:RFD in `envp` ("NAME=VALUE" entries).
+  // Sets GUARDIAN_FAST=PFD:RFD:IFD in `envp` ("NAME=VALUE" entries).
   void inject_env(std::vector<std::string>& envp) const;
   // The descriptors the command inherits (launch::LaunchSpec::keep_fds).
-  std::vector<int> child_fds() const { return {profile_fd_.get(), ring_fd_.get()}; }
+  std::vector<int> child_fds() const { return {profile_fd_.get(), ring_fd_.get(), image_fd_.get()}; }
   // Wraps `log` in a FastPathLog that drains the ring (through a mapping of its own); when
   // the shims record nothing (no audit destination, no denials of theirs), returns `log`.
   std::unique_ptr<audit::AuditLog> wrap(std::unique_ptr<audit::AuditLog> log);
@@ -60,6 +61,7 @@ class FastPathSession {
  private:
   FastPathSession() = default;
   UniqueFd profile_fd_, ring_fd_;
+  UniqueFd image_fd_;  // the engine image the first shim writes (fastpath_protocol.h)
   std::uint64_t token_ = 0;
   std::string snapshot_;
   void* ring_ = nullptr;  // our mapping of the ring (read-write)

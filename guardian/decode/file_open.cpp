@@ -128,7 +128,7 @@ bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolve
   // supervisor opens the object it checked (ADDFD backend), never by path.
   if (opening && r.magic && r.exists && !r.magic_fdinfo.empty() && c.t.can_inject_fd() &&
       (op == Op::read || op == Op::write) && session.in_session(r.magic_pid) &&
-      d->decide(req).verdict != policy::Verdict::allow && held_for(r, op))
+      d->decide(req).verdict != policy::Verdict::allow && held_for(r, opening_flags))
     return local(c, req, true, 0, raw, out, "guardian:held-descriptor");
   // A pseudo-terminal the session already holds (one it made: script, pexpect, Python's
   // pty; or the terminal it was given) may be looked at and reopened by name where the profile
@@ -157,7 +157,7 @@ bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolve
   return judge(c, req, raw, out);
 }
 
-bool Handler::Impl::held_for(const Resolved& r, Op op) const {
+bool Handler::Impl::held_for(const Resolved& r, int want) const {
   char buf[512];
   if (!r.target || !procfs::read_small(r.magic_fdinfo.c_str(), buf, sizeof buf)) return false;
   unsigned long flags = 0, ino = 0, mnt = 0;
@@ -172,8 +172,11 @@ bool Handler::Impl::held_for(const Resolved& r, Op op) const {
   if (::statx(r.target.get(), "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) != 0 || !(sx.stx_mask & STATX_MNT_ID) ||
       sx.stx_mnt_id != mnt)
     return false;
-  const unsigned long acc = flags & O_ACCMODE;
-  return op == Op::write ? acc == O_WRONLY || acc == O_RDWR : acc == O_RDONLY || acc == O_RDWR;
+  const unsigned long held = flags & O_ACCMODE;
+  const bool can_read = held == O_RDONLY || held == O_RDWR, can_write = held == O_WRONLY || held == O_RDWR;
+  const bool wants_write = (want & O_ACCMODE) != O_RDONLY || (want & O_TRUNC);
+  const bool wants_read = (want & O_ACCMODE) != O_WRONLY;
+  return (!wants_read || can_read) && (!wants_write || can_write);
 }
 
 bool Handler::Impl::in_new_repository(const Resolved& r) const {
@@ -332,6 +335,7 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
   }
   Resolved& r = r1;
   opening = true;
+  opening_flags = flags;
   const bool decided = path_decide(c, dirfd, path, o, op, raw1, r, out);
   opening = false;
   if (!decided) return out;

@@ -108,10 +108,12 @@ struct Handler::Impl {
   std::string loader_path;  // the system's loader, resolved (lazily)
   bool open_as_exec = false;  // file_open: this open is a loader's program
   bool opening = false;       // file_open: the decision is for an open (held_for)
+  int opening_flags = 0;      // ... with these open flags
   // `r` (reached through /proc/PID/fd/N of a session process) is the very object that
-  // descriptor holds at this instant, opened for `op` (read or write): fdinfo's flags,
-  // inode and mount, read in one go. Reopening it gives nothing the process lacks.
-  bool held_for(const Resolved& r, policy::Op op) const;
+  // descriptor holds at this instant, opened for every access the open with `flags` asks
+  // (reading, writing, or both for O_RDWR): fdinfo's flags, inode and mount, read in one
+  // go. Reopening it gives nothing the process lacks.
+  bool held_for(const Resolved& r, int flags) const;
 
   // The tracee's umask for emulated creates, read from /proc/TID/status (~10 us: procfs
   // formats the whole file) once per thread and kept while nothing can have changed it.

@@ -80,6 +80,15 @@ sed -e "s|^  read: \[.*|  read: [\"$T/r/**\", \"/usr/**\", \"/etc/**\", \"/proc/
     -e "s|^  write: \[.*|  write: [\"$W/**\", \"/dev/null\"]|" "$P" >"$T/held.yaml"
 "$G" run -p "$T/held.yaml" -- /bin/sh -c "exec 3<'$T/r/ro'; echo x >/proc/self/fd/3; echo x >>/dev/fd/3" 2>/dev/null
 check "a descriptor held for reading is not reopened for writing" secret "$(cat "$T/r/ro")"
+# Nor one held for writing (stderr appended to a log the rules do not let it read) for reading.
+echo private-log >"$T/log"
+"$G" run -p "$T/held.yaml" -- /usr/bin/python3 -c '
+import os
+for fl in (os.O_RDWR, os.O_RDONLY):
+    try: print(os.read(os.open("/proc/self/fd/2", fl), 100))
+    except OSError as e: print(e.strerror)' 2>>"$T/log" >"$T/held.out"
+check "a descriptor held for writing is not reopened for reading" "Permission denied
+Permission denied" "$(cat "$T/held.out")"
 # ldd lists what the loader maps: not the shim, which leaves itself out for that exec.
 cmp_run "ldd" "$P" /bin/sh -c 'ldd /bin/ls | sed "s/ (0x.*//"; /lib64/ld-linux-x86-64.so.2 --list /bin/ls | sed "s/ (0x.*//"'
 cmp_run "default profile: perl modules" "" /usr/bin/perl -MPOSIX -MJSON::PP -e 'print floor(2.5), encode_json([1, 2]), "\n"'
