@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +17,9 @@
 #include <cstring>
 #include <system_error>
 #include <thread>
+
+#include "glob.hpp"
+#include "link_cache.hpp"
 
 namespace guardian::policy {
 namespace {
@@ -69,6 +73,18 @@ void LinkReader::add(const std::string& dir) {
   Dir& d = dirs_.emplace_back();
   d.d.dir = dir;
   by_name_.emplace(dir, &d);
+  if (cache_) {
+    // Kept from an earlier run under the identity it has now: nothing to read (one stat).
+    struct timespec now {};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    if (::stat(dir.c_str(), &d.st) == 0) {
+      if (reuse_ && cache_->get(dir, d.st, d.d)) {
+        d.d.from_cache = true;
+        return;
+      }
+      d.read_at = now.tv_sec;
+    }
+  }
   tasks_.push_back(Task{&d, 0, 0});
   if (!helper_.joinable() && !finishing_) {
     try {
@@ -169,12 +185,23 @@ void LinkReader::finish() {
   }
   lock.unlock();
   if (helper_.joinable()) helper_.join();
-  for (Dir& d : dirs_) d.d.searchable = d.searchable.load(std::memory_order_relaxed);
+  for (Dir& d : dirs_)
+    if (!d.d.from_cache) d.d.searchable = d.searchable.load(std::memory_order_relaxed);
+  if (cache_ && !kept_) {
+    kept_ = true;
+    for (Dir& d : dirs_)
+      if (!d.d.from_cache && d.read_at >= 0) cache_->put(d.st, d.read_at, d.d);
+    cache_->save();  // only when something was put: a run that read nothing writes nothing
+  }
 }
 
 FsFacts::DirLinks* LinkReader::find(const std::string& dir) {
   auto it = by_name_.find(dir);
   return it == by_name_.end() ? nullptr : &it->second->d;
+}
+
+std::string resolve_pattern_prefix(std::string_view pattern, FsFacts& facts) {
+  return resolve_pattern_prefix_with(pattern, [&facts](const std::string& p) { return facts.realpath(p); });
 }
 
 FsFacts::Node& FsFacts::put(const std::string& path, Node n) {

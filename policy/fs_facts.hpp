@@ -10,6 +10,8 @@
 // live as long as one computation: nothing is kept on disk (a session could poison it).
 #pragma once
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -63,6 +65,9 @@ class FsFacts {
     std::vector<Entry> entries;        // in the kernel's order, at most `max`
     std::vector<Node> nodes;           // parallel to entries: what readlinkat said, or unasked
     Index index;                       // built by the reading thread when complete
+    // Given by a LinkCache (kept from an earlier run), not read now: what it says is checked
+    // afresh before it widens an envelope.
+    bool from_cache = false;
   };
 
   // What `path` (absolute; every component but the last already resolved) is, without
@@ -126,15 +131,24 @@ class FsFacts {
   Counts counts_;
 };
 
+// resolve_pattern_prefix (glob.hpp) with every readlink through `facts`: a profile's hundred
+// rules share their leading directories (one readlink each, not one per rule and component).
+std::string resolve_pattern_prefix(std::string_view pattern, FsFacts& facts);
+
 // Reads the directories of alias scans (see FsFacts::DirLinks) from the moment each is
 // named: a helper thread lists it, then the links among its first `asked` entries are read
 // with readlinkat in chunks, by the helper and, once finish() is called, by the calling
 // thread too (a big directory is shared between them, not left to one). Only the reading
 // is concurrent; the results are used after finish(), on the calling thread.
+class LinkCache;
+
 class LinkReader {
  public:
   // At most `max` entries per directory are read; links among the first `asked` are read.
-  LinkReader(std::size_t max, std::size_t asked) : max_(max), asked_(asked) {}
+  // With a `cache`, a directory kept there under its current identity is not read
+  // (DirLinks::from_cache; only when `reuse`), and the directories read are kept in it.
+  LinkReader(std::size_t max, std::size_t asked, LinkCache* cache = nullptr, bool reuse = true)
+      : max_(max), asked_(asked), cache_(cache), reuse_(reuse) {}
   ~LinkReader();
   LinkReader(const LinkReader&) = delete;
   LinkReader& operator=(const LinkReader&) = delete;
@@ -155,6 +169,8 @@ class LinkReader {
     std::vector<std::uint32_t> links;  // positions of the entries to readlinkat
     unsigned chunks_left = 0;          // under mu_
     std::atomic<bool> searchable{false};
+    struct stat st {};  // before it was read (for the cache)
+    long read_at = -1;  // CLOCK_REALTIME seconds then; -1: not to be kept
   };
   struct Task {
     Dir* dir;
@@ -174,6 +190,9 @@ class LinkReader {
   unsigned busy_ = 0;       // tasks being run
   bool finishing_ = false;  // finish() called: the helper leaves when there is no task
   std::thread helper_;
+  LinkCache* cache_ = nullptr;
+  bool reuse_ = true;
+  bool kept_ = false;  // what was read is in the cache
 };
 
 }  // namespace guardian::policy

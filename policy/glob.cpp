@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 namespace guardian::policy {
 
@@ -455,6 +456,18 @@ bool is_normalized_path(std::string_view in) noexcept {
 }
 
 std::string resolve_pattern_prefix(std::string_view pattern) {
+  return resolve_pattern_prefix_with(pattern, [](const std::string& p) {
+    std::optional<std::string> out;
+    if (char* r = ::realpath(p.c_str(), nullptr)) {
+      out.emplace(r);
+      std::free(r);
+    }
+    return out;
+  });
+}
+
+std::string resolve_pattern_prefix_with(
+    std::string_view pattern, const std::function<std::optional<std::string>(const std::string&)>& realpath) {
   if (pattern.empty() || pattern[0] != '/') return std::string(pattern);
   std::size_t m = first_meta(pattern);
   // The literal part that names existing objects: whole pattern when literal, else the
@@ -470,10 +483,9 @@ std::string resolve_pattern_prefix(std::string_view pattern) {
   // Longest existing prefix, component by component from the full literal down.
   std::string probe = lit;
   while (probe.size() > 1) {
-    char* real = ::realpath(probe.c_str(), nullptr);
+    std::optional<std::string> real = realpath(probe);
     if (real) {
-      std::string r(real);
-      std::free(real);
+      const std::string& r = *real;
       if (is_proc(r)) return std::string(pattern);
       std::string out = escape(r);
       std::string_view rest = std::string_view(lit).substr(probe.size());

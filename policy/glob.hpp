@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -96,6 +97,10 @@ bool is_normalized_path(std::string_view in) noexcept;
 // resolved: they name the calling process and would bind the rule to guardian itself.
 // Also used by `profile explain` to resolve a query path as far as it exists.
 std::string resolve_pattern_prefix(std::string_view pattern);
+// The same with realpath(3) answered by `realpath` (nullopt: it fails); FsFacts offers one
+// that a whole profile's rules share (resolve_pattern_prefix in fs_facts.hpp).
+std::string resolve_pattern_prefix_with(
+    std::string_view pattern, const std::function<std::optional<std::string>(const std::string&)>& realpath);
 
 // Shell-style match of a name (no path semantics): '*' any run, '?' one character.
 // Used for environment variable names.

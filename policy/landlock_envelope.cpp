@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "fs_facts.hpp"
+#include "link_cache.hpp"
 #include "landlock_ports.hpp"
 
 namespace guardian::policy {
@@ -62,7 +63,9 @@ bool is_unscanned(const std::string& dir) {
 
 class Builder {
  public:
-  Builder(Envelope& env, bool follow_aliases) : env_(env), follow_aliases_(follow_aliases) {}
+  Builder(Envelope& env, bool follow_aliases, std::shared_ptr<FsFacts> facts, LinkCache* cache, bool reuse)
+      : env_(env), owned_facts_(facts ? std::move(facts) : std::make_shared<FsFacts>()),
+        facts_(owned_facts_.get()), follow_aliases_(follow_aliases), reader_{kScanBudget + 1, kScanBudget, cache, reuse} {}
 
   // Adds the envelope entry for one path pattern with the given access. Write rules must be
   // added before read and exec rules (expansion below asks what is writable).
@@ -81,7 +84,7 @@ class Builder {
         widen_proc(access, why);
         return;
       }
-      bool dir = facts_.is_dir(*real).value_or(false);
+      bool dir = facts_->is_dir(*real).value_or(false);
       std::string rest = prefix.size() < pattern.size() ? pattern.substr(prefix.size()) : "";
       while (!rest.empty() && rest[0] == '/') rest.erase(0, 1);
       if (dir && !rest.empty() && depth < 4 && expand(*real, rest, access, why, depth)) return;
@@ -140,7 +143,7 @@ class Builder {
       }
       matches.push_back(name);
     }
-    if (complete) facts_.add_listing(dir, std::move(listing), false);
+    if (complete) facts_->add_listing(dir, std::move(listing), false);
     if (too_many) return false;
     if (matches.empty()) note(fmt::format("'{}/{}' matches nothing now: nothing granted for {}", dir, rest, why));
     std::sort(matches.begin(), matches.end());
@@ -163,7 +166,7 @@ class Builder {
   void add_file(const std::string& path, std::uint8_t access, const std::string& why) {
     auto real = resolve(path);
     if (!real) return;
-    auto dir = facts_.is_dir(*real);
+    auto dir = facts_->is_dir(*real);
     if (!dir) return;
     put(*real, access, *dir, why);
   }
@@ -186,9 +189,11 @@ class Builder {
     reader_.finish();
     std::vector<FsFacts::DirLinks*> dirs;
     std::vector<const std::vector<const Scan*>*> scans_of;
+    bool cached = false;  // some listing came from the cache: chains that add are re-read
     for (const auto& [dir, scans] : by_dir) {
       FsFacts::DirLinks* d = reader_.find(dir);
       if (!d) continue;  // cannot happen: every scan's directory was added
+      cached = cached || d->from_cache;
       dirs.push_back(d);
       scans_of.push_back(&scans);
     }
@@ -196,7 +201,7 @@ class Builder {
     // through a link of another (/usr/bin/java -> /etc/alternatives/java) finds it read.
     std::vector<std::pair<const std::vector<FsFacts::Entry>*, const std::vector<FsFacts::Node>*>> kept;
     for (FsFacts::DirLinks* d : dirs)
-      kept.push_back(d->entries.size() <= kScanBudget ? facts_.add_listing(std::move(*d))
+      kept.push_back(d->entries.size() <= kScanBudget ? facts_->add_listing(std::move(*d))
                                                       : std::pair{&d->entries, &d->nodes});
     std::vector<const Scan*> wanted;
     for (std::size_t k = 0; k < dirs.size(); ++k) {
@@ -218,12 +223,20 @@ class Builder {
         bool is_dir = false;
         auto target = trusted_target(link, is_dir, access, true, &first);
         if (!target) continue;
+        bool adds = std::any_of(wanted.begin(), wanted.end(), [&](const Scan* sc) { return !covered(*target, sc->access); });
+        if (adds && cached && !verified(link, *target, is_dir, access)) {
+          cache_mismatch_ = true;  // compute_envelope starts again without the cache
+          return;
+        }
         for (const Scan* sc : wanted)
           if (!covered(*target, sc->access))
             put(*target, sc->access, is_dir, fmt::format("alias {} of {}", link, sc->why));
       }
     }
   }
+
+  // A listing from the cache said something that did not match the file system.
+  bool cache_mismatch() const { return cache_mismatch_; }
 
   void note(std::string n) {
     if (std::find(env_.notes.begin(), env_.notes.end(), n) == env_.notes.end())
@@ -355,10 +368,10 @@ class Builder {
       const std::string& here = parent_resolved ? cur : built;
       // What `here` is comes from facts_: a listing of its directory when one was read
       // (the scanned directory itself, or one where many chains end), else readlink().
-      const FsFacts::Node& node = hop == 0 && first ? *first : facts_.node(here);
+      const FsFacts::Node& node = hop == 0 && first ? *first : facts_->node(here);
       if (node.kind == FsFacts::Kind::absent) return std::nullopt;
       if (node.kind != FsFacts::Kind::link) {
-        auto d = facts_.is_dir(here);
+        auto d = facts_->is_dir(here);
         if (!d) return std::nullopt;
         is_dir = *d;
         return here;
@@ -395,10 +408,22 @@ class Builder {
     return std::nullopt;
   }
 
+  // The chain from `link` read afresh (no listing from the cache, every link read now)
+  // ends where the cached one did: only then may it widen the envelope. A forged or stale
+  // cache can so make the envelope narrower (a chain wrongly found covered), never wider.
+  bool verified(const std::string& link, const std::string& target, bool is_dir, std::uint8_t access) {
+    FsFacts* kept = facts_;
+    facts_ = &fresh_facts_;
+    bool fresh_dir = false;
+    auto fresh = trusted_target(link, fresh_dir, access, true, nullptr);
+    facts_ = kept;
+    return fresh && *fresh == target && fresh_dir == is_dir;
+  }
+
   std::string resolved_dir(const std::string& dir) { return resolve(dir).value_or(dir); }
 
   // realpath(3), answered from facts_ (prefixes share their leading components).
-  const std::optional<std::string>& resolve(const std::string& path) { return facts_.realpath(path); }
+  const std::optional<std::string>& resolve(const std::string& path) { return facts_->realpath(path); }
 
   void widen_proc(std::uint8_t access, const std::string& why) {
     note("rules under /proc/self or /proc/PID are widened to /proc (Landlock names inodes, and "
@@ -433,10 +458,14 @@ class Builder {
   std::vector<const EnvelopePath*> writers_;  // entries of by_path_ granting write
   mutable std::unordered_map<std::string, std::uint8_t, PathHash, std::equal_to<>> masks_;  // dir_masks
   std::vector<Scan> scans_;
-  FsFacts facts_;  // every readlink/stat/listing of this computation, made once
+  std::shared_ptr<FsFacts> owned_facts_;
+  FsFacts* facts_;  // every readlink/stat/listing of this computation, made once
+  // Lookups made afresh to check a chain that used a listing from the cache (verified()).
+  FsFacts fresh_facts_;
+  bool cache_mismatch_ = false;
   bool follow_aliases_;
   // Reads the scans' directories as they are found (EnvelopeOptions::follow_aliases only).
-  LinkReader reader_{kScanBudget + 1, kScanBudget};
+  LinkReader reader_;
 };
 
 }  // namespace
@@ -460,7 +489,7 @@ std::string literal_prefix(const std::string& pattern) {
 
 Envelope compute_envelope(const Profile& profile, const EnvelopeOptions& opts) {
   Envelope env;
-  Builder b(env, opts.follow_aliases);
+  Builder b(env, opts.follow_aliases, opts.facts, opts.link_cache, opts.reuse_link_cache);
   // Write rules first: expanding read and exec globs depends on what is writable.
   for (const auto& r : profile.write) b.add_pattern(r.pattern, kEnvWrite, describe("write", r.pattern, r.origin));
   for (const auto& p : opts.extra_write) b.add_pattern(p, kEnvWrite, "write " + p + " (command line)");
@@ -472,6 +501,13 @@ Envelope compute_envelope(const Profile& profile, const EnvelopeOptions& opts) {
   for (const auto& p : opts.extra_exec) b.add_file(p, kEnvExec, "the command itself");
   for (const auto& p : opts.loaders) b.add_file(p, kEnvExec, "dynamic loader");
   if (opts.follow_aliases) b.follow_aliases();
+  if (b.cache_mismatch()) {
+    // Read everything afresh (and keep that in the cache instead).
+    EnvelopeOptions fresh = opts;
+    fresh.facts = nullptr;
+    fresh.reuse_link_cache = false;
+    return compute_envelope(profile, fresh);
+  }
   b.finish();
 
   for (const auto& r : profile.connect) add_net(env.connect, env, r.text, "connect");

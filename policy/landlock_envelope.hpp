@@ -9,12 +9,16 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "profile.hpp"
 
 namespace guardian::policy {
+
+class FsFacts;
+class LinkCache;
 
 // Abstract access classes; guardian/launch/landlock maps them to the kernel's bits per ABI.
 enum EnvelopeAccess : std::uint8_t {
@@ -67,6 +71,15 @@ struct EnvelopeOptions {
   // Extra allow rules given on the command line (--allow-read etc.), already expanded.
   std::vector<std::string> extra_read, extra_write, extra_exec_rules;
   std::vector<std::string> extra_connect, extra_bind;
+  // The facts the profile's load read (LoadResult::facts), a few milliseconds old: its rule
+  // prefixes resolve again from memory. Taken over by the computation (not thread-safe);
+  // null: everything is read afresh.
+  std::shared_ptr<FsFacts> facts;
+  // Listings and link texts of the alias scans' directories kept between runs (LinkCache:
+  // `guardian run` uses the user's); null: every directory is read. Nothing from it widens
+  // the envelope unchecked. `reuse_link_cache` false: read afresh, and keep that.
+  LinkCache* link_cache = nullptr;
+  bool reuse_link_cache = true;
 };
 
 // The literal leading part of a pattern: every component before the first one holding a

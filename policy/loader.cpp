@@ -276,6 +276,7 @@ LoadResult Loader::finish() {
   }
   profile_.sha256 = sha256_hex(sha_input_);
   r.profile = std::move(profile_);
+  r.facts = std::move(facts_);
   return r;
 }
 

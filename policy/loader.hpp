@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,8 @@
 #include "profile.hpp"
 
 namespace guardian::policy {
+
+class FsFacts;
 
 // A located load error, printed as FILE:LINE:COL: message.
 struct LoadError {
@@ -32,6 +35,11 @@ struct LoadContext {
 struct LoadResult {
   std::optional<Profile> profile;
   std::vector<LoadError> errors;  // empty on success
+  // What resolving the rules' prefixes read of the file system (readlinks, listings): the
+  // Landlock envelope resolves the same prefixes and more of the same directories, and
+  // reuses them (EnvelopeOptions::facts) instead of asking the kernel again. Not shared
+  // between threads: whoever takes it owns it.
+  std::shared_ptr<FsFacts> facts;
 };
 
 // The built-in variables from the process: HOME ($HOME, else the password database), CWD

@@ -2,12 +2,14 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
 
+#include "policy/fs_facts.hpp"
 #include "policy/loader.hpp"
 #include "policy/sha256.hpp"
 
@@ -74,6 +76,8 @@ class Loader {
   std::string sha_input_;
   bool env_drop_given_ = false;
   std::size_t rule_count_ = 0;
+  // What resolving the rules' prefixes read of the file system; handed on in LoadResult.
+  std::shared_ptr<FsFacts> facts_ = std::make_shared<FsFacts>();
 };
 
 }  // namespace guardian::policy

@@ -221,7 +221,7 @@ bool Loader::path_pattern(const Unit& u, const YAML::Node& n, const std::string&
     error(u.display, n.Mark(), "bad pattern '" + written + "': " + err);
     return false;
   }
-  *out = PathRule{p, origin(u, n, written), resolve_pattern_prefix(p)};
+  *out = PathRule{p, origin(u, n, written), resolve_pattern_prefix(p, *facts_)};
   return true;
 }
 
@@ -255,7 +255,7 @@ void Loader::net_list(const Unit& u, const YAML::Node& n, const std::string& wha
       continue;
     }
     NetRule r{text, origin(u, e, written), {}};
-    if (is_unix_path && text.size() > 6) r.resolved = "unix:" + resolve_pattern_prefix(text.substr(5));
+    if (is_unix_path && text.size() > 6) r.resolved = "unix:" + resolve_pattern_prefix(text.substr(5), *facts_);
     out->push_back(std::move(r));
   }
 }

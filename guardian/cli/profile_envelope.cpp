@@ -66,7 +66,9 @@ int profile_envelope_main(int argc, char** argv) {
     for (const auto& e : lr.errors) std::fprintf(stderr, "%s\n", e.str().c_str());
     return kExitGuardianFailure;
   }
-  policy::Envelope env = policy::compute_envelope(*lr.profile);
+  policy::EnvelopeOptions eo;
+  eo.facts = std::move(lr.facts);  // the load's readlinks, not made twice
+  policy::Envelope env = policy::compute_envelope(*lr.profile, eo);
   int abi = launch::landlock_abi();
   std::printf("# Landlock envelope of profile '%s' (a superset of it: Landlock can only allow)\n",
               ref.c_str());

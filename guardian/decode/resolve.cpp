@@ -294,7 +294,9 @@ bool Resolver::resolve(pid_t tid, pid_t tgid, int dirfd, std::string_view raw,
 // lexical fold is the resolved path. Any symlink makes it fail with ELOOP: walk instead.
 bool Resolver::fast(int startfd, std::string_view raw,
                     const ResolveOpts& opts, Resolved& out) {
-  std::string path(raw);
+  // Reused buffers (this is every stat-family miss): no allocation once they have grown.
+  std::string& path = fast_path_;
+  path.assign(raw);
   struct open_how how {};
   how.flags = O_PATH | O_CLOEXEC | (opts.follow ? 0 : O_NOFOLLOW);
   how.resolve = RESOLVE_NO_SYMLINKS;
@@ -302,8 +304,6 @@ bool Resolver::fast(int startfd, std::string_view raw,
   std::size_t end = path.size();
   while (end > 1 && path[end - 1] == '/') --end;
   std::size_t slash = path.rfind('/', end - 1);
-  std::string dir = slash == std::string::npos ? std::string(".") : path.substr(0, slash + 1);
-  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
 
   int fd = static_cast<int>(::syscall(SYS_openat2, startfd, path.c_str(), &how, sizeof how));
   if (fd < 0 && errno != ENOENT) return false;
@@ -317,8 +317,10 @@ bool Resolver::fast(int startfd, std::string_view raw,
   // which, and to hold the parent.
   if (!out.exists && !opts.need_parent) out.err = ENOENT;
   if (opts.need_parent) {
+    if (slash == std::string::npos) dir_.assign(".");
+    else dir_.assign(path, 0, slash + 1);
     how.flags = O_PATH | O_CLOEXEC | O_DIRECTORY;
-    int pfd = static_cast<int>(::syscall(SYS_openat2, startfd, dir.c_str(), &how, sizeof how));
+    int pfd = static_cast<int>(::syscall(SYS_openat2, startfd, dir_.c_str(), &how, sizeof how));
     if (pfd < 0) {
       out.target.reset();
       out.exists = false;
@@ -326,7 +328,8 @@ bool Resolver::fast(int startfd, std::string_view raw,
     }
     out.parent.reset(pfd);
   }
-  out.name = name;
+  if (slash == std::string::npos) out.name.assign(path);
+  else out.name.assign(path, slash + 1);
   out.path = out.lexical;
   return true;
 }

@@ -140,7 +140,7 @@ class Resolver {
   std::function<bool(std::string_view)> may_write_;
   UniqueFd root_;
   dev_t proc_dev_ = 0;
-  std::string scratch_, joined_, dir_;
+  std::string scratch_, joined_, dir_, fast_path_;
 };
 
 // Folds `rel` onto absolute `base` lexically (., .., duplicate slashes); result absolute.

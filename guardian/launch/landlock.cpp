@@ -17,6 +17,8 @@
 
 #include <fmt/format.h>
 
+#include "policy/link_cache.hpp"
+
 // The build host's headers are 6.1 (ABI 2); the kernel may offer more. Values as in the
 // kernel's include/uapi/linux/landlock.h.
 #ifndef LANDLOCK_ACCESS_FS_REFER
@@ -231,6 +233,9 @@ policy::EnvelopeOptions run_envelope_options(
     const std::string& command_path,
     const std::vector<std::pair<std::string, std::string>>& extra_rules) {
   policy::EnvelopeOptions o;
+  // The alias scans' listings from earlier runs (policy/link_cache.hpp): most of the
+  // envelope's cost, read again only when a scanned directory changed.
+  o.link_cache = &policy::LinkCache::user();
   if (!command_path.empty()) o.extra_exec.push_back(command_path);
   auto absolute = [](std::string p) {
     if (!p.empty() && p[0] == '~') {
@@ -252,6 +257,8 @@ policy::EnvelopeOptions run_envelope_options(
   }
   return o;
 }
+
+void preload_envelope_cache() { policy::LinkCache::user().preload(); }
 
 LandlockSetup prepare_landlock(const policy::Profile& profile, const policy::EnvelopeOptions& opts,
                                const std::string& off_reason) {

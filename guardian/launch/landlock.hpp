@@ -69,6 +69,10 @@ policy::EnvelopeOptions run_envelope_options(
     const std::string& command_path,
     const std::vector<std::pair<std::string, std::string>>& extra_rules);
 
+// Reads the user's cache of alias scans (policy::LinkCache::user) now rather than when the
+// envelope is computed: for the envelope's thread while it waits for the profile.
+void preload_envelope_cache();
+
 // Probes and builds. `off_reason` non-empty (e.g. "--no-landlock", "complain mode") turns
 // Landlock off on purpose. When Landlock is wanted but the kernel lacks it or the ruleset
 // cannot be built, one line goes to stderr and the session runs with the supervisor alone:

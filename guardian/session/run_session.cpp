@@ -160,6 +160,7 @@ int run_session(const RunOptions& opts) {
     try {
       landlock_thread = std::jthread([job = envelope_job.get_future(), &landlock_promise]() mutable {
         EnvelopeJob j;
+        launch::preload_envelope_cache();  // read while the profile is parsed
         try {
           j = job.get();
         } catch (const std::future_error&) {
@@ -233,6 +234,7 @@ int run_session(const RunOptions& opts) {
   // The envelope's job: on its thread, or here when there is none (or Landlock is off:
   // then only the kernel's ABI is asked).
   policy::EnvelopeOptions envelope_options = launch::run_envelope_options(cmd.real, opts.extra_rules);
+  envelope_options.facts = std::move(loaded.facts);  // the load's readlinks, not made twice
   if (landlock_thread.joinable()) {
     envelope_job.set_value(EnvelopeJob{&profile, std::move(envelope_options)});
   } else {

@@ -1,11 +1,14 @@
 // Path pattern semantics (spec §2): *, ?, {a,b}, **, DIR/** matching DIR, normalisation.
 #include "policy/glob.hpp"
 
+#include <unistd.h>
+
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
 
+#include "policy/fs_facts.hpp"
 #include "policy_fixture.hpp"
 
 using namespace guardian::policy;
@@ -153,6 +156,30 @@ TEST_CASE("rule prefixes resolve through symlinks, the rest kept as written") {
   CHECK(resolve_pattern_prefix(d.path + "/link/missing/x/**") == d.path + "/real/missing/x/**");
   CHECK(resolve_pattern_prefix("/proc/self/**") == "/proc/self/**");  // never bound to guardian
   CHECK(resolve_pattern_prefix("/g/nonexistent/**") == "/g/nonexistent/**");
+}
+
+TEST_CASE("rule prefixes resolved through shared facts read as the C library resolves them") {
+  guardian::test::TempDir d;
+  d.write("real/dir/f", "x");
+  d.write("real/file", "x");
+  REQUIRE(::symlink((d.path + "/real").c_str(), (d.path + "/link").c_str()) == 0);
+  REQUIRE(::symlink("real/dir", (d.path + "/rel").c_str()) == 0);
+  REQUIRE(::symlink("loop2", (d.path + "/loop1").c_str()) == 0);
+  REQUIRE(::symlink("loop1", (d.path + "/loop2").c_str()) == 0);
+  REQUIRE(::symlink("nowhere", (d.path + "/dangling").c_str()) == 0);
+  // One FsFacts for every rule, as the loader keeps one per load: answers must not depend
+  // on what an earlier rule made it remember.
+  guardian::policy::FsFacts facts;
+  for (const std::string tail :
+       {"/link/dir/*.c", "/link/dir/f", "/link/missing/x/**", "/rel/f", "/rel/../file", "/real/file/x/**",
+        "/loop1/**", "/dangling", "/dangling/x/*", "/link", "/link/**", "/real/dir/f"}) {
+    std::string p = d.path + tail;
+    CAPTURE(p);
+    CHECK(resolve_pattern_prefix(p, facts) == resolve_pattern_prefix(p));
+  }
+  CHECK(resolve_pattern_prefix("/proc/self/**", facts) == "/proc/self/**");
+  // The shared leading directories were read once, not once per rule.
+  CHECK(facts.counts().readlink < 40);
 }
 
 TEST_CASE("wildcard_match for environment names") {
