@@ -35,13 +35,29 @@ dead() {
   done
   return 0
 }
+# running PATTERN: pids of live (not zombie) processes whose command line is PATTERN.
+running() {
+  for p in $(pgrep -f -x "$1"); do
+    [ -r "/proc/$p/stat" ] && [ "$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -c1)" != Z ] && echo "$p"
+  done
+}
 # settled NAME PREFIX: both files stop growing and both pids are gone.
 settled() {
   for s in c d; do
     f=$2.$s
     [ -f "$f" ] || { check "$1: $s ran" yes no; continue; }
     pid=$(awk 'NR == 1 {print $2}' "$f")
-    if dead "$pid"; then check "$1: $s is gone" gone gone; else check "$1: $s is gone" gone "alive ($(head -1 "$f"))"; kill -9 "$pid" 2>/dev/null; fi
+    # Killed after creating its file, before writing its first line (a loaded machine): no
+    # pid to watch (an empty one made dead() watch /proc//stat, which is /proc/stat); then
+    # no process may still run the attack with this prefix.
+    [ -n "$pid" ] || { sleep 1; pid=$(awk 'NR == 1 {print $2}' "$f"); }
+    if [ -z "$pid" ]; then
+      n=0
+      while [ -n "$(running "$T/proc_outlive $2 (wait|exit)")" ]; do
+        n=$((n + 1)); [ "$n" -gt 30 ] && break; sleep 0.1
+      done
+      check "$1: $s is gone" gone "$([ "$n" -gt 30 ] && echo "alive (no first line: $(running "$T/proc_outlive $2 (wait|exit)"))" || echo gone)"
+    elif dead "$pid"; then check "$1: $s is gone" gone gone; else check "$1: $s is gone" gone "alive ($(head -1 "$f"))"; kill -9 "$pid" 2>/dev/null; fi
     a=$(lines "$f"); sleep 0.3; b=$(lines "$f")
     check "$1: $s stopped writing" "$a" "$b"
   done
