@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 namespace guardian::procfs {
 
@@ -28,6 +29,25 @@ std::size_t max_dirs() {
     return std::min<std::size_t>(kMaxDirs, std::max<rlim_t>(rl.rlim_cur / 4, 1));
   }();
   return n;
+}
+
+// How many held links (PidDirs::Link) our descriptor limit allows: a quarter of what the
+// directory cache may hold, at most 32 (none under a very low limit).
+std::size_t link_slots() {
+  static const std::size_t n = std::min<std::size_t>(32, max_dirs() / 4);
+  return n;
+}
+
+// "fd/N" -> N, "cwd" -> -1, anything else -> -2 (not held).
+int link_key(const char* rel) {
+  if (std::strcmp(rel, "cwd") == 0) return -1;
+  if (std::strncmp(rel, "fd/", 3) != 0 || !rel[3]) return -2;
+  long v = 0;
+  for (const char* p = rel + 3; *p; ++p) {
+    if (*p < '0' || *p > '9' || v > (1L << 30)) return -2;
+    v = v * 10 + (*p - '0');
+  }
+  return static_cast<int>(v);
 }
 }  // namespace
 
@@ -51,6 +71,7 @@ int PidDirs::dir(pid_t tid, bool fresh, int& err) {
   int fd = ::open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0 && (errno == EMFILE || errno == ENFILE) && !dirs_.empty()) {
     dirs_.clear();  // our descriptors are needed more than the cache
+    forget_links();
     fd = ::open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
   }
   if (fd < 0) {
@@ -63,8 +84,33 @@ int PidDirs::dir(pid_t tid, bool fresh, int& err) {
   return fd;
 }
 
+void PidDirs::forget_links() noexcept {
+  for (Link& l : links_) l = Link{};
+}
+
+// Held links. readlinkat(held, "") reads the link the way a lookup of /proc/TID/fd/N would
+// (the kernel takes descriptor N of that thread, or its cwd, when the link is read, not
+// when it was opened), without the lookup of its name and of its directory. Why safe
+// against PID reuse: as the directories, the link is bound to that thread's struct pid; a
+// read after the thread is gone fails and the entry is dropped. Descriptor N closed: the
+// read fails too, and the lookup below answers as before. An O_PATH descriptor of the link
+// holds nothing of the file it names (no open file, no lock, no writer count).
 bool PidDirs::readlink(pid_t tid, const char* rel, std::string& out, int& err) {
   char buf[4096];
+  const int key = link_slots() ? link_key(rel) : -2;
+  Link* slot = nullptr;
+  if (key != -2) {
+    auto h = static_cast<std::size_t>(tid) * 31u + static_cast<std::size_t>(key + 2);
+    slot = &links_[h % link_slots()];
+    if (slot->tid == tid && slot->fd == key && slot->link) {
+      ssize_t n = ::readlinkat(slot->link.get(), "", buf, sizeof buf);
+      if (n >= 0 && n < static_cast<ssize_t>(sizeof buf)) {
+        out.assign(buf, static_cast<std::size_t>(n));
+        return true;
+      }
+      slot->link.reset();  // the long way says what happened
+    }
+  }
   for (int attempt = 0; attempt < 2; ++attempt) {
     int d = dir(tid, attempt > 0, err);
     if (d < 0) return false;
@@ -75,6 +121,17 @@ bool PidDirs::readlink(pid_t tid, const char* rel, std::string& out, int& err) {
         return false;
       }
       out.assign(buf, static_cast<std::size_t>(n));
+      if (slot) {
+        // Held from the second read on: a link read once (most descriptors) costs no open.
+        if (slot->tid == tid && slot->fd == key) {
+          int l = ::openat(d, rel, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+          if (l >= 0) slot->link.reset(l);
+        } else {
+          *slot = Link{};
+          slot->tid = tid;
+          slot->fd = key;
+        }
+      }
       return true;
     }
     err = errno;

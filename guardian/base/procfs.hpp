@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <array>
 #include <cstddef>
 #include <string>
 #include <unordered_map>
@@ -33,6 +34,8 @@ const char* fd_name(int fd, char* buf);
 class PidDirs {
  public:
   // readlinkat(/proc/TID, rel): false with err set (ESRCH when the thread is gone).
+  // "fd/N" and "cwd" asked again for the same thread are read through a held O_PATH
+  // descriptor of that link (see Link in procfs.cpp): a third cheaper, no lookup.
   bool readlink(pid_t tid, const char* rel, std::string& out, int& err);
   // openat(/proc/TID, rel, flags | O_CLOEXEC): the new descriptor, or -1 with err set.
   int open(pid_t tid, const char* rel, int flags, int& err);
@@ -42,6 +45,15 @@ class PidDirs {
  private:
   int dir(pid_t tid, bool fresh, int& err);
   std::unordered_map<pid_t, UniqueFd> dirs_;
+  // A magic link of one thread ("fd/N": fd = N, "cwd": fd = -1), held once it was read
+  // twice. Direct-mapped by (tid, fd); `link` empty while only seen once.
+  struct Link {
+    pid_t tid = 0;
+    int fd = -2;
+    UniqueFd link;
+  };
+  std::array<Link, 32> links_;
+  void forget_links() noexcept;
 };
 
 // The instance the decoders share (the supervisor has one loop).

@@ -3,7 +3,6 @@
  * a pidfd. A namespace descriptor received from outside the session would move it into a
  * view of files or network that guardian's decisions were not made in; under guardian
  * every setns must be refused (EPERM) before the kernel acts on it. */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>

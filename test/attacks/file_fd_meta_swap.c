@@ -6,7 +6,8 @@
  * clone with CLONE_FILES, which ptrace reports as a plain fork. The supervisor continues these
  * calls without a copy of the descriptor only when no other task shares the table, so any
  * of these must keep the emulation. Exit 1 when T/ro/ro.txt changed (the runner checks
- * its mode and times too). */
+ * its mode and times too). A first round has no swapper: N names the writable file, then
+ * the read-only one. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -80,6 +81,20 @@ int main(int argc, char** argv) {
   if (fd_ok < 0 || fd_ro < 0) { perror("open"); return 2; }
   struct stat before;
   if (fstat(fd_ro, &before) != 0) return 2;
+  dup2(fd_ok, N);
+
+  /* Alone first (no other task shares the table: the supervisor continues these calls,
+   * deciding on /proc/TID/fd/N, which it reads through a held link once read twice): N
+   * names the writable file for a while, then the read-only one. */
+  for (int i = 0; i < 4; ++i) syscall(SYS_fchmod, N, 0644);
+  dup2(fd_ro, N);
+  long alone = (syscall(SYS_fchmod, N, 0666) == 0) + (syscall(SYS_utimensat, N, NULL, kOld, 0) == 0) +
+               (fsetxattr(N, "user.pwned", "1", 1, 0) == 0) + (fchown(N, getuid(), getgid()) == 0);
+  fprintf(stderr, "file_fd_meta_swap: alone: %ld calls succeeded\n", alone);
+  if (changed(&before)) {
+    fprintf(stderr, "file_fd_meta_swap: read-only file CHANGED\n");
+    return 1;
+  }
   dup2(fd_ok, N);
 
   pthread_t th;
