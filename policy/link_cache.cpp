@@ -20,11 +20,17 @@ namespace {
 // budget is another listing).
 constexpr std::string_view kHeader = "guardian-alias-links 1\n";
 
+// Only under a directory of our own: `sudo guardian run` keeps HOME=/home/USER, where root
+// must not make a directory the user then cannot use (nor read one the user made).
 std::string cache_file() {
+  auto own = [](const char* dir) {
+    struct stat st {};
+    return ::stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid();
+  };
   const char* xdg = std::getenv("XDG_CACHE_HOME");
-  if (xdg && xdg[0] == '/') return std::string(xdg) + "/guardian/alias-links";
+  if (xdg && xdg[0] == '/') return own(xdg) ? std::string(xdg) + "/guardian/alias-links" : std::string();
   const char* home = std::getenv("HOME");
-  if (home && home[0] == '/') return std::string(home) + "/.cache/guardian/alias-links";
+  if (home && home[0] == '/' && own(home)) return std::string(home) + "/.cache/guardian/alias-links";
   return {};
 }
 
