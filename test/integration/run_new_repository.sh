@@ -33,6 +33,17 @@ before=$(snapshot)
 "$G" run -- /bin/sh -c 'cd old && git config core.fsmonitor "touch /tmp/x"; echo evil >.git/hooks/pre-commit;
   chmod +x .git/hooks/pre-commit.sample; mv .git/config .git/c2' >/dev/null 2>&1
 check "the older repository's hooks and config are unchanged" "$before" "$(snapshot)"
+# .git/commondir moves where git takes hooks and config from: pointed at a directory the
+# session filled (a copy of the repository with a hook), git in the older one would run it.
+rm -f "$T/pwned"
+"$G" run -- /bin/sh -c 'mkdir -p evil/hooks && cp -r old/.git/config old/.git/objects old/.git/refs evil/ &&
+  printf "#!/bin/sh\ntouch $1\n" >evil/hooks/post-checkout && chmod +x evil/hooks/post-checkout &&
+  echo "$PWD/evil" >old/.git/commondir; mkdir -p old/.git/worktrees/w && echo "$PWD/evil" >old/.git/worktrees/w/commondir' \
+  sh "$T/pwned" >/dev/null 2>&1
+git -C old checkout -q -b via-commondir >/dev/null 2>&1
+check "the older repository's commondir is not written" "no no" \
+  "$([ -e old/.git/commondir ] && echo yes || echo no) $([ -e "$T/pwned" ] && echo yes || echo no)"
+rm -rf evil old/.git/worktrees
 
 # The race: whole repositories swapped (allowed: the same verdicts below both names) while
 # hooks and config are written through the new repository's path.
