@@ -12,7 +12,9 @@
 // The file is the user's and a session may be allowed to write there: nothing in it is
 // trusted to widen an envelope. The envelope checks afresh every chain that would add an
 // entry (policy/landlock_envelope.cpp), so a forged file can only make the envelope
-// narrower (exec or read of an alias refused by Landlock), never wider.
+// narrower (exec or read of an alias refused by Landlock), never wider. Narrower is still
+// a session spoiling later ones: `guardian run` write-protects the cache's directory from
+// the session (guardian:own-cache), whatever the profile lets it write.
 #pragma once
 
 #include <sys/stat.h>
@@ -54,6 +56,9 @@ class LinkCache {
   // Writes the file (a new one, renamed over the old) if anything was put since it was
   // read. Failures are ignored: a missing cache only costs time.
   void save();
+
+  // The file this cache is kept in ("" = none); the session may not write its directory.
+  const std::string& file() const noexcept { return file_; }
 
   // Directories kept at most (the least recently used beyond that are dropped at save).
   static constexpr std::size_t kMaxDirs = 64;

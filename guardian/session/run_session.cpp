@@ -31,6 +31,8 @@
 #include "launch/launch.hpp"
 #include "policy/engine.hpp"
 #include "policy/env.hpp"
+#include "policy/glob.hpp"
+#include "policy/link_cache.hpp"
 #include "policy/loader.hpp"
 #include "seccomp/filter.hpp"
 #include "session/command.hpp"
@@ -218,6 +220,17 @@ int run_session(const RunOptions& opts) {
                                                opts.fast_path);
   if (!shim) return guardian_failure("guardian: " + shim.error().message);
   if (shim.value().active()) shim.value().allow_library(profile);
+  // guardian's own cache of alias scans (policy/link_cache.hpp) is the supervisor's to
+  // write, never the session's, even where the profile lets it write ~/.cache (pip's cache):
+  // a forged one would make later sessions' envelopes refuse what their profiles allow.
+  if (const std::string& f = policy::LinkCache::user().file(); f.rfind('/') != std::string::npos) {
+    policy::PathRule rule;
+    rule.pattern = f.substr(0, f.rfind('/')) + "/**";
+    rule.resolved = policy::resolve_pattern_prefix(rule.pattern);
+    rule.origin.file = "guardian:own-cache";
+    rule.origin.pattern = rule.pattern;
+    profile.deny_write.push_back(std::move(rule));
+  }
 
   // The DNS gate (issue 9): only when some rule names a host, since only then must the
   // session's queries be decided name by name (dns/gate.cpp). Resolving needs resolv.conf.
