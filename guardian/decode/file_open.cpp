@@ -184,6 +184,16 @@ bool Handler::Impl::held_for(const Resolved& r, int want) const {
   return (!wants_read || can_read) && (!wants_write || can_write);
 }
 
+bool Handler::Impl::born_in_session(int fd) const {
+  struct statx sx {};
+  if (::statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BTIME, &sx) != 0 ||
+      !(sx.stx_mask & STATX_BTIME))
+    return false;
+  return sx.stx_btime.tv_sec > session_began.tv_sec ||
+         (sx.stx_btime.tv_sec == session_began.tv_sec &&
+          sx.stx_btime.tv_nsec >= static_cast<std::uint32_t>(session_began.tv_nsec));
+}
+
 bool Handler::Impl::in_new_repository(const Resolved& r) const {
   std::vector<std::string_view> parts;
   for (std::size_t i = 0; i < r.path.size();) {
@@ -193,15 +203,7 @@ bool Handler::Impl::in_new_repository(const Resolved& r) const {
     i = j + 1;
   }
   if (parts.empty()) return false;
-  auto born_here = [&](int fd) {
-    struct statx sx {};
-    if (::statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BTIME, &sx) != 0 ||
-        !(sx.stx_mask & STATX_BTIME))
-      return false;
-    return sx.stx_btime.tv_sec > session_began.tv_sec ||
-           (sx.stx_btime.tv_sec == session_began.tv_sec &&
-            sx.stx_btime.tv_nsec >= static_cast<std::uint32_t>(session_began.tv_nsec));
-  };
+  auto born_here = [&](int fd) { return born_in_session(fd); };
   int at = -1;
   std::size_t level = 0;  // index in `parts` of the directory `at` is
   if (r.parent) {

@@ -2,6 +2,7 @@
 // as `write` on the resolved path(s), then performed by the supervisor on the descriptors
 // it checked (emulate/), so neither a rewritten path buffer nor a swapped symlink wins.
 #include <fcntl.h>
+#include <dirent.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -12,12 +13,14 @@
 #include <utime.h>
 
 #include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <vector>
 
 #include "base/procfs.hpp"
 #include "decode/impl.hpp"
 #include "emulate/emulate.hpp"
+#include "policy/file_ops.hpp"
 
 namespace guardian::decode {
 
@@ -57,6 +60,59 @@ int read_times(Ctx& c, int nr, std::uint64_t addr, struct timespec ts[2], bool& 
 }
 
 }  // namespace
+
+// A directory entry `r` (parent + name) that is a `.git` directory older than the session,
+// or holds one at any depth, where default's repository guard applies (its .git/config
+// would be guarded there). Repositories the session made move freely. Fails closed: an
+// unreadable or very large tree counts as holding one.
+bool Handler::Impl::holds_repository(Ctx& c, const Resolved& r) {
+  policy::Request probe;
+  probe.category = policy::Category::file;
+  probe.op = Op::write;
+  probe.pid = c.tgid;
+  const std::string probe_path = r.path + "/.git/config";  // Request::path is a view
+  probe.path = probe_path;
+  policy::Decision g = d->decide(probe);
+  if (g.verdict == policy::Verdict::allow || !g.rule || !policy::repository_guard(*g.rule)) return false;
+  if (r.name == ".git" || r.name == ".git/") {
+    UniqueFd self(::openat(r.parent.get(), ".git", O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    return !self || !born_in_session(self.get());
+  }
+  int top = ::openat(r.parent.get(), r.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (top < 0) return true;
+  std::vector<int> todo{top};
+  std::size_t seen = 0;
+  bool found = false;
+  while (!todo.empty()) {
+    int fd = todo.back();
+    todo.pop_back();
+    DIR* dir = found ? nullptr : ::fdopendir(fd);
+    if (!dir) {
+      ::close(fd);
+      continue;
+    }
+    while (dirent* e = ::readdir(dir)) {
+      if (++seen > 100000 || todo.size() > 4096) {
+        found = true;
+        break;
+      }
+      if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
+      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+      if (std::strcmp(e->d_name, ".git") == 0) {
+        UniqueFd git(::openat(::dirfd(dir), ".git", O_PATH | O_NOFOLLOW | O_CLOEXEC));
+        if (!git || !born_in_session(git.get())) {
+          found = true;
+          break;
+        }
+      }
+      int sub = ::openat(::dirfd(dir), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub >= 0) todo.push_back(sub);
+    }
+    ::closedir(dir);
+  }
+  for (int fd : todo) ::close(fd);
+  return found;
+}
 
 Response Handler::Impl::file_write(Ctx& c) {
   Response out;
@@ -149,6 +205,16 @@ Response Handler::Impl::file_write(Ctx& c) {
       };
       if (is_dir(r1) || ((fl & RENAME_EXCHANGE) && is_dir(r2))) {
         policy::Decision dm = d->decide_move(r1.path, r2.path);
+        // The guard of default (guardian:new-repository) spares a repository made in the
+        // session: moving an older one aside would free its place for a new one with hooks
+        // of its own (git clone of the old one, say) that the user's next git command there
+        // runs. A directory holding a repository therefore does not move by rename; mv
+        // copies it, and the older repository's hooks and config stay where they were.
+        if (dm.verdict == policy::Verdict::allow && c.t.can_inject_fd() &&
+            (holds_repository(c, r1) || ((fl & RENAME_EXCHANGE) && holds_repository(c, r2)))) {
+          dm.verdict = policy::Verdict::deny;
+          dm.rule = nullptr;
+        }
         if (dm.verdict != policy::Verdict::allow) {
           policy::Request req;
           req.category = policy::Category::file;

@@ -161,6 +161,11 @@ struct Handler::Impl {
   // the emulation uses, each step the ".." of the one before: the objects themselves,
   // whatever is renamed meanwhile. No descriptor, or no birth time: false.
   bool in_new_repository(const Resolved& r) const;
+  // The object `fd` was born (statx birth time) after the session began; unknown: false.
+  bool born_in_session(int fd) const;
+  // A directory the session renames holds a git repository that default guards
+  // (file_write.cpp): it is then copied, not moved.
+  bool holds_repository(Ctx& c, const Resolved& r);
   // A name that does not exist, which the profile lets this process stat: the kernel's
   // ENOENT for it tells nothing a stat would not (connect, exec answer it undecided).
   bool missing_but_visible(Ctx& c, const Resolved& r);
