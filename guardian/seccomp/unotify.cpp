@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 
 // Newer than the 6.1 headers of Debian 12.
 #ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
@@ -41,9 +40,7 @@ namespace {
 // dead one's mask. Affinity guards nothing, and the window is a few microseconds.
 class CpuHold {
  public:
-  // tid 0: no hold.
   explicit CpuHold(pid_t tid) : tid_(tid) {
-    if (tid <= 0) return;
     int cpu = ::sched_getcpu();
     if (cpu < 0 || cpu >= CPU_SETSIZE) return;
     if (::sched_getaffinity(tid, sizeof old_, &old_) != 0 || !CPU_ISSET(cpu, &old_) ||
@@ -67,12 +64,6 @@ class CpuHold {
   cpu_set_t old_;
   bool held_ = false;
 };
-
-std::int64_t now_ns() {
-  struct timespec ts {};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);  // vDSO: no syscall
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 std::size_t notif_size() {
   struct seccomp_notif_sizes sizes {};
@@ -138,14 +129,11 @@ bool Listener::send_fd(std::uint64_t id, pid_t tid, int local_fd, bool cloexec) 
   add.srcfd = static_cast<__u32>(local_fd);
   add.newfd_flags = cloexec ? O_CLOEXEC : 0;
   int remote;
-  const bool held = hold_.next();
-  const std::int64_t t0 = now_ns();
   {
-    CpuHold hold(held ? tid : 0);
+    CpuHold hold(tid);
     do remote = ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_ADDFD, &add);
     while (remote < 0 && errno == EINTR);
   }
-  if (remote >= 0) hold_.record(held, now_ns() - t0);
   if (remote < 0) {
     if (errno == ENOENT) return false;
     return send_error(id, errno == EMFILE ? EMFILE : errno);
@@ -154,34 +142,6 @@ bool Listener::send_fd(std::uint64_t id, pid_t tid, int local_fd, bool cloexec) 
   // an interrupted open is restarted by the kernel and gets a fresh one, leaking this
   // number in the tracee: a known limit of ADDFD without SEND.
   return send_value(id, remote);
-}
-
-bool Listener::HoldChooser::next() {
-  if (left_ > 1) {
-    --left_;
-    return hold_;
-  }
-  left_ = gap_;  // (record() sets it again once the sample is in)
-  return !hold_;  // a sample of the other way
-}
-
-void Listener::HoldChooser::record(bool held, std::int64_t ns) {
-  // A preemption or a page fault in the middle says nothing about either way: capped.
-  double x = static_cast<double>(std::min<std::int64_t>(ns, 200'000));
-  double& c = cost_[held ? 1 : 0];
-  if (held == hold_) {
-    c = c == 0 ? x : c + (x - c) / 8;
-    return;
-  }
-  // The other way's sample weighs more: it comes seldom, and the load may have changed.
-  c = c == 0 ? x : c + (x - c) / 2;
-  if (c < cost_[hold_ ? 1 : 0]) {
-    hold_ = held;
-    gap_ = kMinGap;
-  } else {
-    gap_ = std::min(gap_ * 2, kMaxGap);
-  }
-  left_ = gap_;
 }
 
 bool NotifTracee::read(std::uint64_t addr, void* buf, std::size_t n) {

@@ -45,27 +45,8 @@ class Listener {
   bool send_value(std::uint64_t id, std::int64_t value);
   // ADDFD (without the SEND flag, so that the fast wake-up is kept) then NOTIF_SEND with the
   // new descriptor's number. Errors other than ENOENT are answered as that errno. `tid`,
-  // the notifying thread, may be kept on this CPU during ADDFD (CpuHold in unotify.cpp),
-  // when HoldChooser finds that faster.
+  // the notifying thread, is kept on this CPU during ADDFD (see CpuHold in unotify.cpp).
   bool send_fd(std::uint64_t id, pid_t tid, int local_fd, bool cloexec);
-
-  // Whether to keep the tracee on our CPU during ADDFD, chosen by measuring both ways: on
-  // an idle machine the hold saves an idle CPU's wake-up (~25 us per open on a VM); with the
-  // other CPUs busy it only costs its three syscalls and makes the tracee wait for this CPU
-  // (~6 us per open). The way in use is timed on every ADDFD, the other one now and then
-  // (every 8th to 128th ADDFD, less often while it keeps losing), and the cheaper one wins.
-  class HoldChooser {
-   public:
-    bool next();                                  // hold for this ADDFD?
-    void record(bool held, std::int64_t ns);      // what it cost, hold syscalls included
-    bool holding() const noexcept { return hold_; }
-
-   private:
-    static constexpr std::uint32_t kMinGap = 8, kMaxGap = 128;
-    bool hold_ = true;  // as before measurements: the idle machine's choice
-    std::uint32_t gap_ = kMinGap, left_ = 2;
-    double cost_[2] = {0, 0};  // smoothed ns per ADDFD: [0] without, [1] with the hold
-  };
 
  private:
   friend class NotifTracee;
@@ -77,7 +58,6 @@ class Listener {
   mutable std::unordered_map<pid_t, UniqueFd> pidfds_;
   std::vector<unsigned char> buf_;  // >= kernel's sizeof(struct seccomp_notif)
   bool wait_killable_ = false;
-  HoldChooser hold_;
 };
 
 // decode::Tracee for a thread stopped in a seccomp notification.
