@@ -247,7 +247,10 @@ Response Handler::Impl::net_send(Ctx& c) {
     int flags = c.iarg(3);
     auto sock = c.t.take_fd(c.iarg(0));
     if (!sock) return error(EBADF);
-    if (sock_type(sock.value().get()) == SOCK_STREAM) return cont();
+    // On a stream socket the name is ignored, but for TCP fast open (MSG_FASTOPEN), which
+    // connects to it without passing connect()'s checks (Landlock's included): decided and
+    // sent by us, as for sendmsg.
+    if (sock_type(sock.value().get()) == SOCK_STREAM && !(flags & MSG_FASTOPEN)) return cont();
     long n_sent = 0;
     for (std::size_t i = 0; i < vlen; ++i) {
       auto p = std::make_shared<Prepared>();
