@@ -4,7 +4,7 @@
 # Each case runs in two fresh copies of the same project; tools that are missing are skipped.
 . "$(dirname "$0")/run_lib.sh"
 export HOME="$T/home" TMPDIR="$T/tmp" LANG=C LC_ALL=C PATH=/usr/bin:/bin
-export npm_config_update_notifier=false
+export npm_config_update_notifier=false GIT_AUTHOR_DATE=2020-01-01T00:00:00Z GIT_COMMITTER_DATE=2020-01-01T00:00:00Z
 mkdir -p "$HOME" "$TMPDIR"
 ran=0
 # parity NAME PROFILE SETUP CMD: SETUP (sh) prepares $T/n and $T/g alike; CMD (sh) runs in
@@ -30,8 +30,8 @@ parity() {
   else check "$name: stdout" same "differs: $(diff "$T/n.out" "$T/g.out" | head -8)"; fi
   if cmp -s "$T/n.err" "$T/g.err"; then check "$name: stderr" same same
   else check "$name: stderr" same "differs: $(diff "$T/n.err" "$T/g.err" | head -8)"; fi
-  (cd "$T/n" && find . -path ./.git -prune -o -print0 | sort -z | xargs -0 stat -c '%n %A %s') >"$T/n.ls" 2>&1
-  (cd "$T/g" && find . -path ./.git -prune -o -print0 | sort -z | xargs -0 stat -c '%n %A %s') >"$T/g.ls" 2>&1
+  (cd "$T/n" && find . -name .git -prune -o -print0 | sort -z | xargs -0 stat -c '%n %A %s') >"$T/n.ls" 2>&1
+  (cd "$T/g" && find . -name .git -prune -o -print0 | sort -z | xargs -0 stat -c '%n %A %s') >"$T/g.ls" 2>&1
   if cmp -s "$T/n.ls" "$T/g.ls"; then check "$name: files" same same
   else check "$name: files" same "differs: $(diff "$T/n.ls" "$T/g.ls" | head -8)"; fi
 }
