@@ -3,11 +3,15 @@
 // session may use the objects it made, never another program's: attaching another's
 // segment reads and writes that program's memory, receiving from its queue takes its
 // messages. The get calls are performed here, so we know which numbers the session made.
+// POSIX message queues are decided as files below /dev/mqueue.
+#include <fcntl.h>
+#include <mqueue.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <string>
@@ -45,6 +49,54 @@ bool ctl_metadata(int kind, int cmd) {
 }
 
 }  // namespace
+
+// POSIX message queues (mq_open, mq_unlink): named in a file system of their own, shared
+// with the user's other programs, that no path the tracee gives reaches. Decided as the file
+// /dev/mqueue/NAME (where it is mounted by convention): reading, or writing when opened for
+// writing or creating, and unlinking. Performed here on our copy of the name (and of the
+// attributes), so that a thread rewriting them after the check changes nothing.
+Response Handler::Impl::mqueue(Ctx& c) {
+  Response out;
+  std::string name;
+  if (!c.t.read_string(c.arg(0), name, 255)) return error(name.size() > 255 ? ENAMETOOLONG : EFAULT);
+  if (!valid(c, out)) return out;
+  const bool unlink = c.n.nr == SYS_mq_unlink;
+  const int oflag = unlink ? 0 : c.iarg(1);
+  std::string path = "/dev/mqueue/" + name;
+  policy::Request req;
+  req.category = Category::file;
+  req.op = unlink || (oflag & (O_WRONLY | O_RDWR | O_CREAT)) ? Op::write : Op::read;
+  req.path = path;
+  req.lexical_path = path;
+  if (!judge(c, req, name, out)) return out;
+  if (unlink) return value(::syscall(SYS_mq_unlink, name.c_str()) == 0 ? 0 : -errno);
+  const mode_t mode = static_cast<mode_t>(c.arg(2)) & 07777 & ~umask_of(c);
+  struct mq_attr attr {};
+  const bool with_attr = (oflag & O_CREAT) && c.arg(3);
+  if (with_attr && !c.t.read(c.arg(3), &attr, sizeof attr)) return error(EFAULT);
+  if (!c.t.can_inject_fd()) {
+    // ptrace: the kernel runs it on our copies, in the page the tracee cannot write.
+    Response res = cont();
+    Redirect& rd = res.redirect;
+    rd.nr = SYS_mq_open;
+    rd.blob.assign(name.c_str(), name.size() + 1);
+    rd.blob.resize((rd.blob.size() + 7) & ~std::size_t{7});
+    std::size_t at = rd.blob.size();
+    rd.blob.append(reinterpret_cast<const char*>(&attr), sizeof attr);
+    rd.args = {0, static_cast<std::uint64_t>(static_cast<unsigned>(oflag)), mode,
+               with_attr ? at : 0, 0, 0};
+    rd.in_blob = with_attr ? (1u << 0) | (1u << 3) : (1u << 0);
+    return res;
+  }
+  long fd = ::syscall(SYS_mq_open, name.c_str(), oflag | O_CLOEXEC, mode, with_attr ? &attr : nullptr);
+  if (fd < 0) return error(errno);
+  Response res;
+  res.kind = Response::Kind::inject_fd;
+  res.fd.reset(static_cast<int>(fd));
+  res.cloexec = oflag & O_CLOEXEC;
+  res.fd_not_opath = true;
+  return res;
+}
 
 Response Handler::Impl::ipc(Ctx& c) {
   Response out;

@@ -84,6 +84,8 @@ Response Handler::Impl::process(Ctx& c) {
     case SYS_msgrcv: case SYS_msgctl: case SYS_semget: case SYS_semop: case SYS_semctl:
     case SYS_semtimedop:
       return ipc(c);
+    case SYS_mq_open: case SYS_mq_unlink:
+      return mqueue(c);
     default: break;
   }
   Response out;

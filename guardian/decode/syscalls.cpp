@@ -106,6 +106,9 @@ constexpr std::array kTable = {
     SyscallInfo{220, "semtimedop", F::process, K::notify},
     SyscallInfo{234, "tgkill", F::process, K::notify},
     SyscallInfo{235, "utimes", F::file_write, K::notify},
+    // POSIX message queues by name: decided as /dev/mqueue/NAME (decode/ipc.cpp).
+    SyscallInfo{240, "mq_open", F::process, K::notify},
+    SyscallInfo{241, "mq_unlink", F::process, K::notify},
     SyscallInfo{246, "kexec_load", F::system, K::errno_},
     SyscallInfo{248, "add_key", F::system, K::errno_},
     SyscallInfo{249, "request_key", F::system, K::errno_},

@@ -1,6 +1,6 @@
-/* Escape attempt: reach another program's System V IPC objects, which no path names. The
- * runner makes, outside the session, a shared memory segment and a message queue holding
- * the secret's token. The attack lists every segment and queue of the system by index
+/* Escape attempt: reach another program's System V IPC objects and POSIX message queues,
+ * which no path the program gives names. The runner makes, outside the session, a shared
+ * memory segment, a message queue and a POSIX queue (ATTACK_MQ) holding the secret's token. The attack lists every segment and queue of the system by index
  * (SHM_STAT, MSG_STAT: metadata, allowed), then attaches each segment it did not make for
  * reading and writing (writing "PWNED" over it) and receives from each queue, printing what
  * it gets; also by key (shmget/msgget of the runner's keys). Its own segment and queue must
@@ -9,6 +9,8 @@
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/shm.h>
+#include <fcntl.h>
+#include <mqueue.h>
 
 int main(int argc, char** argv) {
   fixture(argc, argv);
@@ -61,6 +63,19 @@ int main(int argc, char** argv) {
     if (id >= 0) { worked = 1; fprintf(stderr, "shmget by key: %d\n", id); }
     id = msgget(key, 0);
     if (id >= 0) { worked = 1; fprintf(stderr, "msgget by key: %d\n", id); }
+  }
+  const char* mqn = env_or("ATTACK_MQ", "");
+  if (*mqn) {
+    mqd_t q = mq_open(mqn, O_RDWR | O_NONBLOCK);
+    char b[16384];
+    ssize_t n = q == (mqd_t)-1 ? -1 : mq_receive(q, b, sizeof b, NULL);
+    if (n >= 0) {
+      worked = 1;
+      fprintf(stderr, "mq_receive: RECEIVED\n");
+      printf("%.*s\n", (int)n, b);
+    } else {
+      fprintf(stderr, "mq %s: %s\n", mqn, strerror(errno));
+    }
   }
   printf("proc_sysv_ipc: %s\n", worked ? "SOMETHING WORKED" : "all refused");
   return worked;
