@@ -12,6 +12,7 @@ namespace guardian::policy {
 namespace {
 
 constexpr std::size_t kMaxRules = 20000;
+constexpr std::size_t kMaxExpansion = 64 * 1024;
 const char* const kBuiltinVars[] = {"HOME", "CWD", "TMPDIR", "USER", "UID", "PROFILE_DIR"};
 
 bool valid_var_name(std::string_view s) {
@@ -193,6 +194,12 @@ bool Loader::expand(const Unit& u, const YAML::Node& at, const std::string& in, 
       std::string v;
       if (!value_of(name, &v)) return false;
       r += v;
+      // Variables that each name another several times grow exponentially with depth (a
+      // "billion laughs"): stop at a size no path or value needs.
+      if (r.size() > kMaxExpansion) {
+        error(u.display, at.Mark(), "this value expands to more than 64 KiB (variables that repeat each other?)");
+        return false;
+      }
       i = close + 1;
       continue;
     }

@@ -139,6 +139,21 @@ TEST_CASE("an error message stays on one line whatever bytes the file held") {
   CHECK(e.str() == "p.yaml:2:16: bad pattern '/a\\x00b\\x0ac'");
 }
 
+TEST_CASE("variables that repeat each other stop at 64 KiB instead of exhausting memory") {
+  TempDir d;
+  std::string text = "version: 1\nvars:\n";
+  for (int i = 0; i < 14; ++i) {
+    text += "  v" + std::to_string(i) + ": \"";
+    for (int k = 0; k < 10; ++k) text += "${v" + std::to_string(i + 1) + "}";
+    text += "\"\n";
+  }
+  text += "  v14: xxxxxxxxxx\nfiles: {read: [\"/${v0}\"]}\n";
+  std::string err;
+  auto p = guardian::test::load_text(d, text, &err, "p.yaml");
+  CHECK(!p);
+  CHECK(err.find("expands to more than 64 KiB") != std::string::npos);
+}
+
 TEST_CASE("every error of a file is reported, not just the first") {
   TempDir d;
   std::string f = d.write("p.yaml", "version: 1\nfiles:\n  raed: []\nexec:\n  allow: [rel]\non_deny: x\n");
