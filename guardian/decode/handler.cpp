@@ -72,11 +72,8 @@ bool Handler::verify_exec(pid_t tid, pid_t tgid, const std::string& loaded_exe) 
   // The loader run as a program: what it opens first is the program it will run.
   Impl& h = *impl_;
   h.loader_runs.erase(tgid);
-  if (h.loader_path.empty()) {
-    char buf[PATH_MAX];
-    h.loader_path = ::realpath("/lib64/ld-linux-x86-64.so.2", buf) ? buf : "/lib64/ld-linux-x86-64.so.2";
-  }
-  if (loaded_exe == h.loader_path) h.loader_runs.insert(tgid);
+  h.unverified_exec.erase(tgid);
+  if (loaded_exe == h.loader()) h.loader_runs.insert(tgid);
   // The exec is done: a thread with its own cwd may now hold the leader's TID, whose kept
   // cwd text (read meanwhile by the old leader) would be another directory's.
   impl_->resolver.forget_cwds();

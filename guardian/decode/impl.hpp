@@ -105,6 +105,11 @@ struct Handler::Impl {
   // exec'd it (by tgid, while that is still the loader) have their opens decided as `exec` until one succeeds: the
   // first file it opens is that program (handler.cpp verify_exec, file_open.cpp).
   std::unordered_set<pid_t> loader_runs;
+  // Processes whose exec no PTRACE_EVENT_EXEC will show (handed over to a tracer of the
+  // session) with the program they ran before it: until their opens show the exec done,
+  // each open looks whether the loader now runs as their program (exec.cpp).
+  std::unordered_map<pid_t, std::string> unverified_exec;
+  const std::string& loader();  // loader_path, resolved on first use
   std::string loader_path;  // the system's loader, resolved (lazily)
   bool open_as_exec = false;  // file_open: this open is a loader's program
   bool opening = false;       // file_open: the decision is for an open (held_for)

@@ -270,6 +270,14 @@ void Supervisor::apply(const decode::Notification& n, decode::Response& r) {
 }
 
 void Supervisor::hand_over(const decode::Notification& n, pid_t target) {
+  if (!ptrace_ && handover_ok_ && handover_gap_) {
+    std::string gap = handover_gap_();
+    handover_gap_ = nullptr;
+    if (!gap.empty()) {
+      handover_ok_ = false;
+      handover_refusal_ = "its execs would then be checked only by the Landlock envelope, and " + gap;
+    }
+  }
   // No longer our tracee, the process would outlive a SIGKILLed guardian: the keeper ends
   // the session's cgroup then.
   if (!ptrace_ && handover_ok_ && keeper_cgroup_ >= 0 && !keeper_) {
@@ -296,6 +304,8 @@ void Supervisor::hand_over(const decode::Notification& n, pid_t target) {
     return;
   }
   table_.set_lineage_fallback();
+  // From now on some processes' execs are not seen at PTRACE_EVENT_EXEC (decode/exec.cpp).
+  table_.set_exec_verified([this](pid_t t) { return tracer_.traces(t); });
   if (target == n.tid) {
     // PTRACE_TRACEME: the caller itself is held in this notification and cannot stop for
     // the detach until it is answered. Interrupt it, then answer ERESTARTNOINTR: on its way
