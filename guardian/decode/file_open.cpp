@@ -145,10 +145,15 @@ bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolve
   // default's write protection of .git/hooks and .git/config keeps a tool from planting
   // what git runs later outside the session; a repository the session made itself (git
   // init, git clone) has nothing of the user's to protect, and git cannot make one without
-  // writing there. Only where the supervisor itself performs the write on the descriptors
-  // the check walked (ADDFD backend): the ptrace backend's kernel would look the path up
-  // again, so there the guard stands.
-  if (op == Op::write && c.t.can_inject_fd() && r.path.find("/.git/") != std::string::npos) {
+  // writing there. Where the supervisor itself performs the write on the descriptors the
+  // check walked (ADDFD; every write-class call on both backends), or where the ptrace
+  // backend's kernel opens the checked path with RESOLVE_NO_SYMLINKS from the sealed page
+  // (pinned_open): that walk can only be changed by renaming directories, and a directory
+  // holding an older repository never moves (holds_repository), so the path cannot come
+  // to lead into one. Without openat2 a symlink swapped in would be followed: the guard
+  // stands there.
+  if (op == Op::write && (c.t.can_inject_fd() || have_openat2()) &&
+      r.path.find("/.git/") != std::string::npos) {
     policy::Decision dd = d->decide(req);
     if (dd.verdict != policy::Verdict::allow && dd.rule && policy::repository_guard(*dd.rule) &&
         d->decide_unguarded(req).verdict == policy::Verdict::allow && in_new_repository(r))

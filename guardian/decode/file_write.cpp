@@ -210,7 +210,7 @@ Response Handler::Impl::file_write(Ctx& c) {
         // of its own (git clone of the old one, say) that the user's next git command there
         // runs. A directory holding a repository therefore does not move by rename; mv
         // copies it, and the older repository's hooks and config stay where they were.
-        if (dm.verdict == policy::Verdict::allow && c.t.can_inject_fd() &&
+        if (dm.verdict == policy::Verdict::allow &&
             (holds_repository(c, r1) || ((fl & RENAME_EXCHANGE) && holds_repository(c, r2)))) {
           dm.verdict = policy::Verdict::deny;
           dm.rule = nullptr;

@@ -217,10 +217,13 @@ struct Handler::Impl {
                    Response& out, int sock = -1);
   // Decides a network request whose address may have names (DNS gate cache, /etc/hosts).
   bool judge_net(Ctx& c, policy::Request& req, Response& out);
+  // The address the kernel will use for `dest` on `sock` (net.cpp); false: refused.
+  bool kernel_view(Ctx& c, NetDest& dest, int sock, Response& out);
   // After a send or connect to the gate on `sock`: who uses it (audit) and its recvfrom.
   void note_gate_socket(Ctx& c, int sock, const policy::NetAddr& resolver);
   Response recvfrom_gate(Ctx& c);
   Response net_send(Ctx& c);  // sendto, sendmsg, sendmmsg (net_send.cpp)
+  Response listen(Ctx& c);    // listen(): decided as the bind it may imply (net.cpp)
   // Writes a received datagram, its sender (the resolver, when the gate sent it) and the
   // sender's length into the tracee's recvfrom() arguments.
   // (Also from a Waiter thread's completion, with a Tracee of the same notification.)

@@ -103,6 +103,55 @@ bool decode_sockaddr(const void* sa, std::size_t len, NetAddr& a, std::string& t
 
 using Dest = NetDest;
 
+namespace {
+
+int sock_domain(int sock) {
+  int dom = -1;
+  socklen_t l = sizeof dom;
+  return sock >= 0 && ::getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &dom, &l) == 0 ? dom : -1;
+}
+
+}  // namespace
+
+// Turns `dest` into the address the kernel will use on the socket `sock`, as its inet and
+// inet6 code reads names more loosely than a whole sockaddr: an AF_INET6 name of 24 bytes
+// (RFC 2133, without the scope id) is accepted, and on an AF_INET socket an AF_UNSPEC name
+// is taken as AF_INET by sendto/sendmsg and by bind (INADDR_ANY). Left undecoded, either
+// went through undecided. A name on an inet socket that is still not an address we decide
+// is refused: false with `out` set (fail closed). True when `dest` is ready to decode.
+bool Handler::Impl::kernel_view(Ctx& c, NetDest& dest, int sock, Response& out) {
+  if (dest.len < sizeof(sa_family_t)) return true;
+  const sa_family_t fam = dest.ss.ss_family;
+  const int dom = sock_domain(sock);
+  if (fam == AF_INET6 && dest.len >= 24 && dest.len < sizeof(sockaddr_in6)) {
+    // The bytes past what the tracee gave are zero (dest.ss was): scope id 0, as the kernel.
+    dest.len = sizeof(sockaddr_in6);
+    return true;
+  }
+  if (dom != AF_INET && dom != AF_INET6) return true;  // unix (decoded), netlink: as before
+  if (fam == AF_INET || fam == AF_INET6) {
+    // Shorter than the kernel accepts: it would answer EINVAL; answer it without a pass.
+    if (dest.len < (fam == AF_INET ? sizeof(sockaddr_in) : std::size_t{24})) {
+      out = error(EINVAL);
+      return false;
+    }
+    return true;
+  }
+  if (fam == AF_UNSPEC) {
+    // connect(AF_UNSPEC) disconnects; on an inet6 socket a send drops the name (the
+    // connected peer, decided at connect, gets it) and bind fails: nothing to decide.
+    if (c.n.nr == SYS_connect || dom == AF_INET6) return true;
+    if (dest.len < sizeof(sockaddr_in)) {
+      out = error(EINVAL);
+      return false;
+    }
+    dest.ss.ss_family = AF_INET;  // what udp_sendmsg and inet_bind take it for
+    return true;
+  }
+  out = error(EAFNOSUPPORT);
+  return false;
+}
+
 // Decides one destination read from tracee memory at `addr`; fills `dest` for emulation.
 bool Handler::Impl::decide_dest(Ctx& c, std::uint64_t addr, std::size_t len, Op op, Dest& dest,
                                 Response& out, int sock) {
@@ -120,7 +169,8 @@ bool Handler::Impl::decide_dest(Ctx& c, std::uint64_t addr, std::size_t len, Op 
   req.category = Category::network;
   req.op = op;
   std::string uname;
-  if (!decode_sockaddr(&dest.ss, len, req.addr, h.addr_text, uname)) return true;
+  if (!kernel_view(c, dest, sock, out)) return false;
+  if (!decode_sockaddr(&dest.ss, dest.len, req.addr, h.addr_text, uname)) return true;
   dest.decided = true;
   if (!h.valid(c, out)) return false;
   // An abstract name is matched as given (no resolution); `uname` outlives the decision.
@@ -220,6 +270,28 @@ bool Handler::Impl::decide_dest(Ctx& c, std::uint64_t addr, std::size_t len, Op 
   return h.judge(c, req, {}, out);
 }
 
+// listen(): the kernel binds a socket that has no port yet to one of its own choosing, on
+// the address it has (the any address when it was never bound): decided as a bind to what
+// getsockname() shows, so that a listener exists only where `bind` rules allow one. A
+// socket bound through a decided bind is decided again, the same way.
+Response Handler::Impl::listen(Ctx& c) {
+  Response out;
+  auto sock = c.t.take_fd(c.iarg(0));
+  if (!sock) return error(EBADF);
+  const int dom = sock_domain(sock.value().get());
+  if (dom != AF_INET && dom != AF_INET6) return cont();  // unix: autobind is abstract, unreachable by name
+  sockaddr_storage ss{};
+  socklen_t l = sizeof ss;
+  if (::getsockname(sock.value().get(), reinterpret_cast<sockaddr*>(&ss), &l) != 0) return error(EBADF);
+  policy::Request req;
+  req.category = Category::network;
+  req.op = Op::bind;
+  std::string uname;
+  if (!decode_sockaddr(&ss, l, req.addr, addr_text, uname)) return error(EINVAL);
+  if (!valid(c, out)) return out;
+  return judge(c, req, {}, out) ? cont() : std::move(out);
+}
+
 Response Handler::Impl::net(Ctx& c) {
   Response out;
   const int nr = c.n.nr;
@@ -241,6 +313,7 @@ Response Handler::Impl::net(Ctx& c) {
     req.op = Op::socket;
     return local(c, req, ok, d->deny_errno(), {}, out) ? cont() : std::move(out);
   }
+  if (nr == SYS_listen) return listen(c);
   if (nr == SYS_connect || nr == SYS_bind) {
     std::size_t len = c.arg(2);
     if (c.arg(1) == 0 || len < sizeof(sa_family_t)) return cont();  // kernel: EINVAL/EFAULT

@@ -129,6 +129,12 @@ Response Handler::Impl::net_send(Ctx& c) {
       tmp.msg_control = p.control.data();
       tmp.msg_controllen = p.control.size();
       for (cmsghdr* cm = CMSG_FIRSTHDR(&tmp); cm; cm = CMSG_NXTHDR(&tmp, cm)) {
+        // glibc checks neither the first header's length nor the last one's against the
+        // buffer: one that overruns it (the kernel refuses it: EINVAL) must not make us
+        // read and write descriptors past our copy.
+        const std::size_t room = p.control.size() - static_cast<std::size_t>(
+                                                        reinterpret_cast<char*>(cm) - p.control.data());
+        if (cm->cmsg_len < CMSG_LEN(0) || cm->cmsg_len > room) return -EINVAL;
         if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
         // Descriptors passed along are the tracee's: pass our duplicates of them.
         std::size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);

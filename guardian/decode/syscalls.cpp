@@ -27,6 +27,9 @@ constexpr std::array kTable = {
     SyscallInfo{45, "recvfrom", F::net, K::notify},
     SyscallInfo{46, "sendmsg", F::net, K::notify},
     SyscallInfo{49, "bind", F::net, K::notify},
+    // listen on an inet socket never bound binds it to the any address and a free port:
+    // decided as that bind (net.cpp), or a session could serve every interface unasked.
+    SyscallInfo{50, "listen", F::net, K::notify},
     SyscallInfo{59, "execve", F::exec, K::notify},
     SyscallInfo{62, "kill", F::process, K::notify},
     // fcntl: notified only for F_SETOWN and F_SETOWN_EX (filter.cpp): a descriptor's

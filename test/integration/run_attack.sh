@@ -43,9 +43,26 @@ os.rename(os.path.join(t, "ports.tmp"), os.path.join(t, "ports"))
 threading.Event().wait()
 PY
 listener=$!
+# Listeners the session opens: ports it writes to ws/listen-ports are tried from here, and
+# a connection made counts as a hit (a listener the profile does not allow).
+(
+  n=0
+  while [ ! -f "$T/ws/listen-ports" ] && [ "$n" -lt 1200 ]; do n=$((n + 1)); sleep 0.1; done
+  [ -f "$T/ws/listen-ports" ] && /usr/bin/python3 - "$T" <<'PY'
+import os, socket, sys
+t = sys.argv[1]
+for line in open(os.path.join(t, "ws", "listen-ports")):
+    try:
+        socket.create_connection(("127.0.0.1", int(line)), 2).close()
+        with open(os.path.join(t, "hits"), "a") as f: f.write("listen %s" % line)
+    except (OSError, ValueError):
+        pass
+PY
+) &
+dialer=$!
 sleep 30 &
 victim=$!
-trap 'kill $listener $victim 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill $listener $victim $dialer 2>/dev/null; rm -rf "$T"' EXIT
 n=0
 while [ ! -f "$T/ports" ]; do n=$((n + 1)); [ "$n" -gt 100 ] && { echo "listener did not start"; exit 1; }; sleep 0.1; done
 read -r tcp udp okudp <"$T/ports"
