@@ -18,11 +18,12 @@ constexpr const char* kUsage =
     "usage: guardian run     [options] -- COMMAND [ARG...]\n"
     "       guardian learn   [options] -o OUT.yaml [--merge OLD.yaml] -- COMMAND [ARG...]\n"
     "       guardian learn   --from-audit LOG -o OUT.yaml\n"
-    "       guardian profile check FILE...\n"
-    "       guardian profile explain FILE (--read P | --write P | --stat P | --exec P |\n"
-    "                                      --connect ADDR | --bind ADDR)\n"
+    "       guardian profile check [--set NAME=VALUE]... FILE...\n"
+    "       guardian profile explain [--set NAME=VALUE]... FILE (--read P | --write P | --stat P |\n"
+    "                                --exec P | --connect ADDR | --bind ADDR)\n"
     "       guardian profile show NAME\n"
     "       guardian profile diff A B\n"
+    "       guardian profile envelope [--verbose] [--set NAME=VALUE]... NAME|FILE\n"
     "       guardian audit   (summary | query | tree | report | verify) LOG...\n"
     "       guardian --version | --help | SUBCOMMAND --help\n"
     "\n"
@@ -59,6 +60,10 @@ int dispatch(int argc, char** argv) {
     return 0;
   }
   if (sub == "--version" || sub == "-V") {
+    if (argc > 2) {
+      std::fprintf(stderr, "guardian: %s takes no argument, not '%s' (try 'guardian --help')\n", argv[1], argv[2]);
+      return kExitGuardianFailure;
+    }
     std::printf("guardian %s\n", GUARDIAN_VERSION);
     return 0;
   }

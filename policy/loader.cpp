@@ -23,9 +23,32 @@
 
 namespace guardian::policy {
 
+namespace {
+// One line whatever the input held: a NUL or newline quoted from a malformed file (yaml-cpp
+// repeats the offending character) would cut or split the message.
+std::string one_line(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char ch : s) {
+    auto u = static_cast<unsigned char>(ch);
+    if (u >= 0x20 && u != 0x7f) {
+      out += ch;
+      continue;
+    }
+    static const char hex[] = "0123456789abcdef";
+    out += "\\x";
+    out += hex[u >> 4];
+    out += hex[u & 15];
+  }
+  return out;
+}
+}  // namespace
+
 std::string LoadError::str() const {
-  if (line <= 0) return file + ": " + message;
-  return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+  // Without a position the message names the file itself (design: `guardian: cannot read
+  // profile 'x.yaml': ...`); with one it is the FILE:LINE:COL: form of spec §1.
+  if (line <= 0) return "guardian: " + one_line(message);
+  return one_line(file) + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + one_line(message);
 }
 
 LoadContext context_from_environment() {
@@ -167,7 +190,7 @@ bool Loader::load_top_text(std::string_view text, std::string_view display) {
   std::string d(display);
   profile_.source = d;
   if (text.size() > kMaxProfileBytes) {
-    error_at(d, 0, 0, "profile is larger than 1 MiB");
+    error_at(d, 0, 0, "profile '" + d + "' is larger than 1 MiB");
     return false;
   }
   sha_input_ = std::string(text);
@@ -240,7 +263,7 @@ bool Loader::load_unit(const Unit& u, const std::string& text, bool top) {
   } catch (const YAML::Exception& e) {
     error(u.display, e.mark, e.msg);
   } catch (const std::exception& e) {
-    error_at(u.display, 0, 0, std::string("cannot load profile: ") + e.what());
+    error_at(u.display, 0, 0, "cannot load profile '" + u.display + "': " + e.what());
   }
   stack_.pop_back();
   stack_display_.pop_back();
@@ -258,7 +281,7 @@ LoadResult Loader::finish() {
       if (profile_.vars.count(k) || referenced_.count(k) || ctx_.builtins.count(k)) continue;
       std::string known;
       for (const auto& [name, value] : profile_.vars) known += (known.empty() ? "" : ", ") + name;
-      error_at(profile_.source, 0, 0, "--set " + k + ": the profile has no variable '" + k + "'" +
+      error_at(profile_.source, 0, 0, "--set " + k + ": profile '" + profile_.source + "' has no variable '" + k + "'" +
                                           (known.empty() ? "" : " (its variables: " + known + ")"));
     }
   }

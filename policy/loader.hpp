@@ -21,7 +21,9 @@ struct LoadError {
   int line = 0;
   int column = 0;
   std::string message;
-  std::string str() const;  // "FILE:LINE:COL: message" (or "FILE: message" without a line)
+  // "FILE:LINE:COL: message", or "guardian: message" without a line (the message then names
+  // the file); control characters are shown as \xNN so it stays one line.
+  std::string str() const;
 };
 
 struct LoadContext {

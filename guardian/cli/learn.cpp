@@ -212,7 +212,6 @@ int learn_from_log(const std::string& log, const LearnArgs& args) {
 }  // namespace
 
 int learn_main(int argc, char** argv) {
-  SplitArgs split = split_at_dashdash(argc, argv);
   LearnArgs args;
   std::vector<std::string> extends, sets, positional;
   std::string audit;
@@ -231,6 +230,7 @@ int learn_main(int argc, char** argv) {
   add_session_options(desc, session_values);  // --backend, limits, --preload/--no-preload
   po::positional_options_description pos;
   pos.add("command", -1);
+  SplitArgs split = split_command(argc, argv, desc);
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(split.options).options(desc).positional(pos).run(), vm);

@@ -35,7 +35,7 @@ constexpr const char* kProfileUsage =
     "  check    validate profiles; errors as FILE:LINE:COL: message (exit 0 valid, 1 invalid)\n"
     "  explain  print `allow` or `deny`, then the deciding rule as FILE:LINE: PATTERN\n"
     "           (exit 0 allow, 1 deny)\n"
-    "  show     print a built-in profile (base, default, python)\n"
+    "  show     print a built-in profile (%s)\n"
     "  diff     what B allows that A does not, and the reverse\n"
     "  envelope the Landlock envelope guardian run adds under the supervisor (a superset)\n"
     "\n"
@@ -95,7 +95,9 @@ int check_main(int argc, char** argv) {
                  "Validates each profile (and what it extends). Errors go to stderr as\n"
                  "FILE:LINE:COL: message; each valid FILE gets 'FILE: ok' on stdout.\n"
                  "Exit status: 0 all valid, 1 some invalid, 125 usage error.\n\n"
-              << desc;
+                 "options:\n"
+                 "      --set NAME=VALUE      set a profile variable (repeatable)\n"
+                 "  -h, --help                show this help\n";
     return 0;
   }
   if (files.empty()) return usage_error("check", "missing FILE");
@@ -108,7 +110,7 @@ int check_main(int argc, char** argv) {
       try {
         Engine e(*r.profile);  // compiles every rule: what the supervisor will do
       } catch (const std::exception& ex) {
-        r.errors.push_back(LoadError{f, 0, 0, ex.what()});
+        r.errors.push_back(LoadError{f, 0, 0, "profile '" + f + "': " + ex.what()});
       }
     }
     for (const LoadError& e : r.errors) std::fprintf(stderr, "%s\n", e.str().c_str());
@@ -181,7 +183,16 @@ int explain_main(int argc, char** argv) {
                  "FILE:LINE: PATTERN (or a note that nothing matched), then the path or address\n"
                  "as decided. P is resolved as far as it exists; the rest is taken as written.\n"
                  "Exit status: 0 allow, 1 deny, 125 usage or profile error.\n\n"
-              << desc;
+                 "options:\n"
+                 "      --read P              may the profile read path P?\n"
+                 "      --write P             may it write P?\n"
+                 "      --stat P              may it stat P (metadata only)?\n"
+                 "      --exec P              may it execute P?\n"
+                 "      --connect ADDR        may it connect to ADDR (IPV4:PORT, [IPV6]:PORT, NAME:PORT,\n"
+                 "                            unix:PATH, unix:@NAME)?\n"
+                 "      --bind ADDR           may it bind ADDR?\n"
+                 "      --set NAME=VALUE      set a profile variable (repeatable)\n"
+                 "  -h, --help                show this help\n";
     return 0;
   }
   if (files.size() != 1) return usage_error("explain", files.empty() ? "missing FILE" : "exactly one FILE expected");
@@ -203,7 +214,7 @@ int explain_main(int argc, char** argv) {
   try {
     engine = std::make_unique<Engine>(*r.profile);
   } catch (const std::exception& ex) {
-    std::fprintf(stderr, "%s: %s\n", files[0].c_str(), ex.what());
+    std::fprintf(stderr, "guardian: profile '%s': %s\n", files[0].c_str(), ex.what());
     return kExitGuardianFailure;
   }
 
@@ -286,7 +297,8 @@ int show_main(int argc, char** argv) {
     std::cout << "usage: guardian profile show NAME\n"
                  "Prints the built-in profile NAME as YAML (built-ins: "
               << list << ").\n\n"
-              << desc;
+                 "options:\n"
+                 "  -h, --help                show this help\n";
     return 0;
   }
   if (names.size() != 1) return usage_error("show", names.empty() ? "missing NAME (built-ins: " + list + ")" : "exactly one NAME expected");
@@ -308,7 +320,9 @@ int profile_main(int argc, char** argv) {
   }
   std::string sub = argv[1];
   if (sub == "--help" || sub == "-h" || sub == "help") {
-    std::fputs(kProfileUsage, stdout);
+    std::string list;
+    for (const std::string& n : builtin_profile_names()) list += (list.empty() ? "" : ", ") + n;
+    std::printf(kProfileUsage, list.c_str());
     return 0;
   }
   if (sub == "check") return check_main(argc - 1, argv + 1);

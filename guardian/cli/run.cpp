@@ -65,9 +65,6 @@ int bad(const std::string& msg) {
 }  // namespace
 
 int run_main(int argc, char** argv) {
-  // Everything after the first "--" is the command, untouched by option parsing.
-  SplitArgs args = split_at_dashdash(argc, argv);
-
   std::string profile = "default", mode = "enforce", audit;
   std::vector<std::string> allow_read, allow_write, allow_exec, allow_connect, sets;
   std::string ask_socket, ask_save;
@@ -97,6 +94,9 @@ int run_main(int argc, char** argv) {
   hidden.add_options()("command", po::value(&positional), "");
   po::options_description all;
   all.add(desc).add(hidden);
+  // Everything after the first "--" (or from the first word that is not an option) is the
+  // command, untouched by option parsing.
+  SplitArgs args = split_command(argc, argv, all);
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(args.options).options(all).positional(pos).run(), vm);
@@ -108,7 +108,6 @@ int run_main(int argc, char** argv) {
     std::fputs(kRunUsage, stdout);
     return 0;
   }
-  // Without "--", the first non-option word starts the command (options before it only).
   if (auto e = resolve_command(args, positional); !e.empty()) return bad(e);
   if (args.command.empty()) return bad("missing command (guardian run [options] -- COMMAND [ARG...])");
 

@@ -21,6 +21,32 @@ SplitArgs split_at_dashdash(int argc, char** argv) {
   return s;
 }
 
+SplitArgs split_command(int argc, char** argv, const po::options_description& desc) {
+  SplitArgs s;
+  int i = 1;
+  for (; i < argc; ++i) {
+    std::string w = argv[i];
+    if (w == "--") {
+      ++i;
+      break;
+    }
+    if (w.size() < 2 || w[0] != '-') break;  // the first word that is not an option
+    s.options.push_back(w);
+    // Does this option take the next word as its value (`-p NAME`, `--audit PATH`)?
+    bool is_long = w[1] == '-';
+    std::string key = is_long ? w.substr(2, w.find('=') == std::string::npos ? std::string::npos : w.find('=') - 2)
+                              : w.substr(0, 2);
+    bool attached = is_long ? w.find('=') != std::string::npos : w.size() > 2;
+    const po::option_description* d = desc.find_nothrow(key, false, false, false);
+    if (d && !attached && d->semantic()->max_tokens() > 0 && i + 1 < argc) s.options.emplace_back(argv[++i]);
+  }
+  // Everything from the command on is the command's, a later "--" included: `guardian run
+  // echo -n hi` passes -n to echo, as env(1) and timeout(1) do.
+  if (i < argc || (i > 1 && std::strcmp(argv[i - 1], "--") == 0)) s.saw_dashdash = true;
+  for (; i < argc; ++i) s.command.emplace_back(argv[i]);
+  return s;
+}
+
 std::string resolve_command(SplitArgs& args, const std::vector<std::string>& positional) {
   if (!args.saw_dashdash) args.command = positional;
   else if (!positional.empty()) return "unexpected argument '" + positional[0] + "' before '--'";

@@ -21,6 +21,11 @@ struct SplitArgs {
 };
 SplitArgs split_at_dashdash(int argc, char** argv);
 
+// argv split where the command starts: after the first "--", or, without one, at the first
+// word that is neither an option of `desc` nor the value of one (so options after the command
+// are the command's own). saw_dashdash is then true whenever a command was found.
+SplitArgs split_command(int argc, char** argv, const boost::program_options::options_description& desc);
+
 // The command to run: after "--" when there was one (then no positional word may come
 // before it), else the positional words. Returns an error message, or "" on success.
 std::string resolve_command(SplitArgs& args, const std::vector<std::string>& positional);

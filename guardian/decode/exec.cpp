@@ -144,7 +144,11 @@ bool Handler::Impl::exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool foll
   bool go;
   if (!first_exec.empty() && r.path == first_exec) {
     first_exec.clear();  // the COMMAND given to `guardian run`, allowed once
-    go = local(c, req, true, 0, raw1, out, "guardian:command");
+    // ... unless a deny rule names it: spec §2, deny overrides every allow, the COMMAND's
+    // own included (the launcher then exits 126, as for any exec that cannot be made).
+    policy::Decision dd = d->decide(req);
+    if (dd.verdict != policy::Verdict::allow && dd.rule) go = apply(c, req, dd, raw1, true, out);
+    else go = local(c, req, true, 0, raw1, out, "guardian:command");
   } else {
     go = judge(c, req, raw1, out);
   }

@@ -124,11 +124,16 @@ TEST_CASE("extends cycles are reported where the cycle closes") {
 TEST_CASE("a missing top-level profile names the file") {
   auto r = load_profile("/g/none.yaml", guardian::test::fake_context());
   REQUIRE(r.errors.size() == 1);
-  CHECK(r.errors[0].str() == "/g/none.yaml: cannot read profile '/g/none.yaml': No such file or directory");
+  CHECK(r.errors[0].str() == "guardian: cannot read profile '/g/none.yaml': No such file or directory");
   auto n = load_profile("nosuchbuiltin", guardian::test::fake_context());
   REQUIRE(n.errors.size() == 1);
   CHECK(n.errors[0].str() ==
-        "nosuchbuiltin: unknown profile 'nosuchbuiltin' (not a file, and no built-in of that name: base, default, node, python)");
+        "guardian: unknown profile 'nosuchbuiltin' (not a file, and no built-in of that name: base, default, node, python)");
+}
+
+TEST_CASE("an error message stays on one line whatever bytes the file held") {
+  LoadError e{"p.yaml", 2, 16, std::string("bad pattern '/a\0b\nc'", 20)};
+  CHECK(e.str() == "p.yaml:2:16: bad pattern '/a\\x00b\\x0ac'");
 }
 
 TEST_CASE("every error of a file is reported, not just the first") {
@@ -171,7 +176,7 @@ TEST_CASE("--set of a variable the profile neither defines nor uses is an error"
   ctx.overrides["wz"] = "/narrow";  // a typo for ws: the broader ${CWD} would stay
   p = guardian::test::load_text(d, text, &err, "p.yaml", ctx);
   CHECK(!p);
-  CHECK(err.find("--set wz: the profile has no variable 'wz' (its variables: ws)") != std::string::npos);
+  CHECK(err.find("has no variable 'wz' (its variables: ws)") != std::string::npos);
 }
 
 TEST_CASE("glob characters in built-in variables stay literal") {

@@ -1,0 +1,111 @@
+#!/usr/bin/python3
+"""Conformance of the command line, exit statuses and error messages with spec.md §1-§2
+(and guardian(1)): each check runs the built guardian as a user or an acceptance suite
+would and compares what it prints and returns with the contract's words."""
+import json
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from session_lib import GUARDIAN, check, decisions, exit_with_results, in_scratch, require_supervision, run, run_env  # noqa: E402
+
+MAN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "man")
+
+
+def write(path, text, mode="w"):
+    with open(path, mode) as f:
+        f.write(text)
+    return path
+
+
+def g(*args, cwd=None, env=None):
+    """guardian ARGS..., not supervising anything: output as text."""
+    return subprocess.run([GUARDIAN, *args], capture_output=True, text=True, timeout=60, cwd=cwd, env=env,
+                          errors="replace")
+
+
+def command_denied_by_rule(root):
+    """spec §2: `deny` overrides every allow — the COMMAND's own allowance included; spec §1:
+    a command that cannot be executed is 126 (here: its exec denied by the profile)."""
+    prof = write(os.path.join(root, "p.yaml"),
+                 "version: 1\nextends: [default]\nexec:\n  deny: [\"/usr/bin/python3*\"]\n")
+    log = os.path.join(root, "a.jsonl")
+    p = require_supervision([GUARDIAN, "run", "-p", prof, "-a", log, "--", "/usr/bin/python3", "-c", "print('ran')"],
+                            cwd=root, env=run_env(root, root))
+    check(p.returncode == 126 and "ran" not in p.stdout, "COMMAND named by exec.deny: not run, status 126",
+          f"{p.returncode}: {p.stdout} {p.stderr}")
+    ds = [r for r in decisions(log) if r.get("op") == "exec"]
+    check(ds[:1] and ds[0].get("decision") == "deny" and ds[0].get("rule", {}).get("line") == 4
+          and ds[0].get("errno") == 13, "its exec is recorded as denied by that rule", json.dumps(ds[:1]))
+    q = require_supervision([GUARDIAN, "run", "-p", "default", "--", "/usr/bin/python3", "-c", "print('ran')"],
+                            cwd=root, env=run_env(root, root))
+    check(q.returncode == 0 and q.stdout == "ran\n", "without the deny rule the COMMAND runs", q.stderr)
+
+
+def options_end_at_command(root):
+    """Without `--`, the first word that is not an option starts COMMAND; what follows is
+    COMMAND's (as with env(1)), a later `--` included."""
+    env = run_env(root, root)
+    p = require_supervision([GUARDIAN, "run", "-p", "default", "/bin/echo", "-n", "hi"], cwd=root, env=env)
+    check(p.returncode == 0 and p.stdout == "hi", "guardian run -p default /bin/echo -n hi: -n is echo's",
+          f"{p.returncode}: {p.stdout!r} {p.stderr}")
+    p = require_supervision([GUARDIAN, "run", "/bin/echo", "a", "--", "b"], cwd=root, env=env)
+    check(p.stdout == "a -- b\n", "a '--' after the command is the command's", repr(p.stdout))
+    p = require_supervision([GUARDIAN, "run", "--", "/bin/echo", "--", "b"], cwd=root, env=env)
+    check(p.stdout == "-- b\n", "only the first '--' ends guardian's options", repr(p.stdout))
+    p = g("run", "-p", "default", cwd=root, env=env)
+    check(p.returncode == 125 and len(p.stderr.splitlines()) == 1, "options and no command: 125, one line", p.stderr)
+
+
+def one_line_errors(root):
+    """Bad input gets one line on stderr and a non-zero status: a profile quoting a NUL or a
+    newline, a missing file (`guardian: cannot read profile 'x.yaml': ...`), an unknown name."""
+    nul = write(os.path.join(root, "nul.yaml"), b'version: 1\nfiles: {read: ["/a\\0b"]}\n', "wb")
+    ctl = write(os.path.join(root, "ctl.yaml"), b"version: 1\x00\nfiles: {}\n", "wb")
+    for f in (nul, ctl):
+        p = g("profile", "check", f)
+        lines = p.stderr.splitlines()
+        check(p.returncode == 1 and len(lines) == 1 and re.match(re.escape(f) + r":\d+:\d+: ", lines[0])
+              and "\0" not in p.stderr, f"{os.path.basename(f)}: one FILE:LINE:COL line", repr(p.stderr))
+    missing = os.path.join(root, "missing.yaml")
+    for args, status in ((["profile", "check", missing], 1), (["run", "-p", missing, "--", "/bin/true"], 125)):
+        p = g(*args)
+        check(p.returncode == status and p.stderr == f"guardian: cannot read profile '{missing}': No such file or directory\n",
+              f"{args[0]} {args[1]} of a missing file: status {status}, guardian: cannot read profile ...", p.stderr)
+    p = g("run", "-p", "nosuchprofile", "--", "/bin/true")
+    check(p.returncode == 125 and p.stderr.startswith("guardian: unknown profile 'nosuchprofile'")
+          and len(p.stderr.splitlines()) == 1, "an unknown built-in name: one guardian: line, 125", p.stderr)
+    p = g("--version", "extra")
+    check(p.returncode == 125 and p.stdout == "", "--version with an extra word is a usage error", p.stdout + p.stderr)
+
+
+def help_matches(root):
+    """--help is true to the code and the man page: `profile --help` names every built-in that
+    `profile show` knows; no --help prints parser internals; every option a --help lists is
+    documented in guardian(1)."""
+    names = re.search(r"built-ins: ([a-z, ]+)\)", g("profile", "show", "nosuch").stderr)
+    builtins = names.group(1).split(", ") if names else []
+    help_text = g("profile", "--help").stdout
+    show_line = next((ln for ln in help_text.splitlines() if ln.strip().startswith("show")), "")
+    check(builtins and all(n in show_line for n in builtins), "profile --help lists every built-in",
+          f"{builtins} vs {show_line!r}")
+    with open(os.path.join(MAN, "guardian.1")) as f:
+        man = f.read().replace("\\-", "-")
+    helps = [["--help"], ["run", "--help"], ["learn", "--help"], ["profile", "--help"], ["audit", "--help"]]
+    helps += [["profile", s, "--help"] for s in ("check", "explain", "show", "diff", "envelope")]
+    helps += [["audit", s, "--help"] for s in ("summary", "query", "tree", "report", "verify")]
+    for h in helps:
+        p = g(*h)
+        check(p.returncode == 0 and p.stdout and not p.stderr, f"{' '.join(h)}: status 0, text on stdout", p.stderr)
+        check(not re.search(r"\[ --help \]|--(file|name|command) arg", p.stdout), f"{' '.join(h)}: no parser internals",
+              p.stdout)
+        undocumented = sorted({o for o in re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", p.stdout) if o not in man})
+        check(not undocumented, f"{' '.join(h)}: every option is in guardian(1)", str(undocumented))
+
+
+for case in (command_denied_by_rule, options_end_at_command, one_line_errors, help_matches):
+    print("#", case.__name__)
+    in_scratch("guardian-spec-cli-", case)
+exit_with_results()
