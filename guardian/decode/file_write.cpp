@@ -61,6 +61,12 @@ int read_times(Ctx& c, int nr, std::uint64_t addr, struct timespec ts[2], bool& 
 
 }  // namespace
 
+// Inside a repository, the object acted on through descriptor `fd` is kept in r.target
+// for the new-repository exception (in_new_repository looks at its birth time).
+static void keep_repository_object(int fd, Resolved& r) {
+  if (r.path.find("/.git/") != std::string::npos) r.target.reset(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+}
+
 // A directory entry `r` (parent + name) that is a `.git` directory older than the session,
 // or holds one at any depth, where default's repository guard applies (its .git/config
 // would be guarded there). Repositories the session made move freely. Fails closed: an
@@ -282,6 +288,7 @@ Response Handler::Impl::file_write(Ctx& c) {
         if (!valid(c, out)) return out;
         r.clear();
         if (!resolver.own_fd_object(fd.value().get(), r, false)) return error(EBADF);
+        keep_repository_object(fd.value().get(), r);
         r.magic_pid = c.tgid;  // the process holds this object already (as file_fd below)
         r.magic = true;
         if (!decide_resolved(c, Op::write, r.path, r, out)) return out;
@@ -363,6 +370,10 @@ bool Handler::Impl::fd_continue(Ctx& c, int fd, Response& out) {
     out = error(EBADF);  // not an open descriptor (or the thread is gone: nobody hears)
     return true;
   }
+  // Inside a repository the emulation decides: the new-repository exception looks at the
+  // object's birth time through the descriptor (in_new_repository), which only it holds
+  // (mv copying a repository it may not rename sets the copies' times and modes so).
+  if (r.path.find("/.git/") != std::string::npos) return false;
   r.exists = true;
   r.lexical = r.path;
   r.magic_pid = c.tgid;  // the process holds this object already
@@ -409,6 +420,7 @@ Response Handler::Impl::file_fd(Ctx& c) {
   Resolved& r = r1;
   r.clear();
   if (!resolver.own_fd_object(f, r, false)) return error(EBADF);  // decided by path only
+  keep_repository_object(f, r);
   r.magic_pid = c.tgid;  // the process holds this object already
   r.magic = true;
   if (!decide_resolved(c, Op::write, r.path, r, out)) return out;

@@ -90,9 +90,10 @@ try:
     c = guardian([attack("ll_write"), target], landlock=False)
     check(os.path.exists(target), "control: without Landlock the write happens")
 
-    # 3. Execute a program planted in the writable work directory (exec only under /usr/bin, /bin).
+    # 3. Execute a program outside every exec prefix (default runs /usr/bin, /bin and what
+    # the project builds in the current directory and TMPDIR, not a program elsewhere).
     marker = os.path.join(work, "ran")
-    planted = os.path.join(work, "evil.sh")
+    planted = os.path.join(secret_dir, "evil.sh")
     with open(planted, "w") as f:
         f.write(f"#!/bin/sh\necho ran > {marker}\n")
     os.chmod(planted, 0o755)

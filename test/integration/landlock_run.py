@@ -172,7 +172,8 @@ try:
         else:
             check(beneath(entries, work + "/x", "rw"), f"{name}: current directory read-write")
             check(beneath(entries, tmpdir + "/x", "rw"), f"{name}: TMPDIR read-write")
-            check(not beneath(entries, work + "/x", "x"), f"{name}: no exec from the current directory")
+            check(beneath(entries, work + "/x", "x"), f"{name}: exec of what the project builds")
+            check(not beneath(entries, home + "/bin/x", "x"), f"{name}: no exec from HOME")
             check(beneath(entries, os.path.realpath("/usr/bin/sh"), "x"), f"{name}: /usr/bin executable")
             check(beneath(entries, os.path.realpath("/usr/bin/python3"), "x"), f"{name}: python3 executable")
     r = subprocess.run([GUARDIAN, "profile", "envelope", "no-such-profile"], cwd=work, env=env,

@@ -98,16 +98,19 @@ cat "$T/race.out"; tail -3 "$T/race.err"
 # A directory holding an older repository does not move by rename at all (its place could
 # then take a new repository with hooks of its own): every swap fails.
 check "the older repository could not be moved aside" 0 "$(awk '{print $2}' "$T/race.out")"
-check "the symlink was swapped in during the race" yes "$(awk '$6 > 10 {print "yes"}' "$T/race.out")"
-check "the race wrote through the new repository" yes "$(awk '$4 > 10 {print "yes"}' "$T/race.out")"
+check "the symlink was swapped in during the race" yes "$(awk '$6 > 0 {print "yes"}' "$T/race.out")"
+check "the race wrote through the new repository" yes "$(awk '$4 > 0 {print "yes"}' "$T/race.out")"
 check "the older repository's hooks and config are unchanged after the race" "$before" "$(snapshot)"
 check "no evil in the older repository" 0 "$(for d in "$W"/*/.git; do [ "$(git -C "$d/.." config guard.id)" = old ] && grep -rl evil "$d/hooks" "$d/config"; done | wc -l)"
 # Moving aside: the older repository stays where it is, its place is not free for a clone
 # with a hook; a repository made in the session moves as natively.
 at_old() { ls -l "$W/old/.git/hooks" | grep -v "^total"; cat "$W/old/.git/config"; }
 before_old=$(at_old)
-"$G" run -- /bin/sh -c 'git init -q mine && mv mine mine2 && echo moved; mv old old-aside; git clone -q old-aside old; echo >old/.git/hooks/pre-commit' >"$T/aside.out" 2>/dev/null
+"$G" run -- /bin/sh -c 'git init -q mine && mv mine mine2 && echo moved; mv old old-aside; git clone -q old-aside old; echo >old/.git/hooks/pre-commit' >"$T/aside.out" 2>"$T/aside.err"
 check "a repository made in the session moves by rename" moved "$(cat "$T/aside.out")"
+# mv copies the older one (it may not rename it) and sets the copies' times and modes
+# through their descriptors: they are the session's, so that works as natively.
+check "mv sets the times and modes of its copies" 0 "$(grep -c preserving "$T/aside.err")"
 check "the older repository's hooks and config are unchanged after moving it aside" "$before_old" "$(at_old)"
 check "no hook planted where the older repository was" no "$([ -e old/.git/hooks/pre-commit ] && echo yes || echo no)"
 finish

@@ -398,7 +398,11 @@ TEST_CASE("built-in profiles: default protects what runs later and secrets") {
     CHECK_MESSAGE(verdict(e, Op::write, p) == "allow", p);
   CHECK(verdict(e, Op::read, "/g/home/u/notes.txt") == "deny");  // no HOME
   CHECK(verdict(e, Op::exec, "/usr/bin/env") == "allow");
-  CHECK(verdict(e, Op::exec, "/g/proj/a.out") == "deny");
+  // What the project builds runs (make check, node_modules/.bin, go test under TMPDIR),
+  // still under the profile; programs elsewhere in HOME do not.
+  CHECK(verdict(e, Op::exec, "/g/proj/a.out") == "allow");
+  CHECK(verdict(e, Op::exec, "/g/tmp/go-build1/b001/x.test") == "allow");
+  CHECK(verdict(e, Op::exec, "/g/home/u/bin/tool") == "deny");
   CHECK(verdict(e, Op::read, "/etc/shadow") == "deny");
   CHECK(verdict(e, Op::write, "/dev/null") == "allow");
   CHECK(e.profile().connect.empty());
