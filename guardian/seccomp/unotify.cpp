@@ -152,7 +152,9 @@ int NotifTracee::mem_fd(bool reopen, bool& fresh) {
   if (it == l_.memfds_.end() || it->second.image != image_) {
     // A process not seen yet, or an older image of it (an exec, a reused PID): whatever was
     // kept for that image says nothing of this one.
-    constexpr std::size_t kMaxMemFds = 256;  // more live processes than this: reopen some
+    // Beside up to 512 kept pidfds, within a default RLIMIT_NOFILE of 1024; more live
+    // processes than this reading that much: the others reopen.
+    constexpr std::size_t kMaxMemFds = 128;
     if (it == l_.memfds_.end() && l_.memfds_.size() >= kMaxMemFds) l_.memfds_.clear();
     Listener::MemFd& e = l_.memfds_[tgid_];
     e = Listener::MemFd{};
