@@ -1,6 +1,7 @@
 // ContextLog: joins the shim's reports (call-site stacks, host names) to decision records.
 // See context_log.hpp for the holding scheme and why it exists.
 #include "context/context_log.hpp"
+#include "emulate/emulate.hpp"
 
 #include <arpa/inet.h>
 #include <poll.h>
@@ -290,6 +291,10 @@ void ContextLog::drain_locked() {
         }
       }
     }
+    // Sent by us for a tracee (every sendmsg is performed by the supervisor): its pid is
+    // the one noted when we sent it.
+    if (pid == ::getpid())
+      if (pid_t noted = emulate::own_send_take(); noted > 0) pid = noted;
     if (static_cast<std::size_t>(n) < sizeof(gshim_header) || buf.h.magic != GSHIM_MAGIC ||
         pid <= 0) {
       ack(ackfd);
