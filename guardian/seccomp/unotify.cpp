@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 // Newer than the 6.1 headers of Debian 12.
@@ -74,9 +75,22 @@ std::size_t notif_size() {
   return sizeof(struct seccomp_notif);
 }
 
+// /proc is the procfs of our own PID namespace (its "self" is our PID): a TID from a
+// notification (which the kernel gives in our namespace, as process_vm_readv takes it)
+// then names the same task under /proc. A /proc of another namespace (`unshare --pid`
+// without remounting it) could name another process by that number: no descriptors then.
+bool proc_is_ours() {
+  char buf[32];
+  ssize_t n = ::readlink("/proc/self", buf, sizeof buf - 1);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  return std::strtol(buf, nullptr, 10) == static_cast<long>(::getpid());
+}
+
 }  // namespace
 
-Listener::Listener(UniqueFd fd) : fd_(std::move(fd)), buf_(notif_size() + 64) {}
+Listener::Listener(UniqueFd fd)
+    : fd_(std::move(fd)), buf_(notif_size() + 64), proc_ours_(proc_is_ours()) {}
 
 bool Listener::set_sync_wakeup() {
   std::uint64_t flags = SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
@@ -193,7 +207,7 @@ int NotifTracee::mem_fd(bool reopen, bool& fresh) {
 
 ssize_t NotifTracee::peek(std::uint64_t addr, void* buf, std::size_t n) {
   // pread takes a signed offset: addresses past it (never user memory) go the old way.
-  if (image_ != 0 && addr <= static_cast<std::uint64_t>(INT64_MAX) - n) {
+  if (image_ != 0 && l_.proc_ours_ && addr <= static_cast<std::uint64_t>(INT64_MAX) - n) {
     bool fresh = false;
     int fd = mem_fd(false, fresh);
     if (fd >= 0) {

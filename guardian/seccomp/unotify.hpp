@@ -73,6 +73,7 @@ class Listener {
   mutable std::unordered_map<pid_t, MemFd> memfds_;
   std::vector<unsigned char> buf_;  // >= kernel's sizeof(struct seccomp_notif)
   bool wait_killable_ = false;
+  bool proc_ours_ = false;  // /proc numbers tasks as our PID namespace does
 };
 
 // decode::Tracee for a thread stopped in a seccomp notification.
