@@ -120,6 +120,33 @@ def allow_options_relative(root):
           "--allow-read data/** allows ./data/f, which the profile alone denies", f"{p.returncode} {q.returncode} {q.stderr}")
 
 
+def fast_path_tips(root):
+    """spec §3: a denial's tip is the smallest rule that would allow it — the same text
+    whoever decided: the shim's own denials under --fast-path (via preload) name paths below
+    HOME and CWD as ~/... and ${CWD}/..., as the supervisor's do."""
+    home, work = os.path.join(root, "home"), os.path.join(root, "work")
+    os.makedirs(home)
+    os.makedirs(work)
+    prof = write(os.path.join(root, "p.yaml"), "version: 1\nextends: [base]\nexec: {allow: [\"/usr/bin/python3*\"]}\n")
+    prog = "import os, sys\nfor p in sys.argv[1:]:\n    try: os.stat(p)\n    except OSError as e: print(e.errno)\n"
+    env = {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": root, "LANG": "C"}
+    tips = {}
+    for opts in ([], ["--fast-path"]):
+        log = os.path.join(root, f"a{len(opts)}.jsonl")
+        p = require_supervision([GUARDIAN, "run", *opts, "-p", prof, "-a", log, "--", "/usr/bin/python3", "-c", prog,
+                                 os.path.join(home, "nothere"), os.path.join(work, "nothere")], cwd=work, env=env)
+        check(p.stdout == "13\n13\n", f"{opts}: both probes denied", p.stdout + p.stderr)
+        tips[len(opts)] = {(r.get("path"), r.get("tip")) for r in decisions(log)
+                           if r.get("decision") == "deny" and r.get("path", "").endswith("/nothere")}
+        if opts:
+            vias = {r.get("via") for r in decisions(log) if r.get("path", "").endswith("/nothere")}
+            check("preload" in vias, "--fast-path: the shim decided the probes itself", str(vias))
+    want = {(os.path.join(home, "nothere"), 'files: {read: ["~/nothere"]}'),
+            (os.path.join(work, "nothere"), 'files: {read: ["${CWD}/nothere"]}')}
+    check(tips[0] == want, "supervisor's tips name ~ and ${CWD}", str(tips[0]))
+    check(tips[1] == want, "the shim's tips are the same", str(tips[1]))
+
+
 def help_matches(root):
     """--help is true to the code and the man page: `profile --help` names every built-in that
     `profile show` knows; no --help prints parser internals; every option a --help lists is
@@ -145,7 +172,7 @@ def help_matches(root):
 
 
 for case in (command_denied_by_rule, options_end_at_command, one_line_errors, typed_scalars, learn_bad_logs,
-             allow_options_relative, help_matches):
+             allow_options_relative, fast_path_tips, help_matches):
     print("#", case.__name__)
     in_scratch("guardian-spec-cli-", case)
 exit_with_results()
