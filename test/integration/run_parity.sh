@@ -37,18 +37,28 @@ parity() {
 }
 have() { command -v "$1" >/dev/null 2>&1; }
 
-# What the project builds runs under default: `make check` runs the test programs just
-# compiled (exec of ${CWD} was refused: 126 and "Permission denied").
+# What the project builds runs where a profile names it: `make check` runs the test
+# programs just compiled. default itself executes only what is installed (spec): there
+# the program the session wrote does not run.
+cat >"$T/build.yaml" <<'Y'
+version: 1
+extends: [default]
+exec:
+  allow: ["${CWD}/**"]
+Y
 if have make && have gcc && have ar; then
-  parity "default: make -j2, ar, make check" "" '
+  parity "default + exec of the project: make -j2, ar, make check" "$T/build.yaml" '
     mkdir src && for i in 1 2 3; do echo "int f$i(void){return $i;}" >src/f$i.c; done
     printf "int f1(void),f2(void),f3(void);\nint main(void){return f1()+f2()+f3()==6?0:1;}\n" >src/t.c
     printf "OBJ=src/f1.o src/f2.o src/f3.o\nall: t\nlibf.a: \$(OBJ)\n\tar rcs \$@ \$^\nt: src/t.o libf.a\n\t\$(CC) -o \$@ \$^\ncheck: t\n\t./t && echo passed\n" >Makefile' \
     'make -j2 >/dev/null && make check; ./t; echo "t $?"'
+  mkdir -p "$T/d" && printf '#!/bin/sh\ntouch ran\n' >"$T/d/tool" && chmod +x "$T/d/tool"
+  (cd "$T/d" && "$G" run -- /bin/sh -c ./tool) >/dev/null 2>&1; st=$?
+  check "default: a program the session could write does not run" "126 no" "$st $([ -e "$T/d/ran" ] && echo yes || echo no)"
 fi
 # npx and `npm exec` of a package's bin (a #! node script under node_modules/.bin).
 if have node && have npm && have npx; then
-  LAX=1; parity "default: npx of a local bin" "" '
+  LAX=1; parity "node: npx of a local bin" node '
     mkdir -p node_modules/hello/bin node_modules/.bin
     echo "{\"name\":\"p\",\"version\":\"1.0.0\",\"scripts\":{\"test\":\"hello t\"}}" >package.json
     echo "{\"name\":\"hello\",\"version\":\"1.0.0\",\"bin\":{\"hello\":\"bin/h.js\"}}" >node_modules/hello/package.json
