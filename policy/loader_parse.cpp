@@ -12,6 +12,7 @@ namespace guardian::policy {
 namespace {
 
 constexpr std::size_t kMaxRules = 20000;
+constexpr std::size_t kMaxExpansion = 64 * 1024;
 const char* const kBuiltinVars[] = {"HOME", "CWD", "TMPDIR", "USER", "UID", "PROFILE_DIR"};
 
 bool valid_var_name(std::string_view s) {
@@ -19,6 +20,12 @@ bool valid_var_name(std::string_view s) {
   for (char c : s)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
   return true;
+}
+
+// A scalar YAML types as a string ("1", '1', !!str 1): wrong where a number or a boolean is
+// expected (spec §2: wrong types are errors, never read as what they look like).
+bool string_typed(const YAML::Node& n) {
+  return n.IsScalar() && (n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str");
 }
 
 bool is_builtin_var(std::string_view s) {
@@ -187,6 +194,12 @@ bool Loader::expand(const Unit& u, const YAML::Node& at, const std::string& in, 
       std::string v;
       if (!value_of(name, &v)) return false;
       r += v;
+      // Variables that each name another several times grow exponentially with depth (a
+      // "billion laughs"): stop at a size no path or value needs.
+      if (r.size() > kMaxExpansion) {
+        error(u.display, at.Mark(), "this value expands to more than 64 KiB (variables that repeat each other?)");
+        return false;
+      }
       i = close + 1;
       continue;
     }
@@ -324,6 +337,10 @@ void Loader::parse_unit(const Unit& u, const YAML::Node& root, bool top) {
   };
   // version first: nothing else means anything without it.
   if (auto v = get("version")) {
+    if (string_typed(v->second)) {
+      error(u.display, v->second.Mark(), "'version' must be the number 1, not a string (write version: 1)");
+      return;
+    }
     if (!v->second.IsScalar() || v->second.Scalar() != "1") {
       error(u.display, v->second.Mark(),
             "unsupported version '" + (v->second.IsScalar() ? v->second.Scalar() : std::string("?")) +
@@ -447,8 +464,8 @@ void Loader::parse_network(const Unit& u, const YAML::Node& n) {
     if (key == "connect") net_list(u, v, "network.connect", &profile_.connect);
     else if (key == "bind") net_list(u, v, "network.bind", &profile_.bind);
     else if (key == "deny") net_list(u, v, "network.deny", &profile_.net_deny);
-    else if (!v.IsScalar() || (v.Scalar() != "true" && v.Scalar() != "false"))
-      error(u.display, v.Mark(), "'network.dns' must be true or false");
+    else if (!v.IsScalar() || string_typed(v) || (v.Scalar() != "true" && v.Scalar() != "false"))
+      error(u.display, v.Mark(), "'network.dns' must be true or false (a boolean, not a string)");
     else profile_.dns = v.Scalar() == "true";
   }
 }
@@ -476,9 +493,12 @@ void Loader::parse_limits(const Unit& u, const YAML::Node& n) {
       else profile_.limits.memory_bytes = *b;
     } else {
       unsigned long v = 0;
-      bool ok = !s.empty() && s.size() <= 9 && s.find_first_not_of("0123456789") == std::string::npos;
+      bool ok = !string_typed(kv.second) && !s.empty() && s.size() <= 9 &&
+                s.find_first_not_of("0123456789") == std::string::npos;
       if (ok) v = std::stoul(s);
-      if (!ok || v == 0) error(u.display, m, "'" + what + "' must be a positive integer, not '" + s + "'");
+      if (!ok || v == 0)
+        error(u.display, m, "'" + what + "' must be a positive integer, not " +
+                                (string_typed(kv.second) ? "the string '" : "'") + s + "'");
       else (key == "pids" ? profile_.limits.pids : profile_.limits.nofile) = static_cast<std::uint32_t>(v);
     }
   }

@@ -25,7 +25,7 @@ extern "C" {
 enum gshim_kind {
   GSHIM_CONTEXT = 1, /* a hooked call failed with the deny errno; carries an eventfd to ack */
   GSHIM_HOST = 2,    /* a name lookup answered: name -> addresses */
-  GSHIM_HELLO = 3,   /* the shim is loaded in this process (sent by its constructor) */
+  GSHIM_HELLO = 3,   /* the shim is loaded in this process (accepted; no longer sent) */
 };
 
 /* Which libc family the failed call belongs to; the supervisor maps it to syscalls. */

@@ -149,18 +149,9 @@ void Shim::init() {
   }
   resolved_ = true;
   pthread_atfork([] { g_shim.before_fork(); }, nullptr, [] { g_shim.in_child(); });
-  // Tell the supervisor this process carries the shim, so it holds this process's denials
-  // briefly for their context (and only this process's).
-  if (channel_ok()) {
-    gshim_header hello;
-    memset(&hello, 0, sizeof hello);
-    hello.magic = GSHIM_MAGIC;
-    hello.kind = GSHIM_HELLO;
-    hello.size = sizeof hello;
-    hello.pid = static_cast<std::int32_t>(syscall(SYS_getpid));
-    hello.tid = static_cast<std::int32_t>(syscall(SYS_gettid));
-    send(fd_, &hello, sizeof hello, MSG_DONTWAIT | MSG_NOSIGNAL);
-  }
+  // No hello to the supervisor: it looks the library up in a process's memory map at the
+  // process's first denial it could hold (ContextLog::carries_shim), instead of every
+  // process paying a message and the supervisor's context thread a wake-up.
 }
 
 // Is fd_ still the socket guardian gave us? A program may have closed it (close_fds in a

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -143,9 +144,14 @@ std::vector<std::string> command_of(const std::vector<std::string>& argv) {
 int learn_from_log(const std::string& log, const LearnArgs& args) {
   std::ifstream in(log, std::ios::binary);
   if (!in) return fail("cannot read audit log '" + log + "': " + std::strerror(errno));
+  struct stat log_st {};
+  if (::stat(log.c_str(), &log_st) == 0 && S_ISDIR(log_st.st_mode))
+    return fail("cannot read audit log '" + log + "': " + std::strerror(EISDIR));
   std::string err;
   auto input = policy::learn::read_audit(in, log, err);
   if (!input) return fail(err);
+  // Not a log at all (an empty file, the wrong file): no profile rather than an empty one.
+  if (!input->session.seen && input->observations.empty()) return fail(log + ": no audit records");
   for (const auto& w : input->warnings) std::fprintf(stderr, "guardian learn: %s\n", w.c_str());
   if (!input->session.seen) std::fprintf(stderr, "guardian learn: %s: no session_start; ${CWD} is the current directory\n", log.c_str());
 

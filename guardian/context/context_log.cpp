@@ -1,8 +1,10 @@
 // ContextLog: joins the shim's reports (call-site stacks, host names) to decision records.
 // See context_log.hpp for the holding scheme and why it exists.
 #include "context/context_log.hpp"
+#include "emulate/emulate.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -20,6 +22,32 @@ namespace {
 
 constexpr std::size_t kMaxInbox = 256;         // context reports waiting for the thread
 constexpr std::size_t kMaxHostsPerPid = 4096;  // a chatty resolver must not grow us forever
+constexpr std::size_t kMaxProbed = 65536;      // carries_shim() answers kept (pids missed at exit)
+
+// Does the text of /proc/PID/maps name a mapping of a file called NAME? Lines end with the
+// path; read in pieces, keeping a line's worth of overlap so a name across two reads is seen.
+bool maps_name(pid_t pid, const std::string& name) {
+  const std::string needle = "/" + name + "\n";
+  const std::string path = "/proc/" + std::to_string(pid) + "/maps";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  std::string buf;
+  char chunk[16384];
+  bool found = false;
+  for (;;) {
+    ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    buf.append(chunk, static_cast<std::size_t>(n));
+    if (buf.find(needle) != std::string::npos) {
+      found = true;
+      break;
+    }
+    if (buf.size() > needle.size()) buf.erase(0, buf.size() - needle.size());
+  }
+  ::close(fd);
+  return found;
+}
 
 std::string basename_of(std::string_view p) {
   std::size_t s = p.rfind('/');
@@ -166,10 +194,23 @@ bool ContextLog::should_hold(const audit::DecisionRecord& r) const {
   if (!thread_.joinable() || r.decision != policy::Verdict::deny) return false;
   // The fast path's own denials come with no context to wait for (the shim reports none).
   if (r.via == "preload") return false;
-  if (!shim_pids_.contains(r.pid) && !shim_pids_.contains(r.ppid)) return false;
-  for (int fam = GSHIM_FAM_OPEN; fam <= GSHIM_FAM_SENDTO; ++fam)
-    if (family_matches(fam, r.syscall)) return true;
-  return false;
+  bool hooked = false;
+  for (int fam = GSHIM_FAM_OPEN; fam <= GSHIM_FAM_SENDTO && !hooked; ++fam)
+    hooked = family_matches(fam, r.syscall);
+  if (!hooked) return false;
+  // The parent too: a denied exec in a posix_spawn/vfork child is reported by the parent.
+  return shim_pids_.contains(r.pid) || shim_pids_.contains(r.ppid) || carries_shim(r.pid) ||
+         (r.ppid > 0 && carries_shim(r.ppid));
+}
+
+bool ContextLog::carries_shim(pid_t pid) const {
+  if (pid <= 0) return false;
+  auto it = probed_.find(pid);
+  if (it != probed_.end()) return it->second;
+  const bool yes = maps_name(pid, opts_.shim_name);
+  if (probed_.size() >= kMaxProbed) probed_.clear();
+  probed_.emplace(pid, yes);
+  return yes;
 }
 
 void ContextLog::decision(const audit::DecisionRecord& r) {
@@ -213,6 +254,7 @@ void ContextLog::process(const audit::ProcessRecord& p) {
     shim_pids_.erase(p.pid);
     hosts_.forget(p.pid);
   }
+  if (p.what == "exit" || p.what == "exec") probed_.erase(p.pid);  // a new image, or none
   inner_->process(p);
 }
 
@@ -290,6 +332,10 @@ void ContextLog::drain_locked() {
         }
       }
     }
+    // Sent by us for a tracee (every sendmsg is performed by the supervisor): its pid is
+    // the one noted when we sent it.
+    if (pid == ::getpid())
+      if (pid_t noted = emulate::own_send_take(); noted > 0) pid = noted;
     if (static_cast<std::size_t>(n) < sizeof(gshim_header) || buf.h.magic != GSHIM_MAGIC ||
         pid <= 0) {
       ack(ackfd);

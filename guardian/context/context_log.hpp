@@ -5,7 +5,8 @@
 // cleared) just gets plain records.
 //
 // A denial is decided before the shim can report it (the syscall must fail first), so a
-// denial from a process known to run the shim is held for a short window (HOLD, 200 ms by
+// denial from a process that runs the shim (it has the library mapped: looked up in
+// /proc/PID/maps at its first such denial, not announced per process) is held for a short window (HOLD, 200 ms by
 // default) until its context arrives, then written with `backtrace`; it is written without
 // one when the window passes. Held records may therefore come after records that followed
 // them in time; `seq` stays gap-free. Documented in guardian-audit(5).
@@ -118,6 +119,11 @@ class ContextLog final : public audit::AuditLog {
   void handle_context(Inbound& in);
   void forward_due_locked(bool all);
   bool should_hold(const audit::DecisionRecord& r) const;
+  // Has PID the shim (opts_.shim_name) mapped? Read from /proc/PID/maps once per process
+  // image (forgotten at its exec and exit): the shim does not announce itself, which would
+  // cost every process a message and this thread a wake-up. The process is stopped in the
+  // denied syscall while we ask, so its map is the one it will report from.
+  bool carries_shim(pid_t pid) const;
   void stop_thread();
 
   std::unique_ptr<audit::AuditLog> inner_;
@@ -130,7 +136,8 @@ class ContextLog final : public audit::AuditLog {
   std::list<Pending> pending_;
   std::vector<Inbound> inbox_;
   HostTable hosts_;
-  std::unordered_set<pid_t> shim_pids_;  // processes whose shim said hello
+  std::unordered_set<pid_t> shim_pids_;  // processes that sent us something (or a hello)
+  mutable std::unordered_map<pid_t, bool> probed_;  // carries_shim() answers, per image
   bool stop_ = false;
   std::thread thread_;
   std::deque<Work> work_;               // under mu_

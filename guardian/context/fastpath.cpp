@@ -108,7 +108,8 @@ FastPathSession::FastPathSession(FastPathSession&& o) noexcept
       snapshot_(std::move(o.snapshot_)),
       ring_(o.ring_),
       record_(o.record_),
-      deny_(o.deny_) {
+      deny_(o.deny_),
+      tip_vars_(std::move(o.tip_vars_)) {
   o.ring_ = nullptr;
 }
 
@@ -123,6 +124,7 @@ FastPathSession& FastPathSession::operator=(FastPathSession&& o) noexcept {
     ring_ = o.ring_;
     record_ = o.record_;
     deny_ = o.deny_;
+    tip_vars_ = std::move(o.tip_vars_);
     o.ring_ = nullptr;
   }
   return *this;
@@ -188,6 +190,8 @@ Result<FastPathSession> FastPathSession::prepare(const policy::Engine& engine, b
   if (::fstat(s.ring_fd_.get(), &rs) != 0) return fail_errno("--fast-path: cannot stat the ring", errno);
 
   s.snapshot_ = policy::encode_snapshot(engine.profile());
+  for (const char* v : {"CWD", "HOME"})
+    if (auto it = engine.profile().vars.find(v); it != engine.profile().vars.end()) s.tip_vars_[v] = it->second;
   // The engine image: written once by the first shim (an arena of up to 64 bytes per
   // snapshot byte plus 512 KiB, then 4 bytes per pointer word), then sealed by it. Sparse
   // until then; fixed in size.
@@ -235,14 +239,14 @@ std::unique_ptr<audit::AuditLog> FastPathSession::wrap(std::unique_ptr<audit::Au
   void* ring = ::mmap(nullptr, GFAST_RING_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
                       ring_fd_.get(), 0);
   if (ring == MAP_FAILED) ring = nullptr;  // no drain: the shim's records stay in the ring
-  return std::make_unique<FastPathLog>(std::move(log), ring, snapshot_);
+  return std::make_unique<FastPathLog>(std::move(log), ring, snapshot_, tip_vars_);
 }
 
 // --- FastPathLog ------------------------------------------------------------------------
 
 FastPathLog::FastPathLog(std::unique_ptr<audit::AuditLog> inner, void* ring,
-                         const std::string& snapshot)
-    : inner_(std::move(inner)), ring_(ring), snapshot_(snapshot) {
+                         const std::string& snapshot, std::map<std::string, std::string> tip_vars)
+    : inner_(std::move(inner)), ring_(ring), snapshot_(snapshot), tip_vars_(std::move(tip_vars)) {
   rec_.via = "preload";
   thread_ = std::thread([this] { run(); });
 }
@@ -327,7 +331,10 @@ void FastPathLog::drain_locked(bool final) {
       // Built at the first record, not at start-up: most sessions without an audit log
       // have few records of the shim's (its denials) or none.
       policy::Profile p;
-      if (policy::decode_snapshot(snapshot_, p)) mirror_ = std::make_unique<policy::Engine>(std::move(p));
+      if (policy::decode_snapshot(snapshot_, p)) {
+        for (const auto& [k, v] : tip_vars_) p.vars[k] = v;  // tips only: rules are already expanded
+        mirror_ = std::make_unique<policy::Engine>(std::move(p));
+      }
       snapshot_.clear();
     }
     rec_.pid = s.pid;

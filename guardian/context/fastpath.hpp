@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -67,6 +68,9 @@ class FastPathSession {
   void* ring_ = nullptr;  // our mapping of the ring (read-write)
   bool record_ = false;   // the shims record their allows (an audit destination)
   bool deny_ = false;     // the shims record the denials they make (GFAST_P_DENY)
+  // ${CWD} and ${HOME} of the session: the snapshot carries no variables, yet a tip names
+  // paths below them as the supervisor's tips do (${CWD}/..., ~/...).
+  std::map<std::string, std::string> tip_vars_;
 };
 
 // An AuditLog decorator that turns the shim's ring records into ordinary decision records
@@ -77,7 +81,9 @@ class FastPathLog final : public audit::AuditLog {
  public:
   // `ring`: the mapped ring (GFAST_RING_BYTES); `snapshot`: the engine snapshot the shim
   // built its engine from (to turn rule ids back into rules).
-  FastPathLog(std::unique_ptr<audit::AuditLog> inner, void* ring, const std::string& snapshot);
+  // `tip_vars`: the session's CWD and HOME, so that tips read as the supervisor's do.
+  FastPathLog(std::unique_ptr<audit::AuditLog> inner, void* ring, const std::string& snapshot,
+              std::map<std::string, std::string> tip_vars = {});
   ~FastPathLog() override;
 
   void session_start(const audit::SessionStart& s) override;
@@ -110,6 +116,7 @@ class FastPathLog final : public audit::AuditLog {
   std::unique_ptr<audit::AuditLog> inner_;
   void* ring_;
   std::string snapshot_;                    // until mirror_ is built from it
+  std::map<std::string, std::string> tip_vars_;
   std::unique_ptr<policy::Engine> mirror_;  // numbers rules exactly as the shim does
   std::mutex mu_;
   std::condition_variable cv_;

@@ -697,38 +697,4 @@ Response Handler::Impl::file_stat(Ctx& c) {
   return cont();
 }
 
-// Read-class path calls that return data into tracee memory (xattr reads, inotify
-// watches): decided as `read`, then run by the kernel. As for stat, a racing thread
-// could at most reach another file's attributes or events, never its contents.
-Response Handler::Impl::file_read(Ctx& c) {
-  int dirfd = AT_FDCWD;
-  std::uint64_t path = c.arg(0);
-  bool follow = true, empty = false;
-  switch (c.n.nr) {
-    case SYS_getxattr: case SYS_listxattr: break;
-    case SYS_lgetxattr: case SYS_llistxattr: follow = false; break;
-    case SYS_inotify_add_watch:
-      path = c.arg(1);
-      follow = !(c.arg(2) & IN_DONT_FOLLOW);
-      break;
-    case 464: case 465:  // getxattrat, listxattrat
-      dirfd = c.iarg(0);
-      path = c.arg(1);
-      follow = !(c.arg(2) & AT_SYMLINK_NOFOLLOW);
-      empty = c.arg(2) & AT_EMPTY_PATH;
-      break;
-    default: return error(ENOSYS);
-  }
-  Response out;
-  ResolveOpts o;
-  o.follow = follow;
-  o.empty_path = empty;
-  o.need_stat = false;
-  Resolved& r = r1;
-  if (!path_decide(c, dirfd, path, o, Op::read, raw1, r, out)) return out;
-  if (r.err) return error(r.err);
-  if (!r.exists) return error(ENOENT);
-  return cont();
-}
-
 }  // namespace guardian::decode

@@ -133,9 +133,10 @@ Response Handler::Impl::handle(const Notification& n, Tracee& t) {
   pid_t tgid = session.tgid_of(n.tid);
   Ctx c{n, t, *sc, tgid > 0 ? tgid : n.tid};
   // These families only answer (CONTINUE or an errno): see valid().
+  // (Not file_read: xattr reads write what they read into the tracee's memory.)
   answer_only = t.answer_proves_valid() &&
-                (sc->family == Family::file_stat || sc->family == Family::file_read ||
-                 sc->family == Family::exec || sc->family == Family::system);
+                (sc->family == Family::file_stat || sc->family == Family::exec ||
+                 sc->family == Family::system);
   switch (sc->family) {
     case Family::file_open: return file_open(c);
     case Family::file_stat: return file_stat(c);

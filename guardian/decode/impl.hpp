@@ -59,7 +59,6 @@ struct NetDest {
   socklen_t named_len = 0;
   UniqueFd cwd;
   std::string leaf;      // bind of a unix path: the name made in `hold` (own-listener)
-  bool own = false;      // connect allowed as guardian:own-listener (a loopback port)
   bool to_gate = false;  // a resolver:53 redirected to the DNS gate
   policy::NetAddr resolver;  // to_gate: the resolver the tracee asked for
 };

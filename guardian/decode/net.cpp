@@ -5,8 +5,8 @@
 #include <fcntl.h>
 #include <linux/netlink.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "decode/impl.hpp"
@@ -287,10 +288,8 @@ bool Handler::Impl::decide_dest(Ctx& c, std::uint64_t addr, std::size_t len, Op 
     // unless a rule denies it by name.
     if (loopback_or_any(req.addr)) {
       policy::Decision dl = d->decide(lo);
-      if (dl.verdict != policy::Verdict::allow && !dl.rule && h.own_tcp_port(req.addr.port)) {
-        dest.own = true;
+      if (dl.verdict != policy::Verdict::allow && !dl.rule && h.own_tcp_port(req.addr.port))
         return h.local(c, req, true, 0, {}, out, "guardian:own-listener");
-      }
     }
     if (any) {
       policy::Decision dl = d->decide(lo);
@@ -360,8 +359,16 @@ Response Handler::Impl::net(Ctx& c) {
     auto sock = c.t.take_fd(c.iarg(0));
     if (!sock) return error(EBADF);
     if (!decide_dest(c, c.arg(1), len, op, dest, out, sock.value().get())) return out;
-    if (!dest.decided) return cont();  // AF_UNSPEC disconnect, netlink: no rule covers them
-    if (dest.ss.ss_family == AF_UNIX && len == sizeof(sa_family_t)) return cont();  // autobind
+    // A unix autobind: the kernel reads two bytes, which cannot name anything else.
+    if (dest.decided && dest.ss.ss_family == AF_UNIX && len == sizeof(sa_family_t)) return cont();
+    // AF_UNSPEC (a disconnect), netlink: no rule covers them, yet they are performed on our
+    // copy too: let through, the kernel would read the address again, which another thread
+    // may have turned into an AF_INET one meanwhile.
+    if (!dest.decided) {
+      bool ignored = false;
+      return value(op == Op::bind ? emulate::bind_sock(sock.value().get(), reinterpret_cast<sockaddr*>(&dest.ss), dest.len, 0)
+                                  : emulate::connect_sock(sock.value().get(), reinterpret_cast<sockaddr*>(&dest.ss), dest.len, ignored));
+    }
     if (op == Op::bind) {
       mode_t um = dest.ss.ss_family == AF_UNIX ? umask_of(c) : 0;
       long rc = -ENOSYS;
@@ -380,18 +387,28 @@ Response Handler::Impl::net(Ctx& c) {
                                     dest.len, then_continue);
     if (dest.to_gate && (rc == 0 || rc == -EINPROGRESS))
       note_gate_socket(c, sock.value().get(), dest.resolver);
-    if (then_continue && dest.own) {
-      // The session's own listener: a loopback handshake completes at once. Finished here,
-      // the tracee's connect is not run by the kernel, where a Landlock envelope without
-      // that (dynamic) port would refuse it; one that takes longer is left to the kernel.
-      pollfd pf{sock.value().get(), POLLOUT, 0};
-      if (::poll(&pf, 1, 200) == 1) {
-        int err = 0;
-        socklen_t el = sizeof err;
-        if (::getsockopt(pf.fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0) return value(err ? -err : 0);
-      }
-    }
-    return then_continue ? cont() : value(rc);
+    if (!then_continue) return value(rc);
+    // A blocking connect in progress: wait for it here, on the Waiter, as the tracee's own
+    // call would. Letting the tracee's connect run (it would only wait for this connection)
+    // let a thread put another socket on the descriptor and another address in memory
+    // meanwhile: that one the kernel connected, undecided.
+    auto s = std::make_shared<UniqueFd>(std::move(sock.value()));
+    auto wait = [s]() -> long {
+      pollfd p{s->get(), POLLOUT, 0};
+      if (::poll(&p, 1, -1) < 0) return -errno;
+      int err = 0;
+      socklen_t l = sizeof err;
+      if (::getsockopt(s->get(), SOL_SOCKET, SO_ERROR, &err, &l) != 0) return -errno;
+      return err ? -err : 0;
+    };
+    bool started = opts.blocker &&
+                   opts.blocker->start(c.n, honour_timeout(s->get(), SO_SNDTIMEO, wait),
+                                       [s](long r, Tracee&) { return value(r == -EAGAIN ? -EINPROGRESS : r); });
+    // No waiter: the connection goes on without the caller, as after a signal.
+    if (!started) return error(EINTR);
+    out = Response();
+    out.kind = Response::Kind::defer;
+    return out;
   }
 
   // sendto / sendmsg / sendmmsg (net_send.cpp), recvfrom on sockets of the DNS gate.

@@ -1,9 +1,13 @@
-// Sends with a destination (sendto, sendmsg, sendmmsg): the destination is decided, then the
+// Sends (sendto with a destination, sendmsg, sendmmsg): the destination is decided, then the
 // supervisor sends its own copy of the data to its own copy of the address on a duplicate
-// of the tracee's socket, so rewriting either after the check changes nothing. The copy is
-// sent without waiting; when the tracee's socket is blocking and the send would block, the
-// same copy is sent again on a Waiter thread (HandlerOptions::blocker) that blocks as the
-// tracee's call would, and the syscall is answered when it returns (Response::Kind::defer).
+// of the tracee's socket, so rewriting either after the check changes nothing. Sends that
+// name no destination, and sends on stream sockets, are performed the same way: let through,
+// the kernel would read the message header and the descriptor again, and a thread that
+// filled in msg_name or moved a datagram socket onto the descriptor meanwhile sent where no
+// rule allows. The copy is sent without waiting; when the tracee's socket is blocking and
+// the send would block, the rest is sent on a Waiter thread (HandlerOptions::blocker) that
+// blocks as the tracee's call would, and the syscall is answered when it returns
+// (Response::Kind::defer).
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -13,6 +17,7 @@
 
 #include <sys/time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -29,7 +34,8 @@ using policy::Op;
 
 namespace {
 
-constexpr std::size_t kMaxData = 1 << 20;  // bytes we copy for one emulated send
+constexpr std::size_t kMaxData = 1 << 20;  // bytes we copy for one emulated send (a stream
+                                           // send of more is sent in part, as send() may)
 constexpr std::size_t kMaxIov = 1024;      // UIO_MAXIOV
 constexpr std::size_t kMaxControl = 65536;
 
@@ -43,25 +49,54 @@ int sock_type(int fd) {
 // along are our duplicates of the tracee's, kept open in `passed`).
 struct Prepared {
   NetDest dest;
-  bool named = false;  // the tracee gave a destination
+  bool named = false;  // a destination goes with it (decided)
+  bool stream = false;  // SOCK_STREAM: may go in parts; `off` bytes are sent already
+  std::size_t off = 0;
   std::vector<char> data, control;
   std::vector<UniqueFd> passed;
   int flags = 0;
 
+  // Sends the message, or for a stream what is left of it (the control data goes with the
+  // first part). A stream's parts sent so far count: an error or an interruption after some
+  // progress answers that progress, as the kernel's send would.
   long send(int sock, bool wait) {
-    iovec one{data.data(), data.size()};
-    msghdr m{};
-    if (named) {
-      m.msg_name = &dest.ss;
-      m.msg_namelen = dest.len;
+    for (;;) {
+      iovec one{data.data() + off, data.size() - off};
+      msghdr m{};
+      if (named) {
+        m.msg_name = &dest.ss;
+        m.msg_namelen = dest.len;
+      }
+      m.msg_iov = &one;
+      m.msg_iovlen = 1;
+      if (off == 0 && !control.empty()) {
+        m.msg_control = control.data();
+        m.msg_controllen = control.size();
+      }
+      const int fl = flags & ~MSG_ZEROCOPY;  // our copy is freed when we return
+      long rc = wait ? emulate::sendmsg_wait(sock, &m, fl) : emulate::sendmsg_sock(sock, &m, fl);
+      if (!stream) return rc;
+      if (rc < 0) {
+        if (rc == -EINTR && wait) return rc;  // the Waiter looks around and calls again
+        return off ? static_cast<long>(off) : rc;
+      }
+      off += static_cast<std::size_t>(rc);
+      if (off >= data.size() || !wait) return static_cast<long>(off);
     }
-    m.msg_iov = &one;
-    m.msg_iovlen = 1;
-    m.msg_control = control.empty() ? nullptr : control.data();
-    m.msg_controllen = control.size();
-    return wait ? emulate::sendmsg_wait(sock, &m, flags) : emulate::sendmsg_sock(sock, &m, flags);
+  }
+  // Whether a non-waiting send() left something that a blocking socket would wait to send.
+  bool unfinished(long rc) const {
+    return rc == -EAGAIN || (stream && rc >= 0 && static_cast<std::size_t>(rc) < data.size());
   }
 };
+
+// Is the socket's peer this process (the shim's channel)? What we send there for a tracee
+// carries our pid in SCM_CREDENTIALS; the receiver takes the tracee's from emulate::own_send_take.
+bool own_peer(int sock) {
+  ucred cr{};
+  socklen_t l = sizeof cr;
+  return ::getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cr, &l) == 0 && cr.pid == ::getpid();
+}
 
 // Would the tracee's own call have blocked here? (A blocking socket, no MSG_DONTWAIT.)
 bool would_block(int sock, int flags) {
@@ -100,10 +135,13 @@ Response Handler::Impl::net_send(Ctx& c) {
   // < 0 = -errno, LONG_MIN = `o` holds the denial.
   auto prepare = [&](int sock, const msghdr& m, int flags, Prepared& p, Response& o) -> long {
     if (m.msg_iovlen > kMaxIov || m.msg_controllen > kMaxControl) return -EMSGSIZE;
-    if (!decide_dest(c, reinterpret_cast<std::uint64_t>(m.msg_name), m.msg_namelen,
-                     Op::connect, p.dest, o, sock))
+    p.stream = sock_type(sock) == SOCK_STREAM;
+    // A stream socket ignores the name (but for fast open: decided by the caller), and a
+    // message without one goes to the connected peer, decided at connect.
+    p.named = m.msg_name != nullptr && !p.stream;
+    if (p.named && !decide_dest(c, reinterpret_cast<std::uint64_t>(m.msg_name), m.msg_namelen,
+                                Op::connect, p.dest, o, sock))
       return LONG_MIN;
-    p.named = m.msg_name != nullptr;
     p.flags = flags;
     std::vector<iovec> iov(m.msg_iovlen);
     if (m.msg_iovlen && !c.t.read(reinterpret_cast<std::uint64_t>(m.msg_iov), iov.data(),
@@ -111,14 +149,14 @@ Response Handler::Impl::net_send(Ctx& c) {
       return -EFAULT;
     std::size_t total = 0;
     for (auto& v : iov) total += v.iov_len;
-    if (total > kMaxData) return -EMSGSIZE;
-    p.data.resize(total);
+    if (total > kMaxData && !p.stream) return -EMSGSIZE;
+    p.data.resize(std::min(total, kMaxData));
     std::size_t off = 0;
     for (auto& v : iov) {
-      if (v.iov_len && !c.t.read(reinterpret_cast<std::uint64_t>(v.iov_base), p.data.data() + off,
-                                 v.iov_len))
+      std::size_t n = std::min(v.iov_len, p.data.size() - off);
+      if (n && !c.t.read(reinterpret_cast<std::uint64_t>(v.iov_base), p.data.data() + off, n))
         return -EFAULT;
-      off += v.iov_len;
+      off += n;
     }
     p.control.resize(m.msg_controllen);
     if (!p.control.empty()) {
@@ -177,12 +215,18 @@ Response Handler::Impl::net_send(Ctx& c) {
   auto send_or_wait = [&](UniqueFd& sock, std::shared_ptr<Prepared> p, long& rc, Then then,
                           Response& o) {
     to_gate(sock.get(), *p);
+    const bool own = own_peer(sock.get());
+    if (own) emulate::own_send_push(c.tgid);
     rc = sigpipe(p->send(sock.get(), false), p->flags);
-    if (rc != -EAGAIN || !opts.blocker || !would_block(sock.get(), p->flags)) return true;
+    if (own && rc < 0) emulate::own_send_cancel(c.tgid);
+    if (!p->unfinished(rc) || !opts.blocker || !would_block(sock.get(), p->flags)) return true;
     auto s = std::make_shared<UniqueFd>(std::move(sock));
     bool started = opts.blocker->start(
         c.n, honour_timeout(s->get(), SO_SNDTIMEO, [s, p] { return p->send(s->get(), true); }),
         [s, p, then = std::move(then), sigpipe](long r, Tracee& t) {
+          // Interrupted after a stream made progress: that progress is the answer (a
+          // restart would send it twice).
+          if (r < 0 && p->stream && p->off) r = static_cast<long>(p->off);
           return then(sigpipe(r, p->flags), t);
         });
     if (!started) return true;  // too many waiting: EAGAIN, as before
@@ -192,12 +236,24 @@ Response Handler::Impl::net_send(Ctx& c) {
   };
 
   if (nr == SYS_sendto) {
-    if (c.arg(4) == 0) return cont();  // no destination: the socket's connect was decided
+    if (c.arg(4) == 0) return cont();  // no destination (a register): the peer, decided at connect
     int flags = c.iarg(3);
     auto sock = c.t.take_fd(c.iarg(0));
     if (!sock) return error(EBADF);
     int st = sock_type(sock.value().get());
-    if (st == SOCK_STREAM && !(flags & MSG_FASTOPEN)) return cont();  // address ignored
+    if (st == SOCK_STREAM && !(flags & MSG_FASTOPEN)) {
+      // The address is ignored; sent by us all the same, on the socket checked.
+      auto p = std::make_shared<Prepared>();
+      p->stream = true;
+      p->flags = flags;
+      p->data.resize(std::min<std::size_t>(c.arg(2), kMaxData));
+      if (!p->data.empty() && !c.t.read(c.arg(1), p->data.data(), p->data.size())) return error(EFAULT);
+      if (!valid(c, out)) return out;
+      long rc = 0;
+      if (!send_or_wait(sock.value(), p, rc, [](long r, Tracee&) { return value(r); }, out))
+        return out;
+      return value(rc);
+    }
     if (st == SOCK_STREAM) {
       // TCP fast open connects: decide it, then refuse so the program falls back to
       // connect(), which is emulated.
@@ -224,13 +280,22 @@ Response Handler::Impl::net_send(Ctx& c) {
   if (nr == SYS_sendmsg) {
     msghdr m{};
     if (!c.t.read(c.arg(1), &m, sizeof m)) return error(EFAULT);
-    if (!m.msg_name) return cont();
     int flags = c.iarg(2);
     auto sock = c.t.take_fd(c.iarg(0));
     if (!sock) return error(EBADF);
-    if (sock_type(sock.value().get()) == SOCK_STREAM && !(flags & MSG_FASTOPEN)) return cont();
     auto p = std::make_shared<Prepared>();
-    long rc = prepare(sock.value().get(), m, flags, *p, out);
+    long rc = 0;
+    if (m.msg_name && (flags & MSG_FASTOPEN) && sock_type(sock.value().get()) == SOCK_STREAM) {
+      // Fast open connects to the name: decided as a connect, then sent by us with it.
+      rc = prepare(sock.value().get(), m, flags, *p, out);
+      if (rc == 0 && !decide_dest(c, reinterpret_cast<std::uint64_t>(m.msg_name), m.msg_namelen,
+                                  Op::connect, p->dest, out, sock.value().get()))
+        rc = LONG_MIN;
+      p->named = true;
+      p->stream = false;  // one attempt: its result is the connect's
+    } else {
+      rc = prepare(sock.value().get(), m, flags, *p, out);
+    }
     if (rc == LONG_MIN) return out;
     if (rc < 0) return value(rc);
     if (!send_or_wait(sock.value(), p, rc, [](long r, Tracee&) { return value(r); }, out))
@@ -241,17 +306,23 @@ Response Handler::Impl::net_send(Ctx& c) {
     std::size_t vlen = std::min<std::size_t>(c.arg(2), kMaxIov);
     std::vector<mmsghdr> mm(vlen);
     if (vlen && !c.t.read(c.arg(1), mm.data(), vlen * sizeof(mmsghdr))) return error(EFAULT);
-    bool any = false;
-    for (auto& x : mm) any |= x.msg_hdr.msg_name != nullptr;
-    if (!any) return cont();  // glibc's resolver: a connected UDP socket
     int flags = c.iarg(3);
     auto sock = c.t.take_fd(c.iarg(0));
     if (!sock) return error(EBADF);
-    if (sock_type(sock.value().get()) == SOCK_STREAM) return cont();
+    // On a stream socket the name is ignored, but for TCP fast open (MSG_FASTOPEN), which
+    // connects to it without passing connect()'s checks (Landlock's included): decided.
+    const bool fastopen = (flags & MSG_FASTOPEN) && sock_type(sock.value().get()) == SOCK_STREAM;
     long n_sent = 0;
     for (std::size_t i = 0; i < vlen; ++i) {
       auto p = std::make_shared<Prepared>();
       long rc = prepare(sock.value().get(), mm[i].msg_hdr, flags, *p, out);
+      if (rc == 0 && fastopen && mm[i].msg_hdr.msg_name) {
+        if (!decide_dest(c, reinterpret_cast<std::uint64_t>(mm[i].msg_hdr.msg_name),
+                         mm[i].msg_hdr.msg_namelen, Op::connect, p->dest, out, sock.value().get()))
+          rc = LONG_MIN;
+        p->named = true;
+        p->stream = false;
+      }
       if (rc == LONG_MIN) return n_sent ? value(n_sent) : std::move(out);
       std::uint64_t at = c.arg(1) + i * sizeof(mmsghdr) + offsetof(mmsghdr, msg_len);
       if (rc == 0 && i == 0) {
@@ -265,7 +336,10 @@ Response Handler::Impl::net_send(Ctx& c) {
         if (!send_or_wait(sock.value(), p, rc, std::move(then), out)) return out;
       } else if (rc == 0) {
         to_gate(sock.value().get(), *p);
+        const bool own = own_peer(sock.value().get());
+        if (own) emulate::own_send_push(c.tgid);
         rc = sigpipe(p->send(sock.value().get(), false), flags);
+        if (own && rc < 0) emulate::own_send_cancel(c.tgid);
       }
       if (rc < 0) return n_sent ? value(n_sent) : value(rc);
       unsigned len = static_cast<unsigned>(rc);

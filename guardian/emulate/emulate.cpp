@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <deque>
+#include <mutex>
 #include <cstdint>
 #include <cstdio>
 #include <system_error>
@@ -263,6 +265,35 @@ long sendmsg_wait(int sock, const msghdr* msg, int flags) {
 long recvfrom_wait(int sock, void* buf, std::size_t len, int flags, sockaddr* from,
                    socklen_t* fromlen) {
   return ret(::recvfrom(sock, buf, len, flags, from, fromlen));
+}
+
+namespace {
+std::mutex own_mu;
+std::deque<pid_t> own_sends;
+}  // namespace
+
+// Why: see emulate.hpp; bounded, so that a channel nobody drains cannot grow it.
+void own_send_push(pid_t pid) {
+  std::lock_guard lk(own_mu);
+  if (own_sends.size() >= 4096) own_sends.pop_front();
+  own_sends.push_back(pid);
+}
+
+void own_send_cancel(pid_t pid) {
+  std::lock_guard lk(own_mu);
+  for (auto it = own_sends.rbegin(); it != own_sends.rend(); ++it)
+    if (*it == pid) {
+      own_sends.erase(std::next(it).base());
+      return;
+    }
+}
+
+pid_t own_send_take() {
+  std::lock_guard lk(own_mu);
+  if (own_sends.empty()) return 0;
+  pid_t p = own_sends.front();
+  own_sends.pop_front();
+  return p;
 }
 
 }  // namespace guardian::emulate

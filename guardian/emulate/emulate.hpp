@@ -68,6 +68,12 @@ long recvfrom_wait(int sock, void* buf, std::size_t len, int flags, sockaddr* fr
 
 // "/proc/self/fd/N": the path that names exactly the object we hold.
 std::string self_fd(int fd);
+// Sends performed for a tracee on the shim's channel (sendmsg emulation, decode/net_send.cpp):
+// the receiver (context/context_log.cpp) sees our pid in SCM_CREDENTIALS and takes the
+// tracee's from here, in the order sent. Thread-safe.
+void own_send_push(pid_t pid);
+void own_send_cancel(pid_t pid);  // the send failed: nothing will arrive for it
+pid_t own_send_take();            // 0 when nothing is noted
 // Puts back the supervisor's own umask, which emulated creations leave at the last
 // tracee's (see with_umask in emulate.cpp).
 void restore_umask();

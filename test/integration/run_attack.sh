@@ -16,6 +16,16 @@ printf '%s\n' "$token" >"$T/ws/.keys/key.txt"
 printf '#!/bin/sh\n' >"$T/ws/.git/hooks/pre-push"
 printf 'READONLY\n' >"$T/ro/ro.txt"
 chmod 644 "$T/ro/ro.txt"
+# Extended attributes, where the file system has them: the secret's holds the token too.
+/usr/bin/python3 - "$T" "$token" <<'PY' 2>/dev/null
+import os, sys
+t, tok = sys.argv[1], sys.argv[2]
+try:
+    os.setxattr(os.path.join(t, "secret", "secret.txt"), "user.token", tok.encode())
+    os.setxattr(os.path.join(t, "ro", "ro.txt"), "user.harmless", b"harmless")
+except OSError:
+    pass
+PY
 
 # Listeners outside guardian: forbidden TCP, UDP and unix; an allowed UDP port. Any arrival
 # on a forbidden one is written to $T/hits.

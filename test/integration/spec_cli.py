@@ -81,6 +81,72 @@ def one_line_errors(root):
     check(p.returncode == 125 and p.stdout == "", "--version with an extra word is a usage error", p.stdout + p.stderr)
 
 
+def typed_scalars(root):
+    """spec §2: wrong types are errors with FILE:LINE:COL — a quoted "1", "true" or "256" is a
+    string where a number or a boolean is expected, not read as what it looks like."""
+    for text, col, what in (('version: "1"\n', "1:10", "'version'"),
+                            ('version: 1\nnetwork: {dns: "true"}\n', "2:16", "'network.dns'"),
+                            ("version: 1\nlimits: {pids: '256'}\n", "2:16", "'limits.pids'")):
+        f = write(os.path.join(root, "t.yaml"), text)
+        p = g("profile", "check", f)
+        check(p.returncode == 1 and p.stderr.startswith(f"{f}:{col}: {what} must be"), f"{text.strip()!r} is a type error",
+              p.stderr)
+    f = write(os.path.join(root, "t.yaml"), "version: 1\nnetwork: {dns: true}\nlimits: {pids: 256}\n")
+    p = g("profile", "check", f)
+    check(p.returncode == 0 and p.stdout == f"{f}: ok\n", "unquoted, the same values are fine", p.stderr)
+
+
+def learn_bad_logs(root):
+    """learn --from-audit of something that is not a log (empty, a directory): status 125, one
+    line, and no profile written (guardian(1): unreadable or malformed log)."""
+    out = os.path.join(root, "out.yaml")
+    empty = write(os.path.join(root, "empty.jsonl"), "")
+    for log, says in ((empty, "no audit records"), (root, "Is a directory")):
+        p = g("learn", "--from-audit", log, "-o", out)
+        check(p.returncode == 125 and len(p.stderr.splitlines()) == 1 and says in p.stderr and not os.path.exists(out),
+              f"learn --from-audit {os.path.basename(log) or log}: 125, '{says}', nothing written", p.stderr)
+
+
+def allow_options_relative(root):
+    """--allow-read with a relative path is taken from the current directory (guardian(1))."""
+    os.makedirs(os.path.join(root, "data"))
+    write(os.path.join(root, "data", "f"), "secret-ish\n")
+    prof = write(os.path.join(root, "p.yaml"), "version: 1\nextends: [base]\n")
+    env = run_env(root, root)
+    p = require_supervision([GUARDIAN, "run", "-p", prof, "--", "/bin/cat", "data/f"], cwd=root, env=env)
+    q = require_supervision([GUARDIAN, "run", "-p", prof, "--allow-read", "data/**", "--", "/bin/cat", "data/f"],
+                            cwd=root, env=env)
+    check(p.returncode == 1 and q.returncode == 0 and q.stdout == "secret-ish\n",
+          "--allow-read data/** allows ./data/f, which the profile alone denies", f"{p.returncode} {q.returncode} {q.stderr}")
+
+
+def fast_path_tips(root):
+    """spec §3: a denial's tip is the smallest rule that would allow it — the same text
+    whoever decided: the shim's own denials under --fast-path (via preload) name paths below
+    HOME and CWD as ~/... and ${CWD}/..., as the supervisor's do."""
+    home, work = os.path.join(root, "home"), os.path.join(root, "work")
+    os.makedirs(home)
+    os.makedirs(work)
+    prof = write(os.path.join(root, "p.yaml"), "version: 1\nextends: [base]\nexec: {allow: [\"/usr/bin/python3*\"]}\n")
+    prog = "import os, sys\nfor p in sys.argv[1:]:\n    try: os.stat(p)\n    except OSError as e: print(e.errno)\n"
+    env = {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": root, "LANG": "C"}
+    tips = {}
+    for opts in ([], ["--fast-path"]):
+        log = os.path.join(root, f"a{len(opts)}.jsonl")
+        p = require_supervision([GUARDIAN, "run", *opts, "-p", prof, "-a", log, "--", "/usr/bin/python3", "-c", prog,
+                                 os.path.join(home, "nothere"), os.path.join(work, "nothere")], cwd=work, env=env)
+        check(p.stdout == "13\n13\n", f"{opts}: both probes denied", p.stdout + p.stderr)
+        tips[len(opts)] = {(r.get("path"), r.get("tip")) for r in decisions(log)
+                           if r.get("decision") == "deny" and r.get("path", "").endswith("/nothere")}
+        if opts:
+            vias = {r.get("via") for r in decisions(log) if r.get("path", "").endswith("/nothere")}
+            check("preload" in vias, "--fast-path: the shim decided the probes itself", str(vias))
+    want = {(os.path.join(home, "nothere"), 'files: {read: ["~/nothere"]}'),
+            (os.path.join(work, "nothere"), 'files: {read: ["${CWD}/nothere"]}')}
+    check(tips[0] == want, "supervisor's tips name ~ and ${CWD}", str(tips[0]))
+    check(tips[1] == want, "the shim's tips are the same", str(tips[1]))
+
+
 def help_matches(root):
     """--help is true to the code and the man page: `profile --help` names every built-in that
     `profile show` knows; no --help prints parser internals; every option a --help lists is
@@ -105,7 +171,8 @@ def help_matches(root):
         check(not undocumented, f"{' '.join(h)}: every option is in guardian(1)", str(undocumented))
 
 
-for case in (command_denied_by_rule, options_end_at_command, one_line_errors, help_matches):
+for case in (command_denied_by_rule, options_end_at_command, one_line_errors, typed_scalars, learn_bad_logs,
+             allow_options_relative, fast_path_tips, help_matches):
     print("#", case.__name__)
     in_scratch("guardian-spec-cli-", case)
 exit_with_results()

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <poll.h>
@@ -373,4 +374,46 @@ TEST_CASE("a process cannot attach a backtrace to another process's denial") {
   ::close(efd);
   REQUIRE(log->wait_for(1, 2s));
   CHECK(log->at(0).backtrace.empty());
+}
+
+TEST_CASE("a denial is held when the process has the shim mapped, with no hello sent") {
+  // The shim no longer announces itself: the supervisor finds the library in the process's
+  // memory map. Here the test process maps a file named like the shim.
+  char dir[] = "/tmp/guardian-ctx-XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  const std::string lib = std::string(dir) + "/libguardian-test-shim.so";
+  int lfd = ::open(lib.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  REQUIRE(lfd >= 0);
+  REQUIRE(::write(lfd, "x", 1) == 1);
+  auto ch = context::open_channel();
+  REQUIRE(ch);
+  auto fake = std::make_unique<FakeLog>();
+  FakeLog* log = fake.get();
+  context::ContextOptions opts;
+  opts.hold = 300ms;
+  opts.shim_name = "libguardian-test-shim.so";
+  context::ContextLog cl(std::move(fake), std::move(ch.value().supervisor), opts);
+  // Not mapped yet: written at once.
+  cl.decision(denial(getpid(), gettid(), "openat", "/secret/a"));
+  CHECK(log->count() == 1);
+  // A new image (exec) is looked at again; now it maps the library: held, then released
+  // without context when the window passes.
+  audit::ProcessRecord exec;
+  exec.pid = getpid();
+  exec.what = "exec";
+  cl.process(exec);
+  void* m = ::mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE, lfd, 0);
+  REQUIRE(m != MAP_FAILED);
+  cl.decision(denial(getpid(), gettid(), "openat", "/secret/b"));
+  CHECK(log->count() == 1);
+  // Not a family the shim hooks: never held.
+  cl.decision(denial(getpid(), gettid(), "unlink", "/secret/c"));
+  CHECK(log->count() == 2);
+  REQUIRE(log->wait_for(3, 2s));
+  CHECK(log->at(2).raw_path == "/secret/b");
+  CHECK(log->at(2).backtrace.empty());
+  ::munmap(m, 4096);
+  ::close(lfd);
+  ::unlink(lib.c_str());
+  ::rmdir(dir);
 }

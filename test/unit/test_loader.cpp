@@ -67,7 +67,10 @@ const Bad kBad[] = {
      "D/p.yaml:3:13: bad address 'unix:x.sock': unix socket path 'x.sock' is not absolute"},
     {"version: 1\nnetwork:\n  connect: [example.com]\n",
      "D/p.yaml:3:13: bad address 'example.com': missing port in 'example.com' (expected HOST:PORT, HOST:LOW-HIGH or HOST:*)"},
-    {"version: 1\nnetwork:\n  dns: maybe\n", "D/p.yaml:3:8: 'network.dns' must be true or false"},
+    {"version: 1\nnetwork:\n  dns: maybe\n", "D/p.yaml:3:8: 'network.dns' must be true or false (a boolean, not a string)"},
+    {"version: 1\nnetwork:\n  dns: \"true\"\n", "D/p.yaml:3:8: 'network.dns' must be true or false (a boolean, not a string)"},
+    {"version: \"1\"\n", "D/p.yaml:1:10: 'version' must be the number 1, not a string (write version: 1)"},
+    {"version: 1\nlimits: {pids: '256'}\n", "D/p.yaml:2:16: 'limits.pids' must be a positive integer, not the string '256'"},
     {"version: 1\nlimits: {wall: 10x}\n", "D/p.yaml:2:16: bad duration '10x' for 'limits.wall' (expected e.g. 90s, 10m, 1h30m)"},
     {"version: 1\nlimits:\n  memory: 2XB\n", "D/p.yaml:3:11: bad size '2XB' for 'limits.memory' (expected e.g. 512M, 2GiB)"},
     {"version: 1\nlimits: {pids: -1}\n", "D/p.yaml:2:16: 'limits.pids' must be a positive integer, not '-1'"},
@@ -134,6 +137,21 @@ TEST_CASE("a missing top-level profile names the file") {
 TEST_CASE("an error message stays on one line whatever bytes the file held") {
   LoadError e{"p.yaml", 2, 16, std::string("bad pattern '/a\0b\nc'", 20)};
   CHECK(e.str() == "p.yaml:2:16: bad pattern '/a\\x00b\\x0ac'");
+}
+
+TEST_CASE("variables that repeat each other stop at 64 KiB instead of exhausting memory") {
+  TempDir d;
+  std::string text = "version: 1\nvars:\n";
+  for (int i = 0; i < 14; ++i) {
+    text += "  v" + std::to_string(i) + ": \"";
+    for (int k = 0; k < 10; ++k) text += "${v" + std::to_string(i + 1) + "}";
+    text += "\"\n";
+  }
+  text += "  v14: xxxxxxxxxx\nfiles: {read: [\"/${v0}\"]}\n";
+  std::string err;
+  auto p = guardian::test::load_text(d, text, &err, "p.yaml");
+  CHECK(!p);
+  CHECK(err.find("expands to more than 64 KiB") != std::string::npos);
 }
 
 TEST_CASE("every error of a file is reported, not just the first") {
