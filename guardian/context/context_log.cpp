@@ -23,6 +23,7 @@ namespace {
 constexpr std::size_t kMaxInbox = 256;         // context reports waiting for the thread
 constexpr std::size_t kMaxHostsPerPid = 4096;  // a chatty resolver must not grow us forever
 constexpr std::size_t kMaxProbed = 65536;      // carries_shim() answers kept (pids missed at exit)
+constexpr std::size_t kMaxMapsBytes = 8u << 20;  // of /proc/PID/maps read by carries_shim()
 
 // Does the text of /proc/PID/maps name a mapping of a file called NAME? Lines end with the
 // path; read in pieces, keeping a line's worth of overlap so a name across two reads is seen.
@@ -34,10 +35,13 @@ bool maps_name(pid_t pid, const std::string& name) {
   std::string buf;
   char chunk[16384];
   bool found = false;
-  for (;;) {
+  // Bounded: a process with an enormous map costs at most this much of the supervisor's
+  // time once per image (the answer only decides whether a denial waits for context).
+  for (std::size_t total = 0; total < kMaxMapsBytes;) {
     ssize_t n = ::read(fd, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
+    total += static_cast<std::size_t>(n);
     buf.append(chunk, static_cast<std::size_t>(n));
     if (buf.find(needle) != std::string::npos) {
       found = true;
