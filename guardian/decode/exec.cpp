@@ -135,7 +135,7 @@ bool Handler::Impl::exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool foll
     read_argv(c);
     if (!valid(c, out)) return false;
   }
-  if (missing_but_visible(c, r)) {
+  if (missing_but_visible(c, r, Op::exec)) {
     // `./configure` where there is none, or a PATH search through ./node_modules/.bin:
     // ENOENT (exit 127 in a shell) as natively, not a denial (EACCES, 126).
     out = error(ENOENT);
