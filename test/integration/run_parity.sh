@@ -76,11 +76,17 @@ fi
 # natively (writing one there stays refused: run_new_repository).
 if have git; then
   LAX=1; parity "default: git commit runs an existing hook" "" '
-    git init -q r && cd r && echo a >f && git add f &&
+    git init -q . && echo a >f && git add f &&
     git -c user.name=a -c user.email=a@b commit -qm one &&
     printf "#!/bin/sh\necho hook ran\n" >.git/hooks/pre-commit && chmod +x .git/hooks/pre-commit' \
-    'cd r && echo b >>f && git -c user.name=a -c user.email=a@b commit -qam two; echo "commit $?"; git log --format=%s'
+    'echo b >>f && git -c user.name=a -c user.email=a@b commit -qam two; echo "commit $?"; git log --format=%s'
   LAX=
+  # ...and strace still runs inside the session there: the envelope executes only the
+  # hooks directory that was there before, which the session cannot write.
+  if have strace; then
+    (cd "$T/g" && "$G" run -- strace -f -o /dev/null /bin/true) >/dev/null 2>&1
+    check "default: strace runs inside the session in a repository" 0 "$?"
+  fi
 fi
 # Python's multiprocessing (forkserver and Manager listen on a unix socket in TMPDIR), a
 # test server on 127.0.0.1:0 that the session connects to (guardian:own-listener), config
