@@ -176,7 +176,11 @@ try:
         else:
             check(beneath(entries, work + "/x", "rw"), f"{name}: current directory read-write")
             check(beneath(entries, tmpdir + "/x", "rw"), f"{name}: TMPDIR read-write")
-            check(beneath(entries, work + "/x", "x"), f"{name}: exec of what the project builds")
+            # default executes nothing it may write; node and python run the project's
+            # packages (node_modules, a venv's bin/), which Landlock can only grant as all
+            # of the current directory (the supervisor decides each exec).
+            check(beneath(entries, work + "/x", "x") == (name != "default"),
+                  f"{name}: exec of the current directory only for the project's packages")
             check(not beneath(entries, home + "/bin/x", "x"), f"{name}: no exec from HOME")
             check(beneath(entries, os.path.realpath("/usr/bin/sh"), "x"), f"{name}: /usr/bin executable")
             check(beneath(entries, os.path.realpath("/usr/bin/python3"), "x"), f"{name}: python3 executable")
