@@ -11,6 +11,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 // Newer than the 6.1 headers of Debian 12.
@@ -72,9 +75,22 @@ std::size_t notif_size() {
   return sizeof(struct seccomp_notif);
 }
 
+// /proc is the procfs of our own PID namespace (its "self" is our PID): a TID from a
+// notification (which the kernel gives in our namespace, as process_vm_readv takes it)
+// then names the same task under /proc. A /proc of another namespace (`unshare --pid`
+// without remounting it) could name another process by that number: no descriptors then.
+bool proc_is_ours() {
+  char buf[32];
+  ssize_t n = ::readlink("/proc/self", buf, sizeof buf - 1);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  return std::strtol(buf, nullptr, 10) == static_cast<long>(::getpid());
+}
+
 }  // namespace
 
-Listener::Listener(UniqueFd fd) : fd_(std::move(fd)), buf_(notif_size() + 64) {}
+Listener::Listener(UniqueFd fd)
+    : fd_(std::move(fd)), buf_(notif_size() + 64), proc_ours_(proc_is_ours()) {}
 
 bool Listener::set_sync_wakeup() {
   std::uint64_t flags = SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
@@ -144,12 +160,76 @@ bool Listener::send_fd(std::uint64_t id, pid_t tid, int local_fd, bool cloexec) 
   return send_value(id, remote);
 }
 
-bool NotifTracee::read(std::uint64_t addr, void* buf, std::size_t n) {
-  if (n == 0) return true;
+int NotifTracee::mem_fd(bool reopen, bool& fresh) {
+  fresh = false;
+  auto it = l_.memfds_.find(tgid_);
+  if (it == l_.memfds_.end() || it->second.image != image_) {
+    // A process not seen yet, or an older image of it (an exec, a reused PID): whatever was
+    // kept for that image says nothing of this one.
+    // Beside up to 512 kept pidfds, within a default RLIMIT_NOFILE of 1024; more live
+    // processes than this reading that much: the others reopen.
+    constexpr std::size_t kMaxMemFds = 128;
+    if (it == l_.memfds_.end() && l_.memfds_.size() >= kMaxMemFds) l_.memfds_.clear();
+    Listener::MemFd& e = l_.memfds_[tgid_];
+    e = Listener::MemFd{};
+    e.image = image_;
+    it = l_.memfds_.find(tgid_);
+  }
+  Listener::MemFd& e = it->second;
+  if (e.fd && !reopen) return e.fd.get();
+  if (e.refused) return -1;
+  // An open, its ID_VALID and the close at exit cost about what eight process_vm_readv
+  // save: a process that reads less (a short-lived one) never pays them.
+  constexpr unsigned kOpenAfter = 8;
+  if (!e.fd && e.reads < kOpenAfter) {
+    ++e.reads;
+    return -1;
+  }
+  char path[40];
+  std::snprintf(path, sizeof path, "/proc/%d/mem", static_cast<int>(tid_));
+  e.fd.reset(::open(path, O_RDONLY | O_CLOEXEC));
+  // Refused (another filter, an LSM): process_vm_readv answers for this image.
+  if (!e.fd) {
+    e.refused = true;
+    return -1;
+  }
+  // The TID could name another task by now (the thread killed, the number reused): the
+  // notification still pending proves it is the thread that asked, so the descriptor holds
+  // its process's memory — which it keeps (a /proc/PID/mem descriptor stays with the
+  // memory it was opened on) while the image number holds.
+  if (!l_.id_valid(id_)) {
+    e.fd.reset();
+    return -1;
+  }
+  fresh = true;
+  return e.fd.get();
+}
+
+ssize_t NotifTracee::peek(std::uint64_t addr, void* buf, std::size_t n) {
+  // pread takes a signed offset: addresses past it (never user memory) go the old way.
+  if (image_ != 0 && l_.proc_ours_ && addr <= static_cast<std::uint64_t>(INT64_MAX) - n) {
+    bool fresh = false;
+    int fd = mem_fd(false, fresh);
+    if (fd >= 0) {
+      ssize_t got = ::pread(fd, buf, n, static_cast<off_t>(addr));
+      if (got == static_cast<ssize_t>(n)) return got;
+      // Short: an unmapped address, or a descriptor whose memory is gone (0 bytes: every
+      // user of that memory exited or exec'd — an exec we should have been told of).
+      // Reopen once, then ask process_vm_readv, whose answer stands.
+      if (!fresh && (fd = mem_fd(true, fresh)) >= 0) {
+        got = ::pread(fd, buf, n, static_cast<off_t>(addr));
+        if (got == static_cast<ssize_t>(n)) return got;
+      }
+    }
+  }
   struct iovec local { buf, n };
   struct iovec remote { reinterpret_cast<void*>(addr), n };
-  ssize_t got = process_vm_readv(tid_, &local, 1, &remote, 1, 0);
-  return got == static_cast<ssize_t>(n);
+  return process_vm_readv(tid_, &local, 1, &remote, 1, 0);
+}
+
+bool NotifTracee::read(std::uint64_t addr, void* buf, std::size_t n) {
+  if (n == 0) return true;
+  return peek(addr, buf, n) == static_cast<ssize_t>(n);
 }
 
 bool NotifTracee::write(std::uint64_t addr, const void* buf, std::size_t n) {
@@ -170,9 +250,7 @@ bool NotifTracee::read_string(std::uint64_t addr, std::string& out, std::size_t 
     // Most paths are short: a first small read copies (and pins) less than a whole page.
     std::size_t cap = out.empty() ? 256 : sizeof chunk;
     std::size_t want = std::min({to_page, cap, max + 1 - out.size()});
-    struct iovec local { chunk, want };
-    struct iovec remote { reinterpret_cast<void*>(addr), want };
-    ssize_t got = process_vm_readv(tid_, &local, 1, &remote, 1, 0);
+    ssize_t got = peek(addr, chunk, want);
     if (got <= 0) return false;
     const void* nul = std::memchr(chunk, '\0', static_cast<std::size_t>(got));
     if (nul) {

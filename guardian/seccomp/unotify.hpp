@@ -48,6 +48,12 @@ class Listener {
   // the notifying thread, is kept on this CPU during ADDFD (see CpuHold in unotify.cpp).
   bool send_fd(std::uint64_t id, pid_t tid, int local_fd, bool cloexec);
 
+  // Drops the /proc/PID/mem descriptor kept for process `tgid` (see NotifTracee): call when
+  // it exits, execs or is handed to another tracer. Correctness does not depend on it (the
+  // image number does); it closes what will not be used again.
+  void forget_memory(pid_t tgid) { memfds_.erase(tgid); }
+  std::size_t memory_fds() const { return memfds_.size(); }
+
  private:
   friend class NotifTracee;
   bool send(std::uint64_t id, std::int64_t val, int err, std::uint32_t flags);
@@ -56,16 +62,31 @@ class Listener {
   // one thread for good; once it has exited, pidfd_getfd fails with ESRCH and the entry is
   // opened afresh (and proven with NOTIF_ID_VALID) — it never reaches a newer thread.
   mutable std::unordered_map<pid_t, UniqueFd> pidfds_;
+  // /proc/TID/mem descriptors by tgid, each with the image number (session::ProcessTable::
+  // image_of) it was opened under.
+  struct MemFd {
+    std::uint64_t image = 0;
+    UniqueFd fd;
+    unsigned reads = 0;    // through process_vm_readv before the open
+    bool refused = false;  // the open failed: process_vm_readv for this image
+  };
+  mutable std::unordered_map<pid_t, MemFd> memfds_;
   std::vector<unsigned char> buf_;  // >= kernel's sizeof(struct seccomp_notif)
   bool wait_killable_ = false;
+  bool proc_ours_ = false;  // /proc numbers tasks as our PID namespace does
 };
 
 // decode::Tracee for a thread stopped in a seccomp notification.
 class NotifTracee final : public decode::Tracee {
  public:
   // pidfd: a pidfd of the thread's process (for pidfd_getfd); may be -1 (then opened lazily).
-  NotifTracee(const Listener& l, std::uint64_t id, pid_t tid, int pidfd)
-      : l_(l), id_(id), tid_(tid), pidfd_(pidfd) {}
+  // tgid, image: the thread's process and its image number (ProcessTable::image_of), when
+  // the caller sees every exec of that process; memory is then read through a /proc/TID/mem
+  // descriptor kept for it (a pread skips the task lookup and the ptrace access check that
+  // each process_vm_readv makes). image 0: process_vm_readv every time.
+  NotifTracee(const Listener& l, std::uint64_t id, pid_t tid, int pidfd, pid_t tgid = 0,
+              std::uint64_t image = 0)
+      : l_(l), id_(id), tid_(tid), pidfd_(pidfd), tgid_(tgid), image_(image) {}
   pid_t tid() const override { return tid_; }
   bool read(std::uint64_t addr, void* buf, std::size_t n) override;
   bool read_string(std::uint64_t addr, std::string& out, std::size_t max) override;
@@ -79,10 +100,18 @@ class NotifTracee final : public decode::Tracee {
   bool can_inject_fd() const override { return true; }
 
  private:
+  // Reads up to n bytes at addr (a pread of the kept descriptor, else process_vm_readv);
+  // what process_vm_readv would return.
+  ssize_t peek(std::uint64_t addr, void* buf, std::size_t n);
+  // The kept descriptor for this image, opened now when there is none or `reopen`; -1 when
+  // it cannot be had. `fresh`: opened by this call.
+  int mem_fd(bool reopen, bool& fresh);
   const Listener& l_;
   std::uint64_t id_;
   pid_t tid_;
   int pidfd_;
+  pid_t tgid_;
+  std::uint64_t image_;
 };
 
 }  // namespace guardian::seccomp

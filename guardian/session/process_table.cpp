@@ -94,13 +94,32 @@ void ProcessTable::mark_shared(pid_t tgid) {
   if (p != procs_.end()) p->second.shared = true;
 }
 
+std::uint64_t ProcessTable::image_of(pid_t tid) const {
+  auto t = threads_.find(tid);
+  if (t == threads_.end()) return 0;
+  auto p = procs_.find(t->second.tgid);
+  return p == procs_.end() || p->second.foreign ? 0 : p->second.image;
+}
+
+void ProcessTable::new_image(pid_t tgid) {
+  auto p = procs_.find(tgid);
+  if (p != procs_.end()) p->second.image = next_serial_++;
+}
+
+void ProcessTable::mark_foreign(pid_t tgid) {
+  auto p = procs_.find(tgid);
+  if (p != procs_.end()) p->second.foreign = true;
+}
+
 void ProcessTable::add(pid_t tid, pid_t tgid, pid_t ppid, const std::string& exe) {
   auto [it, inserted] = threads_.try_emplace(tid, Thread{tgid, ppid, next_serial_});
   if (!inserted) return;
   ++next_serial_;
   if (threads_.size() > peak_threads_) peak_threads_ = threads_.size();
   Process& p = procs_[tgid];
-  ++p.threads;
+  // A process entry lives as long as it has threads: a first thread is a new process, or
+  // the old number of a reused PID would survive.
+  if (p.threads++ == 0) p.image = next_serial_++;
   if (p.exe.empty()) p.exe = exe;
 }
 

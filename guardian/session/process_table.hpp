@@ -44,6 +44,18 @@ class ProcessTable final : public decode::SessionView {
   // CLONE_FILES, either side), or tasks of it may be created without our seeing them (a
   // thread handed to another tracer): never private again.
   void mark_shared(pid_t tgid);
+  // A number that changes whenever the memory `tid`'s process runs in may have been
+  // replaced: a new process gets a fresh one and so does each exec (new_image, called by
+  // the tracer at the exec stop, before the process runs again). 0 when the tracer does not
+  // see every exec of the process (a thread of it was handed to another tracer:
+  // mark_foreign) or the thread is unknown. What was read through a /proc/PID/mem
+  // descriptor opened under one number is the process's memory while the number holds.
+  // (Seam for seccomp::Listener's memory descriptors.)
+  std::uint64_t image_of(pid_t tid) const;
+  void new_image(pid_t tgid);
+  // A thread of `tgid` is handed to another tracer: its execs may no longer reach us.
+  // Sticky for the life of the process.
+  void mark_foreign(pid_t tgid);
 
   // Adds a thread (tid == tgid for a new process). exe is inherited by new processes.
   void add(pid_t tid, pid_t tgid, pid_t ppid, const std::string& exe);
@@ -69,6 +81,8 @@ class ProcessTable final : public decode::SessionView {
     int threads = 0;
     bool confirmed = false;  // its creation's flags were read (fd_table_private)
     bool shared = false;     // sticky: see mark_shared
+    bool foreign = false;    // sticky: see mark_foreign
+    std::uint64_t image = 0;  // see image_of
   };
   std::unordered_map<pid_t, Process> procs_;  // by tgid
   std::size_t peak_threads_ = 0;

@@ -79,12 +79,26 @@ Supervisor::Supervisor(Decider& decider, audit::AuditLog* log)
           r = finish(t);
         } else {
           if (!listener_ || !listener_->id_valid(n.id)) return;
-          seccomp::NotifTracee t(*listener_, n.id, n.tid, -1);
+          seccomp::NotifTracee t = notif_tracee(n);
           r = finish(t);
         }
         apply(n, r);
       });
+  // A process exec'd or exited: what was kept of its memory goes (the ptrace backend's
+  // sealed pages, the listener's /proc/PID/mem descriptor), before it runs again.
+  tracer_.image_gone = [this](pid_t tgid) {
+    if (ptrace_) scratch_.process_gone(tgid);
+    else if (listener_) listener_->forget_memory(tgid);
+  };
   tracer_.on_released([this](pid_t tid) { on_released(tid); });
+}
+
+seccomp::NotifTracee Supervisor::notif_tracee(const decode::Notification& n) const {
+  // Memory through a kept /proc/PID/mem descriptor only for a thread we trace, in a process
+  // of which we see every exec (image_of is 0 otherwise): a process handed to another tracer
+  // (a nested guardian, strace) or unknown to the tracer reads with process_vm_readv.
+  std::uint64_t image = tracer_.traces(n.tid) ? table_.image_of(n.tid) : 0;
+  return seccomp::NotifTracee(*listener_, n.id, n.tid, -1, table_.tgid_of(n.tid), image);
 }
 
 Supervisor::~Supervisor() { waiter_->stop(); }
@@ -99,7 +113,6 @@ void Supervisor::use_ptrace() {
   ptrace_ = true;
   waiter_->interrupt_for_signals(false);
   tracer_.thread_exited = [this](pid_t tid) { scratch_.thread_gone(tid); };
-  tracer_.image_gone = [this](pid_t tgid) { scratch_.process_gone(tgid); };
   tracer_.trace_seccomp([this](pid_t tid) { on_trace_stop(tid); });
 }
 
@@ -213,7 +226,7 @@ void Supervisor::on_listener(short revents) {
       break;
   }
   ++stats_.notifications;
-  seccomp::NotifTracee t(*listener_, n.id, n.tid, -1);
+  seccomp::NotifTracee t = notif_tracee(n);
   decode::Response r = decider_.handle(n, t);
   apply(n, r);
 }
@@ -233,7 +246,7 @@ void Supervisor::redecide(std::uint64_t key) {
   }
   // The thread may have been killed while a human thought about it.
   if (!listener_ || !listener_->id_valid(n.id)) return;
-  seccomp::NotifTracee t(*listener_, n.id, n.tid, -1);
+  seccomp::NotifTracee t = notif_tracee(n);
   decode::Response r = decider_.handle(n, t);
   apply(n, r);
 }
@@ -296,6 +309,9 @@ void Supervisor::hand_over(const decode::Notification& n, pid_t target) {
     return;
   }
   table_.set_lineage_fallback();
+  // Its execs will reach its new tracer, not us: nothing kept of its memory stays valid
+  // (ProcessTable::image_of answers 0 for it from now on).
+  listener_->forget_memory(table_.tgid_of(target));
   if (target == n.tid) {
     // PTRACE_TRACEME: the caller itself is held in this notification and cannot stop for
     // the detach until it is answered. Interrupt it, then answer ERESTARTNOINTR: on its way

@@ -94,6 +94,8 @@ class Supervisor {
   void on_trace_stop(pid_t tid);
   void hand_over(const decode::Notification& n, pid_t target);
   void on_released(pid_t tid);
+  // The seccomp Tracee for notification n (with a kept memory descriptor where that is safe).
+  seccomp::NotifTracee notif_tracee(const decode::Notification& n) const;
 
   Decider& decider_;
   audit::AuditLog* log_;

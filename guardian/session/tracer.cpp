@@ -221,6 +221,10 @@ void Tracer::on_exec(pid_t pid) {
     std::erase_if(vfork_held_,
                   [&](const auto& kv) { return kv.second == pid || !table_.known(kv.second); });
   }
+  // A new memory image, seen before it runs (we hold it in this stop): what was kept of the
+  // old one (memory descriptors, sealed pages) is dropped first. A vfork child's old image
+  // was its parent's, which lives on.
+  table_.new_image(tgid);
   if (image_gone) image_gone(tgid);
   std::string exe = read_exe(pid);
   // What the kernel loaded must be what the handler decided for this exec: checked before
@@ -345,6 +349,8 @@ void Tracer::release(pid_t tid) {
   // Its new threads and children will be reported to the new tracer, not to us: we can no
   // longer count who shares its descriptor table.
   table_.mark_shared(table_.tgid_of(tid));
+  // Nor see its execs (ProcessTable::image_of).
+  table_.mark_foreign(table_.tgid_of(tid));
   // Stops it at once if running (or in a group-stop we LISTENed to); a thread already in a
   // stop of ours is detached when we would have resumed it.
   if (ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0 && errno == ESRCH) {

@@ -72,6 +72,39 @@ TEST_CASE("process table: threads, processes, exe inheritance and exec collapse"
   CHECK(t.tgid_of(999) == 0);
 }
 
+TEST_CASE("process table: the image number changes at exec and PID reuse, 0 once foreign") {
+  session::ProcessTable t;
+  t.add(100, 100, 1, "/usr/bin/sh");
+  t.add(101, 100, 1, "");  // a thread: same memory, same number
+  std::uint64_t first = t.image_of(100);
+  CHECK(first != 0);
+  CHECK(t.image_of(101) == first);
+  t.add(200, 200, 100, "/usr/bin/sh");  // a vfork child: its own process, its own number
+  std::uint64_t child = t.image_of(200);
+  CHECK(child != 0);
+  CHECK(child != first);
+  t.new_image(200);  // the child execs: its number changes, the parent's does not
+  CHECK(t.image_of(200) != child);
+  CHECK(t.image_of(100) == first);
+  t.exec_collapse(100);  // exec from a thread
+  t.new_image(100);
+  CHECK(t.image_of(100) != first);
+  CHECK(t.image_of(101) == 0);  // gone with the exec
+  // A reused PID is a new process, never the old number.
+  std::uint64_t old = t.image_of(200);
+  t.remove(200);
+  CHECK(t.image_of(200) == 0);
+  t.add(200, 200, 1, "/usr/bin/true");
+  CHECK(t.image_of(200) != 0);
+  CHECK(t.image_of(200) != old);
+  // Handed to another tracer: its execs would not reach us.
+  t.mark_foreign(200);
+  CHECK(t.image_of(200) == 0);
+  t.new_image(200);
+  CHECK(t.image_of(200) == 0);
+  CHECK(t.image_of(999) == 0);
+}
+
 TEST_CASE("event loop: callbacks run, may add and remove entries, stop ends run()") {
   int p[2];
   REQUIRE(pipe2(p, O_CLOEXEC) == 0);
