@@ -476,13 +476,16 @@ void Engine::add_rule(std::string_view kind, std::string_view pattern) {
     auto it = m.profile.vars.find(n);
     return it == m.profile.vars.end() ? std::string() : it->second;
   };
+  // As a profile's patterns (loader: path_pattern), but relative to ${CWD}.
   if (!p.empty() && p[0] == '~' && (p.size() == 1 || p[1] == '/')) p = glob_escape(var("HOME")) + p.substr(1);
   else if (!p.empty() && p[0] != '/' && p.substr(0, 2) != "**") p = glob_escape(var("CWD")) + "/" + p;
+  if (p.substr(0, 2) == "**") p = "/" + p;  // anywhere
   if (p.empty() || p[0] != '/') throw std::invalid_argument("bad pattern '" + std::string(pattern) + "': not an absolute path");
-  if (p[0] == '/') {
-    std::string n = normalize_path(p);
-    if (!n.empty()) p = n;
-  }
+  if (dotdot_after_wildcard(p))
+    throw std::invalid_argument("bad pattern '" + std::string(pattern) + "': '..' after a wildcard");
+  bool trailing_slash = p.size() > 1 && p.back() == '/';
+  if (std::string n = normalize_path(p); !n.empty()) p = n;
+  if (trailing_slash && p != "/") p += "/**";  // "dir/" means the directory and what is below
   PathRule r{p, origin, resolve_pattern_prefix(p)};
   m.add_path_rule(r, k);
   list->push_back(r);

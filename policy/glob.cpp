@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <climits>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -527,6 +528,34 @@ bool wildcard_match(std::string_view pat, std::string_view s, bool ignore_case) 
   }
   while (p < pat.size() && pat[p] == '*') ++p;
   return p == pat.size();
+}
+
+bool dotdot_after_wildcard(std::string_view p) noexcept {
+  // A stack of whether each kept component holds a wildcard (bit per level; deeper than 64
+  // levels only the lowest 64 are tracked, enough for the PATH_MAX of any real pattern).
+  std::uint64_t wild = 0;
+  int depth = 0;
+  std::size_t i = 0;
+  while (i <= p.size()) {
+    std::size_t j = p.find('/', i);
+    if (j == std::string_view::npos) j = p.size();
+    std::string_view c = p.substr(i, j - i);
+    i = j + 1;
+    if (c.empty() || c == ".") continue;
+    if (c == "..") {
+      if (depth > 0) {
+        --depth;
+        if (depth < 64 && (wild >> depth) & 1) return true;
+      }
+      continue;
+    }
+    if (depth < 64) {
+      std::uint64_t bit = std::uint64_t{1} << depth;
+      wild = c.find_first_of("*?{}") != std::string_view::npos ? (wild | bit) : (wild & ~bit);
+    }
+    ++depth;
+  }
+  return false;
 }
 
 }  // namespace guardian::policy

@@ -88,6 +88,10 @@ bool is_literal_pattern(std::string_view pattern) noexcept;
 bool normalize_path(std::string_view in, char* buf, std::size_t cap, std::string_view* out) noexcept;
 std::string normalize_path(std::string_view in);  // "" when not absolute
 
+// True when a ".." would fold away a component holding a wildcard ("/a/*/../b",
+// "/a/*/b/../../c"): normalising it would change what the pattern means.
+bool dotdot_after_wildcard(std::string_view pattern) noexcept;
+
 // True when `in` is already absolute and normalised (fast check before normalize_path).
 bool is_normalized_path(std::string_view in) noexcept;
 

@@ -49,21 +49,6 @@ std::string quote_list(const std::vector<std::string_view>& v) {
   return out;
 }
 
-// True when a component before a ".." holds a wildcard (folding it would change the meaning).
-bool dotdot_after_wildcard(std::string_view p) {
-  std::size_t i = 0;
-  std::string_view prev;
-  while (i <= p.size()) {
-    std::size_t j = p.find('/', i);
-    if (j == std::string_view::npos) j = p.size();
-    std::string_view c = p.substr(i, j - i);
-    if (c == ".." && prev.find_first_of("*?{}") != std::string_view::npos) return true;
-    if (!c.empty()) prev = c;
-    i = j + 1;
-  }
-  return false;
-}
-
 }  // namespace
 
 RuleOrigin Loader::origin(const Unit& u, const YAML::Node& n, const std::string& pattern) const {

@@ -41,7 +41,7 @@ constexpr const char* kRunUsage =
     "      --timeout D           wall-time limit (e.g. 30s, 10m, 1h)\n"
     "      --memory S            memory limit (e.g. 512M, 2GiB)\n"
     "      --cpu D               CPU-time limit\n"
-    "      --pids N              limit on the number of processes\n"
+    "      --pids N              limit on the number of tasks (processes and threads)\n"
     "      --preload, --no-preload\n"
     "                            inject the LD_PRELOAD shim (call-site backtraces and\n"
     "                            host names in the audit log; default) or not\n"

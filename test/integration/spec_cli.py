@@ -118,6 +118,15 @@ def allow_options_relative(root):
                             cwd=root, env=env)
     check(p.returncode == 1 and q.returncode == 0 and q.stdout == "secret-ish\n",
           "--allow-read data/** allows ./data/f, which the profile alone denies", f"{p.returncode} {q.returncode} {q.stderr}")
+    # The same pattern forms as a profile's (guardian-profile(5), PATH PATTERNS).
+    for pat in ("data/", "**/f"):
+        q = require_supervision([GUARDIAN, "run", "-p", prof, "--allow-read", pat, "--", "/bin/cat", "data/f"],
+                                cwd=root, env=env)
+        check(q.returncode == 0 and q.stdout == "secret-ish\n", f"--allow-read {pat} means what it means in a profile",
+              f"{q.returncode} {q.stderr}")
+    q = g("run", "-p", prof, "--allow-read", "/a/*/../b", "--", "/bin/true", cwd=root, env=env)
+    check(q.returncode == 125 and "'..' after a wildcard" in q.stderr, "--allow-read /a/*/../b is refused as in a profile",
+          q.stderr)
 
 
 def fast_path_tips(root):

@@ -229,3 +229,12 @@ TEST_CASE("residuals_below: what is left of the pattern below a directory") {
   CHECK(res("/h/a\\*b", "/h") == "a\\*b");
   CHECK(res("/h/a\\*b", "/h/a*b") == "");  // the pattern itself, nothing below
 }
+
+TEST_CASE("dotdot_after_wildcard: a '..' that would fold away a wildcard component") {
+  CHECK(dotdot_after_wildcard("/a/*/../b"));
+  CHECK(dotdot_after_wildcard("/a/*/b/../../c"));  // the second '..' removes the '*'
+  CHECK(dotdot_after_wildcard("/a/{x,y}/.."));
+  CHECK_FALSE(dotdot_after_wildcard("/a/b/../c/*"));
+  CHECK_FALSE(dotdot_after_wildcard("/a/*/b/.."));  // folds 'b' only
+  CHECK_FALSE(dotdot_after_wildcard("/../a/*"));
+}
