@@ -210,7 +210,7 @@ void Loader::load_extends(const Unit& from, const std::string& ref, const YAML::
     const std::string* t = builtin_profile_text(ref);
     if (!t) {
       error(from.display, mark, "unknown built-in profile '" + ref + "' (built-ins: " + builtin_list() +
-                                    "; a file needs a '/' or a .yaml suffix)");
+                                    "; a file needs a '/' or a .yaml or .yml suffix)");
       return;
     }
     u = Unit{"builtin:" + ref, "builtin:" + ref, "", true, ref};

@@ -4,10 +4,12 @@
 #include <cstring>
 #include <ctime>
 #include <string>
+#include <vector>
 
 #include "audit/digest.hpp"
 #include "audit/reader.hpp"
 #include "audit/review.hpp"
+#include "policy/glob.hpp"
 
 namespace guardian::audit {
 namespace {
@@ -16,46 +18,43 @@ bool any_of(const std::vector<std::string>& wanted, std::string_view v) {
   return wanted.empty() || std::find(wanted.begin(), wanted.end(), v) != wanted.end();
 }
 
-// Matches pattern[pi..] against s[si..]; `**` spans '/', `*` and `?` do not.
+// Matches the brace-free pattern `p` against all of `s`: `*` and `?` within one component,
+// `**` across components (`**/` also matches no directory at all), `\c` is c. A simulation
+// of the pattern's automaton over the positions of `s` — linear in each, whatever the
+// number of wildcards (backtracking is exponential on `*a*a*a...b`).
 bool glob_at(std::string_view p, std::string_view s) {
-  std::size_t pi = 0, si = 0;
-  while (pi < p.size()) {
+  const std::size_t n = s.size();
+  std::vector<char> reach(n + 1, 0), next(n + 1, 0);
+  reach[0] = 1;
+  for (std::size_t pi = 0; pi < p.size();) {
+    std::fill(next.begin(), next.end(), 0);
     char c = p[pi];
     if (c == '*') {
       bool dbl = pi + 1 < p.size() && p[pi + 1] == '*';
-      std::string_view rest = p.substr(pi + (dbl ? 2 : 1));
-      if (dbl && !rest.empty() && rest[0] == '/') {
-        // "**/" also matches zero directories
-        if (glob_at(rest.substr(1), s.substr(si))) return true;
-      }
-      for (std::size_t k = si;; ++k) {
-        if (glob_at(rest, s.substr(k))) return true;
-        if (k >= s.size() || (!dbl && s[k] == '/')) return false;
-      }
-    }
-    if (c == '{') {
-      std::size_t close = p.find('}', pi);
-      if (close != std::string_view::npos) {
-        std::string_view alts = p.substr(pi + 1, close - pi - 1), rest = p.substr(close + 1);
-        std::size_t start = 0;
-        for (;;) {
-          std::size_t comma = alts.find(',', start);
-          std::string alt(alts.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-          if (glob_at(alt + std::string(rest), s.substr(si))) return true;
-          if (comma == std::string_view::npos) return false;
-          start = comma + 1;
+      bool slash = dbl && pi + 2 < p.size() && p[pi + 2] == '/';
+      bool carry = false;
+      for (std::size_t k = 0; k <= n; ++k) {
+        if (reach[k]) carry = true;
+        if (slash) {
+          // "**/": no directory (skip it), or anything up to and including a '/'.
+          if (reach[k]) next[k] = 1;
+          if (carry && k < n && s[k] == '/') next[k + 1] = 1;
+        } else {
+          if (carry) next[k] = 1;
+          if (!dbl && k < n && s[k] == '/') carry = false;
         }
       }
+      pi += slash ? 3 : dbl ? 2 : 1;
+    } else {
+      bool any = c == '?';
+      if (c == '\\' && pi + 1 < p.size()) c = p[++pi];
+      for (std::size_t k = 0; k < n; ++k)
+        if (reach[k] && (any ? s[k] != '/' : s[k] == c)) next[k + 1] = 1;
+      ++pi;
     }
-    if (si >= s.size()) return false;
-    if (c == '?') {
-      if (s[si] == '/') return false;
-    } else if (c != s[si]) {
-      return false;
-    }
-    ++pi, ++si;
+    reach.swap(next);
   }
-  return si == s.size();
+  return reach[n] != 0;
 }
 
 std::string clip(std::string s, std::size_t n) {
@@ -66,11 +65,30 @@ std::string clip(std::string s, std::size_t n) {
 }  // namespace
 
 bool path_glob_match(std::string_view pattern, std::string_view path) {
-  // DIR/** also matches DIR itself, as in profiles.
-  if (pattern.size() >= 3 && pattern.substr(pattern.size() - 3) == "/**" &&
-      path == pattern.substr(0, pattern.size() - 3))
-    return true;
-  return glob_at(pattern, path);
+  // Brace alternatives as in profiles (nested, at most 256), expanded once per pattern: a
+  // query tries one pattern against every record.
+  thread_local std::string last;
+  thread_local std::vector<std::string> alts;
+  if (pattern != last || alts.empty()) {
+    last.assign(pattern);
+    alts.clear();
+    std::string err;
+    if (!policy::expand_braces(pattern, &alts, &err)) alts = {std::string(pattern)};
+  }
+  for (const std::string& a : alts) {
+    // DIR/** also matches DIR itself, as in profiles.
+    std::string_view alt = a;
+    if (alt.size() > 3 && alt.substr(alt.size() - 3) == "/**" && glob_at(alt.substr(0, alt.size() - 3), path)) return true;
+    if (glob_at(alt, path)) return true;
+  }
+  return false;
+}
+
+std::string check_glob(std::string_view pattern) {
+  std::vector<std::string> alts;
+  std::string err;
+  if (!policy::expand_braces(pattern, &alts, &err)) return err;
+  return {};
 }
 
 std::optional<std::string> normalise_time(const std::string& text) {

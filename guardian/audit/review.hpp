@@ -34,6 +34,9 @@ std::optional<std::string> normalise_time(const std::string& text);
 
 // Glob over paths: `*` within one component, `?` one character, `**` any depth, {a,b}.
 bool path_glob_match(std::string_view pattern, std::string_view path);
+// "" when `pattern` is a usable --path/--addr glob, else why not (unbalanced braces, too many
+// alternatives).
+std::string check_glob(std::string_view pattern);
 
 // The process tree with argv, exit status and allow/deny counts per process.
 int tree(const std::vector<std::string>& files, std::FILE* out);

@@ -167,6 +167,8 @@ int audit_main(int argc, char** argv) {
   f.op = op;
   f.event = event;
   if (vm.count("pid")) f.pid = pid;
+  for (const auto& [opt, val] : {std::pair<const char*, const std::string&>{"--path", path}, {"--addr", addr}})
+    if (auto e = audit::check_glob(val); !val.empty() && !e.empty()) return bad(sub, std::string("bad ") + opt + " '" + val + "': " + e);
   f.path_glob = path;
   f.addr = addr;
   if (!since.empty()) {

@@ -156,6 +156,20 @@ def fast_path_tips(root):
     check(tips[1] == want, "the shim's tips are the same", str(tips[1]))
 
 
+def audit_query_globs(root):
+    """guardian audit query --path takes the glob forms of profiles: a malformed one is a usage
+    error (125, one line), and many wildcards against a long path still answer at once."""
+    log = write(os.path.join(root, "a.jsonl"), json.dumps(
+        {"v": 1, "ts": "2026-01-01T00:00:00.000000000Z", "seq": 1, "session": "s", "event": "decision", "pid": 1,
+         "category": "file", "op": "read", "path": "/" + "a" * 60, "raw_path": "x", "decision": "deny"}) + "\n")
+    p = g("audit", "query", log, "--path", "/a/{b")
+    check(p.returncode == 125 and len(p.stderr.splitlines()) == 1 and "--path" in p.stderr,
+          "--path with an unbalanced brace: 125, one line", p.stderr)
+    for pat, n in (("/" + "*a" * 12 + "*b", 0), ("/" + "*a" * 12 + "*", 1), ("/{b,{c,a*}}", 1)):
+        p = g("audit", "query", log, "--json", "--path", pat)
+        check(p.returncode == 0 and len(p.stdout.splitlines()) == n, f"--path {pat[:20]}...: {n} record(s)", p.stderr)
+
+
 def help_matches(root):
     """--help is true to the code and the man page: `profile --help` names every built-in that
     `profile show` knows; no --help prints parser internals; every option a --help lists is
@@ -181,7 +195,7 @@ def help_matches(root):
 
 
 for case in (command_denied_by_rule, options_end_at_command, one_line_errors, typed_scalars, learn_bad_logs,
-             allow_options_relative, fast_path_tips, help_matches):
+             allow_options_relative, fast_path_tips, audit_query_globs, help_matches):
     print("#", case.__name__)
     in_scratch("guardian-spec-cli-", case)
 exit_with_results()

@@ -246,6 +246,18 @@ TEST_CASE("path globs and time normalisation") {
   CHECK(path_glob_match("/etc/{passwd,shadow}", "/etc/shadow"));
   CHECK(path_glob_match("/tmp/f?", "/tmp/f1"));
   CHECK_FALSE(path_glob_match("/tmp/f?", "/tmp/f12"));
+  CHECK(path_glob_match("/x/{a,{b,c}}/y", "/x/c/y"));  // nested, as in profiles
+  CHECK(path_glob_match("/a/\\*", "/a/*"));
+  CHECK_FALSE(path_glob_match("/a/\\*", "/a/b"));
+  CHECK(path_glob_match("/a/**/b/**", "/a/x/y/b"));
+  CHECK_FALSE(path_glob_match("/a/*/b", "/a/x/y/b"));
+  CHECK(check_glob("/a/{b,c}").empty());
+  CHECK_FALSE(check_glob("/a/{b").empty());
+  // Many wildcards against a long path: answered (a backtracking matcher never returns).
+  std::string many = "/", longp = "/" + std::string(60, 'a');
+  for (int i = 0; i < 12; ++i) many += "*a";
+  CHECK_FALSE(path_glob_match(many + "*b", longp));
+  CHECK(path_glob_match(many + "*", longp));
   CHECK(normalise_time("2026-11-23T20:00:00Z") == "2026-11-23T20:00:00.000000000Z");
   CHECK(normalise_time("2026-11-23T21:00:00.5+01:00") == "2026-11-23T20:00:00.500000000Z");
   CHECK(normalise_time("2026-11-23") == "2026-11-23T00:00:00.000000000Z");

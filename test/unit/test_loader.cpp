@@ -85,7 +85,7 @@ const Bad kBad[] = {
      "D/p.yaml:3:6: variables nested more than 16 levels deep (a variable refers to itself?)"},
     {"version: 1\nextends: base\n", "D/p.yaml:2:10: 'extends' must be a list (write extends: [base])"},
     {"version: 1\nextends: [nosuch]\n",
-     "D/p.yaml:2:11: unknown built-in profile 'nosuch' (built-ins: base, default, node, python; a file needs a '/' or a .yaml suffix)"},
+     "D/p.yaml:2:11: unknown built-in profile 'nosuch' (built-ins: base, default, node, python; a file needs a '/' or a .yaml or .yml suffix)"},
     {"version: 1\nextends: [missing.yaml]\n", "D/p.yaml:2:11: cannot read profile 'missing.yaml': No such file or directory"},
     {"version: 1\nfiles: [a\n", "D/p.yaml:3:1: syntax error: end of sequence flow not found"},
     {"version: 1\n  files: x\n", "D/p.yaml:2:8: syntax error: illegal map value"},
