@@ -135,7 +135,7 @@ bool Handler::Impl::exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool foll
     read_argv(c);
     if (!valid(c, out)) return false;
   }
-  if (missing_but_visible(c, r)) {
+  if (missing_but_visible(c, r, Op::exec)) {
     // `./configure` where there is none, or a PATH search through ./node_modules/.bin:
     // ENOENT (exit 127 in a shell) as natively, not a denial (EACCES, 126).
     out = error(ENOENT);
@@ -183,18 +183,47 @@ bool Handler::Impl::exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool foll
     cur = std::move(ir.target);
     r.st = ir.st;
   }
+  if (!session.exec_verified(c.n.tid)) {
+    // Handed over: no PTRACE_EVENT_EXEC will tell what the kernel loaded; the Landlock
+    // envelope holds the program itself, and the loader run as a program is caught at its
+    // first open below (the exec decided may be another: the path could change meanwhile).
+    if (unverified_exec.size() > 4096) unverified_exec.clear();
+    char link[40], exe[PATH_MAX];
+    std::snprintf(link, sizeof link, "/proc/%d/exe", static_cast<int>(c.tgid));
+    ssize_t n = ::readlink(link, exe, sizeof exe - 1);
+    unverified_exec[c.tgid] = n > 0 ? std::string(exe, static_cast<std::size_t>(n)) : std::string();
+  }
   pending_exec[c.n.tid] = PendingExec{c.tgid, std::move(expected)};
   return true;
 }
 
+const std::string& Handler::Impl::loader() {
+  if (loader_path.empty()) {
+    char buf[PATH_MAX];
+    loader_path = ::realpath("/lib64/ld-linux-x86-64.so.2", buf) ? buf : "/lib64/ld-linux-x86-64.so.2";
+  }
+  return loader_path;
+}
+
 Response Handler::Impl::file_open(Ctx& c) {
+  char link[40], exe[PATH_MAX];
+  std::snprintf(link, sizeof link, "/proc/%d/exe", static_cast<int>(c.tgid));
+  if (!unverified_exec.empty()) {
+    // An exec we could not watch: done once the program differs from the one before (or
+    // is the loader, which may have run the process before too).
+    auto it = unverified_exec.find(c.tgid);
+    if (it != unverified_exec.end()) {
+      ssize_t n = ::readlink(link, exe, sizeof exe - 1);
+      std::string_view now = n > 0 ? std::string_view(exe, static_cast<std::size_t>(n)) : std::string_view();
+      if (now == loader()) loader_runs.insert(c.tgid);
+      if (now == loader() || now != it->second) unverified_exec.erase(it);
+    }
+  }
   // The dynamic loader run as a program opens that program first: decided as an exec,
   // and opened by us as decided (no symlink swapped in later counts), until one succeeds.
   if (loader_runs.empty() || !loader_runs.count(c.tgid)) return open_dispatch(c);
-  char link[40], exe[PATH_MAX];
-  std::snprintf(link, sizeof link, "/proc/%d/exe", static_cast<int>(c.tgid));
   ssize_t n = ::readlink(link, exe, sizeof exe - 1);
-  if (n <= 0 || std::string_view(exe, static_cast<std::size_t>(n)) != loader_path) {
+  if (n <= 0 || std::string_view(exe, static_cast<std::size_t>(n)) != loader()) {
     loader_runs.erase(c.tgid);  // that process is gone: the PID is another's
     return open_dispatch(c);
   }

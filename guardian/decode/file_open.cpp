@@ -159,6 +159,22 @@ bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolve
         d->decide_unguarded(req).verdict == policy::Verdict::allow && in_new_repository(r))
       return local(c, req, true, 0, raw, out, "guardian:new-repository");
   }
+  // mkdir of a directory that is already there (cmake and `mkdir -p` implementations make
+  // every component from /): the kernel answers EEXIST before any permission check, and a
+  // name the process may stat tells nothing new by it.
+  if (op == Op::write && (c.n.nr == SYS_mkdir || c.n.nr == SYS_mkdirat) &&
+      d->decide(req).verdict != policy::Verdict::allow && exists_visible(c, r)) {
+    out = error(EEXIST);
+    return false;
+  }
+  // Looking for a name that is not there (stat, access, readlink, an open for reading,
+  // xattr reads): ENOENT, undecided, where missing_but_visible says the kernel's answer
+  // tells nothing new. Only after a denial: allowed requests take no extra step.
+  if (op != Op::write && !r.exists && (!r.err || r.err == ENOENT) &&
+      d->decide(req).verdict != policy::Verdict::allow && missing_but_visible(c, r, op)) {
+    out = error(ENOENT);
+    return false;
+  }
   return judge(c, req, raw, out);
 }
 

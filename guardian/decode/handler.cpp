@@ -72,11 +72,8 @@ bool Handler::verify_exec(pid_t tid, pid_t tgid, const std::string& loaded_exe) 
   // The loader run as a program: what it opens first is the program it will run.
   Impl& h = *impl_;
   h.loader_runs.erase(tgid);
-  if (h.loader_path.empty()) {
-    char buf[PATH_MAX];
-    h.loader_path = ::realpath("/lib64/ld-linux-x86-64.so.2", buf) ? buf : "/lib64/ld-linux-x86-64.so.2";
-  }
-  if (loaded_exe == h.loader_path) h.loader_runs.insert(tgid);
+  h.unverified_exec.erase(tgid);
+  if (loaded_exe == h.loader()) h.loader_runs.insert(tgid);
   // The exec is done: a thread with its own cwd may now hold the leader's TID, whose kept
   // cwd text (read meanwhile by the old leader) would be another directory's.
   impl_->resolver.forget_cwds();
@@ -259,8 +256,8 @@ bool Handler::Impl::local(Ctx& c, const policy::Request& req, bool allow, int er
   return apply(c, req, dec, what, false, out);
 }
 
-bool Handler::Impl::missing_but_visible(Ctx& c, const Resolved& r) {
-  if (r.exists || (r.err && r.err != ENOENT)) return false;
+bool Handler::Impl::missing_but_visible(Ctx& c, const Resolved& r, policy::Op op) {
+  if (r.exists || (r.err && r.err != ENOENT) || r.path.empty() || r.path[0] != '/') return false;
   policy::Request probe;
   probe.category = policy::Category::file;
   probe.op = policy::Op::stat;
@@ -268,7 +265,60 @@ bool Handler::Impl::missing_but_visible(Ctx& c, const Resolved& r) {
   probe.lexical_path = r.lexical;
   probe.lexical_trusted = r.trusted && !r.magic;
   probe.pid = c.tgid;
+  policy::Decision ds = d->decide(probe);
+  if (ds.verdict == Verdict::allow) return true;
+  // A name a rule denies (a secret's place: ~/.npmrc, ~/.aws/**, .env) says nothing either
+  // way, present or not.
+  if (ds.rule) return false;
+  if (op != policy::Op::stat) {
+    probe.op = op;
+    policy::Decision dop = d->decide(probe);
+    if (dop.verdict != Verdict::allow && dop.rule) return false;
+    probe.op = policy::Op::stat;
+  }
+  // No rule names it: a name missing below a directory the process may look at (an
+  // ancestor of what it may read: /, /tmp, HOME, ~/.config; or anything it reads) is
+  // ENOENT as natively. That the name is absent there is all it learns, never a file's
+  // contents; without it every probe of a config file up the tree (package.json,
+  // ~/.gitconfig, node_modules/.bin in a PATH search) was a denial and a summary line,
+  // and EACCES where the program expected ENOENT (Python's FileNotFoundError). The nearest
+  // existing directory is looked at by path: what moves meanwhile changes only the errno.
+  std::string& dir = missing_dir;
+  dir.assign(r.path);
+  struct stat st {};
+  for (;;) {
+    std::size_t slash = dir.find_last_of('/');
+    if (slash == std::string::npos) return false;
+    dir.resize(slash == 0 ? 1 : slash);
+    if (::lstat(dir.c_str(), &st) == 0) break;
+    if (errno != ENOENT || dir.size() == 1) return false;
+  }
+  if (!S_ISDIR(st.st_mode)) return false;  // ENOTDIR natively, not ours to answer
+  probe.path = dir;
+  probe.lexical_path = dir;
+  probe.lexical_trusted = true;
   return d->decide(probe).verdict == Verdict::allow;
+}
+
+bool Handler::Impl::exists_visible(Ctx& c, const Resolved& r) {
+  struct stat st {};
+  bool exists = r.exists;
+  if (!exists && r.parent && !r.name.empty()) {
+    std::string leaf = r.name;
+    while (leaf.size() > 1 && leaf.back() == '/') leaf.pop_back();
+    exists = ::fstatat(r.parent.get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+  } else if (!exists && !r.path.empty() && r.path[0] == '/') {
+    exists = ::lstat(r.path.c_str(), &st) == 0;
+  }
+  if (!exists) return false;
+  policy::Request probe;
+  probe.category = Category::file;
+  probe.op = Op::stat;
+  probe.pid = c.tgid;
+  probe.path = r.path;
+  probe.lexical_path = r.lexical;
+  probe.lexical_trusted = r.trusted && !r.magic;
+  return d->decide(probe).verdict == policy::Verdict::allow;
 }
 
 // As the kernel's getname(): an unreadable path is EFAULT, one of PATH_MAX bytes or more

@@ -116,6 +116,12 @@ class SessionView {
   virtual pid_t tgid_of(pid_t tid) const = 0;
   virtual pid_t ppid_of(pid_t pid) const = 0;
   virtual std::string exe_of(pid_t pid) const = 0;
+  // Whether guardian checks this thread's execs at PTRACE_EVENT_EXEC: false once it was
+  // handed over to a tracer of the session, and for what it starts. (Seam extension.)
+  virtual bool exec_verified(pid_t tid) const {
+    (void)tid;
+    return true;
+  }
   // A number that changes when `tid` names a new thread (TID reuse); 0 when unknown. Lets
   // the handler keep per-thread facts (the umask) across notifications. (Seam extension.)
   virtual std::uint64_t serial_of(pid_t tid) const {

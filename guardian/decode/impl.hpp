@@ -58,6 +58,7 @@ struct NetDest {
   sockaddr_storage named{};
   socklen_t named_len = 0;
   UniqueFd cwd;
+  std::string leaf;      // bind of a unix path: the name made in `hold` (own-listener)
   bool to_gate = false;  // a resolver:53 redirected to the DNS gate
   policy::NetAddr resolver;  // to_gate: the resolver the tracee asked for
 };
@@ -105,6 +106,11 @@ struct Handler::Impl {
   // exec'd it (by tgid, while that is still the loader) have their opens decided as `exec` until one succeeds: the
   // first file it opens is that program (handler.cpp verify_exec, file_open.cpp).
   std::unordered_set<pid_t> loader_runs;
+  // Processes whose exec no PTRACE_EVENT_EXEC will show (handed over to a tracer of the
+  // session) with the program they ran before it: until their opens show the exec done,
+  // each open looks whether the loader now runs as their program (exec.cpp).
+  std::unordered_map<pid_t, std::string> unverified_exec;
+  const std::string& loader();  // loader_path, resolved on first use
   std::string loader_path;  // the system's loader, resolved (lazily)
   bool open_as_exec = false;  // file_open: this open is a loader's program
   bool opening = false;       // file_open: the decision is for an open (held_for)
@@ -166,9 +172,15 @@ struct Handler::Impl {
   // A directory the session renames holds a git repository that default guards
   // (file_write.cpp): it is then copied, not moved.
   bool holds_repository(Ctx& c, const Resolved& r);
-  // A name that does not exist, which the profile lets this process stat: the kernel's
-  // ENOENT for it tells nothing a stat would not (connect, exec answer it undecided).
-  bool missing_but_visible(Ctx& c, const Resolved& r);
+  // A name that does not exist, which the profile lets this process stat, or which no rule
+  // names (for a stat, nor for `op`) and whose nearest existing directory it may stat: the
+  // kernel's ENOENT for it tells nothing a look at that directory would not (stat-family
+  // calls, reads, connect and exec answer it undecided).
+  bool missing_but_visible(Ctx& c, const Resolved& r, policy::Op op = policy::Op::stat);
+  std::string missing_dir;  // missing_but_visible's scratch (keeps capacity)
+  // The name `r` is there (looked at through r.parent when the resolution did not), and the
+  // profile lets this process stat it: mkdir's EEXIST tells nothing new.
+  bool exists_visible(Ctx& c, const Resolved& r);
   // Reads a path argument once; false (with `out` = EFAULT) when unreadable.
   bool read_path(Ctx& c, std::uint64_t addr, std::string& s, Response& out,
                  bool may_be_empty = false);
@@ -221,9 +233,22 @@ struct Handler::Impl {
   bool kernel_view(Ctx& c, NetDest& dest, int sock, Response& out);
   // After a send or connect to the gate on `sock`: who uses it (audit) and its recvfrom.
   void note_gate_socket(Ctx& c, int sock, const policy::NetAddr& resolver);
+  // guardian:own-listener (net_own.cpp): the inodes of sockets the session bound; whether
+  // only such sockets listen on a TCP port, and whether one holds an abstract unix name.
+  // A unix path bind also records the socket file it made (`leaf` in directory `dir`), by
+  // inode and birth time; own_socket_file(fd, "") says whether `fd` is such a file.
+  std::unordered_set<ino_t> own_sockets;
+  std::unordered_set<std::string> own_socket_files;
+  void note_bound(int sock, int dir = -1, const std::string& leaf = {});
+  bool own_tcp_port(unsigned port) const;
+  bool own_abstract(const std::string& name) const;
+  bool own_socket_file(int dirfd, const char* name) const;
   Response recvfrom_gate(Ctx& c);
   Response net_send(Ctx& c);  // sendto, sendmsg, sendmmsg (net_send.cpp)
   Response listen(Ctx& c);    // listen(): decided as the bind it may imply (net.cpp)
+  Response ipc(Ctx& c);       // System V IPC: the session's own objects only (ipc.cpp)
+  Response mqueue(Ctx& c);    // mq_open, mq_unlink: decided as /dev/mqueue/NAME (ipc.cpp)
+  std::unordered_set<int> ipc_ids[3];  // shm, msg, sem ids the session made
   // Writes a received datagram, its sender (the resolver, when the gate sent it) and the
   // sender's length into the tracee's recvfrom() arguments.
   // (Also from a Waiter thread's completion, with a Tracee of the same notification.)

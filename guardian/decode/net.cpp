@@ -106,6 +106,16 @@ bool decode_sockaddr(const void* sa, std::size_t len, NetAddr& a, std::string& t
 using Dest = NetDest;
 
 namespace {
+// 127.0.0.0/8, ::1, or the any address (which a connect takes as this host).
+bool loopback_or_any(const NetAddr& a) {
+  if (a.v4) return a.ip[12] == 127 || (a.ip[12] == 0 && a.ip[13] == 0 && a.ip[14] == 0 && a.ip[15] == 0);
+  for (std::size_t i = 0; i < 15; ++i)
+    if (a.ip[i] != 0) return false;
+  return a.ip[15] <= 1;
+}
+}  // namespace
+
+namespace {
 
 int sock_domain(int sock) {
   int dom = -1;
@@ -201,7 +211,15 @@ bool Handler::Impl::decide_dest(Ctx& c, std::uint64_t addr, std::size_t len, Op 
       out = error(ENOENT);
       return false;
     }
-    if (!h.judge(c, req, uname, out)) return false;
+    // A socket file the session's own bind made (guardian:own-listener), unless a rule
+    // denies it by name.
+    bool own = false;
+    if (op == Op::connect && r.exists && S_ISSOCK(r.st.st_mode) && !h.own_sockets.empty()) {
+      policy::Decision du = d->decide(req);
+      own = du.verdict != policy::Verdict::allow && !du.rule && h.own_socket_file(r.target.get(), "");
+    }
+    if (own) h.local(c, req, true, 0, uname, out, "guardian:own-listener");
+    else if (!h.judge(c, req, uname, out)) return false;
     if (r.err) {
       out = error(r.err);
       return false;
@@ -215,6 +233,7 @@ bool Handler::Impl::decide_dest(Ctx& c, std::uint64_t addr, std::size_t len, Op 
         return false;
       }
       p = emulate::self_fd(r.parent.get()) + "/" + r.name;
+      dest.leaf = r.name;
       dest.hold = std::move(r.parent);
       dest.named = dest.ss;
       dest.named_len = dest.len;
@@ -260,14 +279,28 @@ bool Handler::Impl::decide_dest(Ctx& c, std::uint64_t addr, std::size_t len, Op 
     // denies 127.0.0.1 or [::1] holds for them.
     bool any = true;
     for (std::size_t i = req.addr.v4 ? 12 : 0; i < 16; ++i) any = any && req.addr.ip[i] == 0;
+    policy::Request lo = req;
     if (any) {
-      policy::Request lo = req;
       lo.addr.ip[15] = 1;
       if (lo.addr.v4) lo.addr.ip[12] = 127;
+    }
+    // A loopback port only the session's own sockets listen on (guardian:own-listener),
+    // unless a rule denies it by name.
+    if (loopback_or_any(req.addr)) {
+      policy::Decision dl = d->decide(lo);
+      if (dl.verdict != policy::Verdict::allow && !dl.rule && h.own_tcp_port(req.addr.port))
+        return h.local(c, req, true, 0, {}, out, "guardian:own-listener");
+    }
+    if (any) {
       policy::Decision dl = d->decide(lo);
       if (dl.verdict != policy::Verdict::allow) return h.apply(c, lo, dl, {}, true, out);
     }
     return h.judge_net(c, req, out);
+  }
+  if (req.addr.kind == NetAddr::Kind::unix_abstract && op == Op::connect) {
+    policy::Decision da = d->decide(req);
+    if (da.verdict != policy::Verdict::allow && !da.rule && h.own_abstract(uname))
+      return h.local(c, req, true, 0, {}, out, "guardian:own-listener");
   }
   return h.judge(c, req, {}, out);
 }
@@ -291,7 +324,9 @@ Response Handler::Impl::listen(Ctx& c) {
   std::string uname;
   if (!decode_sockaddr(&ss, l, req.addr, addr_text, uname)) return error(EINVAL);
   if (!valid(c, out)) return out;
-  return judge(c, req, {}, out) ? cont() : std::move(out);
+  if (!judge(c, req, {}, out)) return out;
+  note_bound(sock.value().get());  // guardian:own-listener
+  return cont();
 }
 
 Response Handler::Impl::net(Ctx& c) {
@@ -336,15 +371,16 @@ Response Handler::Impl::net(Ctx& c) {
     }
     if (op == Op::bind) {
       mode_t um = dest.ss.ss_family == AF_UNIX ? umask_of(c) : 0;
+      long rc = -ENOSYS;
       if (dest.named_len) {
         // Named as the program asked (getsockname shows it); through the parent otherwise.
-        long rc = emulate::bind_unix_named(sock.value().get(),
-                                           reinterpret_cast<sockaddr*>(&dest.named),
-                                           dest.named_len, dest.hold.get(), dest.cwd.get(), um);
-        if (rc != -ENOSYS) return value(rc);
+        rc = emulate::bind_unix_named(sock.value().get(), reinterpret_cast<sockaddr*>(&dest.named),
+                                      dest.named_len, dest.hold.get(), dest.cwd.get(), um);
       }
-      return value(emulate::bind_sock(sock.value().get(), reinterpret_cast<sockaddr*>(&dest.ss),
-                                      dest.len, um));
+      if (rc == -ENOSYS)
+        rc = emulate::bind_sock(sock.value().get(), reinterpret_cast<sockaddr*>(&dest.ss), dest.len, um);
+      if (rc == 0) note_bound(sock.value().get(), dest.hold.get(), dest.leaf);  // guardian:own-listener
+      return value(rc);
     }
     bool then_continue = false;
     long rc = emulate::connect_sock(sock.value().get(), reinterpret_cast<sockaddr*>(&dest.ss),

@@ -79,6 +79,15 @@ pid_t proc_dir_pid(int fd) {
 }  // namespace
 
 Response Handler::Impl::process(Ctx& c) {
+  switch (c.n.nr) {
+    case SYS_shmget: case SYS_shmat: case SYS_shmctl: case SYS_msgget: case SYS_msgsnd:
+    case SYS_msgrcv: case SYS_msgctl: case SYS_semget: case SYS_semop: case SYS_semctl:
+    case SYS_semtimedop:
+      return ipc(c);
+    case SYS_mq_open: case SYS_mq_unlink:
+      return mqueue(c);
+    default: break;
+  }
   Response out;
   policy::Request req;
   req.category = Category::process;

@@ -20,6 +20,11 @@ constexpr std::array kTable = {
     SyscallInfo{4, "stat", F::file_stat, K::notify},
     SyscallInfo{6, "lstat", F::file_stat, K::notify},
     SyscallInfo{21, "access", F::file_stat, K::notify},
+    // System V IPC: objects shared with the user's other programs, reached by number; the
+    // session may use those it made (decode/ipc.cpp).
+    SyscallInfo{29, "shmget", F::process, K::notify},
+    SyscallInfo{30, "shmat", F::process, K::notify},
+    SyscallInfo{31, "shmctl", F::process, K::notify},
     SyscallInfo{41, "socket", F::net, K::notify},
     SyscallInfo{42, "connect", F::net, K::notify},
     SyscallInfo{44, "sendto", F::net, K::notify},
@@ -32,6 +37,13 @@ constexpr std::array kTable = {
     SyscallInfo{50, "listen", F::net, K::notify},
     SyscallInfo{59, "execve", F::exec, K::notify},
     SyscallInfo{62, "kill", F::process, K::notify},
+    SyscallInfo{64, "semget", F::process, K::notify},
+    SyscallInfo{65, "semop", F::process, K::notify},
+    SyscallInfo{66, "semctl", F::process, K::notify},
+    SyscallInfo{68, "msgget", F::process, K::notify},
+    SyscallInfo{69, "msgsnd", F::process, K::notify},
+    SyscallInfo{70, "msgrcv", F::process, K::notify},
+    SyscallInfo{71, "msgctl", F::process, K::notify},
     // fcntl: notified only for F_SETOWN and F_SETOWN_EX (filter.cpp): a descriptor's
     // owner gets its SIGIO, or with F_SETSIG any signal, SIGKILL included.
     SyscallInfo{72, "fcntl", F::process, K::notify},
@@ -91,8 +103,12 @@ constexpr std::array kTable = {
     SyscallInfo{199, "fremovexattr", F::file_fd, K::notify},
     SyscallInfo{200, "tkill", F::process, K::notify},
     SyscallInfo{203, "sched_setaffinity", F::process, K::notify},
+    SyscallInfo{220, "semtimedop", F::process, K::notify},
     SyscallInfo{234, "tgkill", F::process, K::notify},
     SyscallInfo{235, "utimes", F::file_write, K::notify},
+    // POSIX message queues by name: decided as /dev/mqueue/NAME (decode/ipc.cpp).
+    SyscallInfo{240, "mq_open", F::process, K::notify},
+    SyscallInfo{241, "mq_unlink", F::process, K::notify},
     SyscallInfo{246, "kexec_load", F::system, K::errno_},
     SyscallInfo{248, "add_key", F::system, K::errno_},
     SyscallInfo{249, "request_key", F::system, K::errno_},

@@ -1,6 +1,7 @@
 // The session's processes and threads as the tracer sees them; answers decode::SessionView.
 #pragma once
 
+#include <functional>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -28,6 +29,9 @@ class ProcessTable final : public decode::SessionView {
   bool known(pid_t pid) const { return threads_.count(pid) != 0; }
   // Turns on the lineage walk of in_session (called at the first hand-over).
   void set_lineage_fallback() { lineage_ = true; }
+  // Execs checked at PTRACE_EVENT_EXEC: `traced` tells (set at the first hand-over).
+  bool exec_verified(pid_t tid) const override { return !traced_ || traced_(tid); }
+  void set_exec_verified(std::function<bool(pid_t)> traced) { traced_ = std::move(traced); }
   pid_t tgid_of(pid_t tid) const override;
   pid_t ppid_of(pid_t pid) const override;
   std::string exe_of(pid_t pid) const override;
@@ -88,6 +92,7 @@ class ProcessTable final : public decode::SessionView {
   std::size_t peak_threads_ = 0;
   std::uint64_t next_serial_ = 1;
   bool lineage_ = false;
+  std::function<bool(pid_t)> traced_;
 };
 
 }  // namespace guardian::session

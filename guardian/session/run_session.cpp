@@ -37,6 +37,7 @@
 #include "seccomp/filter.hpp"
 #include "session/command.hpp"
 #include "session/control.hpp"
+#include "session/exec_gap.hpp"
 #include "session/handler_decider.hpp"
 #include "session/supervisor.hpp"
 
@@ -404,6 +405,12 @@ int run_session(const RunOptions& opts) {
                                     "killed, and no cgroup v2 group of the session can end it");
   else
     sup.allow_trace_handover(true, {});
+  // Exact only where the envelope executes nothing the profile refuses (checked lazily: a
+  // walk of the exec directories, at the first hand-over only).
+  if (enforcing)
+    sup.check_trace_handover([eng = engine.get(), env = landlock.envelope] {
+      return exec_envelope_gap(*eng, env);
+    });
   // A core dump is written by the kernel, with no system call to decide, into the dumping
   // process's current directory (any the session may look at); only Landlock checks where.
   // Without it, enforcing: no core files (a hard RLIMIT_CORE of 0, which the session

@@ -283,6 +283,14 @@ void Supervisor::apply(const decode::Notification& n, decode::Response& r) {
 }
 
 void Supervisor::hand_over(const decode::Notification& n, pid_t target) {
+  if (!ptrace_ && handover_ok_ && handover_gap_) {
+    std::string gap = handover_gap_();
+    handover_gap_ = nullptr;
+    if (!gap.empty()) {
+      handover_ok_ = false;
+      handover_refusal_ = "its execs would then be checked only by the Landlock envelope, and " + gap;
+    }
+  }
   // No longer our tracee, the process would outlive a SIGKILLed guardian: the keeper ends
   // the session's cgroup then.
   if (!ptrace_ && handover_ok_ && keeper_cgroup_ >= 0 && !keeper_) {
@@ -309,6 +317,8 @@ void Supervisor::hand_over(const decode::Notification& n, pid_t target) {
     return;
   }
   table_.set_lineage_fallback();
+  // From now on some processes' execs are not seen at PTRACE_EVENT_EXEC (decode/exec.cpp).
+  table_.set_exec_verified([this](pid_t t) { return tracer_.traces(t); });
   // Its execs will reach its new tracer, not us: nothing kept of its memory stays valid
   // (ProcessTable::image_of answers 0 for it from now on).
   listener_->forget_memory(table_.tgid_of(target));

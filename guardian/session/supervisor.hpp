@@ -67,6 +67,9 @@ class Supervisor {
   // started, which ends the group if guardian dies; a hand-over is refused when it cannot
   // be started. -1 (the default): no keeper.
   void keep_with_cgroup(int cgroup_dir_fd) { keeper_cgroup_ = cgroup_dir_fd; }
+  // Run once at the first hand-over: a non-empty answer (why the Landlock envelope would not
+  // hold a traced process's execs as our check does) refuses every hand-over.
+  void check_trace_handover(std::function<std::string()> gap) { handover_gap_ = std::move(gap); }
 
   // Launches and supervises. Returns the command's wait status (as from waitpid).
   Result<int> run(launch::LaunchSpec spec);
@@ -115,6 +118,7 @@ class Supervisor {
   bool handover_ok_ = false;
   std::string handover_refusal_;
   bool handover_refused_said_ = false;
+  std::function<std::string()> handover_gap_;
   int keeper_cgroup_ = -1;
   UniqueFd keeper_;  // the keeper's pipe: closed when we end, however we end
   // Hand-overs in progress: the thread being released -> notifications waiting for it.

@@ -27,6 +27,54 @@ except OSError:
     pass
 PY
 
+# System V IPC objects of a program outside the session (no path names them): a shared
+# memory segment and a message queue holding the token, under a key of their own.
+sysv_key=$(( $$ % 1000000 + 7340000 ))
+/usr/bin/python3 - "$token" "$sysv_key" >"$T/sysv" 2>/dev/null <<'PY'
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+tok, key = sys.argv[1].encode(), int(sys.argv[2])
+shm = libc.shmget(key, 4096, 0o3600)  # IPC_CREAT | IPC_EXCL | 0600
+q = libc.msgget(key, 0o3600)
+if shm >= 0:
+    p = libc.shmat(shm, None, 0)
+    ctypes.memmove(p, tok + b"\0", len(tok) + 1)
+    libc.shmdt(ctypes.c_void_p(p))
+if q >= 0:
+    buf = ctypes.create_string_buffer(8 + 64)
+    ctypes.memmove(ctypes.addressof(buf), (1).to_bytes(8, "little") + tok, 8 + len(tok))
+    libc.msgsnd(q, buf, len(tok), 0)
+# And a POSIX message queue of its own, with the token.
+mq = libc.mq_open(("/guardian-it-%d" % key).encode(), 0o102, 0o600, None)  # O_CREAT|O_RDWR
+if mq >= 0:
+    libc.mq_send(mq, tok, len(tok), 0)
+print(shm, q)
+PY
+read -r sysv_shm sysv_q <"$T/sysv" || { sysv_shm=-1; sysv_q=-1; }
+mq_name=/guardian-it-$sysv_key
+# What they hold now: the segment's text and the queue's message count.
+sysv_state() {
+  /usr/bin/python3 - "$sysv_shm" "$sysv_q" "$mq_name" <<'PY' 2>/dev/null
+import ctypes, sys
+libc = ctypes.CDLL(None)
+libc.shmat.restype = ctypes.c_void_p
+shm, q = int(sys.argv[1]), int(sys.argv[2])
+if shm >= 0:
+    p = libc.shmat(shm, None, 0o10000)  # SHM_RDONLY
+    print("shm", ctypes.string_at(p, 40).split(b"\0")[0].decode(errors="replace")); libc.shmdt(ctypes.c_void_p(p))
+if q >= 0:
+    ds = ctypes.create_string_buffer(256)
+    libc.msgctl(q, 2, ds)  # IPC_STAT: msg_qnum follows msg_perm (48), 3 times (24), msg_cbytes (8)
+    print("msg", int.from_bytes(ds.raw[80:88], "little"))
+mq = libc.mq_open(sys.argv[3].encode(), 0o4000)  # O_RDONLY|O_NONBLOCK
+if mq >= 0:
+    attr = ctypes.create_string_buffer(64)
+    libc.mq_getattr(mq, attr)
+    print("mq", int.from_bytes(attr.raw[24:32], "little"))  # mq_curmsgs
+PY
+}
+
 # Listeners outside guardian: forbidden TCP, UDP and unix; an allowed UDP port. Any arrival
 # on a forbidden one is written to $T/hits.
 /usr/bin/python3 - "$T" <<'PY' &
@@ -72,7 +120,7 @@ PY
 dialer=$!
 sleep 30 &
 victim=$!
-trap 'kill $listener $victim $dialer 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill $listener $victim $dialer 2>/dev/null; ipcrm -m "$sysv_shm" -q "$sysv_q" 2>/dev/null; /usr/bin/python3 -c "import ctypes, sys; ctypes.CDLL(None).mq_unlink(sys.argv[1].encode())" "$mq_name"; rm -rf "$T"' EXIT
 n=0
 while [ ! -f "$T/ports" ]; do n=$((n + 1)); [ "$n" -gt 100 ] && { echo "listener did not start"; exit 1; }; sleep 0.1; done
 read -r tcp udp okudp <"$T/ports"
@@ -93,10 +141,10 @@ network:
 YAML
 # The victim's scheduling: nice (stat field 19), policy (41), CPUs, I/O priority.
 sched_of() { awk '{print $19, $41}' "/proc/$1/stat"; grep Cpus_allowed_list "/proc/$1/status"; ionice -p "$1" 2>/dev/null; }
-protected() { ls -la "$T/ro" "$T/ws/.git/hooks" "$T/ws/.keys" | grep -v " \.\.$"; cat "$T/ro/ro.txt"; stat -c %a "$T/secret/secret.txt"; lsattr "$T/ro/ro.txt" 2>/dev/null; }
+protected() { ls -la "$T/ro" "$T/ws/.git/hooks" "$T/ws/.keys" | grep -v " \.\.$"; cat "$T/ro/ro.txt"; stat -c %a "$T/secret/secret.txt"; lsattr "$T/ro/ro.txt" 2>/dev/null; sysv_state; }
 before_ro=$(protected)
 before_sched=$(sched_of $victim)
-ATTACK_TCP=$tcp ATTACK_UDP=$udp ATTACK_OK_UDP=$okudp ATTACK_UNIX=$T/secret/sock ATTACK_VICTIM=$victim \
+ATTACK_SYSV_KEY=$sysv_key ATTACK_MQ=$mq_name ATTACK_TCP=$tcp ATTACK_UDP=$udp ATTACK_OK_UDP=$okudp ATTACK_UNIX=$T/secret/sock ATTACK_VICTIM=$victim \
   "$G" run -p "$T/attack.yaml" -a "$T/audit.jsonl" -- "$attack" "$T" >"$T/out" 2>"$T/err"
 status=$?
 echo "status $status"; tail -c 2000 "$T/err"

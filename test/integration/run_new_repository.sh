@@ -75,10 +75,19 @@ def linker():
         try:
             os.symlink("old", "new")
             links += 1
-            os.unlink("new")
         except OSError:
             pass
-        os.rename("n2", "new")
+        restore()
+def restore():
+    # The new repository back in its place, whatever failed above (a symlink left there
+    # would make the snapshot below see the older repository twice).
+    for _ in range(100):
+        try:
+            if os.path.islink("new"): os.unlink("new")
+            if os.path.isdir("n2"): os.rename("n2", "new")
+            return
+        except OSError:
+            time.sleep(0.01)
 def writer():
     global writes
     while time.time() < stop:
@@ -91,6 +100,7 @@ def writer():
 ts = [threading.Thread(target=swapper), threading.Thread(target=writer), threading.Thread(target=linker)]
 for t in ts: t.start()
 for t in ts: t.join()
+restore()
 print("swaps", swaps, "writes", writes, "links", links)
 PY
 W=$W "$G" run -- /usr/bin/python3 "$T/tmp/race.py" >"$T/race.out" 2>"$T/race.err"

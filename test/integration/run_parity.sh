@@ -37,18 +37,28 @@ parity() {
 }
 have() { command -v "$1" >/dev/null 2>&1; }
 
-# What the project builds runs under default: `make check` runs the test programs just
-# compiled (exec of ${CWD} was refused: 126 and "Permission denied").
+# What the project builds runs where a profile names it: `make check` runs the test
+# programs just compiled. default itself executes only what is installed (spec): there
+# the program the session wrote does not run.
+cat >"$T/build.yaml" <<'Y'
+version: 1
+extends: [default]
+exec:
+  allow: ["${CWD}/**"]
+Y
 if have make && have gcc && have ar; then
-  parity "default: make -j2, ar, make check" "" '
+  parity "default + exec of the project: make -j2, ar, make check" "$T/build.yaml" '
     mkdir src && for i in 1 2 3; do echo "int f$i(void){return $i;}" >src/f$i.c; done
     printf "int f1(void),f2(void),f3(void);\nint main(void){return f1()+f2()+f3()==6?0:1;}\n" >src/t.c
     printf "OBJ=src/f1.o src/f2.o src/f3.o\nall: t\nlibf.a: \$(OBJ)\n\tar rcs \$@ \$^\nt: src/t.o libf.a\n\t\$(CC) -o \$@ \$^\ncheck: t\n\t./t && echo passed\n" >Makefile' \
     'make -j2 >/dev/null && make check; ./t; echo "t $?"'
+  mkdir -p "$T/d" && printf '#!/bin/sh\ntouch ran\n' >"$T/d/tool" && chmod +x "$T/d/tool"
+  (cd "$T/d" && "$G" run -- /bin/sh -c ./tool) >/dev/null 2>&1; st=$?
+  check "default: a program the session could write does not run" "126 no" "$st $([ -e "$T/d/ran" ] && echo yes || echo no)"
 fi
 # npx and `npm exec` of a package's bin (a #! node script under node_modules/.bin).
 if have node && have npm && have npx; then
-  LAX=1; parity "default: npx of a local bin" "" '
+  LAX=1; parity "node: npx of a local bin" node '
     mkdir -p node_modules/hello/bin node_modules/.bin
     echo "{\"name\":\"p\",\"version\":\"1.0.0\",\"scripts\":{\"test\":\"hello t\"}}" >package.json
     echo "{\"name\":\"hello\",\"version\":\"1.0.0\",\"bin\":{\"hello\":\"bin/h.js\"}}" >node_modules/hello/package.json
@@ -56,6 +66,11 @@ if have node && have npm && have npx; then
     chmod +x node_modules/hello/bin/h.js && ln -s ../hello/bin/h.js node_modules/.bin/hello' \
     'npx hello a b && npm exec -- hello c && npm test 2>&1 | grep hello'
   LAX=
+  # npm's walk up the tree for package.json and node_modules/.bin (ENOENT, no denial),
+  # ~/.npmrc (closed: an empty user configuration instead), its cache and logs (TMPDIR).
+  parity "default: npm init, test, run" "" 'mkdir proj' \
+    'cd proj && npm init -y >/dev/null && npm pkg set scripts.test="node t.js" scripts.build="mkdir -p dist && echo x >dist/o" &&
+     echo "console.log(\"tests pass\")" >t.js && npm test && npm run build && npm run; echo "rc $?"'
 fi
 # A pre-commit hook the user installed in a repository made before the session runs as
 # natively (writing one there stays refused: run_new_repository).
@@ -67,5 +82,66 @@ if have git; then
     'cd r && echo b >>f && git -c user.name=a -c user.email=a@b commit -qam two; echo "commit $?"; git log --format=%s'
   LAX=
 fi
-[ "$ran" -gt 0 ] || { echo "SKIP: none of make, gcc, node, npm, git"; exit 77; }
+# Python's multiprocessing (forkserver and Manager listen on a unix socket in TMPDIR), a
+# test server on 127.0.0.1:0 that the session connects to (guardian:own-listener), config
+# files that are not there (FileNotFoundError, not PermissionError), mkdir of a directory
+# that exists (FileExistsError, not a denial).
+if [ -x /usr/bin/python3 ]; then
+  cat >"$T/py.py" <<'PY'
+import multiprocessing as mp, os, http.server, threading, urllib.request, sqlite3, subprocess, tempfile
+if __name__ == "__main__":
+    ctx = mp.get_context("forkserver"); q = ctx.Queue(); p = ctx.Process(target=q.put, args=(1,))
+    p.start(); print("forkserver", q.get()); p.join()
+    with mp.Manager() as m:
+        d = m.dict(); d["k"] = 2; print("manager", dict(d))
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *a): pass
+    s = http.server.HTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=s.serve_forever, daemon=True).start()
+    print("http", urllib.request.urlopen("http://127.0.0.1:%d/" % s.server_port).status)
+    for p in ("~/.config/tool/config.toml", "~/.toolrc", "../no-such-parent-file"):
+        try: open(os.path.expanduser(p))
+        except OSError as e: print(p, type(e).__name__)
+    for p in ("/tmp", os.path.expanduser("~"), os.getcwd()):
+        try: os.mkdir(p)
+        except OSError as e: print("mkdir", type(e).__name__)
+    db = sqlite3.connect("t.db"); db.execute("create table t(a)"); db.execute("insert into t values(1)"); db.commit()
+    print(subprocess.run(["sh", "-c", "echo sub; exit 3"], capture_output=True, text=True))
+    with tempfile.TemporaryDirectory() as t: open(os.path.join(t, "x"), "w").write("y"); print(os.listdir(t))
+PY
+  parity "default: python multiprocessing, own server, missing files" "" "cp $T/py.py ." '/usr/bin/python3 py.py'
+  # pip's vendored `distro` lists /etc (closed: one line of guardian's summary).
+  LAX=1; parity "default: python venv" "" '' '/usr/bin/python3 -m venv v && v/bin/python -c "import sys; print(sys.prefix != sys.base_prefix)"'
+  LAX=
+fi
+if have cmake && have gcc; then
+  parity "default + exec of the project: cmake, build, ctest" "$T/build.yaml" '
+    printf "int main(void){return 0;}\n" >m.c
+    printf "cmake_minimum_required(VERSION 3.10)\nproject(p C)\nadd_executable(m m.c)\nenable_testing()\nadd_test(NAME t COMMAND m)\n" >CMakeLists.txt' \
+    'cmake -S . -B b >/dev/null && cmake --build b >/dev/null && cd b && ctest 2>&1 | grep -c "Test #1: t .* Passed"; rm -rf Testing CMakeFiles/CMakeOutput.log'
+fi
+[ "$ran" -gt 0 ] || { echo "SKIP: none of make, gcc, node, npm, git, python3"; exit 77; }
+
+# What talking to itself does not open: a listener of a program outside the session, on
+# the loopback and on an abstract unix name, gets no connection (checked by its effect).
+if [ -x /usr/bin/python3 ]; then
+  /usr/bin/python3 - "$G" "$T" <<'PY'
+import socket, subprocess, sys, os
+g, t = sys.argv[1], sys.argv[2]
+tcp = socket.socket(); tcp.bind(("127.0.0.1", 0)); tcp.listen(4); tcp.settimeout(0.5)
+ab = socket.socket(socket.AF_UNIX); name = "guardian-parity-%d" % os.getpid(); ab.bind("\0" + name); ab.listen(4); ab.settimeout(0.5)
+prog = ("import socket\nfor fam, a in ((socket.AF_INET, ('127.0.0.1', %d)), (socket.AF_UNIX, '\\0%s')):\n"
+        "    s = socket.socket(fam)\n    try: s.connect(a); print('connected')\n"
+        "    except OSError as e: print(e.errno)\n") % (tcp.getsockname()[1], name)
+r = subprocess.run([g, "run", "--", "/usr/bin/python3", "-c", prog], cwd=t, capture_output=True, text=True)
+got = []
+for s in (tcp, ab):
+    try: s.accept(); got.append("accepted")
+    except socket.timeout: got.append("none")
+ok = r.stdout.split() == ["13", "13"] and got == ["none", "none"]
+print(("ok   " if ok else "FAIL ") + "another program's listeners stay closed: %r %r %r" % (r.stdout, got, r.stderr[-300:]))
+sys.exit(0 if ok else 1)
+PY
+  [ $? -eq 0 ] || fails=$((fails + 1))
+fi
 finish

@@ -170,6 +170,50 @@ def audit_query_globs(root):
         check(p.returncode == 0 and len(p.stdout.splitlines()) == n, f"--path {pat[:20]}...: {n} record(s)", p.stderr)
 
 
+SPEC_EXAMPLE = """version: 1                        # required
+name: my-tool                     # optional, shown in the audit log
+extends: [base]                   # built-in names or paths relative to this file; merged in order
+vars:                             # your own variables; --set overrides them
+  workspace: "${CWD}"
+files:
+  read:  ["/usr/**", "${workspace}/**"]
+  write: ["${workspace}/out/**", "${TMPDIR}/**"]
+  deny:  ["~/.ssh/**", "**/.env"]
+  metadata: checked               # checked (default) | open
+exec:
+  allow: ["/usr/bin/python3*", "/usr/bin/git"]
+  deny:  []
+network:
+  connect: ["127.0.0.1:8080", "10.0.0.0/8:443", "api.github.com:443", "*.pypi.org:443", "unix:/run/app.sock"]
+  bind:    ["127.0.0.1:*"]
+  deny:    []
+  dns: true                       # allow queries to the resolvers of /etc/resolv.conf
+limits: {wall: 10m, cpu: 5m, memory: 2GiB, pids: 256}
+env:
+  keep: [PATH, HOME, LANG, "LC_*", TERM]
+  drop: ["*_TOKEN", "*SECRET*", "AWS_*"]
+  set:  {PYTHONDONTWRITEBYTECODE: "1"}
+on_deny: errno                    # errno (default) | kill | ask
+deny_errno: EACCES                # the errno a denied syscall gets
+audit: {decisions: all}           # all | deny
+"""
+
+
+def spec_example(root):
+    """The example profile of spec.md §2, verbatim, loads and decides as its comments say."""
+    prof = write(os.path.join(root, "spec.yaml"), SPEC_EXAMPLE)
+    env = dict(run_env(root, os.path.join(root, "tmp")), HOME=os.path.join(root, "home"))
+    p = g("profile", "check", prof, cwd=root, env=env)
+    check(p.returncode == 0 and p.stdout == f"{prof}: ok\n", "spec.md's example profile is valid", p.stderr)
+    for query, want in ((["--connect", "api.github.com:443"], "allow"), (["--connect", "x.pypi.org:443"], "allow"),
+                        (["--connect", "pypi.org:443"], "deny"), (["--read", os.path.join(root, "home/.ssh/id")], "deny"),
+                        (["--write", os.path.join(root, "out/x")], "allow"), (["--write", os.path.join(root, "x")], "deny"),
+                        (["--read", os.path.join(root, ".env")], "deny"), (["--exec", "/usr/bin/git"], "allow")):
+        e = g("profile", "explain", prof, *query, cwd=root, env=env)
+        check(e.stdout.splitlines()[:1] == [want] and e.returncode == (0 if want == "allow" else 1),
+              f"example: {' '.join(query)} -> {want}", e.stdout + e.stderr)
+
+
 def help_matches(root):
     """--help is true to the code and the man page: `profile --help` names every built-in that
     `profile show` knows; no --help prints parser internals; every option a --help lists is
@@ -195,7 +239,8 @@ def help_matches(root):
 
 
 for case in (command_denied_by_rule, options_end_at_command, one_line_errors, typed_scalars, learn_bad_logs,
-             allow_options_relative, fast_path_tips, audit_query_globs, help_matches):
+             allow_options_relative, fast_path_tips, audit_query_globs, spec_example,
+             help_matches):
     print("#", case.__name__)
     in_scratch("guardian-spec-cli-", case)
 exit_with_results()

@@ -50,7 +50,7 @@ TEST_CASE("every path-taking read/write syscall of spec section 2 is notified") 
       "utimensat", "futimesat", "setxattr", "lsetxattr", "fsetxattr", "removexattr",
       "lremovexattr", "fremovexattr", "fchmod", "fchown", "chdir", "fchdir", "chroot", "mount",
       "umount2", "pivot_root", "name_to_handle_at", "open_by_handle_at", "execve", "execveat",
-      "socket", "connect", "bind", "listen", "sendto", "sendmsg", "sendmmsg", "kill", "tkill", "tgkill",
+      "shmat", "msgrcv", "socket", "connect", "bind", "listen", "sendto", "sendmsg", "sendmmsg", "kill", "tkill", "tgkill",
       "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal", "ptrace", "process_vm_readv",
       "process_vm_writev", "pidfd_getfd", "open_tree", "move_mount", "fsopen", "fsmount",
       "fspick", "setxattrat", "getxattrat", "listxattrat", "removexattrat"};

@@ -398,14 +398,32 @@ TEST_CASE("built-in profiles: default protects what runs later and secrets") {
     CHECK_MESSAGE(verdict(e, Op::write, p) == "allow", p);
   CHECK(verdict(e, Op::read, "/g/home/u/notes.txt") == "deny");  // no HOME
   CHECK(verdict(e, Op::exec, "/usr/bin/env") == "allow");
-  // What the project builds runs (make check, node_modules/.bin, go test under TMPDIR),
-  // still under the profile; programs elsewhere in HOME do not.
-  CHECK(verdict(e, Op::exec, "/g/proj/a.out") == "allow");
-  CHECK(verdict(e, Op::exec, "/g/tmp/go-build1/b001/x.test") == "allow");
+  // Spec: default executes what is under /usr/bin and /bin, not what the session wrote.
+  CHECK(verdict(e, Op::exec, "/g/proj/a.out") == "deny");
+  CHECK(verdict(e, Op::exec, "/g/tmp/go-build1/b001/x.test") == "deny");
   CHECK(verdict(e, Op::exec, "/g/home/u/bin/tool") == "deny");
+  CHECK(verdict(e, Op::exec, "/g/proj/.git/hooks/pre-commit") == "allow");  // the user's hooks
   CHECK(verdict(e, Op::read, "/etc/shadow") == "deny");
   CHECK(verdict(e, Op::write, "/dev/null") == "allow");
   CHECK(e.profile().connect.empty());
+}
+
+TEST_CASE("built-in profiles: node and python run the project's packages, not its other files") {
+  guardian::policy::LoadContext ctx = guardian::test::fake_context();
+  using guardian::test::verdict;
+  auto n = load_profile("node", ctx);
+  REQUIRE(n.errors.empty());
+  Engine node(*n.profile);
+  CHECK(verdict(node, Op::exec, "/g/proj/node_modules/hello/bin/h.js") == "allow");
+  CHECK(verdict(node, Op::exec, "/g/proj/web/node_modules/.bin/jest") == "allow");
+  CHECK(verdict(node, Op::exec, "/g/proj/a.out") == "deny");
+  CHECK(verdict(node, Op::exec, "/g/tmp/x") == "deny");
+  auto p = load_profile("python", ctx);
+  REQUIRE(p.errors.empty());
+  Engine py(*p.profile);
+  CHECK(verdict(py, Op::exec, "/g/proj/.venv/bin/pytest") == "allow");
+  CHECK(verdict(py, Op::exec, "/g/proj/a.out") == "deny");
+  CHECK(verdict(py, Op::exec, "/g/proj/.venv/lib/python3.11/site-packages/x.so") == "deny");
 }
 
 TEST_CASE("decide_move: a directory moves only where every path below keeps its verdict") {

@@ -1,0 +1,123 @@
+// Listeners the session bound itself (guardian:own-listener): a process of the session may
+// connect to a loopback TCP port or an abstract unix name that only the session's own
+// sockets listen on, whatever the connect rules say. Test suites start a server on
+// 127.0.0.1:0 and talk to it; Python's multiprocessing Manager and forkserver listen on an
+// abstract name and connect back. Talking to itself gives the session nothing it did not
+// have (pipes between its processes are never decided); every other destination, another
+// program's port or socket included, stays the profile's.
+#include <sys/socket.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "decode/impl.hpp"
+
+namespace guardian::decode {
+
+namespace {
+
+// Calls `line` for every line of a /proc/net table after its header; stops when it
+// returns false. False when the table cannot be read.
+template <class F>
+bool each_line(const char* file, F&& line) {
+  std::FILE* f = std::fopen(file, "re");
+  if (!f) return false;
+  char* buf = nullptr;
+  std::size_t cap = 0;
+  bool first = true;
+  while (::getline(&buf, &cap, f) > 0) {
+    if (first) {
+      first = false;
+      continue;
+    }
+    if (!line(buf)) break;
+  }
+  std::free(buf);
+  std::fclose(f);
+  return true;
+}
+
+}  // namespace
+
+namespace {
+// The identity of a socket file: device, inode and birth time (an inode number freed by
+// an unlink can be reused; not with the same birth time). Empty when unknown.
+std::string file_key(int dirfd, const char* name) {
+  struct statx sx {};
+  int flags = AT_SYMLINK_NOFOLLOW | (*name ? 0 : AT_EMPTY_PATH);
+  if (::statx(dirfd, name, flags, STATX_INO | STATX_TYPE | STATX_BTIME, &sx) != 0 ||
+      !(sx.stx_mask & STATX_BTIME) || !S_ISSOCK(sx.stx_mode))
+    return {};
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%u:%u:%llu:%lld.%u", sx.stx_dev_major, sx.stx_dev_minor,
+                static_cast<unsigned long long>(sx.stx_ino), static_cast<long long>(sx.stx_btime.tv_sec),
+                sx.stx_btime.tv_nsec);
+  return buf;
+}
+}  // namespace
+
+void Handler::Impl::note_bound(int sock, int dir, const std::string& leaf) {
+  struct stat st {};
+  if (::fstat(sock, &st) == 0) own_sockets.insert(st.st_ino);
+  if (dir >= 0 && !leaf.empty()) {
+    std::string k = file_key(dir, leaf.c_str());
+    if (!k.empty()) own_socket_files.insert(std::move(k));
+  }
+}
+
+bool Handler::Impl::own_socket_file(int dirfd, const char* name) const {
+  if (own_socket_files.empty()) return false;
+  std::string k = file_key(dirfd, name);
+  return !k.empty() && own_socket_files.count(k) > 0;
+}
+
+bool Handler::Impl::own_tcp_port(unsigned port) const {
+  if (own_sockets.empty() || port == 0) return false;
+  // Every TCP listener on that port, IPv4 and IPv6, must be one the session bound: then a
+  // connection to the loopback on it reaches the session, whichever address it names.
+  bool found = false, foreign = false;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    bool ok = each_line(table, [&](char* l) {
+      // "  sl  local_address rem_address   st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode"
+      char local[64], st[8];
+      unsigned long inode = 0;
+      if (std::sscanf(l, "%*s %63s %*s %7s %*s %*s %*s %*s %*s %lu", local, st, &inode) != 3) return true;
+      if (std::strcmp(st, "0A") != 0) return true;  // not LISTEN
+      const char* colon = std::strrchr(local, ':');
+      if (!colon || std::strtoul(colon + 1, nullptr, 16) != port) return true;
+      if (own_sockets.count(static_cast<ino_t>(inode))) found = true;
+      else foreign = true;
+      return !foreign;
+    });
+    if (!ok && table[13] == 0) return false;  // no /proc/net/tcp: cannot tell
+  }
+  return found && !foreign;
+}
+
+bool Handler::Impl::own_abstract(const std::string& name) const {
+  if (own_sockets.empty()) return false;
+  // /proc/net/unix shows an abstract name with '@' for its leading NUL (and for any NUL in
+  // it); names are unique in the network namespace, so the entry of this name is the one
+  // a connect reaches.
+  std::string shown = "@" + name;
+  for (char& ch : shown)
+    if (ch == 0) ch = '@';
+  bool own = false;
+  each_line("/proc/net/unix", [&](char* l) {
+    // "Num RefCount Protocol Flags Type St Inode Path"
+    unsigned long inode = 0;
+    int off = 0;
+    if (std::sscanf(l, "%*s %*s %*s %*s %*s %*s %lu %n", &inode, &off) != 1 || off <= 0) return true;
+    std::string_view path(l + off);
+    while (!path.empty() && (path.back() == '\n' || path.back() == ' ')) path.remove_suffix(1);
+    if (path != shown) return true;
+    own = own_sockets.count(static_cast<ino_t>(inode)) > 0;
+    return false;
+  });
+  return own;
+}
+
+}  // namespace guardian::decode
