@@ -46,10 +46,13 @@ void resolve(F& slot, const char* name) {
 }
 
 // The pre-2.33 stat entry points survive in glibc only as compat symbols, which plain
-// dlsym does not find.
+// dlsym does not find: asked for by the version they were introduced with on x86-64
+// (__fxstatat came with 2.4, the others with the base version), then by plain name. A
+// failed lookup is not free: it makes dlerror's message, whose malloc() would initialise
+// the allocator (getrandom, two brk) in every process, even one that never allocates.
 template <typename F>
-void resolve_compat(F& slot, const char* name) {
-  slot = reinterpret_cast<F>(dlvsym(RTLD_NEXT, name, "GLIBC_2.2.5"));
+void resolve_compat(F& slot, const char* name, const char* version) {
+  slot = reinterpret_cast<F>(dlvsym(RTLD_NEXT, name, version));
   if (!slot) slot = reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
 }
 
@@ -107,12 +110,12 @@ void Shim::init() {
   resolve(r.lstat64, "lstat64");
   resolve(r.fstatat, "fstatat");
   resolve(r.fstatat64, "fstatat64");
-  resolve_compat(r.xstat, "__xstat");
-  resolve_compat(r.xstat64, "__xstat64");
-  resolve_compat(r.lxstat, "__lxstat");
-  resolve_compat(r.lxstat64, "__lxstat64");
-  resolve_compat(r.fxstatat, "__fxstatat");
-  resolve_compat(r.fxstatat64, "__fxstatat64");
+  resolve_compat(r.xstat, "__xstat", "GLIBC_2.2.5");
+  resolve_compat(r.xstat64, "__xstat64", "GLIBC_2.2.5");
+  resolve_compat(r.lxstat, "__lxstat", "GLIBC_2.2.5");
+  resolve_compat(r.lxstat64, "__lxstat64", "GLIBC_2.2.5");
+  resolve_compat(r.fxstatat, "__fxstatat", "GLIBC_2.4");
+  resolve_compat(r.fxstatat64, "__fxstatat64", "GLIBC_2.4");
   resolve(r.statx, "statx");
   resolve(r.access, "access");
   resolve(r.faccessat, "faccessat");

@@ -104,6 +104,12 @@ int main(void) {
   /* Compat and fortify entry points, reached the way old binaries reach them. */
   int (*xstat)(int, const char *, struct stat *) = (int (*)(int, const char *, struct stat *))dlsym(RTLD_DEFAULT, "__xstat");
   if (xstat) CALL("__xstat", xstat(1, MISSING, &st), -1);
+  /* __fxstatat's own version is GLIBC_2.4, not the base one of the others. */
+  int (*fxstatat)(int, int, const char *, struct stat *, int) =
+      (int (*)(int, int, const char *, struct stat *, int))dlsym(RTLD_DEFAULT, "__fxstatat");
+  if (fxstatat) CALL("__fxstatat", fxstatat(1, AT_FDCWD, MISSING, &st, 0), -1);
+  int (*lxstat)(int, const char *, struct stat *) = (int (*)(int, const char *, struct stat *))dlsym(RTLD_DEFAULT, "__lxstat");
+  if (lxstat) CALL("__lxstat", lxstat(1, MISSING, &st), -1);
   int (*open2)(const char *, int) = (int (*)(const char *, int))dlsym(RTLD_DEFAULT, "__open_2");
   if (open2) CALL("__open_2", open2(MISSING, O_RDONLY), -1);
 

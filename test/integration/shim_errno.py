@@ -86,7 +86,8 @@ def main():
     # Built with _FILE_OFFSET_BITS=64, the program calls open64 for open, and so on.
     funcs = [g["func"].removesuffix("64") for g in got if g["kind"] == 1]
     for want in ["open", "openat", "creat", "fopen", "stat", "lstat", "fstatat", "statx", "access",
-                 "execve", "execl", "execvp", "posix_spawn", "connect", "sendto", "__xstat", "__open_2"]:
+                 "execve", "execl", "execvp", "posix_spawn", "connect", "sendto", "__xstat", "__lxstat",
+                 "__fxstatat", "__open_2"]:
         check(want in funcs, f"no report from {want}: {funcs}")
     ctx = [g for g in got if g["kind"] == 1]
     check(all(g["nframes"] >= 2 and g["err"] == 2 and g["acked"] for g in ctx), "reports carry a stack and an ack fd")
