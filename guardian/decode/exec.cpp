@@ -119,13 +119,7 @@ bool Handler::Impl::exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool foll
     out = error(r.err ? r.err : EACCES);
     return false;
   }
-  policy::Request req;
-  req.category = Category::exec;
-  req.op = Op::exec;
-  req.pid = c.tgid;
-  req.path = r.path;
-  req.lexical_path = r.lexical;
-  req.lexical_trusted = r.trusted && !r.magic;
+  policy::Request req = path_request(c, Category::exec, Op::exec, r);
   // argv is for the record only: read when one will be written (allows are recorded, or
   // this is a denial), not for the thousands of allowed execs of a build without --audit.
   // Read after the path's check, it needs its own proof that the thread is still the one

@@ -99,13 +99,7 @@ pid_t ptrace_guarded_proc(std::string_view p, bool any) {
 
 bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolved& r,
                                     Response& out) {
-  policy::Request req;
-  req.category = Category::file;
-  req.op = op;
-  req.pid = c.tgid;  // its own /proc/PID answers to rules on /proc/self
-  req.path = r.path;
-  req.lexical_path = r.lexical;
-  req.lexical_trusted = r.trusted && !r.magic;
+  policy::Request req = path_request(c, Category::file, op, r);
   // Another process's memory, environment and descriptors: the kernel lets only a process
   // that may ptrace it open these, and the supervisor, which opens on the tracee's behalf,
   // may ptrace far more than a Landlock-scoped tracee. Outside the session: refused, as a

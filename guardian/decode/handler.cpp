@@ -258,13 +258,7 @@ bool Handler::Impl::local(Ctx& c, const policy::Request& req, bool allow, int er
 
 bool Handler::Impl::missing_but_visible(Ctx& c, const Resolved& r, policy::Op op) {
   if (r.exists || (r.err && r.err != ENOENT) || r.path.empty() || r.path[0] != '/') return false;
-  policy::Request probe;
-  probe.category = policy::Category::file;
-  probe.op = policy::Op::stat;
-  probe.path = r.path;
-  probe.lexical_path = r.lexical;
-  probe.lexical_trusted = r.trusted && !r.magic;
-  probe.pid = c.tgid;
+  policy::Request probe = path_request(c, policy::Category::file, policy::Op::stat, r);
   policy::Decision ds = d->decide(probe);
   if (ds.verdict == Verdict::allow) return true;
   // A name a rule denies (a secret's place: ~/.npmrc, ~/.aws/**, .env) says nothing either
@@ -311,14 +305,7 @@ bool Handler::Impl::exists_visible(Ctx& c, const Resolved& r) {
     exists = ::lstat(r.path.c_str(), &st) == 0;
   }
   if (!exists) return false;
-  policy::Request probe;
-  probe.category = Category::file;
-  probe.op = Op::stat;
-  probe.pid = c.tgid;
-  probe.path = r.path;
-  probe.lexical_path = r.lexical;
-  probe.lexical_trusted = r.trusted && !r.magic;
-  return d->decide(probe).verdict == policy::Verdict::allow;
+  return d->decide(path_request(c, Category::file, Op::stat, r)).verdict == policy::Verdict::allow;
 }
 
 // As the kernel's getname(): an unreadable path is EFAULT, one of PATH_MAX bytes or more

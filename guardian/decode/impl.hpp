@@ -181,6 +181,19 @@ struct Handler::Impl {
   // The name `r` is there (looked at through r.parent when the resolution did not), and the
   // profile lets this process stat it: mkdir's EEXIST tells nothing new.
   bool exists_visible(Ctx& c, const Resolved& r);
+  // The request for resolved path `r` asked by `c`'s process (its own /proc/PID answers to
+  // rules on /proc/self); the lexical path is trusted unless a magic link was followed.
+  static policy::Request path_request(const Ctx& c, policy::Category cat, policy::Op op,
+                                      const Resolved& r) {
+    policy::Request req;
+    req.category = cat;
+    req.op = op;
+    req.pid = c.tgid;
+    req.path = r.path;
+    req.lexical_path = r.lexical;
+    req.lexical_trusted = r.trusted && !r.magic;
+    return req;
+  }
   // Reads a path argument once; false (with `out` = EFAULT) when unreadable.
   bool read_path(Ctx& c, std::uint64_t addr, std::string& s, Response& out,
                  bool may_be_empty = false);
