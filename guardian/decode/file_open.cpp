@@ -120,10 +120,14 @@ bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolve
   // very access (the output file its caller redirected it to, outside what the profile
   // writes): reopening it, as `echo x > /dev/stderr` does, gives nothing new. Where the
   // supervisor opens the object it checked (ADDFD backend), never by path.
-  if (opening && r.magic && r.exists && !r.magic_fdinfo.empty() && c.t.can_inject_fd() &&
+  // The ptrace backend installs it too (Tracee::can_install_fd): the thread's own open by
+  // name would meet its Landlock envelope, which knows nothing of what it holds.
+  if (opening && r.magic && r.exists && !r.magic_fdinfo.empty() && c.t.can_install_fd() &&
       (op == Op::read || op == Op::write) && session.in_session(r.magic_pid) &&
-      d->decide(req).verdict != policy::Verdict::allow && held_for(r, opening_flags))
+      d->decide(req).verdict != policy::Verdict::allow && held_for(r, opening_flags)) {
+    held_reopen = true;
     return local(c, req, true, 0, raw, out, "guardian:held-descriptor");
+  }
   // A pseudo-terminal the session already holds (one it made: script, pexpect, Python's
   // pty; or the terminal it was given) may be looked at and reopened by name where the profile
   // leaves /dev/pts out: that gives nothing new, while the other terminals there stay
@@ -358,10 +362,23 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
   Resolved& r = r1;
   opening = true;
   opening_flags = flags;
+  held_reopen = false;
   const bool decided = path_decide(c, dirfd, path, o, op, raw1, r, out);
   opening = false;
   if (!decided) return out;
   if (r.err) return error(r.err);
+  if (held_reopen && !c.t.can_inject_fd()) {
+    // A held descriptor reopened by name under ptrace: opened here, installed in the thread.
+    long fd = emulate::reopen(r.target.get(), flags, S_ISREG(r.st.st_mode) || S_ISDIR(r.st.st_mode));
+    if (fd < 0) return error(static_cast<int>(-fd));
+    Response res;
+    res.kind = Response::Kind::inject_fd;
+    res.fd.reset(static_cast<int>(fd));
+    res.cloexec = flags & O_CLOEXEC;
+    res.fd_not_opath = true;
+    res.install = true;
+    return res;
+  }
   // Where the kernel followed the links, the next open of the same text goes straight to
   // the object's path (quick_open; PathCache says why that is safe).
   if (keyed && r.followed_fast && PathCache::keepable(r)) stat_cache.put(cache_key, r);

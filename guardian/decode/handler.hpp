@@ -66,6 +66,11 @@ class Tracee {
   // Whether Response::Kind::inject_fd is supported (seccomp ADDFD). When it is not
   // (ptrace), an allowed open answers cont with a Redirect instead.
   virtual bool can_inject_fd() const = 0;
+  // Whether a Response with `install` set can be carried out: the backend installs a
+  // descriptor the supervisor opened, at a higher cost than ADDFD (the ptrace backend runs
+  // a few calls in the thread). Used where the thread could not open the object itself (a
+  // held descriptor reopened by name, outside its Landlock envelope). (Seam extension, tar room.)
+  virtual bool can_install_fd() const { return can_inject_fd(); }
 };
 
 // ptrace backend (no ADDFD): the call the kernel runs instead of the one held, with its
@@ -100,6 +105,9 @@ struct Response {
   // inject_fd: the decoder knows `fd` is not O_PATH (ADDFD cannot install those), so the
   // backend need not ask (one fcntl per open). (Seam extension, tar room.)
   bool fd_not_opath = false;
+  // inject_fd on a backend without ADDFD: install `fd` all the same (Tracee::can_install_fd),
+  // never let the kernel open it instead. (Seam extension, tar room.)
+  bool install = false;
   // cont of an allowed ptrace(PTRACE_ATTACH/SEIZE/TRACEME): the thread the caller wants to
   // trace. A backend that traces it itself must let go of it first (strace, gdb and a
   // nested guardian inside the session). (Seam extension, ptrace room.)

@@ -115,6 +115,7 @@ struct Handler::Impl {
   bool open_as_exec = false;  // file_open: this open is a loader's program
   bool opening = false;       // file_open: the decision is for an open (held_for)
   int opening_flags = 0;      // ... with these open flags
+  bool held_reopen = false;   // ... allowed as a reopen of a held descriptor (held_for)
   // `r` (reached through /proc/PID/fd/N of a session process) is the very object that
   // descriptor holds at this instant, opened for every access the open with `flags` asks
   // (reading, writing, or both for O_RDWR): fdinfo's flags, inode and mount, read in one

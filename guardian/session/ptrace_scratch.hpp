@@ -43,6 +43,12 @@ class ScratchPages {
   // tracee itself). false on failure.
   bool write(pid_t tid, std::uint64_t slot, const std::string& data);
 
+  // Installs `local_fd` in thread `tid`, held at the entry of a call it then returns from
+  // (ptrace_install.cpp; ADDFD's work, done by the thread's own system calls): `result` is
+  // the new descriptor's number, or -errno (EMFILE) with nothing installed. false when the
+  // thread died meanwhile (nothing to resume). (tar room.)
+  bool install_fd(pid_t tid, int local_fd, bool cloexec, long& result);
+
   // Write with PTRACE_POKEDATA instead of /proc/PID/mem (when under another guardian).
   void use_poke(bool on) { poke_ = on; }
 

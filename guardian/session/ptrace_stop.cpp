@@ -91,8 +91,13 @@ bool PtraceResponder::value(const decode::Notification& n, std::int64_t v) {
   return resume(n.tid);
 }
 
-bool PtraceResponder::inject_fd(const decode::Notification& n, int, bool) {
-  return resume(n.tid);  // never called: can_inject() is false
+bool PtraceResponder::inject_fd(const decode::Notification& n, int local_fd, bool cloexec) {
+  // Only for Response::install (a reopen the thread cannot make itself): fail closed
+  // without the means.
+  long result = -EACCES;
+  if (!scratch_) return fail(n, EACCES);
+  if (!scratch_->install_fd(n.tid, local_fd, cloexec, result)) return false;
+  return resume(n.tid);
 }
 
 bool PtraceResponder::kill(const decode::Notification& n, pid_t tgid) {

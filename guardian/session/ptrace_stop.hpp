@@ -61,6 +61,8 @@ class PtraceTracee final : public decode::Tracee {
   Result<UniqueFd> take_fd(int remote_fd) override;
   // No ADDFD without a listener: the handler lets the kernel perform a decided open.
   bool can_inject_fd() const override { return false; }
+  // ...but a descriptor can be installed the slow way (ScratchPages::install_fd).
+  bool can_install_fd() const override { return true; }
 
  private:
   pid_t tid_;

@@ -24,7 +24,7 @@ bool apply_response(Responder& to, const decode::Notification& n, const decode::
       if (!r.fd) return to.fail(n, EBADF);
       // Without ADDFD (ptrace) the handler normally answers cont itself; should an
       // inject_fd reach such a backend, the decision stands and the kernel opens.
-      if (!to.can_inject()) return to.cont(n);
+      if (!to.can_inject()) return r.install ? to.inject_fd(n, r.fd.get(), r.cloexec) : to.cont(n);
       // The kernel cannot inject O_PATH files (ADDFD uses fget, which skips them). An
       // O_PATH descriptor gives no access to data, and a reopen through /proc/self/fd is
       // itself an open we decide: let the kernel perform this one.

@@ -127,6 +127,21 @@ if have cmake && have gcc; then
     'cmake -S . -B b >/dev/null && cmake --build b >/dev/null && cd b && ctest 2>&1 | grep -c "Test #1: t .* Passed"; rm -rf Testing CMakeFiles/CMakeOutput.log'
 fi
 [ "$ran" -gt 0 ] || { echo "SKIP: none of make, gcc, node, npm, git, python3"; exit 77; }
+# A program reopening its own stdin, stdout or stderr by name (/dev/stderr, /proc/self/fd/N,
+# /dev/fd/N) when they are files outside what the profile reads or writes (its caller
+# redirected them): the descriptor is its own, so the reopen works as natively, on both
+# backends (the ptrace one installs the file the supervisor reopened, as ADDFD does), with
+# and without the shim.
+mkdir -p "$T/n" "$T/g"
+printf 'in1\nin2\n' >"$T/held.in"
+held='echo out; echo a >/dev/stderr; echo b >>/proc/self/fd/2; echo c >>/dev/fd/2; cat /dev/stdin; head -1 /proc/self/fd/0 </dev/fd/0; echo d >/dev/stdout'
+for pre in --preload --no-preload; do
+  (cd "$T/n" && /bin/sh -c "$held") <"$T/held.in" >"$T/held.n.out" 2>"$T/held.n.err"; n=$?
+  (cd "$T/g" && "$G" run $pre -- /bin/sh -c "$held") <"$T/held.in" >"$T/held.g.out" 2>"$T/held.g.err"; g=$?
+  check "default $pre: reopen of held stdio outside the profile: status" "$n" "$g"
+  check "default $pre: reopen of held stdio outside the profile: stdout" "$(cat "$T/held.n.out")" "$(cat "$T/held.g.out")"
+  check "default $pre: reopen of held stdio outside the profile: stderr" "$(cat "$T/held.n.err")" "$(cat "$T/held.g.err")"
+done
 
 # What talking to itself does not open: a listener of a program outside the session, on
 # the loopback and on an abstract unix name, gets no connection (checked by its effect).
