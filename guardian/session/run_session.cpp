@@ -406,7 +406,9 @@ int run_session(const RunOptions& opts) {
   ho.gate = gate.get();
   ho.blocker = sup.blocker();
   ho.dns_direct = std::move(dns_direct);
-  ho.search_dirs = search_dirs(envp);
+  // Learning and complain mode record every probe as it happened (--from-audit learns
+  // from complain mode's log what direct learning would).
+  if (!opts.learn_allow_all && opts.mode == decode::Mode::enforce) ho.search_dirs = search_dirs(envp);
   decider.handler = std::make_unique<decode::Handler>(*engine, *log, sup.table(), ho);
   decider.handler->allow_first_exec(cmd.real);
 
