@@ -3,6 +3,7 @@
 
 #include <elf.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -32,6 +33,17 @@ Result<ShimChannel> open_channel() {
   ShimChannel ch;
   ch.supervisor.reset(sv[0]);
   ch.child.reset(sv[1]);
+  // The command inherits its end: at a high number, not the lowest free one, so that the
+  // command's own descriptors are numbered as natively (its first opens get 3, 4, 5, ...;
+  // a program printing or passing them on sees the same numbers). The shim checks the
+  // socket's cookie before each use, so a program that takes the number over is harmless.
+  struct rlimit lim {};
+  rlim_t top = ::getrlimit(RLIMIT_NOFILE, &lim) == 0 ? lim.rlim_cur : 1024;
+  if (top > 1024) top = 1024;
+  if (top > 64) {
+    int high = ::fcntl(ch.child.get(), F_DUPFD_CLOEXEC, static_cast<int>(top - 24));
+    if (high >= 0) ch.child.reset(high);
+  }
   // The shim only writes; nothing ever needs to read from its end.
   ::shutdown(ch.child.get(), SHUT_RD);
   socklen_t len = sizeof ch.cookie;

@@ -95,6 +95,11 @@ pid_t ptrace_guarded_proc(std::string_view p, bool any) {
   return 0;
 }
 
+// /dev/stdin, /dev/stdout, /dev/stderr, /dev/fd: the system's links into /proc/self/fd.
+bool is_dev_std_link(std::string_view p) {
+  return p == "/dev/stdin" || p == "/dev/stdout" || p == "/dev/stderr" || p == "/dev/fd";
+}
+
 }  // namespace
 
 bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolved& r,
@@ -128,6 +133,19 @@ bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolve
     held_reopen = true;
     return local(c, req, true, 0, raw, out, "guardian:held-descriptor");
   }
+  // Looking (stat, access, readlink, xattrs) through /proc/PID/fd/N of a session process, as
+  // `stat -L /dev/stdin`, `test -f /dev/stdin` and `cp /dev/stdin out` do when the caller
+  // redirected it from a file outside the profile: what fstat(N) tells the holder anyway.
+  // And the system's own /dev/stdin, /dev/stdout, /dev/stderr and /dev/fd links looked at
+  // themselves (lstat, readlink: `ls -l /dev/stdin`, realpath): they say only where they
+  // point (/proc/self/fd), which every process knows.
+  // (Not chdir, which fchdir decides on the directory itself; not an inotify watch.)
+  if ((op == Op::stat || (op == Op::read && !opening)) && r.exists && c.n.nr != SYS_chdir &&
+      c.n.nr != SYS_inotify_add_watch &&
+      ((r.magic && !r.magic_fdinfo.empty() && r.magic_pid && session.in_session(r.magic_pid)) ||
+       (!r.magic && is_dev_std_link(r.path))) &&
+      d->decide(req).verdict != policy::Verdict::allow)
+    return local(c, req, true, 0, raw, out, "guardian:held-descriptor");
   // A pseudo-terminal the session already holds (one it made: script, pexpect, Python's
   // pty; or the terminal it was given) may be looked at and reopened by name where the profile
   // leaves /dev/pts out: that gives nothing new, while the other terminals there stay

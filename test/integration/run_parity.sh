@@ -153,6 +153,21 @@ for pre in --preload --no-preload; do
   check "default $pre: reopen of held stdio outside the profile: stdout" "$(cat "$T/held.n.out")" "$(cat "$T/held.g.out")"
   check "default $pre: reopen of held stdio outside the profile: stderr" "$(cat "$T/held.n.err")" "$(cat "$T/held.g.err")"
 done
+# ...and looked at through those names: stat, test, ls -l, cp (which stats its source) of
+# /dev/stdin are what fstat(0) tells the program anyway; the /dev/std* links themselves
+# say only where they point. A program's own descriptors are numbered as natively (the
+# shim's socket is not at the lowest free number).
+look='stat -L -c %s /dev/stdin; stat -c %F /dev/stdin; readlink /dev/stdin; test -f /dev/stdin && echo regular
+  test -r /dev/stdin && echo readable; ls -l /dev/stdin | cut -c1-10; cp /dev/stdin copied && cat copied && rm copied
+  stat -L -c %s /proc/self/fd/1 /dev/stdout >/dev/null && echo stdout ok; wc -l /dev/fd/0
+  /usr/bin/python3 -c "import os; print(os.open(\"/dev/null\", 0), os.open(\"/dev/null\", 0), os.path.isfile(\"/dev/stdin\"))"'
+for pre in --preload --no-preload; do
+  (cd "$T/n" && /bin/sh -c "$look") <"$T/held.in" >"$T/held.n.out" 2>"$T/held.n.err"; n=$?
+  (cd "$T/g" && "$G" run $pre -- /bin/sh -c "$look") <"$T/held.in" >"$T/held.g.out" 2>"$T/held.g.err"; g=$?
+  check "default $pre: stat of held stdio outside the profile: status" "$n" "$g"
+  check "default $pre: stat of held stdio outside the profile: stdout" "$(cat "$T/held.n.out")" "$(cat "$T/held.g.out")"
+  check "default $pre: stat of held stdio outside the profile: stderr" "$(cat "$T/held.n.err")" "$(cat "$T/held.g.err")"
+done
 
 # What talking to itself does not open: a listener of a program outside the session, on
 # the loopback and on an abstract unix name, gets no connection (checked by its effect).
