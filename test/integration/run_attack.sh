@@ -153,6 +153,7 @@ after_ro=$(protected 2>&1)
 check "the secret's bytes did not come out" 0 "$(cat "$T/out" "$T/err" | grep -c "$token")"
 check "T/ro, the secret, ws/.git/hooks and ws/.keys are unchanged" "$before_ro" "$after_ro"
 check "no forbidden program ran" "" "$(ls "$T/ws" | grep ran-forbidden)"
+check "no device node was made" "" "$(find "$T/ws" \( -type b -o -type c \) -print)"
 check "the forbidden listeners got nothing" "" "$(cat "$T/hits" 2>/dev/null)"
 check "the victim outside the session lives" 0 "$(kill -0 $victim 2>/dev/null; echo $?)"
 check "the victim's scheduling is unchanged" "$before_sched" "$(sched_of $victim 2>&1)"
