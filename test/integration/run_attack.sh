@@ -125,12 +125,15 @@ n=0
 while [ ! -f "$T/ports" ]; do n=$((n + 1)); [ "$n" -gt 100 ] && { echo "listener did not start"; exit 1; }; sleep 0.1; done
 read -r tcp udp okudp <"$T/ports"
 
+# ATTACK_EXTRA_READ: one more read pattern, for an attack that needs it (e.g. /proc/**).
+extra_read=
+[ -n "${ATTACK_EXTRA_READ:-}" ] && extra_read=", \"$ATTACK_EXTRA_READ\""
 cat >"$T/attack.yaml" <<YAML
 version: 1
 name: attack-fixture
 extends: [base]
 files:
-  read: ["$T/ro/**"]
+  read: ["$T/ro/**"$extra_read]
   write: ["$T/ws/**"]
   deny: ["$T/ws/.keys/**"]
   deny_write: ["$T/ws/**/.git/hooks/**"]
