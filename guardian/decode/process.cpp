@@ -58,6 +58,52 @@ bool group_of_session(pid_t pgid, const SessionView& session) {
   return any && !outsider;
 }
 
+// The members of process group `pgid` that belong to the session, when the only process of
+// the group outside it is guardian itself (the command shares guardian's group, so that
+// the terminal's job control reaches both): natively that group is the command's own. Empty
+// when anyone else outside the session is in it.
+std::vector<pid_t> session_part_of_our_group(pid_t pgid, const SessionView& session) {
+  std::vector<pid_t> members;
+  if (pgid <= 0 || pgid != ::getpgrp()) return members;
+  DIR* d = ::opendir("/proc");
+  if (!d) return members;
+  const pid_t self = ::getpid();
+  char path[300], buf[512];
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    std::snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+    if (!procfs::read_small(path, buf, sizeof buf)) continue;
+    const char* p = std::strrchr(buf, ')');
+    int ppid = 0, pgrp = 0;
+    char state = 0;
+    if (!p || std::sscanf(p + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 || pgrp != pgid)
+      continue;
+    const auto pid = static_cast<pid_t>(std::atoi(e->d_name));
+    if (pid == self) continue;
+    if (!session.in_session(pid)) {
+      members.clear();
+      break;
+    }
+    members.push_back(pid);
+  }
+  ::closedir(d);
+  return members;
+}
+
+// Sends `sig` to each of `pids` through a pidfd that is checked to still name a process
+// of the session in group `pgid` (a PID freed and reused meanwhile is not signalled).
+// Returns 0 when one at least got it, else -errno as kill(2) would say.
+long signal_members(const std::vector<pid_t>& pids, pid_t pgid, int sig, const SessionView& session) {
+  long rc = -ESRCH;
+  for (pid_t pid : pids) {
+    UniqueFd pfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (!pfd || !session.in_session(pid) || ::getpgid(pid) != pgid) continue;
+    if (::syscall(SYS_pidfd_send_signal, pfd.get(), sig, nullptr, 0) == 0) rc = 0;
+    else if (rc != 0) rc = -errno;
+  }
+  return rc;
+}
+
 }  // namespace
 
 namespace {
@@ -285,6 +331,17 @@ Response Handler::Impl::process(Ctx& c) {
   bool inside = target > 0 && (target == c.tgid || target == c.n.tid || session.in_session(target));
   if (!inside && target > 0 && c.n.nr == SYS_kill && c.iarg(0) <= 0)
     inside = group_of_session(target, session);
+  // kill(0) or kill(-PGID) of the group the command shares with guardian (`trap 'kill 0'
+  // EXIT` to end a script's background jobs): natively that group is the command's, so
+  // its session members get the signal, the caller too, and guardian itself does not.
+  if (!inside && target > 0 && c.n.nr == SYS_kill && c.iarg(0) <= 0) {
+    std::vector<pid_t> members = session_part_of_our_group(target, session);
+    if (!members.empty()) {
+      if (!local(c, req, true, 0, addr_text, out, "guardian:own-group")) return out;
+      long rc = signal_members(members, target, c.iarg(1), session);
+      return rc < 0 ? error(static_cast<int>(-rc)) : value(0);
+    }
+  }
   // kill(-PGID): the group, which may outlive its leader.
   pid_t probe = c.n.nr == SYS_kill && c.iarg(0) < -1 ? -target : target;
   if (!inside && target > 0 && ::kill(probe, 0) != 0 && errno == ESRCH) {

@@ -138,6 +138,19 @@ if have cmake && have gcc; then
     'cmake -S . -B b >/dev/null && cmake --build b >/dev/null && cd b && ctest 2>&1 | grep -c "Test #1: t .* Passed"; rm -rf Testing CMakeFiles/CMakeOutput.log'
 fi
 [ "$ran" -gt 0 ] || { echo "SKIP: none of make, gcc, node, npm, git, python3"; exit 77; }
+# `trap 'kill 0' EXIT`, a script ending its background jobs: the command shares guardian's
+# process group, which natively is the command's own; its members get the signal (the
+# script too, which then ends by it), guardian does not, and nothing is refused.
+if command -v setsid >/dev/null; then
+  grp='sleep 31.25 & sleep 31.5 & trap "kill 0" EXIT; echo bye'
+  (cd "$T/n" && setsid -w /bin/sh -c "$grp") >"$T/grp.n.out" 2>"$T/grp.n.err"; n=$?
+  (cd "$T/g" && setsid -w "$G" run -- /bin/sh -c "$grp") >"$T/grp.g.out" 2>"$T/grp.g.err"; g=$?
+  sleep 0.3
+  check "default: kill 0 ends the command's own group: status" "$n" "$g"
+  check "default: kill 0 ends the command's own group: stdout" "$(cat "$T/grp.n.out")" "$(cat "$T/grp.g.out")"
+  check "default: kill 0 ends the command's own group: stderr" "$(cat "$T/grp.n.err")" "$(cat "$T/grp.g.err")"
+  check "default: kill 0 ends the command's own group: jobs gone" 0 "$(pgrep -fc 'sleep 31\.[25]' || true)"
+fi
 # A program reopening its own stdin, stdout or stderr by name (/dev/stderr, /proc/self/fd/N,
 # /dev/fd/N) when they are files outside what the profile reads or writes (its caller
 # redirected them): the descriptor is its own, so the reopen works as natively, on both
