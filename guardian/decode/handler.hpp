@@ -244,6 +244,11 @@ struct HandlerOptions {
   // outside those bounds (native code attacking guardian, which the fast path does not
   // stand against; guardian(1)). (Seam extension, issue 8.)
   bool continue_stable_reads = false;
+  // The command's PATH directories, resolved (absolute entries only): a name missing
+  // directly in one is ENOENT, as natively, even where the directory may not be stat'ed.
+  // A PATH search probes every entry; EACCES there made a shell say "Permission denied"
+  // for a command that is nowhere, and put every probe in the summary. (Seam extension.)
+  std::vector<std::string> search_dirs;
 };
 
 // Decodes, decides, emulates and audits one notification at a time. Single-threaded:
