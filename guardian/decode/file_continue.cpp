@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "decode/impl.hpp"
+#include "policy/glob.hpp"
 
 namespace guardian::decode {
 
@@ -69,8 +70,10 @@ bool Handler::Impl::continue_read(Ctx& c, int flags, Op op, const struct stat& s
   if (!opts.continue_stable_reads) return false;
   // An absolute path names the same place for the kernel's second walk whatever the
   // tracee's cwd (a relative one is taken from a kept cwd text, which a process outside
-  // the session may have moved meanwhile: resolve.hpp).
-  if (raw1.empty() || raw1[0] != '/') return false;
+  // the session may have moved meanwhile: resolve.hpp). Normalised: the kernel's walk
+  // then visits only the directories on it (a "/a/b/../c" visits /a/b, which the checks
+  // below would not look at), so that the path as written is the lexical one.
+  if (!policy::is_normalized_path(raw1)) return false;
   // Reading only: O_TRUNC truncates even with O_RDONLY; O_PATH and O_TMPFILE are not opens
   // of this file's contents.
   if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC | O_PATH)) ||
