@@ -50,6 +50,10 @@ void DenialTally::note(const DecisionRecord& d) {
   auto slash = d.exe.rfind('/');
   std::string exe = slash == std::string::npos ? d.exe : d.exe.substr(slash + 1);
   line += " (" + (exe.empty() ? "" : exe + ", ") + "pid " + std::to_string(d.pid);
+  // A deny rule decided it (default's protection of .git/hooks, a secret's place): say
+  // which, so the user sees that no allow rule can undo it.
+  if (d.rule && !d.rule->file.empty())
+    line += ", deny rule " + d.rule->file + ":" + std::to_string(d.rule->line) + " " + d.rule->pattern;
   if (d.decision == policy::Verdict::would_deny) line += ", would be denied";
   if (d.decision == policy::Verdict::kill) line += ", killed";
   line += ")";

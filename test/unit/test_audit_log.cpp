@@ -422,6 +422,22 @@ TEST_CASE("denial summary: a refused program comes before the PATH probes that p
   CHECK(s.find("exec exec") == std::string::npos);
 }
 
+TEST_CASE("denial summary names the deny rule that decided") {
+  Options o;
+  auto log = must_open(o);
+  policy::RuleOrigin rule{"builtin:default", 35, 7, "${CWD}/**/.git/**/commondir"};
+  DecisionRecord w = deny_read("/p/.git/worktrees/w/commondir");
+  w.op = policy::Op::write;
+  w.rule = &rule;
+  log->decision(w);
+  log->decision(deny_read("/etc/gshadow"));
+  log->session_end(SessionEnd{});
+  std::string s = log->denial_summary();
+  CHECK(s.find("write /p/.git/worktrees/w/commondir (cat, pid 42, deny rule builtin:default:35 "
+               "${CWD}/**/.git/**/commondir)\n") != std::string::npos);
+  CHECK(s.find("read /etc/gshadow (cat, pid 42)\n") != std::string::npos);
+}
+
 TEST_CASE("denial summary says which processes on_deny: kill ended") {
   Options o;
   auto log = must_open(o);
