@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "policy/profile.hpp"
+
 namespace guardian::audit {
 namespace {
 
