@@ -259,7 +259,14 @@ int run_session(const RunOptions& opts) {
   // supervisor's to write, never the session's, even where the profile lets it write their
   // directory (default writes ${CWD}, where `-a audit.jsonl` puts the log): a session
   // truncating or forging its own record would hide what it did.
-  for (const std::string* own : {&opts.audit, &opts.ask.socket_path, &opts.ask.save_path}) {
+  // guardian's own program likewise (a build in a project directory the session writes):
+  // replaced, the user's next `guardian run` would run the session's code unconfined.
+  std::string self_exe;
+  {
+    std::error_code ec;
+    self_exe = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  }
+  for (const std::string* own : std::initializer_list<const std::string*>{&opts.audit, &opts.ask.socket_path, &opts.ask.save_path, &self_exe}) {
     if (own->empty() || *own == "-" || (own == &opts.audit && (*own == "syslog" || *own == "journald")))
       continue;
     std::error_code ec;
@@ -270,11 +277,13 @@ int run_session(const RunOptions& opts) {
       if (ch == '*' || ch == '?' || ch == '{' || ch == '}' || ch == '\\') esc.push_back('\\');
       esc.push_back(ch);
     }
-    for (const std::string& pat : {esc, esc + ".*"}) {
+    std::vector<std::string> pats{esc};
+    if (own != &self_exe) pats.push_back(esc + ".*");  // the log's rotations
+    for (const std::string& pat : pats) {
       policy::PathRule rule;
       rule.pattern = pat;
       rule.resolved = policy::resolve_pattern_prefix(rule.pattern);
-      rule.origin.file = "guardian:own-audit";
+      rule.origin.file = own == &self_exe ? "guardian:own-program" : "guardian:own-audit";
       rule.origin.pattern = rule.pattern;
       profile.deny_write.push_back(std::move(rule));
     }
