@@ -434,8 +434,10 @@ int run_session(const RunOptions& opts) {
   // attach() opens the ask front end: only then is there an Asker for the handler.
   if (auto r = control.value()->attach(sup); !r)
     return guardian_failure("guardian: " + r.error().message);
+  launch::LandlockSetup landlock = landlock_ready.get();
   decode::HandlerOptions ho;
   ho.mode = opts.mode;
+  ho.landlock = landlock.active;
   ho.via = use_ptrace ? "ptrace" : "seccomp";
   ho.asker = control.value()->asker();
   ho.gate = gate.get();
@@ -452,7 +454,6 @@ int run_session(const RunOptions& opts) {
   // In complain mode and learning nothing is enforced: exec checks would only log.
   // A handed-over process is no longer ended with us by PTRACE_O_EXITKILL: a keeper ends
   // the session's cgroup if guardian is killed, so enforcing needs a cgroup v2 group too.
-  launch::LandlockSetup landlock = landlock_ready.get();
   const bool enforcing = !(opts.mode == decode::Mode::complain || opts.learn_allow_all);
   const int cgroup_fd = control.value()->cgroup_dir_fd();
   sup.keep_with_cgroup(cgroup_fd);
