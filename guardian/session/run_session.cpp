@@ -7,10 +7,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
-#include <cerrno>
 #include <cstring>
 #include <future>
 #include <memory>
@@ -104,6 +106,26 @@ void* warm_thread_heap() {
   }
   for (std::size_t i = 0; i < kChunks; ++i) std::free(chunks[i]);
   return chunks[kChunks];
+}
+
+// The command's PATH directories as the kernel resolves them (realpath of each absolute
+// entry that exists); the Handler answers ENOENT for names missing right in them.
+std::vector<std::string> search_dirs(const std::vector<std::string>& env) {
+  std::vector<std::string> out;
+  if (!env_has(env, "PATH")) return out;
+  std::string path = env_value(env, "PATH");
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    std::size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    std::string entry = path.substr(start, end - start);
+    start = end + 1;
+    if (entry.empty() || entry[0] != '/') continue;  // the cwd: not a fixed directory
+    char buf[PATH_MAX];
+    if (::realpath(entry.c_str(), buf) == nullptr) continue;
+    if (std::find(out.begin(), out.end(), buf) == out.end()) out.emplace_back(buf);
+  }
+  return out;
 }
 
 double now_s() {
@@ -259,6 +281,31 @@ int run_session(const RunOptions& opts) {
     profile.deny_write.push_back(std::move(rule));
   }
 
+  // The audit log (and its rotations) and the files of --ask-socket/--ask-save are the
+  // supervisor's to write, never the session's, even where the profile lets it write their
+  // directory (default writes ${CWD}, where `-a audit.jsonl` puts the log): a session
+  // truncating or forging its own record would hide what it did.
+  for (const std::string* own : {&opts.audit, &opts.ask.socket_path, &opts.ask.save_path}) {
+    if (own->empty() || *own == "-" || (own == &opts.audit && (*own == "syslog" || *own == "journald")))
+      continue;
+    std::error_code ec;
+    std::string abs = std::filesystem::weakly_canonical(std::filesystem::absolute(*own, ec), ec).string();
+    if (ec || abs.empty() || abs[0] != '/') abs = (*own)[0] == '/' ? *own : current_dir() + "/" + *own;
+    std::string esc;
+    for (char ch : abs) {
+      if (ch == '*' || ch == '?' || ch == '{' || ch == '}' || ch == '\\') esc.push_back('\\');
+      esc.push_back(ch);
+    }
+    for (const std::string& pat : {esc, esc + ".*"}) {
+      policy::PathRule rule;
+      rule.pattern = pat;
+      rule.resolved = policy::resolve_pattern_prefix(rule.pattern);
+      rule.origin.file = "guardian:own-audit";
+      rule.origin.pattern = rule.pattern;
+      profile.deny_write.push_back(std::move(rule));
+    }
+  }
+
   // The DNS gate (issue 9): only when some rule names a host, since only then must the
   // session's queries be decided name by name (dns/gate.cpp). Resolving needs resolv.conf.
   dns::GateOptions go;
@@ -411,6 +458,13 @@ int run_session(const RunOptions& opts) {
   ho.gate = gate.get();
   ho.blocker = sup.blocker();
   ho.dns_direct = std::move(dns_direct);
+  // --fast-path: stable reads CONTINUE'd (decode::HandlerOptions says why that is within
+  // the fast path's bounds); the profile must not change meanwhile (no one to ask).
+  ho.continue_stable_reads = opts.fast_path && opts.mode == decode::Mode::enforce &&
+                             !opts.learn_allow_all && !ho.asker && !use_ptrace;
+  // Learning and complain mode record every probe as it happened (--from-audit learns
+  // from complain mode's log what direct learning would).
+  if (!opts.learn_allow_all && opts.mode == decode::Mode::enforce) ho.search_dirs = search_dirs(envp);
   decider.handler = std::make_unique<decode::Handler>(*engine, *log, sup.table(), ho);
   decider.handler->allow_first_exec(cmd.real);
 

@@ -120,17 +120,20 @@ PY
 dialer=$!
 sleep 30 &
 victim=$!
-trap 'kill $listener $victim $dialer 2>/dev/null; ipcrm -m "$sysv_shm" -q "$sysv_q" 2>/dev/null; /usr/bin/python3 -c "import ctypes, sys; ctypes.CDLL(None).mq_unlink(sys.argv[1].encode())" "$mq_name"; rm -rf "$T"' EXIT
+trap 'kill $listener $victim $dialer 2>/dev/null; for a in 127.77.0.1 127.77.0.2; do ip addr del $a/32 dev lo 2>/dev/null; done; ipcrm -m "$sysv_shm" -q "$sysv_q" 2>/dev/null; /usr/bin/python3 -c "import ctypes, sys; ctypes.CDLL(None).mq_unlink(sys.argv[1].encode())" "$mq_name"; rm -rf "$T"' EXIT
 n=0
 while [ ! -f "$T/ports" ]; do n=$((n + 1)); [ "$n" -gt 100 ] && { echo "listener did not start"; exit 1; }; sleep 0.1; done
 read -r tcp udp okudp <"$T/ports"
 
+# ATTACK_EXTRA_READ: one more read pattern, for an attack that needs it (e.g. /proc/**).
+extra_read=
+[ -n "${ATTACK_EXTRA_READ:-}" ] && extra_read=", \"$ATTACK_EXTRA_READ\""
 cat >"$T/attack.yaml" <<YAML
 version: 1
 name: attack-fixture
 extends: [base]
 files:
-  read: ["$T/ro/**"]
+  read: ["$T/ro/**"$extra_read]
   write: ["$T/ws/**"]
   deny: ["$T/ws/.keys/**"]
   deny_write: ["$T/ws/**/.git/hooks/**"]
@@ -141,7 +144,8 @@ network:
 YAML
 # The victim's scheduling: nice (stat field 19), policy (41), CPUs, I/O priority.
 sched_of() { awk '{print $19, $41}' "/proc/$1/stat"; grep Cpus_allowed_list "/proc/$1/status"; ionice -p "$1" 2>/dev/null; }
-protected() { ls -la "$T/ro" "$T/ws/.git/hooks" "$T/ws/.keys" | grep -v " \.\.$"; cat "$T/ro/ro.txt"; stat -c %a "$T/secret/secret.txt"; lsattr "$T/ro/ro.txt" 2>/dev/null; sysv_state; }
+# The loopback's addresses: the machine's network configuration (net_netlink_change).
+protected() { ls -la "$T/ro" "$T/ws/.git/hooks" "$T/ws/.keys" | grep -v " \.\.$"; cat "$T/ro/ro.txt"; stat -c %a "$T/secret/secret.txt"; lsattr "$T/ro/ro.txt" 2>/dev/null; sysv_state; ip -o -4 addr show dev lo 2>/dev/null | grep -c 127.77.; }
 before_ro=$(protected)
 before_sched=$(sched_of $victim)
 ATTACK_SYSV_KEY=$sysv_key ATTACK_MQ=$mq_name ATTACK_TCP=$tcp ATTACK_UDP=$udp ATTACK_OK_UDP=$okudp ATTACK_UNIX=$T/secret/sock ATTACK_VICTIM=$victim \
@@ -153,6 +157,7 @@ after_ro=$(protected 2>&1)
 check "the secret's bytes did not come out" 0 "$(cat "$T/out" "$T/err" | grep -c "$token")"
 check "T/ro, the secret, ws/.git/hooks and ws/.keys are unchanged" "$before_ro" "$after_ro"
 check "no forbidden program ran" "" "$(ls "$T/ws" | grep ran-forbidden)"
+check "no device node was made" "" "$(find "$T/ws" \( -type b -o -type c \) -print)"
 check "the forbidden listeners got nothing" "" "$(cat "$T/hits" 2>/dev/null)"
 check "the victim outside the session lives" 0 "$(kill -0 $victim 2>/dev/null; echo $?)"
 check "the victim's scheduling is unchanged" "$before_sched" "$(sched_of $victim 2>&1)"
