@@ -642,6 +642,21 @@ Response Handler::Impl::pinned_open(Ctx& c, int dirfd, int flags, mode_t mode,
   const bool write_intent = acc != O_RDONLY || (flags & O_TRUNC);
   if (!by_place && r.magic && opts.mode == Mode::enforce && (write_intent || !opts.landlock) &&
       !session.fd_table_private(c.n.tid)) {
+    // Where the thread can be given a descriptor (ScratchPages::install_fd), it gets the
+    // object that was checked (r.target), reopened here: descriptor N is not looked up
+    // again, so a swap loses, and a threaded program (node writing /dev/stdout, a pipe)
+    // reopens as natively.
+    if (c.t.can_install_fd() && r.target && !(flags & O_PATH) && (flags & O_TMPFILE) != O_TMPFILE) {
+      long fd = emulate::reopen(r.target.get(), flags, S_ISREG(r.st.st_mode) || S_ISDIR(r.st.st_mode));
+      if (fd < 0) return error(static_cast<int>(-fd));
+      Response res;
+      res.kind = Response::Kind::inject_fd;
+      res.fd.reset(static_cast<int>(fd));
+      res.cloexec = flags & O_CLOEXEC;
+      res.fd_not_opath = true;
+      res.install = true;
+      return res;
+    }
     policy::Request req = path_request(c, policy::Category::file, policy::Op::write, r);
     Response out;
     if (!local(c, req, false, EACCES, raw1, out)) return out;

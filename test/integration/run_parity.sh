@@ -138,6 +138,21 @@ if have cmake && have gcc; then
     'cmake -S . -B b >/dev/null && cmake --build b >/dev/null && cd b && ctest 2>&1 | grep -c "Test #1: t .* Passed"; rm -rf Testing CMakeFiles/CMakeOutput.log'
 fi
 [ "$ran" -gt 0 ] || { echo "SKIP: none of make, gcc, node, npm, git, python3"; exit 77; }
+# A threaded program reopening its stdout pipe and a deleted file of its own by name (node
+# writing /dev/stdout does): as natively on both backends; under ptrace the object checked
+# is installed, so a thread swapping the descriptor between check and open cannot win.
+if [ -x /usr/bin/python3 ]; then
+  thr='import os, threading, time
+t = threading.Thread(target=time.sleep, args=(1,)); t.start()
+open("/dev/stdout", "w").write("via /dev/stdout\n")
+f = open("gone", "w+"); os.unlink("gone")
+with open("/proc/self/fd/%d" % f.fileno(), "w") as g: g.write("deleted but written\n")
+f.seek(0); print(f.read(), end="", flush=True); t.join()'
+  (cd "$T/n" && /usr/bin/python3 -c "$thr" | cat) >"$T/thr.n.out" 2>"$T/thr.n.err"
+  (cd "$T/g" && "$G" run -- /usr/bin/python3 -c "$thr" | cat) >"$T/thr.g.out" 2>"$T/thr.g.err"
+  check "default: threaded reopen of a stdout pipe and a deleted file: stdout" "$(cat "$T/thr.n.out")" "$(cat "$T/thr.g.out")"
+  check "default: threaded reopen of a stdout pipe and a deleted file: stderr" "$(cat "$T/thr.n.err")" "$(cat "$T/thr.g.err")"
+fi
 # `trap 'kill 0' EXIT`, a script ending its background jobs: the command shares guardian's
 # process group, which natively is the command's own; its members get the signal (the
 # script too, which then ends by it), guardian does not, and nothing is refused.
