@@ -317,6 +317,24 @@ bool FastPath::record(Claim& c, int op, int nr, std::string_view raw, std::strin
   return true;
 }
 
+// Is `norm`'s directory an entry of this process's PATH (lexically; no allocation)?
+bool FastPath::in_search_path(std::string_view norm) {
+  const std::size_t slash = norm.rfind('/');
+  if (slash == std::string_view::npos) return false;
+  const std::string_view dir = norm.substr(0, slash == 0 ? 1 : slash);
+  const char* path = getenv("PATH");
+  if (!path) return false;
+  std::string_view rest(path);
+  while (!rest.empty()) {
+    const std::size_t colon = rest.find(':');
+    std::string_view e = rest.substr(0, colon);
+    rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
+    while (e.size() > 1 && e.back() == '/') e.remove_suffix(1);
+    if (!e.empty() && e[0] == '/' && e == dir) return true;
+  }
+  return false;
+}
+
 bool FastPath::refuse_missing(const Path& p, int op, int nr, Claim& c, bool exec, char* const* argv) {
   if (!c.denied) return false;
   c.denied = false;
@@ -333,6 +351,12 @@ bool FastPath::refuse_missing(const Path& p, int op, int nr, Claim& c, bool exec
     return false;  // it exists: a real denial, the supervisor's (with its backtrace)
   }
   if (errno != ENOENT) return false;
+  // A name missing right in a directory of the PATH, that no rule names: ENOENT without a
+  // record, as the supervisor answers it (HandlerOptions::search_dirs).
+  if (c.rule == 0 && in_search_path(p.norm)) {
+    c.err = ENOENT;
+    return true;
+  }
   if (!record(c, op, nr, std::string_view(p.raw, p.raw_len), p.norm, p.pid, c.rule, exec, c.err, argv))
     return false;
   finish(c, true);

@@ -75,6 +75,7 @@ class FastPath {
   // denial and returns true (the caller fails with c.err). False: the supervisor's to do.
   bool refuse_missing(const Path& p, int op, int nr, Claim& c, bool exec = false,
                       char* const* argv = nullptr);
+  static bool in_search_path(std::string_view norm);
   // O_PATH descriptor of what p.abs names with symbolic links followed as the kernel
   // follows them (magic links refused) and its real path in `real`: how the supervisor
   // decides an existing object behind links. -1 when that is the supervisor's to do.

@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -288,6 +289,10 @@ bool Handler::Impl::missing_but_visible(Ctx& c, const Resolved& r, policy::Op op
     if (errno != ENOENT || dir.size() == 1) return false;
   }
   if (!S_ISDIR(st.st_mode)) return false;  // ENOTDIR natively, not ours to answer
+  // A name missing right in a PATH directory of the command: what a PATH search asks.
+  if (r.path.size() > dir.size() + 1 && r.path.find('/', dir.size() + 1) == std::string::npos &&
+      std::find(opts.search_dirs.begin(), opts.search_dirs.end(), dir) != opts.search_dirs.end())
+    return true;
   probe.path = dir;
   probe.lexical_path = dir;
   probe.lexical_trusted = true;

@@ -224,6 +224,11 @@ struct HandlerOptions {
   // Profile `dns: true` without host rules: these resolvers (port 53) may be reached
   // directly. (Seam extension, issue 9.)
   std::vector<policy::NetAddr> dns_direct;
+  // The command's PATH directories, resolved (absolute entries only): a name missing
+  // directly in one is ENOENT, as natively, even where the directory may not be stat'ed.
+  // A PATH search probes every entry; EACCES there made a shell say "Permission denied"
+  // for a command that is nowhere, and put every probe in the summary. (Seam extension.)
+  std::vector<std::string> search_dirs;
 };
 
 // Decodes, decides, emulates and audits one notification at a time. Single-threaded:

@@ -7,10 +7,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
-#include <cerrno>
 #include <cstring>
 #include <future>
 #include <system_error>
@@ -80,6 +81,26 @@ bool env_has(const std::vector<std::string>& env, const std::string& name) {
     if (kv.size() > name.size() && kv.compare(0, name.size(), name) == 0 && kv[name.size()] == '=')
       return true;
   return false;
+}
+
+// The command's PATH directories as the kernel resolves them (realpath of each absolute
+// entry that exists); the Handler answers ENOENT for names missing right in them.
+std::vector<std::string> search_dirs(const std::vector<std::string>& env) {
+  std::vector<std::string> out;
+  if (!env_has(env, "PATH")) return out;
+  std::string path = env_value(env, "PATH");
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    std::size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    std::string entry = path.substr(start, end - start);
+    start = end + 1;
+    if (entry.empty() || entry[0] != '/') continue;  // the cwd: not a fixed directory
+    char buf[PATH_MAX];
+    if (::realpath(entry.c_str(), buf) == nullptr) continue;
+    if (std::find(out.begin(), out.end(), buf) == out.end()) out.emplace_back(buf);
+  }
+  return out;
 }
 
 double now_s() {
@@ -385,6 +406,9 @@ int run_session(const RunOptions& opts) {
   ho.gate = gate.get();
   ho.blocker = sup.blocker();
   ho.dns_direct = std::move(dns_direct);
+  // Learning and complain mode record every probe as it happened (--from-audit learns
+  // from complain mode's log what direct learning would).
+  if (!opts.learn_allow_all && opts.mode == decode::Mode::enforce) ho.search_dirs = search_dirs(envp);
   decider.handler = std::make_unique<decode::Handler>(*engine, *log, sup.table(), ho);
   decider.handler->allow_first_exec(cmd.real);
 

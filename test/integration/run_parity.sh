@@ -56,6 +56,17 @@ if have make && have gcc && have ar; then
   (cd "$T/d" && "$G" run -- /bin/sh -c ./tool) >/dev/null 2>&1; st=$?
   check "default: a program the session could write does not run" "126 no" "$st $([ -e "$T/d/ran" ] && echo yes || echo no)"
 fi
+# A PATH search through a directory the profile does not cover (~/.cargo/bin, pyenv
+# shims): a command found nowhere is "not found" (127, ENOENT) as natively, from the shell,
+# execvp and Python alike, and not a "Permission denied" with a summary of the probes.
+mkdir -p "$T/outside/bin"
+OLDPATH=$PATH; PATH="$T/outside/bin:$PATH"
+parity "default: a PATH search for a missing command through an unlisted directory" "" '' \
+  'nowhere_cmd_x; echo "sh $?"; env nowhere_cmd_x; echo "env $?"
+   /usr/bin/python3 -c "import subprocess
+try: subprocess.run([\"nowhere_cmd_x\"])
+except OSError as e: print(type(e).__name__, e.errno)"; ls >/dev/null; echo done'
+PATH=$OLDPATH
 # npx and `npm exec` of a package's bin (a #! node script under node_modules/.bin).
 if have node && have npm && have npx; then
   LAX=1; parity "node: npx of a local bin" node '
