@@ -11,9 +11,13 @@
  *   addfd       ADDFD, then NOTIF_SEND with its number
  *   addfd-hold  the same, the thread held on our CPU during ADDFD (get + 2 setaffinity)
  *   addfd-pin   the same, the hold without sched_getaffinity (the mask assumed to be all CPUs)
+ *   addfd-both  the hold, and the supervisor itself held on its CPU during ADDFD too (the
+ *               thread's completion wakes it with a plain wake-up as well)
  *   send        ADDFD with SECCOMP_ADDFD_FLAG_SEND (one ioctl answers)
  *   send-hold   that, the thread held on our CPU (the mask is restored only after the ioctl:
  *               the thread runs meanwhile with one CPU, which guardian must not allow)
+ *   read        no emulation: every access/openat path is read (as above), then CONTINUE: the
+ *               floor of any decision on a path, for syscall_loop's access()
  * The floor of an emulated open on this machine, beside CONTINUE (the default).
  * usage: unotify_min [--ptrace] [--open=MODE] COMMAND [ARG...] */
 #include <errno.h>
@@ -73,10 +77,12 @@ static int drain(pid_t root, int* st) {
   return done;
 }
 
-enum { OPEN_CONT, OPEN_ADDFD, OPEN_HOLD, OPEN_PIN, OPEN_SEND, OPEN_SEND_HOLD };
+enum { OPEN_CONT, OPEN_ADDFD, OPEN_HOLD, OPEN_PIN, OPEN_SEND, OPEN_SEND_HOLD, OPEN_BOTH,
+       OPEN_READ };
 
-/* Emulates the openat of notification `req` (see the usage above); 0 when answered. */
-static int emulate_open(int lfd, const struct seccomp_notif* req, int mode) {
+/* Reads the path argument `arg` of `req` into `path` (256 bytes at most) through a kept
+ * /proc/PID/mem descriptor, as guardian reads; 0 on success. */
+static int read_path(const struct seccomp_notif* req, int arg, char* path) {
   static int memfd = -1;
   static pid_t mempid = -1;
   if (mempid != (pid_t)req->pid) {
@@ -86,9 +92,14 @@ static int emulate_open(int lfd, const struct seccomp_notif* req, int mode) {
     memfd = open(p, O_RDONLY | O_CLOEXEC);
     mempid = req->pid;
   }
+  ssize_t got = memfd < 0 ? -1 : pread(memfd, path, 256, (off_t)req->data.args[arg]);
+  return got > 0 && memchr(path, 0, (size_t)got) ? 0 : -1;
+}
+
+/* Emulates the openat of notification `req` (see the usage above); 0 when answered. */
+static int emulate_open(int lfd, const struct seccomp_notif* req, int mode) {
   char path[4096];
-  ssize_t got = memfd < 0 ? -1 : pread(memfd, path, 256, (off_t)req->data.args[1]);
-  if (got <= 0 || !memchr(path, 0, (size_t)got)) return -1; /* long or odd: CONTINUE */
+  if (read_path(req, 1, path) != 0) return -1; /* long or odd: CONTINUE */
   __u64 id = req->id;
   if (ioctl(lfd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0) return 0;
   int flags = (int)req->data.args[2];
@@ -110,7 +121,10 @@ static int emulate_open(int lfd, const struct seccomp_notif* req, int mode) {
   add.flags = mode == OPEN_SEND || mode == OPEN_SEND_HOLD ? SECCOMP_ADDFD_FLAG_SEND : 0;
   cpu_set_t old, one;
   int held = 0;
-  if (mode == OPEN_HOLD || mode == OPEN_PIN || mode == OPEN_SEND_HOLD) {
+  static cpu_set_t mine;
+  static int mine_known;
+  if (!mine_known) mine_known = sched_getaffinity(0, sizeof mine, &mine) == 0;
+  if (mode == OPEN_HOLD || mode == OPEN_PIN || mode == OPEN_SEND_HOLD || mode == OPEN_BOTH) {
     int cpu = sched_getcpu();
     if (mode == OPEN_PIN) {
       CPU_ZERO(&old);
@@ -122,7 +136,9 @@ static int emulate_open(int lfd, const struct seccomp_notif* req, int mode) {
     CPU_SET(cpu, &one);
     held = cpu >= 0 && sched_setaffinity(req->pid, sizeof one, &one) == 0;
   }
+  int self_held = held && mode == OPEN_BOTH && sched_setaffinity(0, sizeof one, &one) == 0;
   int remote = ioctl(lfd, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+  if (self_held) sched_setaffinity(0, sizeof mine, &mine);
   if (held) sched_setaffinity(req->pid, sizeof old, &old);
   close(fd);
   if (add.flags & SECCOMP_ADDFD_FLAG_SEND) return 0;
@@ -139,10 +155,10 @@ int main(int argc, char** argv) {
       trace = 1;
     } else if (argc > 1 && strncmp(argv[1], "--open=", 7) == 0) {
       static const char* const names[] = {"cont", "addfd", "addfd-hold", "addfd-pin", "send",
-                                          "send-hold"};
+                                          "send-hold", "addfd-both", "read"};
       int i = 0;
-      while (i < 6 && strcmp(argv[1] + 7, names[i]) != 0) i++;
-      if (i == 6) return 2;
+      while (i < 8 && strcmp(argv[1] + 7, names[i]) != 0) i++;
+      if (i == 8) return 2;
       open_mode = i;
     } else {
       break;
@@ -213,9 +229,13 @@ int main(int argc, char** argv) {
     if (p[0].revents & POLLIN) {
       memset(req, 0, sz.seccomp_notif);
       if (ioctl(lfd, SECCOMP_IOCTL_NOTIF_RECV, req) != 0) continue;
-      if (open_mode != OPEN_CONT && req->data.nr == __NR_openat &&
-          emulate_open(lfd, req, open_mode) == 0)
+      if (open_mode == OPEN_READ && (req->data.nr == __NR_access || req->data.nr == __NR_openat)) {
+        char path[256];
+        read_path(req, req->data.nr == __NR_access ? 0 : 1, path);
+      } else if (open_mode != OPEN_CONT && req->data.nr == __NR_openat &&
+                 emulate_open(lfd, req, open_mode) == 0) {
         continue;
+      }
       memset(&resp, 0, sizeof resp);
       resp.id = req->id;
       resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
