@@ -179,8 +179,21 @@ Response Handler::Impl::file_write(Ctx& c) {
     }
     case SYS_mknod: case SYS_mknodat: {
       bool at = nr == SYS_mknodat;
-      if (!entry(at ? 0 : -1, at ? 1 : 0, raw1, r)) return out;
       auto mode = static_cast<mode_t>(c.arg(at ? 2 : 1));
+      // A device node is a door to whatever device it names (the raw disk below every
+      // file, memory, another terminal), past every path decision: refused whatever the
+      // profile lets the session write, as natively to anyone but root (EPERM).
+      if (S_ISBLK(mode) || S_ISCHR(mode)) {
+        raw1.clear();
+        if (c.arg(at ? 1 : 0)) c.t.read_string(c.arg(at ? 1 : 0), raw1, 4095);
+        policy::Request req;
+        req.category = policy::Category::file;
+        req.op = policy::Op::write;
+        req.pid = c.tgid;
+        req.path = raw1;
+        if (!local(c, req, false, EPERM, raw1, out)) return out;  // complain mode goes on
+      }
+      if (!entry(at ? 0 : -1, at ? 1 : 0, raw1, r)) return out;
       auto dev = static_cast<dev_t>(c.arg(at ? 3 : 2));
       return value(emulate::mknod_at(r.parent.get(), r.name, mode, dev, umask_of(c)));
     }

@@ -215,6 +215,7 @@ struct Handler::Impl {
   Response exec(Ctx& c);
   Response net(Ctx& c);
   Response process(Ctx& c);
+  Response pidfd_call(Ctx& c, int pidfd);  // an allowed pidfd call performed here (process.cpp)
   Response system(Ctx& c);
 
   // Helpers shared by the file decoders.

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "base/procfs.hpp"
 #include "decode/impl.hpp"
@@ -78,6 +80,43 @@ pid_t proc_dir_pid(int fd) {
 }
 }  // namespace
 
+// An allowed pidfd call whose descriptor table another task can change: performed here on
+// the descriptor that was checked (a continued call would take descriptor N again).
+Response Handler::Impl::pidfd_call(Ctx& c, int pidfd) {
+  Response out;
+  switch (c.n.nr) {
+    case SYS_pidfd_send_signal: {
+      siginfo_t si;
+      std::memset(&si, 0, sizeof si);
+      if (c.arg(2) && !c.t.read(c.arg(2), &si, sizeof si)) return error(EFAULT);
+      if (!valid(c, out)) return out;
+      long rc = ::syscall(SYS_pidfd_send_signal, pidfd, c.iarg(1), c.arg(2) ? &si : nullptr,
+                          static_cast<unsigned>(c.arg(3)));
+      return value(rc < 0 ? -errno : rc);
+    }
+    case SYS_pidfd_getfd: {
+      // The new descriptor must land in the caller: only ADDFD can put it there.
+      if (!c.t.can_inject_fd()) return error(EPERM);
+      long nfd = ::syscall(SYS_pidfd_getfd, pidfd, c.iarg(1), static_cast<unsigned>(c.arg(2)));
+      if (nfd < 0) return error(errno);
+      Response r;
+      r.kind = Response::Kind::inject_fd;
+      r.fd = UniqueFd(static_cast<int>(nfd));
+      r.cloexec = true;  // the kernel's pidfd_getfd sets it
+      return r;
+    }
+    default: {  // process_madvise: the ranges are the target's addresses, read once here
+      if (c.arg(2) > IOV_MAX) return error(EINVAL);
+      std::size_t n = c.arg(2);
+      std::vector<struct iovec> iov(n);
+      if (n && !c.t.read(c.arg(1), iov.data(), n * sizeof(struct iovec))) return error(EFAULT);
+      if (!valid(c, out)) return out;
+      long rc = ::syscall(440, pidfd, iov.data(), n, c.iarg(3), static_cast<unsigned>(c.arg(4)));
+      return value(rc < 0 ? -errno : rc);
+    }
+  }
+}
+
 Response Handler::Impl::process(Ctx& c) {
   switch (c.n.nr) {
     case SYS_shmget: case SYS_shmat: case SYS_shmctl: case SYS_msgget: case SYS_msgsnd:
@@ -94,6 +133,7 @@ Response Handler::Impl::process(Ctx& c) {
   req.op = Op::signal;
   pid_t target = 0;
   bool check = true;
+  UniqueFd pidfd;  // pidfd family: our copy of the descriptor that was decided
   switch (c.n.nr) {
     case SYS_kill: {
       auto pid = static_cast<pid_t>(c.arg(0));
@@ -115,8 +155,11 @@ Response Handler::Impl::process(Ctx& c) {
     case SYS_pidfd_getfd:
     case 440: {  // process_madvise
       if (c.n.nr != SYS_pidfd_send_signal) req.op = Op::trace;
+      // Never continued on what was not checked: the kernel would look the descriptor up
+      // again, and another thread may by then have put an outsider's pidfd (or /proc/PID
+      // directory) there with dup2. Not a descriptor, or not a pidfd: the kernel's EBADF.
       auto fd = c.t.take_fd(c.iarg(0));
-      if (!fd) return cont();  // not a descriptor: the kernel says EBADF
+      if (!fd) return error(EBADF);
       target = pidfd_pid(fd.value().get());
       // pidfd_send_signal also takes a descriptor of a /proc/PID directory.
       if (target <= 0 && c.n.nr == SYS_pidfd_send_signal) target = proc_dir_pid(fd.value().get());
@@ -124,7 +167,8 @@ Response Handler::Impl::process(Ctx& c) {
         addr_text = "pid:?";
         return local(c, req, false, EPERM, addr_text, out) ? cont() : std::move(out);
       }
-      if (target == 0) return cont();  // not a pidfd (or the process is gone): kernel answers
+      if (target == 0) return error(EBADF);  // neither a pidfd nor a /proc/PID directory
+      pidfd = std::move(fd.value());
       break;
     }
     case SYS_ptrace:
@@ -176,8 +220,10 @@ Response Handler::Impl::process(Ctx& c) {
       // F_SETOWN_EX, FIOSETOWN, SIOCSPGRP: the owner is in memory that another thread may
       // change after the check. Read it once, decide, and set it ourselves on a copy of the
       // descriptor (the owner belongs to the open file, which the copy shares).
+      // Not a descriptor: the kernel's EBADF (continued, it would read the owner from memory
+      // unchecked for whatever another thread dup2'ed onto that number meanwhile).
       auto fd = c.t.take_fd(c.iarg(0));
-      if (!fd) return cont();  // not a descriptor: the kernel says EBADF
+      if (!fd) return error(EBADF);
       int own = fd.value().get();
       struct f_owner_ex ex {};
       int who = 0;
@@ -186,8 +232,10 @@ Response Handler::Impl::process(Ctx& c) {
         if (ex.type != F_OWNER_TID && ex.type != F_OWNER_PID && ex.type != F_OWNER_PGRP) return error(EINVAL);
         who = ex.pid;
       } else {
+        // Not a socket: ENOTTY, as files, pipes and terminals answer these commands (a
+        // continued call would look the number up again, where a socket may stand by then).
         struct stat st {};
-        if (::fstat(own, &st) != 0 || !S_ISSOCK(st.st_mode)) return cont();  // not a socket's
+        if (::fstat(own, &st) != 0 || !S_ISSOCK(st.st_mode)) return error(ENOTTY);
         if (!c.t.read(c.arg(2), &who, sizeof who)) return error(EFAULT);
         if (who == INT_MIN) return error(EINVAL);
       }
@@ -246,6 +294,7 @@ Response Handler::Impl::process(Ctx& c) {
     return error(ESRCH);
   }
   if (!local(c, req, inside, EPERM, addr_text, out)) return out;
+  if (pidfd && inside && !session.fd_table_private(c.n.tid)) return pidfd_call(c, pidfd.get());
   Response r = cont();
   // Becoming a tracer of a session process: the backend hands it over (see Response).
   if (c.n.nr == SYS_ptrace && (c.arg(0) == PTRACE_ATTACH || c.arg(0) == PTRACE_SEIZE))

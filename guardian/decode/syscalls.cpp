@@ -81,6 +81,9 @@ constexpr std::array kTable = {
     SyscallInfo{141, "setpriority", F::process, K::notify},
     SyscallInfo{142, "sched_setparam", F::process, K::notify},
     SyscallInfo{144, "sched_setscheduler", F::process, K::notify},
+    // vhangup: hangs up the caller's controlling terminal, which a session shares with the
+    // user's shell: the kernel sends SIGHUP to that shell, outside the session (root only).
+    SyscallInfo{153, "vhangup", F::system, K::errno_},
     SyscallInfo{155, "pivot_root", F::system, K::notify},
     SyscallInfo{161, "chroot", F::system, K::notify},
     SyscallInfo{163, "acct", F::system, K::errno_},
@@ -88,6 +91,11 @@ constexpr std::array kTable = {
     SyscallInfo{166, "umount2", F::system, K::notify},
     SyscallInfo{167, "swapon", F::system, K::errno_},
     SyscallInfo{168, "swapoff", F::system, K::errno_},
+    // reboot (root) ends every process of the machine; iopl and ioperm (root) give the
+    // process the I/O ports of disk and other controllers, below every file decision.
+    SyscallInfo{169, "reboot", F::system, K::errno_},
+    SyscallInfo{172, "iopl", F::system, K::errno_},
+    SyscallInfo{173, "ioperm", F::system, K::errno_},
     SyscallInfo{175, "init_module", F::system, K::errno_},
     SyscallInfo{176, "delete_module", F::system, K::errno_},
     SyscallInfo{179, "quotactl", F::system, K::errno_},

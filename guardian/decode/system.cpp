@@ -1,6 +1,6 @@
 // System decoder: chdir/fchdir and name_to_handle_at decided like a stat of their target;
 // chroot, the mount family, pivot_root and open_by_handle_at refused (EPERM) with a
-// decision record; TIOCSTI/TIOCLINUX ioctls refused if the filter sends them here; umask
+// decision record; TIOCSTI/TIOCLINUX/TIOCVHANGUP ioctls refused if the filter sends them here; umask
 // let through (noted for the handler's umask cache).
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 
 #include <cerrno>
+#include <cstdint>
 
 #include "decode/impl.hpp"
 
@@ -55,10 +56,11 @@ Response Handler::Impl::system(Ctx& c) {
       umask_in_flight.push_back(c.n.tid);
       return cont();
     case 16: {  // ioctl
-      unsigned long cmd = c.arg(1);
-      if (cmd != TIOCSTI && cmd != TIOCLINUX) return cont();
+      // The kernel takes the command as 32 bits.
+      const auto cmd = static_cast<std::uint32_t>(c.arg(1));
+      if (cmd != TIOCSTI && cmd != TIOCLINUX && cmd != TIOCVHANGUP) return cont();
       req.op = Op::ioctl;
-      addr_text = cmd == TIOCSTI ? "TIOCSTI" : "TIOCLINUX";
+      addr_text = cmd == TIOCSTI ? "TIOCSTI" : cmd == TIOCLINUX ? "TIOCLINUX" : "TIOCVHANGUP";
       return local(c, req, false, EPERM, addr_text, out) ? cont() : std::move(out);
     }
     default: break;

@@ -33,6 +33,9 @@
 #ifndef TIOCSTI
 #define TIOCSTI 0x5412
 #endif
+#ifndef TIOCVHANGUP
+#define TIOCVHANGUP 0x5437
+#endif
 
 namespace guardian::seccomp {
 
@@ -129,9 +132,12 @@ Result<Program> build_filter(std::span<const decode::SyscallInfo> table, const F
 
   // A nested filter asking for its own listener would take our notifications (the newest
   // listener wins): EBUSY, as the kernel answers when a listener already exists. Plain
-  // nested filters (Chrome, systemd services, minijail) stay allowed.
+  // nested filters (Chrome, systemd services, minijail) stay allowed. The kernel takes the
+  // operation (and the flags) as 32 bits: compare only those, or SECCOMP_SET_MODE_FILTER
+  // with garbage in the upper half passes (under the ptrace backend, where no listener is
+  // there for the kernel to refuse a second one, that listener would answer our calls).
   if (auto r = check(seccomp_rule_add(c, SCMP_ACT_ERRNO(EBUSY), __NR_seccomp, 2,
-                                      SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER),
+                                      SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffULL, SECCOMP_SET_MODE_FILTER),
                                       SCMP_A1(SCMP_CMP_MASKED_EQ, SECCOMP_FILTER_FLAG_NEW_LISTENER,
                                               SECCOMP_FILTER_FLAG_NEW_LISTENER)),
                      "seccomp");
@@ -168,7 +174,10 @@ Result<Program> build_filter(std::span<const decode::SyscallInfo> table, const F
   // The terminal is shared with the user's shell: pushing input into it (TIOCSTI) or
   // through the console (TIOCLINUX) would run commands after the session ends. The kernel
   // takes cmd as 32 bits, so compare only those.
-  for (unsigned long cmd : {static_cast<unsigned long>(TIOCSTI), static_cast<unsigned long>(TIOCLINUX)})
+  // TIOCVHANGUP (root) hangs the terminal up, so the kernel sends SIGHUP to the user's shell,
+  // outside the session, as vhangup(2) would (refused in the table).
+  for (unsigned long cmd : {static_cast<unsigned long>(TIOCSTI), static_cast<unsigned long>(TIOCLINUX),
+                            static_cast<unsigned long>(TIOCVHANGUP)})
     if (auto r = check(seccomp_rule_add(c, SCMP_ACT_ERRNO(EPERM), __NR_ioctl, 1,
                                         SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, cmd)),
                        "ioctl");

@@ -125,12 +125,15 @@ n=0
 while [ ! -f "$T/ports" ]; do n=$((n + 1)); [ "$n" -gt 100 ] && { echo "listener did not start"; exit 1; }; sleep 0.1; done
 read -r tcp udp okudp <"$T/ports"
 
+# ATTACK_EXTRA_READ: one more read pattern, for an attack that needs it (e.g. /proc/**).
+extra_read=
+[ -n "${ATTACK_EXTRA_READ:-}" ] && extra_read=", \"$ATTACK_EXTRA_READ\""
 cat >"$T/attack.yaml" <<YAML
 version: 1
 name: attack-fixture
 extends: [base]
 files:
-  read: ["$T/ro/**"]
+  read: ["$T/ro/**"$extra_read]
   write: ["$T/ws/**"]
   deny: ["$T/ws/.keys/**"]
   deny_write: ["$T/ws/**/.git/hooks/**"]
@@ -153,6 +156,7 @@ after_ro=$(protected 2>&1)
 check "the secret's bytes did not come out" 0 "$(cat "$T/out" "$T/err" | grep -c "$token")"
 check "T/ro, the secret, ws/.git/hooks and ws/.keys are unchanged" "$before_ro" "$after_ro"
 check "no forbidden program ran" "" "$(ls "$T/ws" | grep ran-forbidden)"
+check "no device node was made" "" "$(find "$T/ws" \( -type b -o -type c \) -print)"
 check "the forbidden listeners got nothing" "" "$(cat "$T/hits" 2>/dev/null)"
 check "the victim outside the session lives" 0 "$(kill -0 $victim 2>/dev/null; echo $?)"
 check "the victim's scheduling is unchanged" "$before_sched" "$(sched_of $victim 2>&1)"
