@@ -9,6 +9,8 @@
 // blocks as the tracee's call would, and the syscall is answered when it returns
 // (Response::Kind::defer).
 #include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -22,6 +24,7 @@
 #include <chrono>
 #include <climits>
 #include <cstddef>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -212,8 +215,37 @@ Response Handler::Impl::net_send(Ctx& c) {
   // Sends `p`; when a blocking socket would block, waits on the Blocker: then `then` turns
   // the result into the answer, on the loop's thread. Returns false with `o` = defer then.
   using Then = std::function<Response(long rc, Tracee& t)>;
+  // NETLINK_ROUTE: only requests that read (RTM_GET*, and netlink's own control messages).
+  // guardian sends with its own credentials, and with a destination named the kernel asks
+  // only the sender for CAP_NET_ADMIN: a root session's RTM_NEWADDR, NEWROUTE, DELLINK...
+  // would change the machine's network for everyone (the session itself has no
+  // CAP_NET_ADMIN: launch drops it, so its write(2)s are refused by the kernel).
+  auto netlink_ok = [&](int sock, const Prepared& p, Response& o) {
+    int dom = 0, proto = 0;
+    socklen_t l = sizeof dom;
+    if (::getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &dom, &l) != 0 || dom != AF_NETLINK) return true;
+    l = sizeof proto;
+    if (::getsockopt(sock, SOL_SOCKET, SO_PROTOCOL, &proto, &l) != 0 || proto != NETLINK_ROUTE) return true;
+    std::size_t off = 0;
+    const std::size_t len = p.data.size();
+    while (len - off >= sizeof(nlmsghdr)) {  // as the kernel walks them (netlink_rcv_skb)
+      nlmsghdr h;
+      std::memcpy(&h, p.data.data() + off, sizeof h);
+      if (h.nlmsg_len < sizeof(nlmsghdr) || h.nlmsg_len > len - off) break;
+      if (h.nlmsg_type >= RTM_BASE && (h.nlmsg_type & 3) != 2) {
+        policy::Request req;
+        req.category = policy::Category::network;
+        req.op = Op::other;
+        addr_text = "netlink:route/" + std::to_string(h.nlmsg_type);
+        return local(c, req, false, EPERM, addr_text, o);
+      }
+      off += std::min<std::size_t>(NLMSG_ALIGN(h.nlmsg_len), len - off);
+    }
+    return true;
+  };
   auto send_or_wait = [&](UniqueFd& sock, std::shared_ptr<Prepared> p, long& rc, Then then,
                           Response& o) {
+    if (!netlink_ok(sock.get(), *p, o)) return false;
     to_gate(sock.get(), *p);
     const bool own = own_peer(sock.get());
     if (own) emulate::own_send_push(c.tgid);
@@ -335,6 +367,7 @@ Response Handler::Impl::net_send(Ctx& c) {
         };
         if (!send_or_wait(sock.value(), p, rc, std::move(then), out)) return out;
       } else if (rc == 0) {
+        if (!netlink_ok(sock.value().get(), *p, out)) return n_sent ? value(n_sent) : std::move(out);
         to_gate(sock.value().get(), *p);
         const bool own = own_peer(sock.value().get());
         if (own) emulate::own_send_push(c.tgid);

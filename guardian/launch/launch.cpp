@@ -2,6 +2,7 @@
 #include "launch/launch.hpp"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -59,6 +60,42 @@ const char* stage_name(int stage) {
   }
 }
 
+// Capabilities (root's) whose use reaches below every decision guardian makes, or past
+// the session: devices, raw I/O ports and disks, the network's configuration (netlink
+// changes: addresses, routes, links), freezing a file system, stealing or hanging up the
+// user's terminal, the clock, the kernel log, raising the session's hard limits, file
+// capabilities that a later run outside the session would grant. Dropped from the
+// bounding set (root regains the rest of it at every exec) and from the process's own
+// sets before the command runs. A developer tool run as root keeps what it uses: file
+// ownership and permission overrides, signals and tracing (decided by guardian), binding
+// low ports, nice, locking memory.
+constexpr int kDroppedCaps[] = {
+    CAP_NET_ADMIN,    CAP_NET_RAW,   CAP_SYS_MODULE,        CAP_SYS_RAWIO,  CAP_SYS_CHROOT,
+    CAP_SYS_PACCT,    CAP_SYS_ADMIN, CAP_SYS_BOOT,          CAP_SYS_RESOURCE, CAP_SYS_TIME,
+    CAP_SYS_TTY_CONFIG, CAP_MKNOD,   CAP_AUDIT_CONTROL,     CAP_SETFCAP,    CAP_MAC_OVERRIDE,
+    CAP_MAC_ADMIN,    CAP_SYSLOG,    CAP_WAKE_ALARM,        CAP_BLOCK_SUSPEND, CAP_AUDIT_READ,
+    38 /* CAP_PERFMON */, 39 /* CAP_BPF */, 40 /* CAP_CHECKPOINT_RESTORE */};
+
+// Async-signal-safe. Without CAP_SETPCAP (an ordinary user) the bounding set cannot
+// shrink, but then the process holds none of these either, and no_new_privs keeps exec
+// from granting file capabilities.
+void drop_capabilities() {
+  for (int cap : kDroppedCaps) (void)prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);  // EINVAL: older kernel
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (syscall(SYS_capget, &hdr, data) != 0) return;
+  bool held = false;
+  for (int cap : kDroppedCaps) {
+    const std::uint32_t bit = 1U << (cap % 32);
+    auto& d = data[cap / 32];
+    held = held || ((d.permitted | d.effective | d.inheritable) & bit);
+    d.permitted &= ~bit;
+    d.effective &= ~bit;
+    d.inheritable &= ~bit;  // and with it the ambient set (kept within permitted & inheritable)
+  }
+  if (held) (void)syscall(SYS_capset, &hdr, data);
+}
+
 // Everything here runs between fork and execve in a possibly multi-threaded parent: raw
 // syscalls only, no allocation, no locks.
 [[noreturn]] void child(const LaunchSpec& spec, pid_t parent, int to_parent, int from_parent,
@@ -79,6 +116,7 @@ const char* stage_name(int stage) {
   for (int fd : spec.keep_fds)
     if (fcntl(fd, F_SETFD, 0) != 0) report(kKeepFd, errno);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) report(kNoNewPrivs, errno);
+  drop_capabilities();
   if (spec.landlock_ruleset_fd >= 0) {
     if (int e = landlock_apply_in_child(spec.landlock_ruleset_fd)) report(kLandlock, e);
   }

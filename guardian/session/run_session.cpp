@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <filesystem>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -252,6 +253,31 @@ int run_session(const RunOptions& opts) {
     rule.origin.file = "guardian:own-cache";
     rule.origin.pattern = rule.pattern;
     profile.deny_write.push_back(std::move(rule));
+  }
+
+  // The audit log (and its rotations) and the files of --ask-socket/--ask-save are the
+  // supervisor's to write, never the session's, even where the profile lets it write their
+  // directory (default writes ${CWD}, where `-a audit.jsonl` puts the log): a session
+  // truncating or forging its own record would hide what it did.
+  for (const std::string* own : {&opts.audit, &opts.ask.socket_path, &opts.ask.save_path}) {
+    if (own->empty() || *own == "-" || (own == &opts.audit && (*own == "syslog" || *own == "journald")))
+      continue;
+    std::error_code ec;
+    std::string abs = std::filesystem::weakly_canonical(std::filesystem::absolute(*own, ec), ec).string();
+    if (ec || abs.empty() || abs[0] != '/') abs = (*own)[0] == '/' ? *own : current_dir() + "/" + *own;
+    std::string esc;
+    for (char ch : abs) {
+      if (ch == '*' || ch == '?' || ch == '{' || ch == '}' || ch == '\\') esc.push_back('\\');
+      esc.push_back(ch);
+    }
+    for (const std::string& pat : {esc, esc + ".*"}) {
+      policy::PathRule rule;
+      rule.pattern = pat;
+      rule.resolved = policy::resolve_pattern_prefix(rule.pattern);
+      rule.origin.file = "guardian:own-audit";
+      rule.origin.pattern = rule.pattern;
+      profile.deny_write.push_back(std::move(rule));
+    }
   }
 
   // The DNS gate (issue 9): only when some rule names a host, since only then must the

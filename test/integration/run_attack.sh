@@ -120,7 +120,7 @@ PY
 dialer=$!
 sleep 30 &
 victim=$!
-trap 'kill $listener $victim $dialer 2>/dev/null; ipcrm -m "$sysv_shm" -q "$sysv_q" 2>/dev/null; /usr/bin/python3 -c "import ctypes, sys; ctypes.CDLL(None).mq_unlink(sys.argv[1].encode())" "$mq_name"; rm -rf "$T"' EXIT
+trap 'kill $listener $victim $dialer 2>/dev/null; for a in 127.77.0.1 127.77.0.2; do ip addr del $a/32 dev lo 2>/dev/null; done; ipcrm -m "$sysv_shm" -q "$sysv_q" 2>/dev/null; /usr/bin/python3 -c "import ctypes, sys; ctypes.CDLL(None).mq_unlink(sys.argv[1].encode())" "$mq_name"; rm -rf "$T"' EXIT
 n=0
 while [ ! -f "$T/ports" ]; do n=$((n + 1)); [ "$n" -gt 100 ] && { echo "listener did not start"; exit 1; }; sleep 0.1; done
 read -r tcp udp okudp <"$T/ports"
@@ -144,7 +144,8 @@ network:
 YAML
 # The victim's scheduling: nice (stat field 19), policy (41), CPUs, I/O priority.
 sched_of() { awk '{print $19, $41}' "/proc/$1/stat"; grep Cpus_allowed_list "/proc/$1/status"; ionice -p "$1" 2>/dev/null; }
-protected() { ls -la "$T/ro" "$T/ws/.git/hooks" "$T/ws/.keys" | grep -v " \.\.$"; cat "$T/ro/ro.txt"; stat -c %a "$T/secret/secret.txt"; lsattr "$T/ro/ro.txt" 2>/dev/null; sysv_state; }
+# The loopback's addresses: the machine's network configuration (net_netlink_change).
+protected() { ls -la "$T/ro" "$T/ws/.git/hooks" "$T/ws/.keys" | grep -v " \.\.$"; cat "$T/ro/ro.txt"; stat -c %a "$T/secret/secret.txt"; lsattr "$T/ro/ro.txt" 2>/dev/null; sysv_state; ip -o -4 addr show dev lo 2>/dev/null | grep -c 127.77.; }
 before_ro=$(protected)
 before_sched=$(sched_of $victim)
 ATTACK_SYSV_KEY=$sysv_key ATTACK_MQ=$mq_name ATTACK_TCP=$tcp ATTACK_UDP=$udp ATTACK_OK_UDP=$okudp ATTACK_UNIX=$T/secret/sock ATTACK_VICTIM=$victim \
