@@ -419,6 +419,11 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
              opts.blocker) {
     return fifo_later(c, std::move(r.target), flags, false);
   } else {
+    // Links followed by our walk lie where the session may not write (r.trusted); ones the
+    // kernel followed are looked at by continue_read.
+    if (!r.magic && (r.trusted || r.followed_fast) &&
+        continue_read(c, flags, op, r.st, r.path, r.lexical, r.followed_fast))
+      return cont();
     fd = emulate::reopen(r.target.get(), flags, S_ISREG(r.st.st_mode) || S_ISDIR(r.st.st_mode));
   }
   if (fd < 0) return error(static_cast<int>(-fd));
@@ -542,8 +547,8 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
   // Only a FIFO opened for reading succeeds with O_NONBLOCK where the tracee's open would
   // wait; for writing it fails (ENXIO, above) unless a reader is there, and O_RDWR never waits.
   bool fifo_wait = false;
+  struct stat st {};
   if (held && may_block && (flags & O_ACCMODE) == O_RDONLY) {
-    struct stat st {};
     if (::fstat(held.get(), &st) != 0) return false;
     fifo_wait = S_ISFIFO(st.st_mode) && opts.blocker;
   }
@@ -554,6 +559,11 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
   }
   if (fifo_wait) {
     out = fifo_later(c, std::move(held), flags, true);
+    return true;
+  }
+  if (followed ? continue_read(c, flags, op, st, e->path, r.lexical, true)
+               : continue_read(c, flags, op, st, r.lexical)) {
+    out = cont();
     return true;
   }
   if (may_block) {

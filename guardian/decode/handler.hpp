@@ -136,6 +136,15 @@ class SessionView {
     (void)tid;
     return false;
   }
+  // No task but `tid` runs in `tid`'s memory: its process has that one thread, has exec'd
+  // since it was made (a fresh address space: a vfork child before its exec runs in its
+  // parent's), made no clone(CLONE_VM) process since, and every exec of it reaches the
+  // tracer. false when not known for sure. No other thread can then rewrite a path buffer
+  // while `tid` waits in a notification. (Seam extension, issue 8.)
+  virtual bool memory_private(pid_t tid) const {
+    (void)tid;
+    return false;
+  }
   // Every process (tgid) of the session the backend knows; none when it keeps no list.
   // (Seam extension: lets a terminal the session holds be reopened by name, see pty.hpp.)
   virtual std::vector<pid_t> processes() const { return {}; }
@@ -224,6 +233,17 @@ struct HandlerOptions {
   // Profile `dns: true` without host rules: these resolvers (port 53) may be reached
   // directly. (Seam extension, issue 9.)
   std::vector<policy::NetAddr> dns_direct;
+  // --fast-path (issue 8), enforce mode, nobody to ask: an allowed open for reading of a
+  // regular file that the session cannot make name anything else (no directory on its
+  // path, no symbolic link followed and not the file itself writable under the profile) by
+  // a process whose memory no other task runs in (SessionView::memory_private) is answered
+  // CONTINUE instead of being emulated: the kernel opens the same path again and reaches
+  // the same file, and the ADDFD exchange (a wake-up of the thread and one of us, with
+  // the thread held on our CPU) is saved. What that gives up is only
+  // the guard against a task rewriting the path buffer or the file system meanwhile from
+  // outside those bounds (native code attacking guardian, which the fast path does not
+  // stand against; guardian(1)). (Seam extension, issue 8.)
+  bool continue_stable_reads = false;
   // The command's PATH directories, resolved (absolute entries only): a name missing
   // directly in one is ENOENT, as natively, even where the directory may not be stat'ed.
   // A PATH search probes every entry; EACCES there made a shell say "Permission denied"

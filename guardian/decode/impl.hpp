@@ -3,6 +3,7 @@
 
 #include <ctime>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <string>
@@ -231,6 +232,32 @@ struct Handler::Impl {
   bool quick_open(Ctx& c, int dirfd, int flags, mode_t mode, policy::Op op, Response& out,
                   bool& keyed, bool& symlink);
   std::string qjoined, qpath;  // quick_open's unfolded absolute path, cached object path
+  // HandlerOptions::continue_stable_reads (file_continue.cpp): may this allowed open (flags,
+  // op) of the object `st` at `path`, written as the absolute raw1 and `lexical` when
+  // symbolic links led to `path` (every one of them where the session may not write), be
+  // answered CONTINUE?
+  // `unverified`: the kernel followed the links (nobody looked where they lie): they are
+  // walked once (links_stable).
+  bool continue_read(Ctx& c, int flags, policy::Op op, const struct stat& st,
+                     std::string_view path, std::string_view lexical = {},
+                     bool unverified = false);
+  // Our walk of `lexical` (absolute) reaches `path` through symbolic links that all lie
+  // where the session may not write. Remembered per path for a second (as PathCache, for
+  // links changed by processes outside the session; the session itself cannot change
+  // them, so its own renames and unlinks need not forget it).
+  bool links_stable(Ctx& c, std::string_view lexical, std::string_view path);
+  struct StableLinks {
+    std::string path;
+    std::int64_t born = 0;
+  };
+  std::unordered_map<std::string, StableLinks> stable_links;
+  // Neither `path` nor a directory above it may be written by the session under the
+  // profile: nothing in the session can make `path` name another object.
+  bool unwritable(std::string_view path);
+  bool may_write(std::string_view path) const;
+  // Directories known to be unwritable with every directory above them (the profile does not
+  // change while continue_stable_reads is on: no --ask).
+  std::unordered_set<std::string> unwritable_dirs;
   // A blocking open of the FIFO `target` made on a Waiter thread (opts.blocker set);
   // `read_end`: target is our O_NONBLOCK read end (file_open.cpp says why that matters).
   Response fifo_later(Ctx& c, UniqueFd target, int flags, bool read_end);

@@ -84,6 +84,19 @@ bool ProcessTable::fd_table_private(pid_t tid) const {
          !p->second.shared;
 }
 
+bool ProcessTable::memory_private(pid_t tid) const {
+  auto t = threads_.find(tid);
+  if (t == threads_.end()) return false;
+  auto p = procs_.find(t->second.tgid);
+  return p != procs_.end() && p->second.threads == 1 && p->second.execed && !p->second.vm_shared &&
+         !p->second.foreign;
+}
+
+void ProcessTable::mark_vm_shared(pid_t tgid) {
+  auto p = procs_.find(tgid);
+  if (p != procs_.end()) p->second.vm_shared = true;
+}
+
 void ProcessTable::confirm(pid_t tgid) {
   auto p = procs_.find(tgid);
   if (p != procs_.end()) p->second.confirmed = true;
@@ -103,7 +116,10 @@ std::uint64_t ProcessTable::image_of(pid_t tid) const {
 
 void ProcessTable::new_image(pid_t tgid) {
   auto p = procs_.find(tgid);
-  if (p != procs_.end()) p->second.image = next_serial_++;
+  if (p == procs_.end()) return;
+  p->second.image = next_serial_++;
+  p->second.execed = true;  // a fresh address space, this process's alone
+  p->second.vm_shared = false;
 }
 
 void ProcessTable::mark_foreign(pid_t tgid) {

@@ -41,6 +41,14 @@ class ProcessTable final : public decode::SessionView {
   // (mark_shared), none of its threads was handed to another tracer, and it has exactly one
   // thread. Anything unknown answers false.
   bool fd_table_private(pid_t tid) const override;
+  // See decode::SessionView::memory_private: one thread, an exec since it was made (the
+  // tracer's new_image), no clone(CLONE_VM) process made since (mark_vm_shared), not
+  // foreign.
+  bool memory_private(pid_t tid) const override;
+  // Process `tgid` made a process that runs in its memory (clone with CLONE_VM and
+  // without CLONE_VFORK, which would stop it until the child execs or exits): not private
+  // until its next exec.
+  void mark_vm_shared(pid_t tgid);
   // The tracer read the flags of the call that made process `tgid` (at its parent's
   // fork/clone event): it got a copy of the table, not a share.
   void confirm(pid_t tgid);
@@ -87,6 +95,8 @@ class ProcessTable final : public decode::SessionView {
     bool shared = false;     // sticky: see mark_shared
     bool foreign = false;    // sticky: see mark_foreign
     std::uint64_t image = 0;  // see image_of
+    bool execed = false;      // new_image since it was made (memory_private)
+    bool vm_shared = false;   // mark_vm_shared since its last exec
   };
   std::unordered_map<pid_t, Process> procs_;  // by tgid
   std::size_t peak_threads_ = 0;

@@ -432,6 +432,10 @@ int run_session(const RunOptions& opts) {
   ho.gate = gate.get();
   ho.blocker = sup.blocker();
   ho.dns_direct = std::move(dns_direct);
+  // --fast-path: stable reads CONTINUE'd (decode::HandlerOptions says why that is within
+  // the fast path's bounds); the profile must not change meanwhile (no one to ask).
+  ho.continue_stable_reads = opts.fast_path && opts.mode == decode::Mode::enforce &&
+                             !opts.learn_allow_all && !ho.asker && !use_ptrace;
   // Learning and complain mode record every probe as it happened (--from-audit learns
   // from complain mode's log what direct learning would).
   if (!opts.learn_allow_all && opts.mode == decode::Mode::enforce) ho.search_dirs = search_dirs(envp);

@@ -71,11 +71,18 @@ bool traced_by_someone() {
 // (CLONE_FILES)? ptrace reports such a clone with SIGCHLD as a FORK
 // event, so only the flags tell. Unknown answers yes. (clone3, whose flags live in memory,
 // is refused by the filter; fork and vfork give the child a copy of the table.)
-bool shares_files(pid_t parent) {
+// `memory`: the same question for the caller's memory (CLONE_VM without CLONE_VFORK, which
+// stops the caller until the child execs or exits): ProcessTable::memory_private.
+bool shares_files(pid_t parent, bool& memory) {
+  memory = true;
   struct user_regs_struct regs {};
   if (ptrace(PTRACE_GETREGS, parent, nullptr, &regs) != 0) return true;
-  if (regs.orig_rax == SYS_fork || regs.orig_rax == SYS_vfork) return false;
+  if (regs.orig_rax == SYS_fork || regs.orig_rax == SYS_vfork) {
+    memory = false;
+    return false;
+  }
   if (regs.orig_rax != SYS_clone) return true;
+  memory = (regs.rdi & CLONE_THREAD) || ((regs.rdi & CLONE_VM) && !(regs.rdi & CLONE_VFORK));
   // CLONE_THREAD here means a thread taken for a process: unknown, so yes.
   return (regs.rdi & (CLONE_FILES | CLONE_THREAD)) != 0;
 }
@@ -179,6 +186,7 @@ void Tracer::on_new(pid_t parent, pid_t child, int event) {
     } else {
       // A thread taken for a process would leave its process's thread count short.
       table_.mark_shared(table_.tgid_of(parent));
+      table_.mark_vm_shared(table_.tgid_of(parent));
     }
   }
   if (!known) table_.add(child, tgid, ppid, table_.exe_of(parent));
@@ -194,12 +202,14 @@ void Tracer::on_new(pid_t parent, pid_t child, int event) {
     // meanwhile, so it cannot rely on a table it shares without our knowing.
     // (Also when the call made a thread that the table filed as a process, its /proc status
     // unreadable at its first stop: the creator's process could count one thread short.)
-    if (shares_files(parent)) {
+    bool memory = true;
+    if (shares_files(parent, memory)) {
       table_.mark_shared(table_.tgid_of(parent));
       table_.mark_shared(child);
     } else {
       table_.confirm(child);
     }
+    if (memory) table_.mark_vm_shared(table_.tgid_of(parent));
     record(child, ppid, "spawn", table_.exe_of(child), std::nullopt);
   }
 }

@@ -144,6 +144,8 @@ struct Session : SessionView {
   std::string exe_of(pid_t) const override { return "/test"; }
   bool private_fds = false;  // fd_table_private()
   bool fd_table_private(pid_t) const override { return private_fds; }
+  bool private_mem = false;  // memory_private()
+  bool memory_private(pid_t) const override { return private_mem; }
 };
 
 inline Notification notif(int nr, std::initializer_list<std::uint64_t> args) {

@@ -70,6 +70,43 @@ TEST_CASE_FIXTURE(Fixture, "open of an allowed file is emulated: the injected fd
   CHECK(log.recs.back().syscall == "openat");
 }
 
+TEST_CASE_FIXTURE(Fixture, "--fast-path: a read nothing in the session can redirect is continued") {
+  opts.continue_stable_reads = true;
+  sess.private_mem = true;
+  put(d / "out/w.txt", "w");
+  ::symlink("a.txt", (d / "pub/link").c_str());                // a link where nobody writes
+  ::symlink((d / "out/w.txt").c_str(), (d / "pub/tow").c_str());  // ... to a writable file
+  ::symlink((d / "pub/a.txt").c_str(), (d / "out/topub").c_str());  // a link the session may swap
+  make();
+  auto open = [&](const std::string& p, int flags = O_RDONLY | O_CLOEXEC) {
+    return run(SYS_openat, {static_cast<std::uint64_t>(AT_FDCWD), P(p), static_cast<std::uint64_t>(flags), 0});
+  };
+  std::size_t before = log.recs.size();
+  CHECK(open(d / "pub/a.txt").kind == Response::Kind::cont);
+  REQUIRE(log.recs.size() == before + 1);  // decided and recorded as before
+  CHECK(log.recs.back().decision == guardian::policy::Verdict::allow);
+  CHECK(log.recs.back().path == d / "pub/a.txt");
+  CHECK(open(d / "pub/link").kind == Response::Kind::cont);  // the long way, then the kept one
+  CHECK(open(d / "pub/link").kind == Response::Kind::cont);
+  // Emulated, as without the option: a file the session may write (or replace), a path
+  // through a link it may swap, a non-blocking open, one for writing.
+  CHECK(open(d / "out/w.txt").kind == Response::Kind::inject_fd);
+  CHECK(open(d / "pub/tow").kind == Response::Kind::inject_fd);
+  auto swapped = open(d / "out/topub");
+  REQUIRE(swapped.kind == Response::Kind::inject_fd);
+  CHECK(slurp(swapped.fd.get()) == "hello");
+  CHECK(open(d / "out/w.txt", O_WRONLY).kind == Response::Kind::inject_fd);
+  CHECK(open(d / "pub/a.txt", O_RDONLY | O_NONBLOCK).kind == Response::Kind::inject_fd);
+  // Not normalised: the kernel's walk would visit a directory the checks do not look at.
+  CHECK(open(d / "out/../pub/a.txt").kind == Response::Kind::inject_fd);
+  // Denials stay denials.
+  CHECK(open(d / "secret/s.txt").kind == Response::Kind::error);
+  // Another task may run in the caller's memory (and rewrite the path): emulated.
+  sess.private_mem = false;
+  CHECK(open(d / "pub/a.txt").kind == Response::Kind::inject_fd);
+  CHECK(open(d / "pub/link").kind == Response::Kind::inject_fd);
+}
+
 TEST_CASE_FIXTURE(Fixture, "open of a secret is denied with EACCES and a record with a tip") {
   std::string p = d / "secret/s.txt";
   auto r = run(SYS_open, {P(p), O_RDONLY, 0});

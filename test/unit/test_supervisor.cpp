@@ -46,6 +46,31 @@ TEST_CASE("process table: a descriptor table is private only when known to be") 
   CHECK(t.fd_table_private(200));
 }
 
+TEST_CASE("process table: memory is private after an exec, with one thread, until shared") {
+  session::ProcessTable t;
+  t.add(100, 100, 1, "/usr/bin/sh");
+  t.confirm(100);
+  CHECK_FALSE(t.memory_private(100));  // before its exec: a vfork child runs in its parent's
+  t.new_image(100);
+  CHECK(t.memory_private(100));
+  CHECK_FALSE(t.memory_private(999));  // unknown thread
+  t.add(101, 100, 1, "");              // a second thread runs in it
+  CHECK_FALSE(t.memory_private(100));
+  t.remove(101);
+  CHECK(t.memory_private(100));
+  t.mark_vm_shared(100);  // clone(CLONE_VM) of a process: until its next exec
+  CHECK_FALSE(t.memory_private(100));
+  t.new_image(100);
+  CHECK(t.memory_private(100));
+  t.mark_foreign(100);  // its execs may no longer reach us
+  t.new_image(100);
+  CHECK_FALSE(t.memory_private(100));
+  // A reused pid starts afresh: not private before its own exec.
+  t.remove(100);
+  t.add(100, 100, 1, "/usr/bin/sh");
+  CHECK_FALSE(t.memory_private(100));
+}
+
 TEST_CASE("process table: threads, processes, exe inheritance and exec collapse") {
   session::ProcessTable t;
   t.add(100, 100, 1, "/usr/bin/sh");

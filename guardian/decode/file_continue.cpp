@@ -1,0 +1,90 @@
+// --fast-path: allowed opens for reading whose path the session cannot change, answered
+// CONTINUE instead of emulated (HandlerOptions::continue_stable_reads says when and why).
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <ctime>
+
+#include "decode/impl.hpp"
+#include "policy/glob.hpp"
+
+namespace guardian::decode {
+
+using policy::Category;
+using policy::Op;
+using policy::Verdict;
+
+namespace {
+std::int64_t now_ns() {
+  struct timespec ts {};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // vDSO: no syscall
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+}  // namespace
+
+bool Handler::Impl::may_write(std::string_view path) const {
+  policy::Request req;
+  req.category = Category::file;
+  req.op = Op::write;
+  req.path = path;
+  req.lexical_path = path;
+  return d->decide(req).verdict == Verdict::allow;
+}
+
+// To make an existing path name another object one must write (unlink, rename, replace by
+// a symbolic link) the path itself or a directory on it, which the profile decides as a
+// write of that very path (spec §2); mounts and chroot are refused to the session.
+bool Handler::Impl::unwritable(std::string_view path) {
+  if (path.empty() || path[0] != '/' || may_write(path)) return false;
+  std::size_t cut = path.find_last_of('/');
+  std::string_view dir = path.substr(0, cut == 0 ? 1 : cut);
+  if (dir == path) return true;  // "/" itself
+  if (unwritable_dirs.count(std::string(dir))) return true;
+  if (!unwritable(dir)) return false;
+  // Bounded: a session walking many trees forgets and walks them again.
+  if (unwritable_dirs.size() >= 4096) unwritable_dirs.clear();
+  unwritable_dirs.emplace(dir);
+  return true;
+}
+
+bool Handler::Impl::links_stable(Ctx& c, std::string_view lexical, std::string_view path) {
+  const std::int64_t now = now_ns();
+  std::string key(lexical);
+  if (auto it = stable_links.find(key);
+      it != stable_links.end() && now - it->second.born < PathCache::kLifetimeNs)
+    return it->second.path == path;
+  ResolveOpts o;  // follow, with our walk: it says where each link lies (Resolved::trusted)
+  o.need_stat = false;
+  Resolved& w = r2;
+  if (!resolver.resolve(c.n.tid, c.tgid, AT_FDCWD, lexical, o, w) || w.err || !w.trusted ||
+      w.magic || w.followed_fast || w.path != path)
+    return false;
+  if (stable_links.size() >= 1024) stable_links.clear();
+  stable_links[std::move(key)] = StableLinks{std::string(path), now};
+  return true;
+}
+
+bool Handler::Impl::continue_read(Ctx& c, int flags, Op op, const struct stat& st,
+                                  std::string_view path, std::string_view lexical,
+                                  bool unverified) {
+  if (!opts.continue_stable_reads) return false;
+  // An absolute path names the same place for the kernel's second walk whatever the
+  // tracee's cwd (a relative one is taken from a kept cwd text, which a process outside
+  // the session may have moved meanwhile: resolve.hpp). Normalised: the kernel's walk
+  // then visits only the directories on it (a "/a/b/../c" visits /a/b, which the checks
+  // below would not look at), so that the path as written is the lexical one.
+  if (!policy::is_normalized_path(raw1)) return false;
+  // Reading only: O_TRUNC truncates even with O_RDONLY; O_PATH and O_TMPFILE are not opens
+  // of this file's contents.
+  if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC | O_PATH)) ||
+      (flags & O_TMPFILE) == O_TMPFILE)
+    return false;
+  if (op == Op::write || !S_ISREG(st.st_mode)) return false;
+  // No other task can rewrite the path buffer before the kernel reads it again.
+  if (!c.t.can_inject_fd() || !session.memory_private(c.n.tid)) return false;
+  const bool links = !lexical.empty() && lexical != path;
+  if (!unwritable(path) || (links && !unwritable(lexical))) return false;
+  return !links || !unverified || links_stable(c, lexical, path);
+}
+
+}  // namespace guardian::decode
