@@ -18,6 +18,10 @@
  *   swap DIR TARGET        lstat DIR/f.txt, then replaces DIR with a symbolic link to TARGET
  *                          (rename, symlink) and stats DIR/f.txt again (stat, lstat, access,
  *                          statx): what a link put on the way after a look is decided by
+ *   mktemp DIR             mkstemp, mkstemps (suffix ".s"), mkostemp (O_CLOEXEC) and
+ *                          mkostemps in DIR: per call the result or errno, the file's mode,
+ *                          close-on-exec, whether the name kept the template's shape, and
+ *                          errno kept on success; then a template without XXXXXX (EINVAL)
  *   token FILE             reads the session token from the memfd GUARDIAN_FAST names and
  *                          calls openat2(FILE) with a token wrong in its low half, then in
  *                          its high half, then right: the first two must reach the
@@ -367,6 +371,38 @@ static int token_mode(const char *file) {
   return 0;
 }
 
+static int mktemp_mode(const char *dir) {
+  for (int kind = 0; kind < 4; ++kind) {
+    const char *suffix = (kind & 1) ? ".s" : "";
+    char t[PATH_MAX];
+    snprintf(t, sizeof t, "%s/t%dXXXXXX%s", dir, kind, suffix);
+    errno = ERANGE;
+    int fd = kind == 0 ? mkstemp(t) : kind == 1 ? mkstemps(t, 2) : kind == 2 ? mkostemp(t, O_CLOEXEC)
+                                                                             : mkostemps(t, 2, O_CLOEXEC);
+    if (fd < 0) {
+      printf("%d: %s\n", kind, strerror(errno));
+      continue;
+    }
+    int kept = errno == ERANGE;
+    struct stat st;
+    int shaped = strlen(t) == strlen(dir) + 9 + strlen(suffix) && strncmp(t + strlen(dir) + 3, "XXXXXX", 6) != 0 &&
+                 strcmp(t + strlen(t) - strlen(suffix), suffix) == 0;
+    for (size_t i = strlen(dir) + 3; i < strlen(dir) + 9; ++i)
+      if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", t[i])) shaped = 0;
+    int there = stat(t, &st) == 0 && fstat(fd, &st) == 0;
+    printf("%d: fd mode=%o cloexec=%d rdwr=%d shaped=%d there=%d errno-kept=%d\n", kind,
+           (unsigned)(st.st_mode & 07777), (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0,
+           (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR, shaped, there, kept);
+    close(fd);
+    unlink(t);
+  }
+  char bad[PATH_MAX];
+  snprintf(bad, sizeof bad, "%s/tXXXXX", dir);
+  int rc = mkstemp(bad);
+  printf("short: %d %s\n", rc, strerror(errno));
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc == 5 && strcmp(argv[1], "errno") == 0) return errno_mode(argv[2], argv[3], argv[4]);
   if (argc == 4 && strcmp(argv[1], "stress") == 0) return stress_mode(argv[2], atoi(argv[3]));
@@ -377,6 +413,7 @@ int main(int argc, char **argv) {
   if (argc >= 3 && strcmp(argv[1], "paths") == 0) return paths_mode(argc - 2, argv + 2);
   if (argc >= 3 && strcmp(argv[1], "meta") == 0) return meta_mode(argc - 2, argv + 2);
   if (argc == 4 && strcmp(argv[1], "swap") == 0) return swap_mode(argv[2], argv[3]);
+  if (argc == 3 && strcmp(argv[1], "mktemp") == 0) return mktemp_mode(argv[2]);
   fprintf(stderr, "usage: fast_path_probe errno DIR FILE DENIED | stress FILE N | token FILE | cwd | threads ROUNDS | realpath PATH... | paths PATH... | meta PATH... | swap DIR TARGET\n");
   return 64;
 }
