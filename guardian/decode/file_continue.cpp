@@ -59,8 +59,7 @@ bool Handler::Impl::links_stable(Ctx& c, std::string_view lexical, std::string_v
   if (!resolver.resolve(c.n.tid, c.tgid, AT_FDCWD, lexical, o, w) || w.err || !w.trusted ||
       w.magic || w.followed_fast || w.path != path)
     return false;
-  if (stable_links.size() >= 1024) stable_links.clear();
-  stable_links[std::move(key)] = StableLinks{std::string(path), now};
+  remember(lexical, path);
   return true;
 }
 
@@ -84,7 +83,46 @@ bool Handler::Impl::continue_read(Ctx& c, int flags, Op op, const struct stat& s
   if (!c.t.can_inject_fd() || !session.memory_private(c.n.tid)) return false;
   const bool links = !lexical.empty() && lexical != path;
   if (!unwritable(path) || (links && !unwritable(lexical))) return false;
-  return !links || !unverified || links_stable(c, lexical, path);
+  if (links && unverified) return links_stable(c, lexical, path);
+  remember(raw1, path);
+  return true;
+}
+
+void Handler::Impl::remember(std::string_view raw, std::string_view path) {
+  if (stable_links.size() >= 1024) stable_links.clear();
+  StableLinks& e = stable_links[std::string(raw)];
+  e.path.assign(path);
+  e.born = now_ns();
+}
+
+// Every check of continue_read holds for this raw path but the per-call ones (the flags,
+// the caller's memory), which are made again; the file it reaches is a regular file that
+// nothing in the session can replace or move, and a second is the bound for processes
+// outside the session, as PathCache's. Decided and recorded as quick_open would (the
+// object's path, the written one trusted only when no link was on the way); a denial is
+// left to the long way.
+bool Handler::Impl::stable_open(Ctx& c, int flags, Op op, Response& out) {
+  if (!opts.continue_stable_reads || stable_links.empty()) return false;
+  if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC | O_PATH)) ||
+      (flags & O_TMPFILE) == O_TMPFILE || op == Op::write)
+    return false;
+  auto it = stable_links.find(raw1);
+  if (it == stable_links.end() || now_ns() - it->second.born >= PathCache::kLifetimeNs) return false;
+  const std::string& path = it->second.path;
+  // O_NOFOLLOW on a name that is a link: ELOOP, the long way's.
+  if ((flags & O_NOFOLLOW) && path != raw1) return false;
+  if (!session.memory_private(c.n.tid)) return false;
+  policy::Request req;
+  req.category = Category::file;
+  req.op = op;
+  req.pid = c.tgid;
+  req.path = path;
+  req.lexical_path = raw1;
+  req.lexical_trusted = path == raw1;
+  policy::Decision dec = d->decide(req);
+  if (dec.verdict != Verdict::allow) return false;
+  if (apply(c, req, dec, raw1, true, out)) out = cont();
+  return true;
 }
 
 }  // namespace guardian::decode

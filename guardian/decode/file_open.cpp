@@ -352,6 +352,7 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
   bool keyed = false;  // cache_key holds this path's PathCache key
   if (c.t.can_inject_fd() && !resolve && !opath && !tmpfile && have_openat2()) {
     if (!read_path(c, path, raw1, out) || !valid(c, out)) return out;
+    if (stable_open(c, flags, op, out)) return out;
     if (quick_open(c, dirfd, flags, mode, op, out, keyed, o.symlink_seen)) return out;
     o.raw_ready = true;
   }

@@ -250,7 +250,12 @@ struct Handler::Impl {
     std::string path;
     std::int64_t born = 0;
   };
+  // Raw paths (absolute, normalised) that continue_read found stable, with the regular
+  // file they reach: for a second the same open is decided and continued without a look at
+  // the file system (stable_open). Shares links_stable's map and lifetime.
   std::unordered_map<std::string, StableLinks> stable_links;
+  bool stable_open(Ctx& c, int flags, policy::Op op, Response& out);
+  void remember(std::string_view raw, std::string_view path);
   // Neither `path` nor a directory above it may be written by the session under the
   // profile: nothing in the session can make `path` name another object.
   bool unwritable(std::string_view path);

@@ -87,16 +87,22 @@ TEST_CASE_FIXTURE(Fixture, "--fast-path: a read nothing in the session can redir
   CHECK(log.recs.back().decision == guardian::policy::Verdict::allow);
   CHECK(log.recs.back().path == d / "pub/a.txt");
   CHECK(open(d / "pub/link").kind == Response::Kind::cont);  // the long way, then the kept one
+  before = log.recs.size();
   CHECK(open(d / "pub/link").kind == Response::Kind::cont);
+  REQUIRE(log.recs.size() == before + 1);  // each open decided and recorded, by the file's path
+  CHECK(log.recs.back().path == d / "pub/a.txt");
+  CHECK(log.recs.back().raw_path == d / "pub/link");
+  CHECK(open(d / "pub/link", O_RDONLY | O_NOFOLLOW).kind == Response::Kind::error);  // ELOOP
   // Emulated, as without the option: a file the session may write (or replace), a path
-  // through a link it may swap, a non-blocking open, one for writing.
+  // through a link it may swap, one for writing, a FIFO.
   CHECK(open(d / "out/w.txt").kind == Response::Kind::inject_fd);
   CHECK(open(d / "pub/tow").kind == Response::Kind::inject_fd);
   auto swapped = open(d / "out/topub");
   REQUIRE(swapped.kind == Response::Kind::inject_fd);
   CHECK(slurp(swapped.fd.get()) == "hello");
   CHECK(open(d / "out/w.txt", O_WRONLY).kind == Response::Kind::inject_fd);
-  CHECK(open(d / "pub/a.txt", O_RDONLY | O_NONBLOCK).kind == Response::Kind::inject_fd);
+  ::mkfifo((d / "pub/fifo").c_str(), 0644);  // not a regular file
+  CHECK(open(d / "pub/fifo", O_RDONLY | O_NONBLOCK).kind == Response::Kind::inject_fd);
   // Not normalised: the kernel's walk would visit a directory the checks do not look at.
   CHECK(open(d / "out/../pub/a.txt").kind == Response::Kind::inject_fd);
   // Denials stay denials.
