@@ -40,7 +40,9 @@ void PreloadSession::allow_library(policy::Profile& profile) const {
   rule.pattern = library_;
   rule.origin.file = "guardian:preload";
   rule.origin.pattern = library_;
-  profile.read.push_back(std::move(rule));
+  profile.read.push_back(rule);
+  // Read, never written: every later session loads it into its programs.
+  profile.deny_write.push_back(std::move(rule));
 }
 
 std::unique_ptr<audit::AuditLog> PreloadSession::wrap(std::unique_ptr<audit::AuditLog> log) {

@@ -590,7 +590,7 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
 // A magic link (/proc/self/fd/N, /dev/stdin) to a file still in place is opened by that
 // place too; to a pipe, socket or deleted file it keeps the path as given, and a thread
 // swapping descriptor N between check and use can still win there (guardian(1) says so).
-Response Handler::Impl::pinned_open(Ctx&, int dirfd, int flags, mode_t mode,
+Response Handler::Impl::pinned_open(Ctx& c, int dirfd, int flags, mode_t mode,
                                     std::uint64_t resolve, const Resolved& r) {
   const bool creat = (flags & O_CREAT) && !(flags & O_PATH);
   const int acc = flags & O_ACCMODE;
@@ -601,6 +601,19 @@ Response Handler::Impl::pinned_open(Ctx&, int dirfd, int flags, mode_t mode,
   const bool deleted = r.path.size() > 10 && r.path.compare(r.path.size() - 10, 10, " (deleted)") == 0;
   const bool by_place = !r.anonymous() && !r.path.empty() && r.path[0] == '/' &&
                         (!r.magic || (r.exists && !deleted));
+  // Kept as given, the kernel takes descriptor N again: another thread may have put there
+  // (dup2) a file opened only for reading, or an O_PATH descriptor, which would then be
+  // reopened with rights it was never checked for: refused unless no other task can change
+  // this table (guardian(1), ptrace backend). Reading is left to the Landlock envelope
+  // where it applies; writing is not (it cannot tell a deny_write file inside a writable
+  // tree, such as .git/hooks, from its neighbours).
+  const bool write_intent = acc != O_RDONLY || (flags & O_TRUNC);
+  if (!by_place && r.magic && opts.mode == Mode::enforce && (write_intent || !opts.landlock) &&
+      !session.fd_table_private(c.n.tid)) {
+    policy::Request req = path_request(c, policy::Category::file, policy::Op::write, r);
+    Response out;
+    if (!local(c, req, false, EACCES, raw1, out)) return out;
+  }
   struct open_how how {};
   // openat2 refuses unknown flag bits (open ignores them) and a mode without O_CREAT.
   how.flags = static_cast<std::uint64_t>(static_cast<unsigned>(flags)) & kOpenFlags;

@@ -407,7 +407,7 @@ Response Handler::Impl::file_fd(Ctx& c) {
   std::string name;
   std::vector<char> val;
   const auto cmd = static_cast<std::uint32_t>(c.arg(1));
-  if (c.n.nr == SYS_ioctl) {  // chattr: the flags (an int) or a struct fsxattr
+  if (c.n.nr == SYS_ioctl) {  // chattr: the flags (an int) or a struct fsxattr; a generation (an int)
     val.resize(cmd == FS_IOC_FSSETXATTR ? sizeof(struct fsxattr) : sizeof(int));
     if (!c.t.read(c.arg(2), val.data(), val.size())) return error(EFAULT);
   }

@@ -249,6 +249,10 @@ struct HandlerOptions {
   // A PATH search probes every entry; EACCES there made a shell say "Permission denied"
   // for a command that is nowhere, and put every probe in the summary. (Seam extension.)
   std::vector<std::string> search_dirs;
+  // The Landlock envelope confines the session: what the ptrace backend must leave to the
+  // kernel by a name another thread can change (a magic link to a pipe, socket or deleted
+  // file) is then still held by the envelope. (Seam extension, audit.)
+  bool landlock = false;
 };
 
 // Decodes, decides, emulates and audits one notification at a time. Single-threaded:

@@ -275,8 +275,9 @@ void AskBroker::on_accept() {
     UniqueFd c(fd);
     ucred cred{};
     socklen_t len = sizeof cred;
-    // A process of the session must not answer its own questions.
-    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+    // A process of the session must not answer its own questions (in_session also names
+    // guardian's own process, which performs the session's connects: session/control.cpp).
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.pid <= 0 ||
         (hooks_.in_session && hooks_.in_session(cred.pid))) {
       std::string e = encode_error("refused: this client belongs to the supervised session");
       (void)!::send(fd, e.data(), e.size(), MSG_NOSIGNAL | MSG_DONTWAIT);

@@ -259,7 +259,14 @@ int run_session(const RunOptions& opts) {
   // supervisor's to write, never the session's, even where the profile lets it write their
   // directory (default writes ${CWD}, where `-a audit.jsonl` puts the log): a session
   // truncating or forging its own record would hide what it did.
-  for (const std::string* own : {&opts.audit, &opts.ask.socket_path, &opts.ask.save_path}) {
+  // guardian's own program likewise (a build in a project directory the session writes):
+  // replaced, the user's next `guardian run` would run the session's code unconfined.
+  std::string self_exe;
+  {
+    std::error_code ec;
+    self_exe = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  }
+  for (const std::string* own : std::initializer_list<const std::string*>{&opts.audit, &opts.ask.socket_path, &opts.ask.save_path, &self_exe}) {
     if (own->empty() || *own == "-" || (own == &opts.audit && (*own == "syslog" || *own == "journald")))
       continue;
     std::error_code ec;
@@ -270,11 +277,13 @@ int run_session(const RunOptions& opts) {
       if (ch == '*' || ch == '?' || ch == '{' || ch == '}' || ch == '\\') esc.push_back('\\');
       esc.push_back(ch);
     }
-    for (const std::string& pat : {esc, esc + ".*"}) {
+    std::vector<std::string> pats{esc};
+    if (own != &self_exe) pats.push_back(esc + ".*");  // the log's rotations
+    for (const std::string& pat : pats) {
       policy::PathRule rule;
       rule.pattern = pat;
       rule.resolved = policy::resolve_pattern_prefix(rule.pattern);
-      rule.origin.file = "guardian:own-audit";
+      rule.origin.file = own == &self_exe ? "guardian:own-program" : "guardian:own-audit";
       rule.origin.pattern = rule.pattern;
       profile.deny_write.push_back(std::move(rule));
     }
@@ -425,8 +434,10 @@ int run_session(const RunOptions& opts) {
   // attach() opens the ask front end: only then is there an Asker for the handler.
   if (auto r = control.value()->attach(sup); !r)
     return guardian_failure("guardian: " + r.error().message);
+  launch::LandlockSetup landlock = landlock_ready.get();
   decode::HandlerOptions ho;
   ho.mode = opts.mode;
+  ho.landlock = landlock.active;
   ho.via = use_ptrace ? "ptrace" : "seccomp";
   ho.asker = control.value()->asker();
   ho.gate = gate.get();
@@ -447,7 +458,6 @@ int run_session(const RunOptions& opts) {
   // In complain mode and learning nothing is enforced: exec checks would only log.
   // A handed-over process is no longer ended with us by PTRACE_O_EXITKILL: a keeper ends
   // the session's cgroup if guardian is killed, so enforcing needs a cgroup v2 group too.
-  launch::LandlockSetup landlock = landlock_ready.get();
   const bool enforcing = !(opts.mode == decode::Mode::complain || opts.learn_allow_all);
   const int cgroup_fd = control.value()->cgroup_dir_fd();
   sup.keep_with_cgroup(cgroup_fd);

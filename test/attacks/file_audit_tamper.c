@@ -4,7 +4,9 @@
  * hard link or a symbolic link, remove it, change its mode, and make a file where its next
  * rotation would go. run_audit_tamper.sh then checks the log with `guardian audit verify`
  * (hash chain, gap-free seq, a session_end) and that no forged text is in it. argv[1] is the
- * log's path as given to guardian. Exit 1 when any of it succeeded. */
+ * log's path as given to guardian. Then guardian's own program, a copy in the same writable
+ * directory (argv[2]): replaced, the user's next run would be the session's code, unconfined.
+ * Exit 1 when any of it succeeded. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -41,6 +43,17 @@ int main(int argc, char** argv) {
   fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0644);
   note("create its first rotation", fd >= 0);
   if (fd >= 0) close(fd);
+  if (argc > 2) {
+    const char* prog = argv[2];
+    fd = open(prog, O_WRONLY | O_APPEND);
+    note("open guardian's program for writing", fd >= 0);
+    if (fd >= 0) { (void)!write(fd, "forged", 6); close(fd); }
+    snprintf(p, sizeof p, "%s.new", prog);
+    fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+    if (fd >= 0) { (void)!write(fd, "#!/bin/sh\necho forged\n", 23); close(fd); }
+    note("rename over guardian's program", rename(p, prog) == 0);
+    unlink(p);
+  }
   fflush(stdout);
   return done;
 }

@@ -1,6 +1,7 @@
 /* Escape attempt: change what may only be read: reopen a read-only descriptor for
  * writing through /proc/self/fd, create/rename/link/symlink/mkdir into T/ro, chmod,
- * truncate, utimes and xattrs on it, fchmod and chattr (FS_IOC_SETFLAGS, FS_IOC_FSSETXATTR)
+ * truncate, utimes and xattrs on it, fchmod, chattr (FS_IOC_SETFLAGS, FS_IOC_FSSETXATTR) and
+ * the generation (FS_IOC_SETVERSION, EXT4_IOC_SETVERSION)
  * through a read-only descriptor, and chmod of
  * the secret through a symlink planted in the writable directory. */
 #include "attack.h"
@@ -45,6 +46,16 @@ int main(int argc, char** argv) {
     if (ioctl(fd, FS_IOC_FSGETXATTR, &fx) == 0) {
       fx.fsx_xflags |= FS_XFLAG_NODUMP;
       if (ioctl(fd, FS_IOC_FSSETXATTR, &fx) == 0) worked = 1;
+    }
+  }
+  /* The inode's generation (lsattr -v), through the same descriptor: by the generic
+   * command and by ext4's own, each with its 32-bit number. */
+  int gen = 0;
+  if (ioctl(fd, FS_IOC_GETVERSION, &gen) == 0) {
+    const unsigned long cmds[] = {FS_IOC_SETVERSION, FS_IOC32_SETVERSION, 0x40086604UL, 0x40046604UL};
+    for (unsigned i = 0; i < sizeof cmds / sizeof cmds[0]; ++i) {
+      int set = gen + 1 + (int)i;
+      if (ioctl(fd, cmds[i], &set) == 0) worked = 1;
     }
   }
   snprintf(lnk, sizeof lnk, "%s/to-secret", WS);

@@ -145,7 +145,7 @@ YAML
 # The victim's scheduling: nice (stat field 19), policy (41), CPUs, I/O priority.
 sched_of() { awk '{print $19, $41}' "/proc/$1/stat"; grep Cpus_allowed_list "/proc/$1/status"; ionice -p "$1" 2>/dev/null; }
 # The loopback's addresses: the machine's network configuration (net_netlink_change).
-protected() { ls -la "$T/ro" "$T/ws/.git/hooks" "$T/ws/.keys" | grep -v " \.\.$"; cat "$T/ro/ro.txt"; stat -c %a "$T/secret/secret.txt"; lsattr "$T/ro/ro.txt" 2>/dev/null; sysv_state; ip -o -4 addr show dev lo 2>/dev/null | grep -c 127.77.; }
+protected() { ls -la "$T/ro" "$T/ws/.git/hooks" "$T/ws/.keys" | grep -v " \.\.$"; cat "$T/ro/ro.txt"; stat -c %a "$T/secret/secret.txt"; lsattr -v "$T/ro/ro.txt" 2>/dev/null; sysv_state; ip -o -4 addr show dev lo 2>/dev/null | grep -c 127.77.; }
 before_ro=$(protected)
 before_sched=$(sched_of $victim)
 ATTACK_SYSV_KEY=$sysv_key ATTACK_MQ=$mq_name ATTACK_TCP=$tcp ATTACK_UDP=$udp ATTACK_OK_UDP=$okudp ATTACK_UNIX=$T/secret/sock ATTACK_VICTIM=$victim \
