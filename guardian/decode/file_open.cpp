@@ -524,10 +524,10 @@ Response Handler::Impl::fifo_later(Ctx& c, UniqueFd target_fd, int flags, bool r
 // kernel reaches exactly it; its errors (ENOENT, EEXIST, EISDIR, ENOTDIR...) are the ones
 // the tracee's own open would get. The loop must never wait in open (a FIFO without its
 // other end, a terminal without carrier): an open that could block (no O_NONBLOCK, not a
-// new file) is made with O_NONBLOCK added. What that changes is then put right: ENXIO (a
-// FIFO for writing without a reader) and EAGAIN (a lease) go the long way, which waits
-// where the tracee would; a FIFO opened for reading, which natively waits for a writer,
-// waits on a Waiter thread (fifo_later) while our end stands for the waiting reader, as the
+// new file, not O_DIRECTORY) is made with O_NONBLOCK added. What that changes is then put
+// right: ENXIO (a FIFO for writing without a reader) and EAGAIN (a lease) go the long way,
+// which waits where the tracee would; a FIFO opened for reading, which natively waits for a
+// writer, waits on a Waiter thread (fifo_later) while our end stands for the waiting reader, as the
 // tracee's would; anything else gets the tracee's own status flags back (clear_nonblock),
 // as the long way's reopen of a device does.
 // A path the kernel recently resolved through symlinks (PathCache, filled by the stat family
@@ -565,7 +565,10 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
   req.lexical_trusted = !followed;
   policy::Decision dec = d->decide(req);
   if (dec.verdict != policy::Verdict::allow) return false;
-  const bool may_block = !(flags & O_NONBLOCK) && !excl;
+  // O_DIRECTORY cannot wait: anything but a directory fails with ENOTDIR before the kernel
+  // reaches a FIFO's, a device's or a lease's wait, and a directory never waits (so no
+  // O_NONBLOCK to add, and no fstat nor F_SETFL after: opendir() costs 2 syscalls less).
+  const bool may_block = !(flags & (O_NONBLOCK | O_DIRECTORY)) && !excl;
   const mode_t um = (flags & O_CREAT) ? umask_of(c) : 0;
   // At the descriptor limit the long way answers EMFILE before creating or truncating.
   if ((flags & (O_CREAT | O_TRUNC)) && !procfs::fd_slot_free(c.n.tid)) return false;

@@ -66,7 +66,8 @@ Result<void> SessionControl::attach(Supervisor& sup) {
   sup_ = &sup;
   SessionLimits* l = limits_.get();
   if (l->timer_fd() >= 0)
-    timer_handle_ = sup.loop().add(l->timer_fd(), POLLIN, [l](short) { l->on_timer(); });
+    timer_handle_ = sup.loop().add(l->timer_fd(), POLLIN, [l](short) { l->on_timer(); },
+                                   l->timer_armed());
   // Without a cgroup the supervisor's process table is the tree (ptrace sees every fork).
   ProcessTable* table = &sup.table();
   l->set_tree_signaller([table](int sig) {

@@ -6,9 +6,9 @@
 
 namespace guardian::session {
 
-int EventLoop::add(int fd, short events, Callback cb) {
+int EventLoop::add(int fd, short events, Callback cb, const bool* active) {
   int h = next_handle_++;
-  entries_.push_back(std::make_unique<Entry>(Entry{h, fd, events, std::move(cb)}));
+  entries_.push_back(std::make_unique<Entry>(Entry{h, fd, events, std::move(cb), active}));
   return h;
 }
 
@@ -26,8 +26,11 @@ void EventLoop::remove(int handle) {
 bool EventLoop::run_once(int timeout_ms) {
   std::erase_if(entries_, [](const auto& e) { return e->removed; });
   pfds_.resize(entries_.size());
-  for (std::size_t i = 0; i < entries_.size(); ++i)
-    pfds_[i] = {entries_[i]->fd, entries_[i]->events, 0};
+  // poll(2) skips a negative fd (revents 0): an inactive entry costs it nothing.
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    const Entry& e = *entries_[i];
+    pfds_[i] = {!e.active || *e.active ? e.fd : -1, e.events, 0};
+  }
   int n = poll(pfds_.data(), pfds_.size(), timeout_ms);
   if (n < 0) return errno == EINTR;
   // Callbacks may append entries; index by the snapshot size.

@@ -17,7 +17,12 @@ class EventLoop {
 
   // Registers fd for `events` (POLLIN...); returns a handle for remove(). The callback runs
   // in the loop thread; it may add or remove registrations and call stop().
-  int add(int fd, short events, Callback cb);
+  // `active`, when given, is a flag of the caller's (alive as long as the registration, set
+  // in the loop thread): the fd is polled only while it is true. Every fd in the set costs
+  // each round's poll a wait-queue entry added and removed, and a round runs per
+  // notification: an fd that cannot become ready meanwhile (a disarmed timer, a helper with
+  // no work out) should not be in it.
+  int add(int fd, short events, Callback cb, const bool* active = nullptr);
   void remove(int handle);
   // Ends run() after the current round.
   void stop() { stopped_ = true; }
@@ -33,6 +38,7 @@ class EventLoop {
     int fd;
     short events;
     Callback cb;
+    const bool* active = nullptr;
     bool removed = false;
   };
   std::vector<std::unique_ptr<Entry>> entries_;  // stable addresses while callbacks add

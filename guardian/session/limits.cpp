@@ -316,6 +316,7 @@ void SessionLimits::arm() {
     its.it_value.tv_sec = static_cast<time_t>(ns / 1000000000);
     its.it_value.tv_nsec = static_cast<long>(ns % 1000000000);
   }
+  armed_ = next.has_value();
   ::timerfd_settime(timer_.get(), 0, &its, nullptr);
 }
 
@@ -416,6 +417,7 @@ int SessionLimits::finish(int status) {
   final_status_ = (cause_ == EndCause::wall || cause_ == EndCause::cpu) ? 124 : status;
   if (timer_) {
     itimerspec off{};
+    armed_ = false;
     ::timerfd_settime(timer_.get(), 0, &off, nullptr);
   }
   return final_status_;

@@ -100,6 +100,9 @@ class SessionLimits {
   void start();
   // A timerfd for the poll loop (POLLIN): limits and the grace period after terminate().
   int timer_fd() const noexcept { return timer_.get(); }
+  // True while the timer is armed (for EventLoop::add's `active`: a disarmed timer never
+  // becomes readable, so it needs no place in each round's poll).
+  const bool* timer_armed() const noexcept { return &armed_; }
   // Call when timer_fd() is readable: checks the clocks and counters, fires limits
   // (limit record + stderr line), signals the tree, and re-arms the timer.
   void on_timer();
@@ -137,6 +140,7 @@ class SessionLimits {
   std::vector<ChildRlimit> rlimits_;
   std::map<std::string, std::string> mech_;
   UniqueFd timer_;
+  bool armed_ = false;  // timer_ set to expire (arm()); false once finish() disarmed it
   audit::AuditLog* log_ = nullptr;
   TreeSignaller signaller_;
   ProcessCounter counter_;

@@ -68,7 +68,7 @@ bool Waiter::signal_handled(pid_t tid) {
 Waiter::Waiter(EventLoop& loop, Alive alive, Complete complete)
     : loop_(loop), alive_(std::move(alive)), complete_(std::move(complete)) {
   done_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (done_fd_) loop_.add(done_fd_.get(), POLLIN, [this](short) { on_done(); });
+  if (done_fd_) loop_.add(done_fd_.get(), POLLIN, [this](short) { on_done(); }, &busy_);
   struct sigaction sa {};
   sa.sa_handler = ignore_signal;  // no SA_RESTART: the blocking call returns EINTR
   sigemptyset(&sa.sa_mask);
@@ -93,6 +93,7 @@ bool Waiter::start(const decode::Notification& n, std::function<long()> op,
     return false;  // no thread (the uid's process limit): the caller answers without waiting
   }
   jobs_.push_back(std::move(j));
+  busy_ = true;  // start() runs on the loop's thread: its next poll includes done_fd_
   return true;
 }
 
@@ -154,6 +155,9 @@ void Waiter::on_done() {
     std::lock_guard lk(mu_);
     jobs_.remove_if([j](const std::unique_ptr<Job>& p) { return p.get() == j; });
   }
+  // No job left, so no write to come: done_fd_ leaves the poll set until the next start().
+  std::lock_guard lk(mu_);
+  busy_ = !jobs_.empty();
 }
 
 void Waiter::stop() {

@@ -59,6 +59,9 @@ class Waiter final : public decode::Blocker {
   Alive alive_;
   Complete complete_;
   UniqueFd done_fd_;
+  // Whether jobs_ holds any (read and written on the loop's thread only): done_fd_ is polled
+  // only then (EventLoop::add's `active`).
+  bool busy_ = false;
   std::atomic<bool> stop_{false};
   std::atomic<bool> interrupt_for_signals_{true};
   std::mutex mu_;

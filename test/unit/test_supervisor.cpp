@@ -177,6 +177,30 @@ TEST_CASE("event loop: ready entries are served in the order they were added") {
   for (int fd : {a[0], b[0], b[1]}) close(fd);
 }
 
+TEST_CASE("event loop: an entry with an `active` flag is polled only while it is true") {
+  int a[2], b[2];
+  REQUIRE(pipe2(a, O_CLOEXEC) == 0);
+  REQUIRE(pipe2(b, O_CLOEXEC) == 0);
+  session::EventLoop loop;
+  bool active = false;
+  int a_calls = 0, b_calls = 0;
+  loop.add(a[0], POLLIN, [&](short) { ++a_calls; char c; CHECK(read(a[0], &c, 1) == 1); }, &active);
+  loop.add(b[0], POLLIN, [&](short) { ++b_calls; char c; CHECK(read(b[0], &c, 1) == 1); });
+  // Ready but inactive: not served, and it does not wake the loop (the timeout ends it).
+  CHECK(write(a[1], "x", 1) == 1);
+  CHECK(loop.run_once(50));
+  CHECK(a_calls == 0);
+  CHECK(write(b[1], "x", 1) == 1);
+  CHECK(loop.run_once(1000));
+  CHECK(b_calls == 1);
+  CHECK(a_calls == 0);
+  // Made active: what became ready meanwhile is served at the next round.
+  active = true;
+  CHECK(loop.run_once(1000));
+  CHECK(a_calls == 1);
+  for (int fd : {a[0], a[1], b[0], b[1]}) close(fd);
+}
+
 TEST_CASE("command resolution decides 126 and 127 like execvp") {
   char dir[] = "/tmp/guardian-ut.XXXXXX";
   REQUIRE(mkdtemp(dir));

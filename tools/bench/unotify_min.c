@@ -5,13 +5,28 @@
  * vfork, clone, EXITKILL), from the same poll loop through a signalfd, and resumes every
  * stop at once: the floor of guardian's design (exec checked at PTRACE_EVENT_EXEC, every
  * process known), without any of its work.
- * usage: unotify_min [--ptrace] COMMAND [ARG...] */
+ * With --open=MODE it answers openat as guardian's emulation must at least: it reads the path
+ * (a kept /proc/PID/mem descriptor), proves the notification with ID_VALID, opens the path
+ * itself (relative to its own cwd: run it from the tracee's) and injects the descriptor:
+ *   addfd       ADDFD, then NOTIF_SEND with its number
+ *   addfd-hold  the same, the thread held on our CPU during ADDFD (get + 2 setaffinity)
+ *   addfd-pin   the same, the hold without sched_getaffinity (the mask assumed to be all CPUs)
+ *   addfd-both  the hold, and the supervisor itself held on its CPU during ADDFD too (the
+ *               thread's completion wakes it with a plain wake-up as well)
+ *   send        ADDFD with SECCOMP_ADDFD_FLAG_SEND (one ioctl answers)
+ *   send-hold   that, the thread held on our CPU (the mask is restored only after the ioctl:
+ *               the thread runs meanwhile with one CPU, which guardian must not allow)
+ *   read        no emulation: every access/openat path is read (as above), then CONTINUE: the
+ *               floor of any decision on a path, for syscall_loop's access()
+ * The floor of an emulated open on this machine, beside CONTINUE (the default).
+ * usage: unotify_min [--ptrace] [--open=MODE] COMMAND [ARG...] */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -27,6 +42,9 @@
 
 #ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
 #define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_ADDFD_FLAG_SEND
+#define SECCOMP_ADDFD_FLAG_SEND (1UL << 1)
 #endif
 #ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
 #define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP 1UL
@@ -59,9 +77,92 @@ static int drain(pid_t root, int* st) {
   return done;
 }
 
+enum { OPEN_CONT, OPEN_ADDFD, OPEN_HOLD, OPEN_PIN, OPEN_SEND, OPEN_SEND_HOLD, OPEN_BOTH,
+       OPEN_READ };
+
+/* Reads the path argument `arg` of `req` into `path` (256 bytes at most) through a kept
+ * /proc/PID/mem descriptor, as guardian reads; 0 on success. */
+static int read_path(const struct seccomp_notif* req, int arg, char* path) {
+  static int memfd = -1;
+  static pid_t mempid = -1;
+  if (mempid != (pid_t)req->pid) {
+    char p[40];
+    if (memfd >= 0) close(memfd);
+    snprintf(p, sizeof p, "/proc/%d/mem", req->pid);
+    memfd = open(p, O_RDONLY | O_CLOEXEC);
+    mempid = req->pid;
+  }
+  ssize_t got = memfd < 0 ? -1 : pread(memfd, path, 256, (off_t)req->data.args[arg]);
+  return got > 0 && memchr(path, 0, (size_t)got) ? 0 : -1;
+}
+
+/* Emulates the openat of notification `req` (see the usage above); 0 when answered. */
+static int emulate_open(int lfd, const struct seccomp_notif* req, int mode) {
+  char path[4096];
+  if (read_path(req, 1, path) != 0) return -1; /* long or odd: CONTINUE */
+  __u64 id = req->id;
+  if (ioctl(lfd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0) return 0;
+  int flags = (int)req->data.args[2];
+  if (flags & (O_PATH | O_CREAT)) return -1;
+  struct seccomp_notif_resp resp;
+  memset(&resp, 0, sizeof resp);
+  resp.id = req->id;
+  int fd = openat((int)req->data.args[0] == AT_FDCWD ? AT_FDCWD : -1, path, flags | O_CLOEXEC);
+  if (fd < 0) {
+    resp.error = -errno;
+    ioctl(lfd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+    return 0;
+  }
+  struct seccomp_notif_addfd add;
+  memset(&add, 0, sizeof add);
+  add.id = req->id;
+  add.srcfd = (__u32)fd;
+  add.newfd_flags = flags & O_CLOEXEC;
+  add.flags = mode == OPEN_SEND || mode == OPEN_SEND_HOLD ? SECCOMP_ADDFD_FLAG_SEND : 0;
+  cpu_set_t old, one;
+  int held = 0;
+  static cpu_set_t mine;
+  static int mine_known;
+  if (!mine_known) mine_known = sched_getaffinity(0, sizeof mine, &mine) == 0;
+  if (mode == OPEN_HOLD || mode == OPEN_PIN || mode == OPEN_SEND_HOLD || mode == OPEN_BOTH) {
+    int cpu = sched_getcpu();
+    if (mode == OPEN_PIN) {
+      CPU_ZERO(&old);
+      for (int i = 0; i < 2; i++) CPU_SET(i, &old);
+    } else if (sched_getaffinity(req->pid, sizeof old, &old) != 0) {
+      cpu = -1;
+    }
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    held = cpu >= 0 && sched_setaffinity(req->pid, sizeof one, &one) == 0;
+  }
+  int self_held = held && mode == OPEN_BOTH && sched_setaffinity(0, sizeof one, &one) == 0;
+  int remote = ioctl(lfd, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+  if (self_held) sched_setaffinity(0, sizeof mine, &mine);
+  if (held) sched_setaffinity(req->pid, sizeof old, &old);
+  close(fd);
+  if (add.flags & SECCOMP_ADDFD_FLAG_SEND) return 0;
+  if (remote < 0) resp.error = -errno;
+  else resp.val = remote;
+  ioctl(lfd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+  return 0;
+}
+
 int main(int argc, char** argv) {
-  int trace = argc > 1 && strcmp(argv[1], "--ptrace") == 0;
-  if (trace) {
+  int trace = 0, open_mode = OPEN_CONT;
+  for (;;) {
+    if (argc > 1 && strcmp(argv[1], "--ptrace") == 0) {
+      trace = 1;
+    } else if (argc > 1 && strncmp(argv[1], "--open=", 7) == 0) {
+      static const char* const names[] = {"cont", "addfd", "addfd-hold", "addfd-pin", "send",
+                                          "send-hold", "addfd-both", "read"};
+      int i = 0;
+      while (i < 8 && strcmp(argv[1] + 7, names[i]) != 0) i++;
+      if (i == 8) return 2;
+      open_mode = i;
+    } else {
+      break;
+    }
     argv++;
     argc--;
   }
@@ -128,6 +229,13 @@ int main(int argc, char** argv) {
     if (p[0].revents & POLLIN) {
       memset(req, 0, sz.seccomp_notif);
       if (ioctl(lfd, SECCOMP_IOCTL_NOTIF_RECV, req) != 0) continue;
+      if (open_mode == OPEN_READ && (req->data.nr == __NR_access || req->data.nr == __NR_openat)) {
+        char path[256];
+        read_path(req, req->data.nr == __NR_access ? 0 : 1, path);
+      } else if (open_mode != OPEN_CONT && req->data.nr == __NR_openat &&
+                 emulate_open(lfd, req, open_mode) == 0) {
+        continue;
+      }
       memset(&resp, 0, sizeof resp);
       resp.id = req->id;
       resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
