@@ -3,8 +3,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include <ctime>
-
 #include "decode/impl.hpp"
 #include "policy/glob.hpp"
 
@@ -14,13 +12,6 @@ using policy::Category;
 using policy::Op;
 using policy::Verdict;
 
-namespace {
-std::int64_t now_ns() {
-  struct timespec ts {};
-  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // vDSO: no syscall
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-}  // namespace
 
 bool Handler::Impl::may_write(std::string_view path) const {
   policy::Request req;

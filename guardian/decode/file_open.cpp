@@ -100,6 +100,20 @@ bool is_dev_std_link(std::string_view p) {
   return p == "/dev/stdin" || p == "/dev/stdout" || p == "/dev/stderr" || p == "/dev/fd";
 }
 
+// The object that was checked (r.target) reopened here with `flags` and installed in the
+// thread (Response::install): a descriptor number is never looked up again.
+Response install_reopened(const Resolved& r, int flags) {
+  long fd = emulate::reopen(r.target.get(), flags, S_ISREG(r.st.st_mode) || S_ISDIR(r.st.st_mode));
+  if (fd < 0) return error(static_cast<int>(-fd));
+  Response res;
+  res.kind = Response::Kind::inject_fd;
+  res.fd.reset(static_cast<int>(fd));
+  res.cloexec = flags & O_CLOEXEC;
+  res.fd_not_opath = true;
+  res.install = true;
+  return res;
+}
+
 }  // namespace
 
 bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolved& r,
@@ -386,18 +400,8 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
   opening = false;
   if (!decided) return out;
   if (r.err) return error(r.err);
-  if (held_reopen && !c.t.can_inject_fd()) {
-    // A held descriptor reopened by name under ptrace: opened here, installed in the thread.
-    long fd = emulate::reopen(r.target.get(), flags, S_ISREG(r.st.st_mode) || S_ISDIR(r.st.st_mode));
-    if (fd < 0) return error(static_cast<int>(-fd));
-    Response res;
-    res.kind = Response::Kind::inject_fd;
-    res.fd.reset(static_cast<int>(fd));
-    res.cloexec = flags & O_CLOEXEC;
-    res.fd_not_opath = true;
-    res.install = true;
-    return res;
-  }
+  // A held descriptor reopened by name under ptrace: opened here, installed in the thread.
+  if (held_reopen && !c.t.can_inject_fd()) return install_reopened(r, flags);
   // Where the kernel followed the links, the next open of the same text goes straight to
   // the object's path (quick_open; PathCache says why that is safe).
   if (keyed && r.followed_fast && PathCache::keepable(r)) stat_cache.put(cache_key, r);
@@ -649,17 +653,8 @@ Response Handler::Impl::pinned_open(Ctx& c, int dirfd, int flags, mode_t mode,
     // object that was checked (r.target), reopened here: descriptor N is not looked up
     // again, so a swap loses, and a threaded program (node writing /dev/stdout, a pipe)
     // reopens as natively.
-    if (c.t.can_install_fd() && r.target && !(flags & O_PATH) && (flags & O_TMPFILE) != O_TMPFILE) {
-      long fd = emulate::reopen(r.target.get(), flags, S_ISREG(r.st.st_mode) || S_ISDIR(r.st.st_mode));
-      if (fd < 0) return error(static_cast<int>(-fd));
-      Response res;
-      res.kind = Response::Kind::inject_fd;
-      res.fd.reset(static_cast<int>(fd));
-      res.cloexec = flags & O_CLOEXEC;
-      res.fd_not_opath = true;
-      res.install = true;
-      return res;
-    }
+    if (c.t.can_install_fd() && r.target && !(flags & O_PATH) && (flags & O_TMPFILE) != O_TMPFILE)
+      return install_reopened(r, flags);
     policy::Request req = path_request(c, policy::Category::file, policy::Op::write, r);
     Response out;
     if (!local(c, req, false, EACCES, raw1, out)) return out;

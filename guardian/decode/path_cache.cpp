@@ -1,18 +1,7 @@
 // The stat-family resolution cache (see path_cache.hpp).
 #include "decode/path_cache.hpp"
 
-#include <time.h>
-
 namespace guardian::decode {
-namespace {
-
-std::int64_t now_ns() {
-  struct timespec ts {};
-  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // vDSO: no syscall
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-}  // namespace
 
 void PathCache::key(std::string_view start, std::string_view raw, bool follow, std::string& out) {
   out.assign(1, follow ? 'F' : 'N');

@@ -29,13 +29,12 @@ using policy::Op;
 
 namespace {
 
-// A process group whose leader is not (or no longer) known: the session's when it has
-// members and every one of them is the session's (bash signalling a job whose first
-// process already exited, kill(-PGID) or kill(0) from a later member).
-bool group_of_session(pid_t pgid, const SessionView& session) {
+// Calls on_member(pid) for each process of group `pgid` (as /proc/PID/stat says) until it
+// returns false.
+template <class F>
+void for_each_in_group(pid_t pgid, F&& on_member) {
   DIR* d = ::opendir("/proc");
-  if (!d) return false;
-  bool any = false, outsider = false;
+  if (!d) return;
   char path[300], buf[512];
   while (dirent* e = ::readdir(d)) {
     if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
@@ -48,13 +47,21 @@ bool group_of_session(pid_t pgid, const SessionView& session) {
     char state = 0;
     if (!p || std::sscanf(p + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 || pgrp != pgid)
       continue;
-    any = true;
-    if (!session.in_session(static_cast<pid_t>(std::atoi(e->d_name)))) {
-      outsider = true;
-      break;
-    }
+    if (!on_member(static_cast<pid_t>(std::atoi(e->d_name)))) break;
   }
   ::closedir(d);
+}
+
+// A process group whose leader is not (or no longer) known: the session's when it has
+// members and every one of them is the session's (bash signalling a job whose first
+// process already exited, kill(-PGID) or kill(0) from a later member).
+bool group_of_session(pid_t pgid, const SessionView& session) {
+  bool any = false, outsider = false;
+  for_each_in_group(pgid, [&](pid_t pid) {
+    any = true;
+    outsider = !session.in_session(pid);
+    return !outsider;
+  });
   return any && !outsider;
 }
 
@@ -65,28 +72,16 @@ bool group_of_session(pid_t pgid, const SessionView& session) {
 std::vector<pid_t> session_part_of_our_group(pid_t pgid, const SessionView& session) {
   std::vector<pid_t> members;
   if (pgid <= 0 || pgid != ::getpgrp()) return members;
-  DIR* d = ::opendir("/proc");
-  if (!d) return members;
   const pid_t self = ::getpid();
-  char path[300], buf[512];
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
-    std::snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-    if (!procfs::read_small(path, buf, sizeof buf)) continue;
-    const char* p = std::strrchr(buf, ')');
-    int ppid = 0, pgrp = 0;
-    char state = 0;
-    if (!p || std::sscanf(p + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 || pgrp != pgid)
-      continue;
-    const auto pid = static_cast<pid_t>(std::atoi(e->d_name));
-    if (pid == self) continue;
+  for_each_in_group(pgid, [&](pid_t pid) {
+    if (pid == self) return true;
     if (!session.in_session(pid)) {
       members.clear();
-      break;
+      return false;
     }
     members.push_back(pid);
-  }
-  ::closedir(d);
+    return true;
+  });
   return members;
 }
 

@@ -41,12 +41,6 @@ bool magic_text(std::string_view text) {
   return text.empty() || text[0] == '/' || text.find(':') != std::string_view::npos;
 }
 
-std::int64_t now_ns() {
-  struct timespec ts {};
-  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // vDSO: no syscall
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 pid_t pid_in_proc_path(std::string_view p) {
   if (p.substr(0, 6) != "/proc/") return 0;
   p.remove_prefix(6);
@@ -61,6 +55,12 @@ int open_path(int dirfd, const char* name, bool follow) {
 }
 
 }  // namespace
+
+std::int64_t now_ns() {
+  struct timespec ts {};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // vDSO: no syscall
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
 
 bool under_proc(std::string_view p) noexcept {
   return p.substr(0, 5) == "/proc" && (p.size() == 5 || p[5] == '/');

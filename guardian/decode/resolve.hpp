@@ -15,6 +15,10 @@
 
 namespace guardian::decode {
 
+// CLOCK_MONOTONIC_COARSE in nanoseconds (vDSO: no syscall): the clock of the decode
+// caches' lifetimes.
+std::int64_t now_ns();
+
 // The outcome of resolving one path argument. Reused between calls (keeps capacity).
 struct Resolved {
   std::string path;     // resolved absolute path (or "pipe:[..]" etc. for anonymous objects)
