@@ -26,12 +26,7 @@ using policy::Verdict;
 Handler::Impl::Impl(const Decider& dec, audit::AuditLog& l, SessionView& s, HandlerOptions o)
     : d(&dec), log(l), session(s), opts(std::move(o)), resolver([this](std::string_view p) {
         // Could the session have written a symlink at `p`? Then it must not widen rules.
-        policy::Request req;
-        req.category = Category::file;
-        req.op = Op::write;
-        req.path = p;
-        req.lexical_path = p;
-        return d->decide(req).verdict == Verdict::allow;
+        return may_write(p);
       }) {
   raw1.reserve(4096);
   raw2.reserve(4096);
