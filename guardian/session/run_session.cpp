@@ -25,6 +25,7 @@
 
 #include "audit/log.hpp"
 #include "cli/commands.hpp"
+#include "context/channel.hpp"
 #include "context/fastpath.hpp"
 #include "context/preload.hpp"
 #include "decode/syscalls.hpp"
@@ -180,6 +181,8 @@ int run_session(const RunOptions& opts) {
   const double started = now_s();
   // Before any thread exists (audit writer, ask server): see block_supervisor_signals.
   block_supervisor_signals();
+  // Likewise: the descriptor table grown for the shim's channel (context/channel.hpp).
+  if (opts.preload.value_or(true)) context::reserve_channel_number();
 
   // Landlock envelope (landlock room): off with --no-landlock and in complain mode, where
   // it would block what the mode promises to let through.
