@@ -472,9 +472,9 @@ int run_session(const RunOptions& opts) {
   ho.gate = gate.get();
   ho.blocker = sup.blocker();
   ho.dns_direct = std::move(dns_direct);
-  // --fast-path: stable reads CONTINUE'd (decode::HandlerOptions says why that is within
-  // the fast path's bounds); the profile must not change meanwhile (no one to ask).
-  ho.continue_stable_reads = opts.fast_path && opts.mode == decode::Mode::enforce &&
+  // Opens whose path nothing can change before the kernel opens it again are CONTINUE'd
+  // (decode::HandlerOptions says when); the profile must not change meanwhile (no one to ask).
+  ho.continue_stable_reads = opts.mode == decode::Mode::enforce &&
                              !opts.learn_allow_all && !ho.asker && !use_ptrace;
   // Learning and complain mode record every probe as it happened (--from-audit learns
   // from complain mode's log what direct learning would).
