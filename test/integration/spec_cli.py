@@ -306,9 +306,33 @@ def synopsis_matches_help(root):
         check(not missing, f"'{key}': every literal word of --help is in SYNOPSIS", f"{sorted(missing)}: {u} vs {m}")
 
 
+def usage_and_setup_errors(root):
+    """spec §1: guardian's own failures (bad option, nothing to run, an audit log it cannot
+    open) are status 125 with a one-line reason on stderr that names what was wrong, and
+    the command never starts; the same for every subcommand (guardian(1), COMMANDS)."""
+    env = run_env(root, root)
+    for args, says in ((["bogus"], "'bogus'"), ([], "missing subcommand"),
+                       (["run", "--no-such-option", "--", "/bin/true"], "'--no-such-option'"),
+                       (["run", "--backend", "sideways", "--", "/bin/true"], "'sideways'"),
+                       (["learn", "--no-such-option", "-o", "x.yaml", "--", "/bin/true"], "'--no-such-option'"),
+                       (["profile", "check", "--no-such-option", "default"], "'--no-such-option'"),
+                       (["profile", "bogus"], "'bogus'"),
+                       (["audit", "query", "--no-such-option", "-"], "'--no-such-option'"),
+                       (["audit", "bogus"], "'bogus'")):
+        p = g(*args, cwd=root, env=env)
+        check(p.returncode == 125 and len(p.stderr.splitlines()) == 1 and says in p.stderr and not p.stdout,
+              f"guardian {' '.join(args[:2])}: 125, one line naming {says}", f"{p.returncode}: {p.stderr!r}")
+    marker = os.path.join(root, "ran")
+    log = os.path.join(root, "no-such-dir", "a.jsonl")
+    p = g("run", "-a", log, "--", "/bin/sh", "-c", f"touch {marker}", cwd=root, env=env)
+    check(p.returncode == 125 and len(p.stderr.splitlines()) == 1 and log in p.stderr and not os.path.exists(marker),
+          "an audit log that cannot be opened: 125, one line naming it, the command not run",
+          f"{p.returncode}: {p.stderr!r}")
+
+
 for case in (command_denied_by_rule, options_end_at_command, one_line_errors, typed_scalars, learn_bad_logs,
              allow_options_relative, fast_path_tips, audit_query_globs, spec_example,
-             help_matches, synopsis_matches_help):
+             help_matches, synopsis_matches_help, usage_and_setup_errors):
     print("#", case.__name__)
     in_scratch("guardian-spec-cli-", case)
 exit_with_results()
