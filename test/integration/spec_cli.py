@@ -330,9 +330,34 @@ def usage_and_setup_errors(root):
           f"{p.returncode}: {p.stderr!r}")
 
 
+def hup_and_term(root):
+    """guardian(1), ENDING A SESSION: a SIGHUP sent to guardian is forwarded to the command
+    alone (its handler decides; its background jobs run on), while a SIGTERM also ends the
+    rest of the session; either way the status is the command's."""
+    import signal
+    import time
+    ready = os.path.join(root, "ready")
+    script = ("trap 'echo caught' HUP TERM; (/bin/sleep 1.5; echo bg-done) & "
+              f": > {ready}; wait; wait; echo end")
+    for sig, want in ((signal.SIGHUP, "caught\nbg-done\nend\n"), (signal.SIGTERM, "caught\nend\n")):
+        if os.path.exists(ready):
+            os.unlink(ready)
+        p = subprocess.Popen([GUARDIAN, "run", "-p", "default", "--", "/bin/sh", "-c", script], cwd=root,
+                             env=run_env(root, root), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(200):
+            if os.path.exists(ready):
+                break
+            time.sleep(0.05)
+        p.send_signal(sig)
+        out, err = p.communicate(timeout=30)
+        check(p.returncode == 0 and out == want, f"{sig.name} to guardian: {want.strip().replace(chr(10), ', ')}",
+              f"{p.returncode}: {out!r} {err!r}")
+
+
 for case in (command_denied_by_rule, options_end_at_command, one_line_errors, typed_scalars, learn_bad_logs,
              allow_options_relative, fast_path_tips, audit_query_globs, spec_example,
-             help_matches, synopsis_matches_help, usage_and_setup_errors):
+             help_matches, synopsis_matches_help, usage_and_setup_errors,
+             hup_and_term):
     print("#", case.__name__)
     in_scratch("guardian-spec-cli-", case)
 exit_with_results()
