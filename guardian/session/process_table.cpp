@@ -94,7 +94,32 @@ bool ProcessTable::memory_private(pid_t tid) const {
 
 void ProcessTable::mark_vm_shared(pid_t tgid) {
   auto p = procs_.find(tgid);
-  if (p != procs_.end()) p->second.vm_shared = true;
+  if (p == procs_.end()) return;
+  p->second.vm_shared = true;
+  // A vfork child's sharers share its lender's memory (the lender is resolved at
+  // borrow_vm: one step). A lender gone and its number reused loses only the shortcut.
+  if (pid_t lender = p->second.vm_of; lender != 0 && lender != tgid) {
+    auto l = procs_.find(lender);
+    if (l != procs_.end()) l->second.vm_shared = true;
+  }
+}
+
+void ProcessTable::borrow_vm(pid_t child, pid_t parent) {
+  auto c = procs_.find(child);
+  auto p = procs_.find(parent);
+  if (c == procs_.end() || p == procs_.end() || child == parent) return;
+  c->second.vm_of = p->second.vm_of ? p->second.vm_of : parent;
+  // It may have made its sharers already (its first stop came before this event).
+  if (c->second.vm_shared || c->second.threads > 1) mark_vm_shared(child);
+}
+
+void ProcessTable::thread_made(pid_t tgid) {
+  auto p = procs_.find(tgid);
+  if (p == procs_.end() || p->second.vm_of == 0) return;
+  // A thread of a vfork child runs in the lender's memory (its own thread count does not
+  // show there) and may outlive the child's vfork.
+  auto l = procs_.find(p->second.vm_of);
+  if (l != procs_.end()) l->second.vm_shared = true;
 }
 
 void ProcessTable::confirm(pid_t tgid) {
@@ -120,6 +145,7 @@ void ProcessTable::new_image(pid_t tgid) {
   p->second.image = next_serial_++;
   p->second.execed = true;  // a fresh address space, this process's alone
   p->second.vm_shared = false;
+  p->second.vm_of = 0;
 }
 
 void ProcessTable::mark_foreign(pid_t tgid) {

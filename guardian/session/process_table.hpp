@@ -48,7 +48,18 @@ class ProcessTable final : public decode::SessionView {
   // Process `tgid` made a process that runs in its memory (clone with CLONE_VM and
   // without CLONE_VFORK, which would stop it until the child execs or exits): not private
   // until its next exec.
+  // (A process that runs in another's memory, a vfork child before its exec: see
+  // borrow_vm, marks that one too.)
   void mark_vm_shared(pid_t tgid);
+  // Process `child` was made by `parent` with CLONE_VM and CLONE_VFORK (vfork, posix_spawn)
+  // and runs in the parent's memory until it execs: what it makes that shares its memory (a
+  // thread, a clone(CLONE_VM) process) shares the parent's, which goes on when the child
+  // ends while those stay. Until its exec every mark_vm_shared of it reaches the parent
+  // (and the parent's own lender, transitively).
+  void borrow_vm(pid_t child, pid_t parent);
+  // A thread was added to process `tgid`: when that process borrows memory (borrow_vm), the
+  // lender's memory has another task in it.
+  void thread_made(pid_t tgid);
   // The tracer read the flags of the call that made process `tgid` (at its parent's
   // fork/clone event): it got a copy of the table, not a share.
   void confirm(pid_t tgid);
@@ -97,6 +108,7 @@ class ProcessTable final : public decode::SessionView {
     std::uint64_t image = 0;  // see image_of
     bool execed = false;      // new_image since it was made (memory_private)
     bool vm_shared = false;   // mark_vm_shared since its last exec
+    pid_t vm_of = 0;          // borrow_vm: the process whose memory it runs in (0: its own)
   };
   std::unordered_map<pid_t, Process> procs_;  // by tgid
   std::size_t peak_threads_ = 0;

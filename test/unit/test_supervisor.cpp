@@ -71,6 +71,44 @@ TEST_CASE("process table: memory is private after an exec, with one thread, unti
   CHECK_FALSE(t.memory_private(100));
 }
 
+TEST_CASE("process table: what a vfork child makes in its parent's memory marks the parent") {
+  session::ProcessTable t;
+  t.add(100, 100, 1, "/usr/bin/sh");
+  t.new_image(100);
+  CHECK(t.memory_private(100));
+  // vfork: 200 runs in 100's memory until it execs.
+  t.add(200, 200, 100, "");
+  t.borrow_vm(200, 100);
+  CHECK(t.memory_private(100));
+  // 200 makes a clone(CLONE_VM) process (300) and ends: 300 runs in 100's memory.
+  t.add(300, 300, 200, "");
+  t.mark_vm_shared(200);
+  t.remove(200);
+  CHECK_FALSE(t.memory_private(100));
+  t.new_image(100);
+  CHECK(t.memory_private(100));
+  // A vfork child of a vfork child: the first lender is marked.
+  t.add(400, 400, 100, "");
+  t.borrow_vm(400, 100);
+  t.add(401, 401, 400, "");
+  t.borrow_vm(401, 400);
+  t.add(402, 401, 400, "");  // a thread of 401
+  t.thread_made(401);
+  CHECK_FALSE(t.memory_private(100));
+  // After its exec a former vfork child's threads are its own.
+  t.new_image(100);
+  t.remove(402);
+  t.new_image(401);
+  t.add(403, 401, 400, "");
+  t.thread_made(401);
+  CHECK(t.memory_private(100));
+  // A thread made before the parent's vfork event was seen (its first stop came first).
+  t.add(500, 500, 100, "");
+  t.add(501, 500, 100, "");
+  t.borrow_vm(500, 100);
+  CHECK_FALSE(t.memory_private(100));
+}
+
 TEST_CASE("process table: threads, processes, exe inheritance and exec collapse") {
   session::ProcessTable t;
   t.add(100, 100, 1, "/usr/bin/sh");
