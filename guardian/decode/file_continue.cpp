@@ -2,6 +2,7 @@
 // what was decided: reads of paths the session cannot change, and any open by the one live
 // task of the session (HandlerOptions::continue_stable_reads says when and why).
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -84,8 +85,13 @@ bool Handler::Impl::continue_read(Ctx& c, int flags, Op op, const struct stat& s
 }
 
 bool Handler::Impl::buffer_quiet(Ctx& c) {
+  return range_quiet(c, path_addr1, raw1.size() + 1) &&
+         (how_addr1 == 0 || range_quiet(c, how_addr1, sizeof(struct open_how)));
+}
+
+bool Handler::Impl::range_quiet(Ctx& c, std::uint64_t addr, std::size_t n) {
   std::string file;
-  switch (c.t.backing(path_addr1, raw1.size() + 1, file)) {
+  switch (c.t.backing(addr, n, file)) {
     case Tracee::Backing::anonymous:
       return true;
     case Tracee::Backing::file:
