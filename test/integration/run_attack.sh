@@ -128,6 +128,10 @@ read -r tcp udp okudp <"$T/ports"
 # ATTACK_EXTRA_READ: one more read pattern, for an attack that needs it (e.g. /proc/**).
 extra_read=
 [ -n "${ATTACK_EXTRA_READ:-}" ] && extra_read=", \"$ATTACK_EXTRA_READ\""
+# ATTACK_EXEC_WS=1: the session may also run what it writes (exec T/ws/**), as a build
+# tool's profile would; a process of the session may then be handed over to a tracer of it.
+extra_exec=
+[ -n "${ATTACK_EXEC_WS:-}" ] && extra_exec=", \"$T/ws/**\""
 cat >"$T/attack.yaml" <<YAML
 version: 1
 name: attack-fixture
@@ -138,7 +142,7 @@ files:
   deny: ["$T/ws/.keys/**"]
   deny_write: ["$T/ws/**/.git/hooks/**"]
 exec:
-  allow: ["/usr/bin/**", "$attack", "$T/ws/allowed-*"]
+  allow: ["/usr/bin/**", "$attack", "$T/ws/allowed-*"$extra_exec]
 network:
   connect: ["127.0.0.1:$okudp"]
 YAML
