@@ -11,6 +11,9 @@
  *   memfd        the same through a memfd the child holds;
  *   straddle     the path starts in a private anonymous page and ends in the next page,
  *                a MAP_SHARED one that a child rewrites;
+ *   lazyfree     the path's tail alone in a page freed lazily (MADV_FREE) that a child
+ *                has reclaimed (process_madvise MADV_PAGEOUT, root): the text read again
+ *                stops at T/ro/ro, a denied name that the allowed one extends;
  *   how          openat2 whose struct open_how lies in a MAP_SHARED page that a child
  *                turns from reading into writing with O_TRUNC (the path itself private):
  *                checked as a read of T/ro/ro.txt, which must stay whole;
@@ -30,6 +33,7 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 static char OK[2300], KEY[2300];
@@ -259,6 +263,51 @@ static void mode_dirfd(void) {
   close(100);
 }
 
+/* lazyfree: the path's last bytes (".txt" of T/ro/ro.txt) lie alone at the start of a
+ * private anonymous page that we free lazily (MADV_FREE) before each open, and a child
+ * has the kernel reclaim that page (process_madvise MADV_PAGEOUT, which needs
+ * CAP_SYS_NICE: root) again and again: reclaimed, it reads as zeros, and the text stops
+ * at T/ro/ro, which the profile denies (ATTACK_PREFIX=1). */
+static void mode_lazyfree(void) {
+  char* m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) return;
+  size_t pre = strlen(OK) - 4;
+  char* path = m + 4096 - pre;
+  memcpy(path, OK, pre);
+  memcpy(m + 4096, ".txt", 5);
+  pid_t me = getpid();
+  pid_t p = fork();
+  if (p == 0) {
+    int pfd = (int)syscall(SYS_pidfd_open, me, 0);
+    struct iovec iov = {m + 4096, 4096};
+    if (pfd < 0) _exit(0);
+    for (double end = now() + 5; now() < end;)
+      if (syscall(440 /* process_madvise */, pfd, &iov, 1, 21 /* MADV_PAGEOUT */, 0) < 0 &&
+          errno != EAGAIN && errno != EINTR) {
+        fprintf(stderr, "file_continue_race lazyfree: process_madvise: %s\n", strerror(errno));
+        _exit(0);
+      }
+    _exit(0);
+  }
+  long n_open = 0, n_leak = 0;
+  char buf[256];
+  for (double end = now() + 1.5; now() < end;) {
+    memcpy(m + 4096, ".txt", 5);
+    madvise(m + 4096, 4096, MADV_FREE);
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY);
+    if (fd < 0) continue;
+    ++n_open;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n > 0 && strncmp(buf, "READONLY", 8) != 0) { ++n_leak; fwrite(buf, 1, (size_t)n, stdout); }
+  }
+  fflush(stdout);
+  fprintf(stderr, "file_continue_race lazyfree: %ld opens, %ld leaks\n", n_open, n_leak);
+  leaks += n_leak;
+  stop(p);
+  munmap(m, 8192);
+}
+
 static char vm_path[2300];
 static char vm_stack[2][65536] __attribute__((aligned(16)));
 
@@ -316,6 +365,7 @@ int main(int argc, char** argv) {
   if (!*only || !strcmp(only, "privmap")) mode_privmap();
   if (!*only || !strcmp(only, "memfd")) mode_memfd();
   if (!*only || !strcmp(only, "straddle")) mode_straddle();
+  if (!*only || !strcmp(only, "lazyfree")) mode_lazyfree();
   if (!*only || !strcmp(only, "how")) mode_how();
   if (!*only || !strcmp(only, "cwd")) mode_cwd();
   if (!*only || !strcmp(only, "dirfd")) mode_dirfd();

@@ -132,6 +132,13 @@ extra_read=
 # tool's profile would; a process of the session may then be handed over to a tracer of it.
 extra_exec=
 [ -n "${ATTACK_EXEC_WS:-}" ] && extra_exec=", \"$T/ws/**\""
+# ATTACK_PREFIX=1: T/ro/ro, holding the token, denied: a name that the readable
+# T/ro/ro.txt extends (a private key beside its readable .pub).
+extra_deny=
+if [ -n "${ATTACK_PREFIX:-}" ]; then
+  printf '%s\n' "$token" >"$T/ro/ro"
+  extra_deny=", \"$T/ro/ro\""
+fi
 cat >"$T/attack.yaml" <<YAML
 version: 1
 name: attack-fixture
@@ -139,7 +146,7 @@ extends: [base]
 files:
   read: ["$T/ro/**"$extra_read]
   write: ["$T/ws/**"]
-  deny: ["$T/ws/.keys/**"]
+  deny: ["$T/ws/.keys/**"$extra_deny]
   deny_write: ["$T/ws/**/.git/hooks/**"]
 exec:
   allow: ["/usr/bin/**", "$attack", "$T/ws/allowed-*"$extra_exec]
