@@ -269,8 +269,41 @@ def audit_record_fields(root):
               f"{backend}: session_end has the status and counts the decisions", json.dumps(end)[:300])
 
 
+def on_deny_kill_and_errno(root):
+    """spec §2 on_deny and deny_errno, end to end on both backends: with `on_deny: kill`
+    the process that made a denied call is killed (guardian run exits 128+9), the record
+    says `kill` with its errno and tip, and session_end counts it; with `deny_errno: EPERM`
+    the denied call fails with EPERM and the record says errno 1."""
+    os.makedirs(os.path.join(root, "private"))
+    secret = write(os.path.join(root, "private", "secret"), "s\n")
+    base = "version: 1\nextends: [base]\nexec:\n  allow: [\"/usr/bin/*\"]\n"
+    kill = write(os.path.join(root, "kill.yaml"), base + "on_deny: kill\n")
+    eperm = write(os.path.join(root, "eperm.yaml"), base + "deny_errno: EPERM\n")
+    prog = f"import os\ntry:\n    open({secret!r})\nexcept OSError as e:\n    print(e.errno)\nprint('after')\n"
+    for backend in ("seccomp", "ptrace"):
+        log = os.path.join(root, f"k-{backend}.jsonl")
+        p = require_supervision([GUARDIAN, "run", "--backend", backend, "-p", kill, "-a", log, "--", PY, "-I", "-c", prog],
+                                cwd=root, env=run_env(root, root))
+        check(p.returncode == 137 and "after" not in p.stdout, f"{backend}: on_deny: kill ends the process, status 137",
+              f"{p.returncode}: {p.stdout!r} {p.stderr[-300:]!r}")
+        rs = records(log)
+        ks = [r for r in rs if r.get("event") == "decision" and r.get("path") == secret]
+        check([r.get("decision") for r in ks] == ["kill"] and ks[0].get("errno") == 13 and ks[0].get("tip"),
+              f"{backend}: the denial is recorded as kill, with errno and tip", json.dumps(ks)[:300])
+        check(rs and rs[-1].get("counts", {}).get("kill") == 1, f"{backend}: session_end counts one kill",
+              json.dumps(rs[-1:])[:300])
+        log = os.path.join(root, f"e-{backend}.jsonl")
+        p = require_supervision([GUARDIAN, "run", "--backend", backend, "-p", eperm, "-a", log, "--", PY, "-I", "-c", prog],
+                                cwd=root, env=run_env(root, root))
+        check(p.returncode == 0 and p.stdout == "1\nafter\n", f"{backend}: deny_errno: EPERM makes the open fail with EPERM",
+              f"{p.returncode}: {p.stdout!r} {p.stderr[-300:]!r}")
+        es = [(r.get("decision"), r.get("errno"), r.get("errno_name")) for r in decisions(log) if r.get("path") == secret]
+        check(es == [("deny", 1, "EPERM")], f"{backend}: its record says errno 1 (EPERM)", str(es))
+
+
 for case in (explain_metadata_open, abstract_unix, allow_has_rule, explain_dangling_link, name_and_counts, learn_not_found,
-             run_bad_profile_one_line, audit_record_fields):
+             run_bad_profile_one_line, audit_record_fields,
+             on_deny_kill_and_errno):
     print("#", case.__name__)
     in_scratch("guardian-spec-", case)
 exit_with_results()
