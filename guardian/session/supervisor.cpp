@@ -91,6 +91,9 @@ Supervisor::Supervisor(Decider& decider, audit::AuditLog* log)
     else if (listener_) listener_->forget_memory(tgid);
   };
   tracer_.on_released([this](pid_t tid) { on_released(tid); });
+  tracer_.before_core_signal = [this](pid_t tid) {
+    if (core_guard) core_guard(tid);
+  };
 }
 
 seccomp::NotifTracee Supervisor::notif_tracee(const decode::Notification& n) const {

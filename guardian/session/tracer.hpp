@@ -47,6 +47,10 @@ class Tracer {
   // exited (tgid): the ptrace backend's sealed pages go with them.
   std::function<void(pid_t tid)> thread_exited;
   std::function<void(pid_t tgid)> image_gone;
+  // Called at a signal-delivery stop of a signal whose default action dumps core (SIGSEGV,
+  // SIGABRT, ...), before the signal is delivered: the last moment to decide where the
+  // kernel may write the dump (Supervisor::core_guard).
+  std::function<void(pid_t tid)> before_core_signal;
 
   // Handles one wait status of a traced task (what reap() does for each).
   void dispatch(pid_t pid, int status);
