@@ -301,9 +301,30 @@ def on_deny_kill_and_errno(root):
         check(es == [("deny", 1, "EPERM")], f"{backend}: its record says errno 1 (EPERM)", str(es))
 
 
+def env_end_to_end(root):
+    """spec §2 `env`, as the command sees it: under `default` names that look like
+    credentials are dropped and the rest pass; with `keep` only matching names pass, minus
+    `drop`, and `set` adds or replaces (values may use variables)."""
+    env = dict(run_env(root, root), GH_TOKEN="t", AWS_SECRET_ACCESS_KEY="a", DB_PASSWORD="p", API_KEY="k",
+               PLAIN="ok", LC_ALL="C", LC_SECRET="x", FOO="old")
+    p = require_supervision([GUARDIAN, "run", "--no-preload", "--", "/usr/bin/env"], cwd=root, env=env)
+    seen = dict(line.split("=", 1) for line in p.stdout.splitlines() if "=" in line)
+    check(p.returncode == 0 and not {"GH_TOKEN", "AWS_SECRET_ACCESS_KEY", "DB_PASSWORD", "API_KEY"} & set(seen)
+          and seen.get("PLAIN") == "ok" and seen.get("HOME") == root,
+          "default: credential-like names dropped, the rest passed", str(sorted(seen)))
+    prof = write(os.path.join(root, "env.yaml"), "version: 1\nextends: [default]\nenv:\n"
+                 "  keep: [PATH, \"LC_*\", FOO]\n  drop: [\"*SECRET*\"]\n  set: {FOO: \"${HOME}/new\"}\n")
+    p = require_supervision([GUARDIAN, "run", "--no-preload", "-p", prof, "--", "/usr/bin/env"], cwd=root, env=env)
+    seen = dict(line.split("=", 1) for line in p.stdout.splitlines() if "=" in line)
+    want = {"PATH": env["PATH"], "LC_ALL": "C", "FOO": f"{root}/new"}
+    extra = {k: v for k, v in seen.items() if k not in want and not k.startswith("npm_config_")}
+    check(p.returncode == 0 and all(seen.get(k) == v for k, v in want.items()) and not extra,
+          "keep: only PATH, LC_* and FOO pass, LC_SECRET dropped, FOO set from ${HOME}", str(seen))
+
+
 for case in (explain_metadata_open, abstract_unix, allow_has_rule, explain_dangling_link, name_and_counts, learn_not_found,
              run_bad_profile_one_line, audit_record_fields,
-             on_deny_kill_and_errno):
+             on_deny_kill_and_errno, env_end_to_end):
     print("#", case.__name__)
     in_scratch("guardian-spec-", case)
 exit_with_results()
