@@ -322,9 +322,30 @@ def env_end_to_end(root):
           "keep: only PATH, LC_* and FOO pass, LC_SECRET dropped, FOO set from ${HOME}", str(seen))
 
 
+def profile_limits(root):
+    """spec §2 `limits` and §1 `--timeout`: the profile's wall limit ends the session (124,
+    a limit record with the profile's value), and --timeout overrides it either way."""
+    import time
+    prof = write(os.path.join(root, "p.yaml"), "version: 1\nextends: [default]\nlimits: {wall: 1s}\n")
+    env = run_env(root, root)
+    log = os.path.join(root, "a.jsonl")
+    t0 = time.monotonic()
+    p = require_supervision([GUARDIAN, "run", "-p", prof, "-a", log, "--", "/bin/sleep", "8"], cwd=root, env=env)
+    took = time.monotonic() - t0
+    lim = [(r.get("which"), r.get("value")) for r in records(log) if r.get("event") == "limit"]
+    check(p.returncode == 124 and took < 6 and "wall time limit (1s)" in p.stderr and lim == [("wall", "1s")],
+          "limits: {wall: 1s} ends sleep 8 with 124 and a limit record", f"{p.returncode} {took:.1f}s {lim} {p.stderr!r}")
+    p = require_supervision([GUARDIAN, "run", "-p", prof, "--timeout", "20s", "--", "/bin/sleep", "2"], cwd=root, env=env)
+    check(p.returncode == 0, "--timeout 20s overrides the profile's 1s: sleep 2 ends by itself", f"{p.returncode} {p.stderr!r}")
+    t0 = time.monotonic()
+    p = require_supervision([GUARDIAN, "run", "-p", "default", "--timeout", "500ms", "--", "/bin/sleep", "8"],
+                            cwd=root, env=env)
+    check(p.returncode == 124 and time.monotonic() - t0 < 6, "--timeout 500ms ends sleep 8 with 124", str(p.returncode))
+
+
 for case in (explain_metadata_open, abstract_unix, allow_has_rule, explain_dangling_link, name_and_counts, learn_not_found,
              run_bad_profile_one_line, audit_record_fields,
-             on_deny_kill_and_errno, env_end_to_end):
+             on_deny_kill_and_errno, env_end_to_end, profile_limits):
     print("#", case.__name__)
     in_scratch("guardian-spec-", case)
 exit_with_results()
