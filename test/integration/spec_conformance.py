@@ -343,9 +343,49 @@ def profile_limits(root):
     check(p.returncode == 124 and time.monotonic() - t0 < 6, "--timeout 500ms ends sleep 8 with 124", str(p.returncode))
 
 
+def audit_survives_crash(root):
+    """spec §3: the log is flushed so that a crash loses at most the line being written:
+    guardian killed with SIGKILL mid-session leaves whole lines, gap-free up to the last
+    decision made before the kill (the denial of a secret included), and `audit verify`
+    reports the log as cut short (status 1), not as unreadable."""
+    import signal
+    import time
+    secret = write(os.path.join(root, "secret"), "s\n")
+    ready = os.path.join(root, "ready")
+    prof = write(os.path.join(root, "p.yaml"), "version: 1\nextends: [default]\n"
+                 f"files:\n  deny: [\"{secret}\"]\n")
+    log = os.path.join(root, "a.jsonl")
+    g = subprocess.Popen([GUARDIAN, "run", "-p", prof, "-a", log, "--", "/bin/sh", "-c",
+                          f"cat {secret}; : > {ready}; exec /bin/sleep 30"], cwd=root, env=run_env(root, root),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for _ in range(200):
+        if os.path.exists(ready):
+            break
+        time.sleep(0.05)
+    time.sleep(0.2)
+    g.send_signal(signal.SIGKILL)
+    g.communicate(timeout=30)
+    with open(log) as f:
+        lines = f.read().split("\n")
+    check(lines[-1] == "", "the log ends with a whole line", repr(lines[-1][:100]))
+    try:
+        rs = [json.loads(line) for line in lines if line]
+    except ValueError as e:
+        rs = []
+        check(False, "every line is a JSON record", str(e))
+    check([r.get("seq") for r in rs] == list(range(1, len(rs) + 1)) and rs and rs[-1].get("event") != "session_end",
+          "records gap-free from seq 1, no session_end", str([r.get("event") for r in rs[-3:]]))
+    check(any(r.get("event") == "decision" and r.get("path") == secret and r.get("decision") == "deny" for r in rs),
+          "the denial made before the kill is in the log")
+    v = subprocess.run([GUARDIAN, "audit", "verify", log], capture_output=True, text=True, timeout=60)
+    check(v.returncode == 1 and "FAILED" in v.stdout + v.stderr, "audit verify: the log is cut short (status 1)",
+          f"{v.returncode}: {v.stdout[-300:]} {v.stderr[-300:]}")
+
+
 for case in (explain_metadata_open, abstract_unix, allow_has_rule, explain_dangling_link, name_and_counts, learn_not_found,
              run_bad_profile_one_line, audit_record_fields,
-             on_deny_kill_and_errno, env_end_to_end, profile_limits):
+             on_deny_kill_and_errno, env_end_to_end, profile_limits,
+             audit_survives_crash):
     print("#", case.__name__)
     in_scratch("guardian-spec-", case)
 exit_with_results()
