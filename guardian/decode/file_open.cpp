@@ -119,6 +119,8 @@ Response install_reopened(const Resolved& r, int flags) {
 bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolved& r,
                                     Response& out) {
   policy::Request req = path_request(c, Category::file, op, r);
+  // /proc/PID of the session's processes and of the others (proc_view.cpp).
+  if (int v = proc_view(c, r, req, raw, out); v >= 0) return v == 1;
   // Another process's memory, environment and descriptors: the kernel lets only a process
   // that may ptrace it open these, and the supervisor, which opens on the tracee's behalf,
   // may ptrace far more than a Landlock-scoped tracee. Outside the session: refused, as a
@@ -128,7 +130,12 @@ bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolve
   // the profile's.
   pid_t guarded = op == Op::stat ? 0 : ptrace_guarded_proc(r.path, op == Op::write);
   if (!guarded && r.magic && r.magic_pid && op != Op::stat) guarded = r.magic_pid;
-  if (guarded && !session.in_session(guarded)) return local(c, req, false, EACCES, raw, out);
+  if (guarded && !session.in_session(guarded)) {
+    hiding = op == Op::read;  // refused as the kernel refuses it, without a word (proc_view.cpp)
+    bool go = local(c, req, false, EACCES, raw, out);
+    hiding = false;
+    return go;
+  }
   if (r.exists && r.anonymous()) {
     // A pipe, socket or memfd reached through /proc/PID/fd/N: only a process that already
     // holds the object can name it, so a session process may reopen its own; nothing else.

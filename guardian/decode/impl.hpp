@@ -227,6 +227,16 @@ struct Handler::Impl {
                    policy::Op op, std::string& raw, Resolved& r, Response& out,
                    bool* cached = nullptr);
   bool decide_resolved(Ctx& c, policy::Op op, std::string_view raw, Resolved& r, Response& out);
+  // /proc/PID[/...] (proc_view.cpp): a process of the session answers to the rules on
+  // /proc/self (req.pid becomes it); another process the profile does not show is hidden,
+  // as under hidepid=invisible (ENOENT). -1: not answered here, go on with `req`; else the
+  // answer, as decide_resolved returns it (1 = go ahead, 0 = `out` holds the denial).
+  int proc_view(Ctx& c, const Resolved& r, policy::Request& req, std::string_view raw,
+                Response& out);
+  // apply(): this denial hides another process's /proc entry: never asked, never killed
+  // for, not in the stderr summary (ps, pgrep and top walk every PID; to them it is gone).
+  bool hiding = false;
+  policy::RuleOrigin hidden_rule{};  // the rule such a denial names
   Response open_like(Ctx& c, int dirfd, std::uint64_t path, int flags, mode_t mode,
                      std::uint64_t resolve);
   // The quick open without an O_PATH step (file_open.cpp); false = not taken.
