@@ -174,6 +174,10 @@ struct Handler::Impl {
   // A directory the session renames holds a git repository that default guards
   // (file_write.cpp): it is then copied, not moved.
   bool holds_repository(Ctx& c, const Resolved& r);
+  // link(2) whose two names lie on different mounts, which the process may look at:
+  // `out` = EXDEV, as natively before any permission check (file_write.cpp).
+  bool cross_mount_link(Ctx& c, int olddir, std::uint64_t oldpath, const ResolveOpts& oo,
+                        int newdir, std::uint64_t newpath, Response& out);
   // A name that does not exist, which the profile lets this process stat, or which no rule
   // names (for a stat, nor for `op`) and whose nearest existing directory it may stat: the
   // kernel's ENOENT for it tells nothing a look at that directory would not (stat-family
