@@ -285,6 +285,12 @@ bool Handler::Impl::in_new_repository(const Resolved& r) const {
       git = i;
       break;
     }
+  // A linked worktree's own directory (.git/worktrees/NAME, made by `git worktree add`):
+  // made in the session, it is as new as a new repository, whatever the age of the one
+  // that holds it (nothing the user runs reads it but git in the new worktree, whose .git
+  // file the session wrote anyway). An older one never moves (holds_repository), so no new
+  // directory can take its place.
+  if (git + 2 < parts.size() && parts[git + 1] == "worktrees" && git + 2 <= level) git += 2;
   if (git > level) return false;
   UniqueFd up;
   for (;;) {

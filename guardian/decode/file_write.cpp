@@ -84,6 +84,16 @@ bool Handler::Impl::holds_repository(Ctx& c, const Resolved& r) {
     UniqueFd self(::openat(r.parent.get(), ".git", O_PATH | O_NOFOLLOW | O_CLOEXEC));
     return !self || !born_in_session(self.get());
   }
+  // Inside a repository (.git/worktrees, .git/modules...): a directory older than the
+  // session stays where it is. A linked worktree's directory made in the session is spared
+  // the guard (in_new_repository); moving an older one aside would let a new one take its
+  // name, and the user's worktree would take its config and hooks from there.
+  if (r.path.find("/.git/") != std::string::npos) {
+    std::string name = r.name;
+    while (name.size() > 1 && name.back() == '/') name.pop_back();
+    UniqueFd self(::openat(r.parent.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!self || !born_in_session(self.get())) return true;
+  }
   int top = ::openat(r.parent.get(), r.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (top < 0) return true;
   std::vector<int> todo{top};
