@@ -321,7 +321,12 @@ void Tracer::on_stop(pid_t pid, int status) {
         on_syscall_stop(pid);
         return;
       }
-      // Signal-delivery stop: re-inject the signal, never swallow it.
+      // Signal-delivery stop: re-inject the signal, never swallow it; except the second copy
+      // of one signal to the command that `deliver` pairs (SignalEcho).
+      if (deliver && table_.tgid_of(pid) == root_ && !deliver(pid, sig)) {
+        resume(pid, 0);
+        return;
+      }
       resume(pid, sig);
       return;
     default:

@@ -47,6 +47,9 @@ class Tracer {
   // exited (tgid): the ptrace backend's sealed pages go with them.
   std::function<void(pid_t tid)> thread_exited;
   std::function<void(pid_t tgid)> image_gone;
+  // Asked at a signal-delivery stop of the command's process (thread `tid`, signal `sig`):
+  // false drops the signal (a duplicate, see SignalEcho). Unset: every signal is delivered.
+  std::function<bool(pid_t tid, int sig)> deliver;
 
   // Handles one wait status of a traced task (what reap() does for each).
   void dispatch(pid_t pid, int status);
