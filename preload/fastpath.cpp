@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <linux/openat2.h>
 #include <pthread.h>
 #include <signal.h>
@@ -473,7 +474,13 @@ bool FastPath::prepare(int dirfd, const char* raw, int op, int nr, Path& p, Clai
 }
 
 void FastPath::finish(Claim& c, bool record) {
-  if (c.slot) fastpath::ring_publish(c.slot, c.pos, c.tid, record);
+  // A record while the supervisor's drain sleeps with nothing to do: wake it (one writer
+  // does; the drain then looks every few milliseconds until the ring stays empty).
+  if (c.slot && fastpath::ring_publish(c.slot, c.pos, c.tid, record) && record && fastpath::ring_bell(ring_)) {
+    const int saved = errno;
+    syscall(SYS_futex, &static_cast<gfast_ring*>(ring_)->drain_asleep, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+    errno = saved;
+  }
   c.slot = nullptr;
 }
 

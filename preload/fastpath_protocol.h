@@ -22,7 +22,9 @@
  * a full ring means "ask the supervisor instead" and never a lost record; it fills the slot
  * and publishes READY (or VOID when it fell back after all). The supervisor consumes in
  * order and frees a slot for the next lap with FREE(p + GFAST_SLOTS). A slot left BUSY by a
- * thread that died is skipped once the thread is gone.
+ * thread that died is skipped once the thread is gone. A reader with nothing to read may
+ * sleep on drain_asleep (a futex word in the header): the writer that publishes the next
+ * record and finds it set swaps it to 0 and makes the FUTEX_WAKE (fastpath_ring.hpp).
  *
  * Denials: with GFAST_P_DENY the shim also decides the denial of a name that does not exist
  * (a PATH probe: no object, no symbolic link on the way, so the supervisor would decide the
@@ -40,7 +42,7 @@ extern "C" {
 
 #define GFAST_PROFILE_MAGIC 0x50464731u /* "1GFP" */
 #define GFAST_RING_MAGIC 0x52464731u    /* "1GFR" */
-#define GFAST_VERSION 4u
+#define GFAST_VERSION 5u
 
 #define GFAST_SLOTS 4096u   /* power of two */
 #define GFAST_SLOT_SIZE 1024u
@@ -85,7 +87,11 @@ struct gfast_ring {
   /* The engine image (IFD): GFAST_IMAGE_NONE until a shim claims building it by CAS, then
    * READY once it is written and sealed, or FAILED. */
   uint64_t image_state;
-  uint64_t pad0[3];
+  /* The drain's doorbell (a futex word): the supervisor sets it to 1 before it sleeps with
+   * nothing to drain; the writer that publishes a record and swaps it back to 0 wakes it. */
+  uint32_t drain_asleep;
+  uint32_t spare;
+  uint64_t pad0[2];
   uint64_t head; /* own cache line: writers CAS it */
   uint64_t pad1[7];
   /* GFAST_SLOTS slots of GFAST_SLOT_SIZE bytes follow, starting at GFAST_SLOT_SIZE */

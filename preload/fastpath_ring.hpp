@@ -75,6 +75,29 @@ inline bool ring_publish(gfast_slot* s, std::uint64_t pos, std::uint32_t tid, bo
                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
+// After publishing a record: true when the drain sleeps waiting for one (drain_asleep) and
+// this writer is the one to wake it (it swapped the word back to 0): the caller then makes
+// the FUTEX_WAKE on &drain_asleep. The fence pairs with the reader's (drain_may_sleep):
+// either the reader sees the record, or this writer sees it asleep.
+inline bool ring_bell(void* ring) {
+  auto* h = static_cast<gfast_ring*>(ring);
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  return __atomic_load_n(&h->drain_asleep, __ATOMIC_RELAXED) != 0 &&
+         __atomic_exchange_n(&h->drain_asleep, 0u, __ATOMIC_ACQ_REL) != 0;
+}
+
+// The reader, before sleeping on drain_asleep with nothing at `tail`: announces it, then
+// looks again. False (and the announcement withdrawn) when something came meanwhile.
+inline bool drain_may_sleep(void* ring, std::uint64_t tail) {
+  auto* h = static_cast<gfast_ring*>(ring);
+  __atomic_store_n(&h->drain_asleep, 1u, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  std::uint64_t st = __atomic_load_n(&slot_at(ring, tail)->state, __ATOMIC_ACQUIRE);
+  if (gfast_pos(st) != gfast_lap(tail) || gfast_kind(st) == GFAST_FREE) return true;
+  __atomic_store_n(&h->drain_asleep, 0u, __ATOMIC_RELAXED);
+  return false;
+}
+
 // The reader's view of the slot at `tail`.
 enum class Peek : std::uint8_t { empty, busy, ready, void_ };
 inline Peek ring_peek(void* ring, std::uint64_t tail, std::uint32_t* busy_tid) {

@@ -24,6 +24,28 @@ const char* install_libdir() { return GUARDIAN_LIBDIR; }
 
 namespace {
 constexpr const char* kLibrary = "libguardian-preload.so";
+
+// Where the command's end of the channel goes: 24 below the descriptor limit (at most
+// 1024), or -1 (the lowest free number) when the limit is too low for that.
+int channel_number() {
+  struct rlimit lim {};
+  rlim_t top = ::getrlimit(RLIMIT_NOFILE, &lim) == 0 ? lim.rlim_cur : 1024;
+  if (top > 1024) top = 1024;
+  return top > 64 ? static_cast<int>(top - 24) : -1;
+}
+}  // namespace
+
+void reserve_channel_number() {
+  const int at = channel_number();
+  if (at < 0) return;
+  const int saved = errno;
+  int fd = ::open("/", O_PATH | O_CLOEXEC);
+  if (fd >= 0) {
+    const int high = ::fcntl(fd, F_DUPFD_CLOEXEC, at);
+    if (high >= 0) ::close(high);
+    ::close(fd);
+  }
+  errno = saved;
 }
 
 Result<ShimChannel> open_channel() {
@@ -37,11 +59,8 @@ Result<ShimChannel> open_channel() {
   // command's own descriptors are numbered as natively (its first opens get 3, 4, 5, ...;
   // a program printing or passing them on sees the same numbers). The shim checks the
   // socket's cookie before each use, so a program that takes the number over is harmless.
-  struct rlimit lim {};
-  rlim_t top = ::getrlimit(RLIMIT_NOFILE, &lim) == 0 ? lim.rlim_cur : 1024;
-  if (top > 1024) top = 1024;
-  if (top > 64) {
-    int high = ::fcntl(ch.child.get(), F_DUPFD_CLOEXEC, static_cast<int>(top - 24));
+  if (const int at = channel_number(); at >= 0) {
+    int high = ::fcntl(ch.child.get(), F_DUPFD_CLOEXEC, at);
     if (high >= 0) ch.child.reset(high);
   }
   // The shim only writes; nothing ever needs to read from its end.

@@ -24,6 +24,14 @@ struct ShimChannel {
 // Creates the channel (close-on-exec from birth; launch clears it for the kept end).
 Result<ShimChannel> open_channel();
 
+// Grows this process's descriptor table to the number open_channel() gives the command's
+// end, while the process is still single-threaded: call it before starting any thread.
+// The kernel grows a table that threads share only after an RCU grace period
+// (expand_fdtable's synchronize_rcu), which stalled every `guardian run` with the shim for
+// 15-20 ms of wall time at open_channel() (the envelope's thread is running by then);
+// grown alone it is an allocation. Best effort: on any failure open_channel() grows it then.
+void reserve_channel_number();
+
 // The value of GUARDIAN_SHIM for a child that inherits `ch.child`: "FD:ERRNO:COOKIE".
 std::string shim_env_value(const ShimChannel& ch, int deny_errno);
 

@@ -75,8 +75,10 @@ class FastPathSession {
 
 // An AuditLog decorator that turns the shim's ring records into ordinary decision records
 // (`via: "preload"`) on their way to `inner`. A thread drains the ring every few
-// milliseconds; process records and the session's end drain it first, so a process's
-// fast-path decisions come before its exec or exit and none is left behind.
+// milliseconds while records come, and sleeps on the ring's doorbell (drain_asleep) once
+// it stays empty, until a shim publishes the next one; process records and the session's
+// end drain it first, so a process's fast-path decisions come before its exec or exit and
+// none is left behind.
 class FastPathLog final : public audit::AuditLog {
  public:
   // `ring`: the mapped ring (GFAST_RING_BYTES); `snapshot`: the engine snapshot the shim

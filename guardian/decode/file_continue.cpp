@@ -1,7 +1,9 @@
-// --fast-path: allowed opens for reading whose path the session cannot change, answered
-// CONTINUE instead of emulated (HandlerOptions::continue_stable_reads says when and why).
+// Allowed opens answered CONTINUE instead of emulated where the kernel's own open reaches
+// what was decided: reads of paths the session cannot change, and any open by the one live
+// task of the session (HandlerOptions::continue_stable_reads says when and why).
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "decode/impl.hpp"
 #include "policy/glob.hpp"
@@ -70,13 +72,50 @@ bool Handler::Impl::continue_read(Ctx& c, int flags, Op op, const struct stat& s
       (flags & O_TMPFILE) == O_TMPFILE)
     return false;
   if (op == Op::write || !S_ISREG(st.st_mode)) return false;
-  // No other task can rewrite the path buffer before the kernel reads it again.
-  if (!c.t.can_inject_fd() || !session.memory_private(c.n.tid)) return false;
+  // No other task can rewrite the path buffer before the kernel reads it again, nor the
+  // kernel by itself.
+  if (!c.t.can_inject_fd() || !session.memory_quiet(c.n.tid) || !buffer_quiet(c))
+    return false;
   const bool links = !lexical.empty() && lexical != path;
   if (!unwritable(path) || (links && !unwritable(lexical))) return false;
   if (links && unverified) return links_stable(c, lexical, path);
   remember(raw1, path);
   return true;
+}
+
+bool Handler::Impl::buffer_quiet(Ctx& c) {
+  std::string file;
+  switch (c.t.backing(path_addr1, raw1.size() + 1, file)) {
+    case Tracee::Backing::anonymous:
+      return true;
+    case Tracee::Backing::file:
+      // Pages of a private file mapping that the tracee has not written show the file as
+      // it is now: whoever writes the file changes them (even with the session reduced to
+      // this task, a process outside it that the session can ask to). Devices are not
+      // among them: opening one that could map such memory stops all this (note_device),
+      // and the session cannot make device nodes.
+      return unwritable(file);
+    case Tracee::Backing::other:
+      break;
+  }
+  return false;
+}
+
+bool Handler::Impl::sole_open(Ctx& c, const Resolved* r) {
+  if (!opts.continue_stable_reads || !c.t.can_inject_fd() || (r && r->magic)) return false;
+  return session.sole_task(c.n.tid) && buffer_quiet(c);
+}
+
+void Handler::Impl::note_device(const struct stat& st) {
+  if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) return;
+  if (S_ISCHR(st.st_mode)) {
+    const unsigned maj = major(st.st_rdev), min = minor(st.st_rdev);
+    // /dev/null, zero, full, random, urandom (not mem, kmem, port); ttys, the console, ptmx
+    // and pseudo-terminals: none of them writes into a process's memory by itself.
+    if (maj == 1 && (min == 3 || min == 5 || min == 7 || min == 8 || min == 9)) return;
+    if (maj == 4 || maj == 5 || (maj >= 136 && maj <= 143)) return;
+  }
+  session.note_memory_writer();
 }
 
 void Handler::Impl::remember(std::string_view raw, std::string_view path) {
@@ -102,7 +141,7 @@ bool Handler::Impl::stable_open(Ctx& c, int flags, Op op, Response& out) {
   const std::string& path = it->second.path;
   // O_NOFOLLOW on a name that is a link: ELOOP, the long way's.
   if ((flags & O_NOFOLLOW) && path != raw1) return false;
-  if (!session.memory_private(c.n.tid)) return false;
+  if (!session.memory_quiet(c.n.tid) || !buffer_quiet(c)) return false;
   policy::Request req;
   req.category = Category::file;
   req.op = op;

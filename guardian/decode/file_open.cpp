@@ -384,6 +384,7 @@ bool Handler::Impl::path_decide(Ctx& c, int dirfd, std::uint64_t addr, const Res
 Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int flags, mode_t mode,
                                   std::uint64_t resolve) {
   Response out;
+  path_addr1 = path;
   const bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
   const bool opath = flags & O_PATH;
   const bool creat = (flags & O_CREAT) && !opath;
@@ -413,6 +414,9 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
   opening = false;
   if (!decided) return out;
   if (r.err) return error(r.err);
+  // A writable /proc/PID/mem writes a process's memory from outside it (kept, passed on).
+  if ((flags & O_ACCMODE) != O_RDONLY && is_proc_mem(r.path)) session.note_memory_writer();
+  if (r.exists && !opath) note_device(r.st);
   // A held descriptor reopened by name under ptrace: opened here, installed in the thread.
   if (held_reopen && !c.t.can_inject_fd()) return install_reopened(r, flags);
   // Where the kernel followed the links, the next open of the same text goes straight to
@@ -455,6 +459,7 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
   if (!r.exists) {
     if (!creat) return error(ENOENT);
     if (!r.parent) return error(ENOENT);
+    if (sole_open(c, &r)) return cont();
     fd = emulate::create_at(r.parent.get(), r.name, flags, mode, umask_of(c));
   } else if (excl) {
     return error(EEXIST);
@@ -467,6 +472,7 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
     return error(ELOOP);  // O_NOFOLLOW on a symlink
   } else if (tmpfile) {
     if (!S_ISDIR(r.st.st_mode)) return error(ENOTDIR);
+    if (sole_open(c, &r)) return cont();
     fd = emulate::tmpfile_in(r.target.get(), flags, mode, umask_of(c));
   } else if (S_ISFIFO(r.st.st_mode) && !(flags & O_NONBLOCK) && (flags & O_ACCMODE) != O_RDWR &&
              opts.blocker) {
@@ -477,6 +483,7 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
     if (!r.magic && (r.trusted || r.followed_fast) &&
         continue_read(c, flags, op, r.st, r.path, r.lexical, r.followed_fast))
       return cont();
+    if (sole_open(c, &r)) return cont();
     fd = emulate::reopen(r.target.get(), flags, S_ISREG(r.st.st_mode) || S_ISDIR(r.st.st_mode));
   }
   if (fd < 0) return error(static_cast<int>(-fd));
@@ -589,6 +596,20 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
   const mode_t um = (flags & O_CREAT) ? umask_of(c) : 0;
   // At the descriptor limit the long way answers EMFILE before creating or truncating.
   if ((flags & (O_CREAT | O_TRUNC)) && !procfs::fd_slot_free(c.n.tid)) return false;
+  // A new file (O_EXCL) for the session's one live task: the kernel makes it itself where a
+  // look without symbolic links (O_PATH) finds nothing there, so nothing can be followed
+  // elsewhere; anything found there goes on as below (EEXIST).
+  if (excl && !followed && sole_open(c)) {
+    struct open_how how {};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS;
+    long probe = ::syscall(SYS_openat2, resolver.root_fd(), qjoined.c_str(), &how, sizeof how);
+    if (probe >= 0) ::close(static_cast<int>(probe));
+    if (probe < 0 && errno == ENOENT) {
+      if (apply(c, req, dec, raw1, true, out)) out = cont();
+      return true;
+    }
+  }
   long fd = emulate::open_nosym(resolver.root_fd(), followed ? qpath : qjoined,
                                 flags | (may_block ? O_NONBLOCK : 0), mode, um);
   if (fd == -ELOOP) {
@@ -601,9 +622,9 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
   // wait; for writing it fails (ENXIO, above) unless a reader is there, and O_RDWR never waits.
   bool fifo_wait = false;
   struct stat st {};
-  if (held && may_block && (flags & O_ACCMODE) == O_RDONLY) {
+  if (held) {
     if (::fstat(held.get(), &st) != 0) return false;
-    fifo_wait = S_ISFIFO(st.st_mode) && opts.blocker;
+    fifo_wait = may_block && (flags & O_ACCMODE) == O_RDONLY && S_ISFIFO(st.st_mode) && opts.blocker;
   }
   if (!apply(c, req, dec, raw1, true, out)) return true;
   if (fd < 0) {
@@ -614,8 +635,12 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
     out = fifo_later(c, std::move(held), flags, true);
     return true;
   }
-  if (followed ? continue_read(c, flags, op, st, e->path, r.lexical, true)
-               : continue_read(c, flags, op, st, r.lexical)) {
+  note_device(st);
+  // The supervisor made the file (O_CREAT) or emptied it (O_TRUNC) already: the kernel's
+  // own open then finds it so, as it would have, but for O_EXCL, which it would refuse.
+  if ((followed ? continue_read(c, flags, op, st, e->path, r.lexical, true)
+                : continue_read(c, flags, op, st, r.lexical)) ||
+      (!excl && sole_open(c))) {
     out = cont();
     return true;
   }

@@ -71,6 +71,15 @@ class Tracee {
   // a few calls in the thread). Used where the thread could not open the object itself (a
   // held descriptor reopened by name, outside its Landlock envelope). (Seam extension, tar room.)
   virtual bool can_install_fd() const { return can_inject_fd(); }
+  // What holds the bytes [addr, addr + n) of the thread's memory: one private mapping,
+  // either anonymous memory (the heap, a stack, plain mmap) or a file (`file` = its path),
+  // or anything else (shared, special such as [vvar] whose contents the kernel changes by
+  // itself, spanning mappings, or not known). (Seam extension: CONTINUE of opens.)
+  enum class Backing : std::uint8_t { other, anonymous, file };
+  virtual Backing backing(std::uint64_t addr, std::size_t n, std::string& file) {
+    (void)addr, (void)n, (void)file;
+    return Backing::other;
+  }
 };
 
 // ptrace backend (no ADDFD): the call the kernel runs instead of the one held, with its
@@ -153,6 +162,27 @@ class SessionView {
     (void)tid;
     return false;
   }
+  // memory_private, and nothing in the session was ever given a way to write another
+  // process's memory or to have the kernel write it later (note_memory_writer), and every
+  // task of the session is known (none handed to another tracer). A path buffer of `tid`
+  // in a private mapping then holds, when the kernel reads it again, what was read.
+  // false when not known for sure. (Seam extension: CONTINUE of opens, file_continue.cpp.)
+  virtual bool memory_quiet(pid_t tid) const {
+    (void)tid;
+    return false;
+  }
+  // memory_quiet, and `tid` is the one live task of the whole session: nothing in the
+  // session can change the file system or `tid`'s descriptors while `tid` waits in a
+  // notification. false when not known for sure.
+  virtual bool sole_task(pid_t tid) const {
+    (void)tid;
+    return false;
+  }
+  // Something in the session may from now on write a process's memory other than by that
+  // process's own synchronous calls: process_vm_writev of another process, a writable
+  // /proc/PID/mem, asynchronous I/O (io_setup), a device that may write into memory on its
+  // own. Sticky for the session: memory_quiet answers false from then on.
+  virtual void note_memory_writer() {}
   // Every process (tgid) of the session the backend knows; none when it keeps no list.
   // (Seam extension: lets a terminal the session holds be reopened by name, see pty.hpp.)
   virtual std::vector<pid_t> processes() const { return {}; }
@@ -241,16 +271,23 @@ struct HandlerOptions {
   // Profile `dns: true` without host rules: these resolvers (port 53) may be reached
   // directly. (Seam extension, issue 9.)
   std::vector<policy::NetAddr> dns_direct;
-  // --fast-path (issue 8), enforce mode, nobody to ask: an allowed open for reading of a
-  // regular file that the session cannot make name anything else (no directory on its
-  // path, no symbolic link followed and not the file itself writable under the profile) by
-  // a process whose memory no other task runs in (SessionView::memory_private) is answered
-  // CONTINUE instead of being emulated: the kernel opens the same path again and reaches
-  // the same file, and the ADDFD exchange (a wake-up of the thread and one of us, with
-  // the thread held on our CPU) is saved. What that gives up is only
-  // the guard against a task rewriting the path buffer or the file system meanwhile from
-  // outside those bounds (native code attacking guardian, which the fast path does not
-  // stand against; guardian(1)). (Seam extension, issue 8.)
+  // Enforce mode, seccomp backend, nobody to ask: an allowed open is answered CONTINUE
+  // instead of being emulated (the ADDFD exchange, a wake-up of the thread and one of us
+  // with the thread held on our CPU, is saved, and the kernel's own open is exactly the
+  // native one) where the kernel's second walk must reach what was decided:
+  // - for reading, a regular file that the session cannot make name anything else (no
+  //   directory on its path, no symbolic link followed and not the file itself writable
+  //   under the profile: file_continue.cpp);
+  // - any open, read or write, by the one live task of the session
+  //   (SessionView::sole_task): nothing of the session runs until the kernel has opened it;
+  // and in both cases only when the path text cannot change meanwhile: the process's memory
+  // is its own (SessionView::memory_quiet: one thread, no process in its memory, nothing
+  // in the session that writes other processes' memory or has the kernel write it later)
+  // and the text lies in a private mapping of anonymous memory or of a file nothing in the
+  // session writes (Tracee::backing, not [vvar] and the like, whose contents the kernel
+  // changes by itself). A /proc magic link is never continued. What stays open is only a
+  // process outside the session moving a directory between the check and the kernel's
+  // walk (as PathCache). (Seam extension, issue 8; strict mode since the tenth session.)
   bool continue_stable_reads = false;
   // The command's PATH directories, resolved (absolute entries only): a name missing
   // directly in one is ENOENT, as natively, even where the directory may not be stat'ed.

@@ -275,6 +275,22 @@ struct Handler::Impl {
   // profile: nothing in the session can make `path` name another object.
   bool unwritable(std::string_view path);
   bool may_write(std::string_view path) const;
+  // The path argument of the open being decided (open_like): its address in the tracee.
+  std::uint64_t path_addr1 = 0;
+  // raw1, where the tracee holds it (path_addr1), is in memory that nothing but the tracee
+  // itself can change until the kernel reads it again: a private mapping of anonymous
+  // memory, or of a regular file that the session cannot write. Tracee::backing says
+  // which; SessionView::memory_quiet is the caller's.
+  bool buffer_quiet(Ctx& c);
+  // An allowed open by the one live task of the session (SessionView::sole_task) of a path
+  // that is no /proc magic link, from a quiet buffer: nothing in the session can change
+  // the path text, the file system or the descriptors until the kernel has opened it, so
+  // the kernel's own open reaches what was decided and it is answered CONTINUE.
+  bool sole_open(Ctx& c, const Resolved* r = nullptr);
+  // A device the session opened that may write into a process's memory on its own
+  // (anything but the memory devices null, zero, full, random, urandom and terminals):
+  // SessionView::note_memory_writer.
+  void note_device(const struct stat& st);
   // Directories known to be unwritable with every directory above them (the profile does not
   // change while continue_stable_reads is on: no --ask).
   std::unordered_set<std::string> unwritable_dirs;

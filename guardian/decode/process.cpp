@@ -166,6 +166,11 @@ Response Handler::Impl::process(Ctx& c) {
       return ipc(c);
     case SYS_mq_open: case SYS_mq_unlink:
       return mqueue(c);
+    case SYS_io_setup:
+      // Its requests complete into the caller's memory whenever the device is done: no
+      // path buffer of the session is then sure to hold still (SessionView::memory_quiet).
+      session.note_memory_writer();
+      return cont();
     default: break;
   }
   Response out;
@@ -225,6 +230,9 @@ Response Handler::Impl::process(Ctx& c) {
     case SYS_process_vm_writev:
       req.op = Op::trace;
       target = static_cast<pid_t>(c.arg(0));
+      // Another process's memory written while it may wait in a notification.
+      if (c.n.nr == SYS_process_vm_writev && target != c.tgid && target != c.n.tid)
+        session.note_memory_writer();
       break;
     case SYS_migrate_pages:
     case SYS_move_pages:

@@ -111,6 +111,9 @@ constexpr std::array kTable = {
     SyscallInfo{199, "fremovexattr", F::file_fd, K::notify},
     SyscallInfo{200, "tkill", F::process, K::notify},
     SyscallInfo{203, "sched_setaffinity", F::process, K::notify},
+    // Asynchronous I/O writes into the caller's memory after the call returns: seen, so
+    // that opens are no longer continued on path buffers it could change (decode/process.cpp).
+    SyscallInfo{206, "io_setup", F::process, K::notify},
     SyscallInfo{220, "semtimedop", F::process, K::notify},
     SyscallInfo{234, "tgkill", F::process, K::notify},
     SyscallInfo{235, "utimes", F::file_write, K::notify},

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 // Newer than the 6.1 headers of Debian 12.
 #ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
@@ -30,6 +31,29 @@
 namespace guardian::seccomp {
 
 namespace {
+
+// PROCMAP_QUERY (Linux 6.11, include/uapi/linux/fs.h), newer than Debian 12's headers:
+// declared here under our own names so that newer headers do not clash.
+struct ProcmapQuery {
+  std::uint64_t size;
+  std::uint64_t query_flags;
+  std::uint64_t query_addr;
+  std::uint64_t vma_start;
+  std::uint64_t vma_end;
+  std::uint64_t vma_flags;
+  std::uint64_t vma_page_size;
+  std::uint64_t vma_offset;
+  std::uint64_t inode;
+  std::uint32_t dev_major;
+  std::uint32_t dev_minor;
+  std::uint32_t vma_name_size;
+  std::uint32_t build_id_size;
+  std::uint64_t vma_name_addr;
+  std::uint64_t build_id_addr;
+};
+static_assert(sizeof(ProcmapQuery) == 104);
+constexpr unsigned long kProcmapQuery = _IOWR('f', 17, ProcmapQuery);
+constexpr std::uint64_t kProcmapShared = 0x08;  // PROCMAP_QUERY_VMA_SHARED
 
 // Keeps a tracee thread on the supervisor's CPU while ADDFD runs. ADDFD wakes the waiting
 // thread to install the descriptor itself (a plain wake-up, not the synchronous one), and
@@ -160,8 +184,7 @@ bool Listener::send_fd(std::uint64_t id, pid_t tid, int local_fd, bool cloexec) 
   return send_value(id, remote);
 }
 
-int NotifTracee::mem_fd(bool reopen, bool& fresh) {
-  fresh = false;
+Listener::MemFd& NotifTracee::kept() {
   auto it = l_.memfds_.find(tgid_);
   if (it == l_.memfds_.end() || it->second.image != image_) {
     // A process not seen yet, or an older image of it (an exec, a reused PID): whatever was
@@ -175,7 +198,12 @@ int NotifTracee::mem_fd(bool reopen, bool& fresh) {
     e.image = image_;
     it = l_.memfds_.find(tgid_);
   }
-  Listener::MemFd& e = it->second;
+  return it->second;
+}
+
+int NotifTracee::mem_fd(bool reopen, bool& fresh) {
+  fresh = false;
+  Listener::MemFd& e = kept();
   if (e.fd && !reopen) return e.fd.get();
   if (e.refused) return -1;
   // An open, its ID_VALID and the close at exit cost about what eight process_vm_readv
@@ -203,6 +231,55 @@ int NotifTracee::mem_fd(bool reopen, bool& fresh) {
   }
   fresh = true;
   return e.fd.get();
+}
+
+decode::Tracee::Backing NotifTracee::backing(std::uint64_t addr, std::size_t n, std::string& file) {
+  if (image_ == 0 || !l_.proc_ours_ || n == 0 || addr + n < addr) return Backing::other;
+  Listener::MemFd& e = kept();
+  if (!e.maps) {
+    if (e.maps_refused) return Backing::other;
+    char path[40];
+    std::snprintf(path, sizeof path, "/proc/%d/maps", static_cast<int>(tid_));
+    e.maps.reset(::open(path, O_RDONLY | O_CLOEXEC));
+    if (!e.maps) {
+      e.maps_refused = true;
+      return Backing::other;
+    }
+    // As for the memory descriptor: the pending notification proves the TID still named
+    // the thread that asked when the descriptor took its process's memory map.
+    if (!l_.id_valid(id_)) {
+      e.maps.reset();
+      return Backing::other;
+    }
+  }
+  char name[4096];
+  ProcmapQuery q{};
+  q.size = sizeof q;
+  q.query_addr = addr;
+  q.vma_name_addr = reinterpret_cast<std::uint64_t>(name);
+  q.vma_name_size = sizeof name;
+  if (::ioctl(e.maps.get(), kProcmapQuery, &q) != 0) {
+    // No such ioctl (before 6.11), or refused: never for this image.
+    if (errno == ENOTTY || errno == EINVAL || errno == EPERM || errno == EACCES)
+      e.maps_refused = true;
+    return Backing::other;
+  }
+  if (q.vma_start > addr || q.vma_end < addr + n || (q.vma_flags & kProcmapShared))
+    return Backing::other;
+  std::string_view nm(name, q.vma_name_size > 0 ? std::strlen(name) : 0);
+  if (q.inode == 0 && q.dev_major == 0 && q.dev_minor == 0) {
+    // No file: plain anonymous memory, or a special mapping the kernel fills ([vvar],
+    // [vvar_vclock], [vdso], [vsyscall], [uprobes]...), which is not.
+    if (nm.empty() || nm == "[heap]" || nm == "[stack]" || nm.substr(0, 6) == "[anon:")
+      return Backing::anonymous;
+    return Backing::other;
+  }
+  constexpr std::string_view kDeleted = " (deleted)";
+  if (nm.empty() || nm[0] != '/' ||
+      (nm.size() >= kDeleted.size() && nm.substr(nm.size() - kDeleted.size()) == kDeleted))
+    return Backing::other;  // a memfd, a deleted file, an anonymous inode
+  file.assign(nm);
+  return Backing::file;
 }
 
 ssize_t NotifTracee::peek(std::uint64_t addr, void* buf, std::size_t n) {

@@ -69,6 +69,8 @@ class Listener {
     UniqueFd fd;
     unsigned reads = 0;    // through process_vm_readv before the open
     bool refused = false;  // the open failed: process_vm_readv for this image
+    UniqueFd maps;             // /proc/TID/maps, for PROCMAP_QUERY (NotifTracee::backing)
+    bool maps_refused = false;  // not to be had (or the kernel has no PROCMAP_QUERY)
   };
   mutable std::unordered_map<pid_t, MemFd> memfds_;
   std::vector<unsigned char> buf_;  // >= kernel's sizeof(struct seccomp_notif)
@@ -98,6 +100,10 @@ class NotifTracee final : public decode::Tracee {
   bool write(std::uint64_t addr, const void* buf, std::size_t n) override;
   Result<UniqueFd> take_fd(int remote_fd) override;
   bool can_inject_fd() const override { return true; }
+  // One PROCMAP_QUERY (Linux 6.11) on a /proc/TID/maps descriptor kept with the memory one
+  // for this image; Backing::other without it, or when the caller does not see every exec
+  // of the process (image 0).
+  Backing backing(std::uint64_t addr, std::size_t n, std::string& file) override;
 
  private:
   // Reads up to n bytes at addr (a pread of the kept descriptor, else process_vm_readv);
@@ -106,6 +112,8 @@ class NotifTracee final : public decode::Tracee {
   // The kept descriptor for this image, opened now when there is none or `reopen`; -1 when
   // it cannot be had. `fresh`: opened by this call.
   int mem_fd(bool reopen, bool& fresh);
+  // What is kept for this process's current image (a fresh entry when none is).
+  Listener::MemFd& kept();
   const Listener& l_;
   std::uint64_t id_;
   pid_t tid_;

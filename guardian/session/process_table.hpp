@@ -45,6 +45,16 @@ class ProcessTable final : public decode::SessionView {
   // tracer's new_image), no clone(CLONE_VM) process made since (mark_vm_shared), not
   // foreign.
   bool memory_private(pid_t tid) const override;
+  // See decode::SessionView: memory_private, no memory writer noted, no hand-over (the
+  // lineage walk is on: some tasks may then be made without our seeing them).
+  bool memory_quiet(pid_t tid) const override {
+    return !memory_writer_ && !lineage_ && memory_private(tid);
+  }
+  // Every task of the session is in the table (each is added at its creator's fork/clone
+  // event or its own first stop, before it runs a user instruction, and removed when
+  // reaped): one entry is `tid` alone.
+  bool sole_task(pid_t tid) const override { return threads_.size() == 1 && memory_quiet(tid); }
+  void note_memory_writer() override { memory_writer_ = true; }
   // Process `tgid` made a process that runs in its memory (clone with CLONE_VM and
   // without CLONE_VFORK, which would stop it until the child execs or exits): not private
   // until its next exec.
@@ -102,6 +112,7 @@ class ProcessTable final : public decode::SessionView {
   std::size_t peak_threads_ = 0;
   std::uint64_t next_serial_ = 1;
   bool lineage_ = false;
+  bool memory_writer_ = false;  // sticky: see note_memory_writer
   std::function<bool(pid_t)> traced_;
 };
 

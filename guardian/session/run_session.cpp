@@ -25,6 +25,7 @@
 
 #include "audit/log.hpp"
 #include "cli/commands.hpp"
+#include "context/channel.hpp"
 #include "context/fastpath.hpp"
 #include "context/preload.hpp"
 #include "decode/syscalls.hpp"
@@ -180,6 +181,8 @@ int run_session(const RunOptions& opts) {
   const double started = now_s();
   // Before any thread exists (audit writer, ask server): see block_supervisor_signals.
   block_supervisor_signals();
+  // Likewise: the descriptor table grown for the shim's channel (context/channel.hpp).
+  if (opts.preload.value_or(true)) context::reserve_channel_number();
 
   // Landlock envelope (landlock room): off with --no-landlock and in complain mode, where
   // it would block what the mode promises to let through.
@@ -469,9 +472,9 @@ int run_session(const RunOptions& opts) {
   ho.gate = gate.get();
   ho.blocker = sup.blocker();
   ho.dns_direct = std::move(dns_direct);
-  // --fast-path: stable reads CONTINUE'd (decode::HandlerOptions says why that is within
-  // the fast path's bounds); the profile must not change meanwhile (no one to ask).
-  ho.continue_stable_reads = opts.fast_path && opts.mode == decode::Mode::enforce &&
+  // Opens whose path nothing can change before the kernel opens it again are CONTINUE'd
+  // (decode::HandlerOptions says when); the profile must not change meanwhile (no one to ask).
+  ho.continue_stable_reads = opts.mode == decode::Mode::enforce &&
                              !opts.learn_allow_all && !ho.asker && !use_ptrace;
   // Learning and complain mode record every probe as it happened (--from-audit learns
   // from complain mode's log what direct learning would).

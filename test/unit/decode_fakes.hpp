@@ -59,6 +59,13 @@ struct SelfTracee : Tracee {
     return UniqueFd(fd);
   }
   bool can_inject_fd() const override { return inject; }
+  // backing(): what the path buffers are said to lie in.
+  Backing buffer = Backing::anonymous;
+  std::string buffer_file;
+  Backing backing(std::uint64_t, std::size_t, std::string& file) override {
+    file = buffer_file;
+    return buffer;
+  }
 };
 
 // Allows by path prefix ("DIR/" covers DIR and below), like a tiny profile.
@@ -146,6 +153,11 @@ struct Session : SessionView {
   bool fd_table_private(pid_t) const override { return private_fds; }
   bool private_mem = false;  // memory_private()
   bool memory_private(pid_t) const override { return private_mem; }
+  bool writer_noted = false;  // note_memory_writer() was called
+  bool memory_quiet(pid_t t) const override { return !writer_noted && memory_private(t); }
+  bool alone = false;  // sole_task(), with memory_quiet()
+  bool sole_task(pid_t t) const override { return alone && memory_quiet(t); }
+  void note_memory_writer() override { writer_noted = true; }
 };
 
 inline Notification notif(int nr, std::initializer_list<std::uint64_t> args) {

@@ -113,6 +113,74 @@ TEST_CASE_FIXTURE(Fixture, "--fast-path: a read nothing in the session can redir
   CHECK(open(d / "pub/link").kind == Response::Kind::inject_fd);
 }
 
+TEST_CASE_FIXTURE(Fixture, "a stable read is continued only from a path buffer nothing else changes") {
+  opts.continue_stable_reads = true;
+  sess.private_mem = true;
+  make();
+  auto open = [&] {
+    return run(SYS_openat, {static_cast<std::uint64_t>(AT_FDCWD), P(d / "pub/a.txt"), O_RDONLY, 0}).kind;
+  };
+  CHECK(open() == Response::Kind::cont);
+  // Shared memory, [vvar], a span of mappings: emulated.
+  t.buffer = Tracee::Backing::other;
+  CHECK(open() == Response::Kind::inject_fd);
+  // A private mapping of a file: only where the session cannot write that file.
+  t.buffer = Tracee::Backing::file;
+  t.buffer_file = d / "out/strings.bin";
+  CHECK(open() == Response::Kind::inject_fd);
+  t.buffer_file = d / "pub/strings.bin";
+  CHECK(open() == Response::Kind::cont);
+  // Once asynchronous I/O exists in the session (io_setup is seen and let through), never.
+  CHECK(run(SYS_io_setup, {16, 0}).kind == Response::Kind::cont);
+  CHECK(sess.writer_noted);
+  CHECK(open() == Response::Kind::inject_fd);
+}
+
+TEST_CASE_FIXTURE(Fixture, "the session's one live task has its allowed opens continued, writes too") {
+  opts.continue_stable_reads = true;
+  sess.private_mem = true;
+  sess.alone = true;
+  make();
+  auto open = [&](const std::string& p, int flags, std::uint64_t mode = 0) {
+    return run(SYS_openat, {static_cast<std::uint64_t>(AT_FDCWD), P(p), static_cast<std::uint64_t>(flags), mode});
+  };
+  // Writable, created, truncated: the kernel's own open, on the path that was decided.
+  CHECK(open(d / "out/new.txt", O_WRONLY | O_CREAT | O_EXCL, 0644).kind == Response::Kind::cont);
+  CHECK_FALSE(exists(d / "out/new.txt"));  // made by the kernel's open, not by us
+  put(d / "out/w.txt", "w");
+  CHECK(open(d / "out/w.txt", O_RDWR | O_TRUNC).kind == Response::Kind::cont);
+  CHECK(open(d / "out/w.txt", O_RDONLY).kind == Response::Kind::cont);
+  REQUIRE(!log.recs.empty());
+  CHECK(log.recs.back().decision == guardian::policy::Verdict::allow);  // decided and recorded
+  // Denials stay denials; a link the session planted still leads to the secret's denial.
+  CHECK(open(d / "secret/s.txt", O_RDONLY).kind == Response::Kind::error);
+  CHECK(open(d / "out/evil", O_RDONLY).kind == Response::Kind::error);
+  // A buffer another party may change: emulated.
+  t.buffer = Tracee::Backing::other;
+  auto r = open(d / "out/w.txt", O_RDWR);
+  CHECK(r.kind == Response::Kind::inject_fd);
+  t.buffer = Tracee::Backing::anonymous;
+  // Another live task in the session: emulated.
+  sess.alone = false;
+  CHECK(open(d / "out/w.txt", O_RDWR).kind == Response::Kind::inject_fd);
+  sess.alone = true;
+  // A device that may write memory by itself (anything but null, zero, full, random,
+  // urandom and terminals) ends it for the session.
+  CHECK(open("/dev/null", O_WRONLY).kind == Response::Kind::error);  // not allowed here
+  CHECK_FALSE(sess.writer_noted);
+  dec.write.push_back("/dev");
+  dec.read.push_back("/dev");
+  make();
+  CHECK(open("/dev/null", O_WRONLY).kind == Response::Kind::cont);
+  CHECK_FALSE(sess.writer_noted);
+  struct stat st {};
+  if (::stat("/dev/loop-control", &st) == 0 || ::stat("/dev/mem", &st) == 0) {
+    open(::stat("/dev/loop-control", &st) == 0 ? "/dev/loop-control" : "/dev/mem", O_RDONLY);
+    CHECK(sess.writer_noted);
+    CHECK(open(d / "out/w.txt", O_RDWR).kind == Response::Kind::inject_fd);
+  }
+}
+
 TEST_CASE_FIXTURE(Fixture, "open of a secret is denied with EACCES and a record with a tip") {
   std::string p = d / "secret/s.txt";
   auto r = run(SYS_open, {P(p), O_RDONLY, 0});

@@ -2,10 +2,12 @@
 // from it decides and numbers rules exactly like the original), the ring protocol (claim,
 // publish, full, a dead writer's claim), and FastPathLog turning ring slots into records.
 #include <doctest/doctest.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <vector>
@@ -66,7 +68,7 @@ class FakeLog : public audit::AuditLog {
 
 // Writes one record the way the shim does.
 bool put(void* ring, std::uint32_t tid, const char* raw, const char* path, std::uint32_t rule, Op op) {
-  std::uint64_t pos;
+  std::uint64_t pos = 0;
   gfast_slot* s = fastpath::ring_claim(ring, tid, &pos);
   if (!s) return false;
   s->pid = static_cast<std::int32_t>(getpid());
@@ -210,7 +212,7 @@ TEST_CASE("ring: claimed slots are published in order; a full ring refuses a cla
 
 TEST_CASE("ring: a claim the reader gave up on cannot be published") {
   Ring r;
-  std::uint64_t pos;
+  std::uint64_t pos = 0;
   gfast_slot* s = fastpath::ring_claim(r.mem, 5, &pos);
   REQUIRE(s);
   CHECK(fastpath::ring_release(r.mem, pos, fastpath::slot_state(r.mem, pos)));
@@ -238,7 +240,7 @@ TEST_CASE("FastPathLog writes ring records as decision records via preload, keep
     REQUIRE(put(mine, tid, "a.c", "/g/proj/a.c", rule, Op::read));
     // A claim by a thread that no longer exists (tid 0x3ffffffe is never alive) is skipped
     // at the end; records after it are still written.
-    std::uint64_t pos;
+    std::uint64_t pos = 0;
     REQUIRE(fastpath::ring_claim(mine, 0x3ffffffe, &pos));
     REQUIRE(put(mine, tid, "/usr/lib/x.so", "/usr/lib/x.so", 0, Op::stat));
     log.session_end(audit::SessionEnd{});
@@ -254,4 +256,52 @@ TEST_CASE("FastPathLog writes ring records as decision records via preload, keep
     CHECK(fake->recs[1].op == Op::stat);
     CHECK(fake->rules[1] == "-");
   }
+}
+
+// The drain sleeps on the ring's doorbell once the ring stays empty (no 200 wake-ups a
+// second in a session whose shims record nothing), and the writer that publishes the next
+// record wakes it: that record is written at once, not at the sleep's 1 s time-out.
+TEST_CASE("FastPathLog sleeps on the doorbell when idle and a published record wakes it") {
+  test::TempDir d;
+  auto p = test::load_text(d, kProfile);
+  REQUIRE(p);
+  policy::Engine engine(*p);
+  std::string snap = policy::encode_snapshot(engine.profile());
+  auto inner = std::make_unique<FakeLog>();
+  FakeLog* fake = inner.get();
+  void* mine = mmap(nullptr, GFAST_RING_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(mine != MAP_FAILED);
+  fastpath::ring_init(mine);
+  auto* hdr = static_cast<gfast_ring*>(mine);
+  context::FastPathLog log(std::move(inner), mine, snap);
+  auto asleep = [&] {
+    for (int i = 0; i < 400; ++i) {
+      if (__atomic_load_n(&hdr->drain_asleep, __ATOMIC_ACQUIRE) == 1) return true;
+      usleep(5000);
+    }
+    return false;
+  };
+  auto tid = static_cast<std::uint32_t>(syscall(SYS_gettid));
+  for (int round = 0; round < 3; ++round) {
+    REQUIRE(asleep());
+    const auto t0 = std::chrono::steady_clock::now();
+    REQUIRE(put(mine, tid, "a.c", "/g/proj/a.c", 0, Op::read));
+    // The shim's side (FastPath::finish): one writer swaps the word and wakes the drain.
+    REQUIRE(fastpath::ring_bell(mine));
+    CHECK_FALSE(fastpath::ring_bell(mine));  // only one wake per sleep
+    syscall(SYS_futex, &hdr->drain_asleep, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+    bool seen = false;
+    while (!seen && std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(900)) {
+      {
+        std::lock_guard lk(fake->mu);
+        seen = fake->recs.size() == static_cast<std::size_t>(round + 1);
+      }
+      if (!seen) usleep(1000);
+    }
+    CHECK(seen);
+  }
+  // With nothing asleep, publishing wakes no one.
+  REQUIRE(asleep());
+  __atomic_store_n(&hdr->drain_asleep, 0u, __ATOMIC_RELEASE);
+  CHECK_FALSE(fastpath::ring_bell(mine));
 }
