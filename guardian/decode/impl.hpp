@@ -318,6 +318,8 @@ struct Handler::Impl {
   std::unordered_set<std::string> own_socket_files;
   void note_bound(int sock, int dir = -1, const std::string& leaf = {});
   bool own_tcp_port(unsigned port) const;
+  // No TCP socket listens on `port`, IPv4 or IPv6 (net_own.cpp); false when unknown.
+  bool no_tcp_listener(unsigned port) const;
   bool own_abstract(const std::string& name) const;
   bool own_socket_file(int dirfd, const char* name) const;
   Response recvfrom_gate(Ctx& c);

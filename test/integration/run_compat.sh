@@ -172,6 +172,29 @@ rc 0" "$(cat "$T/g.out")"
   check "$pre: exec of a tree made in the session: stderr" "" "$(cat "$T/g.err")"
 done
 
+# 7. Waiting for one's own server: a connect to a loopback port nobody listens on is refused
+# (ECONNREFUSED) as natively, where the profile lets the session bind that port; a retry
+# loop that waits for ConnectionRefusedError alone then keeps waiting. Once the server
+# listens, the session reaches it (guardian:own-listener).
+if [ -x /usr/bin/python3 ]; then
+  wait_srv='import socket, threading, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+def serve():
+    time.sleep(0.5); l = socket.socket(); l.bind(("127.0.0.1", port)); l.listen(1); l.accept()[0].sendall(b"up\n")
+threading.Thread(target=serve, daemon=True).start()
+refused = 0
+while True:
+    c = socket.socket()
+    try: c.connect(("127.0.0.1", port)); break
+    except ConnectionRefusedError: refused += 1; time.sleep(0.05)
+print("refused before" if refused else "no wait", c.recv(3).decode().strip())'
+  for pre in --preload --no-preload; do
+    nrun "timeout 20 /usr/bin/python3 -c '$wait_srv'"; grun $pre "timeout 20 /usr/bin/python3 -c '$wait_srv'"
+    check "$pre: polling for one's own server: stdout" "$(cat "$T/n.out")" "$(cat "$T/g.out")"
+    check "$pre: polling for one's own server: stderr" "$(cat "$T/n.err")" "$(cat "$T/g.err")"
+  done
+fi
+
 # 6. javac and java: the JDK reads its configuration through links from /usr/lib/jvm into
 # /etc/java-*, which the Landlock envelope checks by the file the link names.
 if have javac && have java; then
