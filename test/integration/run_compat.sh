@@ -23,7 +23,8 @@ nrun() {
 if have ps && have pgrep; then
   # Markers unique to this run (the two backends' tests may run at once).
   m1=60.$$1 m2=30.$$3
-  sleep $m1 &
+  # Without a terminal (ps would name it from /dev/pts, one of the user's other terminals).
+  setsid sleep $m1 </dev/null >/dev/null 2>&1 &
   outsider=$!
   cat >"$T/procs.yaml" <<'Y'
 version: 1
