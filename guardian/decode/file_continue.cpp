@@ -2,8 +2,10 @@
 // what was decided: reads of paths the session cannot change, and any open by the one live
 // task of the session (HandlerOptions::continue_stable_reads says when and why).
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "decode/impl.hpp"
 #include "policy/glob.hpp"
@@ -84,8 +86,25 @@ bool Handler::Impl::continue_read(Ctx& c, int flags, Op op, const struct stat& s
 }
 
 bool Handler::Impl::buffer_quiet(Ctx& c) {
+  // RESOLVE_* flags, were their page emptied (below), would be gone from the kernel's open.
+  if (how_addr1 != 0 && how_resolve1 != 0) return false;
+  return range_quiet(c, path_addr1, raw1.size() + 1) &&
+         (how_addr1 == 0 || range_quiet(c, how_addr1, sizeof(struct open_how)));
+}
+
+bool Handler::Impl::range_quiet(Ctx& c, std::uint64_t addr, std::size_t n) {
+  // Within one page: a private anonymous page freed lazily (MADV_FREE) reads as zeros once
+  // the kernel reclaims it, at any moment (memory pressure, or another process's
+  // process_madvise(MADV_PAGEOUT)). A text ending in such a page would lose its tail (a
+  // denied name that the allowed one extends: id_rsa for id_rsa.pub); a whole text in one
+  // page is then all there or empty (ENOENT).
+  static const std::uint64_t page = [] {
+    long p = ::sysconf(_SC_PAGESIZE);
+    return static_cast<std::uint64_t>(p > 0 ? p : 4096);
+  }();
+  if (n == 0 || addr / page != (addr + n - 1) / page) return false;
   std::string file;
-  switch (c.t.backing(path_addr1, raw1.size() + 1, file)) {
+  switch (c.t.backing(addr, n, file)) {
     case Tracee::Backing::anonymous:
       return true;
     case Tracee::Backing::file:

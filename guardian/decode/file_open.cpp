@@ -733,6 +733,8 @@ Response Handler::Impl::pinned_open(Ctx& c, int dirfd, int flags, mode_t mode,
 }
 
 Response Handler::Impl::open_dispatch(Ctx& c) {
+  how_addr1 = 0;
+  how_resolve1 = 0;
   switch (c.n.nr) {
     case SYS_open: return open_like(c, AT_FDCWD, c.arg(0), c.iarg(1), static_cast<mode_t>(c.arg(2)), 0);
     case SYS_creat:
@@ -746,6 +748,8 @@ Response Handler::Impl::open_dispatch(Ctx& c) {
       if (size < sizeof how || size > 4096) return error(EINVAL);
       if (!c.t.read(c.arg(2), &how, sizeof how)) return error(EFAULT);
       if (how.flags >> 32 || how.mode >> 32) return error(EINVAL);
+      how_addr1 = c.arg(2);  // read again by the kernel's own open (buffer_quiet)
+      how_resolve1 = how.resolve;
       return open_like(c, c.iarg(0), c.arg(1), static_cast<int>(how.flags),
                        static_cast<mode_t>(how.mode), how.resolve);
     }

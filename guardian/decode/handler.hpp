@@ -155,9 +155,10 @@ class SessionView {
   }
   // No task but `tid` runs in `tid`'s memory: its process has that one thread, has exec'd
   // since it was made (a fresh address space: a vfork child before its exec runs in its
-  // parent's), made no clone(CLONE_VM) process since, and every exec of it reaches the
-  // tracer. false when not known for sure. No other thread can then rewrite a path buffer
-  // while `tid` waits in a notification. (Seam extension, issue 8.)
+  // parent's), made no clone(CLONE_VM) process since, lends it to no vfork child now (nor
+  // ever to one that made a thread or a CLONE_VM process in it), and every exec of it
+  // reaches the tracer. false when not known for sure. No other thread can then rewrite a
+  // path buffer while `tid` waits in a notification. (Seam extension, issue 8.)
   virtual bool memory_private(pid_t tid) const {
     (void)tid;
     return false;

@@ -277,11 +277,19 @@ struct Handler::Impl {
   bool may_write(std::string_view path) const;
   // The path argument of the open being decided (open_like): its address in the tracee.
   std::uint64_t path_addr1 = 0;
+  // openat2's struct open_how (flags, mode, resolve), where the tracee holds it; 0 for the
+  // other opens. The kernel reads it again too when the open is continued.
+  std::uint64_t how_addr1 = 0;
+  std::uint64_t how_resolve1 = 0;  // its resolve field as read
   // raw1, where the tracee holds it (path_addr1), is in memory that nothing but the tracee
   // itself can change until the kernel reads it again: a private mapping of anonymous
   // memory, or of a regular file that the session cannot write. Tracee::backing says
-  // which; SessionView::memory_quiet is the caller's.
+  // which; SessionView::memory_quiet is the caller's. The same for openat2's open_how
+  // (how_addr1), whose flags the kernel reads again: checked for reading, opened with
+  // O_TRUNC for writing, were it shared; one with RESOLVE_* flags is never continued.
+  // Each must lie within one page (range_quiet says why).
   bool buffer_quiet(Ctx& c);
+  bool range_quiet(Ctx& c, std::uint64_t addr, std::size_t n);
   // An allowed open by the one live task of the session (SessionView::sole_task) of a path
   // that is no /proc magic link, from a quiet buffer: nothing in the session can change
   // the path text, the file system or the descriptors until the kernel has opened it, so

@@ -176,6 +176,23 @@ Response Handler::Impl::net_send(Ctx& c) {
         const std::size_t room = p.control.size() - static_cast<std::size_t>(
                                                         reinterpret_cast<char*>(cm) - p.control.data());
         if (cm->cmsg_len < CMSG_LEN(0) || cm->cmsg_len > room) return -EINVAL;
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS &&
+            cm->cmsg_len >= CMSG_LEN(sizeof(ucred))) {
+          // We send it, with our capabilities: as root (CAP_SYS_ADMIN, which the session
+          // lost) the kernel would let any process ID through, and a receiver would take
+          // the message for an outsider's. The session may only name itself.
+          ucred cr{};
+          std::memcpy(&cr, CMSG_DATA(cm), sizeof cr);
+          if (cr.pid != c.tgid) {
+            policy::Request req;
+            req.category = policy::Category::process;
+            req.op = Op::other;
+            req.pid = c.tgid;
+            addr_text = "pid:" + std::to_string(cr.pid);
+            local(c, req, false, EPERM, addr_text, o);
+            return LONG_MIN;
+          }
+        }
         if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
         // Descriptors passed along are the tracee's: pass our duplicates of them.
         std::size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);

@@ -89,12 +89,52 @@ bool ProcessTable::memory_private(pid_t tid) const {
   if (t == threads_.end()) return false;
   auto p = procs_.find(t->second.tgid);
   return p != procs_.end() && p->second.threads == 1 && p->second.execed && !p->second.vm_shared &&
-         !p->second.foreign;
+         !p->second.foreign && p->second.lent == 0;
+}
+
+ProcessTable::Process* ProcessTable::lender_of(const Process& p) {
+  if (p.vm_of == 0) return nullptr;
+  auto l = procs_.find(p.vm_of);
+  // Gone, or its number taken by another process (or image) since: not that memory.
+  return l == procs_.end() || l->second.image != p.vm_of_image ? nullptr : &l->second;
+}
+
+void ProcessTable::end_borrow(Process& p) {
+  if (Process* l = lender_of(p); l && l->lent > 0) --l->lent;
+  p.vm_of = 0;
+  p.vm_of_image = 0;
 }
 
 void ProcessTable::mark_vm_shared(pid_t tgid) {
   auto p = procs_.find(tgid);
-  if (p != procs_.end()) p->second.vm_shared = true;
+  if (p == procs_.end()) return;
+  p->second.vm_shared = true;
+  // A vfork child's sharers share its lender's memory (borrow_vm).
+  if (Process* l = lender_of(p->second)) l->vm_shared = true;
+}
+
+void ProcessTable::borrow_vm(pid_t child, pid_t parent) {
+  auto c = procs_.find(child);
+  auto p = procs_.find(parent);
+  if (c == procs_.end() || p == procs_.end() || child == parent || c->second.vm_of != 0) return;
+  // The memory's owner: the parent's own lender when the parent borrows too.
+  Process* root = lender_of(p->second);
+  pid_t root_pid = root ? p->second.vm_of : parent;
+  if (!root) root = &p->second;
+  c->second.vm_of = root_pid;
+  c->second.vm_of_image = root->image;
+  ++root->lent;
+  // It may have made tasks in that memory already (its first stop came before this event,
+  // and it ran meanwhile): they may outlive it.
+  if (c->second.vm_shared || c->second.threads > 1 || c->second.lent > 0) root->vm_shared = true;
+}
+
+void ProcessTable::thread_made(pid_t tgid) {
+  auto p = procs_.find(tgid);
+  if (p == procs_.end()) return;
+  // A thread of a vfork child runs in the lender's memory (its own thread count does not
+  // show there) and may outlive the child's vfork.
+  if (Process* l = lender_of(p->second)) l->vm_shared = true;
 }
 
 void ProcessTable::confirm(pid_t tgid) {
@@ -120,6 +160,8 @@ void ProcessTable::new_image(pid_t tgid) {
   p->second.image = next_serial_++;
   p->second.execed = true;  // a fresh address space, this process's alone
   p->second.vm_shared = false;
+  p->second.lent = 0;  // its borrowers run in the old one
+  end_borrow(p->second);
 }
 
 void ProcessTable::mark_foreign(pid_t tgid) {
@@ -145,7 +187,10 @@ void ProcessTable::remove(pid_t tid) {
   pid_t tgid = it->second.tgid;
   threads_.erase(it);
   auto p = procs_.find(tgid);
-  if (p != procs_.end() && --p->second.threads <= 0) procs_.erase(p);
+  if (p != procs_.end() && --p->second.threads <= 0) {
+    end_borrow(p->second);
+    procs_.erase(p);
+  }
 }
 
 void ProcessTable::set_exe(pid_t tgid, std::string exe) { procs_[tgid].exe = std::move(exe); }

@@ -42,8 +42,8 @@ class ProcessTable final : public decode::SessionView {
   // thread. Anything unknown answers false.
   bool fd_table_private(pid_t tid) const override;
   // See decode::SessionView::memory_private: one thread, an exec since it was made (the
-  // tracer's new_image), no clone(CLONE_VM) process made since (mark_vm_shared), not
-  // foreign.
+  // tracer's new_image), no clone(CLONE_VM) process made since (mark_vm_shared), no vfork
+  // child running in it (borrow_vm), not foreign.
   bool memory_private(pid_t tid) const override;
   // See decode::SessionView: memory_private, no memory writer noted, no hand-over (the
   // lineage walk is on: some tasks may then be made without our seeing them).
@@ -58,7 +58,19 @@ class ProcessTable final : public decode::SessionView {
   // Process `tgid` made a process that runs in its memory (clone with CLONE_VM and
   // without CLONE_VFORK, which would stop it until the child execs or exits): not private
   // until its next exec.
+  // (A process that runs in another's memory, a vfork child before its exec: see
+  // borrow_vm, marks that one too.)
   void mark_vm_shared(pid_t tgid);
+  // Process `child` was made by `parent` with CLONE_VM (vfork, posix_spawn) and runs in the
+  // parent's memory until it execs or ends: the parent's memory is not private meanwhile
+  // (a vfork parent can go on while the child runs: when the vfork child's own vfork
+  // parent is killed), and what the child makes that shares its memory (a thread, a
+  // clone(CLONE_VM) process) shares the parent's until the parent's next exec. A parent
+  // that borrows too lends its own lender's memory.
+  void borrow_vm(pid_t child, pid_t parent);
+  // A thread was added to process `tgid`: when that process borrows memory (borrow_vm), the
+  // lender's memory has another task in it.
+  void thread_made(pid_t tgid);
   // The tracer read the flags of the call that made process `tgid` (at its parent's
   // fork/clone event): it got a copy of the table, not a share.
   void confirm(pid_t tgid);
@@ -107,7 +119,12 @@ class ProcessTable final : public decode::SessionView {
     std::uint64_t image = 0;  // see image_of
     bool execed = false;      // new_image since it was made (memory_private)
     bool vm_shared = false;   // mark_vm_shared since its last exec
+    pid_t vm_of = 0;          // borrow_vm: the process whose memory it runs in (0: its own)
+    std::uint64_t vm_of_image = 0;  // that process's image then (a reused number is not it)
+    int lent = 0;             // processes running in its memory now (borrow_vm)
   };
+  Process* lender_of(const Process& p);
+  void end_borrow(Process& p);
   std::unordered_map<pid_t, Process> procs_;  // by tgid
   std::size_t peak_threads_ = 0;
   std::uint64_t next_serial_ = 1;

@@ -73,16 +73,21 @@ bool traced_by_someone() {
 // is refused by the filter; fork and vfork give the child a copy of the table.)
 // `memory`: the same question for the caller's memory (CLONE_VM without CLONE_VFORK, which
 // stops the caller until the child execs or exits): ProcessTable::memory_private.
-bool shares_files(pid_t parent, bool& memory) {
+// `borrowed`: the child runs in the caller's memory until it execs (vfork, or clone with
+// CLONE_VM and CLONE_VFORK): ProcessTable::borrow_vm.
+bool shares_files(pid_t parent, bool& memory, bool& borrowed) {
   memory = true;
+  borrowed = true;
   struct user_regs_struct regs {};
   if (ptrace(PTRACE_GETREGS, parent, nullptr, &regs) != 0) return true;
   if (regs.orig_rax == SYS_fork || regs.orig_rax == SYS_vfork) {
     memory = false;
+    borrowed = regs.orig_rax == SYS_vfork;
     return false;
   }
   if (regs.orig_rax != SYS_clone) return true;
   memory = (regs.rdi & CLONE_THREAD) || ((regs.rdi & CLONE_VM) && !(regs.rdi & CLONE_VFORK));
+  borrowed = (regs.rdi & CLONE_VM) != 0;
   // CLONE_THREAD here means a thread taken for a process: unknown, so yes.
   return (regs.rdi & (CLONE_FILES | CLONE_THREAD)) != 0;
 }
@@ -190,6 +195,7 @@ void Tracer::on_new(pid_t parent, pid_t child, int event) {
     }
   }
   if (!known) table_.add(child, tgid, ppid, table_.exe_of(parent));
+  if (tgid != child) table_.thread_made(tgid);
   // Its first stop came already and was held for this event: it is known now, let it go.
   if (auto h = std::find(held_.begin(), held_.end(), child); h != held_.end()) {
     held_.erase(h);
@@ -202,14 +208,17 @@ void Tracer::on_new(pid_t parent, pid_t child, int event) {
     // meanwhile, so it cannot rely on a table it shares without our knowing.
     // (Also when the call made a thread that the table filed as a process, its /proc status
     // unreadable at its first stop: the creator's process could count one thread short.)
-    bool memory = true;
-    if (shares_files(parent, memory)) {
+    bool memory = true, borrowed = true;
+    if (shares_files(parent, memory, borrowed)) {
       table_.mark_shared(table_.tgid_of(parent));
       table_.mark_shared(child);
     } else {
       table_.confirm(child);
     }
     if (memory) table_.mark_vm_shared(table_.tgid_of(parent));
+    // A vfork child that makes a thread or a clone(CLONE_VM) process and then ends leaves
+    // that task in its parent's memory, which goes on: its marks must reach the parent.
+    if (borrowed) table_.borrow_vm(child, table_.tgid_of(parent));
     record(child, ppid, "spawn", table_.exe_of(child), std::nullopt);
   }
 }

@@ -128,6 +128,17 @@ read -r tcp udp okudp <"$T/ports"
 # ATTACK_EXTRA_READ: one more read pattern, for an attack that needs it (e.g. /proc/**).
 extra_read=
 [ -n "${ATTACK_EXTRA_READ:-}" ] && extra_read=", \"$ATTACK_EXTRA_READ\""
+# ATTACK_EXEC_WS=1: the session may also run what it writes (exec T/ws/**), as a build
+# tool's profile would; a process of the session may then be handed over to a tracer of it.
+extra_exec=
+[ -n "${ATTACK_EXEC_WS:-}" ] && extra_exec=", \"$T/ws/**\""
+# ATTACK_PREFIX=1: T/ro/ro, holding the token, denied: a name that the readable
+# T/ro/ro.txt extends (a private key beside its readable .pub).
+extra_deny=
+if [ -n "${ATTACK_PREFIX:-}" ]; then
+  printf '%s\n' "$token" >"$T/ro/ro"
+  extra_deny=", \"$T/ro/ro\""
+fi
 cat >"$T/attack.yaml" <<YAML
 version: 1
 name: attack-fixture
@@ -135,10 +146,10 @@ extends: [base]
 files:
   read: ["$T/ro/**"$extra_read]
   write: ["$T/ws/**"]
-  deny: ["$T/ws/.keys/**"]
+  deny: ["$T/ws/.keys/**"$extra_deny]
   deny_write: ["$T/ws/**/.git/hooks/**"]
 exec:
-  allow: ["/usr/bin/**", "$attack", "$T/ws/allowed-*"]
+  allow: ["/usr/bin/**", "$attack", "$T/ws/allowed-*"$extra_exec]
 network:
   connect: ["127.0.0.1:$okudp"]
 YAML

@@ -127,6 +127,29 @@ if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as t: open(os.path.join(t, "x"), "w").write("y"); print(os.listdir(t))
 PY
   parity "default: python multiprocessing, own server, missing files" "" "cp $T/py.py ." '/usr/bin/python3 py.py'
+  # One process alone in the session (its opens are the kernel's own, guardian(1) BACKENDS):
+  # every open's outcome, the modes the umask leaves, O_TMPFILE, FIFOs, terminals' errors.
+  cat >"$T/opens.py" <<'PY'
+import errno, os, stat
+os.umask(0o027)
+def o(path, flags, mode=0o666):
+    try:
+        fd = os.open(path, flags, mode)
+    except OSError as e:
+        return errno.errorcode[e.errno]
+    st = os.fstat(fd); os.close(fd)
+    return "ok %o" % stat.S_IMODE(st.st_mode)
+os.mkdir("d"); open("f", "w").write("data"); os.symlink("f", "l"); os.symlink("nowhere", "dangling"); os.mkfifo("fifo")
+W, C, X = os.O_WRONLY, os.O_CREAT, os.O_EXCL
+for args in [("new", W | C | X), ("new", W | C | X), ("new2", W | C), ("f", W | os.O_TRUNC), ("f/", os.O_RDONLY),
+             ("d", W), ("d", os.O_RDONLY | os.O_DIRECTORY), ("f", os.O_RDONLY | os.O_DIRECTORY), ("l", os.O_RDONLY | os.O_NOFOLLOW),
+             ("dangling", W | C | X), ("dangling", W | C), ("missing/x", W | C), ("fifo", W | os.O_NONBLOCK),
+             ("fifo", os.O_RDONLY | os.O_NONBLOCK), ("d", os.O_RDWR | os.O_TMPFILE), (".", W | os.O_TMPFILE, 0o640),
+             ("f", os.O_RDWR | os.O_APPEND)]:
+    print(args[0], o(*args))
+print(open("f").read(), sorted(os.listdir(".")))
+PY
+  parity "default: one process's opens, created, refused and special" "" "cp $T/opens.py ." '/usr/bin/python3 opens.py'
   # pip's vendored `distro` lists /etc (closed: one line of guardian's summary).
   LAX=1; parity "default: python venv" "" '' '/usr/bin/python3 -m venv v && v/bin/python -c "import sys; print(sys.prefix != sys.base_prefix)"'
   LAX=

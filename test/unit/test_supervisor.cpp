@@ -71,6 +71,74 @@ TEST_CASE("process table: memory is private after an exec, with one thread, unti
   CHECK_FALSE(t.memory_private(100));
 }
 
+TEST_CASE("process table: a vfork child and what it makes run in its parent's memory") {
+  session::ProcessTable t;
+  t.add(100, 100, 1, "/usr/bin/sh");
+  t.new_image(100);
+  CHECK(t.memory_private(100));
+  // vfork: 200 runs in 100's memory until it execs or ends.
+  t.add(200, 200, 100, "");
+  t.borrow_vm(200, 100);
+  CHECK_FALSE(t.memory_private(100));
+  t.new_image(200);  // its exec: a memory of its own
+  CHECK(t.memory_private(100));
+  t.remove(200);
+  CHECK(t.memory_private(100));
+  // 201 makes a clone(CLONE_VM) process (300) and ends: 300 runs in 100's memory.
+  t.add(201, 201, 100, "");
+  t.borrow_vm(201, 100);
+  t.add(300, 300, 201, "");
+  t.mark_vm_shared(201);
+  t.remove(201);
+  CHECK_FALSE(t.memory_private(100));
+  t.remove(300);
+  t.new_image(100);
+  CHECK(t.memory_private(100));
+  // A vfork child of a vfork child (400 then 401), whose thread outlives them both.
+  t.add(400, 400, 100, "");
+  t.borrow_vm(400, 100);
+  t.add(401, 401, 400, "");
+  t.borrow_vm(401, 400);
+  t.add(402, 401, 400, "");  // a thread of 401
+  t.thread_made(401);
+  t.remove(400);
+  t.remove(401);
+  CHECK_FALSE(t.memory_private(100));  // 402 lives on in 100's memory
+  t.remove(402);
+  t.new_image(100);
+  CHECK(t.memory_private(100));
+  // 401's vfork parent 400 killed while 401 runs: 100 goes on, 401 is still in its memory.
+  t.add(400, 400, 100, "");
+  t.borrow_vm(400, 100);
+  t.add(401, 401, 400, "");
+  t.borrow_vm(401, 400);
+  t.remove(400);
+  CHECK_FALSE(t.memory_private(100));
+  t.new_image(401);
+  CHECK(t.memory_private(100));
+  t.remove(401);
+  // A thread made before its parent's vfork event was seen (its first stop came first).
+  t.add(500, 500, 100, "");
+  t.add(501, 500, 100, "");
+  t.borrow_vm(500, 100);
+  t.remove(501);
+  t.remove(500);
+  CHECK_FALSE(t.memory_private(100));
+  // A reused number is another process: an old borrower's end does not touch it.
+  t.new_image(100);
+  t.add(600, 600, 100, "");
+  t.borrow_vm(600, 100);
+  t.remove(100);
+  t.add(100, 100, 1, "/usr/bin/sh");
+  t.new_image(100);
+  t.add(700, 700, 100, "");
+  t.borrow_vm(700, 100);
+  t.remove(600);
+  CHECK_FALSE(t.memory_private(100));  // 700 still runs in it
+  t.remove(700);
+  CHECK(t.memory_private(100));
+}
+
 TEST_CASE("process table: threads, processes, exe inheritance and exec collapse") {
   session::ProcessTable t;
   t.add(100, 100, 1, "/usr/bin/sh");
