@@ -182,6 +182,21 @@ bool Handler::Impl::decide_dest(Ctx& c, std::uint64_t addr, std::size_t len, Op 
   req.op = op;
   std::string uname;
   if (!kernel_view(c, dest, sock, out)) return false;
+  // Netlink to another socket than the kernel's (a process's port, or a multicast group):
+  // the kernel lets only CAP_NET_ADMIN send there, which the session does not have, but
+  // guardian performs the connect or the send with its own (as root). Connected so, the
+  // session's own write()s, which nothing inspects, would reach every listener of the
+  // group on the machine (network daemons: a forged RTM_NEWLINK). Subscribing (bind)
+  // stays open, and so does the kernel (port 0, no group).
+  if (dest.ss.ss_family == AF_NETLINK && op != Op::bind && len >= sizeof(sockaddr_nl)) {
+    sockaddr_nl nl{};
+    std::memcpy(&nl, &dest.ss, sizeof nl);
+    if (nl.nl_pid != 0 || nl.nl_groups != 0) {
+      h.addr_text = "netlink:" + std::to_string(nl.nl_pid) + "/" + std::to_string(nl.nl_groups);
+      h.local(c, req, false, EPERM, h.addr_text, out);
+      return false;
+    }
+  }
   if (!decode_sockaddr(&dest.ss, dest.len, req.addr, h.addr_text, uname)) return true;
   dest.decided = true;
   if (!h.valid(c, out)) return false;
