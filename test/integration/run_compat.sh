@@ -39,7 +39,9 @@ Y
     check "$pre: ps -ef, ps aux: stderr" "$(cat "$T/n.err")" "$(cat "$T/g.err")"
     check "$pre: ps -ef, ps aux: status" "$n" "$g"
     # The session's own processes, as natively (a shell finding its jobs).
-    job="sleep $m2 & j=\$!; ps -o args= -p \$j; pgrep -f '[s]leep $m2' >/dev/null && echo found; ps -ef | grep -c '[s]leep $m2'; kill \$j"
+    # (once the job runs sleep: its fork shows the shell's command line until then)
+    job="sleep $m2 & j=\$!; k=0; while [ \$k -lt 200 ] && ! tr '\\0' ' ' </proc/\$j/cmdline | grep -q '^sleep'; do sleep 0.05; k=\$((k + 1)); done
+      ps -o args= -p \$j; pgrep -f '[s]leep $m2' >/dev/null && echo found; ps -eo args= | grep -c '^sleep $m2\$'; kill \$j"
     nrun "$job"; grun $pre "$job"
     check "$pre: ps and pgrep find the session's own job: stdout" "$(cat "$T/n.out")" "$(cat "$T/g.out")"
     check "$pre: ps and pgrep find the session's own job: stderr" "$(cat "$T/n.err")" "$(cat "$T/g.err")"
