@@ -198,6 +198,31 @@ print("refused before" if refused else "no wait", c.recv(3).decode().strip())'
   done
 fi
 
+# 8. pip installing a local wheel into a virtual environment under the python profile: as
+# natively, without pip's warning that ~/.cache/pip is not writable (its cache is in
+# TMPDIR there, as npm's is).
+if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import ensurepip" 2>/dev/null; then
+  /usr/bin/python3 - "$T/mywheel-0.1-py3-none-any.whl" <<'PY'
+import base64, hashlib, sys, zipfile
+files = {"mywheel/__init__.py": b"def hi():\n    return 'hi from the wheel'\n",
+         "mywheel-0.1.dist-info/METADATA": b"Metadata-Version: 2.1\nName: mywheel\nVersion: 0.1\n",
+         "mywheel-0.1.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+rec = "".join("%s,sha256=%s,%d\n" % (n, base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b"=").decode(), len(d))
+              for n, d in files.items()) + "mywheel-0.1.dist-info/RECORD,,\n"
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    for n, d in files.items(): z.writestr(n, d)
+    z.writestr("mywheel-0.1.dist-info/RECORD", rec)
+PY
+  pipw='/usr/bin/python3 -m venv v && v/bin/pip install -q --no-index --disable-pip-version-check ./mywheel-0.1-py3-none-any.whl; echo "pip $?"; v/bin/python -c "import mywheel; print(mywheel.hi())"'
+  rm -rf "$T/w/v"; cp "$T/mywheel-0.1-py3-none-any.whl" "$T/w/"
+  nrun "$pipw"
+  rm -rf "$T/w/v"
+  (cd "$T/w" && "$G" run -p python -- /bin/sh -c "$pipw") >"$T/g.out" 2>"$T/g.err"; g=$?
+  check "python: pip install of a local wheel into a venv: status" "$n" "$g"
+  check "python: pip install of a local wheel into a venv: stdout" "$(cat "$T/n.out")" "$(cat "$T/g.out")"
+  check "python: pip install of a local wheel into a venv: stderr" "$(cat "$T/n.err")" "$(grep -v '^guardian:' "$T/g.err")"
+fi
+
 # 6. javac and java: the JDK reads its configuration through links from /usr/lib/jvm into
 # /etc/java-*, which the Landlock envelope checks by the file the link names.
 if have javac && have java; then
