@@ -17,7 +17,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: guardian run     [options] -- COMMAND [ARG...]\n"
     "       guardian learn   [options] -o OUT.yaml [--merge OLD.yaml] -- COMMAND [ARG...]\n"
-    "       guardian learn   --from-audit LOG -o OUT.yaml\n"
+    "       guardian learn   --from-audit LOG -o OUT.yaml [--merge OLD.yaml]\n"
     "       guardian profile check [--set NAME=VALUE]... FILE...\n"
     "       guardian profile explain [--set NAME=VALUE]... FILE (--read P | --write P | --stat P |\n"
     "                                --exec P | --connect ADDR | --bind ADDR)\n"

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <dirent.h>
 #include <linux/fs.h>
+#include <linux/fsverity.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -455,7 +456,8 @@ bool Handler::Impl::fd_continue(Ctx& c, int fd, Response& out) {
 
 // fchmod, fchown, fsetxattr, fremovexattr, and the chattr ioctls (FS_IOC_SETFLAGS,
 // FS_IOC_FSSETXATTR: a file's attributes change through a descriptor opened for reading,
-// as by file_setattr): decided as a write by the path the descriptor names, then
+// as by file_setattr; the generation; FS_IOC_ENABLE_VERITY, which makes the file
+// immutable): decided as a write by the path the descriptor names, then
 // done by the supervisor on its duplicate of that descriptor (pidfd_getfd), so a thread
 // that dup2()s another file onto the number after the check changes nothing. (Where no
 // thread can, fd_continue lets the kernel do it.)
@@ -465,7 +467,23 @@ Response Handler::Impl::file_fd(Ctx& c) {
   std::string name;
   std::vector<char> val;
   const auto cmd = static_cast<std::uint32_t>(c.arg(1));
-  if (c.n.nr == SYS_ioctl) {  // chattr: the flags (an int) or a struct fsxattr; a generation (an int)
+  // fs-verity's salt and built-in signature, which its argument points to in the tracee.
+  std::vector<char> salt, sig;
+  if (c.n.nr == SYS_ioctl && cmd == FS_IOC_ENABLE_VERITY) {
+    struct fsverity_enable_arg a {};
+    if (!c.t.read(c.arg(2), &a, sizeof a)) return error(EFAULT);
+    // The kernel's own bounds (FS_VERITY_MAX_SALT_SIZE, FS_VERITY_MAX_SIGNATURE_SIZE).
+    if (a.salt_size > 32 || a.sig_size > 16128) return error(EMSGSIZE);
+    salt.resize(a.salt_size);
+    sig.resize(a.sig_size);
+    if ((a.salt_size && !c.t.read(a.salt_ptr, salt.data(), salt.size())) ||
+        (a.sig_size && !c.t.read(a.sig_ptr, sig.data(), sig.size())))
+      return error(EFAULT);
+    a.salt_ptr = a.salt_size ? reinterpret_cast<std::uint64_t>(salt.data()) : 0;
+    a.sig_ptr = a.sig_size ? reinterpret_cast<std::uint64_t>(sig.data()) : 0;
+    val.resize(sizeof a);
+    std::memcpy(val.data(), &a, sizeof a);
+  } else if (c.n.nr == SYS_ioctl) {  // chattr: the flags (an int) or a struct fsxattr; a generation (an int)
     val.resize(cmd == FS_IOC_FSSETXATTR ? sizeof(struct fsxattr) : sizeof(int));
     if (!c.t.read(c.arg(2), val.data(), val.size())) return error(EFAULT);
   }

@@ -228,10 +228,11 @@ Result<Program> build_filter(std::span<const decode::SyscallInfo> table, const F
   // chattr through a descriptor opened for reading (FS_IOC_SETFLAGS, its 32-bit number,
   // FS_IOC_FSSETXATTR): decided as a write, as file_setattr is.
   // FS_IOC_SETVERSION and ext4's EXT4_IOC_SETVERSION (each with its 32-bit number) change a
-  // file's generation through a descriptor opened for reading: decided as writes too.
+  // file's generation through a descriptor opened for reading: decided as writes too, and so
+  // is FS_IOC_ENABLE_VERITY, which makes a file immutable and is asked through one.
   for (unsigned long cmd : {static_cast<unsigned long>(FIOSETOWN), static_cast<unsigned long>(SIOCSPGRP),
                             0x40086602UL, 0x40046602UL, 0x401c5820UL, 0x40087602UL, 0x40047602UL,
-                            0x40086604UL, 0x40046604UL})
+                            0x40086604UL, 0x40046604UL, 0x40806685UL})
     if (auto r = check(seccomp_rule_add(c, ask, __NR_ioctl, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, cmd)),
                        "ioctl");
         !r)

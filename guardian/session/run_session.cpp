@@ -520,6 +520,46 @@ int run_session(const RunOptions& opts) {
     };
   }
 
+  // With the envelope the kernel's dump may still land in a directory the profile
+  // protects inside a writable tree (a deny or deny_write rule: .git/hooks, a secrets
+  // directory), which Landlock cannot tell from its neighbours. So when a traced process
+  // is about to get a signal that dumps core, the file the dump would make is decided as a
+  // write, and where the profile refuses it the process's RLIMIT_CORE becomes 0 first.
+  if (enforcing && landlock.active && core_dumps_to_files()) {
+    std::string pattern = "core";
+    {
+      char buf[256] = {};
+      int fd = ::open("/proc/sys/kernel/core_pattern", O_RDONLY | O_CLOEXEC);
+      ssize_t n = fd >= 0 ? ::read(fd, buf, sizeof buf - 1) : -1;
+      if (fd >= 0) ::close(fd);
+      if (n > 0) pattern.assign(buf, static_cast<std::size_t>(n));
+      while (!pattern.empty() && pattern.back() == '\n') pattern.pop_back();
+    }
+    sup.core_guard = [eng = engine.get(), pattern](pid_t tid) {
+      // Where the kernel opens it: the pattern's directory (absolute, or from the current
+      // directory of the task that dumps), named as the pattern says when it is literal.
+      char link[64], buf[PATH_MAX];
+      std::snprintf(link, sizeof link, "/proc/%d/cwd", static_cast<int>(tid));
+      ssize_t n = ::readlink(link, buf, sizeof buf - 1);
+      std::string cwd = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+      std::string dir = cwd, name = pattern;
+      if (auto slash = pattern.rfind('/'); slash != std::string::npos) {
+        name = pattern.substr(slash + 1);
+        dir = pattern[0] == '/' ? pattern.substr(0, slash) : cwd + "/" + pattern.substr(0, slash);
+      }
+      if (name.empty() || name.find('%') != std::string::npos) name = "core";
+      policy::Request req;
+      req.category = policy::Category::file;
+      req.op = policy::Op::write;
+      std::string path = dir + "/" + name;
+      req.path = path;
+      req.lexical_path = path;
+      if (!cwd.empty() && cwd[0] == '/' && eng->decide(req).verdict == policy::Verdict::allow) return;
+      struct rlimit none {0, 0};
+      ::prlimit(tid, RLIMIT_CORE, &none, nullptr);
+    };
+  }
+
   audit::SessionStart ss;
   ss.argv = opts.command;
   ss.cwd = current_dir();

@@ -107,6 +107,9 @@ Supervisor::Supervisor(Decider& decider, audit::AuditLog* log)
     if (ptrace(PTRACE_GETSIGINFO, tid, nullptr, &si) != 0) return true;
     return echo_.deliver(sig, si.si_pid, si.si_code, now_ns());
   };
+  tracer_.before_core_signal = [this](pid_t tid) {
+    if (core_guard) core_guard(tid);
+  };
 }
 
 seccomp::NotifTracee Supervisor::notif_tracee(const decode::Notification& n) const {

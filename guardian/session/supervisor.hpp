@@ -49,6 +49,8 @@ class Supervisor {
   // Session room: SIGTERM sent to guardian by a process (SIGHUP is forwarded). Set, it replaces the plain
   // forward to the command (it ends the whole tree: SIGTERM, grace period, SIGKILL).
   std::function<void(int sig)> on_terminate;
+  // Before a traced task gets a signal that may dump core (Tracer::before_core_signal).
+  std::function<void(pid_t tid)> core_guard;
 
   // ptrace backend (call before run()): the filter was built with SECCOMP_RET_TRACE; no
   // listener is installed and each stop is decided from the tracer's waitpid handling.

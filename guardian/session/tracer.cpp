@@ -92,6 +92,16 @@ bool shares_files(pid_t parent, bool& memory, bool& borrowed) {
   return (regs.rdi & (CLONE_FILES | CLONE_THREAD)) != 0;
 }
 
+bool dumps_core(int sig) {
+  switch (sig) {
+    case SIGQUIT: case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS: case SIGFPE:
+    case SIGSEGV: case SIGSYS: case SIGXCPU: case SIGXFSZ:
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool is_stop_signal(int sig) {
   return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
@@ -336,6 +346,7 @@ void Tracer::on_stop(pid_t pid, int status) {
         resume(pid, 0);
         return;
       }
+      if (before_core_signal && dumps_core(sig)) before_core_signal(pid);
       resume(pid, sig);
       return;
     default:

@@ -50,6 +50,10 @@ class Tracer {
   // Asked at a signal-delivery stop of the command's process (thread `tid`, signal `sig`):
   // false drops the signal (a duplicate, see SignalEcho). Unset: every signal is delivered.
   std::function<bool(pid_t tid, int sig)> deliver;
+  // Called at a signal-delivery stop of a signal whose default action dumps core (SIGSEGV,
+  // SIGABRT, ...), before the signal is delivered: the last moment to decide where the
+  // kernel may write the dump (Supervisor::core_guard).
+  std::function<void(pid_t tid)> before_core_signal;
 
   // Handles one wait status of a traced task (what reap() does for each).
   void dispatch(pid_t pid, int status);

@@ -1,11 +1,13 @@
 /* Escape attempt: change what may only be read: reopen a read-only descriptor for
  * writing through /proc/self/fd, create/rename/link/symlink/mkdir into T/ro, chmod,
  * truncate, utimes and xattrs on it, fchmod, chattr (FS_IOC_SETFLAGS, FS_IOC_FSSETXATTR) and
- * the generation (FS_IOC_SETVERSION, EXT4_IOC_SETVERSION)
+ * the generation (FS_IOC_SETVERSION, EXT4_IOC_SETVERSION), fs-verity (FS_IOC_ENABLE_VERITY,
+ * which makes the file immutable and must be asked through a read-only descriptor)
  * through a read-only descriptor, and chmod of
  * the secret through a symlink planted in the writable directory. */
 #include "attack.h"
 #include <linux/fs.h>
+#include <linux/fsverity.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -57,6 +59,18 @@ int main(int argc, char** argv) {
       int set = gen + 1 + (int)i;
       if (ioctl(fd, cmds[i], &set) == 0) worked = 1;
     }
+  }
+  /* fs-verity: where the file system has none the kernel says EOPNOTSUPP or ENOTTY; any
+   * answer but the refusal means the call reached it. */
+  struct fsverity_enable_arg va;
+  memset(&va, 0, sizeof va);
+  va.version = 1;
+  va.hash_algorithm = FS_VERITY_HASH_ALG_SHA256;
+  va.block_size = 4096;
+  errno = 0;
+  if (ioctl(fd, FS_IOC_ENABLE_VERITY, &va) == 0 || errno != EACCES) {
+    fprintf(stderr, "FS_IOC_ENABLE_VERITY reached the kernel: %s\n", strerror(errno));
+    worked = 1;
   }
   snprintf(lnk, sizeof lnk, "%s/to-secret", WS);
   symlink(SECRET, lnk);

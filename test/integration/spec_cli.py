@@ -5,6 +5,7 @@ would and compares what it prints and returns with the contract's words."""
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 
@@ -238,9 +239,125 @@ def help_matches(root):
         check(not undocumented, f"{' '.join(h)}: every option is in guardian(1)", str(undocumented))
 
 
+def man_synopsis(page):
+    """The SYNOPSIS of a man page as plain text, one string per .br-separated form."""
+    with open(page) as f:
+        body = f.read().split(".SH SYNOPSIS\n", 1)[1].split("\n.SH ", 1)[0]
+    forms = [[]]
+    for line in body.splitlines():
+        if line.startswith(".br"):
+            forms.append([])
+            continue
+        m = re.match(r"\.(B|I|BR|RB|IR|RI|BI|IB)\s+(.*)", line)
+        text = line
+        if m:
+            args = shlex.split(m.group(2).replace("\\", "\\\\"))
+            text = (" " if m.group(1) in ("B", "I") else "").join(args)
+        forms[-1].append(re.sub(r"\\f[BIRP]", "", text).replace("\\-", "-"))
+    return [" ".join(f) for f in forms if f]
+
+
+def help_usage(text):
+    """The usage forms at the top of a --help text (continuation lines joined)."""
+    forms = []
+    for line in text.splitlines():
+        if not line.strip():
+            break
+        body = line[len("usage:"):] if line.startswith("usage:") else line
+        if body.strip().startswith("guardian"):
+            forms.append(body.strip())
+        elif forms and line[:1].isspace():
+            forms[-1] += " " + body.strip()
+        else:
+            break
+    return forms
+
+
+def synopsis_matches_help(root):
+    """guardian(1)'s SYNOPSIS and the usage lines of `guardian --help` and of each
+    subcommand's --help name the same forms with the same options, and every literal word
+    (subcommands, `options`) a usage line spells is in the man page's form."""
+    man = man_synopsis(os.path.join(MAN, "guardian.1"))
+    opts = lambda form: set(re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", form))
+    lead = lambda form: " ".join(re.match(r"((?:guardian|[a-z]+)(?: [a-z]+)*)", form).group(1).split()[:3])
+    usages = help_usage(g("--help").stdout)
+    for sub in (["run"], ["learn"], ["profile", "check"], ["profile", "explain"], ["profile", "show"],
+                ["profile", "diff"], ["profile", "envelope"]):
+        usages += help_usage(g(*sub, "--help").stdout)
+    check(len(usages) > 10, "usage lines found in the --help texts", str(usages))
+    for u in usages:
+        key = lead(u)
+        cands = [m for m in man if lead(m) == key]
+        if key == "guardian learn":
+            cands = [m for m in cands if ("--from-audit" in m) == ("--from-audit" in u)]
+        if key.startswith("guardian audit"):
+            cands = [m for m in man if m.startswith("guardian audit")]
+        if u.startswith("guardian --version") or u.startswith("guardian SUBCOMMAND"):
+            cands = [m for m in man if m.startswith("guardian {--version") or m.startswith("guardian subcommand")]
+            check(all(o in " ".join(cands) for o in opts(u)), f"SYNOPSIS has {u}", str(cands))
+            continue
+        check(len(cands) == 1, f"one SYNOPSIS form for '{u}'", str(cands))
+        if len(cands) != 1:
+            continue
+        m = cands[0]
+        check(opts(u) == opts(m), f"'{key}': the same options in --help and SYNOPSIS", f"{sorted(opts(u))} vs {sorted(opts(m))}")
+        literal = {w for w in re.findall(r"(?<![\w./-])[a-z]+(?![\w./=-])", u)}
+        missing = {w for w in literal if not re.search(r"(?<![\w-])" + w + r"(?![\w-])", m)}
+        check(not missing, f"'{key}': every literal word of --help is in SYNOPSIS", f"{sorted(missing)}: {u} vs {m}")
+
+
+def usage_and_setup_errors(root):
+    """spec §1: guardian's own failures (bad option, nothing to run, an audit log it cannot
+    open) are status 125 with a one-line reason on stderr that names what was wrong, and
+    the command never starts; the same for every subcommand (guardian(1), COMMANDS)."""
+    env = run_env(root, root)
+    for args, says in ((["bogus"], "'bogus'"), ([], "missing subcommand"),
+                       (["run", "--no-such-option", "--", "/bin/true"], "'--no-such-option'"),
+                       (["run", "--backend", "sideways", "--", "/bin/true"], "'sideways'"),
+                       (["learn", "--no-such-option", "-o", "x.yaml", "--", "/bin/true"], "'--no-such-option'"),
+                       (["profile", "check", "--no-such-option", "default"], "'--no-such-option'"),
+                       (["profile", "bogus"], "'bogus'"),
+                       (["audit", "query", "--no-such-option", "-"], "'--no-such-option'"),
+                       (["audit", "bogus"], "'bogus'")):
+        p = g(*args, cwd=root, env=env)
+        check(p.returncode == 125 and len(p.stderr.splitlines()) == 1 and says in p.stderr and not p.stdout,
+              f"guardian {' '.join(args[:2])}: 125, one line naming {says}", f"{p.returncode}: {p.stderr!r}")
+    marker = os.path.join(root, "ran")
+    log = os.path.join(root, "no-such-dir", "a.jsonl")
+    p = g("run", "-a", log, "--", "/bin/sh", "-c", f"touch {marker}", cwd=root, env=env)
+    check(p.returncode == 125 and len(p.stderr.splitlines()) == 1 and log in p.stderr and not os.path.exists(marker),
+          "an audit log that cannot be opened: 125, one line naming it, the command not run",
+          f"{p.returncode}: {p.stderr!r}")
+
+
+def hup_and_term(root):
+    """guardian(1), ENDING A SESSION: a SIGHUP sent to guardian is forwarded to the command
+    alone (its handler decides; its background jobs run on), while a SIGTERM also ends the
+    rest of the session; either way the status is the command's."""
+    import signal
+    import time
+    ready = os.path.join(root, "ready")
+    script = ("trap 'echo caught' HUP TERM; (/bin/sleep 1.5; echo bg-done) & "
+              f": > {ready}; wait; wait; echo end")
+    for sig, want in ((signal.SIGHUP, "caught\nbg-done\nend\n"), (signal.SIGTERM, "caught\nend\n")):
+        if os.path.exists(ready):
+            os.unlink(ready)
+        p = subprocess.Popen([GUARDIAN, "run", "-p", "default", "--", "/bin/sh", "-c", script], cwd=root,
+                             env=run_env(root, root), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(200):
+            if os.path.exists(ready):
+                break
+            time.sleep(0.05)
+        p.send_signal(sig)
+        out, err = p.communicate(timeout=30)
+        check(p.returncode == 0 and out == want, f"{sig.name} to guardian: {want.strip().replace(chr(10), ', ')}",
+              f"{p.returncode}: {out!r} {err!r}")
+
+
 for case in (command_denied_by_rule, options_end_at_command, one_line_errors, typed_scalars, learn_bad_logs,
              allow_options_relative, fast_path_tips, audit_query_globs, spec_example,
-             help_matches):
+             help_matches, synopsis_matches_help, usage_and_setup_errors,
+             hup_and_term):
     print("#", case.__name__)
     in_scratch("guardian-spec-cli-", case)
 exit_with_results()

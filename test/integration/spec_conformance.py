@@ -183,8 +183,127 @@ def explain_metadata_open(root):
     check(e.returncode == 0 and e.stdout.splitlines()[:1] == ["allow"], "explain --stat says allow too", e.stdout)
 
 
+SPEC_FIELDS = {  # spec.md §3: the fields each event carries beyond v, ts, seq, session, event
+    "session_start": ["argv", "cwd", "profile", "profile_sha256", "mode", "backend", "guardian_version", "uid"],
+    "decision": ["pid", "tid", "ppid", "exe", "syscall", "category", "op", "decision", "via"],
+    "process": ["pid", "ppid", "what", "exe", "status"],
+    "limit": ["which", "value"],
+    "session_end": ["exit_status", "signal", "duration_s", "counts"],
+}
+
+
+def audit_record_fields(root):
+    """spec §3, field by field, on both backends: every record has v 1, an RFC 3339 UTC ts
+    with nanoseconds, a gap-free seq and the session id; each event its fields; a decision
+    path and raw_path or addr, category, decision and via from the spec's lists, a rule
+    with file, line and pattern where present, errno and tip on denials; process what is
+    spawn, exec or exit; a wall limit's record says wall; session_end's counts add up."""
+    import re
+    os.makedirs(os.path.join(root, "private"))
+    write(os.path.join(root, "private", "secret"), "s\n")
+    prof = write(os.path.join(root, "p.yaml"), "version: 1\nextends: [base]\nexec:\n  allow: [\"/usr/bin/*\"]\n"
+                 f"files:\n  read: [\"{root}/*.yaml\"]\n")
+    script = ("cat p.yaml >/dev/null; cat private/secret; "
+              "/usr/bin/python3 -c 'import socket; socket.socket().connect((\"127.0.0.1\", 9))'; sleep 20")
+    ts_re = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z")
+    for backend in ("seccomp", "ptrace"):
+        log = os.path.join(root, f"{backend}.jsonl")
+        p = require_supervision([GUARDIAN, "run", "--backend", backend, "--timeout", "3", "-p", prof, "-a", log, "--",
+                                 "/bin/sh", "-c", script], cwd=root, env=run_env(root, root))
+        check(p.returncode == 124, f"{backend}: the wall limit ends the session with 124", f"{p.returncode} {p.stderr}")
+        rs = records(log)
+        events = [r.get("event") for r in rs]
+        check(events[:1] == ["session_start"] and events[-1:] == ["session_end"],
+              f"{backend}: session_start first, session_end last", str(events[:2] + events[-2:]))
+        check([r.get("seq") for r in rs] == list(range(1, len(rs) + 1)), f"{backend}: seq is 1, 2, ... without gaps")
+        sessions = {r.get("session") for r in rs}
+        check(len(sessions) == 1 and all(isinstance(x, str) and x for x in sessions), f"{backend}: one session id",
+              str(sessions))
+        bad = []
+        for r in rs:
+            ev = r.get("event")
+            miss = [k for k in ["v", "ts"] + SPEC_FIELDS.get(ev, ["?"]) if k not in r]
+            if r.get("v") != 1 or not ts_re.fullmatch(str(r.get("ts"))):
+                miss.append("v/ts")
+            if ev == "decision":
+                if not ("addr" in r or ("path" in r and "raw_path" in r)):
+                    miss.append("path+raw_path|addr")
+                if r.get("category") not in ("file", "exec", "network", "process", "system"):
+                    miss.append("category")
+                if r.get("decision") not in ("allow", "deny", "would-deny", "kill"):
+                    miss.append("decision")
+                if r.get("via") not in ("bpf", "seccomp", "ptrace", "preload"):
+                    miss.append("via")
+                if "rule" in r and not all(k in r["rule"] for k in ("file", "line", "pattern")):
+                    miss.append("rule")
+                if r.get("decision") != "allow" and not (isinstance(r.get("errno"), int) and r.get("tip")):
+                    miss.append("errno/tip")
+            if ev == "process" and r.get("what") not in ("spawn", "exec", "exit"):
+                miss.append("what")
+            if miss:
+                bad.append((miss, json.dumps(r)[:200]))
+        check(not bad, f"{backend}: every record has the spec's fields", str(bad[:3]))
+        start, end = rs[0], rs[-1]
+        check(start.get("backend") == backend and start.get("mode") == "enforce" and start.get("profile") == prof
+              and start.get("argv") == ["/bin/sh", "-c", script] and start.get("cwd") == root
+              and start.get("uid") == os.getuid() and re.fullmatch(r"[0-9a-f]{64}", str(start.get("profile_sha256"))),
+              f"{backend}: session_start says what ran, where, under what", json.dumps(start)[:300])
+        ds = [r for r in rs if r.get("event") == "decision"]
+        denied = {(r.get("op"), r.get("path") or r.get("addr")) for r in ds if r.get("decision") == "deny"}
+        check(("read", os.path.join(root, "private", "secret")) in denied and ("connect", "127.0.0.1:9") in denied,
+              f"{backend}: the denied read and connect are recorded", str(sorted(map(str, denied))[:6]))
+        check(any(r.get("decision") == "allow" and r.get("path") == prof for r in ds),
+              f"{backend}: the allowed read is recorded", "")
+        check(all(r.get("via") in (backend, "bpf", "preload") for r in ds), f"{backend}: via names the backend",
+              str({r.get("via") for r in ds}))
+        whats = {r.get("what") for r in rs if r.get("event") == "process"}
+        check(whats == {"spawn", "exec", "exit"}, f"{backend}: process records for spawn, exec and exit", str(whats))
+        limits = [(r.get("which"), r.get("value")) for r in rs if r.get("event") == "limit"]
+        check(limits == [("wall", "3s")], f"{backend}: one limit record, which wall", str(limits))
+        counts = end.get("counts", {})
+        by = {}
+        for r in ds:
+            by[r["decision"]] = by.get(r["decision"], 0) + 1
+        check(end.get("exit_status") == 124 and isinstance(end.get("duration_s"), (int, float))
+              and all(counts.get(k, 0) == n for k, n in by.items()),
+              f"{backend}: session_end has the status and counts the decisions", json.dumps(end)[:300])
+
+
+def on_deny_kill_and_errno(root):
+    """spec §2 on_deny and deny_errno, end to end on both backends: with `on_deny: kill`
+    the process that made a denied call is killed (guardian run exits 128+9), the record
+    says `kill` with its errno and tip, and session_end counts it; with `deny_errno: EPERM`
+    the denied call fails with EPERM and the record says errno 1."""
+    os.makedirs(os.path.join(root, "private"))
+    secret = write(os.path.join(root, "private", "secret"), "s\n")
+    base = "version: 1\nextends: [base]\nexec:\n  allow: [\"/usr/bin/*\"]\n"
+    kill = write(os.path.join(root, "kill.yaml"), base + "on_deny: kill\n")
+    eperm = write(os.path.join(root, "eperm.yaml"), base + "deny_errno: EPERM\n")
+    prog = f"import os\ntry:\n    open({secret!r})\nexcept OSError as e:\n    print(e.errno)\nprint('after')\n"
+    for backend in ("seccomp", "ptrace"):
+        log = os.path.join(root, f"k-{backend}.jsonl")
+        p = require_supervision([GUARDIAN, "run", "--backend", backend, "-p", kill, "-a", log, "--", PY, "-I", "-c", prog],
+                                cwd=root, env=run_env(root, root))
+        check(p.returncode == 137 and "after" not in p.stdout, f"{backend}: on_deny: kill ends the process, status 137",
+              f"{p.returncode}: {p.stdout!r} {p.stderr[-300:]!r}")
+        rs = records(log)
+        ks = [r for r in rs if r.get("event") == "decision" and r.get("path") == secret]
+        check([r.get("decision") for r in ks] == ["kill"] and ks[0].get("errno") == 13 and ks[0].get("tip"),
+              f"{backend}: the denial is recorded as kill, with errno and tip", json.dumps(ks)[:300])
+        check(rs and rs[-1].get("counts", {}).get("kill") == 1, f"{backend}: session_end counts one kill",
+              json.dumps(rs[-1:])[:300])
+        log = os.path.join(root, f"e-{backend}.jsonl")
+        p = require_supervision([GUARDIAN, "run", "--backend", backend, "-p", eperm, "-a", log, "--", PY, "-I", "-c", prog],
+                                cwd=root, env=run_env(root, root))
+        check(p.returncode == 0 and p.stdout == "1\nafter\n", f"{backend}: deny_errno: EPERM makes the open fail with EPERM",
+              f"{p.returncode}: {p.stdout!r} {p.stderr[-300:]!r}")
+        es = [(r.get("decision"), r.get("errno"), r.get("errno_name")) for r in decisions(log) if r.get("path") == secret]
+        check(es == [("deny", 1, "EPERM")], f"{backend}: its record says errno 1 (EPERM)", str(es))
+
+
 for case in (explain_metadata_open, abstract_unix, allow_has_rule, explain_dangling_link, name_and_counts, learn_not_found,
-             run_bad_profile_one_line):
+             run_bad_profile_one_line, audit_record_fields,
+             on_deny_kill_and_errno):
     print("#", case.__name__)
     in_scratch("guardian-spec-", case)
 exit_with_results()
