@@ -354,10 +354,24 @@ def hup_and_term(root):
               f"{p.returncode}: {out!r} {err!r}")
 
 
+def profile_name_or_file(root):
+    """guardian(1) -p: a word without '/' or .yaml is a built-in's name when there is one,
+    else a file; ./NAME is always the file."""
+    write(os.path.join(root, "default"), "version: 1\nname: mine\n")
+    write(os.path.join(root, "mine"), "version: 1\nname: mine\n")
+    env = run_env(root, root)
+    for arg, want in (("default", "default"), ("./default", "mine"), ("mine", "mine")):
+        log = os.path.join(root, f"{arg.strip('./')}{len(arg)}.jsonl")
+        require_supervision([GUARDIAN, "run", "-p", arg, "-a", log, "--", "/bin/true"], cwd=root, env=env)
+        with open(log) as f:
+            start = json.loads(f.readline())
+        check(start.get("profile_name") == want, f"-p {arg} loads {want}", json.dumps(start)[:200])
+
+
 for case in (command_denied_by_rule, options_end_at_command, one_line_errors, typed_scalars, learn_bad_logs,
              allow_options_relative, fast_path_tips, audit_query_globs, spec_example,
              help_matches, synopsis_matches_help, usage_and_setup_errors,
-             hup_and_term):
+             hup_and_term, profile_name_or_file):
     print("#", case.__name__)
     in_scratch("guardian-spec-cli-", case)
 exit_with_results()
