@@ -103,15 +103,27 @@ class Builder {
       }
       return;
     }
-    if (!(access & kEnvWrite)) {
-      // Nothing there to read or run now; if the session creates it, a write rule covers it.
-      note(fmt::format("'{}' does not exist: nothing granted for {}", prefix, why));
-      return;
-    }
     // Creating the path needs write rights on the deepest ancestor that exists.
     std::string anc = parent_of(prefix);
     while (anc != "/" && !resolve(anc)) anc = parent_of(anc);
     std::string real = resolve(anc).value_or("/");
+    if (!(access & kEnvWrite)) {
+      // Nothing there to read or run now. A whole tree the session may create (a build's
+      // output directory, `exec: ${CWD}/build/**`, which cargo and cmake make on their first
+      // run): what it creates there is read or run as the rule says, so the right is widened
+      // to the ancestor it creates it in (the supervisor decides each exec and read; a
+      // tracer's hand-over is then refused, exec_gap.cpp). Narrower rules (default's
+      // ${CWD}/.git/hooks/*) and places the session cannot create: nothing.
+      std::string tail = pattern.substr(std::min(prefix.size(), pattern.size()));
+      if (real != "/" && (tail == "/**" || tail == "**") && covered(real, kEnvWrite)) {
+        note(fmt::format("'{}' does not exist yet: {} widened to '{}' for {}", prefix,
+                         access & kEnvExec ? "exec" : "read", real, why));
+        put(real, access, true, why);
+        return;
+      }
+      note(fmt::format("'{}' does not exist: nothing granted for {}", prefix, why));
+      return;
+    }
     note(fmt::format("'{}' does not exist yet: write widened to '{}' for {}", prefix, real, why));
     put(real, access, true, why);
   }

@@ -39,6 +39,7 @@ std::string plural(std::uint64_t n, const char* one, const char* many) {
 }  // namespace
 
 void DenialTally::note(const DecisionRecord& d) {
+  if (!d.summarise) return;
   (d.decision == policy::Verdict::would_deny ? would_ : denied_) += 1;
   if (d.decision == policy::Verdict::kill) ++killed_;
   auto k = std::find_if(kinds_.begin(), kinds_.end(),

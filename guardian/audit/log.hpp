@@ -58,6 +58,9 @@ struct DecisionRecord {
   std::vector<std::string> argv;       // exec
   std::vector<std::string> backtrace;  // symbolised frames
   std::string via = "seccomp";         // bpf | seccomp | ptrace | preload
+  // Counted in the stderr summary of denials (false: another process's /proc entry hidden
+  // from a /proc walker such as ps, which did not fail for it).
+  bool summarise = true;
 };
 
 struct ProcessRecord {

@@ -119,6 +119,8 @@ Response install_reopened(const Resolved& r, int flags) {
 bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolved& r,
                                     Response& out) {
   policy::Request req = path_request(c, Category::file, op, r);
+  // /proc/PID of the session's processes and of the others (proc_view.cpp).
+  if (int v = proc_view(c, r, req, raw, out); v >= 0) return v == 1;
   // Another process's memory, environment and descriptors: the kernel lets only a process
   // that may ptrace it open these, and the supervisor, which opens on the tracee's behalf,
   // may ptrace far more than a Landlock-scoped tracee. Outside the session: refused, as a
@@ -128,7 +130,12 @@ bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolve
   // the profile's.
   pid_t guarded = op == Op::stat ? 0 : ptrace_guarded_proc(r.path, op == Op::write);
   if (!guarded && r.magic && r.magic_pid && op != Op::stat) guarded = r.magic_pid;
-  if (guarded && !session.in_session(guarded)) return local(c, req, false, EACCES, raw, out);
+  if (guarded && !session.in_session(guarded)) {
+    hiding = op == Op::read;  // refused as the kernel refuses it, without a word (proc_view.cpp)
+    bool go = local(c, req, false, EACCES, raw, out);
+    hiding = false;
+    return go;
+  }
   if (r.exists && r.anonymous()) {
     // A pipe, socket or memfd reached through /proc/PID/fd/N: only a process that already
     // holds the object can name it, so a session process may reopen its own; nothing else.
@@ -278,6 +285,12 @@ bool Handler::Impl::in_new_repository(const Resolved& r) const {
       git = i;
       break;
     }
+  // A linked worktree's own directory (.git/worktrees/NAME, made by `git worktree add`):
+  // made in the session, it is as new as a new repository, whatever the age of the one
+  // that holds it (nothing the user runs reads it but git in the new worktree, whose .git
+  // file the session wrote anyway). An older one never moves (holds_repository), so no new
+  // directory can take its place.
+  if (git + 2 < parts.size() && parts[git + 1] == "worktrees" && git + 2 <= level) git += 2;
   if (git > level) return false;
   UniqueFd up;
   for (;;) {

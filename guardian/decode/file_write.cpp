@@ -85,6 +85,16 @@ bool Handler::Impl::holds_repository(Ctx& c, const Resolved& r) {
     UniqueFd self(::openat(r.parent.get(), ".git", O_PATH | O_NOFOLLOW | O_CLOEXEC));
     return !self || !born_in_session(self.get());
   }
+  // Inside a repository (.git/worktrees, .git/modules...): a directory older than the
+  // session stays where it is. A linked worktree's directory made in the session is spared
+  // the guard (in_new_repository); moving an older one aside would let a new one take its
+  // name, and the user's worktree would take its config and hooks from there.
+  if (r.path.find("/.git/") != std::string::npos) {
+    std::string name = r.name;
+    while (name.size() > 1 && name.back() == '/') name.pop_back();
+    UniqueFd self(::openat(r.parent.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!self || !born_in_session(self.get())) return true;
+  }
   int top = ::openat(r.parent.get(), r.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (top < 0) return true;
   std::vector<int> todo{top};
@@ -119,6 +129,51 @@ bool Handler::Impl::holds_repository(Ctx& c, const Resolved& r) {
   }
   for (int fd : todo) ::close(fd);
   return found;
+}
+
+// link(2) across mounts fails with EXDEV before the kernel looks at any permission: the
+// mount of the old name (not followed unless AT_SYMLINK_FOLLOW: /proc/self/fd/N is then the
+// link in procfs itself) against the new name's directory. A program that tries the hard
+// link first and copies on EXDEV (cp --link fallbacks, Python's shutil helpers, package
+// managers linking from a cache) then copies, as natively, where a denial of the old name
+// stopped it. Answered here only where the process may look at both names anyway: EXDEV
+// tells that the old one exists and where the mounts part, which a stat of each tells too.
+// True: `out` holds EXDEV (undecided: nothing was linked or looked into).
+bool Handler::Impl::cross_mount_link(Ctx& c, int olddir, std::uint64_t oldpath,
+                                     const ResolveOpts& oo, int newdir, std::uint64_t newpath,
+                                     Response& out) {
+  std::string from, to;
+  Response ignored;
+  if (!read_path(c, oldpath, from, ignored, oo.empty_path) || !read_path(c, newpath, to, ignored) ||
+      !valid(c, ignored))
+    return false;
+  ResolveOpts fo = oo;
+  fo.need_parent = false;
+  ResolveOpts eo;
+  eo.follow = false;
+  eo.need_parent = true;
+  Resolved a, b;
+  if (!resolver.resolve(c.n.tid, c.tgid, olddir, from, fo, a) || a.err || !a.exists || !a.target ||
+      !resolver.resolve(c.n.tid, c.tgid, newdir, to, eo, b) || b.err || !b.parent)
+    return false;
+  struct statx sa {}, sb {};
+  if (::statx(a.target.get(), "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sa) != 0 ||
+      ::statx(b.parent.get(), "", AT_EMPTY_PATH, STATX_MNT_ID, &sb) != 0 ||
+      !(sa.stx_mask & STATX_MNT_ID) || !(sb.stx_mask & STATX_MNT_ID) || sa.stx_mnt_id == sb.stx_mnt_id)
+    return false;
+  // The system's /dev/stdin, /dev/stdout, /dev/stderr and /dev/fd links say only where they
+  // point, which every process knows (as file_open.cpp lets them be looked at).
+  auto std_link = [](const Resolved& r) {
+    return !r.magic && (r.path == "/dev/stdin" || r.path == "/dev/stdout" || r.path == "/dev/stderr" ||
+                        r.path == "/dev/fd");
+  };
+  for (const Resolved* r : {&a, &b}) {
+    if (r == &a && std_link(a)) continue;
+    policy::Request req = path_request(c, policy::Category::file, Op::stat, *r);
+    if (d->decide(req).verdict != policy::Verdict::allow) return false;
+  }
+  out = error(EXDEV);
+  return true;
 }
 
 Response Handler::Impl::file_write(Ctx& c) {
@@ -259,6 +314,9 @@ Response Handler::Impl::file_write(Ctx& c) {
       lo.empty_path = fl & AT_EMPTY_PATH;
       lo.need_parent = true;
       std::uint64_t p = c.arg(at ? 1 : 0);
+      if (cross_mount_link(c, at ? c.iarg(0) : AT_FDCWD, p, lo, at ? c.iarg(2) : AT_FDCWD,
+                           c.arg(at ? 3 : 1), out))
+        return out;
       if (!path_decide(c, at ? c.iarg(0) : AT_FDCWD, p, lo, Op::write, raw1, r1, out)) return out;
       if (r1.err || !r1.exists) return error(r1.err ? r1.err : ENOENT);
       if (!entry(at ? 2 : -1, at ? 3 : 1, raw2, r2)) return out;

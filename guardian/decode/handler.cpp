@@ -164,7 +164,7 @@ bool Handler::Impl::apply(Ctx& c, const policy::Request& req, policy::Decision d
   Verdict v = dec.verdict == Verdict::allow ? Verdict::allow : Verdict::deny;
   bool go = v == Verdict::allow;
   int err = 0;
-  if (!go && engine && opts.mode == Mode::enforce && opts.asker) {
+  if (!go && engine && !hiding && opts.mode == Mode::enforce && opts.asker) {
     // on_deny: ask — a human answers; pending means hold the syscall (no record yet).
     // Only the profile's denials: closed doors decided locally (TIOCSTI, signals outside
     // the session...) are not a human's to open.
@@ -196,7 +196,7 @@ bool Handler::Impl::apply(Ctx& c, const policy::Request& req, policy::Decision d
     if (opts.mode == Mode::complain) {
       v = Verdict::would_deny;
       go = true;
-    } else if (d->on_deny() == policy::OnDeny::kill) {
+    } else if (d->on_deny() == policy::OnDeny::kill && !hiding) {
       v = Verdict::kill;
       out = Response();
       out.kind = Response::Kind::kill;
@@ -232,6 +232,7 @@ bool Handler::Impl::apply(Ctx& c, const policy::Request& req, policy::Decision d
   rec.argv.swap(argv);
   argv.clear();
   rec.via = opts.via;
+  rec.summarise = !hiding;
   log.decision(rec);
   return go;
 }

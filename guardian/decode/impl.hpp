@@ -174,6 +174,10 @@ struct Handler::Impl {
   // A directory the session renames holds a git repository that default guards
   // (file_write.cpp): it is then copied, not moved.
   bool holds_repository(Ctx& c, const Resolved& r);
+  // link(2) whose two names lie on different mounts, which the process may look at:
+  // `out` = EXDEV, as natively before any permission check (file_write.cpp).
+  bool cross_mount_link(Ctx& c, int olddir, std::uint64_t oldpath, const ResolveOpts& oo,
+                        int newdir, std::uint64_t newpath, Response& out);
   // A name that does not exist, which the profile lets this process stat, or which no rule
   // names (for a stat, nor for `op`) and whose nearest existing directory it may stat: the
   // kernel's ENOENT for it tells nothing a look at that directory would not (stat-family
@@ -227,6 +231,16 @@ struct Handler::Impl {
                    policy::Op op, std::string& raw, Resolved& r, Response& out,
                    bool* cached = nullptr);
   bool decide_resolved(Ctx& c, policy::Op op, std::string_view raw, Resolved& r, Response& out);
+  // /proc/PID[/...] (proc_view.cpp): a process of the session answers to the rules on
+  // /proc/self (req.pid becomes it); another process the profile does not show is hidden,
+  // as under hidepid=invisible (ENOENT). -1: not answered here, go on with `req`; else the
+  // answer, as decide_resolved returns it (1 = go ahead, 0 = `out` holds the denial).
+  int proc_view(Ctx& c, const Resolved& r, policy::Request& req, std::string_view raw,
+                Response& out);
+  // apply(): this denial hides another process's /proc entry: never asked, never killed
+  // for, not in the stderr summary (ps, pgrep and top walk every PID; to them it is gone).
+  bool hiding = false;
+  policy::RuleOrigin hidden_rule{};  // the rule such a denial names
   Response open_like(Ctx& c, int dirfd, std::uint64_t path, int flags, mode_t mode,
                      std::uint64_t resolve);
   // The quick open without an O_PATH step (file_open.cpp); false = not taken.
@@ -312,6 +326,8 @@ struct Handler::Impl {
   std::unordered_set<std::string> own_socket_files;
   void note_bound(int sock, int dir = -1, const std::string& leaf = {});
   bool own_tcp_port(unsigned port) const;
+  // No TCP socket listens on `port`, IPv4 or IPv6 (net_own.cpp); false when unknown.
+  bool no_tcp_listener(unsigned port) const;
   bool own_abstract(const std::string& name) const;
   bool own_socket_file(int dirfd, const char* name) const;
   Response recvfrom_gate(Ctx& c);

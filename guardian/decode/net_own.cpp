@@ -97,6 +97,23 @@ bool Handler::Impl::own_tcp_port(unsigned port) const {
   return found && !foreign;
 }
 
+bool Handler::Impl::no_tcp_listener(unsigned port) const {
+  if (port == 0) return false;
+  bool listening = false;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    bool ok = each_line(table, [&](char* l) {
+      char local[64], st[8];
+      if (std::sscanf(l, "%*s %63s %*s %7s", local, st) != 2) return true;
+      if (std::strcmp(st, "0A") != 0) return true;  // not LISTEN
+      const char* colon = std::strrchr(local, ':');
+      if (colon && std::strtoul(colon + 1, nullptr, 16) == port) listening = true;
+      return !listening;
+    });
+    if (!ok && table[13] == 0) return false;  // no /proc/net/tcp: cannot tell
+  }
+  return !listening;
+}
+
 bool Handler::Impl::own_abstract(const std::string& name) const {
   if (own_sockets.empty()) return false;
   // /proc/net/unix shows an abstract name with '@' for its leading NUL (and for any NUL in

@@ -6,8 +6,10 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,6 +25,13 @@
 #include "session/respond.hpp"
 
 namespace guardian::session {
+namespace {
+std::int64_t now_ns() {
+  struct timespec ts {};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+}  // namespace
 
 void supervisor_signals(sigset_t& set) {
   sigemptyset(&set);
@@ -91,6 +100,13 @@ Supervisor::Supervisor(Decider& decider, audit::AuditLog* log)
     else if (listener_) listener_->forget_memory(tgid);
   };
   tracer_.on_released([this](pid_t tid) { on_released(tid); });
+  // The command's own copy of a signal we forward too (SignalEcho): who sent it decides.
+  tracer_.deliver = [this](pid_t tid, int sig) {
+    if (!SignalEcho::pairs(sig)) return true;
+    siginfo_t si {};
+    if (ptrace(PTRACE_GETSIGINFO, tid, nullptr, &si) != 0) return true;
+    return echo_.deliver(sig, si.si_pid, si.si_code, now_ns());
+  };
   tracer_.before_core_signal = [this](pid_t tid) {
     if (core_guard) core_guard(tid);
   };
@@ -392,7 +408,7 @@ void Supervisor::on_one_signal(const struct signalfd_siginfo& si) {
         // command decides; when it exits the whole tree is killed anyway.
         if (on_terminate && si.ssi_signo == SIGTERM)
           on_terminate(static_cast<int>(si.ssi_signo));
-        else
+        else if (echo_.forward(static_cast<int>(si.ssi_signo), static_cast<pid_t>(si.ssi_pid), now_ns()))
           signal_command(static_cast<int>(si.ssi_signo));
       }
       if (si.ssi_signo == SIGTERM && log_) log_->flush();

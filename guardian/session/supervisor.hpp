@@ -5,6 +5,7 @@
 
 #include <sys/signalfd.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <functional>
@@ -20,6 +21,7 @@
 #include "session/event_loop.hpp"
 #include "session/process_table.hpp"
 #include "session/ptrace_scratch.hpp"
+#include "session/signal_echo.hpp"
 #include "session/tracer.hpp"
 #include "session/waiter.hpp"
 
@@ -125,6 +127,7 @@ class Supervisor {
   UniqueFd keeper_;  // the keeper's pipe: closed when we end, however we end
   // Hand-overs in progress: the thread being released -> notifications waiting for it.
   std::unordered_multimap<pid_t, std::uint64_t> waiting_release_;
+  SignalEcho echo_{::getpid()};  // pairs forwarded signals with the group's copies
   std::unique_ptr<Waiter> waiter_;  // last: its workers use the members above
 };
 

@@ -340,7 +340,12 @@ void Tracer::on_stop(pid_t pid, int status) {
         on_syscall_stop(pid);
         return;
       }
-      // Signal-delivery stop: re-inject the signal, never swallow it.
+      // Signal-delivery stop: re-inject the signal, never swallow it; except the second copy
+      // of one signal to the command that `deliver` pairs (SignalEcho).
+      if (deliver && table_.tgid_of(pid) == root_ && !deliver(pid, sig)) {
+        resume(pid, 0);
+        return;
+      }
       if (before_core_signal && dumps_core(sig)) before_core_signal(pid);
       resume(pid, sig);
       return;

@@ -47,6 +47,9 @@ class Tracer {
   // exited (tgid): the ptrace backend's sealed pages go with them.
   std::function<void(pid_t tid)> thread_exited;
   std::function<void(pid_t tgid)> image_gone;
+  // Asked at a signal-delivery stop of the command's process (thread `tid`, signal `sig`):
+  // false drops the signal (a duplicate, see SignalEcho). Unset: every signal is delivered.
+  std::function<bool(pid_t tid, int sig)> deliver;
   // Called at a signal-delivery stop of a signal whose default action dumps core (SIGSEGV,
   // SIGABRT, ...), before the signal is delivered: the last moment to decide where the
   // kernel may write the dump (Supervisor::core_guard).

@@ -137,9 +137,11 @@ network:
     conns = [x for x in records(log) if x.get("event") == "decision" and x.get("syscall") == "connect"]
     check(any(x.get("host") == "localhost" and x.get("addr") == f"127.0.0.1:{port}" for x in conns),
           f"shim: connect record has host localhost: {conns!r}")
-    # A denied connect (another port) also names the host, and stays denied.
+    # A denied connect (another program's port) also names the host, and stays denied. (A
+    # port nobody listens on is ECONNREFUSED, undecided, as natively: net.cpp.)
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
+    closed.listen(1)
     other = closed.getsockname()[1]
     log = os.path.join(tmp, "audit-host2.jsonl")
     r = guardian(base + ["-a", log], [PROBE, "dial", "localhost", str(other)], work, env)

@@ -1,0 +1,241 @@
+#!/bin/sh
+# Real programs whose native behaviour guardian used to change: the /proc walkers (ps, pgrep,
+# top) see the session's processes and none of the others, without a word on stderr, and
+# the others as natively where the profile shows them; a signal sent to guardian's group
+# reaches the command once (a shell's trap ran twice); link(2) of /proc/self/fd/N fails
+# with EXDEV as natively (EACCES before); `git worktree add` in a repository made before the
+# session works, while the worktrees made before it keep their protection. Run per backend
+# (BACKEND), each case with and without the shim.
+. "$(dirname "$0")/run_lib.sh"
+export HOME="$T/home" TMPDIR="$T/tmp" LANG=C LC_ALL=C PATH=/usr/bin:/bin
+mkdir -p "$HOME/.config/procps" "$TMPDIR" "$T/w"
+have() { command -v "$1" >/dev/null 2>&1; }
+# runs CMD (sh) under guardian in $T/w with the built-in default profile: $T/g.out, $T/g.err, $g
+grun() {
+  pre=$1; shift
+  (cd "$T/w" && "$G" run $pre -- /bin/sh -c "$1") >"$T/g.out" 2>"$T/g.err"; g=$?
+}
+nrun() {
+  (cd "$T/w" && /bin/sh -c "$1") >"$T/n.out" 2>"$T/n.err"; n=$?
+}
+
+# 1. The /proc walkers.
+if have ps && have pgrep; then
+  # Markers unique to this run (the two backends' tests may run at once).
+  m1=60.$$1 m2=30.$$3
+  # Without a terminal (ps would name it from /dev/pts, one of the user's other terminals).
+  setsid sleep $m1 </dev/null >/dev/null 2>&1 &
+  outsider=$!
+  cat >"$T/procs.yaml" <<'Y'
+version: 1
+extends: [default]
+files:
+  read: ["/proc/*/stat", "/proc/*/status", "/proc/*/cmdline"]
+Y
+  for pre in --preload --no-preload; do
+    nrun 'ps -ef >/dev/null; echo "ps $?"; ps aux >/dev/null; echo "aux $?"'
+    grun $pre 'ps -ef >/dev/null; echo "ps $?"; ps aux >/dev/null; echo "aux $?"'
+    check "$pre: ps -ef, ps aux: stdout" "$(cat "$T/n.out")" "$(cat "$T/g.out")"
+    check "$pre: ps -ef, ps aux: stderr" "$(cat "$T/n.err")" "$(cat "$T/g.err")"
+    check "$pre: ps -ef, ps aux: status" "$n" "$g"
+    # The session's own processes, as natively (a shell finding its jobs).
+    # (once the job runs sleep: its fork shows the shell's command line until then)
+    job="sleep $m2 & j=\$!; k=0; while [ \$k -lt 200 ] && ! tr '\\0' ' ' </proc/\$j/cmdline | grep -q '^sleep'; do sleep 0.05; k=\$((k + 1)); done
+      ps -o args= -p \$j; pgrep -f '[s]leep $m2' >/dev/null && echo found; ps -eo args= | grep -c '^sleep $m2\$'; kill \$j"
+    nrun "$job"; grun $pre "$job"
+    check "$pre: ps and pgrep find the session's own job: stdout" "$(cat "$T/n.out")" "$(cat "$T/g.out")"
+    check "$pre: ps and pgrep find the session's own job: stderr" "$(cat "$T/n.err")" "$(cat "$T/g.err")"
+    # A process outside the session is not there for default (no stderr: nothing failed);
+    # its entries are gone, not forbidden.
+    grun $pre "pgrep -f '[s]leep $m1'; echo \"pgrep \$?\"; ps -p $outsider >/dev/null; echo \"ps \$?\"; cat /proc/$outsider/cmdline; echo \"cat \$?\""
+    check "$pre: an outsider is hidden from pgrep, ps and cat" "pgrep 1
+ps 1
+cat 1" "$(cat "$T/g.out")"
+    check "$pre: an outsider is hidden: stderr" "cat: /proc/$outsider/cmdline: No such file or directory" "$(cat "$T/g.err")"
+    # ...and there as natively where the profile shows other processes.
+    (cd "$T/w" && "$G" run $pre -p "$T/procs.yaml" -- pgrep -f "[s]leep $m1") >"$T/g.out" 2>"$T/g.err"; g=$?
+    check "$pre: a profile showing /proc/*/cmdline: pgrep finds the outsider" "0 $outsider" "$g $(cat "$T/g.out")"
+    check "$pre: a profile showing /proc/*/cmdline: pgrep's stderr" "" "$(cat "$T/g.err")"
+    (cd "$T/w" && "$G" run $pre -p "$T/procs.yaml" -- ps -ef) >"$T/g.out" 2>"$T/g.err"; g=$?
+    check "$pre: a profile showing /proc/*/cmdline: ps -ef lists the outsider" "0 1" \
+      "$g $(grep -c "^[^ ]* *$outsider .*sleep $m1" "$T/g.out")"
+    check "$pre: a profile showing /proc/*/cmdline: ps -ef's stderr" "" "$(cat "$T/g.err")"
+    # ...whose environment stays closed all the same.
+    (cd "$T/w" && "$G" run $pre -p "$T/procs.yaml" -- cat /proc/$outsider/environ) >"$T/g.out" 2>"$T/g.err"; g=$?
+    check "$pre: an outsider's environ stays refused" "1 0" "$g $(wc -c <"$T/g.out")"
+    if have top; then
+      nrun 'top -bn1 >/dev/null; echo "top $?"'; grun $pre 'top -bn1 >/dev/null; echo "top $?"'
+      check "$pre: top -bn1: stdout" "$(cat "$T/n.out")" "$(cat "$T/g.out")"
+      check "$pre: top -bn1: stderr" "$(cat "$T/n.err")" "$(cat "$T/g.err")"
+    fi
+  done
+  kill "$outsider" 2>/dev/null
+fi
+
+# 2. A signal sent to guardian's process group (timeout signals the child, then the group)
+# reaches the command once: its trap runs once. Four at a time, for the load under which
+# our forwarded copy used to come after the shell had handled the group's.
+once='trap "echo trapped" INT; sleep 5'
+for pre in --preload --no-preload; do
+  i=0; twice=0; never=0
+  while [ $i -lt 16 ]; do
+    for k in 1 2 3 4; do
+      (cd "$T/w" && timeout -s INT 2 "$G" run $pre -- /bin/sh -c "$once" >"$T/sig.$k" 2>&1) &
+    done
+    wait
+    for k in 1 2 3 4; do
+      c=$(grep -c trapped "$T/sig.$k")
+      [ "$c" -gt 1 ] && twice=$((twice + 1))
+      [ "$c" -eq 0 ] && never=$((never + 1))
+    done
+    i=$((i + 4))
+  done
+  check "$pre: timeout -s INT: the command's trap never runs twice" 0 "$twice"
+  check "$pre: timeout -s INT: the command's trap runs" 0 "$never"
+  # A signal to guardian alone is still forwarded, every time (SIGHUP: a background job of
+  # this script has SIGINT and SIGQUIT ignored).
+  cd "$T/w"
+  rm -f "$T/w/ready" "$T/w/mid"
+  "$G" run $pre -- /bin/sh -c 'trap "echo hup" HUP; touch ready; sleep 2; touch mid; sleep 2' >"$T/sig.k" 2>&1 &
+  gp=$!
+  cd "$T"
+  k=0; while [ ! -e "$T/w/ready" ] && [ $k -lt 100 ]; do sleep 0.1; k=$((k + 1)); done
+  kill -HUP $gp
+  k=0; while [ ! -e "$T/w/mid" ] && [ $k -lt 100 ]; do sleep 0.1; k=$((k + 1)); done
+  kill -HUP $gp
+  wait $gp
+  check "$pre: kill -HUP of guardian alone, twice, is forwarded twice" "hup
+hup" "$(cat "$T/sig.k")"
+done
+
+# 3. link(2) of /proc/self/fd/N: the link itself lies in procfs, another mount: EXDEV.
+if [ -x /usr/bin/python3 ]; then
+  lk='import os
+fd = os.open("f", os.O_RDONLY)
+for src in ("/proc/self/fd/%d" % fd, "/dev/stdin"):
+    try: os.link(src, "x"); print("linked")
+    except OSError as e: print(src.split("/")[1], e.errno)
+try: os.link("/proc/self/fd/%d" % fd, "y", follow_symlinks=True); print("linked", os.path.exists("y"))
+except OSError as e: print("follow", e.errno)'
+  echo data >"$T/w/f"
+  for pre in --preload --no-preload; do
+    rm -f "$T/w/x" "$T/w/y"
+    nrun "/usr/bin/python3 -c '$lk'"
+    rm -f "$T/w/x" "$T/w/y"
+    grun $pre "/usr/bin/python3 -c '$lk'"
+    check "$pre: link of /proc/self/fd/N and /dev/stdin: stdout" "$(cat "$T/n.out")" "$(cat "$T/g.out")"
+    check "$pre: link of /proc/self/fd/N and /dev/stdin: stderr" "$(cat "$T/n.err")" "$(cat "$T/g.err")"
+  done
+fi
+
+# 4. git worktree add in a repository made before the session, as natively; the linked
+# worktrees made before it keep their commondir (their config and hooks) where it was.
+if have git; then
+  for pre in --preload --no-preload; do
+    for s in n g; do
+      rm -rf "$T/$s"; mkdir -p "$T/$s"
+      (cd "$T/$s" && git init -q . && echo a >f && git add f && git -c user.name=a -c user.email=a@b commit -qm one &&
+        git worktree add -q old 2>/dev/null) || { check "git setup" ok failed; break; }
+    done
+    wt='git worktree add -q wt2 2>&1; echo "add $?"; git -C wt2 log --format=%s; git worktree list --porcelain | grep -c ^worktree; cat .git/worktrees/wt2/commondir'
+    (cd "$T/n" && /bin/sh -c "$wt") >"$T/n.out" 2>"$T/n.err"; n=$?
+    (cd "$T/g" && "$G" run $pre -- /bin/sh -c "$wt") >"$T/g.out" 2>"$T/g.err"; g=$?
+    check "$pre: git worktree add in an older repository: status" "$n" "$g"
+    check "$pre: git worktree add in an older repository: stdout" "$(cat "$T/n.out")" "$(cat "$T/g.out")"
+    check "$pre: git worktree add in an older repository: stderr" "$(cat "$T/n.err")" "$(grep -v '^guardian:' "$T/g.err")"
+    # The older worktree's directory neither moves aside nor gets a new commondir.
+    mvs='import os
+for a, b in ((".git/worktrees/old", ".git/worktrees/aside"), (".git/worktrees", ".git/wt-aside")):
+    try: os.rename(a, b); print("moved", a)
+    except OSError as e: print("rename", e.errno)
+try: open(".git/worktrees/old/commondir", "w").write("/tmp\\n"); print("written")
+except OSError as e: print("write", e.errno)'
+    (cd "$T/g" && "$G" run $pre -- /usr/bin/python3 -c "$mvs") >"$T/g.out" 2>/dev/null
+    check "$pre: an older worktree's directory stays and keeps its commondir" "rename 18
+rename 18
+write 13
+../.." "$(cat "$T/g.out"; cat "$T/g/.git/worktrees/old/commondir")"
+  done
+fi
+# 5. A program the session builds into a directory that did not exist when it began, under
+# a profile that executes that tree (`exec: ${CWD}/build/**`, as default's comment advises
+# for `make check`; cargo's target/): it runs, as natively (Landlock refused it, unlogged).
+cat >"$T/tree.yaml" <<'Y'
+version: 1
+extends: [default]
+exec:
+  allow: ["${CWD}/build/**"]
+Y
+for pre in --preload --no-preload; do
+  rm -rf "$T/w/build"
+  tree='mkdir -p build/bin && printf "#!/bin/sh\necho built ran\n" >build/bin/t && chmod +x build/bin/t && ./build/bin/t; echo "rc $?"'
+  (cd "$T/w" && "$G" run $pre -p "$T/tree.yaml" -- /bin/sh -c "$tree") >"$T/g.out" 2>"$T/g.err"
+  check "$pre: exec of a tree made in the session that the profile executes" "built ran
+rc 0" "$(cat "$T/g.out")"
+  check "$pre: exec of a tree made in the session: stderr" "" "$(cat "$T/g.err")"
+done
+
+# 7. Waiting for one's own server: a connect to a loopback port nobody listens on is refused
+# (ECONNREFUSED) as natively, where the profile lets the session bind that port; a retry
+# loop that waits for ConnectionRefusedError alone then keeps waiting. Once the server
+# listens, the session reaches it (guardian:own-listener).
+if [ -x /usr/bin/python3 ]; then
+  wait_srv='import socket, threading, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+def serve():
+    time.sleep(0.5); l = socket.socket(); l.bind(("127.0.0.1", port)); l.listen(1); l.accept()[0].sendall(b"up\n")
+threading.Thread(target=serve, daemon=True).start()
+refused = 0
+while True:
+    c = socket.socket()
+    try: c.connect(("127.0.0.1", port)); break
+    except ConnectionRefusedError: refused += 1; time.sleep(0.05)
+print("refused before" if refused else "no wait", c.recv(3).decode().strip())'
+  for pre in --preload --no-preload; do
+    nrun "timeout 20 /usr/bin/python3 -c '$wait_srv'"; grun $pre "timeout 20 /usr/bin/python3 -c '$wait_srv'"
+    check "$pre: polling for one's own server: stdout" "$(cat "$T/n.out")" "$(cat "$T/g.out")"
+    check "$pre: polling for one's own server: stderr" "$(cat "$T/n.err")" "$(cat "$T/g.err")"
+  done
+fi
+
+# 8. pip installing a local wheel into a virtual environment under the python profile: as
+# natively, without pip's warning that ~/.cache/pip is not writable (its cache is in
+# TMPDIR there, as npm's is).
+if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import ensurepip" 2>/dev/null; then
+  /usr/bin/python3 - "$T/mywheel-0.1-py3-none-any.whl" <<'PY'
+import base64, hashlib, sys, zipfile
+files = {"mywheel/__init__.py": b"def hi():\n    return 'hi from the wheel'\n",
+         "mywheel-0.1.dist-info/METADATA": b"Metadata-Version: 2.1\nName: mywheel\nVersion: 0.1\n",
+         "mywheel-0.1.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+rec = "".join("%s,sha256=%s,%d\n" % (n, base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b"=").decode(), len(d))
+              for n, d in files.items()) + "mywheel-0.1.dist-info/RECORD,,\n"
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    for n, d in files.items(): z.writestr(n, d)
+    z.writestr("mywheel-0.1.dist-info/RECORD", rec)
+PY
+  pipw='/usr/bin/python3 -m venv v && v/bin/pip install -q --no-index --disable-pip-version-check ./mywheel-0.1-py3-none-any.whl; echo "pip $?"; v/bin/python -c "import mywheel; print(mywheel.hi())"'
+  rm -rf "$T/w/v"; cp "$T/mywheel-0.1-py3-none-any.whl" "$T/w/"
+  nrun "$pipw"
+  rm -rf "$T/w/v"
+  (cd "$T/w" && "$G" run -p python -- /bin/sh -c "$pipw") >"$T/g.out" 2>"$T/g.err"; g=$?
+  check "python: pip install of a local wheel into a venv: status" "$n" "$g"
+  check "python: pip install of a local wheel into a venv: stdout" "$(cat "$T/n.out")" "$(cat "$T/g.out")"
+  check "python: pip install of a local wheel into a venv: stderr" "$(cat "$T/n.err")" "$(grep -v '^guardian:' "$T/g.err")"
+fi
+
+# 6. javac and java: the JDK reads its configuration through links from /usr/lib/jvm into
+# /etc/java-*, which the Landlock envelope checks by the file the link names.
+if have javac && have java; then
+  printf 'public class H { public static void main(String[] a) { System.out.println("hi " + a.length); } }\n' >"$T/H.java"
+  for pre in --preload --no-preload; do
+    rm -rf "$T/w/j"; mkdir -p "$T/w/j"; cp "$T/H.java" "$T/w/j/"
+    (cd "$T/w/j" && javac H.java && java H a b) >"$T/n.out" 2>"$T/n.err"; n=$?
+    rm -rf "$T/w/j"; mkdir -p "$T/w/j"; cp "$T/H.java" "$T/w/j/"
+    (cd "$T/w/j" && "$G" run $pre -- /bin/sh -c 'javac H.java && java H a b') >"$T/g.out" 2>"$T/g.err"; g=$?
+    check "$pre: javac and java: status" "$n" "$g"
+    check "$pre: javac and java: stdout" "$(cat "$T/n.out")" "$(cat "$T/g.out")"
+    # guardian's summary aside (the JVM's write of its own coredump_filter, hsperfdata in /tmp).
+    check "$pre: javac and java: stderr" "$(cat "$T/n.err")" "$(grep -v '^guardian:' "$T/g.err")"
+  done
+fi
+finish
