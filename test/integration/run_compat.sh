@@ -223,6 +223,16 @@ PY
   check "python: pip install of a local wheel into a venv: stderr" "$(cat "$T/n.err")" "$(grep -v '^guardian:' "$T/g.err")"
 fi
 
+# 9. An interactive less (in a pty) ends without a word from guardian: its search history
+# would go to the closed HOME (default sets LESSHISTFILE=-).
+if have less && have script; then
+  seq 1 100 >"$T/w/lines"
+  # (script's shell: sh, and no OLDPWD, which bash would stat wherever the caller was before)
+  (cd "$T/w" && printf q | env -u OLDPWD SHELL=/bin/sh "$G" run -- script -qc "less lines" /dev/null) >"$T/g.out" 2>&1; g=$?
+  check "default: interactive less: status" 0 "$g"
+  check "default: interactive less: nothing refused" "" "$(grep -a 'guardian:' "$T/g.out")"
+fi
+
 # 6. javac and java: the JDK reads its configuration through links from /usr/lib/jvm into
 # /etc/java-*, which the Landlock envelope checks by the file the link names.
 if have javac && have java; then
