@@ -312,12 +312,12 @@ def env_end_to_end(root):
     check(p.returncode == 0 and not {"GH_TOKEN", "AWS_SECRET_ACCESS_KEY", "DB_PASSWORD", "API_KEY"} & set(seen)
           and seen.get("PLAIN") == "ok" and seen.get("HOME") == root,
           "default: credential-like names dropped, the rest passed", str(sorted(seen)))
-    prof = write(os.path.join(root, "env.yaml"), "version: 1\nextends: [default]\nenv:\n"
+    prof = write(os.path.join(root, "env.yaml"), "version: 1\nextends: [base]\nexec: {allow: [/usr/bin/env]}\nenv:\n"
                  "  keep: [PATH, \"LC_*\", FOO]\n  drop: [\"*SECRET*\"]\n  set: {FOO: \"${HOME}/new\"}\n")
     p = require_supervision([GUARDIAN, "run", "--no-preload", "-p", prof, "--", "/usr/bin/env"], cwd=root, env=env)
     seen = dict(line.split("=", 1) for line in p.stdout.splitlines() if "=" in line)
     want = {"PATH": env["PATH"], "LC_ALL": "C", "FOO": f"{root}/new"}
-    extra = {k: v for k, v in seen.items() if k not in want and not k.startswith("npm_config_")}
+    extra = {k: v for k, v in seen.items() if k not in want}
     check(p.returncode == 0 and all(seen.get(k) == v for k, v in want.items()) and not extra,
           "keep: only PATH, LC_* and FOO pass, LC_SECRET dropped, FOO set from ${HOME}", str(seen))
 
