@@ -7,6 +7,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "decode/impl.hpp"
 #include "policy/glob.hpp"
 
@@ -80,6 +82,9 @@ bool Handler::Impl::continue_read(Ctx& c, int flags, Op op, const struct stat& s
     return false;
   const bool links = !lexical.empty() && lexical != path;
   if (!unwritable(path) || (links && !unwritable(lexical))) return false;
+  // The kernel's open passes the envelope too: where the way went through a system link the
+  // envelope may not cover the file it reaches.
+  if (!envelope_allows(path, flags)) return false;
   if (links && unverified) return links_stable(c, lexical, path);
   remember(raw1, path);
   return true;
@@ -120,9 +125,33 @@ bool Handler::Impl::range_quiet(Ctx& c, std::uint64_t addr, std::size_t n) {
   return false;
 }
 
-bool Handler::Impl::sole_open(Ctx& c, const Resolved* r) {
+bool Handler::Impl::sole_open(Ctx& c, std::string_view path, int flags, const Resolved* r) {
   if (!opts.continue_stable_reads || !c.t.can_inject_fd() || (r && r->magic)) return false;
-  return session.sole_task(c.n.tid) && buffer_quiet(c);
+  return session.sole_task(c.n.tid) && buffer_quiet(c) && envelope_allows(path, flags);
+}
+
+bool Handler::Impl::envelope_allows(std::string_view path, int flags) const {
+  if (!opts.envelope) return true;
+  if (path.empty() || path[0] != '/') return false;
+  const bool write = (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)) ||
+                     (flags & O_TMPFILE) == O_TMPFILE;
+  const std::uint8_t need = write ? (policy::kEnvRead | policy::kEnvWrite) : policy::kEnvRead;
+  const auto& paths = opts.envelope->paths;  // sorted by path
+  std::uint8_t have = 0;
+  std::string_view p = path;
+  while (p.size() > 1 && p.back() == '/') p.remove_suffix(1);
+  for (bool self = true;; self = false) {
+    auto it = std::lower_bound(paths.begin(), paths.end(), p,
+                               [](const policy::EnvelopePath& e, std::string_view v) { return e.path < v; });
+    if (it != paths.end() && it->path == p && (it->is_dir || self)) {
+      have |= it->access;
+      if (it->access & policy::kEnvWrite) have |= policy::kEnvRead;  // write implies read
+    }
+    if ((have & need) == need) return true;
+    if (p == "/") return false;
+    std::size_t cut = p.find_last_of('/');
+    p = p.substr(0, cut == 0 ? 1 : cut);
+  }
 }
 
 void Handler::Impl::note_device(const struct stat& st) {

@@ -459,7 +459,7 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
   if (!r.exists) {
     if (!creat) return error(ENOENT);
     if (!r.parent) return error(ENOENT);
-    if (sole_open(c, &r)) return cont();
+    if (sole_open(c, r.path, flags, &r)) return cont();
     fd = emulate::create_at(r.parent.get(), r.name, flags, mode, umask_of(c));
   } else if (excl) {
     return error(EEXIST);
@@ -472,7 +472,7 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
     return error(ELOOP);  // O_NOFOLLOW on a symlink
   } else if (tmpfile) {
     if (!S_ISDIR(r.st.st_mode)) return error(ENOTDIR);
-    if (sole_open(c, &r)) return cont();
+    if (sole_open(c, r.path, flags, &r)) return cont();
     fd = emulate::tmpfile_in(r.target.get(), flags, mode, umask_of(c));
   } else if (S_ISFIFO(r.st.st_mode) && !(flags & O_NONBLOCK) && (flags & O_ACCMODE) != O_RDWR &&
              opts.blocker) {
@@ -483,7 +483,7 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
     if (!r.magic && (r.trusted || r.followed_fast) &&
         continue_read(c, flags, op, r.st, r.path, r.lexical, r.followed_fast))
       return cont();
-    if (sole_open(c, &r)) return cont();
+    if (sole_open(c, r.path, flags, &r)) return cont();
     fd = emulate::reopen(r.target.get(), flags, S_ISREG(r.st.st_mode) || S_ISDIR(r.st.st_mode));
   }
   if (fd < 0) return error(static_cast<int>(-fd));
@@ -599,7 +599,7 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
   // A new file (O_EXCL) for the session's one live task: the kernel makes it itself where a
   // look without symbolic links (O_PATH) finds nothing there, so nothing can be followed
   // elsewhere; anything found there goes on as below (EEXIST).
-  if (excl && !followed && sole_open(c)) {
+  if (excl && !followed && sole_open(c, r.lexical, flags)) {
     struct open_how how {};
     how.flags = O_PATH | O_CLOEXEC;
     how.resolve = RESOLVE_NO_SYMLINKS;
@@ -640,7 +640,7 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
   // own open then finds it so, as it would have, but for O_EXCL, which it would refuse.
   if ((followed ? continue_read(c, flags, op, st, e->path, r.lexical, true)
                 : continue_read(c, flags, op, st, r.lexical)) ||
-      (!excl && sole_open(c))) {
+      (!excl && sole_open(c, followed ? qpath : r.lexical, flags))) {
     out = cont();
     return true;
   }

@@ -18,6 +18,7 @@
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
 #include "policy/engine.hpp"
+#include "policy/landlock_envelope.hpp"
 
 namespace guardian::dns {
 class Gate;
@@ -290,6 +291,11 @@ struct HandlerOptions {
   // process outside the session moving a directory between the check and the kernel's
   // walk (as PathCache). (Seam extension, issue 8; strict mode since the tenth session.)
   bool continue_stable_reads = false;
+  // The Landlock envelope the session runs in, when one is applied (null otherwise): an open
+  // left to the kernel must also pass it, and the envelope, though a superset of the
+  // profile, names resolved directories, not every way to them (a system link into a
+  // directory it leaves out). Such an open is emulated instead. (Seam extension.)
+  const policy::Envelope* envelope = nullptr;
   // The command's PATH directories, resolved (absolute entries only): a name missing
   // directly in one is ENOENT, as natively, even where the directory may not be stat'ed.
   // A PATH search probes every entry; EACCES there made a shell say "Permission denied"

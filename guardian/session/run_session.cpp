@@ -467,6 +467,7 @@ int run_session(const RunOptions& opts) {
   decode::HandlerOptions ho;
   ho.mode = opts.mode;
   ho.landlock = landlock.active;
+  ho.envelope = landlock.active ? &landlock.envelope : nullptr;  // lives as long as the session
   ho.via = use_ptrace ? "ptrace" : "seccomp";
   ho.asker = control.value()->asker();
   ho.gate = gate.get();

@@ -154,6 +154,20 @@ PY
   LAX=1; parity "default: python venv" "" '' '/usr/bin/python3 -m venv v && v/bin/python -c "import sys; print(sys.prefix != sys.base_prefix)"'
   LAX=
 fi
+# A file read through a symbolic link, where nothing may write, into a directory the profile
+# does not name (as /usr/share/groff/site-tmac -> /etc/groff): allowed by the link's place,
+# and read as natively even though the Landlock envelope leaves the target directory out.
+mkdir -p "$T/sys/a/b" "$T/outside" && echo hello >"$T/outside/f" && ln -s "$T/outside" "$T/sys/a/b/link"
+cat >"$T/sys.yaml" <<Y
+version: 1
+name: sys-link
+files:
+  read: ["$T/sys/**", "/usr/**", "/etc/**", "/dev/null"]
+exec:
+  allow: ["/usr/**"]
+Y
+check "a file through a system link the envelope does not follow reads as natively" hello \
+  "$("$G" run -p "$T/sys.yaml" -- /usr/bin/cat "$T/sys/a/b/link/f" 2>"$T/sys.err")"
 if have cmake && have gcc; then
   parity "default + exec of the project: cmake, build, ctest" "$T/build.yaml" '
     printf "int main(void){return 0;}\n" >m.c
