@@ -678,6 +678,12 @@ Response Handler::Impl::pinned_open(Ctx& c, int dirfd, int flags, mode_t mode,
   const bool deleted = r.path.size() > 10 && r.path.compare(r.path.size() - 10, 10, " (deleted)") == 0;
   const bool by_place = !r.anonymous() && !r.path.empty() && r.path[0] == '/' &&
                         (!r.magic || (r.exists && !deleted));
+  // The Landlock envelope names resolved directories: a file allowed by the place of a
+  // system link that leads out of them would be refused to the kernel's open. The thread
+  // gets the object that was checked, opened here, instead (ScratchPages::install_fd).
+  if (by_place && r.exists && r.target && !(flags & O_PATH) && (flags & O_TMPFILE) != O_TMPFILE &&
+      c.t.can_install_fd() && !envelope_allows(r.path, flags))
+    return install_reopened(r, flags);
   // Kept as given, the kernel takes descriptor N again: another thread may have put there
   // (dup2) a file opened only for reading, or an O_PATH descriptor, which would then be
   // reopened with rights it was never checked for: refused unless no other task can change
