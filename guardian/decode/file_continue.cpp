@@ -76,15 +76,15 @@ bool Handler::Impl::continue_read(Ctx& c, int flags, Op op, const struct stat& s
       (flags & O_TMPFILE) == O_TMPFILE)
     return false;
   if (op == Op::write || !S_ISREG(st.st_mode)) return false;
-  // No other task can rewrite the path buffer before the kernel reads it again, nor the
-  // kernel by itself.
-  if (!c.t.can_inject_fd() || !session.memory_quiet(c.n.tid) || !buffer_quiet(c))
-    return false;
+  if (!c.t.can_inject_fd() || !session.memory_quiet(c.n.tid)) return false;
   const bool links = !lexical.empty() && lexical != path;
   if (!unwritable(path) || (links && !unwritable(lexical))) return false;
   // The kernel's open passes the envelope too: where the way went through a system link the
   // envelope may not cover the file it reaches.
   if (!envelope_allows(path, flags)) return false;
+  // No other task can rewrite the path buffer before the kernel reads it again, nor the
+  // kernel by itself (asked last: it costs an ioctl).
+  if (!buffer_quiet(c)) return false;
   if (links && unverified) return links_stable(c, lexical, path);
   remember(raw1, path);
   return true;
