@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/fd_passing.hpp"
 #include "base/stdio.hpp"
 #include "base/unique_fd.hpp"
 
@@ -210,16 +211,7 @@ class JournaldSink : public Sink {
     UniqueFd memfd(mfd);
     if (auto r = write_all(mfd, msg.data(), msg.size(), "memfd"); !r) return r;
     fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
-    char cbuf[CMSG_SPACE(sizeof(int))] = {};
-    msghdr mh{};
-    mh.msg_control = cbuf;
-    mh.msg_controllen = sizeof cbuf;
-    cmsghdr* c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &mfd, sizeof(int));
-    while (sendmsg(fd_.get(), &mh, MSG_NOSIGNAL) < 0) {
+    while (base::send_fd(fd_.get(), mfd, nullptr, 0, MSG_NOSIGNAL) < 0) {
       if (errno != EINTR) return fail_errno("cannot send audit record to journald", errno);
     }
     return outcome::success();

@@ -14,6 +14,8 @@
 #include <cstddef>
 #include <cstring>
 
+#include "base/fd_passing.hpp"
+
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
 #endif
@@ -37,18 +39,7 @@ bool send_to(int sock, int fd) {
   if (::getsockname(sock, reinterpret_cast<sockaddr*>(&to), &len) != 0) return false;
   UniqueFd out(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!out) return false;
-  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-  msghdr m {};
-  m.msg_name = &to;
-  m.msg_namelen = len;
-  m.msg_control = ctl;
-  m.msg_controllen = sizeof ctl;
-  cmsghdr* c = CMSG_FIRSTHDR(&m);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  return ::sendmsg(out.get(), &m, MSG_DONTWAIT) == 0;
+  return base::send_fd(out.get(), fd, reinterpret_cast<const sockaddr*>(&to), len, MSG_DONTWAIT) == 0;
 }
 
 // The thread's descriptor `fd`, duplicated here (pidfd_getfd); invalid on failure.
