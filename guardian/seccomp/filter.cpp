@@ -1,4 +1,5 @@
-// The seccomp BPF filter, compiled with libseccomp in the parent before fork.
+// The seccomp BPF filter, compiled with libseccomp (at build time for the usual options,
+// filter_ready.cpp; else in the parent before fork).
 #include "seccomp/filter.hpp"
 
 #include <sys/ioctl.h>
@@ -115,7 +116,7 @@ bool filter_owns(int nr) noexcept {
   }
 }
 
-Result<Program> build_filter(std::span<const decode::SyscallInfo> table, const FilterOptions& opts) {
+Result<Program> build_filter_fresh(std::span<const decode::SyscallInfo> table, const FilterOptions& opts) {
   Ctx ctx(seccomp_init(SCMP_ACT_ALLOW));
   if (!ctx) return fail("cannot build the seccomp filter (seccomp_init failed)");
   void* c = ctx.get();

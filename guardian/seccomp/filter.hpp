@@ -40,7 +40,18 @@ struct Program {
 // Builds the filter: every `notify` syscall of `table` is sent to the supervisor, the
 // closed doors are refused in BPF (see filter.cpp for the list and why), other ABIs kill the
 // process, and everything else is allowed without a notification.
+// For decode::syscall_table() without a fast-path token, the program is the one
+// build_filter_fresh made for the same options when guardian was built (filter_ready.cpp):
+// libseccomp's compilation was a twentieth of every run's start-up CPU, for a result that
+// depends only on the table and the options.
 Result<Program> build_filter(std::span<const decode::SyscallInfo> table, const FilterOptions& opts);
+
+// The same, compiled now by libseccomp (the build's generator and the tests use it).
+Result<Program> build_filter_fresh(std::span<const decode::SyscallInfo> table, const FilterOptions& opts);
+
+// The program build_filter_fresh(decode::syscall_table(), opts) gave at build time for
+// these options and no fast-path token; empty if the build could not make it.
+std::span<const struct sock_filter> ready_program(bool metadata_open, bool trace, bool dns_gate) noexcept;
 
 // Syscall numbers whose treatment filter.cpp owns whatever the table says (argument-
 // conditioned rules or closed doors); exposed for tests.

@@ -305,6 +305,48 @@ TEST_CASE("filter: builds from the table, with and without metadata: open") {
   CHECK_FALSE(seccomp::filter_owns(SYS_openat));
 }
 
+TEST_CASE("filter: the program compiled at build time is the one libseccomp compiles now") {
+  auto same = [](const seccomp::Program& a, const seccomp::Program& b) {
+    if (a.insns.size() != b.insns.size()) return false;
+    for (std::size_t i = 0; i < a.insns.size(); ++i)
+      if (a.insns[i].code != b.insns[i].code || a.insns[i].jt != b.insns[i].jt ||
+          a.insns[i].jf != b.insns[i].jf || a.insns[i].k != b.insns[i].k)
+        return false;
+    return true;
+  };
+  for (int i = 0; i < 8; ++i) {
+    CAPTURE(i);
+    seccomp::FilterOptions o;
+    o.metadata_open = (i & 1) != 0;
+    o.trace = (i & 2) != 0;
+    o.dns_gate = (i & 4) != 0;
+    // Every combination was compiled by the build (this machine's libseccomp and kernel).
+    auto ready = seccomp::ready_program(o.metadata_open, o.trace, o.dns_gate);
+    CHECK_FALSE(ready.empty());
+    auto fresh = seccomp::build_filter_fresh(decode::syscall_table(), o);
+    REQUIRE(fresh);
+    auto used = seccomp::build_filter(decode::syscall_table(), o);
+    REQUIRE(used);
+    CHECK(same(used.value(), fresh.value()));
+    // A fast-path token is a per-session value: compiled now, and it is in the program.
+    o.fast_path_token = 0x1234567;
+    auto with_token = seccomp::build_filter(decode::syscall_table(), o);
+    auto token_fresh = seccomp::build_filter_fresh(decode::syscall_table(), o);
+    REQUIRE(with_token);
+    REQUIRE(token_fresh);
+    CHECK(same(with_token.value(), token_fresh.value()));
+    CHECK_FALSE(same(with_token.value(), fresh.value()));
+  }
+  // Another table than the one compiled at build time: compiled now.
+  auto table = decode::syscall_table();
+  auto part = seccomp::build_filter(table.subspan(1), {});
+  auto part_fresh = seccomp::build_filter_fresh(table.subspan(1), {});
+  REQUIRE(part);
+  REQUIRE(part_fresh);
+  CHECK(same(part.value(), part_fresh.value()));
+  CHECK_FALSE(same(part.value(), seccomp::build_filter(table, {}).value()));
+}
+
 TEST_CASE("process table: walk-private processes, continued walks and their settling") {
   session::ProcessTable t;
   t.add(100, 100, 1, "/usr/bin/sh");
