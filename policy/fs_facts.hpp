@@ -64,7 +64,8 @@ class FsFacts {
     bool searchable = false;           // some readlinkat succeeded
     std::vector<Entry> entries;        // in the kernel's order, at most `max`
     std::vector<Node> nodes;           // parallel to entries: what readlinkat said, or unasked
-    Index index;                       // built by the reading thread when complete
+    Index index;                       // built by the reading thread when complete; a
+                                       // kept listing: at its first lookup
     // Given by a LinkCache (kept from an earlier run), not read now: what it says is checked
     // afresh before it widens an envelope.
     bool from_cache = false;

@@ -242,10 +242,9 @@ bool LinkCache::get(const std::string& dir, const struct stat& st, FsFacts::DirL
   out.opened = true;
   out.complete = k.complete;
   out.searchable = k.searchable;
+  // Indexed at the first lookup in it (FsFacts::listing_for), if any: most kept listings
+  // (/usr/bin's 1,300 entries) are only walked for their links.
   out.index.clear();
-  out.index.reserve(out.entries.size());
-  for (std::size_t i = 0; i < out.entries.size(); ++i)
-    out.index.emplace(out.entries[i].first, static_cast<std::uint32_t>(i));
   return true;
 }
 

@@ -139,6 +139,20 @@ TEST_CASE("a directory many lookups end in is listed once; a link there still re
   CHECK(facts.is_dir(t / "lib/zlink") == std::nullopt);
 }
 
+TEST_CASE("/proc is never listed, however many lookups end there") {
+  // Its listing names every process of the machine (a dentry made for each): the dozen
+  // files rules name there are looked up one by one.
+  FsFacts facts;
+  const char* names[] = {"cpuinfo", "meminfo", "stat", "uptime", "version", "loadavg", "filesystems",
+                         "mounts", "cmdline", "devices", "swaps", "sys", "self", "no-such-entry"};
+  for (int round = 0; round < 3; ++round)
+    for (const char* n : names) (void)facts.node(std::string("/proc/") + n);
+  CHECK(facts.counts().listed == 0);
+  CHECK(facts.node("/proc/self").kind == FsFacts::Kind::link);
+  CHECK(facts.node("/proc/no-such-entry").kind == FsFacts::Kind::absent);
+  CHECK(facts.is_dir("/proc/sys") == true);
+}
+
 TEST_CASE("a directory that can be listed but not searched answers as the kernel does") {
   if (::geteuid() == 0) {
     MESSAGE("skipped as root: permissions do not apply");
