@@ -120,7 +120,18 @@ PY
 dialer=$!
 sleep 30 &
 victim=$!
-trap 'kill $listener $victim $dialer 2>/dev/null; for a in 127.77.0.1 127.77.0.2; do ip addr del $a/32 dev lo 2>/dev/null; done; ipcrm -m "$sysv_shm" -q "$sysv_q" 2>/dev/null; /usr/bin/python3 -c "import ctypes, sys; ctypes.CDLL(None).mq_unlink(sys.argv[1].encode())" "$mq_name"; rm -rf "$T"' EXIT
+# ATTACK_GROUP=1: a second victim in a process group of its own, in the terminal session
+# guardian runs in (so that a process of the session may join that group by setpgid).
+gvictim=
+if [ -n "${ATTACK_GROUP:-}" ]; then
+  /usr/bin/python3 -c 'import os; os.setpgid(0, 0); os.execvp("sleep", ["sleep", "30"])' &
+  gvictim=$!
+  n=0
+  while [ "$(awk '{sub(/.*\) /, ""); print $3}' /proc/$gvictim/stat 2>/dev/null)" != "$gvictim" ]; do
+    n=$((n + 1)); [ "$n" -gt 100 ] && { echo "group victim did not start"; exit 1; }; sleep 0.05
+  done
+fi
+trap 'kill $listener $victim $gvictim $dialer 2>/dev/null; for a in 127.77.0.1 127.77.0.2; do ip addr del $a/32 dev lo 2>/dev/null; done; ipcrm -m "$sysv_shm" -q "$sysv_q" 2>/dev/null; /usr/bin/python3 -c "import ctypes, sys; ctypes.CDLL(None).mq_unlink(sys.argv[1].encode())" "$mq_name"; rm -rf "$T"' EXIT
 n=0
 while [ ! -f "$T/ports" ]; do n=$((n + 1)); [ "$n" -gt 100 ] && { echo "listener did not start"; exit 1; }; sleep 0.1; done
 read -r tcp udp okudp <"$T/ports"
@@ -159,7 +170,8 @@ sched_of() { awk '{print $19, $41}' "/proc/$1/stat"; grep Cpus_allowed_list "/pr
 protected() { ls -la "$T/ro" "$T/ws/.git/hooks" "$T/ws/.keys" | grep -v " \.\.$"; cat "$T/ro/ro.txt"; stat -c %a "$T/secret/secret.txt"; lsattr -v "$T/ro/ro.txt" 2>/dev/null; sysv_state; ip -o -4 addr show dev lo 2>/dev/null | grep -c 127.77.; }
 before_ro=$(protected)
 before_sched=$(sched_of $victim)
-ATTACK_SYSV_KEY=$sysv_key ATTACK_MQ=$mq_name ATTACK_TCP=$tcp ATTACK_UDP=$udp ATTACK_OK_UDP=$okudp ATTACK_UNIX=$T/secret/sock ATTACK_VICTIM=$victim \
+[ -n "$gvictim" ] && before_gsched=$(sched_of $gvictim)
+ATTACK_GROUP_VICTIM=$gvictim ATTACK_SYSV_KEY=$sysv_key ATTACK_MQ=$mq_name ATTACK_TCP=$tcp ATTACK_UDP=$udp ATTACK_OK_UDP=$okudp ATTACK_UNIX=$T/secret/sock ATTACK_VICTIM=$victim \
   "$G" run -p "$T/attack.yaml" -a "$T/audit.jsonl" -- "$attack" "$T" >"$T/out" 2>"$T/err"
 status=$?
 echo "status $status"; tail -c 2000 "$T/err"
@@ -173,6 +185,10 @@ check "the forbidden listeners got nothing" "" "$(cat "$T/hits" 2>/dev/null)"
 check "the victim outside the session lives" 0 "$(kill -0 $victim 2>/dev/null; echo $?)"
 check "the victim's scheduling is unchanged" "$before_sched" "$(sched_of $victim 2>&1)"
 check "the victim is not traced" 0 "$(awk '/^TracerPid/ {print $2}' /proc/$victim/status)"
+if [ -n "$gvictim" ]; then
+  check "the victim in a group of its own lives" 0 "$(kill -0 $gvictim 2>/dev/null; echo $?)"
+  check "that victim's scheduling is unchanged" "$before_gsched" "$(sched_of $gvictim 2>&1)"
+fi
 check "the attack did not report success" 0 "$status"
 check "the audit log has a denial" yes "$(grep -q '"decision":"deny"' "$T/audit.jsonl" && echo yes || echo no)"
 finish
