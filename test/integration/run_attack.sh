@@ -86,6 +86,8 @@ tcp = socket.socket(); tcp.bind(("127.0.0.1", 0)); tcp.listen(16)
 udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); udp.bind(("127.0.0.1", 0))
 ok = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); ok.bind(("127.0.0.1", 0))
 ux = socket.socket(socket.AF_UNIX); ux.bind(os.path.join(t, "secret", "sock")); ux.listen(16)
+# An abstract unix listener of another program (an X server's or a bus's, by name).
+ab = socket.socket(socket.AF_UNIX); ab.bind("\0guardian-it-abs-" + os.path.basename(t)); ab.listen(16)
 def acc(s, name):
     while True:
         s.accept(); hit(name)
@@ -93,7 +95,7 @@ def rcv(s, name):
     while True:
         s.recv(64)
         if name: hit(name)
-for f, s, n in ((acc, tcp, "tcp"), (rcv, udp, "udp"), (acc, ux, "unix"), (rcv, ok, "")):
+for f, s, n in ((acc, tcp, "tcp"), (rcv, udp, "udp"), (acc, ux, "unix"), (acc, ab, "abstract"), (rcv, ok, "")):
     threading.Thread(target=f, args=(s, n), daemon=True).start()
 with open(os.path.join(t, "ports.tmp"), "w") as f:
     f.write("%d %d %d\n" % (tcp.getsockname()[1], udp.getsockname()[1], ok.getsockname()[1]))
@@ -150,6 +152,10 @@ if [ -n "${ATTACK_PREFIX:-}" ]; then
   printf '%s\n' "$token" >"$T/ro/ro"
   extra_deny=", \"$T/ro/ro\""
 fi
+# ATTACK_BIND: bind rules (YAML list items), as the default profile's abstract names.
+extra_bind=
+[ -n "${ATTACK_BIND:-}" ] && extra_bind="
+  bind: [$ATTACK_BIND]"
 cat >"$T/attack.yaml" <<YAML
 version: 1
 name: attack-fixture
@@ -162,7 +168,7 @@ files:
 exec:
   allow: ["/usr/bin/**", "$attack", "$T/ws/allowed-*"$extra_exec]
 network:
-  connect: ["127.0.0.1:$okudp"]
+  connect: ["127.0.0.1:$okudp"]$extra_bind
 YAML
 # The victim's scheduling: nice (stat field 19), policy (41), CPUs, I/O priority.
 sched_of() { awk '{print $19, $41}' "/proc/$1/stat"; grep Cpus_allowed_list "/proc/$1/status"; ionice -p "$1" 2>/dev/null; }
@@ -171,7 +177,7 @@ protected() { ls -la "$T/ro" "$T/ws/.git/hooks" "$T/ws/.keys" | grep -v " \.\.$"
 before_ro=$(protected)
 before_sched=$(sched_of $victim)
 [ -n "$gvictim" ] && before_gsched=$(sched_of $gvictim)
-ATTACK_GROUP_VICTIM=$gvictim ATTACK_SYSV_KEY=$sysv_key ATTACK_MQ=$mq_name ATTACK_TCP=$tcp ATTACK_UDP=$udp ATTACK_OK_UDP=$okudp ATTACK_UNIX=$T/secret/sock ATTACK_VICTIM=$victim \
+ATTACK_ABSTRACT=guardian-it-abs-${T##*/} ATTACK_GROUP_VICTIM=$gvictim ATTACK_SYSV_KEY=$sysv_key ATTACK_MQ=$mq_name ATTACK_TCP=$tcp ATTACK_UDP=$udp ATTACK_OK_UDP=$okudp ATTACK_UNIX=$T/secret/sock ATTACK_VICTIM=$victim \
   "$G" run -p "$T/attack.yaml" -a "$T/audit.jsonl" -- "$attack" "$T" >"$T/out" 2>"$T/err"
 status=$?
 echo "status $status"; tail -c 2000 "$T/err"
