@@ -244,8 +244,9 @@ struct Handler::Impl {
   Response open_like(Ctx& c, int dirfd, std::uint64_t path, int flags, mode_t mode,
                      std::uint64_t resolve);
   // The quick open without an O_PATH step (file_open.cpp); false = not taken.
+  // `proven`: NOTIF_ID_VALID already asked (else asked here before acting).
   bool quick_open(Ctx& c, int dirfd, int flags, mode_t mode, policy::Op op, Response& out,
-                  bool& keyed, bool& symlink);
+                  bool& keyed, bool& symlink, bool& proven);
   std::string qjoined, qpath;  // quick_open's unfolded absolute path, cached object path
   // HandlerOptions::continue_stable_reads (file_continue.cpp): may this allowed open (flags,
   // op) of the object `st` at `path`, written as the absolute raw1 and `lexical` when
