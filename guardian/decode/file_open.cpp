@@ -600,7 +600,8 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
   // reaches a FIFO's, a device's or a lease's wait, and a directory never waits (so no
   // O_NONBLOCK to add, and no fstat nor F_SETFL after: opendir() costs 2 syscalls less).
   const bool may_block = !(flags & (O_NONBLOCK | O_DIRECTORY)) && !excl;
-  // The session's one live task: its allowed open is left to the kernel wherever the look
+  // The session's one live task, or one sharing nothing with another (sole_open says why
+  // either may be continued): its allowed open is left to the kernel wherever the look
   // finds nothing in the way (sole_open, continue_read), and the look is made with O_PATH
   // (no open of the file itself: no device or FIFO driver's open, nothing created or
   // truncated by us) and RESOLVE_NO_SYMLINKS, as the real open below would walk. What the
@@ -617,7 +618,8 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
   // or an errno: with Tracee::answer_proves_valid() a delivered answer proves the
   // notification (Handler::Impl::valid), so NOTIF_ID_VALID is asked only before the real
   // open below (`proven`).
-  if (opts.continue_stable_reads && !(excl && followed) && session.sole_task(c.n.tid)) {
+  if (opts.continue_stable_reads && !(excl && followed) &&
+      (session.sole_task(c.n.tid) || session.walk_private(c.n.tid))) {
     struct open_how how {};
     how.flags = O_PATH | O_CLOEXEC;
     how.resolve = RESOLVE_NO_SYMLINKS;
