@@ -306,6 +306,21 @@ bool Handler::Impl::in_new_repository(const Resolved& r) const {
 
 namespace {
 bool cached_hit(const bool* cached) { return cached && *cached; }
+// A path whose every component names an entry: no ".", "..", empty component (a doubled or
+// trailing slash); absolute or relative, with at least one directory part.
+bool plain_components(std::string_view s) {
+  if (s.empty() || s.back() == '/') return false;
+  if (s[0] == '/') s.remove_prefix(1);
+  bool dir = false;
+  for (;;) {
+    std::size_t j = s.find('/');
+    std::string_view comp = s.substr(0, j);
+    if (comp.empty() || comp == "." || comp == "..") return false;
+    if (j == std::string_view::npos) return dir;
+    dir = true;
+    s.remove_prefix(j + 1);
+  }
+}
 // One component that names an entry (not "", ".", "..", nothing with a slash).
 bool plain_name(std::string_view s) {
   return !s.empty() && s != "." && s != ".." && s.find('/') == std::string_view::npos;
@@ -352,6 +367,31 @@ bool Handler::Impl::path_decide(Ctx& c, int dirfd, std::uint64_t addr, const Res
       return decide_resolved(c, op, raw, r, out);
     }
   }
+  // The same for a name below directories (git status's lstat of every tracked file,
+  // "d7/f123.txt"; an absolute path): where a stat-family resolution lately reached that very
+  // directory by its own text with no symbolic link on the way (plain_dirs, filled below)
+  // and the text has no "." or ".." (the kernel's walk then visits exactly the directories
+  // of the lexical path, and follows none: not the name either, here), the walk leads where
+  // it led for the reasons a kept PathCache entry holds: the session changes names only
+  // through the supervisor, which forgets them all (Handler::Impl::handle); a process outside
+  // it is bounded by the same lifetime; the kernel still performs the call itself, metadata
+  // only. Taken for an allowed decision only: a denial (and ENOENT for a missing name the
+  // process may not know of: missing_but_visible) is looked at as before.
+  if (keyed && !*cached && !o.follow && !plain_dirs.empty() && plain_components(raw)) {
+    r.clear();
+    lexical_join(cache_start, raw, r.lexical);
+    std::size_t cut = r.lexical.find_last_of('/');
+    plain_dir.assign(r.lexical, 0, cut == 0 ? 1 : cut);
+    auto it = plain_dirs.find(plain_dir);
+    if (it != plain_dirs.end() && now_ns() - it->second < PathCache::kLifetimeNs &&
+        !under_proc(r.lexical)) {
+      r.path = r.lexical;
+      r.exists = true;  // not looked at: the kernel answers ENOENT itself (file_stat)
+      if (d->decide(path_request(c, Category::file, op, r)).verdict == policy::Verdict::allow)
+        return decide_resolved(c, op, raw, r, out);
+    }
+    r.clear();
+  }
   // A miss on a relative path resolves the joined text (the key without its flag): the
   // start directory was just read, and reading it again would cost another readlink.
   const bool joined = keyed && !cached_hit(cached) && raw[0] != '/';
@@ -362,7 +402,17 @@ bool Handler::Impl::path_decide(Ctx& c, int dirfd, std::uint64_t addr, const Res
     out = error(r.err ? r.err : EACCES);
     return false;
   }
-  if (keyed && !*cached && PathCache::keepable(r)) stat_cache.put(cache_key, r);
+  if (keyed && !*cached && PathCache::keepable(r)) {
+    stat_cache.put(cache_key, r);
+    // Reached by its own text, existing: every directory on the way was one, not a symbolic
+    // link (the object's path is the lexical one), so its directory is kept for the names
+    // below it (above).
+    if (r.exists && !r.followed_fast && r.path == r.lexical) {
+      std::size_t cut = r.lexical.find_last_of('/');
+      if (plain_dirs.size() >= PathCache::kMaxEntries) plain_dirs.clear();
+      plain_dirs[r.lexical.substr(0, cut == 0 ? 1 : cut)] = now_ns();
+    }
+  }
   if (r.followed_fast && !r.err) {
     // The kernel followed the symlinks without telling which: allowed as resolved, that
     // stands (knowing the links could only allow more). Otherwise the walk decides.

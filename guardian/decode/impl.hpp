@@ -76,6 +76,11 @@ struct Handler::Impl {
   // Recent stat-family resolutions; cleared whenever the session changes names.
   PathCache stat_cache;
   std::string cache_start, cache_key;
+  // Directories (absolute texts) that a stat-family resolution lately reached by their own
+  // text, no symbolic link on the way, with when (now_ns): lstat-like calls of names below
+  // them are decided without a walk of ours (path_decide). Cleared with stat_cache.
+  std::unordered_map<std::string, std::int64_t> plain_dirs;
+  std::string plain_dir;  // path_decide's scratch (keeps capacity)
 
   // Reused per notification (no allocation once warm).
   std::string raw1, raw2;

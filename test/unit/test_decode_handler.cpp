@@ -181,6 +181,28 @@ TEST_CASE_FIXTURE(Fixture, "the session's one live task has its allowed opens co
   }
 }
 
+TEST_CASE_FIXTURE(Fixture, "lstat of a name below a directory seen lately follows what the session renamed") {
+  ::mkdir((d / "out/dd").c_str(), 0755);
+  put(d / "out/dd/a", "a");
+  struct stat st;
+  auto lstat = [&](const std::string& p) {
+    return run(SYS_lstat, {P(p), reinterpret_cast<std::uint64_t>(&st)});
+  };
+  CHECK(lstat(d / "out/dd/a").kind == Response::Kind::cont);  // walked: out/dd kept
+  CHECK(lstat(d / "out/dd/b").kind == Response::Kind::cont);  // below it: the kernel says ENOENT
+  REQUIRE(!log.recs.empty());
+  CHECK(log.recs.back().path == d / "out/dd/b");
+  // The session puts a link to the secrets where the directory was: names below it are
+  // the secrets' again, at once.
+  CHECK(run(SYS_rename, {P(d / "out/dd"), P(d / "out/dd2")}).kind == Response::Kind::value);
+  CHECK(run(SYS_symlink, {P(d / "secret"), P(d / "out/dd")}).kind == Response::Kind::value);
+  CHECK(lstat(d / "out/dd/s.txt").err == EACCES);
+  // A text with ".." is walked as the kernel walks it: out/dd leads into secret, whose ".."
+  // holds no dd2 (lexically out/dd2/a, allowed and there).
+  CHECK(lstat(d / "out/dd2/a").kind == Response::Kind::cont);
+  CHECK(lstat(d / "out/dd/../dd2/a").kind == Response::Kind::error);
+}
+
 TEST_CASE_FIXTURE(Fixture, "the one live task's continued open is looked at, never opened, by us") {
   opts.continue_stable_reads = true;
   sess.private_mem = true;
