@@ -134,8 +134,11 @@ bool Handler::Impl::sole_open(Ctx& c, std::string_view path, int flags, const Re
   // another task, and those the handler makes itself, each only once every walk let go
   // here has ended (settle_walks, file_write.cpp). Unlinking or making directories and
   // files changes which object a name holds, never where the walk leads, and the decision
-  // is the name's. Processes outside the session: the bound PathCache has.
-  if (!session.walk_private(c.n.tid) || !buffer_quiet(c) || !envelope_allows(path, flags))
+  // is the name's. Processes outside the session: the bound PathCache has. Not under
+  // /proc: there a name also changes with processes coming and going (another session
+  // process's /proc/PID, which the loop may reap meanwhile).
+  if (under_proc(path) || !session.walk_private(c.n.tid) || !buffer_quiet(c) ||
+      !envelope_allows(path, flags))
     return false;
   session.walk_continued(c.n.tid);
   return true;

@@ -269,6 +269,11 @@ TEST_CASE_FIXTURE(Fixture, "an open of a process alone in its memory is continue
   sess.private_fds = false;
   CHECK(open(d / "out/w.txt", O_RDWR) == Response::Kind::inject_fd);
   sess.private_fds = true;
+  // Under /proc a name also changes as processes come and go: emulated.
+  dec.read.push_back("/proc");
+  dec.write.push_back("/proc");
+  make();
+  CHECK(open("/proc/self/comm", O_WRONLY) == Response::Kind::inject_fd);
   // A rename, a link or a symlink is made only after every other thread's continued walk
   // has ended; unlink and mkdir need not wait (they change no walk's way).
   sess.continued = {me + 100000};
