@@ -657,9 +657,12 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
   // truncated by us) and RESOLVE_NO_SYMLINKS, as the real open below would walk. What the
   // look must establish for a CONTINUE is all an O_PATH walk shows: that no symbolic link is
   // on the way (ELOOP otherwise: the long way decides), so the kernel's own walk reaches the
-  // object decided, and what that object is (continue_read: a regular file; a directory,
-  // nothing to wait for; any other type — a device to note, a FIFO that would wait — goes on
-  // to the real open below, as before). A missing name (ENOENT: no link before it) is
+  // object decided, and what that object is (continue_read: a regular file; a device, which
+  // note_device must see). A FIFO is then opened by the kernel alone too, and waits in the
+  // process for its other end as natively: a real open of ours beforehand was a reader or a
+  // writer coming and going, which the other end sees (a reader's EOF, a writer's POLLHUP:
+  // a reader outside the session took EOF and left, and the writer's own open then waited
+  // for ever). A missing name (ENOENT: no link before it) is
   // answered ENOENT as the real open's would be, or, with O_CREAT, created by the kernel
   // itself in the directory the walk reached, with the process's own umask; O_EXCL's
   // refusal of a link in the last place holds either way. Errors the
@@ -691,10 +694,13 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
     }
     if (look_err == ENOENT)  // O_CREAT, with or without O_EXCL
       answered = sole_open(c, followed ? qpath : r.lexical, flags);
-    else if (looked && !excl && (S_ISREG(lst.st_mode) || S_ISDIR(lst.st_mode)))
+    else if (looked && !excl) {
+      // A device opened by the kernel's own open is the session's all the same.
+      note_device(lst);
       answered = (followed ? continue_read(c, flags, op, lst, e->path, r.lexical, true)
                            : continue_read(c, flags, op, lst, r.lexical)) ||
                  sole_open(c, followed ? qpath : r.lexical, flags);
+    }
     if (answered) {
       if (apply(c, req, dec, raw1, true, out)) out = cont();
       return true;

@@ -3,7 +3,8 @@
 (inotify, as editors, build tools and `tail -f` use) sees each open and each create once,
 not once more for a look guardian makes on the program's behalf. Counted from outside the
 session for `cat` reading a file and `sh` creating one (each the session's only process,
-whose allowed opens guardian leaves to the kernel) and compared with the same runs natively.
+whose allowed opens guardian leaves to the kernel) and compared with the same runs natively;
+and a reader outside the session waiting on a FIFO that such a process writes.
 Env: GUARDIAN, BACKEND (optional: ptrace)."""
 import ctypes
 import os
@@ -75,5 +76,28 @@ for what, argv in cases:
           gp.stderr[-300:])
     check(ne == ge, f"{what}: a watcher sees the same events as natively ({ne})",
           f"guardian: {ge}")
+
+# A FIFO's other end sees one open too: a reader outside the session, waiting, gets what
+# the session's only process writes (a look of guardian's that opened the FIFO for
+# writing and closed it was an EOF to that reader, which then left, and the program's own
+# open then waited for a reader that never came).
+fifo = os.path.join(root, "guarded", "fifo")
+os.mkfifo(fifo)
+reader = subprocess.Popen(["/usr/bin/cat", fifo], stdout=subprocess.PIPE, text=True)
+try:
+    w = subprocess.run([GUARDIAN, "run", *backend, "-p", profile, "--", "/usr/bin/sh", "-c",
+                        "echo through the fifo > fifo"], cwd=os.path.join(root, "guarded"),
+                       env=env, capture_output=True, text=True, timeout=20)
+    check(w.returncode == 0, f"the writer under guardian is done (status {w.returncode})",
+          w.stderr[-300:])
+except subprocess.TimeoutExpired:
+    check(False, "the writer under guardian is done (it waited for ever)")
+try:
+    got, _ = reader.communicate(timeout=20)
+except subprocess.TimeoutExpired:
+    reader.kill()
+    got, _ = reader.communicate()
+check(got == "through the fifo\n", "the reader outside got what the session wrote", repr(got))
+
 subprocess.run(["rm", "-rf", root])
 exit_with_results()

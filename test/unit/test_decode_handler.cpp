@@ -231,9 +231,10 @@ TEST_CASE_FIXTURE(Fixture, "the one live task's continued open is looked at, nev
   t.proves = true;
   CHECK(open(d / "pub/a.txt", O_RDONLY).kind == Response::Kind::cont);
   CHECK(open(d / "out/none.txt", O_RDONLY).err == ENOENT);
-  // ...but before anything is opened here and injected (another task lives), as before.
+  // ...but before anything is opened here and injected (another task lives; a file the
+  // session may write), as before; and everywhere without the proof.
   sess.alone = false;
-  CHECK(open(d / "pub/a.txt", O_RDONLY).err == EINTR);
+  CHECK(open(d / "out/full.txt", O_RDONLY).err == EINTR);
   t.proves = false;
   sess.alone = true;
   CHECK(open(d / "pub/a.txt", O_RDONLY).err == EINTR);
