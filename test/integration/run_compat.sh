@@ -233,6 +233,26 @@ if have less && have script; then
   check "default: interactive less: nothing refused" "" "$(grep -a 'guardian:' "$T/g.out")"
 fi
 
+# 10. ls -l asks for the ACL and SELinux label of every name it lists, `..` included: an
+# ancestor the profile lets the session stat but not read ($T here, as a user's HOME above
+# the project). Those attributes are permissions, decided as metadata: no "ls: ..:
+# Permission denied" and no summary line where the native run says nothing.
+for pre in --preload --no-preload; do
+  nrun 'ls -la >/dev/null; echo "la $?"; ls -ld .. | cut -c1-10; echo "ld $?"'
+  grun $pre 'ls -la >/dev/null; echo "la $?"; ls -ld .. | cut -c1-10; echo "ld $?"'
+  check "$pre: ls -la and ls -ld .. below a directory that is only stat'ed: stdout" "$(cat "$T/n.out")" "$(cat "$T/g.out")"
+  check "$pre: ls -la and ls -ld .. below a directory that is only stat'ed: stderr" "$(cat "$T/n.err")" "$(cat "$T/g.err")"
+done
+# ...while the attributes that are data (user.*) stay read-class there.
+if /usr/bin/python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.secret", b"s3cr3t")' "$T" 2>/dev/null; then
+  for pre in --preload --no-preload; do
+    grun $pre '/usr/bin/python3 -c "import os
+try: print(os.getxattr(\"..\", \"user.secret\"))
+except OSError as e: print(e.errno)"'
+    check "$pre: a user xattr of a stat-only directory stays unreadable" 13 "$(cat "$T/g.out")"
+  done
+fi
+
 # 6. javac and java: the JDK reads its configuration through links from /usr/lib/jvm into
 # /etc/java-*, which the Landlock envelope checks by the file the link names.
 if have javac && have java; then
