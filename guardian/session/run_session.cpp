@@ -374,6 +374,24 @@ int run_session(const RunOptions& opts) {
     engine = context::FastPathSession::canonical(*engine);
     fast->inject_env(envp);
   }
+  // OLDPWD, the directory the caller's shell was in before: bash stats it at every start
+  // (and unsets it when that fails), so where the profile does not let the session look at
+  // it, each bash of the session was a denied stat and a summary line that the native run
+  // does not have. Left out of the environment then, which is where bash ends up by itself.
+  if (opts.mode == decode::Mode::enforce && !opts.learn_allow_all)
+    for (auto it = envp.begin(); it != envp.end(); ++it) {
+      if (it->rfind("OLDPWD=", 0) != 0) continue;
+      const std::string dir = it->substr(7);
+      std::error_code ec;
+      const std::string real = dir.empty() || dir[0] != '/' ? std::string()
+                                                             : std::filesystem::canonical(dir, ec).string();
+      policy::Request req;
+      req.op = policy::Op::stat;
+      req.path = real;
+      req.lexical_path = dir;
+      if (real.empty() || ec || engine->decide(req).verdict != policy::Verdict::allow) envp.erase(it);
+      break;
+    }
 
 
   audit::Options ao;

@@ -253,6 +253,19 @@ except OSError as e: print(e.errno)"'
   done
 fi
 
+# 11. bash stats OLDPWD at every start. Where the caller's shell was before the project (a
+# directory the profile does not show) there was a summary line after every bash; where
+# the profile shows it (an ancestor of the project), OLDPWD is there as natively.
+mkdir -p "$T/elsewhere"
+for pre in --preload --no-preload; do
+  for old in "$T/elsewhere" "$T"; do
+    (cd "$T/w" && OLDPWD=$old bash -c 'echo "${OLDPWD+set}"') >"$T/n.out" 2>"$T/n.err"
+    (cd "$T/w" && OLDPWD=$old "$G" run $pre -- bash -c 'echo "${OLDPWD+set}"') >"$T/g.out" 2>"$T/g.err"
+    check "$pre: bash with OLDPWD=${old#$T}: stderr" "$(cat "$T/n.err")" "$(cat "$T/g.err")"
+  done
+  check "$pre: bash with an OLDPWD the profile shows keeps it" "$(cat "$T/n.out")" "$(cat "$T/g.out")"
+done
+
 # 6. javac and java: the JDK reads its configuration through links from /usr/lib/jvm into
 # /etc/java-*, which the Landlock envelope checks by the file the link names.
 if have javac && have java; then
