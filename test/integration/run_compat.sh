@@ -266,6 +266,16 @@ for pre in --preload --no-preload; do
   check "$pre: bash with an OLDPWD the profile shows keeps it" "$(cat "$T/n.out")" "$(cat "$T/g.out")"
 done
 
+# 12. gdb reads its system-wide start-up files (/etc/gdb/gdbinit, gdbinit.d) at every start.
+# (Seccomp backend: under ptrace guardian is the tracer of every process.)
+if have gdb && [ "${BACKEND:-seccomp}" != ptrace ]; then
+  for pre in --preload --no-preload; do
+    nrun 'gdb -q -batch -ex "print 6*7"'; grun $pre 'gdb -q -batch -ex "print 6*7"'
+    check "$pre: gdb -batch: stdout" "$(cat "$T/n.out")" "$(cat "$T/g.out")"
+    check "$pre: gdb -batch: stderr" "$(cat "$T/n.err")" "$(cat "$T/g.err")"
+  done
+fi
+
 # 6. javac and java: the JDK reads its configuration through links from /usr/lib/jvm into
 # /etc/java-*, which the Landlock envelope checks by the file the link names.
 if have javac && have java; then
