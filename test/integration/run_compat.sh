@@ -276,6 +276,70 @@ if have gdb && [ "${BACKEND:-seccomp}" != ptrace ]; then
   done
 fi
 
+# 13. Programs built with -fsanitize=address: ASan insists on its runtime being first in
+# the link map (the shim's LD_PRELOAD came first: every one exited 1 at once), and its leak
+# check at exit makes a tracer task with clone(CLONE_UNTRACED) that attaches to the
+# program's threads (refused: "LeakSanitizer has encountered a fatal error", exit 1). As
+# natively under the seccomp backend; under ptrace guardian must trace every task, so the
+# leak check stays impossible there (ASan's own message says so), the rest works.
+if have gcc && echo 'int main(void){return 0;}' | gcc -fsanitize=address -x c -o "$T/asan-probe" - 2>/dev/null; then
+  rm -rf "$T/w/asan"; mkdir -p "$T/w/asan"
+  printf '#include <stdlib.h>\n#include <stdio.h>\nint main(int c, char **v){(void)v; char *p = malloc(10); p[0] = 1; if (c > 1) { free(p); return p[0]; } puts("ran"); return 0;}\n' >"$T/w/asan/a.c"
+  gcc -fsanitize=address -g -o "$T/w/asan/a" "$T/w/asan/a.c"
+  cat >"$T/asan.yaml" <<'Y'
+version: 1
+extends: [default]
+exec:
+  allow: ["${CWD}/**"]
+Y
+  if [ "${BACKEND:-seccomp}" = ptrace ]; then runs='ASAN_OPTIONS=detect_leaks=0 ./a; echo "rc $?"'
+  else runs='./a 2>&1 | grep -c "detected memory leaks"; ./a x 2>&1 | grep -o -m1 heap-use-after-free; ASAN_OPTIONS=detect_leaks=0 ./a; echo "rc $?"'
+  fi
+  for pre in --preload --no-preload; do
+    (cd "$T/w/asan" && /bin/sh -c "$runs") >"$T/n.out" 2>"$T/n.err"
+    (cd "$T/w/asan" && "$G" run $pre -p "$T/asan.yaml" -- /bin/sh -c "$runs") >"$T/g.out" 2>"$T/g.err"
+    check "$pre: a program built with -fsanitize=address: stdout" "$(cat "$T/n.out")" "$(cat "$T/g.out")"
+    check "$pre: a program built with -fsanitize=address: stderr" "$(cat "$T/n.err")" "$(cat "$T/g.err")"
+  done
+fi
+# ...while a task made with CLONE_UNTRACED is still decided (its exec of a program a deny
+# rule names fails) and does not outlive the session.
+if [ -x /usr/bin/python3 ]; then
+  cat >"$T/w/untraced.py" <<'PY'
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+pid = libc.syscall(56, 0x00800000 | 17, 0, 0, 0, 0)  # clone(CLONE_UNTRACED | SIGCHLD)
+if pid == 0:
+    try: os.execv(sys.argv[2], sys.argv[2:])
+    except OSError as e: os._exit(100 + e.errno)
+if pid < 0: print("clone refused"); sys.exit(0)
+if sys.argv[1] == "wait":
+    _, st = os.waitpid(pid, 0); print("child", os.waitstatus_to_exitcode(st))
+else:
+    open("untraced.pid", "w").write(str(pid))
+PY
+  cat >"$T/untraced.yaml" <<'Y'
+version: 1
+extends: [default]
+exec:
+  deny: ["/usr/bin/touch"]
+Y
+  want="child 113"; [ "${BACKEND:-seccomp}" = ptrace ] && want="clone refused"
+  for pre in --preload --no-preload; do
+    rm -f "$T/w/untraced-marker" "$T/w/untraced.pid"
+    (cd "$T/w" && "$G" run $pre -p "$T/untraced.yaml" -- /usr/bin/python3 untraced.py wait /usr/bin/touch untraced-marker) >"$T/g.out" 2>/dev/null
+    check "$pre: an untraced task's exec of a denied program fails" "$want no" \
+      "$(cat "$T/g.out") $([ -e "$T/w/untraced-marker" ] && echo yes || echo no)"
+    (cd "$T/w" && "$G" run $pre -- /usr/bin/python3 untraced.py nowait /usr/bin/sleep 30) >/dev/null 2>&1
+    if [ -s "$T/w/untraced.pid" ]; then
+      up=$(cat "$T/w/untraced.pid")
+      st=$(sed 's/^.*) \(.\).*/\1/' "/proc/$up/stat" 2>/dev/null)
+      check "$pre: an untraced task does not outlive the session" "gone" "$([ -z "$st" ] || [ "$st" = Z ] && echo gone || echo "alive $st")"
+      kill "$up" 2>/dev/null
+    fi
+  done
+fi
+
 # 6. javac and java: the JDK reads its configuration through links from /usr/lib/jvm into
 # /etc/java-*, which the Landlock envelope checks by the file the link names.
 if have javac && have java; then
