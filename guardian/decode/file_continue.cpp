@@ -127,7 +127,21 @@ bool Handler::Impl::range_quiet(Ctx& c, std::uint64_t addr, std::size_t n) {
 
 bool Handler::Impl::sole_open(Ctx& c, std::string_view path, int flags, const Resolved* r) {
   if (!opts.continue_stable_reads || !c.t.can_inject_fd() || (r && r->magic)) return false;
-  return session.sole_task(c.n.tid) && buffer_quiet(c) && envelope_allows(path, flags);
+  if (session.sole_task(c.n.tid)) return buffer_quiet(c) && envelope_allows(path, flags);
+  // Other tasks live, but none shares this one's memory, descriptors or cwd
+  // (walk_private): the path's bytes, the dirfd and the cwd hold still as for the sole
+  // task. What the path names could still change through a rename, link or symlink of
+  // another task, and those the handler makes itself, each only once every walk let go
+  // here has ended (settle_walks, file_write.cpp). Unlinking or making directories and
+  // files changes which object a name holds, never where the walk leads, and the decision
+  // is the name's. Processes outside the session: the bound PathCache has. Not under
+  // /proc: there a name also changes with processes coming and going (another session
+  // process's /proc/PID, which the loop may reap meanwhile).
+  if (under_proc(path) || !session.walk_private(c.n.tid) || !buffer_quiet(c) ||
+      !envelope_allows(path, flags))
+    return false;
+  session.walk_continued(c.n.tid);
+  return true;
 }
 
 bool Handler::Impl::envelope_allows(std::string_view path, int flags) const {

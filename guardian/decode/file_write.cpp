@@ -303,6 +303,9 @@ Response Handler::Impl::file_write(Ctx& c) {
           if (!apply(c, req, dm, raw2, false, out)) return out;
         }
       }
+      // A rename, link or symlink can make a name lead elsewhere (a directory or a link put
+      // on a path): first every open answered CONTINUE must be done walking (sole_open).
+      session.settle_walks(c.n.tid);
       return value(emulate::rename_at(r1.parent.get(), r1.name, r2.parent.get(), r2.name, fl));
     }
     case SYS_link: case SYS_linkat: {
@@ -321,6 +324,7 @@ Response Handler::Impl::file_write(Ctx& c) {
       if (r1.err || !r1.exists) return error(r1.err ? r1.err : ENOENT);
       if (!entry(at ? 2 : -1, at ? 3 : 1, raw2, r2)) return out;
       bool plain = r1.parent && !r1.name.empty() && r1.name != "." && r1.name != "..";
+      session.settle_walks(c.n.tid);  // a link to a symlink is one more (see rename)
       if (plain) return value(emulate::link_at(r1.parent.get(), r1.name, r2.parent.get(), r2.name));
       return value(emulate::link_obj(r1.target.get(), r2.parent.get(), r2.name));
     }
@@ -329,6 +333,7 @@ Response Handler::Impl::file_write(Ctx& c) {
       if (!read_path(c, c.arg(0), raw2, out)) return out;  // the content: not a path we resolve
       std::string content = raw2;
       if (!entry(at ? 1 : -1, at ? 2 : 1, raw1, r)) return out;
+      session.settle_walks(c.n.tid);  // see rename
       return value(emulate::symlink_at(content, r.parent.get(), r.name));
     }
     case SYS_chmod: case SYS_fchmodat: case kFchmodat2: {

@@ -113,6 +113,7 @@ Response Handler::Impl::handle(const Notification& n, Tracee& t) {
   if (sc->filter == Filter::enosys) return error(ENOSYS);
   if (sc->filter == Filter::errno_) return error(EPERM);
   if (!umask_in_flight.empty()) std::erase(umask_in_flight, n.tid);  // its umask() is done
+  session.task_seen(n.tid);  // so is any open of it answered CONTINUE (walk_continued)
   // A chdir is done once its thread is seen again or gone; until then no cwd text is kept
   // (one read meanwhile could be the old directory's).
   const std::uint64_t serial = session.serial_of(n.tid);

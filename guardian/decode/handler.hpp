@@ -180,6 +180,24 @@ class SessionView {
     (void)tid;
     return false;
   }
+  // memory_quiet, and no other process shares `tid`'s descriptor table or its cwd and root
+  // (CLONE_FILES, CLONE_FS). What `tid`'s path names can then change before the kernel walks
+  // it again only through a rename, link or symlink made for another task of the session,
+  // which the handler makes itself (file_write.cpp) after settle_walks. false when not
+  // known for sure, or when the backend cannot wait for such a walk. (Seam extension:
+  // CONTINUE of opens in a session of several processes, file_continue.cpp.)
+  virtual bool walk_private(pid_t tid) const {
+    (void)tid;
+    return false;
+  }
+  // The open of `tid` (walk_private) was answered CONTINUE: the kernel walks its path now,
+  // and may still be at it until `tid` is seen again.
+  virtual void walk_continued(pid_t tid) { (void)tid; }
+  // `tid` is seen again (its next notification): any walk of it is over.
+  virtual void task_seen(pid_t tid) { (void)tid; }
+  // Returns once no open answered CONTINUE (walk_continued) of a thread other than `self`
+  // can still be walking its path: called before making a rename, link or symlink.
+  virtual void settle_walks(pid_t self) { (void)self; }
   // Something in the session may from now on write a process's memory other than by that
   // process's own synchronous calls: process_vm_writev of another process, a writable
   // /proc/PID/mem, asynchronous I/O (io_setup), a device that may write into memory on its

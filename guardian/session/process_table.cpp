@@ -137,6 +137,14 @@ void ProcessTable::thread_made(pid_t tgid) {
   if (Process* l = lender_of(p->second)) l->vm_shared = true;
 }
 
+void ProcessTable::settle_walks(pid_t self) {
+  walks_.erase(self);
+  if (walks_.empty()) return;
+  std::vector<pid_t> tids(walks_.begin(), walks_.end());
+  settle_(tids);  // set: walk_continued follows walk_private only
+  walks_.clear();
+}
+
 void ProcessTable::confirm(pid_t tgid) {
   auto p = procs_.find(tgid);
   if (p != procs_.end()) p->second.confirmed = true;
@@ -182,6 +190,7 @@ void ProcessTable::add(pid_t tid, pid_t tgid, pid_t ppid, const std::string& exe
 }
 
 void ProcessTable::remove(pid_t tid) {
+  walks_.erase(tid);
   auto it = threads_.find(tid);
   if (it == threads_.end()) return;
   pid_t tgid = it->second.tgid;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "decode/handler.hpp"
@@ -38,7 +39,7 @@ class ProcessTable final : public decode::SessionView {
   std::uint64_t serial_of(pid_t tid) const override;
   // The descriptor table of `tid` is used by no other task: the tracer saw its process
   // being made (confirm) without CLONE_FILES, no CLONE_FILES clone of it since
-  // (mark_shared), none of its threads was handed to another tracer, and it has exactly one
+  // (mark_shared; CLONE_FS marks it too: its cwd and root are then another's as well), none of its threads was handed to another tracer, and it has exactly one
   // thread. Anything unknown answers false.
   bool fd_table_private(pid_t tid) const override;
   // See decode::SessionView::memory_private: one thread, an exec since it was made (the
@@ -54,6 +55,27 @@ class ProcessTable final : public decode::SessionView {
   // event or its own first stop, before it runs a user instruction, and removed when
   // reaped): one entry is `tid` alone.
   bool sole_task(pid_t tid) const override { return threads_.size() == 1 && memory_quiet(tid); }
+  // memory_quiet and fd_table_private (which also answers false for a process sharing its
+  // cwd and root with another, CLONE_FS): nothing but a rename, link or symlink made for
+  // another task can change what `tid`'s path names while it waits (decode::SessionView).
+  // Only with a way to wait for such opens (set_settle).
+  bool walk_private(pid_t tid) const override {
+    return settle_ && memory_quiet(tid) && fd_table_private(tid);
+  }
+  // Opens answered CONTINUE whose walk may still run (see decode::SessionView): added by
+  // the handler, dropped when the thread is seen again (its next notification, any wait
+  // status of it) or settled by settle_walks.
+  void walk_continued(pid_t tid) override { walks_.insert(tid); }
+  void task_seen(pid_t tid) override {
+    if (!walks_.empty()) walks_.erase(tid);
+  }
+  void settle_walks(pid_t self) override;
+  // How settle_walks waits for the others (the tracer's Tracer::settle): it returns once
+  // none of the threads given can still be inside that open.
+  void set_settle(std::function<void(const std::vector<pid_t>&)> settle) {
+    settle_ = std::move(settle);
+  }
+  std::size_t walks_in_flight() const { return walks_.size(); }
   void note_memory_writer() override { memory_writer_ = true; }
   // Process `tgid` made a process that runs in its memory (clone with CLONE_VM and
   // without CLONE_VFORK, which would stop it until the child execs or exits): not private
@@ -74,8 +96,8 @@ class ProcessTable final : public decode::SessionView {
   // The tracer read the flags of the call that made process `tgid` (at its parent's
   // fork/clone event): it got a copy of the table, not a share.
   void confirm(pid_t tgid);
-  // Process `tgid` shares its descriptor table with another process (clone with
-  // CLONE_FILES, either side), or tasks of it may be created without our seeing them (a
+  // Process `tgid` shares its descriptor table or its cwd and root with another process
+  // (clone with CLONE_FILES or CLONE_FS, either side), or tasks of it may be created without our seeing them (a
   // thread handed to another tracer): never private again.
   void mark_shared(pid_t tgid);
   // A number that changes whenever the memory `tid`'s process runs in may have been
@@ -130,6 +152,8 @@ class ProcessTable final : public decode::SessionView {
   std::uint64_t next_serial_ = 1;
   bool lineage_ = false;
   bool memory_writer_ = false;  // sticky: see note_memory_writer
+  std::unordered_set<pid_t> walks_;  // see walk_continued
+  std::function<void(const std::vector<pid_t>&)> settle_;
   std::function<bool(pid_t)> traced_;
 };
 

@@ -101,6 +101,7 @@ Supervisor::Supervisor(Decider& decider, audit::AuditLog* log)
     else if (listener_) listener_->forget_memory(tgid);
   };
   tracer_.on_released([this](pid_t tid) { on_released(tid); });
+  table_.set_settle([this](const std::vector<pid_t>& tids) { tracer_.settle(tids); });
   // The command's own copy of a signal we forward too (SignalEcho): who sent it decides.
   tracer_.deliver = [this](pid_t tid, int sig) {
     if (!SignalEcho::pairs(sig)) return true;
@@ -276,6 +277,13 @@ void Supervisor::redecide(std::uint64_t key) {
 }
 
 void Supervisor::apply(const decode::Notification& n, decode::Response& r) {
+  answer(n, r);
+  // Wait statuses that Tracer::settle took while the call was decided (a rename waited for
+  // the walks of opens answered CONTINUE), handled now that the handler is free again.
+  if (tracer_.has_settled()) tracer_.flush_settled();
+}
+
+void Supervisor::answer(const decode::Notification& n, decode::Response& r) {
   // TESTS ONLY (test_supervisor_allow_all, never in the installed guardian): what the
   // supervisor would refuse goes to the kernel instead, so only Landlock can stop it.
   if (testing::supervisor_allow_all() &&

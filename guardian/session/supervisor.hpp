@@ -98,6 +98,7 @@ class Supervisor {
   void on_signal();
   void on_one_signal(const struct signalfd_siginfo& si);
   void apply(const decode::Notification& n, decode::Response& r);
+  void answer(const decode::Notification& n, decode::Response& r);  // apply's answer alone
   void on_trace_stop(pid_t tid);
   void hand_over(const decode::Notification& n, pid_t target);
   // Whether a hand-over may happen now (checks the Landlock gap and starts the keeper once);

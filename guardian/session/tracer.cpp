@@ -68,7 +68,8 @@ bool traced_by_someone() {
 
 // At a fork/vfork/clone event stop of `parent` (still inside that call, its registers as
 // at entry): did the call make a process that shares the caller's descriptor table
-// (CLONE_FILES)? ptrace reports such a clone with SIGCHLD as a FORK
+// (CLONE_FILES), or its cwd and root (CLONE_FS: the other can move the directory a relative
+// path starts from)? ptrace reports such a clone with SIGCHLD as a FORK
 // event, so only the flags tell. Unknown answers yes. (clone3, whose flags live in memory,
 // is refused by the filter; fork and vfork give the child a copy of the table.)
 // `memory`: the same question for the caller's memory (CLONE_VM without CLONE_VFORK, which
@@ -89,7 +90,7 @@ bool shares_files(pid_t parent, bool& memory, bool& borrowed) {
   memory = (regs.rdi & CLONE_THREAD) || ((regs.rdi & CLONE_VM) && !(regs.rdi & CLONE_VFORK));
   borrowed = (regs.rdi & CLONE_VM) != 0;
   // CLONE_THREAD here means a thread taken for a process: unknown, so yes.
-  return (regs.rdi & (CLONE_FILES | CLONE_THREAD)) != 0;
+  return (regs.rdi & (CLONE_FILES | CLONE_FS | CLONE_THREAD)) != 0;
 }
 
 bool dumps_core(int sig) {
@@ -492,8 +493,65 @@ void Tracer::flush_held() {
 }
 
 void Tracer::dispatch(pid_t pid, int status) {
+  table_.task_seen(pid);  // stopped or gone: no walk of it goes on (settle)
   if (WIFEXITED(status) || WIFSIGNALED(status)) on_exit(pid, status);
   else if (WIFSTOPPED(status)) on_stop(pid, status);
+}
+
+namespace {
+
+// /proc/TID/syscall says the thread sleeps in a call that is not an open: the open it was
+// let go with (Tracer::settle) is over. "running" (on a CPU, or about to be: in user code
+// or still in the walk) and any open call answer false.
+bool asleep_elsewhere(pid_t tid) {
+  char path[40], buf[64];
+  std::snprintf(path, sizeof path, "/proc/%d/syscall", tid);
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0 || buf[0] < '0' || buf[0] > '9') return false;  // "running", "-1 ..." (no call)
+  buf[n] = 0;
+  long nr = std::strtol(buf, nullptr, 10);
+  return nr != SYS_open && nr != SYS_openat && nr != SYS_creat && nr != SYS_openat2;
+}
+
+}  // namespace
+
+void Tracer::settle(const std::vector<pid_t>& tids) {
+  std::vector<pid_t> asked;
+  for (pid_t t : tids) {
+    if (!table_.known(t) || asleep_elsewhere(t)) continue;
+    // The thread stops at its way back to user code, past the walk (or, asleep in the
+    // walk, the open is interrupted and made again: a new notification). ESRCH: gone, or
+    // not ours to stop (then not walking for us either: memory_quiet needs every task ours).
+    if (ptrace(PTRACE_INTERRUPT, t, nullptr, nullptr) == 0) asked.push_back(t);
+  }
+  for (pid_t t : asked) {
+    int status = 0;
+    pid_t w;
+    do w = ::waitpid(t, &status, __WALL);
+    while (w < 0 && errno == EINTR);
+    if (w != t) continue;
+    const int event = (status >> 16) & 0xff;
+    // Our interrupt: resumed now, as on_stop would. Anything else (an event, a group-stop,
+    // its end) waits in its stop for flush_settled, after the call being handled: the
+    // handler is in the middle of one and must not be entered again (an exec check).
+    if (WIFSTOPPED(status) && event == PTRACE_EVENT_STOP && !is_stop_signal(WSTOPSIG(status))) {
+      table_.task_seen(t);
+      resume(t, 0);
+    } else {
+      settled_.emplace_back(t, status);
+    }
+  }
+}
+
+void Tracer::flush_settled() {
+  while (!settled_.empty()) {
+    auto [pid, status] = settled_.front();
+    settled_.erase(settled_.begin());
+    dispatch(pid, status);
+  }
 }
 
 void Tracer::kill_all() {

@@ -65,6 +65,15 @@ class Tracer {
   const std::optional<int>& root_status() const { return root_status_; }
   pid_t root() const { return root_; }
 
+  // Waits until none of `tids` (traced threads let go with an open whose path walk must end
+  // before a rename: ProcessTable::settle_walks) can still be in that walk: each sleeps in
+  // another call, or is stopped with PTRACE_INTERRUPT and waited for. Wait statuses other
+  // than that interrupt's are kept for flush_settled.
+  void settle(const std::vector<pid_t>& tids);
+  // Handles what settle kept (call once the notification being handled is answered).
+  void flush_settled();
+  bool has_settled() const { return !settled_.empty(); }
+
   // SIGKILL to every process of the session (their pids are stable: a traced process is
   // not released until we have seen its exit).
   void kill_all();
@@ -128,6 +137,7 @@ class Tracer {
   // until then anyway; resumed at its event it woke only to sleep again, on the CPU the
   // child needs.
   std::unordered_map<pid_t, pid_t> vfork_held_;
+  std::vector<std::pair<pid_t, int>> settled_;  // see settle
 };
 
 // /proc/PID/exe resolved, or "" if unreadable.

@@ -24,7 +24,10 @@
  *                and ends: that process, made by another than us, rewrites our buffer;
  *   vforkthread  the same with a thread of the vfork child's (its leader then exits);
  *   vforkkill    the vfork child vforks again and that child kills it: our vfork returns
- *                while the grandchild still runs in our memory.
+ *                while the grandchild still runs in our memory;
+ *   sibling      a process sharing nothing with us exchanges a directory with a link to
+ *                the key's directory, or a link to the fixture with one to the key
+ *                (renameat2 RENAME_EXCHANGE, made by guardian) while we open through it.
  * CR_MODE=NAME runs one. Prints whatever it read that is not the allowed file; exits 1
  * when something leaked or T/ro/ro.txt was truncated. */
 #include "attack.h"
@@ -357,6 +360,47 @@ static void mode_vforkvm(int thread) {
   if (thread) waitpid(c, NULL, 0);
 }
 
+/* sibling: a process of the session that shares nothing with us (fork) swaps, with
+ * RENAME_EXCHANGE, a directory holding a readable file and a symbolic link to the key's
+ * directory; then two links, one to the readable fixture and one to the key. We open the
+ * file through the directory's name, then the first link: alone in our memory, with our
+ * own descriptors and cwd, our opens may be answered CONTINUE, and each must have ended
+ * its walk before guardian makes the next rename. */
+static void mode_sibling(void) {
+  char dir[2300], lnk[2300], f[2300], keys[2300], l1[2300], l2[2300];
+  snprintf(dir, sizeof dir, "%s/cr-sib", WS);
+  snprintf(lnk, sizeof lnk, "%s/cr-sib-link", WS);
+  snprintf(f, sizeof f, "%s/key.txt", dir);
+  snprintf(keys, sizeof keys, "%s/.keys", WS);
+  snprintf(l1, sizeof l1, "%s/cr-sib-l1", WS);
+  snprintf(l2, sizeof l2, "%s/cr-sib-l2", WS);
+  unlink(lnk);
+  unlink(l1);
+  unlink(l2);
+  mkdir(dir, 0755);
+  int fd = open(f, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0 || write(fd, "READONLY sibling\n", 17) != 17) { perror("sibling: fixture"); return; }
+  close(fd);
+  if (symlink(keys, lnk) != 0 || symlink(OK, l1) != 0 || symlink(KEY, l2) != 0) {
+    perror("sibling: symlink");
+    return;
+  }
+  const char* pairs[2][2] = {{dir, lnk}, {l1, l2}};
+  const char* opened[2] = {f, l1};
+  const char* names[2] = {"sibling-dir", "sibling-link"};
+  for (int i = 0; i < 2; ++i) {
+    pid_t p = fork();
+    if (p == 0) {
+      for (double end = now() + 5; now() < end;)
+        syscall(SYS_renameat2, AT_FDCWD, pairs[i][0], AT_FDCWD, pairs[i][1], 2 /* RENAME_EXCHANGE */);
+      _exit(0);
+    }
+    if (p < 0) { perror("sibling: fork"); return; }
+    opens(names[i], opened[i]);
+    stop(p);
+  }
+}
+
 int main(int argc, char** argv) {
   fixture(argc, argv);
   snprintf(OK, sizeof OK, "%s/ro.txt", RO);
@@ -379,6 +423,7 @@ int main(int argc, char** argv) {
       waitpid(c, NULL, 0);
     }
   }
+  if (!*only || !strcmp(only, "sibling")) mode_sibling();
   /* Last: a hand-over marks the rest of the session as one whose tasks may not all be
    * known, where nothing is continued any more. */
   if (!*only || !strcmp(only, "sole")) mode_sole();

@@ -158,6 +158,17 @@ struct Session : SessionView {
   bool alone = false;  // sole_task(), with memory_quiet()
   bool sole_task(pid_t t) const override { return alone && memory_quiet(t); }
   void note_memory_writer() override { writer_noted = true; }
+  bool walks = false;  // walk_private(), with memory_quiet() and fd_table_private()
+  bool walk_private(pid_t t) const override { return walks && memory_quiet(t) && fd_table_private(t); }
+  std::vector<pid_t> continued;  // walk_continued() calls, dropped by task_seen()
+  void walk_continued(pid_t t) override { continued.push_back(t); }
+  void task_seen(pid_t t) override { std::erase(continued, t); }
+  int settles = 0;  // settle_walks() calls that found a walk of another thread
+  void settle_walks(pid_t self) override {
+    std::erase(continued, self);
+    if (!continued.empty()) ++settles;
+    continued.clear();
+  }
 };
 
 inline Notification notif(int nr, std::initializer_list<std::uint64_t> args) {

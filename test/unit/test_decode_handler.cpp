@@ -181,6 +181,63 @@ TEST_CASE_FIXTURE(Fixture, "the session's one live task has its allowed opens co
   }
 }
 
+TEST_CASE_FIXTURE(Fixture, "an open of a process alone in its memory is continued beside others; renames wait for it") {
+  opts.continue_stable_reads = true;
+  sess.private_mem = true;
+  sess.private_fds = true;
+  make();
+  auto open = [&](const std::string& p, int flags, std::uint64_t mode = 0) {
+    return run(SYS_openat, {static_cast<std::uint64_t>(AT_FDCWD), P(p), static_cast<std::uint64_t>(flags), mode}).kind;
+  };
+  put(d / "out/w.txt", "w");
+  // Not known to be walk-private (no tracer to wait with, a shared table or cwd): emulated.
+  CHECK(open(d / "out/w.txt", O_RDWR) == Response::Kind::inject_fd);
+  CHECK(sess.continued.empty());
+  sess.walks = true;
+  CHECK(open(d / "out/w.txt", O_RDWR) == Response::Kind::cont);
+  CHECK(open(d / "out/new.txt", O_WRONLY | O_CREAT | O_EXCL, 0644) == Response::Kind::cont);
+  CHECK_FALSE(exists(d / "out/new.txt"));  // the kernel's own open makes it
+  // Each continued open is noted until its thread is seen again (here at once: the
+  // fixture's notifications all come from this thread).
+  const pid_t me = static_cast<pid_t>(::syscall(SYS_gettid));
+  CHECK(sess.continued == std::vector<pid_t>{me});
+  // Denials stay denials, and a link the session planted still leads to the denial.
+  CHECK(open(d / "secret/s.txt", O_RDONLY) == Response::Kind::error);
+  CHECK(open(d / "out/evil", O_RDONLY) == Response::Kind::error);
+  // Memory another task may write, or a shared descriptor table: emulated.
+  t.buffer = Tracee::Backing::other;
+  CHECK(open(d / "out/w.txt", O_RDWR) == Response::Kind::inject_fd);
+  t.buffer = Tracee::Backing::anonymous;
+  sess.private_fds = false;
+  CHECK(open(d / "out/w.txt", O_RDWR) == Response::Kind::inject_fd);
+  sess.private_fds = true;
+  // Under /proc a name also changes as processes come and go: emulated.
+  dec.read.push_back("/proc");
+  dec.write.push_back("/proc");
+  make();
+  CHECK(open("/proc/self/comm", O_WRONLY) == Response::Kind::inject_fd);
+  // A rename, a link or a symlink is made only after every other thread's continued walk
+  // has ended; unlink and mkdir need not wait (they change no walk's way).
+  sess.continued = {me + 100000};
+  put(d / "out/r1", "r");
+  CHECK(run(SYS_mkdir, {P(d / "out/dd"), 0755}).kind != Response::Kind::error);
+  CHECK(run(SYS_unlink, {P(d / "out/w.txt")}).kind != Response::Kind::error);
+  CHECK(sess.settles == 0);
+  CHECK(run(SYS_rename, {P(d / "out/r1"), P(d / "out/r2")}).kind != Response::Kind::error);
+  CHECK(sess.settles == 1);
+  CHECK(exists(d / "out/r2"));
+  sess.continued = {me + 100000};
+  CHECK(run(SYS_symlink, {P("r2"), P(d / "out/l2")}).kind != Response::Kind::error);
+  CHECK(sess.settles == 2);
+  sess.continued = {me + 100000};
+  CHECK(run(SYS_link, {P(d / "out/r2"), P(d / "out/h2")}).kind != Response::Kind::error);
+  CHECK(sess.settles == 3);
+  // A denied rename makes nothing, so waits for nothing.
+  sess.continued = {me + 100000};
+  CHECK(run(SYS_rename, {P(d / "out/r2"), P(d / "secret/r2")}).kind == Response::Kind::error);
+  CHECK(sess.settles == 3);
+}
+
 TEST_CASE_FIXTURE(Fixture, "open of a secret is denied with EACCES and a record with a tip") {
   std::string p = d / "secret/s.txt";
   auto r = run(SYS_open, {P(p), O_RDONLY, 0});

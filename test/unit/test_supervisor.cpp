@@ -304,3 +304,50 @@ TEST_CASE("filter: builds from the table, with and without metadata: open") {
   CHECK(seccomp::filter_owns(SYS_sendto));
   CHECK_FALSE(seccomp::filter_owns(SYS_openat));
 }
+
+TEST_CASE("process table: walk-private processes, continued walks and their settling") {
+  session::ProcessTable t;
+  t.add(100, 100, 1, "/usr/bin/sh");
+  t.confirm(100);
+  t.new_image(100);
+  t.add(200, 200, 100, "/usr/bin/git");
+  t.confirm(200);
+  t.new_image(200);
+  CHECK(t.memory_quiet(200));
+  CHECK(t.fd_table_private(200));
+  // No way to wait for a walk: none may be let go.
+  CHECK_FALSE(t.walk_private(200));
+  std::vector<std::vector<pid_t>> asked;
+  t.set_settle([&](const std::vector<pid_t>& tids) { asked.push_back(tids); });
+  CHECK(t.walk_private(200));
+  CHECK(t.walk_private(100));
+  // A renamer waits only for the others' walks, once; a thread seen again is done.
+  t.walk_continued(200);
+  t.walk_continued(100);
+  t.settle_walks(100);
+  REQUIRE(asked.size() == 1);
+  CHECK(asked[0] == std::vector<pid_t>{200});
+  CHECK(t.walks_in_flight() == 0);
+  t.walk_continued(200);
+  t.task_seen(200);
+  t.settle_walks(100);
+  CHECK(asked.size() == 1);
+  t.walk_continued(200);
+  t.remove(200);  // gone
+  t.settle_walks(100);
+  CHECK(asked.size() == 1);
+  // Sharing the cwd or the table (CLONE_FS, CLONE_FILES: mark_shared), a second thread,
+  // another task in its memory: not walk-private.
+  t.add(300, 300, 100, "/usr/bin/cat");
+  t.confirm(300);
+  t.new_image(300);
+  CHECK(t.walk_private(300));
+  t.mark_shared(300);
+  CHECK_FALSE(t.walk_private(300));
+  t.add(301, 100, 1, "");
+  CHECK_FALSE(t.walk_private(100));
+  t.remove(301);
+  CHECK(t.walk_private(100));
+  t.mark_vm_shared(100);
+  CHECK_FALSE(t.walk_private(100));
+}
