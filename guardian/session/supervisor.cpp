@@ -349,6 +349,7 @@ bool Supervisor::handover_allowed(pid_t caller, const std::string& what) {
 
 void Supervisor::untraced_clone(const decode::Notification& n) {
   const std::uint64_t flags = n.args[0];
+  table_.task_seen(n.tid);  // as the handler does for every notification (walk_continued)
   decode::Response no;
   no.kind = decode::Response::Kind::error;
   no.err = EPERM;
@@ -369,7 +370,7 @@ void Supervisor::untraced_clone(const decode::Notification& n) {
   table_.set_exec_verified([this](pid_t t) { return tracer_.traces(t); });
   const pid_t tgid = table_.tgid_of(n.tid);
   if (tgid) {
-    if (flags & CLONE_FILES) table_.mark_shared(tgid);
+    if (flags & (CLONE_FILES | CLONE_FS)) table_.mark_shared(tgid);
     if (flags & CLONE_VM) table_.mark_vm_shared(tgid);
   }
   if (!listener_->send_continue(n.id)) ++stats_.gone;
