@@ -253,7 +253,7 @@ except OSError as e: print(e.errno)"'
   done
 fi
 
-# 11. bash stats OLDPWD at every start. Where the caller's shell was before the project (a
+# 11. bash stats OLDPWD (and PWD) at every start. Where the caller's shell was before the project (a
 # directory the profile does not show) there was a summary line after every bash; where
 # the profile shows it (an ancestor of the project), OLDPWD is there as natively.
 mkdir -p "$T/elsewhere"
@@ -264,6 +264,15 @@ for pre in --preload --no-preload; do
     check "$pre: bash with OLDPWD=${old#$T}: stderr" "$(cat "$T/n.err")" "$(cat "$T/g.err")"
   done
   check "$pre: bash with an OLDPWD the profile shows keeps it" "$(cat "$T/n.out")" "$(cat "$T/g.out")"
+  # A stale PWD (a caller that changed directory without its shell: a harness's subprocess
+  # with cwd=): bash and dash stat it too, and take the directory from getcwd. (guardian
+  # itself, not $G: the backend wrapper is a shell, which would mend PWD first.)
+  for sh in bash /bin/sh; do
+    (cd "$T/w" && PWD=$T/elsewhere $sh -c 'pwd; echo "$PWD"') >"$T/n.out" 2>"$T/n.err"
+    (cd "$T/w" && PWD=$T/elsewhere "$GUARDIAN" run --backend "${BACKEND:-seccomp}" $pre -- $sh -c 'pwd; echo "$PWD"') >"$T/g.out" 2>"$T/g.err"
+    check "$pre: $sh with a stale PWD: stdout" "$(cat "$T/n.out")" "$(cat "$T/g.out")"
+    check "$pre: $sh with a stale PWD: stderr" "$(cat "$T/n.err")" "$(cat "$T/g.err")"
+  done
 done
 
 # 12. gdb reads its system-wide start-up files (/etc/gdb/gdbinit, gdbinit.d) at every start.
