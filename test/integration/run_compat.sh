@@ -349,6 +349,24 @@ Y
   done
 fi
 
+# 14. Python's multiprocessing.Value and Array keep their memory in an arena made in
+# /dev/shm (pym-PID-XXXXXXXX, O_EXCL, unlinked at once): PermissionError under default.
+if [ -x /usr/bin/python3 ]; then
+  mpv='import multiprocessing as mp
+def bump(v, a):
+    with v.get_lock(): v.value += 1
+    a[0] = 2.5
+if __name__ == "__main__":
+    v = mp.Value("i", 1); a = mp.Array("d", 3)
+    p = mp.Process(target=bump, args=(v, a)); p.start(); p.join()
+    print(v.value, list(a))'
+  for pre in --preload --no-preload; do
+    nrun "/usr/bin/python3 -c '$mpv'"; grun $pre "/usr/bin/python3 -c '$mpv'"
+    check "$pre: multiprocessing Value and Array: stdout" "$(cat "$T/n.out")" "$(cat "$T/g.out")"
+    check "$pre: multiprocessing Value and Array: stderr" "$(cat "$T/n.err")" "$(cat "$T/g.err")"
+  done
+fi
+
 # 6. javac and java: the JDK reads its configuration through links from /usr/lib/jvm into
 # /etc/java-*, which the Landlock envelope checks by the file the link names.
 if have javac && have java; then
