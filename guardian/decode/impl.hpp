@@ -222,6 +222,7 @@ struct Handler::Impl {
   Response net(Ctx& c);
   Response process(Ctx& c);
   Response pidfd_call(Ctx& c, int pidfd);  // an allowed pidfd call performed here (process.cpp)
+  Response own_group_call(Ctx& c, pid_t pgid);  // kill(0), PRIO_PGRP 0 on the group decided (process.cpp)
   Response system(Ctx& c);
 
   // Helpers shared by the file decoders.

@@ -117,12 +117,15 @@ bool Handler::Impl::no_tcp_listener(unsigned port) const {
 bool Handler::Impl::own_abstract(const std::string& name) const {
   if (own_sockets.empty()) return false;
   // /proc/net/unix shows an abstract name with '@' for its leading NUL (and for any NUL in
-  // it); names are unique in the network namespace, so the entry of this name is the one
-  // a connect reaches.
+  // it), and prints the rest of the name as it is. Names are unique in the network
+  // namespace, but their text is not: the session's own names can show the same (a '@'
+  // where the other has a NUL, a trailing space) or hold a newline and a whole forged
+  // entry of their own socket's inode under the other's name. So every entry showing this
+  // name must be one of the session's sockets: the real one cannot hide.
   std::string shown = "@" + name;
   for (char& ch : shown)
     if (ch == 0) ch = '@';
-  bool own = false;
+  bool own = false, foreign = false;
   each_line("/proc/net/unix", [&](char* l) {
     // "Num RefCount Protocol Flags Type St Inode Path"
     unsigned long inode = 0;
@@ -131,10 +134,11 @@ bool Handler::Impl::own_abstract(const std::string& name) const {
     std::string_view path(l + off);
     while (!path.empty() && (path.back() == '\n' || path.back() == ' ')) path.remove_suffix(1);
     if (path != shown) return true;
-    own = own_sockets.count(static_cast<ino_t>(inode)) > 0;
-    return false;
+    if (own_sockets.count(static_cast<ino_t>(inode))) own = true;
+    else foreign = true;
+    return !foreign;
   });
-  return own;
+  return own && !foreign;
 }
 
 }  // namespace guardian::decode

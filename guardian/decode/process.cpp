@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -158,6 +159,21 @@ Response Handler::Impl::pidfd_call(Ctx& c, int pidfd) {
   }
 }
 
+// kill(0), setpriority(PRIO_PGRP, 0) or ioprio_set(IOPRIO_WHO_PGRP, 0), allowed for group
+// `pgid` (the caller's when it was decided), performed on that group by number: a group
+// the session's decision admitted holds no outsider, and none can join it (setpgid into a
+// group is the joiner's own call). The signal's sender is then guardian (si_pid), as for
+// the group guardian shares with the command (signal_members).
+Response Handler::Impl::own_group_call(Ctx& c, pid_t pgid) {
+  Response out;
+  if (!valid(c, out)) return out;
+  long rc;
+  if (c.n.nr == SYS_kill) rc = ::kill(-pgid, c.iarg(1));
+  else if (c.n.nr == SYS_setpriority) rc = ::setpriority(PRIO_PGRP, static_cast<id_t>(pgid), c.iarg(2));
+  else rc = ::syscall(SYS_ioprio_set, 2 /* IOPRIO_WHO_PGRP */, pgid, c.iarg(2));
+  return rc < 0 ? error(errno) : value(0);
+}
+
 Response Handler::Impl::process(Ctx& c) {
   switch (c.n.nr) {
     case SYS_shmget: case SYS_shmat: case SYS_shmctl: case SYS_msgget: case SYS_msgsnd:
@@ -180,6 +196,12 @@ Response Handler::Impl::process(Ctx& c) {
   pid_t target = 0;
   bool check = true;
   UniqueFd pidfd;  // pidfd family: our copy of the descriptor that was decided
+  // The call names the caller's own process group (kill(0), PRIO_PGRP 0): the kernel looks
+  // the group up again when it runs the call, and by then another thread of the process
+  // (or its parent, before it execs) may have moved it into an outsider's group with
+  // setpgid, which is not decided. Unless nothing can, it is performed here on the group
+  // that was decided (own_group_call).
+  bool own_group = false;
   switch (c.n.nr) {
     case SYS_kill: {
       auto pid = static_cast<pid_t>(c.arg(0));
@@ -191,6 +213,7 @@ Response Handler::Impl::process(Ctx& c) {
       // A process group is the session's when its leader is (a group cannot span sessions
       // unless an outsider joins it, which needs setpgid from inside that session).
       target = pid > 0 ? pid : pid == 0 ? ::getpgid(c.tgid) : -pid;
+      own_group = pid == 0;
       break;
     }
     case SYS_tkill: target = static_cast<pid_t>(c.arg(0)); check = c.iarg(1) != 0; break;
@@ -311,6 +334,7 @@ Response Handler::Impl::process(Ctx& c) {
       if (who == 0 && which == 0) return cont();     // oneself
       // A process, or a process group by its leader (0: one's own, which holds guardian).
       target = who != 0 ? who : ::getpgid(c.tgid);
+      own_group = who == 0;
       break;
     }
     case SYS_sched_setparam:
@@ -354,6 +378,7 @@ Response Handler::Impl::process(Ctx& c) {
     return error(ESRCH);
   }
   if (!local(c, req, inside, EPERM, addr_text, out)) return out;
+  if (own_group && !session.memory_private(c.n.tid)) return own_group_call(c, target);
   if (pidfd && inside && !session.fd_table_private(c.n.tid)) return pidfd_call(c, pidfd.get());
   Response r = cont();
   // Becoming a tracer of a session process: the backend hands it over (see Response).

@@ -53,6 +53,15 @@ bool read_status(pid_t tid, pid_t& tgid, pid_t& ppid) {
   return tgid > 0;
 }
 
+// The task is a zombie (or dead): it exited and waits for its parent's wait.
+bool is_zombie(pid_t pid) {
+  char path[64], buf[512];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  if (!procfs::read_small(path, buf, sizeof buf)) return false;
+  const char* close_paren = std::strrchr(buf, ')');
+  return close_paren && close_paren[1] == ' ' && (close_paren[2] == 'Z' || close_paren[2] == 'X');
+}
+
 // TracerPid of this process is not 0.
 bool traced_by_someone() {
   FILE* f = std::fopen("/proc/self/status", "re");
@@ -180,9 +189,15 @@ void Tracer::on_new(pid_t parent, pid_t child, int event) {
   // reaped before its parent's event (reaped_unknown_), so only those few cost a look at the
   // kernel here, not every spawn; a remembered TID that the kernel says lives again is a
   // reuse (or a thread dropped by an exec), and is added as any new task.
-  if (!known && (reaped_unknown_.erase(child) || reaped_overflow_) && ::kill(child, 0) != 0 &&
-      errno == ESRCH)
-    return;
+  if (!known) {
+    const bool reaped = reaped_unknown_.erase(child) > 0;
+    if ((reaped || reaped_overflow_) && ::kill(child, 0) != 0 && errno == ESRCH) return;
+    // Reaped by us and now a zombie that its real parent has not waited for yet (a vfork
+    // child that exec'd and exited before its parent's vfork event was seen): gone for us
+    // too. Taken back into the table, it held its vfork parent in that event stop for good
+    // (nothing of it would ever come again), and the session hung.
+    if (reaped && is_zombie(child)) return;
+  }
   pid_t tgid = child, ppid = table_.tgid_of(parent);
   if (known) {
     tgid = table_.tgid_of(child);
@@ -267,6 +282,11 @@ void Tracer::on_exec(pid_t pid) {
   }
   // Checked: let it run first, then its vfork parent and the bookkeeping.
   resume(pid, 0);
+  // Its parent's fork event is still to come: a vfork parent must not wait for this exec.
+  if (early_.count(tgid)) {
+    if (exec_early_.size() >= kMaxReapedUnknown) exec_early_.clear();
+    exec_early_.insert(tgid);
+  }
   if (!vfork_held_.empty()) release_vfork_parent(tgid);
   record(pid, table_.ppid_of(pid), "exec", exe, std::nullopt);
   table_.set_exe(tgid, std::move(exe));
@@ -301,7 +321,9 @@ void Tracer::on_stop(pid_t pid, int status) {
       // A vfork parent stays in this stop until its child execs or exits (it could not
       // return from vfork() before that anyway); only one held per child, never a task
       // being handed over.
-      if (event == PTRACE_EVENT_VFORK && c > 0 && table_.known(c) && table_.tgid_of(c) == c &&
+      // (Not when the child exec'd before this event came: that exec was the release.)
+      const bool exec_seen = c > 0 && exec_early_.erase(c) > 0;
+      if (event == PTRACE_EVENT_VFORK && c > 0 && !exec_seen && table_.known(c) && table_.tgid_of(c) == c &&
           !releasing_.count(pid) && !vfork_held_.count(c)) {
         vfork_held_[c] = pid;
         return;
@@ -438,6 +460,7 @@ void Tracer::on_exit(pid_t pid, int status) {
     // A held parent that died (SIGKILL): its PID must never be resumed, it may be reused.
     std::erase_if(vfork_held_, [pid](const auto& kv) { return kv.second == pid; });
   }
+  exec_early_.erase(pid);
   if (early_.erase(pid) || !table_.known(pid)) {
     // Reaped before its parent's event was seen (its first stop came first, or it was killed
     // before any stop): that event may still come (on_new). Bounded; past the bound on_new

@@ -128,6 +128,9 @@ class Tracer {
   static constexpr std::size_t kMaxReapedUnknown = 4096;
   std::unordered_set<pid_t> reaped_unknown_;
   std::unordered_set<pid_t> early_;  // first stop seen, parent's event not yet
+  // Early tasks (early_) that exec'd before their parent's event: a vfork parent whose
+  // event comes after that must not be held (see on_stop). Bounded like reaped_unknown_.
+  std::unordered_set<pid_t> exec_early_;
   // Inside reap(): first stops of unknown tasks wait there for their parent's event.
   bool draining_ = false;
   std::vector<pid_t> held_;

@@ -86,6 +86,8 @@ tcp = socket.socket(); tcp.bind(("127.0.0.1", 0)); tcp.listen(16)
 udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); udp.bind(("127.0.0.1", 0))
 ok = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); ok.bind(("127.0.0.1", 0))
 ux = socket.socket(socket.AF_UNIX); ux.bind(os.path.join(t, "secret", "sock")); ux.listen(16)
+# An abstract unix listener of another program (an X server's or a bus's, by name).
+ab = socket.socket(socket.AF_UNIX); ab.bind("\0guardian-it-abs-" + os.path.basename(t)); ab.listen(16)
 def acc(s, name):
     while True:
         s.accept(); hit(name)
@@ -93,7 +95,7 @@ def rcv(s, name):
     while True:
         s.recv(64)
         if name: hit(name)
-for f, s, n in ((acc, tcp, "tcp"), (rcv, udp, "udp"), (acc, ux, "unix"), (rcv, ok, "")):
+for f, s, n in ((acc, tcp, "tcp"), (rcv, udp, "udp"), (acc, ux, "unix"), (acc, ab, "abstract"), (rcv, ok, "")):
     threading.Thread(target=f, args=(s, n), daemon=True).start()
 with open(os.path.join(t, "ports.tmp"), "w") as f:
     f.write("%d %d %d\n" % (tcp.getsockname()[1], udp.getsockname()[1], ok.getsockname()[1]))
@@ -120,7 +122,18 @@ PY
 dialer=$!
 sleep 30 &
 victim=$!
-trap 'kill $listener $victim $dialer 2>/dev/null; for a in 127.77.0.1 127.77.0.2; do ip addr del $a/32 dev lo 2>/dev/null; done; ipcrm -m "$sysv_shm" -q "$sysv_q" 2>/dev/null; /usr/bin/python3 -c "import ctypes, sys; ctypes.CDLL(None).mq_unlink(sys.argv[1].encode())" "$mq_name"; rm -rf "$T"' EXIT
+# ATTACK_GROUP=1: a second victim in a process group of its own, in the terminal session
+# guardian runs in (so that a process of the session may join that group by setpgid).
+gvictim=
+if [ -n "${ATTACK_GROUP:-}" ]; then
+  /usr/bin/python3 -c 'import os; os.setpgid(0, 0); os.execvp("sleep", ["sleep", "30"])' &
+  gvictim=$!
+  n=0
+  while [ "$(awk '{sub(/.*\) /, ""); print $3}' /proc/$gvictim/stat 2>/dev/null)" != "$gvictim" ]; do
+    n=$((n + 1)); [ "$n" -gt 100 ] && { echo "group victim did not start"; exit 1; }; sleep 0.05
+  done
+fi
+trap 'kill $listener $victim $gvictim $dialer 2>/dev/null; for a in 127.77.0.1 127.77.0.2; do ip addr del $a/32 dev lo 2>/dev/null; done; ipcrm -m "$sysv_shm" -q "$sysv_q" 2>/dev/null; /usr/bin/python3 -c "import ctypes, sys; ctypes.CDLL(None).mq_unlink(sys.argv[1].encode())" "$mq_name"; rm -rf "$T"' EXIT
 n=0
 while [ ! -f "$T/ports" ]; do n=$((n + 1)); [ "$n" -gt 100 ] && { echo "listener did not start"; exit 1; }; sleep 0.1; done
 read -r tcp udp okudp <"$T/ports"
@@ -139,6 +152,10 @@ if [ -n "${ATTACK_PREFIX:-}" ]; then
   printf '%s\n' "$token" >"$T/ro/ro"
   extra_deny=", \"$T/ro/ro\""
 fi
+# ATTACK_BIND: bind rules (YAML list items), as the default profile's abstract names.
+extra_bind=
+[ -n "${ATTACK_BIND:-}" ] && extra_bind="
+  bind: [$ATTACK_BIND]"
 cat >"$T/attack.yaml" <<YAML
 version: 1
 name: attack-fixture
@@ -151,7 +168,7 @@ files:
 exec:
   allow: ["/usr/bin/**", "$attack", "$T/ws/allowed-*"$extra_exec]
 network:
-  connect: ["127.0.0.1:$okudp"]
+  connect: ["127.0.0.1:$okudp"]$extra_bind
 YAML
 # The victim's scheduling: nice (stat field 19), policy (41), CPUs, I/O priority.
 sched_of() { awk '{print $19, $41}' "/proc/$1/stat"; grep Cpus_allowed_list "/proc/$1/status"; ionice -p "$1" 2>/dev/null; }
@@ -159,7 +176,8 @@ sched_of() { awk '{print $19, $41}' "/proc/$1/stat"; grep Cpus_allowed_list "/pr
 protected() { ls -la "$T/ro" "$T/ws/.git/hooks" "$T/ws/.keys" | grep -v " \.\.$"; cat "$T/ro/ro.txt"; stat -c %a "$T/secret/secret.txt"; lsattr -v "$T/ro/ro.txt" 2>/dev/null; sysv_state; ip -o -4 addr show dev lo 2>/dev/null | grep -c 127.77.; }
 before_ro=$(protected)
 before_sched=$(sched_of $victim)
-ATTACK_SYSV_KEY=$sysv_key ATTACK_MQ=$mq_name ATTACK_TCP=$tcp ATTACK_UDP=$udp ATTACK_OK_UDP=$okudp ATTACK_UNIX=$T/secret/sock ATTACK_VICTIM=$victim \
+[ -n "$gvictim" ] && before_gsched=$(sched_of $gvictim)
+ATTACK_ABSTRACT=guardian-it-abs-${T##*/} ATTACK_GROUP_VICTIM=$gvictim ATTACK_SYSV_KEY=$sysv_key ATTACK_MQ=$mq_name ATTACK_TCP=$tcp ATTACK_UDP=$udp ATTACK_OK_UDP=$okudp ATTACK_UNIX=$T/secret/sock ATTACK_VICTIM=$victim \
   "$G" run -p "$T/attack.yaml" -a "$T/audit.jsonl" -- "$attack" "$T" >"$T/out" 2>"$T/err"
 status=$?
 echo "status $status"; tail -c 2000 "$T/err"
@@ -173,6 +191,10 @@ check "the forbidden listeners got nothing" "" "$(cat "$T/hits" 2>/dev/null)"
 check "the victim outside the session lives" 0 "$(kill -0 $victim 2>/dev/null; echo $?)"
 check "the victim's scheduling is unchanged" "$before_sched" "$(sched_of $victim 2>&1)"
 check "the victim is not traced" 0 "$(awk '/^TracerPid/ {print $2}' /proc/$victim/status)"
+if [ -n "$gvictim" ]; then
+  check "the victim in a group of its own lives" 0 "$(kill -0 $gvictim 2>/dev/null; echo $?)"
+  check "that victim's scheduling is unchanged" "$before_gsched" "$(sched_of $gvictim 2>&1)"
+fi
 check "the attack did not report success" 0 "$status"
 check "the audit log has a denial" yes "$(grep -q '"decision":"deny"' "$T/audit.jsonl" && echo yes || echo no)"
 finish
