@@ -201,13 +201,17 @@ const std::string& Handler::Impl::loader() {
 
 Response Handler::Impl::file_open(Ctx& c) {
   char link[40], exe[PATH_MAX];
-  std::snprintf(link, sizeof link, "/proc/%d/exe", static_cast<int>(c.tgid));
+  // Formatted only when asked for: every open of every process passes here.
+  auto exe_link = [&] {
+    std::snprintf(link, sizeof link, "/proc/%d/exe", static_cast<int>(c.tgid));
+    return link;
+  };
   if (!unverified_exec.empty()) {
     // An exec we could not watch: done once the program differs from the one before (or
     // is the loader, which may have run the process before too).
     auto it = unverified_exec.find(c.tgid);
     if (it != unverified_exec.end()) {
-      ssize_t n = ::readlink(link, exe, sizeof exe - 1);
+      ssize_t n = ::readlink(exe_link(), exe, sizeof exe - 1);
       std::string_view now = n > 0 ? std::string_view(exe, static_cast<std::size_t>(n)) : std::string_view();
       if (now == loader()) loader_runs.insert(c.tgid);
       if (now == loader() || now != it->second) unverified_exec.erase(it);
@@ -216,7 +220,7 @@ Response Handler::Impl::file_open(Ctx& c) {
   // The dynamic loader run as a program opens that program first: decided as an exec,
   // and opened by us as decided (no symlink swapped in later counts), until one succeeds.
   if (loader_runs.empty() || !loader_runs.count(c.tgid)) return open_dispatch(c);
-  ssize_t n = ::readlink(link, exe, sizeof exe - 1);
+  ssize_t n = ::readlink(exe_link(), exe, sizeof exe - 1);
   if (n <= 0 || std::string_view(exe, static_cast<std::size_t>(n)) != loader()) {
     loader_runs.erase(c.tgid);  // that process is gone: the PID is another's
     return open_dispatch(c);

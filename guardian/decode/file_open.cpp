@@ -306,6 +306,21 @@ bool Handler::Impl::in_new_repository(const Resolved& r) const {
 
 namespace {
 bool cached_hit(const bool* cached) { return cached && *cached; }
+// A path whose every component names an entry: no ".", "..", empty component (a doubled or
+// trailing slash); absolute or relative, with at least one directory part.
+bool plain_components(std::string_view s) {
+  if (s.empty() || s.back() == '/') return false;
+  if (s[0] == '/') s.remove_prefix(1);
+  bool dir = false;
+  for (;;) {
+    std::size_t j = s.find('/');
+    std::string_view comp = s.substr(0, j);
+    if (comp.empty() || comp == "." || comp == "..") return false;
+    if (j == std::string_view::npos) return dir;
+    dir = true;
+    s.remove_prefix(j + 1);
+  }
+}
 // One component that names an entry (not "", ".", "..", nothing with a slash).
 bool plain_name(std::string_view s) {
   return !s.empty() && s != "." && s != ".." && s.find('/') == std::string_view::npos;
@@ -352,6 +367,31 @@ bool Handler::Impl::path_decide(Ctx& c, int dirfd, std::uint64_t addr, const Res
       return decide_resolved(c, op, raw, r, out);
     }
   }
+  // The same for a name below directories (git status's lstat of every tracked file,
+  // "d7/f123.txt"; an absolute path): where a stat-family resolution lately reached that very
+  // directory by its own text with no symbolic link on the way (plain_dirs, filled below)
+  // and the text has no "." or ".." (the kernel's walk then visits exactly the directories
+  // of the lexical path, and follows none: not the name either, here), the walk leads where
+  // it led for the reasons a kept PathCache entry holds: the session changes names only
+  // through the supervisor, which forgets them all (Handler::Impl::handle); a process outside
+  // it is bounded by the same lifetime; the kernel still performs the call itself, metadata
+  // only. Taken for an allowed decision only: a denial (and ENOENT for a missing name the
+  // process may not know of: missing_but_visible) is looked at as before.
+  if (keyed && !*cached && !o.follow && !plain_dirs.empty() && plain_components(raw)) {
+    r.clear();
+    lexical_join(cache_start, raw, r.lexical);
+    std::size_t cut = r.lexical.find_last_of('/');
+    plain_dir.assign(r.lexical, 0, cut == 0 ? 1 : cut);
+    auto it = plain_dirs.find(plain_dir);
+    if (it != plain_dirs.end() && now_ns() - it->second < PathCache::kLifetimeNs &&
+        !under_proc(r.lexical)) {
+      r.path = r.lexical;
+      r.exists = true;  // not looked at: the kernel answers ENOENT itself (file_stat)
+      if (d->decide(path_request(c, Category::file, op, r)).verdict == policy::Verdict::allow)
+        return decide_resolved(c, op, raw, r, out);
+    }
+    r.clear();
+  }
   // A miss on a relative path resolves the joined text (the key without its flag): the
   // start directory was just read, and reading it again would cost another readlink.
   const bool joined = keyed && !cached_hit(cached) && raw[0] != '/';
@@ -362,7 +402,17 @@ bool Handler::Impl::path_decide(Ctx& c, int dirfd, std::uint64_t addr, const Res
     out = error(r.err ? r.err : EACCES);
     return false;
   }
-  if (keyed && !*cached && PathCache::keepable(r)) stat_cache.put(cache_key, r);
+  if (keyed && !*cached && PathCache::keepable(r)) {
+    stat_cache.put(cache_key, r);
+    // Reached by its own text, existing: every directory on the way was one, not a symbolic
+    // link (the object's path is the lexical one), so its directory is kept for the names
+    // below it (above).
+    if (r.exists && !r.followed_fast && r.path == r.lexical) {
+      std::size_t cut = r.lexical.find_last_of('/');
+      if (plain_dirs.size() >= PathCache::kMaxEntries) plain_dirs.clear();
+      plain_dirs[r.lexical.substr(0, cut == 0 ? 1 : cut)] = now_ns();
+    }
+  }
   if (r.followed_fast && !r.err) {
     // The kernel followed the symlinks without telling which: allowed as resolved, that
     // stands (knowing the links could only allow more). Otherwise the walk decides.
@@ -401,9 +451,16 @@ Response Handler::Impl::open_like(Ctx& c, int dirfd, std::uint64_t path, int fla
   o.need_parent = creat;
   bool keyed = false;  // cache_key holds this path's PathCache key
   if (c.t.can_inject_fd() && !resolve && !opath && !tmpfile && have_openat2()) {
-    if (!read_path(c, path, raw1, out) || !valid(c, out)) return out;
+    if (!read_path(c, path, raw1, out)) return out;
+    // NOTIF_ID_VALID before anything acts on what was read (valid()); where the answer proves
+    // the notification itself (Tracee::answer_proves_valid), not before an answer that is
+    // only CONTINUE or an errno (stable_open; quick_open's look for the one live task), and
+    // before the rest otherwise.
+    bool proven = !c.t.answer_proves_valid();
+    if (proven && !valid(c, out)) return out;
     if (stable_open(c, flags, op, out)) return out;
-    if (quick_open(c, dirfd, flags, mode, op, out, keyed, o.symlink_seen)) return out;
+    if (quick_open(c, dirfd, flags, mode, op, out, keyed, o.symlink_seen, proven)) return out;
+    if (!proven && !valid(c, out)) return out;
     o.raw_ready = true;
   }
   Resolved& r = r1;
@@ -562,7 +619,7 @@ Response Handler::Impl::fifo_later(Ctx& c, UniqueFd target_fd, int flags, bool r
 // a symlink is on the way (`symlink`: ELOOP) or the path is not allowed (the walk may know
 // more). `keyed`: cache_key holds the path's PathCache key.
 bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op, Response& out,
-                               bool& keyed, bool& symlink) {
+                               bool& keyed, bool& symlink, bool& proven) {
   Resolved& r = r1;
   r.clear();
   if (!resolver.text_path(c.n.tid, dirfd, raw1, qjoined, r.lexical)) return false;
@@ -593,23 +650,74 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
   // reaches a FIFO's, a device's or a lease's wait, and a directory never waits (so no
   // O_NONBLOCK to add, and no fstat nor F_SETFL after: opendir() costs 2 syscalls less).
   const bool may_block = !(flags & (O_NONBLOCK | O_DIRECTORY)) && !excl;
-  const mode_t um = (flags & O_CREAT) ? umask_of(c) : 0;
-  // At the descriptor limit the long way answers EMFILE before creating or truncating.
-  if ((flags & (O_CREAT | O_TRUNC)) && !procfs::fd_slot_free(c.n.tid)) return false;
-  // A new file (O_EXCL) for the session's one live task: the kernel makes it itself where a
-  // look without symbolic links (O_PATH) finds nothing there, so nothing can be followed
-  // elsewhere; anything found there goes on as below (EEXIST).
-  if (excl && !followed && sole_open(c, r.lexical, flags)) {
+  // The session's one live task, or one sharing nothing with another (sole_open says why
+  // either may be continued): its allowed open is left to the kernel wherever the look
+  // finds nothing in the way (sole_open, continue_read), and the look is made with O_PATH
+  // (no open of the file itself: no device or FIFO driver's open, nothing created or
+  // truncated by us) and RESOLVE_NO_SYMLINKS, as the real open below would walk. What the
+  // look must establish for a CONTINUE is all an O_PATH walk shows: that no symbolic link is
+  // on the way (ELOOP otherwise: the long way decides), so the kernel's own walk reaches the
+  // object decided, and what that object is (continue_read: a regular file; a device, which
+  // note_device must see). A FIFO is then opened by the kernel alone too, and waits in the
+  // process for its other end as natively: a real open of ours beforehand was a reader or a
+  // writer coming and going, which the other end sees (a reader's EOF, a writer's POLLHUP:
+  // a reader outside the session took EOF and left, and the writer's own open then waited
+  // for ever). A missing name (ENOENT: no link before it) is
+  // answered ENOENT as the real open's would be, or, with O_CREAT, created by the kernel
+  // itself in the directory the walk reached, with the process's own umask; O_EXCL's
+  // refusal of a link in the last place holds either way. Errors the
+  // file's own open would add (EACCES on the file, EISDIR, ETXTBSY, EMFILE...) come from the
+  // kernel's open, as natively. Nothing here acts on the world, and the answer is CONTINUE
+  // or an errno: with Tracee::answer_proves_valid() a delivered answer proves the
+  // notification (Handler::Impl::valid), so NOTIF_ID_VALID is asked only before the real
+  // open below (`proven`).
+  if (opts.continue_stable_reads && !(excl && followed) &&
+      (session.sole_task(c.n.tid) || session.walk_private(c.n.tid))) {
     struct open_how how {};
     how.flags = O_PATH | O_CLOEXEC;
     how.resolve = RESOLVE_NO_SYMLINKS;
-    long probe = ::syscall(SYS_openat2, resolver.root_fd(), qjoined.c_str(), &how, sizeof how);
-    if (probe >= 0) ::close(static_cast<int>(probe));
-    if (probe < 0 && errno == ENOENT) {
+    UniqueFd look(static_cast<int>(::syscall(SYS_openat2, resolver.root_fd(),
+                                             (followed ? qpath : qjoined).c_str(), &how,
+                                             sizeof how)));
+    const int look_err = look ? 0 : errno;
+    struct stat lst {};
+    const bool looked = look && ::fstat(look.get(), &lst) == 0;
+    look.reset();
+    bool answered = false;
+    if (look_err == ELOOP) {  // a link on the way: the long way, as the real open's ELOOP
+      symlink = !followed;
+      return false;
+    }
+    if (look_err == ENOENT && !(flags & O_CREAT)) {
+      if (apply(c, req, dec, raw1, true, out)) out = error(ENOENT);
+      return true;
+    }
+    if (look_err == ENOENT)  // O_CREAT, with or without O_EXCL
+      answered = sole_open(c, followed ? qpath : r.lexical, flags);
+    else if (looked && !excl) {
+      // A device opened by the kernel's own open is the session's all the same.
+      note_device(lst);
+      answered = (followed ? continue_read(c, flags, op, lst, e->path, r.lexical, true)
+                           : continue_read(c, flags, op, lst, r.lexical)) ||
+                 sole_open(c, followed ? qpath : r.lexical, flags);
+    }
+    if (answered) {
       if (apply(c, req, dec, raw1, true, out)) out = cont();
       return true;
     }
   }
+  // Acting on what was read (the real open may create, truncate, open a device or a FIFO,
+  // and its descriptor may be injected): the notification is proven first.
+  if (!proven) {
+    if (!c.t.still_valid()) {
+      out = error(EINTR);  // the syscall is gone; this answer will not be delivered
+      return true;
+    }
+    proven = true;
+  }
+  const mode_t um = (flags & O_CREAT) ? umask_of(c) : 0;
+  // At the descriptor limit the long way answers EMFILE before creating or truncating.
+  if ((flags & (O_CREAT | O_TRUNC)) && !procfs::fd_slot_free(c.n.tid)) return false;
   long fd = emulate::open_nosym(resolver.root_fd(), followed ? qpath : qjoined,
                                 flags | (may_block ? O_NONBLOCK : 0), mode, um);
   if (fd == -ELOOP) {

@@ -145,6 +145,7 @@ Response Handler::Impl::handle(const Notification& n, Tracee& t) {
       // hold. (After the call: its own resolution may have kept the old text.)
       if (changes_names(n.nr)) {
         stat_cache.clear();
+        plain_dirs.clear();
         resolver.forget_cwds();
       }
       return r;

@@ -76,6 +76,11 @@ struct Handler::Impl {
   // Recent stat-family resolutions; cleared whenever the session changes names.
   PathCache stat_cache;
   std::string cache_start, cache_key;
+  // Directories (absolute texts) that a stat-family resolution lately reached by their own
+  // text, no symbolic link on the way, with when (now_ns): lstat-like calls of names below
+  // them are decided without a walk of ours (path_decide). Cleared with stat_cache.
+  std::unordered_map<std::string, std::int64_t> plain_dirs;
+  std::string plain_dir;  // path_decide's scratch (keeps capacity)
 
   // Reused per notification (no allocation once warm).
   std::string raw1, raw2;
@@ -245,8 +250,9 @@ struct Handler::Impl {
   Response open_like(Ctx& c, int dirfd, std::uint64_t path, int flags, mode_t mode,
                      std::uint64_t resolve);
   // The quick open without an O_PATH step (file_open.cpp); false = not taken.
+  // `proven`: NOTIF_ID_VALID already asked (else asked here before acting).
   bool quick_open(Ctx& c, int dirfd, int flags, mode_t mode, policy::Op op, Response& out,
-                  bool& keyed, bool& symlink);
+                  bool& keyed, bool& symlink, bool& proven);
   std::string qjoined, qpath;  // quick_open's unfolded absolute path, cached object path
   // HandlerOptions::continue_stable_reads (file_continue.cpp): may this allowed open (flags,
   // op) of the object `st` at `path`, written as the absolute raw1 and `lexical` when

@@ -181,6 +181,65 @@ TEST_CASE_FIXTURE(Fixture, "the session's one live task has its allowed opens co
   }
 }
 
+TEST_CASE_FIXTURE(Fixture, "lstat of a name below a directory seen lately follows what the session renamed") {
+  ::mkdir((d / "out/dd").c_str(), 0755);
+  put(d / "out/dd/a", "a");
+  struct stat st;
+  auto lstat = [&](const std::string& p) {
+    return run(SYS_lstat, {P(p), reinterpret_cast<std::uint64_t>(&st)});
+  };
+  CHECK(lstat(d / "out/dd/a").kind == Response::Kind::cont);  // walked: out/dd kept
+  CHECK(lstat(d / "out/dd/b").kind == Response::Kind::cont);  // below it: the kernel says ENOENT
+  REQUIRE(!log.recs.empty());
+  CHECK(log.recs.back().path == d / "out/dd/b");
+  // The session puts a link to the secrets where the directory was: names below it are
+  // the secrets' again, at once.
+  CHECK(run(SYS_rename, {P(d / "out/dd"), P(d / "out/dd2")}).kind == Response::Kind::value);
+  CHECK(run(SYS_symlink, {P(d / "secret"), P(d / "out/dd")}).kind == Response::Kind::value);
+  CHECK(lstat(d / "out/dd/s.txt").err == EACCES);
+  // A text with ".." is walked as the kernel walks it: out/dd leads into secret, whose ".."
+  // holds no dd2 (lexically out/dd2/a, allowed and there).
+  CHECK(lstat(d / "out/dd2/a").kind == Response::Kind::cont);
+  CHECK(lstat(d / "out/dd/../dd2/a").kind == Response::Kind::error);
+}
+
+TEST_CASE_FIXTURE(Fixture, "the one live task's continued open is looked at, never opened, by us") {
+  opts.continue_stable_reads = true;
+  sess.private_mem = true;
+  sess.alone = true;
+  make();
+  auto open = [&](const std::string& p, int flags, std::uint64_t mode = 0) {
+    return run(SYS_openat, {static_cast<std::uint64_t>(AT_FDCWD), P(p), static_cast<std::uint64_t>(flags), mode});
+  };
+  // Created and truncated once, by the kernel's own open: nothing done here beforehand.
+  CHECK(open(d / "out/made.txt", O_WRONLY | O_CREAT, 0644).kind == Response::Kind::cont);
+  CHECK_FALSE(exists(d / "out/made.txt"));
+  put(d / "out/full.txt", "contents");
+  CHECK(open(d / "out/full.txt", O_WRONLY | O_TRUNC).kind == Response::Kind::cont);
+  struct stat st {};
+  CHECK((::stat((d / "out/full.txt").c_str(), &st) == 0 && st.st_size == 8));
+  ::mkdir((d / "out/sub").c_str(), 0755);
+  CHECK(open(d / "out/sub", O_RDONLY | O_DIRECTORY).kind == Response::Kind::cont);
+  // A missing name: ENOENT, decided and recorded as before.
+  std::size_t before = log.recs.size();
+  CHECK(open(d / "out/none.txt", O_RDONLY).err == ENOENT);
+  CHECK(log.recs.size() == before + 1);
+  // A symbolic link on the way: the long way decides (here the secret's denial).
+  CHECK(open(d / "out/evil", O_RDONLY).kind == Response::Kind::error);
+  // Only an answer (CONTINUE or an errno): no ID_VALID where the answer proves it...
+  t.valid = false;
+  t.proves = true;
+  CHECK(open(d / "pub/a.txt", O_RDONLY).kind == Response::Kind::cont);
+  CHECK(open(d / "out/none.txt", O_RDONLY).err == ENOENT);
+  // ...but before anything is opened here and injected (another task lives; a file the
+  // session may write), as before; and everywhere without the proof.
+  sess.alone = false;
+  CHECK(open(d / "out/full.txt", O_RDONLY).err == EINTR);
+  t.proves = false;
+  sess.alone = true;
+  CHECK(open(d / "pub/a.txt", O_RDONLY).err == EINTR);
+}
+
 TEST_CASE_FIXTURE(Fixture, "an open of a process alone in its memory is continued beside others; renames wait for it") {
   opts.continue_stable_reads = true;
   sess.private_mem = true;
