@@ -132,9 +132,10 @@ bool Handler::Impl::sole_open(Ctx& c, std::string_view path, int flags, const Re
   // (walk_private): the path's bytes, the dirfd and the cwd hold still as for the sole
   // task. What the path names could still change through a rename, link or symlink of
   // another task, and those the handler makes itself, each only once every walk let go
-  // here has ended (settle_walks, file_write.cpp). Unlinking or making directories and
-  // files changes which object a name holds, never where the walk leads, and the decision
-  // is the name's. Processes outside the session: the bound PathCache has. Not under
+  // here has ended (settle_walks, file_write.cpp), as does the removal of a symbolic link
+  // (the way through its name then leads to the name itself). Unlinking other files,
+  // removing or making directories changes which object a name holds, never where the
+  // walk leads, and the decision is the name's. Processes outside the session: the bound PathCache has. Not under
   // /proc: there a name also changes with processes coming and going (another session
   // process's /proc/PID, which the loop may reap meanwhile).
   if (under_proc(path) || !session.walk_private(c.n.tid) || !buffer_quiet(c) ||

@@ -176,6 +176,17 @@ bool Handler::Impl::cross_mount_link(Ctx& c, int olddir, std::uint64_t oldpath,
   return true;
 }
 
+// Removing a symbolic link changes where a walk through its name leads: from the link's
+// target back to the name itself (a directory or file made there next), which the decision
+// of an open let go beside (sole_open) did not look at. Removing anything else, or a
+// directory, leaves the name leading where it did: the kernel walks it as written.
+void Handler::Impl::settle_if_link(Ctx& c, const Resolved& r) {
+  if (!session.walks_pending()) return;
+  struct stat st {};
+  if (::fstatat(r.parent.get(), r.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+    session.settle_walks(c.n.tid);
+}
+
 Response Handler::Impl::file_write(Ctx& c) {
   Response out;
   const int nr = c.n.nr;
@@ -258,11 +269,13 @@ Response Handler::Impl::file_write(Ctx& c) {
       return value(emulate::unlink_at(r.parent.get(), r.name, AT_REMOVEDIR));
     case SYS_unlink:
       if (!entry(-1, 0, raw1, r)) return out;
+      settle_if_link(c, r);
       return value(emulate::unlink_at(r.parent.get(), r.name, 0));
     case SYS_unlinkat: {
       int fl = c.iarg(2);
       if (fl & ~AT_REMOVEDIR) return error(EINVAL);
       if (!entry(0, 1, raw1, r)) return out;
+      if (!(fl & AT_REMOVEDIR)) settle_if_link(c, r);
       return value(emulate::unlink_at(r.parent.get(), r.name, fl));
     }
     case SYS_rename: case SYS_renameat: case SYS_renameat2: {

@@ -198,6 +198,8 @@ class SessionView {
   // Returns once no open answered CONTINUE (walk_continued) of a thread other than `self`
   // can still be walking its path: called before making a rename, link or symlink.
   virtual void settle_walks(pid_t self) { (void)self; }
+  // Some such open may still be walking (settle_walks would have to wait).
+  virtual bool walks_pending() const { return false; }
   // Something in the session may from now on write a process's memory other than by that
   // process's own synchronous calls: process_vm_writev of another process, a writable
   // /proc/PID/mem, asynchronous I/O (io_setup), a device that may write into memory on its

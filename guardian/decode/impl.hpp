@@ -219,6 +219,7 @@ struct Handler::Impl {
   Response file_stat(Ctx& c);
   Response file_read(Ctx& c);
   Response file_write(Ctx& c);
+  void settle_if_link(Ctx& c, const Resolved& r);  // before an unlink (file_write.cpp)
   Response file_fd(Ctx& c);
   // fd-based metadata writes on a descriptor table no other task can change: decided on
   // /proc/TID/fd/N and continued (file_write.cpp); false = emulate.

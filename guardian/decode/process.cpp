@@ -240,6 +240,21 @@ Response Handler::Impl::process(Ctx& c) {
       pidfd = std::move(fd.value());
       break;
     }
+    case SYS_setpgid: {
+      // Joining group `pgid` (0: a group of the process's own number, which the filter lets
+      // through; negative: the kernel's EINVAL). The group guardian shares with the command
+      // may be joined back (bash restores its first group as it ends); any other must be
+      // the session's, as for kill(-PGID). Refused as the kernel refuses a group of another
+      // terminal session.
+      const auto pgid = static_cast<pid_t>(c.arg(1));
+      if (pgid <= 0) return cont();
+      req.op = Op::other;
+      addr_text = "pgid:" + std::to_string(pgid);
+      bool inside = pgid == ::getpgrp() || pgid == c.tgid || session.in_session(pgid) ||
+                    group_of_session(pgid, session);
+      if (!inside && ::kill(-pgid, 0) != 0 && errno == ESRCH) return error(EPERM);  // no such group
+      return local(c, req, inside, EPERM, addr_text, out) ? cont() : std::move(out);
+    }
     case SYS_ptrace:
       if (c.arg(0) == PTRACE_TRACEME) {  // the parent is in the session
         Response r = cont();

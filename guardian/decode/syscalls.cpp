@@ -69,6 +69,11 @@ constexpr std::array kTable = {
     // umask it keeps for emulated creates may have changed (handler.cpp umask_of).
     SyscallInfo{95, "umask", F::system, K::notify},
     SyscallInfo{101, "ptrace", F::process, K::notify},
+    // setpgid into an existing group (notified only with a group: filter.cpp): a process of
+    // the session may join only groups of the session and the one guardian shares with the
+    // command, never another program's job, whose group the terminal's job-control signals
+    // (SIGTTIN, SIGTTOU) and the calls that name one's own group would then reach.
+    SyscallInfo{109, "setpgid", F::process, K::notify},
     SyscallInfo{129, "rt_sigqueueinfo", F::process, K::notify},
     SyscallInfo{132, "utime", F::file_write, K::notify},
     SyscallInfo{133, "mknod", F::file_write, K::notify},

@@ -109,6 +109,7 @@ bool filter_owns(int nr) noexcept {
     case __NR_sched_setaffinity:
     case __NR_sched_setattr:
     case __NR_ioprio_set:
+    case __NR_setpgid:
       return true;
     default:
       return false;
@@ -218,6 +219,11 @@ Result<Program> build_filter(std::span<const decode::SyscallInfo> table, const F
     if (auto r = check(seccomp_rule_add(c, ask, nr, 1, SCMP_A1(SCMP_CMP_NE, 0)), "priority"); !r)
       return r.error();
   }
+
+  // setpgid(pid, 0) makes a group of the process's own number: only joining an existing
+  // group (a pgid given) is decided.
+  if (auto r = check(seccomp_rule_add(c, ask, __NR_setpgid, 1, SCMP_A1(SCMP_CMP_NE, 0)), "setpgid"); !r)
+    return r.error();
 
   // A descriptor's owner gets its SIGIO (with F_SETSIG any signal, SIGKILL included): only
   // setting an owner is decided, like a kill(2) of it; every other fcntl and ioctl runs at

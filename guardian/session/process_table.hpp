@@ -70,6 +70,7 @@ class ProcessTable final : public decode::SessionView {
     if (!walks_.empty()) walks_.erase(tid);
   }
   void settle_walks(pid_t self) override;
+  bool walks_pending() const override { return !walks_.empty(); }
   // How settle_walks waits for the others (the tracer's Tracer::settle): it returns once
   // none of the threads given can still be inside that open.
   void set_settle(std::function<void(const std::vector<pid_t>&)> settle) {

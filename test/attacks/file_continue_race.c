@@ -27,7 +27,8 @@
  *                while the grandchild still runs in our memory;
  *   sibling      a process sharing nothing with us exchanges a directory with a link to
  *                the key's directory, or a link to the fixture with one to the key
- *                (renameat2 RENAME_EXCHANGE, made by guardian) while we open through it.
+ *                (renameat2 RENAME_EXCHANGE, made by guardian), or puts such a link in
+ *                the directory's place (symlink, link), while we open through it.
  * CR_MODE=NAME runs one. Prints whatever it read that is not the allowed file; exits 1
  * when something leaked or T/ro/ro.txt was truncated. */
 #include "attack.h"
@@ -398,6 +399,47 @@ static void mode_sibling(void) {
     if (p < 0) { perror("sibling: fork"); return; }
     opens(names[i], opened[i]);
     stop(p);
+  }
+  /* A link made in an empty directory's place: the directory removed (rmdir, which moves
+   * no way), a symbolic link to the read-only directory T/ro made there (symlink), or that
+   * link hard-linked there (link of a symbolic link), removed, the directory made again;
+   * while we create and remove a file in it. A file made in T/ro escaped. */
+  char e[2300], ef[2300], rolink[2300], escaped[2300];
+  snprintf(e, sizeof e, "%s/cr-sib-empty", WS);
+  snprintf(ef, sizeof ef, "%s/new.txt", e);
+  snprintf(rolink, sizeof rolink, "%s/cr-sib-ro", WS);
+  snprintf(escaped, sizeof escaped, "%s/new.txt", RO);
+  unlink(rolink);
+  if (symlink(RO, rolink) != 0) { perror("sibling: symlink"); return; }
+  for (int i = 0; i < 2; ++i) {
+    mkdir(e, 0755);
+    pid_t p = fork();
+    if (p == 0) {
+      for (double end = now() + 5; now() < end;) {
+        if (rmdir(e) != 0) continue;
+        if (i == 0) symlink(RO, e);
+        else link(rolink, e);
+        unlink(e);
+        mkdir(e, 0755);
+      }
+      _exit(0);
+    }
+    if (p < 0) { perror("sibling: fork"); return; }
+    long n_made = 0;
+    for (double end = now() + 1.5; now() < end;) {
+      int fd = (int)syscall(SYS_openat, AT_FDCWD, ef, O_WRONLY | O_CREAT, 0644);
+      if (fd < 0) continue;
+      ++n_made;
+      close(fd);
+      unlink(ef);
+    }
+    stop(p);
+    int out = access(escaped, F_OK) == 0;
+    fprintf(stderr, "file_continue_race %s: %ld files made, %s\n", i == 0 ? "sibling-symlink" : "sibling-hardlink",
+            n_made, out ? "one in T/ro: escaped" : "none in T/ro");
+    if (out) { ++leaks; unlink(escaped); }
+    unlink(e);
+    rmdir(e);
   }
 }
 

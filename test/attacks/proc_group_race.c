@@ -4,8 +4,10 @@
  * admits; a second thread moves the process back and forth into the group of
  * ATTACK_GROUP_VICTIM (a process outside the session, in its own group of the same
  * terminal session, started by the runner) with setpgid, which is not decided, so that the
- * kernel, looking the group up again when it runs the call, would reach the victim. The
- * runner checks the victim lives and is scheduled as before. */
+ * kernel, looking the group up again when it runs the call, would reach the victim. Where
+ * joining that group is refused, it races into the group the command started in, which
+ * the runner (ATTACK_GROUP=1) gives a victim of its own too. The runner checks both live
+ * and are scheduled as before. */
 #include "attack.h"
 #include <pthread.h>
 #include <signal.h>
@@ -27,15 +29,14 @@ static void* flip(void* arg) {
 int main(int argc, char** argv) {
   fixture(argc, argv);
   pid_t v = (pid_t)atoi(env_or("ATTACK_GROUP_VICTIM", "0"));
-  if (v <= 0) return 2;
-  victim_group = getpgid(v);
-  if (victim_group != v) return 2; /* the runner makes it lead a group of its own */
-  /* The race is only there when joining the victim's group works (same terminal session). */
-  if (setpgid(0, victim_group) != 0) {
-    printf("proc_group_race: cannot join the victim's group (%s): nothing to race\n", strerror(errno));
-    return 0;
-  }
-  setpgid(0, 0);
+  if (v <= 0 || getpgid(v) != v) return 2; /* the runner makes it lead a group of its own */
+  /* The victim's group, when the session may join it; else the group the command started
+   * in, which it may join back and which the runner gives a victim too. */
+  pid_t home = getpgrp();
+  victim_group = setpgid(0, v) == 0 ? v : home;
+  if (victim_group == home)
+    printf("proc_group_race: joining the victim's group: %s; racing into our first group\n", strerror(errno));
+  if (setpgid(0, 0) != 0) return 2;
   signal(SIGTERM, SIG_IGN); /* what reaches our own group must not end us */
   pthread_t t;
   pthread_create(&t, NULL, flip, NULL);

@@ -176,9 +176,32 @@ sched_of() { awk '{print $19, $41}' "/proc/$1/stat"; grep Cpus_allowed_list "/pr
 protected() { ls -la "$T/ro" "$T/ws/.git/hooks" "$T/ws/.keys" | grep -v " \.\.$"; cat "$T/ro/ro.txt"; stat -c %a "$T/secret/secret.txt"; lsattr -v "$T/ro/ro.txt" 2>/dev/null; sysv_state; ip -o -4 addr show dev lo 2>/dev/null | grep -c 127.77.; }
 before_ro=$(protected)
 before_sched=$(sched_of $victim)
-[ -n "$gvictim" ] && before_gsched=$(sched_of $gvictim)
+# With ATTACK_GROUP=1 guardian also runs in a process group of its own that holds a third
+# victim (outside the session: started before guardian, not its child), the group the
+# command starts in and may join back.
+launch=
+if [ -n "$gvictim" ]; then
+  before_gsched=$(sched_of $gvictim)
+  cat >"$T/launch.py" <<'PY'
+import os, sys
+os.setpgid(0, 0)
+r, w = os.pipe()
+if os.fork() == 0:
+    pid = os.fork()
+    if pid == 0:
+        os.execvp("sleep", ["sleep", "30"])
+    os.write(w, str(pid).encode())
+    os._exit(0)
+os.wait()
+os.close(w)
+with open(sys.argv[1], "w") as f:
+    f.write(os.read(r, 32).decode())
+os.execvp(sys.argv[2], sys.argv[2:])
+PY
+  launch="/usr/bin/python3 $T/launch.py $T/hvictim"
+fi
 ATTACK_ABSTRACT=guardian-it-abs-${T##*/} ATTACK_GROUP_VICTIM=$gvictim ATTACK_SYSV_KEY=$sysv_key ATTACK_MQ=$mq_name ATTACK_TCP=$tcp ATTACK_UDP=$udp ATTACK_OK_UDP=$okudp ATTACK_UNIX=$T/secret/sock ATTACK_VICTIM=$victim \
-  "$G" run -p "$T/attack.yaml" -a "$T/audit.jsonl" -- "$attack" "$T" >"$T/out" 2>"$T/err"
+  $launch "$G" run -p "$T/attack.yaml" -a "$T/audit.jsonl" -- "$attack" "$T" >"$T/out" 2>"$T/err"
 status=$?
 echo "status $status"; tail -c 2000 "$T/err"
 after_ro=$(protected 2>&1)
@@ -194,6 +217,10 @@ check "the victim is not traced" 0 "$(awk '/^TracerPid/ {print $2}' /proc/$victi
 if [ -n "$gvictim" ]; then
   check "the victim in a group of its own lives" 0 "$(kill -0 $gvictim 2>/dev/null; echo $?)"
   check "that victim's scheduling is unchanged" "$before_gsched" "$(sched_of $gvictim 2>&1)"
+  hvictim=$(cat "$T/hvictim" 2>/dev/null)
+  check "the victim in guardian's group lives" 0 "$(kill -0 "${hvictim:-0}" 2>/dev/null; echo $?)"
+  check "its scheduling is unchanged" "$before_gsched" "$(sched_of "${hvictim:-0}" 2>&1)"
+  kill "${hvictim:-0}" 2>/dev/null
 fi
 check "the attack did not report success" 0 "$status"
 check "the audit log has a denial" yes "$(grep -q '"decision":"deny"' "$T/audit.jsonl" && echo yes || echo no)"

@@ -163,6 +163,7 @@ struct Session : SessionView {
   std::vector<pid_t> continued;  // walk_continued() calls, dropped by task_seen()
   void walk_continued(pid_t t) override { continued.push_back(t); }
   void task_seen(pid_t t) override { std::erase(continued, t); }
+  bool walks_pending() const override { return !continued.empty(); }
   int settles = 0;  // settle_walks() calls that found a walk of another thread
   void settle_walks(pid_t self) override {
     std::erase(continued, self);

@@ -291,10 +291,19 @@ TEST_CASE_FIXTURE(Fixture, "an open of a process alone in its memory is continue
   sess.continued = {me + 100000};
   CHECK(run(SYS_link, {P(d / "out/r2"), P(d / "out/h2")}).kind != Response::Kind::error);
   CHECK(sess.settles == 3);
+  // Removing a symbolic link waits too (a walk through its name would lead to the name
+  // itself next); removing a file does not.
+  sess.continued = {me + 100000};
+  put(d / "out/plain", "p");
+  CHECK(run(SYS_unlink, {P(d / "out/plain")}).kind != Response::Kind::error);
+  CHECK(sess.settles == 3);
+  CHECK(run(SYS_unlinkat, {static_cast<std::uint64_t>(AT_FDCWD), P(d / "out/l2"), 0}).kind != Response::Kind::error);
+  CHECK(sess.settles == 4);
+  CHECK_FALSE(exists(d / "out/l2"));
   // A denied rename makes nothing, so waits for nothing.
   sess.continued = {me + 100000};
   CHECK(run(SYS_rename, {P(d / "out/r2"), P(d / "secret/r2")}).kind == Response::Kind::error);
-  CHECK(sess.settles == 3);
+  CHECK(sess.settles == 4);
 }
 
 TEST_CASE_FIXTURE(Fixture, "open of a secret is denied with EACCES and a record with a tip") {
