@@ -358,10 +358,61 @@ bool FastPath::refuse_missing(const Path& p, int op, int nr, Claim& c, bool exec
     c.err = ENOENT;
     return true;
   }
+  // A name no rule names, missing below a directory the process may look at: ENOENT without
+  // a record, as the supervisor answers it (Handler::Impl::missing_but_visible). Recorded as
+  // a denial, every probe of a config file up the tree (node's package.json, ~/.toolrc,
+  // ../setup.cfg) was EACCES (Python's PermissionError where natively FileNotFoundError)
+  // and a summary line, under --fast-path only.
+  if (c.rule == 0 && op != static_cast<int>(Op::write) && missing_visible(p.norm)) {
+    c.err = ENOENT;
+    return true;
+  }
   if (!record(c, op, nr, std::string_view(p.raw, p.raw_len), p.norm, p.pid, c.rule, exec, c.err, argv))
     return false;
   finish(c, true);
   return true;
+}
+
+bool FastPath::missing_visible(std::string_view norm) {
+  policy::Request q;
+  q.category = policy::Category::file;
+  q.op = Op::stat;
+  q.path = norm;
+  q.lexical_trusted = true;
+  const policy::Decision ds = engine_->decide(q);
+  if (ds.verdict == policy::Verdict::allow) return true;
+  // A name a rule denies (a secret's place: ~/.npmrc, .env) says nothing either way.
+  if (ds.rule) return false;
+  // The nearest directory that exists: refuse_missing's openat2 said ENOENT with no symbolic
+  // link walked, so the lexical ancestors up to the missing name are the real ones.
+  if (norm.size() >= kMax || norm.empty() || norm[0] != '/') return false;
+  char dir[kMax];
+  memcpy(dir, norm.data(), norm.size());
+  std::size_t len = norm.size();
+  dir[len] = '\0';
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS;
+  // The name itself is missing (a path such as "missing/../x" names an x that may exist).
+  long fd = syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof how, 0, token_);
+  if (fd >= 0) syscall(SYS_close, fd);
+  if (fd >= 0 || errno != ENOENT) return false;
+  for (;;) {
+    if (len <= 1) return false;
+    while (len > 0 && dir[len - 1] != '/') --len;
+    if (len > 1) --len;  // keep "/" itself
+    dir[len] = '\0';
+    fd = syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof how, 0, token_);
+    if (fd >= 0) break;
+    if (errno != ENOENT) return false;
+  }
+  struct stat st;
+  const bool is_dir = syscall(SYS_fstat, fd, &st) == 0 && S_ISDIR(st.st_mode);
+  syscall(SYS_close, fd);
+  if (!is_dir) return false;
+  q.path = std::string_view(dir, len);
+  return engine_->decide(q).verdict == policy::Verdict::allow;
 }
 
 long FastPath::follow_path(const char* abs, bool nofollow, char* real, std::size_t* real_len) {

@@ -76,6 +76,10 @@ class FastPath {
   bool refuse_missing(const Path& p, int op, int nr, Claim& c, bool exec = false,
                       char* const* argv = nullptr);
   static bool in_search_path(std::string_view norm);
+  // `norm` (absolute, normalised, no symbolic link on the way) is missing, no rule names it
+  // for a stat, and the nearest directory that exists may be stat'ed: the supervisor's
+  // missing_but_visible, which answers ENOENT undecided.
+  bool missing_visible(std::string_view norm);
   // O_PATH descriptor of what p.abs names with symbolic links followed as the kernel
   // follows them (magic links refused) and its real path in `real`: how the supervisor
   // decides an existing object behind links. -1 when that is the supervisor's to do.

@@ -125,7 +125,8 @@ bool Handler::Impl::range_quiet(Ctx& c, std::uint64_t addr, std::size_t n) {
   return false;
 }
 
-bool Handler::Impl::sole_open(Ctx& c, std::string_view path, int flags, const Resolved* r) {
+bool Handler::Impl::sole_open(Ctx& c, std::string_view path, int flags, const Resolved* r,
+                              bool links) {
   if (!opts.continue_stable_reads || !c.t.can_inject_fd() || (r && r->magic)) return false;
   if (session.sole_task(c.n.tid)) return buffer_quiet(c) && envelope_allows(path, flags);
   // Other tasks live, but none shares this one's memory, descriptors or cwd
@@ -138,6 +139,11 @@ bool Handler::Impl::sole_open(Ctx& c, std::string_view path, int flags, const Re
   // walk leads, and the decision is the name's. Processes outside the session: the bound PathCache has. Not under
   // /proc: there a name also changes with processes coming and going (another session
   // process's /proc/PID, which the loop may reap meanwhile).
+  // Except through a symbolic link the session may write: unlink and mkdir (which wait for
+  // no walk) turn it into a directory, and a ".." after it then leads from that directory
+  // instead of from where the link pointed (ws/l/../../x decided as the link's target's
+  // grandparent's x, walked as ws's parent's x).
+  if (links || (r && !r->trusted && r->lexical != r->path)) return false;
   if (under_proc(path) || !session.walk_private(c.n.tid) || !buffer_quiet(c) ||
       !envelope_allows(path, flags))
     return false;

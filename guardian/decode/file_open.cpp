@@ -693,13 +693,13 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
       return true;
     }
     if (look_err == ENOENT)  // O_CREAT, with or without O_EXCL
-      answered = sole_open(c, followed ? qpath : r.lexical, flags);
+      answered = sole_open(c, followed ? qpath : r.lexical, flags, nullptr, followed);
     else if (looked && !excl) {
       // A device opened by the kernel's own open is the session's all the same.
       note_device(lst);
       answered = (followed ? continue_read(c, flags, op, lst, e->path, r.lexical, true)
                            : continue_read(c, flags, op, lst, r.lexical)) ||
-                 sole_open(c, followed ? qpath : r.lexical, flags);
+                 sole_open(c, followed ? qpath : r.lexical, flags, nullptr, followed);
     }
     if (answered) {
       if (apply(c, req, dec, raw1, true, out)) out = cont();
@@ -748,7 +748,7 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
   // own open then finds it so, as it would have, but for O_EXCL, which it would refuse.
   if ((followed ? continue_read(c, flags, op, st, e->path, r.lexical, true)
                 : continue_read(c, flags, op, st, r.lexical)) ||
-      (!excl && sole_open(c, followed ? qpath : r.lexical, flags))) {
+      (!excl && sole_open(c, followed ? qpath : r.lexical, flags, nullptr, followed))) {
     out = cont();
     return true;
   }

@@ -22,6 +22,16 @@ namespace {
 constexpr std::size_t kXattrSizeMax = 65536;  // XATTR_SIZE_MAX and XATTR_LIST_MAX
 constexpr std::size_t kXattrNameMax = 255;    // XATTR_NAME_MAX
 
+// The attributes that say who may do what with a file (POSIX and NFSv4 ACLs, the SELinux
+// label, file capabilities): permissions, as st_mode and st_uid are, not contents. ls -l
+// asks for them on every name it lists (the '+' and '.' after the mode), `..` included,
+// which is an ancestor that may only be stat'ed: read-class, that was "ls: ..: Permission
+// denied" and a summary line where the native ls -la says nothing. Decided as `stat`.
+bool is_permission_attr(const std::string& name) {
+  return name == "system.posix_acl_access" || name == "system.posix_acl_default" ||
+         name == "system.nfs4_acl" || name == "security.selinux" || name == "security.capability";
+}
+
 // getxattrat's struct xattr_args (Linux 6.13), defined here for the 6.1 headers.
 struct XattrArgs {
   std::uint64_t value;
@@ -76,21 +86,25 @@ Response Handler::Impl::file_read(Ctx& c) {
     default: return error(ENOSYS);
   }
   Response out;
+  // The name first: it decides the class (is_permission_attr). Copied once, so what is
+  // decided is what is read, whatever a thread writes there afterwards.
+  std::string attr;
+  const bool xattr_get = !list && c.n.nr != SYS_inotify_add_watch;
+  if (xattr_get) {
+    if (!c.t.read_string(name, attr, kXattrNameMax)) return error(attr.size() > kXattrNameMax ? ERANGE : EFAULT);
+    if (attr.empty()) return error(ERANGE);
+  }
   ResolveOpts o;
   o.follow = follow;
   o.empty_path = empty;
   o.need_stat = false;
   Resolved& r = r1;
-  if (!path_decide(c, dirfd, path, o, Op::read, raw1, r, out)) return out;
+  const Op op = xattr_get && is_permission_attr(attr) ? Op::stat : Op::read;
+  if (!path_decide(c, dirfd, path, o, op, raw1, r, out)) return out;
   if (r.err) return error(r.err);
   if (!r.exists) return error(ENOENT);
   if (c.n.nr == SYS_inotify_add_watch) return cont();
   if (!r.target) return error(EACCES);  // nothing pinned to read from: fail closed
-  std::string attr;
-  if (!list) {
-    if (!c.t.read_string(name, attr, kXattrNameMax)) return error(attr.size() > kXattrNameMax ? ERANGE : EFAULT);
-    if (attr.empty()) return error(ERANGE);
-  }
   if (size > kXattrSizeMax) size = kXattrSizeMax;
   std::vector<char> data(size);
   const std::string at = emulate::self_fd(r.target.get());

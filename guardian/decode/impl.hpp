@@ -302,7 +302,9 @@ struct Handler::Impl {
   // that is no /proc magic link, from a quiet buffer: nothing in the session can change
   // the path text, the file system or the descriptors until the kernel has opened it, so
   // the kernel's own open reaches what was decided and it is answered CONTINUE.
-  bool sole_open(Ctx& c, std::string_view path, int flags, const Resolved* r = nullptr);
+  // `links`: the kernel's walk follows symbolic links nobody checked (a PathCache entry).
+  bool sole_open(Ctx& c, std::string_view path, int flags, const Resolved* r = nullptr,
+                 bool links = false);
   // The Landlock envelope (HandlerOptions::envelope) lets the kernel's own open with
   // `flags` reach `path` (resolved, absolute): the rights of the entries on it and above it,
   // as Landlock adds them up. true without an envelope.

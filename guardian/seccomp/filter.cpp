@@ -160,8 +160,12 @@ Result<Program> build_filter_fresh(std::span<const decode::SyscallInfo> table, c
   }
   // CLONE_UNTRACED makes a task the tracer is not told about: a process whose exec would
   // go unverified, or a thread that the process table would not count (a descriptor table
-  // it deems private would not be; session/process_table.hpp). Userspace has no use for it.
-  if (auto r = check(seccomp_rule_add(c, SCMP_ACT_ERRNO(EPERM), __NR_clone, 1,
+  // it deems private would not be; session/process_table.hpp). The sanitizers' leak check
+  // (LeakSanitizer, on by default with -fsanitize=address) makes its tracer task so at
+  // every exit: under seccomp the supervisor lets it through as a hand-over of the calling
+  // process (Supervisor::untraced_clone), where a hand-over would be allowed; under ptrace
+  // guardian must trace every task, so EPERM.
+  if (auto r = check(seccomp_rule_add(c, opts.trace ? SCMP_ACT_ERRNO(EPERM) : SCMP_ACT_NOTIFY, __NR_clone, 1,
                                       SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_UNTRACED, CLONE_UNTRACED)),
                      "clone");
       !r)

@@ -374,6 +374,30 @@ int run_session(const RunOptions& opts) {
     engine = context::FastPathSession::canonical(*engine);
     fast->inject_env(envp);
   }
+  // PWD and OLDPWD: bash (and dash) stat both at every start and let go of what they
+  // cannot use (PWD then comes from getcwd, OLDPWD is unset). Where the profile does not let
+  // the session look at the directory named (OLDPWD: where the caller's shell was before;
+  // PWD: a stale one, left by a caller that changed directory without the shell, such as a
+  // test harness's subprocess with cwd=), each bash of the session was a denied stat and a
+  // summary line that the native run does not have. Left out of the environment then,
+  // which is where bash ends up by itself.
+  if (opts.mode == decode::Mode::enforce && !opts.learn_allow_all)
+    std::erase_if(envp, [&](const std::string& kv) {
+      std::size_t eq;
+      if (kv.rfind("PWD=", 0) == 0) eq = 3;
+      else if (kv.rfind("OLDPWD=", 0) == 0) eq = 6;
+      else return false;
+      const std::string dir = kv.substr(eq + 1);
+      std::error_code ec;
+      const std::string real = dir.empty() || dir[0] != '/' ? std::string()
+                                                             : std::filesystem::canonical(dir, ec).string();
+      if (real.empty() || ec) return true;
+      policy::Request req;
+      req.op = policy::Op::stat;
+      req.path = real;
+      req.lexical_path = dir;
+      return engine->decide(req).verdict != policy::Verdict::allow;
+    });
 
 
   audit::Options ao;

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -246,6 +247,10 @@ void Supervisor::on_listener(short revents) {
       break;
   }
   ++stats_.notifications;
+  if (n.nr == __NR_clone && (n.args[0] & CLONE_UNTRACED)) {
+    untraced_clone(n);
+    return;
+  }
   seccomp::NotifTracee t = notif_tracee(n);
   decode::Response r = decider_.handle(n, t);
   apply(n, r);
@@ -309,7 +314,7 @@ void Supervisor::answer(const decode::Notification& n, decode::Response& r) {
   if (!sent) ++stats_.gone;
 }
 
-void Supervisor::hand_over(const decode::Notification& n, pid_t target) {
+bool Supervisor::handover_allowed(pid_t caller, const std::string& what) {
   if (!ptrace_ && handover_ok_ && handover_gap_) {
     std::string gap = handover_gap_();
     handover_gap_ = nullptr;
@@ -331,12 +336,48 @@ void Supervisor::hand_over(const decode::Notification& n, pid_t target) {
   if (ptrace_ || !handover_ok_) {
     if (!handover_refused_said_) {
       handover_refused_said_ = true;
-      std::fprintf(stderr, "guardian: refusing to let pid %d trace pid %d: %s\n",
-                   table_.tgid_of(n.tid) ? table_.tgid_of(n.tid) : n.tid, target,
+      std::fprintf(stderr, "guardian: refusing to let pid %d %s: %s\n",
+                   table_.tgid_of(caller) ? table_.tgid_of(caller) : caller, what.c_str(),
                    ptrace_ ? "under --backend ptrace guardian must stay the tracer of every "
                              "process to see its system calls (use --backend seccomp)"
                            : handover_refusal_.c_str());
     }
+    return false;
+  }
+  return true;
+}
+
+void Supervisor::untraced_clone(const decode::Notification& n) {
+  const std::uint64_t flags = n.args[0];
+  table_.task_seen(n.tid);  // as the handler does for every notification (walk_continued)
+  decode::Response no;
+  no.kind = decode::Response::Kind::error;
+  no.err = EPERM;
+  // New namespaces stay refused whatever else the flags ask (the filter's own rule for them
+  // may not be the one that matched).
+  constexpr std::uint64_t kNs = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
+                                CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;
+  if (ptrace_ || (flags & kNs) || (flags & CLONE_THREAD) ||
+      !handover_allowed(n.tid, "make a task hidden from its tracer (clone CLONE_UNTRACED)")) {
+    apply(n, no);
+    return;
+  }
+  // As at a hand-over: a task we are not told about runs with the session's filter; its
+  // execs are held by the Landlock envelope (exec_verified answers false for it), it is in
+  // the session by its lineage, the keeper ends it with the cgroup, and the caller's
+  // descriptor table and memory are no longer its own alone.
+  table_.set_lineage_fallback();
+  table_.set_exec_verified([this](pid_t t) { return tracer_.traces(t); });
+  const pid_t tgid = table_.tgid_of(n.tid);
+  if (tgid) {
+    if (flags & (CLONE_FILES | CLONE_FS)) table_.mark_shared(tgid);
+    if (flags & CLONE_VM) table_.mark_vm_shared(tgid);
+  }
+  if (!listener_->send_continue(n.id)) ++stats_.gone;
+}
+
+void Supervisor::hand_over(const decode::Notification& n, pid_t target) {
+  if (!handover_allowed(n.tid, "trace pid " + std::to_string(target))) {
     decode::Response no;
     no.kind = decode::Response::Kind::error;
     no.err = EPERM;

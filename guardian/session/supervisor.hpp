@@ -101,6 +101,11 @@ class Supervisor {
   void answer(const decode::Notification& n, decode::Response& r);  // apply's answer alone
   void on_trace_stop(pid_t tid);
   void hand_over(const decode::Notification& n, pid_t target);
+  // Whether a hand-over may happen now (checks the Landlock gap and starts the keeper once);
+  // when not, says why on stderr once, naming `what` the caller asked for.
+  bool handover_allowed(pid_t caller, const std::string& what);
+  // clone(CLONE_UNTRACED) by a session process (seccomp backend): see filter.cpp.
+  void untraced_clone(const decode::Notification& n);
   void on_released(pid_t tid);
   // The seccomp Tracee for notification n (with a kept memory descriptor where that is safe).
   seccomp::NotifTracee notif_tracee(const decode::Notification& n) const;

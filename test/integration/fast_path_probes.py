@@ -81,13 +81,21 @@ exec:
     miss = os.path.join(denied, "nothing")
     deep = os.path.join(denied, "none", "x")
     here = os.path.join(work, "nothing")
-    paths = [miss, deep, here, os.path.join(denied, "mytool"), "to-denied/nothing", "nothing"]
+    # Missing below a directory the process may stat (tmp, an ancestor of what it writes):
+    # ENOENT without a record, as the supervisor answers (missing_but_visible); they were
+    # EACCES and denials under --fast-path (node's walk up for package.json, Python's
+    # FileNotFoundError turned PermissionError).
+    up = os.path.join(tmp, "nothing-up")
+    paths = [miss, deep, here, os.path.join(denied, "mytool"), "to-denied/nothing", "nothing", up,
+             "../nothing-rel", os.path.join(tmp, "none", "deeper")]
     o = both(["-p", profile], [FAST_PROBE, "paths"] + paths)
     check(o["fast"].stdout and o["fast"].stdout == o["strict"].stdout,
           f"probes of missing names as without --fast-path:\n{o['fast'].stdout}\n---\n{o['strict'].stdout}")
     for want in (f"{miss} stat -1 errno=EACCES -", f"{miss} access -1 errno=EACCES",
                  f"{miss} open fail errno=EACCES ", f"{deep} lstat -1 errno=EACCES -",
-                 f"{here} stat -1 errno=ENOENT -", "nothing open fail errno=ENOENT "):
+                 f"{here} stat -1 errno=ENOENT -", "nothing open fail errno=ENOENT ",
+                 f"{up} stat -1 errno=ENOENT -", f"{up} access -1 errno=ENOENT", f"{up} open fail errno=ENOENT ",
+                 "../nothing-rel open fail errno=ENOENT "):
         check(want in o["fast"].stdout.splitlines(), f"probe says {want!r}: {o['fast'].stdout}")
     check(denials(o["fast_log"]) == denials(o["strict_log"]) and denials(o["fast_log"]),
           "the same denial records (path, errno, rule, tip) with and without --fast-path:\n"
@@ -105,6 +113,8 @@ exec:
     check(behind == {"seccomp"}, f"a missing name behind a link is the supervisor's: {behind}")
     check(not any(d.get("path") == here and d.get("decision") != "allow" for d in ds),
           "a missing name the profile allows is not denied")
+    for p in (up, os.path.join(tmp, "nothing-rel"), os.path.join(tmp, "none", "deeper")):
+        check(not any(d.get("path") == p for d in ds), f"a missing name below a stat-able directory is no denial: {p}")
 
     # 2. Without an audit log the summary counts them all the same.
     o = both(["-p", profile], [FAST_PROBE, "paths", miss, deep], log=False)
