@@ -107,5 +107,9 @@ int main(int argc, char** argv) {
   kill(hog, SIGKILL);
   waitpid(sib, NULL, 0);
   waitpid(hog, NULL, 0);
+  /* The secret itself, asked plainly: a denial for the log whichever way the races went
+   * (the opener's check may always come before the sibling's calls). */
+  int sfd = open(SECRET, O_RDONLY);
+  if (sfd >= 0) { dump(sfd); close(sfd); return 1; }
   return WIFEXITED(st) ? WEXITSTATUS(st) : 2;
 }
