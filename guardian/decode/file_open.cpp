@@ -325,7 +325,34 @@ bool plain_components(std::string_view s) {
 bool plain_name(std::string_view s) {
   return !s.empty() && s != "." && s != ".." && s.find('/') == std::string_view::npos;
 }
+// A relative path whose every component names an entry (one name, or names below
+// directories): no "", ".", "..", doubled or trailing slash.
+bool plain_relative(std::string_view s) {
+  if (s.empty() || s[0] == '/') return false;
+  for (;;) {
+    std::size_t j = s.find('/');
+    if (!plain_name(s.substr(0, j))) return false;
+    if (j == std::string_view::npos) return true;
+    s.remove_prefix(j + 1);
+  }
+}
 }  // namespace
+
+void Handler::Impl::note_plain(std::string_view lexical, bool is_dir) {
+  if (lexical.empty() || lexical[0] != '/') return;
+  if (plain_dirs.size() + 2 > PathCache::kMaxEntries) plain_dirs.clear();
+  const std::int64_t now = now_ns();
+  std::size_t cut = lexical.find_last_of('/');
+  plain_dirs[std::string(lexical.substr(0, cut == 0 ? 1 : cut))] = now;
+  if (is_dir) plain_dirs[std::string(lexical)] = now;
+}
+
+bool Handler::Impl::plain_fresh(std::string_view dir) {
+  if (plain_dirs.empty()) return false;
+  plain_dir.assign(dir);
+  auto it = plain_dirs.find(plain_dir);
+  return it != plain_dirs.end() && now_ns() - it->second < PathCache::kLifetimeNs;
+}
 
 bool Handler::Impl::path_decide(Ctx& c, int dirfd, std::uint64_t addr, const ResolveOpts& o,
                                 Op op, std::string& raw, Resolved& r, Response& out,
@@ -673,16 +700,57 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
   // open below (`proven`).
   if (opts.continue_stable_reads && !(excl && followed) &&
       (session.sole_task(c.n.tid) || session.walk_private(c.n.tid))) {
-    struct open_how how {};
-    how.flags = O_PATH | O_CLOEXEC;
-    how.resolve = RESOLVE_NO_SYMLINKS;
-    UniqueFd look(static_cast<int>(::syscall(SYS_openat2, resolver.root_fd(),
-                                             (followed ? qpath : qjoined).c_str(), &how,
-                                             sizeof how)));
-    const int look_err = look ? 0 : errno;
     struct stat lst {};
-    const bool looked = look && ::fstat(look.get(), &lst) == 0;
-    look.reset();
+    int look_err = -1;  // not looked yet
+    bool looked = false;
+    // Relative paths the look can ask about with one stat of the last name, not followed,
+    // instead of an O_PATH open, its fstat and its close. Only names: no ".", "..", doubled
+    // or trailing slash, so the kernel's walk visits exactly the directories of the text.
+    // - One name (tar's openat(dirfd, name), find, rm -r): the kernel's walk starts at the
+    //   directory itself and crosses no other. Its text (start_text) is the directory's
+    //   own path as the kernel tells it, read for this call, or the kept cwd text, which
+    //   every name change of the session forgets (Resolver::begin): a text of directories
+    //   alone, so the stat reaches the entry the kernel's open will, as the O_PATH walk did.
+    // - Names below directories relative to a kept cwd text (git's .git/objects/xx/...),
+    //   where a walk refusing links reached the last directory by its text within the last
+    //   second (plain_dirs): those directories held no link then, and the session has made
+    //   no name change since (each forgets them all, once every walk let go has ended:
+    //   settle_walks). What a process outside the session changes meanwhile is bounded by
+    //   that second, as the kept cwd text itself (guardian(1)).
+    // A link as the last name, or anything but a plain answer, takes the O_PATH look.
+    bool stat_look = false;
+    if (!followed && raw1[0] != '/') {
+      if (plain_name(raw1)) {
+        stat_look = true;
+      } else if (dirfd == AT_FDCWD && resolver.start_kept() && plain_relative(raw1)) {
+        std::size_t cut = r.lexical.find_last_of('/');
+        stat_look = plain_fresh(std::string_view(r.lexical).substr(0, cut == 0 ? 1 : cut));
+      }
+    }
+    if (stat_look) {
+      if (::fstatat(resolver.root_fd(), qjoined.c_str(), &lst, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (!S_ISLNK(lst.st_mode)) {
+          look_err = 0;
+          looked = true;
+        }
+      } else if (errno == ENOENT) {
+        look_err = ENOENT;
+      }
+    }
+    if (look_err < 0) {
+      struct open_how how {};
+      how.flags = O_PATH | O_CLOEXEC;
+      how.resolve = RESOLVE_NO_SYMLINKS;
+      UniqueFd look(static_cast<int>(::syscall(SYS_openat2, resolver.root_fd(),
+                                               (followed ? qpath : qjoined).c_str(), &how,
+                                               sizeof how)));
+      look_err = look ? 0 : errno;
+      looked = look && ::fstat(look.get(), &lst) == 0;
+      look.reset();
+      // Reached by its own text with no link on the way: its directory (and it, if one) for
+      // the next looks below them.
+      if (looked && !followed) note_plain(r.lexical, S_ISDIR(lst.st_mode));
+    }
     bool answered = false;
     if (look_err == ELOOP) {  // a link on the way: the long way, as the real open's ELOOP
       symlink = !followed;

@@ -81,6 +81,11 @@ struct Handler::Impl {
   // them are decided without a walk of ours (path_decide). Cleared with stat_cache.
   std::unordered_map<std::string, std::int64_t> plain_dirs;
   std::string plain_dir;  // path_decide's scratch (keeps capacity)
+  // Keeps the directory of `lexical` (absolute, folded), and `lexical` itself when it is a
+  // directory, in plain_dirs: a walk refusing every symbolic link just reached it by that text.
+  void note_plain(std::string_view lexical, bool is_dir);
+  // `dir` is in plain_dirs, younger than PathCache::kLifetimeNs.
+  bool plain_fresh(std::string_view dir);
 
   // Reused per notification (no allocation once warm).
   std::string raw1, raw2;

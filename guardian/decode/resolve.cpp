@@ -159,12 +159,14 @@ bool Resolver::start(pid_t tid, int dirfd, UniqueFd& fd, std::string& path, int&
 bool Resolver::start_text(pid_t tid, int dirfd, std::string& path) {
   const bool keep = dirfd == AT_FDCWD && keep_cwd_ && tid == cur_tid_;
   std::int64_t now = 0;
+  start_kept_ = false;
   if (keep) {
     now = now_ns();
     auto it = cwds_.find(tid);
     if (it != cwds_.end() && it->second.serial == cur_serial_ &&
         now - it->second.born < kCwdLifetimeNs) {
       path = it->second.text;
+      start_kept_ = true;
       return true;
     }
   }

@@ -103,6 +103,8 @@ class Resolver {
   // path (one readlink, no descriptor); false otherwise. A cwd's text may come from the
   // kept ones (see begin).
   bool start_text(pid_t tid, int dirfd, std::string& path);
+  // The last start_text answer was a kept cwd text (see begin), not one read just now.
+  bool start_kept() const noexcept { return start_kept_; }
 
   // Per notification: the thread asking (`serial` tells a reused TID apart, 0 = unknown)
   // and whether its cwd's text may be kept and reused for later notifications (the caller
@@ -140,6 +142,7 @@ class Resolver {
   pid_t cur_tid_ = 0;
   std::uint64_t cur_serial_ = 0;
   bool keep_cwd_ = false;
+  bool start_kept_ = false;
 
   std::function<bool(std::string_view)> may_write_;
   UniqueFd root_;

@@ -26,7 +26,8 @@
  *   vforkkill    the vfork child vforks again and that child kills it: our vfork returns
  *                while the grandchild still runs in our memory;
  *   sibling      a process sharing nothing with us exchanges a directory with a link to
- *                the key's directory, or a link to the fixture with one to the key
+ *                the key's directory (opened through by its absolute path, then relative
+ *                to the working directory), or a link to the fixture with one to the key
  *                (renameat2 RENAME_EXCHANGE, made by guardian), or puts such a link in
  *                the directory's place (symlink, link), while we open through it.
  * CR_MODE=NAME runs one. Prints whatever it read that is not the allowed file; exits 1
@@ -45,12 +46,13 @@ static char OK[2300], KEY[2300];
 #define BARRIER() __asm__ volatile("" ::: "memory")
 static long leaks;
 
-/* Opens `path` for ~1.5 s; prints and counts what is not the readable fixture file. */
-static void opens(const char* who, const char* path) {
+/* Opens `path` (relative to `dirfd`) for ~1.5 s; prints and counts what is not the
+ * readable fixture file. */
+static void opens_at(const char* who, int dirfd, const char* path) {
   long n_open = 0, n_leak = 0;
   char buf[256];
   for (double end = now() + 1.5; now() < end;) {
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY);
+    int fd = (int)syscall(SYS_openat, dirfd, path, O_RDONLY);
     if (fd < 0) continue;
     ++n_open;
     ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -61,6 +63,8 @@ static void opens(const char* who, const char* path) {
   fprintf(stderr, "file_continue_race %s: %ld opens, %ld leaks\n", who, n_open, n_leak);
   leaks += n_leak;
 }
+
+static void opens(const char* who, const char* path) { opens_at(who, AT_FDCWD, path); }
 
 /* A child that writes `a` then `b` (each with its NUL) at `off` of `fd` (or into `mem`)
  * until killed. */
@@ -398,8 +402,45 @@ static void mode_sibling(void) {
     }
     if (p < 0) { perror("sibling: fork"); return; }
     opens(names[i], opened[i]);
+    /* The same name relative to the working directory, whose directory a look lately found
+     * free of links (the next look there is a stat of the last name alone). */
+    char here[2300];
+    if (i == 0 && getcwd(here, sizeof here) && chdir(WS) == 0) {
+      opens("sibling-dir-relative", "cr-sib/key.txt");
+      if (chdir(here) != 0) perror("sibling: chdir");
+    }
     stop(p);
   }
+  /* A name exchanged with a link to the key, in a directory opened through by one name
+   * relative to a descriptor of it and to the working directory (the look is then a stat
+   * of that name alone, which must not follow it). */
+  char nd[2300], nf[2300], nl[2300];
+  snprintf(nd, sizeof nd, "%s/cr-sib-names", WS);
+  snprintf(nf, sizeof nf, "%s/f", nd);
+  snprintf(nl, sizeof nl, "%s/l", nd);
+  mkdir(nd, 0755);
+  unlink(nf);
+  unlink(nl);
+  fd = open(nf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0 || write(fd, "READONLY names\n", 15) != 15) { perror("sibling: names fixture"); return; }
+  close(fd);
+  int nfd = open(nd, O_RDONLY | O_DIRECTORY);
+  if (nfd < 0 || symlink(KEY, nl) != 0) { perror("sibling: names"); return; }
+  pid_t np = fork();
+  if (np == 0) {
+    for (double end = now() + 5; now() < end;)
+      syscall(SYS_renameat2, AT_FDCWD, nf, AT_FDCWD, nl, 2 /* RENAME_EXCHANGE */);
+    _exit(0);
+  }
+  if (np < 0) { perror("sibling: fork"); return; }
+  opens_at("sibling-name-dirfd", nfd, "f");
+  char back[2300];
+  if (getcwd(back, sizeof back) && chdir(nd) == 0) {
+    opens("sibling-name-cwd", "f");
+    if (chdir(back) != 0) perror("sibling: chdir");
+  }
+  stop(np);
+  close(nfd);
   /* A link made in an empty directory's place: the directory removed (rmdir, which moves
    * no way), a symbolic link to the read-only directory T/ro made there (symlink), or that
    * link hard-linked there (link of a symbolic link), removed, the directory made again;
