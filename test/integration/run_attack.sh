@@ -120,7 +120,9 @@ for line in open(os.path.join(t, "ws", "listen-ports")):
 PY
 ) &
 dialer=$!
-sleep 30 &
+# Outlives the longest attack on a loaded machine (file_continue_race runs some 30 s there);
+# the trap below ends it.
+sleep 600 &
 victim=$!
 # ATTACK_GROUP=1: a second victim in a process group of its own, in the terminal session
 # guardian runs in (so that a process of the session may join that group by setpgid).
