@@ -34,6 +34,12 @@
 #ifndef TIOCSTI
 #define TIOCSTI 0x5412
 #endif
+#ifndef TIOCEXCL
+#define TIOCEXCL 0x540C
+#endif
+#ifndef TIOCSETD
+#define TIOCSETD 0x5423
+#endif
 #ifndef TIOCVHANGUP
 #define TIOCVHANGUP 0x5437
 #endif
@@ -182,8 +188,12 @@ Result<Program> build_filter_fresh(std::span<const decode::SyscallInfo> table, c
   // takes cmd as 32 bits, so compare only those.
   // TIOCVHANGUP (root) hangs the terminal up, so the kernel sends SIGHUP to the user's shell,
   // outside the session, as vhangup(2) would (refused in the table).
+  // TIOCSETD and TIOCEXCL change the terminal for good (any user may): the N_NULL line
+  // discipline throws away all the shell's input and output once the session has ended,
+  // and an exclusive terminal fails every later open of /dev/tty (sudo, ssh, less).
   for (unsigned long cmd : {static_cast<unsigned long>(TIOCSTI), static_cast<unsigned long>(TIOCLINUX),
-                            static_cast<unsigned long>(TIOCVHANGUP)})
+                            static_cast<unsigned long>(TIOCVHANGUP), static_cast<unsigned long>(TIOCSETD),
+                            static_cast<unsigned long>(TIOCEXCL)})
     if (auto r = check(seccomp_rule_add(c, SCMP_ACT_ERRNO(EPERM), __NR_ioctl, 1,
                                         SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, cmd)),
                        "ioctl");
