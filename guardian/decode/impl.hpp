@@ -343,6 +343,11 @@ struct Handler::Impl {
   // No TCP socket listens on `port`, IPv4 or IPv6 (net_own.cpp); false when unknown.
   bool no_tcp_listener(unsigned port) const;
   bool own_abstract(const std::string& name) const;
+  // Another program's socket holds the port of inet address `a` on an address that
+  // overlaps it (a TCP listener, or any UDP socket, by `stream`): a bind there would join
+  // it through SO_REUSEPORT or SO_REUSEADDR and take a share of what it receives. True
+  // also when the tables cannot be read (net_own.cpp).
+  bool foreign_port_holder(const policy::NetAddr& a, bool stream, bool v6only) const;
   bool own_socket_file(int dirfd, const char* name) const;
   Response recvfrom_gate(Ctx& c);
   Response net_send(Ctx& c);  // sendto, sendmsg, sendmmsg (net_send.cpp)
