@@ -3,6 +3,7 @@
 #include "seccomp/filter.hpp"
 
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <sys/socket.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -199,6 +200,14 @@ Result<Program> build_filter_fresh(std::span<const decode::SyscallInfo> table, c
                        "ioctl");
         !r)
       return r.error();
+  // tcflow(TCOOFF), ioctl TCXONC 0: the terminal's output suspended for good; the shell
+  // hangs at its next prompt (and with IXON cleared, ^Q does not resume it).
+  if (auto r = check(seccomp_rule_add(c, SCMP_ACT_ERRNO(EPERM), __NR_ioctl, 2,
+                                      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, TCXONC),
+                                      SCMP_A2(SCMP_CMP_EQ, TCOOFF)),
+                     "ioctl");
+      !r)
+    return r.error();
 
   // sendto with no destination is a plain write on a connected socket: no notification.
   const std::uint32_t ask = opts.trace ? SCMP_ACT_TRACE(0) : SCMP_ACT_NOTIFY;
