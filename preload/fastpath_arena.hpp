@@ -24,4 +24,15 @@ Arena arena_close();
 // Unmaps an arena given back by arena_close().
 void arena_drop(const Arena& a);
 
+// The static libstdc++ in this library makes its emergency exception pool (~71 KiB) from a
+// constructor of its own, which runs after the library's (priority 101, shim.cpp): in
+// every process of a --fast-path session, malloc was initialised (getrandom, two brk, the
+// pages touched) and the program's heap moved by 132 KiB before its main(), though the
+// program may never allocate and the shim throws nothing after start-up. Called at the end
+// of the library constructor: the next malloc of 64 KiB or more by the library (the pool's)
+// fails, and libstdc++ goes without the pool, as it does whenever that malloc fails;
+// exceptions are still allocated with malloc. (fastpath_heap.cpp, which only
+// libguardian-preload-fast.so links, with -Wl,--wrap=malloc.)
+void refuse_eh_pool();
+
 }  // namespace guardian::fastpath

@@ -7,6 +7,7 @@
 
 #ifdef GUARDIAN_FAST_PATH
 #include "fastpath.hpp"
+#include "fastpath_arena.hpp"
 #endif
 
 #include <arpa/inet.h>
@@ -315,6 +316,8 @@ __attribute__((constructor(101))) static void guardian_preload_init() {
   // After the real entry points: until the engine is built every hook takes the ordinary
   // path, which the supervisor decides.
   guardian::preload::g_fast.init();
+  // Last: the library's own allocations are done (fastpath_arena.hpp).
+  guardian::fastpath::refuse_eh_pool();
 #endif
 }
 

@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -121,12 +122,73 @@ bool Listener::set_sync_wakeup() {
   return ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_SET_FLAGS, flags) == 0;
 }
 
-RecvStatus Listener::receive(decode::Notification& out) {
+// The RECV wait that a signal can end (Listener::receive_unless). x86_64 only, as guardian.
+// guardian_recv_window(fd, cmd, buf, abort): returns 0 or -errno, or -EINTR without
+// entering the kernel when *abort is non-zero. A signal that arrives at any instruction from
+// the function's entry to the `syscall` itself — before the kernel took a notification, or
+// in the kernel's wait, which under SA_RESTART leaves the thread at the `syscall`
+// instruction again — is moved to the -EINTR exit by recv_window_redirect. Once the call
+// has returned (a notification copied out), the thread is past the window and a signal
+// changes nothing: no notification is ever taken and dropped.
+extern "C" {
+long guardian_recv_window(long fd, long cmd, void* buf, const void* abort);
+extern const char guardian_recv_window_syscall[];
+extern const char guardian_recv_window_abort[];
+}
+asm(R"(
+  .text
+  .globl guardian_recv_window
+  .hidden guardian_recv_window
+  .type guardian_recv_window, @function
+guardian_recv_window:
+  movl (%rcx), %eax
+  testl %eax, %eax
+  jnz guardian_recv_window_abort
+  movl $16, %eax
+  .globl guardian_recv_window_syscall
+  .hidden guardian_recv_window_syscall
+guardian_recv_window_syscall:
+  syscall
+  ret
+  .globl guardian_recv_window_abort
+  .hidden guardian_recv_window_abort
+guardian_recv_window_abort:
+  movq $-4, %rax
+  ret
+  .size guardian_recv_window, .-guardian_recv_window
+)");
+static_assert(__NR_ioctl == 16 && EINTR == 4, "the window's constants");
+static_assert(sizeof(std::atomic<int>) == sizeof(int) && std::atomic<int>::is_always_lock_free,
+              "the window reads the abort flag as a plain int");
+
+bool recv_window_redirect(void* ucontext) noexcept {
+  auto* uc = static_cast<ucontext_t*>(ucontext);
+  auto& rip = uc->uc_mcontext.gregs[REG_RIP];
+  auto at = static_cast<std::uintptr_t>(rip);
+  if (at < reinterpret_cast<std::uintptr_t>(&guardian_recv_window) ||
+      at > reinterpret_cast<std::uintptr_t>(guardian_recv_window_syscall))
+    return false;
+  rip = static_cast<greg_t>(reinterpret_cast<std::uintptr_t>(guardian_recv_window_abort));
+  return true;
+}
+
+RecvStatus Listener::receive(decode::Notification& out) { return receive_unless(out, nullptr); }
+
+RecvStatus Listener::receive_unless(decode::Notification& out, const std::atomic<int>* abort) {
   // The kernel requires a zeroed buffer.
   std::memset(buf_.data(), 0, buf_.size());
-  if (ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_RECV, buf_.data()) != 0) {
+  int err = 0;
+  if (abort) {
+    long rc = guardian_recv_window(fd_.get(), static_cast<long>(SECCOMP_IOCTL_NOTIF_RECV),
+                                   buf_.data(), abort);
+    if (rc < 0) err = static_cast<int>(-rc);
+  } else if (ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_RECV, buf_.data()) != 0) {
+    err = errno;
+  }
+  if (err) {
     // EINTR: a signal; ENOENT: the notifying thread went away before we read it.
-    if (errno == EINTR || errno == ENOENT || errno == EAGAIN) return RecvStatus::none;
+    if (err == EINTR || err == ENOENT || err == EAGAIN) return RecvStatus::none;
+    errno = err;
     return RecvStatus::closed;
   }
   const auto* n = reinterpret_cast<const struct seccomp_notif*>(buf_.data());

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -17,6 +18,12 @@ namespace guardian::seccomp {
 // What NOTIF_RECV produced: a notification, nothing (interrupted / raced), or a dead listener.
 enum class RecvStatus : std::uint8_t { got, none, closed };
 
+// For the handler of the signal that ends receive_unless's wait: when the interrupted thread
+// is in that wait (or about to enter it), moves it to the wait's "interrupted" exit, so that
+// the kernel does not restart the RECV under SA_RESTART. `ucontext` is the handler's third
+// argument. True when it did.
+bool recv_window_redirect(void* ucontext) noexcept;
+
 // Owns the listener fd taken from the child; one receive buffer allocated up front.
 class Listener {
  public:
@@ -29,6 +36,12 @@ class Listener {
 
   // NOTIF_RECV into the preallocated buffer; on `got`, `out` is filled.
   RecvStatus receive(decode::Notification& out);
+  // The same, as a blocking wait that a signal can end before the kernel hands over a
+  // notification (see recv_window_redirect): `none` without entering the kernel when
+  // `*abort` is set, and `none` when a signal whose handler calls recv_window_redirect
+  // arrives in the wait or just before it. Call with `*in_wait` set (the signaller's side
+  // of the handshake: it sets `*abort`, then signals only a thread that is in the wait).
+  RecvStatus receive_unless(decode::Notification& out, const std::atomic<int>* abort);
 
   // NOTIF_ID_VALID: is the notification still pending (the thread still in that syscall)?
   bool id_valid(std::uint64_t id) const;

@@ -40,9 +40,19 @@ bool EventLoop::run_once(int timeout_ms) {
     if (!rev) continue;
     --n;
     Entry& e = *entries_[i];  // heap-allocated: stays put if a callback adds entries
-    if (!e.removed) e.cb(rev);
+    if (!e.removed) {
+      ++served_;
+      e.cb(rev);
+    }
   }
   return true;
+}
+
+void EventLoop::polled_fds(int except_fd, std::vector<struct pollfd>& out) const {
+  out.clear();
+  for (const auto& e : entries_)
+    if (!e->removed && (!e->active || *e->active) && e->fd != except_fd)
+      out.push_back({e->fd, e->events, 0});
 }
 
 bool EventLoop::run() {

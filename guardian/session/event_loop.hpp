@@ -31,6 +31,10 @@ class EventLoop {
   bool run();
   // Serves one round, waiting at most timeout_ms (-1 = forever). false on poll failure.
   bool run_once(int timeout_ms);
+  // The fds a round would poll now (active, not removed), but `except_fd`, into `out`.
+  void polled_fds(int except_fd, std::vector<struct pollfd>& out) const;
+  // Callbacks run so far (every fd's).
+  unsigned long served() const { return served_; }
 
  private:
   struct Entry {
@@ -44,6 +48,7 @@ class EventLoop {
   std::vector<std::unique_ptr<Entry>> entries_;  // stable addresses while callbacks add
   std::vector<struct pollfd> pfds_;
   int next_handle_ = 1;
+  unsigned long served_ = 0;
   bool stopped_ = false;
 };
 

@@ -202,19 +202,50 @@ Result<int> Supervisor::run(launch::LaunchSpec spec) {
   // a new child, or the real parent whose wait4 returns only once we have reaped its child —
   // while a notification's decision may take much longer.
   loop_.add(sigfd_.get(), POLLIN, [this](short) { on_signal(); });
-  if (listener_)
+  if (listener_) {
     listener_handle_ = loop_.add(listener_->fd(), POLLIN, [this](short rev) { on_listener(rev); });
+    listener_open_ = true;
+  }
   if (on_started) on_started(tracer_.root(), pidfd_.get());
 
   // A SIGCHLD may already be pending from before the signalfd existed.
   tracer_.reap();
   bool ok = true;
+  // A run of notifications with nothing else happening (no process starting or ending, no
+  // signal, timer or socket): after kQuiet such rounds the loop waits in the listener's
+  // own RECV, which a watcher of the other fds interrupts (RecvKick), until something else
+  // happens; then it polls again.
+  constexpr unsigned kQuiet = 32;
+  unsigned quiet = 0;
+  const bool recv_wait = listener_ && kick_.start();
+  std::vector<struct pollfd> others;
   while (!tracer_.root_status()) {
+    if (recv_wait && listener_open_ && quiet >= kQuiet) {
+      if (kick_.is_pending()) {
+        kick_.clear();
+        quiet = 0;
+        continue;
+      }
+      loop_.polled_fds(listener_->fd(), others);
+      kick_.arm(others);
+      decode::Notification n;
+      kick_.enter();
+      seccomp::RecvStatus st = listener_->receive_unless(n, kick_.pending());
+      kick_.leave();
+      // Anything but a notification (an fd ready, a thread gone, no task left): poll.
+      if (st != seccomp::RecvStatus::got) quiet = 0;
+      serve(st, n);
+      continue;
+    }
+    kick_.disarm();
+    unsigned long served = loop_.served(), calls = listener_calls_;
     if (!loop_.run_once(-1)) {
       ok = false;
       break;
     }
+    quiet = loop_.served() - served > listener_calls_ - calls ? 0 : quiet + 1;
   }
+  kick_.disarm();
   int poll_errno = errno;
   // Nothing waits for the session's threads any more.
   waiter_->stop();
@@ -231,17 +262,24 @@ Result<int> Supervisor::run(launch::LaunchSpec spec) {
 }
 
 void Supervisor::on_listener(short revents) {
+  ++listener_calls_;
   if (!(revents & POLLIN)) {
     // POLLHUP: no task uses the filter any more; the exits arrive through SIGCHLD.
     loop_.remove(listener_handle_);
+    listener_open_ = false;
     return;
   }
   decode::Notification n;
-  switch (listener_->receive(n)) {
+  serve(listener_->receive(n), n);
+}
+
+void Supervisor::serve(seccomp::RecvStatus st, decode::Notification& n) {
+  switch (st) {
     case seccomp::RecvStatus::none:
       return;
     case seccomp::RecvStatus::closed:
       loop_.remove(listener_handle_);
+      listener_open_ = false;
       return;
     case seccomp::RecvStatus::got:
       break;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "audit/log.hpp"
+#include "session/recv_kick.hpp"
 #include "base/result.hpp"
 #include "launch/launch.hpp"
 #include "seccomp/unotify.hpp"
@@ -95,6 +96,8 @@ class Supervisor {
 
  private:
   void on_listener(short revents);
+  // Serves what a RECV produced (a notification, nothing, or a dead listener).
+  void serve(seccomp::RecvStatus st, decode::Notification& n);
   void on_signal();
   void on_one_signal(const struct signalfd_siginfo& si);
   void apply(const decode::Notification& n, decode::Response& r);
@@ -120,6 +123,9 @@ class Supervisor {
   UniqueFd pidfd_;
   UniqueFd sigfd_;
   int listener_handle_ = -1;
+  bool listener_open_ = false;   // registered in loop_ (not removed on POLLHUP/closed)
+  unsigned long listener_calls_ = 0;
+  RecvKick kick_;
   SupervisorStats stats_;
   std::unordered_map<std::uint64_t, decode::Notification> deferred_;
   bool ptrace_ = false;

@@ -2,8 +2,9 @@
 """guardian run --fast-path (issue 8): real programs give the same output as natively and
 as without --fast-path; a denied file stays denied (its bytes never show); the fast path's
 decisions are in the audit log (via "preload") and none is lost, with threads, fork and
-vfork; errno is preserved; removing the shim (LD_PRELOAD cleared and re-exec, a static
-binary, raw syscall()) changes nothing enforced; a wrong token reaches the supervisor.
+vfork; errno is preserved; the shim allocates nothing before main(); removing the shim
+(LD_PRELOAD cleared and re-exec, a static binary, raw syscall()) changes nothing enforced;
+a wrong token reaches the supervisor.
 Exit 77 when this guardian cannot supervise here."""
 import json
 import os
@@ -239,6 +240,18 @@ exec:
             check(g.returncode == native.returncode,
                   f"{tag}: status {g.returncode} != native {native.returncode}: {g.stderr[-400:]!r}")
             check(g.stdout == native.stdout, f"{tag}: stdout differs: {g.stdout!r} vs {native.stdout!r}")
+
+    # 8. The shim allocates nothing in a program before its main(): the static libstdc++ of
+    #    the fast shim made its emergency exception pool with malloc in every process,
+    #    moving the program's break by 132 KiB (and costing getrandom and two brk each).
+    #    (Behind a shell: the session's first process builds the engine image, with malloc.)
+    heap = ["/bin/sh", "-c", f"{FAST_PROBE} heap; {FAST_PROBE} heap"]
+    native = run(heap, work, env)
+    check(native.stdout == "heap untouched\n" * 2, f"heap natively: {native.stdout!r} {native.stderr!r}")
+    for fast in (True, False):
+        g = guardian(base, heap, work, env, fast)
+        check(g.stdout == native.stdout,
+              f"heap ({'fast' if fast else 'strict'}): {g.stdout!r} vs {native.stdout!r} {g.stderr[-300:]!r}")
 
     if failures:
         print(f"{len(failures)} check(s) failed")

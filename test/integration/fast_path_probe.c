@@ -25,7 +25,10 @@
  *   token FILE             reads the session token from the memfd GUARDIAN_FAST names and
  *                          calls openat2(FILE) with a token wrong in its low half, then in
  *                          its high half, then right: the first two must reach the
- *                          supervisor; the third shows what --fast-path does not protect */
+ *                          supervisor; the third shows what --fast-path does not protect
+ *   heap                   whether the program break moved before main() (from
+ *                          /proc/self/stat's start_brk), read before anything of ours
+ *                          allocates: "heap untouched" or "heap moved by N bytes" */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -403,6 +406,32 @@ static int mktemp_mode(const char *dir) {
   return 0;
 }
 
+// Natively nothing moves the break before main(): a library loaded into every program that
+// allocates from its constructor changes where the program's heap starts, and how big it is.
+static int heap_mode(void) {
+  char buf[2048];
+  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+  char *now = sbrk(0);
+  if (fd >= 0) close(fd);
+  if (n <= 0) {
+    printf("cannot read /proc/self/stat: %s\n", strerror(errno));
+    return 1;
+  }
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')');
+  // Field 47 (start_brk) is the 45th after the command name's closing parenthesis.
+  for (int field = 2; p && field < 47; ++field) p = strchr(p + 1, ' ');
+  if (!p) {
+    printf("no start_brk in /proc/self/stat\n");
+    return 1;
+  }
+  unsigned long start = strtoul(p + 1, NULL, 10);
+  if ((unsigned long)now == start) printf("heap untouched\n");
+  else printf("heap moved by %ld bytes\n", (long)((unsigned long)now - start));
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc == 5 && strcmp(argv[1], "errno") == 0) return errno_mode(argv[2], argv[3], argv[4]);
   if (argc == 4 && strcmp(argv[1], "stress") == 0) return stress_mode(argv[2], atoi(argv[3]));
@@ -414,6 +443,7 @@ int main(int argc, char **argv) {
   if (argc >= 3 && strcmp(argv[1], "meta") == 0) return meta_mode(argc - 2, argv + 2);
   if (argc == 4 && strcmp(argv[1], "swap") == 0) return swap_mode(argv[2], argv[3]);
   if (argc == 3 && strcmp(argv[1], "mktemp") == 0) return mktemp_mode(argv[2]);
-  fprintf(stderr, "usage: fast_path_probe errno DIR FILE DENIED | stress FILE N | token FILE | cwd | threads ROUNDS | realpath PATH... | paths PATH... | meta PATH... | swap DIR TARGET\n");
+  if (argc == 2 && strcmp(argv[1], "heap") == 0) return heap_mode();
+  fprintf(stderr, "usage: fast_path_probe errno DIR FILE DENIED | stress FILE N | token FILE | cwd | threads ROUNDS | realpath PATH... | paths PATH... | meta PATH... | swap DIR TARGET | mktemp DIR | heap\n");
   return 64;
 }
