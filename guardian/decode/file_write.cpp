@@ -60,6 +60,57 @@ int read_times(Ctx& c, int nr, std::uint64_t addr, struct timespec ts[2], bool& 
   return 0;
 }
 
+// True when directory entry `name` in `dir` is a directory holding any entry but . and ..
+// (false when it cannot be read: the caller then keeps its own answer).
+bool nonempty_dir(int dir, const std::string& name) {
+  int fd = ::openat(dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return false;
+  DIR* d = ::fdopendir(fd);
+  if (!d) {
+    ::close(fd);
+    return false;
+  }
+  bool found = false;
+  while (struct dirent* e = ::readdir(d)) {
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
+      found = true;
+      break;
+    }
+  }
+  ::closedir(d);
+  return found;
+}
+
+// What the kernel answers a rename of entry `a` to entry `b` (both resolved, parents held)
+// for a reason of its own, before it moves anything or looks at a permission: EXDEV across
+// mounts, EEXIST (RENAME_NOREPLACE onto a name that exists), ENOENT (RENAME_EXCHANGE with
+// nothing to exchange), EINVAL (a directory into itself), ENOTDIR or EISDIR (a directory
+// onto a file or the reverse), ENOTEMPTY (onto a directory that holds entries); -1 when both
+// names are one object (the kernel does nothing and returns 0); 0 when it would go ahead.
+// Order as in do_renameat2 and vfs_rename.
+int native_rename_failure(const Resolved& a, const Resolved& b, unsigned fl) {
+  struct statx ma {}, mb {};
+  if (::statx(a.parent.get(), "", AT_EMPTY_PATH, STATX_MNT_ID, &ma) == 0 &&
+      ::statx(b.parent.get(), "", AT_EMPTY_PATH, STATX_MNT_ID, &mb) == 0 && (ma.stx_mask & STATX_MNT_ID) &&
+      (mb.stx_mask & STATX_MNT_ID) && ma.stx_mnt_id != mb.stx_mnt_id)
+    return EXDEV;
+  struct stat os {}, ns {};
+  if (::fstatat(a.parent.get(), a.name.c_str(), &os, AT_SYMLINK_NOFOLLOW) != 0) return errno;
+  const bool target = ::fstatat(b.parent.get(), b.name.c_str(), &ns, AT_SYMLINK_NOFOLLOW) == 0;
+  if ((fl & RENAME_NOREPLACE) && target) return EEXIST;
+  if ((fl & RENAME_EXCHANGE) && !target) return ENOENT;
+  if (S_ISDIR(os.st_mode) && b.path.size() > a.path.size() && b.path.compare(0, a.path.size(), a.path) == 0 &&
+      b.path[a.path.size()] == '/')
+    return EINVAL;
+  if (!target) return 0;
+  if (os.st_dev == ns.st_dev && os.st_ino == ns.st_ino) return -1;
+  if (fl & RENAME_EXCHANGE) return 0;
+  if (S_ISDIR(os.st_mode) && !S_ISDIR(ns.st_mode)) return ENOTDIR;
+  if (!S_ISDIR(os.st_mode) && S_ISDIR(ns.st_mode)) return EISDIR;
+  if (S_ISDIR(ns.st_mode) && nonempty_dir(b.parent.get(), b.name)) return ENOTEMPTY;
+  return 0;
+}
+
 }  // namespace
 
 // Inside a repository, the object acted on through descriptor `fd` is kept in r.target
@@ -304,6 +355,12 @@ Response Handler::Impl::file_write(Ctx& c) {
           dm.rule = nullptr;
         }
         if (dm.verdict != policy::Verdict::allow) {
+          // Where the kernel would refuse the rename anyway (across mounts, onto a directory
+          // that holds entries, NOREPLACE onto a name that exists...), that answer, and no
+          // denial: the EXDEV below would make mv(1) or shutil.move copy what natively
+          // stays where it is (into a directory that holds files, say). Nothing moves
+          // either way, and the session may write both names (entry()), so may know them.
+          if (int e = native_rename_failure(r1, r2, fl)) return e > 0 ? error(e) : value(0);
           policy::Request req;
           req.category = policy::Category::file;
           req.op = Op::write;

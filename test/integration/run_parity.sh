@@ -56,6 +56,15 @@ if have make && have gcc && have ar; then
   (cd "$T/d" && "$G" run -- /bin/sh -c ./tool) >/dev/null 2>&1; st=$?
   check "default: a program the session could write does not run" "126 no" "$st $([ -e "$T/d/ran" ] && echo yes || echo no)"
 fi
+# clang under default: its driver runs the compiler pass by its own resolved path in
+# /usr/lib/llvm-N/bin (refused: "posix_spawn failed: Permission denied", no object made),
+# and looks for ROCm in /opt at every run (a summary line after every compile).
+if have clang && echo 'int main(void){return 0;}' | clang -x c -o /dev/null - 2>/dev/null; then
+  parity "default: clang and clang++ compile, link, -flto, -E" "" '
+    printf "#include <stdio.h>\nint main(void){puts(\"hi\");return 0;}\n" >m.c
+    printf "#include <iostream>\nint main(){std::cout << 42 << std::endl;}\n" >x.cc' \
+    'clang -O2 -o m m.c; echo "clang $?"; clang++ -o x x.cc; echo "clang++ $?"; clang -c -flto -o m.o m.c; echo "lto $?"; clang -E m.c | grep -c main'
+fi
 # A PATH search through a directory the profile does not cover (~/.cargo/bin, pyenv
 # shims): a command found nowhere is "not found" (127, ENOENT) as natively, from the shell,
 # execvp and Python alike, and not a "Permission denied" with a summary of the probes.

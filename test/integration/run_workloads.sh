@@ -64,6 +64,15 @@ mkdir -p src/d && echo data >src/d/f && touch -d '2001-02-03 04:05:06' src/d/f
 cmp_run "default profile: cp -a, mkdir -p" "" /bin/sh -c \
   'cp -a src dst && stat -c "%a %Y" dst/d/f && mkdir -p dst/e/f && ls dst; rm -rf dst'
 cmp_run "default profile: file(1)" "" /usr/bin/file -b src/d/f
+# pip's and wget's site-wide settings (/etc/pip.conf, /etc/wgetrc): read as natively, not
+# dropped behind a refusal and a summary line. pip's config listing shows what it found.
+if /usr/bin/python3 -m pip --version >/dev/null 2>&1; then
+  cmp_run "python profile: pip's site-wide configuration" python /bin/sh -c \
+    '/usr/bin/python3 -m pip config debug | grep -v "^env\|PIP_CACHE_DIR\|^  [A-Z]"'
+fi
+if command -v wget >/dev/null; then
+  cmp_run "default profile: wget's site-wide configuration" "" /bin/sh -c 'wget -q -O - nothing://x; echo "wget $?"'
+fi
 # What runtimes probe at every start: Python its user site packages in HOME, node its
 # cgroup's memory limit and the CPUs (each was a denied stat or read, so a summary line).
 cmp_run "default profile: python3 start-up" "" /usr/bin/python3 -c 'import sys; print(sys.flags.no_user_site)'
