@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <system_error>
 
@@ -114,13 +115,18 @@ void RecvKick::watch() {
       else p.clear();
     }
     p.push_back({wake_.get(), POLLIN, 0});
-    if (::poll(p.data(), p.size(), -1) < 0) continue;
-    if (p.back().revents) {
-      std::uint64_t v;
-      (void)!::read(wake_.get(), &v, sizeof v);
-    }
     bool ready = false;
-    for (std::size_t i = 0; i + 1 < p.size(); ++i) ready = ready || p[i].revents != 0;
+    if (::poll(p.data(), p.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      // Cannot watch (ENOMEM): as if something were ready, so that the loop polls itself.
+      ready = p.size() > 1;
+    } else {
+      if (p.back().revents) {
+        std::uint64_t v;
+        (void)!::read(wake_.get(), &v, sizeof v);
+      }
+      for (std::size_t i = 0; i + 1 < p.size(); ++i) ready = ready || p[i].revents != 0;
+    }
     if (!ready) continue;
     bool kick = false;
     {
