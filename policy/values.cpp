@@ -130,6 +130,10 @@ const std::vector<std::string>& default_env_drop() {
       "*_KEY_*",   "*APIKEY*",       "*API_KEY*",    "*PRIVATE_KEY*", "*_AUTH",       "*_AUTH_*",
       "AWS_*",          "AZURE_*",      "GOOGLE_APPLICATION_CREDENTIALS",
       "SSH_AUTH_SOCK", "GPG_AGENT_INFO", "*_PAT",   "DATABASE_URL", "*_DSN",
+      // MYSQL_PWD (the mysql clients' password), *_PASS (SMTP_PASS, FTP_PASS...), key and
+      // vault passphrases (BORG_PASSPHRASE, ANSIBLE_VAULT_PASSPHRASE...). PWD and OLDPWD,
+      // which every shell needs, have no '_' before PWD.
+      "*_PWD",         "*_PASS",         "*PASSPHRASE*",
   };
   return list;
 }

@@ -426,7 +426,11 @@ Response Handler::Impl::file_write(Ctx& c) {
       int fl = nr == SYS_utimensat ? c.iarg(3) : 0;
       struct timespec ts[2] {};
       bool now = false;
-      if (nr == SYS_utimensat && c.arg(1) == 0) {  // futimens(fd): the descriptor's object
+      // utimensat(fd, NULL, ...) is futimens(fd), and futimesat(fd, NULL, ...) futimes(fd)
+      // (AT_FDCWD with no path: the kernel's EFAULT): the descriptor's object.
+      if (at && c.arg(1) == 0 && c.iarg(0) == AT_FDCWD) return error(EFAULT);
+      if (at && c.arg(1) == 0 && fl != 0) return error(EINVAL);  // the kernel's, for a descriptor
+      if (at && c.arg(1) == 0) {
         // The kernel reads the times itself when it runs the call.
         if (fd_continue(c, c.iarg(0), out)) return out;
         if (int e = read_times(c, nr, c.arg(2), ts, now)) return error(e);

@@ -95,7 +95,8 @@ Response Handler::Impl::handle(const Notification& n, Tracee& t) {
   if (n.arch != AUDIT_ARCH_X86_64) return error(ENOSYS);
   const SyscallInfo* sc = find_syscall(n.nr);
   static constexpr SyscallInfo kIoctl{16, "ioctl", Family::system, Filter::notify};
-  // FIOSETOWN, SIOCSPGRP: a socket's owner, decided like fcntl(F_SETOWN) (process.cpp).
+  // FIOSETOWN, SIOCSPGRP: a socket's owner, decided like fcntl(F_SETOWN) (process.cpp);
+  // TIOCSPGRP: the terminal's foreground group; FIOASYNC: I/O signals on (process.cpp).
   static constexpr SyscallInfo kIoctlOwner{16, "ioctl", Family::process, Filter::notify};
   // FS_IOC_SETFLAGS (and its 32-bit number), FS_IOC_FSSETXATTR: chattr, a write (file_fd);
   // FS_IOC_SETVERSION, EXT4_IOC_SETVERSION (and their 32-bit numbers): the generation, too;
@@ -103,7 +104,7 @@ Response Handler::Impl::handle(const Notification& n, Tracee& t) {
   static constexpr SyscallInfo kIoctlAttr{16, "ioctl", Family::file_fd, Filter::notify};
   if (!sc && n.nr == kIoctl.nr) {  // the filter notifies TIOCSTI/TIOCLINUX, owners, chattr
     const auto cmd = static_cast<std::uint32_t>(n.args[1]);
-    sc = cmd == 0x8901 || cmd == 0x8902                               ? &kIoctlOwner
+    sc = cmd == 0x8901 || cmd == 0x8902 || cmd == 0x5410 || cmd == 0x5452 ? &kIoctlOwner
          : cmd == 0x40086602 || cmd == 0x40046602 || cmd == 0x401c5820 || cmd == 0x40087602 ||
                  cmd == 0x40047602 || cmd == 0x40086604 || cmd == 0x40046604 || cmd == 0x40806685
              ? &kIoctlAttr

@@ -343,11 +343,18 @@ struct Handler::Impl {
   // No TCP socket listens on `port`, IPv4 or IPv6 (net_own.cpp); false when unknown.
   bool no_tcp_listener(unsigned port) const;
   bool own_abstract(const std::string& name) const;
+  // Another program's socket holds the port of inet address `a` on an address that
+  // overlaps it (a TCP listener, or any UDP socket, by `stream`): a bind there would join
+  // it through SO_REUSEPORT or SO_REUSEADDR and take a share of what it receives. True
+  // also when the tables cannot be read (net_own.cpp).
+  bool foreign_port_holder(const policy::NetAddr& a, bool stream, bool v6only) const;
   bool own_socket_file(int dirfd, const char* name) const;
   Response recvfrom_gate(Ctx& c);
   Response net_send(Ctx& c);  // sendto, sendmsg, sendmmsg (net_send.cpp)
   Response listen(Ctx& c);    // listen(): decided as the bind it may imply (net.cpp)
   Response ipc(Ctx& c);       // System V IPC: the session's own objects only (ipc.cpp)
+  Response foreground(Ctx& c);  // ioctl(TIOCSPGRP): groups of the session only (process.cpp)
+  Response async_signal(Ctx& c);  // O_ASYNC on, F_SETSIG: owners of the session only (process.cpp)
   Response mqueue(Ctx& c);    // mq_open, mq_unlink: decided as /dev/mqueue/NAME (ipc.cpp)
   std::unordered_set<int> ipc_ids[3];  // shm, msg, sem ids the session made
   // Writes a received datagram, its sender (the resolver, when the gate sent it) and the

@@ -400,6 +400,26 @@ Response Handler::Impl::net(Ctx& c) {
       return value(op == Op::bind ? emulate::bind_sock(sock.value().get(), reinterpret_cast<sockaddr*>(&dest.ss), dest.len, 0)
                                   : emulate::connect_sock(sock.value().get(), reinterpret_cast<sockaddr*>(&dest.ss), dest.len, ignored));
     }
+    if (op == Op::bind && (dest.ss.ss_family == AF_INET || dest.ss.ss_family == AF_INET6)) {
+      // A port another program's socket holds: natively the kernel lets a bind join it when
+      // both sockets set SO_REUSEPORT (same user) or, for UDP, SO_REUSEADDR, and then hands
+      // the session a share of that program's connections, or its datagrams. Refused as the
+      // kernel refuses a port in use, whatever the options (another thread may set them
+      // after a look at them here).
+      policy::Request req;
+      req.category = Category::network;
+      req.op = Op::bind;
+      std::string uname;
+      int type = 0, v6only = 0;
+      socklen_t tl = sizeof type, vl = sizeof v6only;
+      ::getsockopt(sock.value().get(), SOL_SOCKET, SO_TYPE, &type, &tl);
+      if (dest.ss.ss_family == AF_INET6)
+        ::getsockopt(sock.value().get(), IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &vl);
+      if (decode_sockaddr(&dest.ss, dest.len, req.addr, addr_text, uname) &&
+          foreign_port_holder(req.addr, type == SOCK_STREAM, v6only != 0) &&
+          !local(c, req, false, EADDRINUSE, addr_text, out))
+        return out;
+    }
     if (op == Op::bind) {
       mode_t um = dest.ss.ss_family == AF_UNIX ? umask_of(c) : 0;
       long rc = -ENOSYS;

@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <array>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -112,6 +114,76 @@ bool Handler::Impl::no_tcp_listener(unsigned port) const {
     if (!ok && table[13] == 0) return false;  // no /proc/net/tcp: cannot tell
   }
   return !listening;
+}
+
+namespace {
+// A /proc/net/{tcp,udp}[6] local address ("0100007F:1F90", or 32 hex digits for IPv6) as
+// 16 bytes (IPv4 mapped to ::ffff:a.b.c.d) and a port; false when malformed.
+bool parse_local(const char* local, std::array<std::uint8_t, 16>& ip, unsigned& port) {
+  const char* colon = std::strrchr(local, ':');
+  if (!colon) return false;
+  std::size_t hex = static_cast<std::size_t>(colon - local);
+  if (hex != 8 && hex != 32) return false;
+  ip = {};
+  // Each group of 8 digits is a 32-bit word printed in the machine's order.
+  std::size_t words = hex / 8, at = hex == 8 ? 12 : 0;
+  if (hex == 8) ip[10] = ip[11] = 0xff;
+  for (std::size_t w = 0; w < words; ++w) {
+    char part[9];
+    std::memcpy(part, local + w * 8, 8);
+    part[8] = 0;
+    auto v = static_cast<std::uint32_t>(std::strtoul(part, nullptr, 16));
+    std::memcpy(&ip[at + w * 4], &v, 4);
+  }
+  port = static_cast<unsigned>(std::strtoul(colon + 1, nullptr, 16));
+  return true;
+}
+
+bool mapped_v4(const std::array<std::uint8_t, 16>& ip) {
+  for (std::size_t i = 0; i < 10; ++i)
+    if (ip[i]) return false;
+  return ip[10] == 0xff && ip[11] == 0xff;
+}
+
+bool any_address(const std::array<std::uint8_t, 16>& ip) {
+  std::size_t from = mapped_v4(ip) ? 12 : 0;
+  for (std::size_t i = from; i < 16; ++i)
+    if (ip[i]) return false;
+  return true;
+}
+}  // namespace
+
+bool Handler::Impl::foreign_port_holder(const policy::NetAddr& a, bool stream, bool v6only) const {
+  if (a.kind != policy::NetAddr::Kind::ip || a.port == 0) return false;
+  std::array<std::uint8_t, 16> mine = a.ip;
+  if (a.v4) {  // as the tables show IPv4: ::ffff:a.b.c.d
+    for (std::size_t i = 0; i < 10; ++i) mine[i] = 0;
+    mine[10] = mine[11] = 0xff;
+  }
+  const bool mine_v4 = mapped_v4(mine), mine_any = any_address(mine);
+  bool held = false;
+  const char* const tables[] = {stream ? "/proc/net/tcp" : "/proc/net/udp", stream ? "/proc/net/tcp6" : "/proc/net/udp6"};
+  for (const char* table : tables) {
+    bool ok = each_line(table, [&](char* l) {
+      char local[64], st[8];
+      unsigned long inode = 0;
+      if (std::sscanf(l, "%*s %63s %*s %7s %*s %*s %*s %*s %*s %lu", local, st, &inode) != 3) return true;
+      if (stream && std::strcmp(st, "0A") != 0) return true;  // TCP: only a listener takes connections
+      if (inode == 0 || own_sockets.count(static_cast<ino_t>(inode))) return true;
+      std::array<std::uint8_t, 16> theirs{};
+      unsigned port = 0;
+      if (!parse_local(local, theirs, port) || port != a.port) return true;
+      const bool theirs_v4 = mapped_v4(theirs), theirs_any = any_address(theirs);
+      bool overlap;
+      if (mine_v4 == theirs_v4) overlap = mine == theirs || mine_any || theirs_any;
+      else if (mine_v4) overlap = theirs_any;  // their [::] takes IPv4 too (unless V6ONLY: unknown here)
+      else overlap = mine_any && !v6only;      // our [::] would take theirs
+      held = overlap;
+      return !held;
+    });
+    if (!ok && std::strchr(table, '6') == nullptr) return true;  // cannot tell: fail closed
+  }
+  return held;
 }
 
 bool Handler::Impl::own_abstract(const std::string& name) const {

@@ -4,11 +4,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -174,6 +176,132 @@ Response Handler::Impl::own_group_call(Ctx& c, pid_t pgid) {
   return rc < 0 ? error(errno) : value(0);
 }
 
+// ioctl(TIOCSPGRP), tcsetpgrp(3): the terminal's foreground process group gets what the
+// user types there, ^C and ^Z among it, and SIGWINCH. The terminal is shared with the
+// user's shell: a group of the session, or the one guardian shares with the command, may
+// be made the foreground; another program's (a background job of the shell, whose ^C the
+// user meant for the session would then end it) may not (EPERM, as the kernel refuses a
+// group of another terminal session).
+Response Handler::Impl::foreground(Ctx& c) {
+  Response out;
+  auto fd = c.t.take_fd(c.iarg(0));
+  if (!fd) return error(EBADF);
+  pid_t pgid = 0;
+  if (!c.t.read(c.arg(2), &pgid, sizeof pgid)) return error(EFAULT);
+  if (!valid(c, out)) return out;
+  if (pgid < 0) return error(EINVAL);
+  policy::Request req;
+  req.category = Category::process;
+  req.op = Op::other;
+  addr_text = "pgid:" + std::to_string(pgid);
+  const bool inside = pgid > 0 && (pgid == ::getpgrp() || pgid == c.tgid || session.in_session(pgid) ||
+                                   group_of_session(pgid, session));
+  if (!inside && (pgid == 0 || (::kill(-pgid, 0) != 0 && errno == ESRCH))) return error(ESRCH);  // the kernel's
+  if (!local(c, req, inside, EPERM, addr_text, out)) return out;
+  // In a terminal session of its own (setsid, then a terminal it opened: script, tmux),
+  // the process can only name groups of that session, which no outsider can join: the
+  // kernel runs the call.
+  const pid_t sid = ::getsid(c.tgid);
+  if (sid > 0 && sid != ::getsid(0)) return cont();
+  // In guardian's: the number read here is the one decided; another thread may change
+  // the memory meanwhile. Performed on a copy of the descriptor (guardian shares the
+  // terminal and its session; it blocks SIGTTOU, so a background guardian is not stopped).
+  return value(::ioctl(fd.value().get(), TIOCSPGRP, &pgid) < 0 ? -errno : 0);
+}
+
+namespace {
+// The foreground process group of terminal `fd`, which the kernel makes the owner of a
+// terminal's open file when O_ASYNC is turned on and no owner is set: > 0 a group; 0
+// none (a pseudo-terminal's master, or a terminal that is nobody's controlling one: the
+// caller then owns it).
+pid_t tty_foreground(int fd) {
+  unsigned ptn = 0;
+  if (::ioctl(fd, TIOCGPTN, &ptn) == 0) return 0;  // a master: its own side has no group
+  pid_t pg = 0;
+  if (::ioctl(fd, TIOCGPGRP, &pg) == 0) return pg > 0 ? pg : 0;  // guardian's own terminal
+  // Another terminal: the group its session's members show as their terminal's (stat
+  // fields 7, tty_nr, and 8, tpgid).
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return -1;
+  const unsigned maj = major(st.st_rdev), min = minor(st.st_rdev);
+  const long want = static_cast<long>((min & 0xff) | (maj << 8) | ((min & ~0xffU) << 12));
+  pid_t found = 0;
+  DIR* d = ::opendir("/proc");
+  if (!d) return -1;
+  char path[300], buf[512];
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    std::snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+    if (!procfs::read_small(path, buf, sizeof buf)) continue;
+    const char* p = std::strrchr(buf, ')');
+    long tty = 0;
+    int tpgid = 0;
+    if (!p || std::sscanf(p + 1, " %*c %*d %*d %*d %ld %d", &tty, &tpgid) != 2) continue;
+    if (tty == want && tpgid > 0) {
+      found = tpgid;
+      break;
+    }
+  }
+  ::closedir(d);
+  return found;
+}
+}  // namespace
+
+// fcntl(F_SETFL) with O_ASYNC, ioctl(FIOASYNC), fcntl(F_SETSIG): a descriptor's I/O signal
+// (SIGIO, or with F_SETSIG any signal, SIGKILL included) goes to its owner, and turning
+// O_ASYNC on for a terminal with no owner set makes the terminal's foreground process
+// group the owner: a session in the background of the user's shell would have the shell's
+// group killed at the next line typed. Allowed when the owner is, or would become, a
+// process or group of the session (or none); performed on a copy of the descriptor (the
+// flags, the signal and the owner belong to the open file, which the copy shares), the
+// owner set first where the kernel would pick it, so that it is never guardian.
+Response Handler::Impl::async_signal(Ctx& c) {
+  Response out;
+  const auto cmd = static_cast<std::uint32_t>(c.arg(1));
+  auto fd = c.t.take_fd(c.iarg(0));
+  if (!fd) return error(EBADF);
+  const int own = fd.value().get();
+  int on = 1;
+  if (c.n.nr == SYS_ioctl && !c.t.read(c.arg(2), &on, sizeof on)) return error(EFAULT);
+  if (!valid(c, out)) return out;
+  const int fl = ::fcntl(own, F_GETFL);
+  const bool want_async = c.n.nr == SYS_ioctl ? on != 0 : cmd == F_SETFL ? (c.arg(2) & O_ASYNC) != 0 : false;
+  const bool turning_on = want_async && fl >= 0 && !(fl & O_ASYNC);
+  struct f_owner_ex ex {};
+  if (::fcntl(own, F_GETOWN_EX, &ex) != 0) ex = {};
+  pid_t owner = ex.pid;
+  bool group = ex.type == F_OWNER_PGRP;
+  bool preset = false;  // the kernel would pick the owner: set it here first
+  if (turning_on && owner == 0 && ::isatty(own)) {
+    pid_t fg = tty_foreground(own);
+    if (fg < 0) return error(EPERM);  // cannot tell: fail closed
+    owner = fg > 0 ? fg : c.tgid;
+    group = fg > 0;
+    preset = true;
+  }
+  // Nothing that can signal anyone: F_SETFL without O_ASYNC turning on and no owner.
+  const bool decide = owner != 0 && (turning_on || cmd == F_SETSIG || (want_async && (fl & O_ASYNC)));
+  if (decide) {
+    policy::Request req;
+    req.category = Category::process;
+    req.op = Op::signal;
+    addr_text = (group ? "pgid:" : "pid:") + std::to_string(owner);
+    bool inside = group ? (session.in_session(owner) || group_of_session(owner, session))
+                        : (owner == c.tgid || owner == c.n.tid || session.in_session(owner));
+    if (!local(c, req, inside, EPERM, addr_text, out)) return out;
+  }
+  if (preset) {
+    struct f_owner_ex set {};
+    set.type = group ? F_OWNER_PGRP : F_OWNER_PID;
+    set.pid = owner;
+    if (::fcntl(own, F_SETOWN_EX, &set) != 0) return error(errno);
+  }
+  long rc;
+  if (c.n.nr == SYS_ioctl) rc = ::ioctl(own, FIOASYNC, &on);
+  else rc = ::fcntl(own, static_cast<int>(cmd), static_cast<long>(c.arg(2)));
+  return value(rc < 0 ? -errno : 0);
+}
+
 Response Handler::Impl::process(Ctx& c) {
   switch (c.n.nr) {
     case SYS_shmget: case SYS_shmat: case SYS_shmctl: case SYS_msgget: case SYS_msgsnd:
@@ -296,6 +424,8 @@ Response Handler::Impl::process(Ctx& c) {
       // A descriptor's owner gets its SIGIO, or with F_SETSIG any signal: setting one is
       // decided like a kill(2) of it. An owner in a register is checked and let through.
       const auto cmd = static_cast<std::uint32_t>(c.arg(1));
+      if ((c.n.nr == SYS_fcntl && (cmd == F_SETFL || cmd == F_SETSIG)) || (c.n.nr == SYS_ioctl && cmd == FIOASYNC))
+        return async_signal(c);
       if (c.n.nr == SYS_fcntl && cmd == F_SETOWN) {
         int v = c.iarg(2);
         if (v == 0 || v == INT_MIN) return cont();  // no owner; the kernel refuses INT_MIN
@@ -303,6 +433,7 @@ Response Handler::Impl::process(Ctx& c) {
         break;
       }
       if (c.n.nr == SYS_fcntl && cmd != F_SETOWN_EX) return cont();
+      if (c.n.nr == SYS_ioctl && cmd == 0x5410) return foreground(c);  // TIOCSPGRP
       if (c.n.nr == SYS_ioctl && cmd != 0x8901 && cmd != 0x8902) return cont();
       // F_SETOWN_EX, FIOSETOWN, SIOCSPGRP: the owner is in memory that another thread may
       // change after the check. Read it once, decide, and set it ourselves on a copy of the

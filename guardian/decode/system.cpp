@@ -1,6 +1,7 @@
 // System decoder: chdir/fchdir and name_to_handle_at decided like a stat of their target;
 // chroot, the mount family, pivot_root and open_by_handle_at refused (EPERM) with a
-// decision record; TIOCSTI/TIOCLINUX/TIOCVHANGUP ioctls refused if the filter sends them here; umask
+// decision record; TIOCSTI/TIOCLINUX/TIOCVHANGUP/TIOCSETD/TIOCEXCL ioctls
+// refused if the filter sends them here; umask
 // let through (noted for the handler's umask cache).
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -58,9 +59,15 @@ Response Handler::Impl::system(Ctx& c) {
     case 16: {  // ioctl
       // The kernel takes the command as 32 bits.
       const auto cmd = static_cast<std::uint32_t>(c.arg(1));
-      if (cmd != TIOCSTI && cmd != TIOCLINUX && cmd != TIOCVHANGUP) return cont();
+      if (cmd != TIOCSTI && cmd != TIOCLINUX && cmd != TIOCVHANGUP && cmd != TIOCSETD &&
+          cmd != TIOCEXCL)
+        return cont();
       req.op = Op::ioctl;
-      addr_text = cmd == TIOCSTI ? "TIOCSTI" : cmd == TIOCLINUX ? "TIOCLINUX" : "TIOCVHANGUP";
+      addr_text = cmd == TIOCSTI     ? "TIOCSTI"
+                  : cmd == TIOCLINUX ? "TIOCLINUX"
+                  : cmd == TIOCSETD  ? "TIOCSETD"
+                  : cmd == TIOCEXCL  ? "TIOCEXCL"
+                                     : "TIOCVHANGUP";
       return local(c, req, false, EPERM, addr_text, out) ? cont() : std::move(out);
     }
     default: break;

@@ -3,6 +3,7 @@
 #include "seccomp/filter.hpp"
 
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <sys/socket.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -33,6 +34,12 @@
 #endif
 #ifndef TIOCSTI
 #define TIOCSTI 0x5412
+#endif
+#ifndef TIOCEXCL
+#define TIOCEXCL 0x540C
+#endif
+#ifndef TIOCSETD
+#define TIOCSETD 0x5423
 #endif
 #ifndef TIOCVHANGUP
 #define TIOCVHANGUP 0x5437
@@ -182,13 +189,25 @@ Result<Program> build_filter_fresh(std::span<const decode::SyscallInfo> table, c
   // takes cmd as 32 bits, so compare only those.
   // TIOCVHANGUP (root) hangs the terminal up, so the kernel sends SIGHUP to the user's shell,
   // outside the session, as vhangup(2) would (refused in the table).
+  // TIOCSETD and TIOCEXCL change the terminal for good (any user may): the N_NULL line
+  // discipline throws away all the shell's input and output once the session has ended,
+  // and an exclusive terminal fails every later open of /dev/tty (sudo, ssh, less).
   for (unsigned long cmd : {static_cast<unsigned long>(TIOCSTI), static_cast<unsigned long>(TIOCLINUX),
-                            static_cast<unsigned long>(TIOCVHANGUP)})
+                            static_cast<unsigned long>(TIOCVHANGUP), static_cast<unsigned long>(TIOCSETD),
+                            static_cast<unsigned long>(TIOCEXCL)})
     if (auto r = check(seccomp_rule_add(c, SCMP_ACT_ERRNO(EPERM), __NR_ioctl, 1,
                                         SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, cmd)),
                        "ioctl");
         !r)
       return r.error();
+  // tcflow(TCOOFF), ioctl TCXONC 0: the terminal's output suspended for good; the shell
+  // hangs at its next prompt (and with IXON cleared, ^Q does not resume it).
+  if (auto r = check(seccomp_rule_add(c, SCMP_ACT_ERRNO(EPERM), __NR_ioctl, 2,
+                                      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, TCXONC),
+                                      SCMP_A2(SCMP_CMP_EQ, TCOOFF)),
+                     "ioctl");
+      !r)
+    return r.error();
 
   // sendto with no destination is a plain write on a connected socket: no notification.
   const std::uint32_t ask = opts.trace ? SCMP_ACT_TRACE(0) : SCMP_ACT_NOTIFY;
@@ -230,18 +249,30 @@ Result<Program> build_filter_fresh(std::span<const decode::SyscallInfo> table, c
   // setting an owner is decided, like a kill(2) of it; every other fcntl and ioctl runs at
   // native speed. FIOSETOWN and SIOCSPGRP set a socket's owner through ioctl. The kernel
   // takes both commands as 32 bits.
-  for (int cmd : {F_SETOWN, F_SETOWN_EX})
+  // F_SETSIG picks that signal; turning O_ASYNC on (F_SETFL, FIOASYNC below) makes a
+  // terminal's foreground process group the owner when none is set: decided too.
+  for (int cmd : {F_SETOWN, F_SETOWN_EX, F_SETSIG})
     if (auto r = check(seccomp_rule_add(c, ask, __NR_fcntl, 1,
                                         SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, static_cast<unsigned>(cmd))),
                        "fcntl");
         !r)
       return r.error();
+  if (auto r = check(seccomp_rule_add(c, ask, __NR_fcntl, 2,
+                                      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, static_cast<unsigned>(F_SETFL)),
+                                      SCMP_A2(SCMP_CMP_MASKED_EQ, O_ASYNC, O_ASYNC)),
+                     "fcntl");
+      !r)
+    return r.error();
   // chattr through a descriptor opened for reading (FS_IOC_SETFLAGS, its 32-bit number,
   // FS_IOC_FSSETXATTR): decided as a write, as file_setattr is.
   // FS_IOC_SETVERSION and ext4's EXT4_IOC_SETVERSION (each with its 32-bit number) change a
   // file's generation through a descriptor opened for reading: decided as writes too, and so
   // is FS_IOC_ENABLE_VERITY, which makes a file immutable and is asked through one.
+  // TIOCSPGRP makes a process group the terminal's foreground, which gets the user's ^C:
+  // only groups of the session (decode/process.cpp).
   for (unsigned long cmd : {static_cast<unsigned long>(FIOSETOWN), static_cast<unsigned long>(SIOCSPGRP),
+                            static_cast<unsigned long>(FIOASYNC),
+                            static_cast<unsigned long>(TIOCSPGRP),
                             0x40086602UL, 0x40046602UL, 0x401c5820UL, 0x40087602UL, 0x40047602UL,
                             0x40086604UL, 0x40046604UL, 0x40806685UL})
     if (auto r = check(seccomp_rule_add(c, ask, __NR_ioctl, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, cmd)),

@@ -318,6 +318,31 @@ int run_session(const RunOptions& opts) {
     }
   }
 
+  // The profile's own files (the one given to --profile and those it extends) likewise:
+  // a project's guardian.yaml lies in the directory its session may write, and a session
+  // that widened it would have the user's next `guardian run` grant what it wrote. By the
+  // name the loader read (a symlink there could be replaced) and by the file it names.
+  for (const std::string& f : profile.files) {
+    if (f.empty() || f.rfind("builtin:", 0) == 0 || f == "<text>") continue;
+    std::error_code ec;
+    std::string given = std::filesystem::absolute(f, ec).lexically_normal().string();
+    std::string real = std::filesystem::weakly_canonical(given, ec).string();
+    for (const std::string& abs : {given, real}) {
+      if (abs.empty() || abs[0] != '/') continue;
+      std::string esc;
+      for (char ch : abs) {
+        if (ch == '*' || ch == '?' || ch == '{' || ch == '}' || ch == '\\') esc.push_back('\\');
+        esc.push_back(ch);
+      }
+      policy::PathRule rule;
+      rule.pattern = esc;
+      rule.resolved = policy::resolve_pattern_prefix(rule.pattern);
+      rule.origin.file = "guardian:own-profile";
+      rule.origin.pattern = rule.pattern;
+      profile.deny_write.push_back(std::move(rule));
+    }
+  }
+
   // The DNS gate (issue 9): only when some rule names a host, since only then must the
   // session's queries be decided name by name (dns/gate.cpp). Resolving needs resolv.conf.
   dns::GateOptions go;

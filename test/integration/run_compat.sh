@@ -403,4 +403,24 @@ if have javac && have java; then
     check "$pre: javac and java: stderr" "$(cat "$T/n.err")" "$(grep -v '^guardian:' "$T/g.err")"
   done
 fi
+
+# 14. futimesat(fd, NULL, times) is futimes(fd) (old glibc, musl and Go's futimes use it):
+# the descriptor's file gets the times, as natively (EFAULT before); with AT_FDCWD and no
+# path, the kernel's EFAULT.
+if [ -x /usr/bin/python3 ]; then
+  fts='import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+tv = (ctypes.c_long * 4)(1000000000, 0, 1000000007, 0)
+fd = os.open("f", os.O_RDWR | os.O_CREAT, 0o644)
+for dfd in (fd, -100):
+    ctypes.set_errno(0)
+    r = libc.syscall(261, dfd, None, tv)
+    print(r, ctypes.get_errno(), int(os.stat("f").st_mtime))'
+  for pre in --preload --no-preload; do
+    rm -f "$T/w/f"; nrun "/usr/bin/python3 -c '$fts'"
+    rm -f "$T/w/f"; grun $pre "/usr/bin/python3 -c '$fts'"
+    check "$pre: futimesat(fd, NULL): stdout" "$(cat "$T/n.out")" "$(cat "$T/g.out")"
+    check "$pre: futimesat(fd, NULL): status" "$n" "$g"
+  done
+fi
 finish

@@ -60,6 +60,14 @@ TEST_CASE("the default credential list, case-insensitively") {
   CHECK(out == std::vector<std::string>{"PATH=/bin", "TERM=xterm", "LANG=C.UTF-8", "KEYBOARD=us"});
 }
 
+TEST_CASE("the default list drops passwords by their other names, not the shell's PWD") {
+  EnvPolicy p;
+  p.drop = default_env_drop();
+  auto out = run(p, {"PWD=/w", "OLDPWD=/", "MYSQL_PWD=1", "SMTP_PASS=2", "BORG_PASSPHRASE=3",
+                     "ANSIBLE_VAULT_PASSPHRASE_FILE=/k", "PASSENGER_APP_ENV=dev", "HTTP_PROXY_BYPASS=x"});
+  CHECK(out == std::vector<std::string>{"PWD=/w", "OLDPWD=/", "PASSENGER_APP_ENV=dev", "HTTP_PROXY_BYPASS=x"});
+}
+
 TEST_CASE("malformed entries are dropped; a null envp is empty") {
   EnvPolicy p;
   CHECK(run(p, {"NOEQUALS", "=value", "OK=1"}) == std::vector<std::string>{"OK=1"});
