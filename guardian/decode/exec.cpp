@@ -164,6 +164,13 @@ bool Handler::Impl::exec_decide(Ctx& c, int dirfd, std::uint64_t path, bool foll
       out = error(ir.err ? ir.err : ENOEXEC);
       return false;
     }
+    // An interpreter that is not there (#!/usr/local/bin/python3.9 on a machine without
+    // it): ENOENT as natively (a shell's "required file not found", 127), where the process
+    // may know the name is absent, as for the program itself above.
+    if (missing_but_visible(c, ir, Op::exec)) {
+      out = error(ENOENT);
+      return false;
+    }
     policy::Request ireq = req;
     ireq.path = ir.path;
     ireq.lexical_path = ir.lexical;

@@ -238,6 +238,22 @@ void Handler::Impl::settle_if_link(Ctx& c, const Resolved& r) {
     session.settle_walks(c.n.tid);
 }
 
+// A device node's name, mode, owner and attributes are the system's: /dev/null removed
+// and made a plain file, or made unreadable, breaks every program of the machine (of the
+// container, where sessions run as root). Whatever the profile lets the session write
+// (base writes /dev/null, /dev/tty...), removing, renaming, linking, chmod, chown and
+// setting or removing attributes of a character or block device are refused (EPERM, as
+// natively to anyone but root), like mknod of one. False: refused (`out` says how).
+bool Handler::Impl::device_meta_ok(Ctx& c, const struct stat& st, std::string_view path, Response& out) {
+  if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) return true;
+  policy::Request req;
+  req.category = policy::Category::file;
+  req.op = Op::write;
+  req.pid = c.tgid;
+  req.path = path;
+  return local(c, req, false, EPERM, path, out);  // complain mode goes on
+}
+
 Response Handler::Impl::file_write(Ctx& c) {
   Response out;
   const int nr = c.n.nr;
@@ -285,6 +301,16 @@ Response Handler::Impl::file_write(Ctx& c) {
     }
     return true;
   };
+  // The device-node checks (device_meta_ok) of a decided object or entry.
+  auto device_object = [&](const Resolved& res) {
+    struct stat st {};
+    return ::fstat(res.target.get(), &st) != 0 || device_meta_ok(c, st, res.path, out);
+  };
+  auto device_entry = [&](const Resolved& res) {
+    struct stat st {};
+    return ::fstatat(res.parent.get(), res.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+           device_meta_ok(c, st, res.path, out);
+  };
   switch (nr) {
     case SYS_truncate:
       if (!object(-1, 0, true, false, false)) return out;
@@ -319,13 +345,13 @@ Response Handler::Impl::file_write(Ctx& c) {
       if (!entry(-1, 0, raw1, r)) return out;
       return value(emulate::unlink_at(r.parent.get(), r.name, AT_REMOVEDIR));
     case SYS_unlink:
-      if (!entry(-1, 0, raw1, r)) return out;
+      if (!entry(-1, 0, raw1, r) || !device_entry(r)) return out;
       settle_if_link(c, r);
       return value(emulate::unlink_at(r.parent.get(), r.name, 0));
     case SYS_unlinkat: {
       int fl = c.iarg(2);
       if (fl & ~AT_REMOVEDIR) return error(EINVAL);
-      if (!entry(0, 1, raw1, r)) return out;
+      if (!entry(0, 1, raw1, r) || (!(fl & AT_REMOVEDIR) && !device_entry(r))) return out;
       if (!(fl & AT_REMOVEDIR)) settle_if_link(c, r);
       return value(emulate::unlink_at(r.parent.get(), r.name, fl));
     }
@@ -333,6 +359,7 @@ Response Handler::Impl::file_write(Ctx& c) {
       bool at = nr != SYS_rename;
       if (!entry(at ? 0 : -1, at ? 1 : 0, raw1, r1)) return out;
       if (!entry(at ? 2 : -1, at ? 3 : 1, raw2, r2)) return out;
+      if (!device_entry(r1) || !device_entry(r2)) return out;  // either end
       unsigned fl = nr == SYS_renameat2 ? static_cast<unsigned>(c.arg(4)) : 0;
       // A directory takes every path below it along: `mv .git g`, write g/hooks/x,
       // `mv g .git` would plant a hook that deny_write protects, and `mv .aws a` would
@@ -392,8 +419,10 @@ Response Handler::Impl::file_write(Ctx& c) {
         return out;
       if (!path_decide(c, at ? c.iarg(0) : AT_FDCWD, p, lo, Op::write, raw1, r1, out)) return out;
       if (r1.err || !r1.exists) return error(r1.err ? r1.err : ENOENT);
-      if (!entry(at ? 2 : -1, at ? 3 : 1, raw2, r2)) return out;
       bool plain = r1.parent && !r1.name.empty() && r1.name != "." && r1.name != "..";
+      // One more name for a device node is a mknod of it.
+      if (plain ? !device_entry(r1) : (r1.target && !device_object(r1))) return out;
+      if (!entry(at ? 2 : -1, at ? 3 : 1, raw2, r2)) return out;
       session.settle_walks(c.n.tid);  // a link to a symlink is one more (see rename)
       if (plain) return value(emulate::link_at(r1.parent.get(), r1.name, r2.parent.get(), r2.name));
       return value(emulate::link_obj(r1.target.get(), r2.parent.get(), r2.name));
@@ -410,6 +439,7 @@ Response Handler::Impl::file_write(Ctx& c) {
       bool at = nr != SYS_chmod;
       int fl = nr == kFchmodat2 ? c.iarg(3) : 0;
       if (!object(at ? 0 : -1, at ? 1 : 0, !(fl & AT_SYMLINK_NOFOLLOW), fl & AT_EMPTY_PATH, true)) return out;
+      if (!device_object(r)) return out;
       if (S_ISLNK(r.st.st_mode)) return error(EOPNOTSUPP);  // symlinks have no mode to change
       return value(emulate::chmod_obj(r.target.get(), static_cast<mode_t>(c.arg(at ? 2 : 1))));
     }
@@ -417,7 +447,7 @@ Response Handler::Impl::file_write(Ctx& c) {
       bool at = nr == SYS_fchownat;
       int fl = at ? c.iarg(4) : 0;
       bool follow = nr == SYS_chown || (at && !(fl & AT_SYMLINK_NOFOLLOW));
-      if (!object(at ? 0 : -1, at ? 1 : 0, follow, fl & AT_EMPTY_PATH, false)) return out;
+      if (!object(at ? 0 : -1, at ? 1 : 0, follow, fl & AT_EMPTY_PATH, false) || !device_object(r)) return out;
       auto uid = static_cast<uid_t>(c.arg(at ? 2 : 1)), gid = static_cast<gid_t>(c.arg(at ? 3 : 2));
       return value(emulate::chown_obj(r.target.get(), uid, gid));
     }
@@ -475,7 +505,7 @@ Response Handler::Impl::file_write(Ctx& c) {
       std::vector<char> val(size);
       if (size && !c.t.read(val_addr, val.data(), size)) return error(EFAULT);
       bool follow = nr == SYS_setxattr || (at && !(atfl & AT_SYMLINK_NOFOLLOW));
-      if (!object(at ? 0 : -1, at ? 1 : 0, follow, atfl & AT_EMPTY_PATH, true)) return out;
+      if (!object(at ? 0 : -1, at ? 1 : 0, follow, atfl & AT_EMPTY_PATH, true) || !device_object(r)) return out;
       if (S_ISLNK(r.st.st_mode)) return error(EPERM);  // user.* xattrs are refused on symlinks
       return value(emulate::setxattr_obj(r.target.get(), name, val.data(), size, flags));
     }
@@ -485,7 +515,7 @@ Response Handler::Impl::file_write(Ctx& c) {
       std::string name;
       if (!c.t.read_string(c.arg(at ? 3 : 1), name, 255)) return error(ERANGE);
       bool follow = nr == SYS_removexattr || (at && !(atfl & AT_SYMLINK_NOFOLLOW));
-      if (!object(at ? 0 : -1, at ? 1 : 0, follow, atfl & AT_EMPTY_PATH, true)) return out;
+      if (!object(at ? 0 : -1, at ? 1 : 0, follow, atfl & AT_EMPTY_PATH, true) || !device_object(r)) return out;
       if (S_ISLNK(r.st.st_mode)) return error(EPERM);
       return value(emulate::removexattr_obj(r.target.get(), name));
     }
@@ -542,6 +572,14 @@ bool Handler::Impl::fd_continue(Ctx& c, int fd, Response& out) {
 // thread can, fd_continue lets the kernel do it.)
 Response Handler::Impl::file_fd(Ctx& c) {
   Response out;
+  const bool meta = c.n.nr == SYS_fchmod || c.n.nr == SYS_fchown || c.n.nr == SYS_fsetxattr ||
+                    c.n.nr == SYS_fremovexattr;
+  if (meta && session.fd_table_private(c.n.tid)) {  // as fd_continue will find it
+    char link[64];
+    std::snprintf(link, sizeof link, "/proc/%d/fd/%d", c.n.tid, c.iarg(0));
+    struct stat st {};
+    if (::stat(link, &st) == 0 && !device_meta_ok(c, st, link, out)) return out;
+  }
   if (fd_continue(c, c.iarg(0), out)) return out;
   std::string name;
   std::vector<char> val;
@@ -592,6 +630,10 @@ Response Handler::Impl::file_fd(Ctx& c) {
   r.magic_pid = c.tgid;  // the process holds this object already
   r.magic = true;
   if (!decide_resolved(c, Op::write, r.path, r, out)) return out;
+  if (meta) {
+    struct stat st {};
+    if (::fstat(f, &st) == 0 && !device_meta_ok(c, st, r.path, out)) return out;
+  }
   long rc = -1;
   switch (c.n.nr) {
     case SYS_fchmod: rc = ::fchmod(f, static_cast<mode_t>(c.arg(1))); break;

@@ -358,6 +358,8 @@ struct Handler::Impl {
   Response net_send(Ctx& c);  // sendto, sendmsg, sendmmsg (net_send.cpp)
   Response listen(Ctx& c);    // listen(): decided as the bind it may imply (net.cpp)
   Response ipc(Ctx& c);       // System V IPC: the session's own objects only (ipc.cpp)
+  // Metadata writes of a device node (file_write.cpp): false = refused, `out` says how.
+  bool device_meta_ok(Ctx& c, const struct stat& st, std::string_view path, Response& out);
   Response foreground(Ctx& c);  // ioctl(TIOCSPGRP): groups of the session only (process.cpp)
   Response async_signal(Ctx& c);  // O_ASYNC on, F_SETSIG: owners of the session only (process.cpp)
   Response mqueue(Ctx& c);    // mq_open, mq_unlink: decided as /dev/mqueue/NAME (ipc.cpp)

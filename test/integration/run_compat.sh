@@ -233,6 +233,27 @@ if have less && have script; then
   check "default: interactive less: nothing refused" "" "$(grep -a 'guardian:' "$T/g.out")"
 fi
 
+# ...nor an interactive bash: ~/.bash_history was refused at its start and at its exit
+# (default sets HISTFILE=/dev/null; the session's history stays in memory, as `history`
+# shows).
+if have script; then
+  (cd "$T/w" && printf 'echo one\necho "h=$(history | grep -c "one$")"\nexit\n' |
+    env -u OLDPWD SHELL=/bin/sh "$G" run -- script -qc "bash --norc --noediting -i" /dev/null) >"$T/g.out" 2>&1; g=$?
+  check "default: interactive bash: status" 0 "$g"
+  check "default: interactive bash: history in memory" 1 "$(grep -a -c 'h=1' "$T/g.out")"
+  check "default: interactive bash: nothing refused" "" "$(grep -a 'guardian:' "$T/g.out")"
+fi
+# tmux makes its server's socket directory in TMUX_TMPDIR, else /tmp whatever TMPDIR says:
+# "couldn't create directory /tmp/tmux-UID (Permission denied)" where TMPDIR is elsewhere
+# (default sets TMUX_TMPDIR to TMPDIR). Its utmp helper (utempter, setgid) stays refused.
+if have tmux; then
+  rm -f "$T/w/tm.out"
+  tm="tmux -L g\$\$ -f /dev/null new-session -d 'echo in tmux >tm.out'; k=0; while [ ! -s tm.out ] && [ \$k -lt 100 ]; do sleep 0.05; k=\$((k + 1)); done; cat tm.out; tmux -L g\$\$ kill-server 2>/dev/null; true"
+  (cd "$T/w" && "$G" run -- /bin/sh -c "$tm") >"$T/g.out" 2>"$T/g.err"
+  check "default: tmux with TMPDIR elsewhere: the session's command ran" "in tmux" "$(cat "$T/g.out")"
+  check "default: tmux with TMPDIR elsewhere: tmux's stderr" "" "$(grep -v '^guardian:' "$T/g.err")"
+fi
+
 # 10. ls -l asks for the ACL and SELinux label of every name it lists, `..` included: an
 # ancestor the profile lets the session stat but not read ($T here, as a user's HOME above
 # the project). Those attributes are permissions, decided as metadata: no "ls: ..:

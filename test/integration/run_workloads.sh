@@ -134,6 +134,18 @@ fi
 # A program that is not there: ENOENT and 127 as natively where the profile lets the shell
 # see the name (the current directory), not a denied exec (126).
 cmp_run "default profile: missing ./program" "" /bin/sh -c './missing-tool 2>/dev/null; echo $?'
+# ...nor a script whose #! interpreter is not there (a venv moved away, python2): bash
+# says "required file not found" and 127, where a profile runs the script and lets the
+# shell see that the interpreter's name is absent (/usr/local/bin), but does not name it.
+cat >"$T/scripts.yaml" <<'Y'
+version: 1
+extends: [default]
+exec:
+  allow: ["${CWD}/**"]
+Y
+printf '#!/usr/local/bin/no-such-interpreter\necho ran\n' >orphan && chmod +x orphan
+cmp_run "default + exec of CWD: a script whose interpreter is missing" "$T/scripts.yaml" /bin/bash -c './orphan; echo $?'
+rm -f orphan
 # git's everyday commands in a repository made beforehand (git init itself writes
 # .git/config and hooks, which default protects): one copy for each run, as both commit.
 for r in n g; do
