@@ -234,7 +234,7 @@ if have less && have script; then
 fi
 
 # ...nor an interactive bash: ~/.bash_history was refused at its start and at its exit
-# (default sets HISTFILE=/dev/null; the session's history stays in memory, as `history`
+# (default sets HISTFILE empty; the session's history stays in memory, as `history`
 # shows).
 if have script; then
   (cd "$T/w" && printf 'echo one\necho "h=$(history | grep -c "one$")"\nexit\n' |
