@@ -42,6 +42,7 @@ void DenialTally::note(const DecisionRecord& d) {
   if (!d.summarise) return;
   (d.decision == policy::Verdict::would_deny ? would_ : denied_) += 1;
   if (d.decision == policy::Verdict::kill) ++killed_;
+  if (d.op == policy::Op::exec && !d.rule) exec_unnamed_ = true;
   auto k = std::find_if(kinds_.begin(), kinds_.end(),
                         [&](const Kind& x) { return x.category == d.category && x.op == d.op; });
   if (k == kinds_.end()) kinds_.push_back(Kind{d.category, d.op, 1});
@@ -49,7 +50,8 @@ void DenialTally::note(const DecisionRecord& d) {
   auto& ex = examples_[rank(d.op)];
   if (ex.size() >= kExamples) return;
   const std::string& target = d.category == policy::Category::network ? d.addr : d.path;
-  std::string line = label(d.category, d.op) + " " + (target.empty() ? d.syscall : target);
+  std::string line = (d.listing ? std::string("list") : label(d.category, d.op)) + " " +
+                     (target.empty() ? d.syscall : target);
   auto slash = d.exe.rfind('/');
   std::string exe = slash == std::string::npos ? d.exe : d.exe.substr(slash + 1);
   line += " (" + (exe.empty() ? "" : exe + ", ") + "pid " + std::to_string(d.pid);
@@ -89,6 +91,9 @@ std::string DenialTally::text(const std::string& hint) const {
       ++shown;
     }
   if (denied_ + would_ > shown) s += "guardian:   ... and " + std::to_string(denied_ + would_ - shown) + " more\n";
+  if (exec_unnamed_)
+    s += "guardian: a program runs only where the profile's exec rules name it (default: what is "
+         "installed, not what the session builds or downloads); --allow-exec PATH adds one\n";
   s += "guardian: " + hint + "\n";
   return s;
 }

@@ -32,6 +32,9 @@ class DenialTally {
   };
   static constexpr std::size_t kRanks = 6;
   std::uint64_t denied_ = 0, would_ = 0, killed_ = 0;  // killed_: on_deny: kill, among denied_
+  // A program no exec rule names was refused (a build's output under default): the summary
+  // says how programs are allowed, which the paths alone do not.
+  bool exec_unnamed_ = false;
   std::vector<Kind> kinds_;
   // Examples by importance rank (see rank() in denials.cpp), each in order of arrival.
   std::array<std::vector<std::string>, kRanks> examples_;

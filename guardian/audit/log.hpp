@@ -61,6 +61,9 @@ struct DecisionRecord {
   // Counted in the stderr summary of denials (false: another process's /proc entry hidden
   // from a /proc walker such as ps, which did not fail for it).
   bool summarise = true;
+  // An open of a directory for reading (O_DIRECTORY: opendir, os.listdir, ls): the summary
+  // says "list", which tells a refused listing from a refused file. Not in the log (op: read).
+  bool listing = false;
 };
 
 struct ProcessRecord {

@@ -236,6 +236,8 @@ bool Handler::Impl::apply(Ctx& c, const policy::Request& req, policy::Decision d
   argv.clear();
   rec.via = opts.via;
   rec.summarise = !hiding;
+  rec.listing = opening && req.op == Op::read && (opening_flags & O_DIRECTORY) &&
+                (opening_flags & O_TMPFILE) != O_TMPFILE;
   log.decision(rec);
   return go;
 }

@@ -417,9 +417,48 @@ TEST_CASE("denial summary: a refused program comes before the PATH probes that p
         "guardian:   stat /home/u/.local/bin/curl (sh, pid 42)\n"
         "guardian:   stat /home/u/bin/curl (sh, pid 42)\n"
         "guardian:   stat /home/u/.cargo/bin/curl (sh, pid 42)\n"
+        "guardian: a program runs only where the profile's exec rules name it (default: what is "
+        "installed, not what the session builds or downloads); --allow-exec PATH adds one\n"
         "guardian: run with --audit FILE to log every decision; 'guardian profile explain' shows which rule "
         "decides a path\n");
   CHECK(s.find("exec exec") == std::string::npos);
+}
+
+TEST_CASE("denial summary says how a program is allowed, unless a deny rule refused it") {
+  // gcc's output run under default: the path alone does not tell the user that default
+  // runs only installed programs, nor what to add.
+  Options o;
+  auto log = must_open(o);
+  DecisionRecord ex = deny_read("/p/a.out");
+  ex.exe = "/usr/bin/bash";
+  ex.category = policy::Category::exec;
+  ex.op = policy::Op::exec;
+  log->decision(ex);
+  log->session_end(SessionEnd{});
+  const std::string how = "guardian: a program runs only where the profile's exec rules name it";
+  CHECK(log->denial_summary().find(how) != std::string::npos);
+  // A deny rule is named on the target's line instead: --allow-exec would not undo it.
+  auto log2 = must_open(o);
+  policy::RuleOrigin rule{"my.yaml", 3, 5, "/usr/bin/curl"};
+  ex.rule = &rule;
+  log2->decision(ex);
+  log2->session_end(SessionEnd{});
+  CHECK(log2->denial_summary().find(how) == std::string::npos);
+  CHECK(log2->denial_summary().find("deny rule my.yaml:3 /usr/bin/curl") != std::string::npos);
+}
+
+TEST_CASE("denial summary: a refused listing says list, not read") {
+  // pip's platform probe lists /etc under default: "read /etc" read as if a file in /etc
+  // had been wanted.
+  Options o;
+  auto log = must_open(o);
+  DecisionRecord l = deny_read("/etc");
+  l.listing = true;
+  log->decision(l);
+  log->session_end(SessionEnd{});
+  std::string s = log->denial_summary();
+  CHECK(s.find("guardian: 1 operation denied: 1 read\n") == 0);
+  CHECK(s.find("guardian:   list /etc (cat, pid 42)\n") != std::string::npos);
 }
 
 TEST_CASE("denial summary names the deny rule that decided") {
