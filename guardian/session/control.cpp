@@ -84,6 +84,7 @@ Result<void> SessionControl::attach(Supervisor& sup) {
   };
   sup.before_exec = [this](pid_t pid, bool in_cgroup) { return before_exec(pid, in_cgroup); };
   sup.on_terminate = [this](int) { terminate(); };
+  sup.on_command_exit = [l] { return l->command_exited(); };
 
   if (asking_) {
     LoopHooks h;

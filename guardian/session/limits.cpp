@@ -360,6 +360,18 @@ void SessionLimits::terminate() {
   arm();
 }
 
+double SessionLimits::command_exited() {
+  if (cause_ == EndCause::none) {
+    begin_stop(EndCause::left_running);
+    // A stopped process (a job the shell left stopped) handles SIGTERM only once continued.
+    signal_tree(SIGCONT);
+    arm();
+  }
+  if (!kill_at_) return 0;
+  double left = std::chrono::duration<double>(*kill_at_ - std::chrono::steady_clock::now()).count();
+  return left > 0 ? left : 0;
+}
+
 void SessionLimits::check_counters() { check_pids(), check_memory(), check_cpu(); }
 
 void SessionLimits::check_pids() {

@@ -56,7 +56,9 @@ struct LimitOverrides {
 Result<LimitSettings> merge_limits(const policy::Limits& profile, const LimitOverrides& cli);
 
 // What ended the command, as far as limits are concerned.
-enum class EndCause : std::uint8_t { none, wall, cpu, terminated };
+// left_running: the command exited while processes it started still ran (they were asked to
+// end); its status stands.
+enum class EndCause : std::uint8_t { none, wall, cpu, terminated, left_running };
 
 // Prepared in the parent before launch; applied in the child; watched from the poll loop.
 class SessionLimits {
@@ -109,6 +111,10 @@ class SessionLimits {
   // Ends the session from outside (guardian got SIGTERM / SIGHUP): SIGTERM to the tree,
   // SIGKILL after the grace period (driven by on_timer).
   void terminate();
+  // The command exited and processes it started still run (a daemon, a server it left):
+  // SIGTERM and SIGCONT to them, SIGKILL after the grace period, as terminate() does, unless
+  // an end is already under way. Returns the seconds left before that SIGKILL (0: sent).
+  double command_exited();
   // The command's top process ended with `status` (exit code, or 128+signal): checks the
   // counters one last time, reports limits that ended it, and maps the status
   // (124 after a wall or CPU limit). Idempotent.

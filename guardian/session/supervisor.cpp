@@ -10,6 +10,7 @@
 #include <sys/ptrace.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -219,7 +220,7 @@ Result<int> Supervisor::run(launch::LaunchSpec spec) {
   unsigned quiet = 0;
   const bool recv_wait = listener_ && kick_.start();
   std::vector<struct pollfd> others;
-  while (!tracer_.root_status()) {
+  while (serving()) {
     if (recv_wait && listener_open_ && quiet >= kQuiet) {
       if (kick_.is_pending()) {
         kick_.clear();
@@ -247,6 +248,8 @@ Result<int> Supervisor::run(launch::LaunchSpec spec) {
   }
   kick_.disarm();
   int poll_errno = errno;
+  if (linger_handle_ >= 0) loop_.remove(linger_handle_);
+  linger_handle_ = -1;
   // Nothing waits for the session's threads any more.
   waiter_->stop();
   // The command is gone (or the loop failed): nothing of the session may outlive run().
@@ -259,6 +262,33 @@ Result<int> Supervisor::run(launch::LaunchSpec spec) {
   // writes session_end and returns the command's status.
   if (!ok) return fail_errno("the supervisor's poll loop failed", poll_errno);
   return *tracer_.root_status();
+}
+
+bool Supervisor::serving() {
+  if (!tracer_.root_status()) return true;
+  if (!linger_end_) {
+    if (table_.empty() || !on_command_exit) return false;
+    double grace = on_command_exit();
+    if (grace <= 0) return false;
+    // Their exits after the SIGKILL that ends the grace are reported within the margin; past
+    // it, kill_all below takes over.
+    constexpr std::int64_t kMargin = 500'000'000;
+    linger_end_ = now_ns() + static_cast<std::int64_t>(grace * 1e9) + kMargin;
+    linger_timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+    if (linger_timer_) {
+      struct itimerspec its {};
+      its.it_value.tv_sec = static_cast<time_t>(*linger_end_ / 1'000'000'000);
+      its.it_value.tv_nsec = static_cast<long>(*linger_end_ % 1'000'000'000);
+      ::timerfd_settime(linger_timer_.get(), TFD_TIMER_ABSTIME, &its, nullptr);
+      linger_handle_ = loop_.add(linger_timer_.get(), POLLIN, [this](short) {
+        std::uint64_t ticks;
+        while (::read(linger_timer_.get(), &ticks, sizeof ticks) == sizeof ticks) {
+        }
+      });
+    }
+    return true;
+  }
+  return !table_.empty() && now_ns() < *linger_end_;
 }
 
 void Supervisor::on_listener(short revents) {

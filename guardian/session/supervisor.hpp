@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -50,6 +51,11 @@ class Supervisor {
   // Session room: SIGTERM sent to guardian by a process (SIGHUP is forwarded). Set, it replaces the plain
   // forward to the command (it ends the whole tree: SIGTERM, grace period, SIGKILL).
   std::function<void(int sig)> on_terminate;
+  // Session room: the command exited while other processes of the session still run (a
+  // daemon it started). Asks them to end and returns the seconds they get to do so, still
+  // supervised (a daemon flushing its data on SIGTERM), before the tree is killed; unset or
+  // 0: killed at once.
+  std::function<double()> on_command_exit;
   // Before a traced task gets a signal that may dump core (Tracer::before_core_signal).
   std::function<void(pid_t tid)> core_guard;
 
@@ -96,6 +102,9 @@ class Supervisor {
 
  private:
   void on_listener(short revents);
+  // Whether the loop goes on: until the command exits, then while what it left running has
+  // its grace period (on_command_exit).
+  bool serving();
   // Serves what a RECV produced (a notification, nothing, or a dead listener).
   void serve(seccomp::RecvStatus st, decode::Notification& n);
   void on_signal();
@@ -136,6 +145,11 @@ class Supervisor {
   bool handover_refused_said_ = false;
   std::function<std::string()> handover_gap_;
   int keeper_cgroup_ = -1;
+  // The grace period after the command exited: its end (CLOCK_MONOTONIC ns), and a timerfd
+  // that wakes the loop then.
+  std::optional<std::int64_t> linger_end_;
+  UniqueFd linger_timer_;
+  int linger_handle_ = -1;
   UniqueFd keeper_;  // the keeper's pipe: closed when we end, however we end
   // Hand-overs in progress: the thread being released -> notifications waiting for it.
   std::unordered_multimap<pid_t, std::uint64_t> waiting_release_;
