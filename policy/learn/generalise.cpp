@@ -188,6 +188,7 @@ struct Agg {
   std::string example;
   std::string real;  // the real path of the first observation (for ancestor checks)
   bool read = false, write = false, stat = false, mkdir = false;
+  bool renamed = false;  // a rename's end (a directory moved there brings what lies below)
 };
 
 struct Node {
@@ -255,6 +256,14 @@ class Generaliser {
       return written.count(std::string(p)) > 0 || fanout.count(std::string(p)) > 0;
     };
 
+    // Hosts bound on port 0 (the kernel picks the port): the listen() that follows is decided
+    // on the port picked, another each run, so both learn HOST:* (a test suite's server on
+    // 127.0.0.1:0 was refused its listen with the port of the learning run).
+    std::set<std::string> ephemeral;
+    for (const auto& ob : obs_)
+      if (ob.category == Category::network && ob.op == Op::bind && ob.addr.size() > 2 &&
+          ob.addr.compare(ob.addr.size() - 2, 2, ":0") == 0)
+        ephemeral.insert(ob.addr.substr(0, ob.addr.size() - 2));
     std::map<std::string, Agg> files;  // key -> evidence
     std::map<std::string, Agg> execs;
     std::map<std::string, Agg> connects, binds;
@@ -274,6 +283,12 @@ class Generaliser {
           continue;
         }
         std::string k = net_key(ob, created);
+        if (ob.op == Op::bind && ob.addr.rfind("unix:", 0) != 0) {
+          auto colon = ob.addr.rfind(':');
+          std::string host = colon == std::string::npos ? "" : ob.addr.substr(0, colon);
+          bool port0 = colon != std::string::npos && ob.addr.size() == colon + 2 && ob.addr[colon + 1] == '0';
+          if (ephemeral.count(host) && (port0 || ob.syscall == "listen")) k = host + ":*";
+        }
         Agg& a = (ob.op == Op::bind ? binds : connects)[k];
         add(a, ob);
         continue;
@@ -297,6 +312,7 @@ class Generaliser {
       if (ob.op == Op::write) {
         a.write = true;
         if (ob.syscall.find("mkdir") != std::string::npos) a.mkdir = true;
+        if (ob.syscall.find("rename") != std::string::npos) a.renamed = true;
       } else if (ob.op == Op::stat) {
         a.stat = true;
       } else {
@@ -305,6 +321,15 @@ class Generaliser {
       if (ob.op != Op::stat) allowed_real.insert(ob.path);
     }
 
+    // A directory the session moved into place (`mv build.tmp build`, cp -a then mv) is
+    // one it made as much as by mkdir: the move is decided on the whole tree below both
+    // ends, so the rule must be DIR/** (a rule for each path seen below it refused the same
+    // move next time). Known as a directory by the paths seen below it.
+    for (auto& [k, a] : files) {
+      if (!a.renamed || a.mkdir) continue;
+      auto below = files.lower_bound(k + "/");
+      if (below != files.end() && below->first.compare(0, k.size() + 1, k + "/") == 0) a.mkdir = true;
+    }
     // Writes: trees below directories the session created, then single paths.
     std::vector<std::string> trees;
     for (auto& [k, a] : files) {
@@ -544,6 +569,16 @@ std::string key_impl(std::string_view path, const LearnOptions& o, std::int64_t 
       continue;
     }
     bool maybe_temp = templates && (in_temp || (created && created(real)));
+    // A two-hex fan-out directory that was there before, above a hash name the session
+    // wrote (a new object in an older repository: git commit, the hard links of a local
+    // git clone): the next object lands in another one, so it is a '*' as where the
+    // session made it. Literal, the learned rule refused the same clone of a changed repository.
+    if (!maybe_temp && templates && created && c.size() == 2 && is_hex(c) && i + 1 < comps.size() &&
+        comps[i + 1].size() >= 16 && is_hex(comps[i + 1]) &&
+        created(real + "/" + std::string(comps[i + 1]))) {
+      out += '*';
+      continue;
+    }
     if (!maybe_temp) {
       out += esc(c);
       continue;

@@ -40,6 +40,17 @@ bool held_terminal(const json::Record& rec) {
   return r.parse(rule->text, err) && r.opt_str("file").value_or("") == "guardian:terminal";
 }
 
+// The allow names guardian's rule for a connect to a listener the session itself made
+// (guardian:own-listener): any profile gets that without a rule, and the port is the one the
+// kernel picked this time (a test suite's server on 127.0.0.1:0), another the next.
+bool own_listener(const json::Record& rec) {
+  const json::Value* rule = rec.get("rule");
+  if (!rule || rule->type != json::Value::Type::object) return false;
+  json::Record r;
+  std::string err;
+  return r.parse(rule->text, err) && r.opt_str("file").value_or("") == "guardian:own-listener";
+}
+
 std::string loc(std::string_view name, std::size_t line) {
   return std::string(name) + ":" + std::to_string(line) + ":";
 }
@@ -134,6 +145,12 @@ std::optional<AuditInput> read_audit(std::istream& in, std::string_view name, st
     if (o.tid > 0) pids.insert(o.tid);
     bool is_file = o.category == Category::file || o.category == Category::exec;
     bool is_net = o.category == Category::network && (o.op == Op::connect || o.op == Op::bind);
+    // A pipe, socket or other anonymous object reopened through /dev/fd/N or /proc/self/fd/N
+    // (bash's process substitution, `cat <(cmd)`): guardian names it as the kernel does
+    // (pipe:[N]) and allows the session's own without a rule; no rule could name one. Learning
+    // stopped at it with an error, and `guardian learn` wrote no profile.
+    if (is_file && !o.path.empty() && o.path[0] != '/' && o.path.find(':') != std::string::npos)
+      continue;
     if (is_file && (o.path.empty() || o.path[0] != '/')) {
       error = loc(name, lineno) + "1: file decision without an absolute 'path'";
       return std::nullopt;
@@ -148,6 +165,9 @@ std::optional<AuditInput> read_audit(std::istream& in, std::string_view name, st
     // terminals in the next session, so no rule is learned for it.
     if (o.category == Category::file && pts_index(o.path) &&
         rec.opt_str("decision").value_or("") == "allow" && held_terminal(rec))
+      continue;
+    if (is_net && o.op == Op::connect && rec.opt_str("decision").value_or("") == "allow" &&
+        own_listener(rec))
       continue;
     Key k{o.category, o.op, o.path, o.addr, o.host};
     auto [it, fresh] = index.emplace(k, out.observations.size());

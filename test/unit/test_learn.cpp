@@ -123,6 +123,20 @@ TEST_CASE("audit: a terminal the session held is not learned, another terminal i
   CHECK(a->observations[3].path == "/dev/pts/ptmx");
 }
 
+TEST_CASE("audit: an anonymous object reopened by /dev/fd/N (pipe:[N]) is not learned, nor an error") {
+  // bash's `cat <(echo x)` opens /dev/fd/63, a pipe: `guardian learn` stopped there with
+  // "file decision without an absolute 'path'" and wrote no profile.
+  std::istringstream in(
+      R"({"v":1,"event":"decision","category":"file","op":"read","path":"pipe:[11187542]","raw_path":"/dev/fd/63","decision":"allow","rule":{"file":"guardian:builtin","line":0,"pattern":"pipe:[11187542]"}})" "\n"
+      R"({"v":1,"event":"decision","category":"file","op":"write","path":"socket:[42]","raw_path":"/proc/self/fd/5","decision":"allow"})" "\n"
+      R"({"v":1,"event":"decision","category":"file","op":"read","path":"/etc/hosts","decision":"allow"})" "\n");
+  std::string err;
+  auto a = read_audit(in, "log.jsonl", err);
+  REQUIRE_MESSAGE(a, err);
+  REQUIRE(a->observations.size() == 1);
+  CHECK(a->observations[0].path == "/etc/hosts");
+}
+
 TEST_CASE("audit: a bad line is a line-numbered error") {
   std::istringstream in("{\"v\":1,\"event\":\"limit\"}\ngarbage\n{\"v\":1}\n");
   std::string err;
@@ -240,6 +254,43 @@ TEST_CASE("random names are generalised only where the session created them") {
   CHECK(patterns(L.write) == std::vector<std::string>{"${CWD}/repo/.git/objects/*/**"});
 }
 
+TEST_CASE("a directory moved into place is the command's own tree") {
+  // cp -a a z && mv z y: the move is decided on everything below both ends, so y/b and
+  // y/b/c as single rules refused the same mv next time (EXDEV, a summary line).
+  auto o = opts();
+  std::vector<Observation> obs{
+      file(Op::write, "/work/proj/z", "mkdir"),
+      file(Op::write, "/work/proj/z/b", "mkdir"),
+      file(Op::write, "/work/proj/z/b/c"),
+      file(Op::write, "/work/proj/z", "renameat2"),
+      file(Op::write, "/work/proj/y", "renameat2"),
+      file(Op::write, "/work/proj/y/b", "unlinkat"),
+      file(Op::write, "/work/proj/y/b/c", "unlinkat"),
+      file(Op::write, "/work/proj/out.txt", "rename"),  // a file renamed: nothing below it
+      file(Op::write, "/work/proj/out.txt.tmp", "openat"),
+  };
+  auto L = generalise(obs, o);
+  CHECK(has(L.write, "${CWD}/y/**"));
+  CHECK(has(L.write, "${CWD}/z/**"));
+  CHECK(has(L.write, "${CWD}/out.txt"));
+  CHECK_FALSE(has(L.write, "${CWD}/y/b"));
+  CHECK_FALSE(has(L.write, "${CWD}/out.txt/**"));
+}
+
+TEST_CASE("a new object in an older repository's fan-out directory is any object") {
+  // git clone of a local repository hard-links its objects (link: a write of both ends);
+  // the fan-out directories were there before. The next clone of a changed repository
+  // links other objects, in other fan-out directories.
+  auto o = opts();
+  std::vector<Observation> obs{
+      file(Op::write, "/work/proj/src/.git/objects/3b/e22be77da4887e869c981806d8452f034dd014", "linkat"),
+      file(Op::read, "/work/proj/src/.git/objects/d3/e0c6689e5c1e65d06ae45918a6062bf4107464"),
+  };
+  auto L = generalise(obs, o);
+  CHECK(patterns(L.write) == std::vector<std::string>{"${CWD}/src/.git/objects/*/*"});
+  CHECK(L.read.empty());  // another object read: the same rule covers it
+}
+
 TEST_CASE("directories the command created are its own; HOME needs two levels") {
   auto o = opts();
   std::vector<Observation> obs{
@@ -286,6 +337,25 @@ TEST_CASE("many stray metadata probes turn into metadata: open") {
   CHECK(L.metadata_open);
   CHECK(L.metadata_ops == 6);
   CHECK(patterns(L.read) == std::vector<std::string>{"${CWD}/in.txt"});
+}
+
+TEST_CASE("a server on port 0: HOST:*, and its own clients need no rule") {
+  // python -m http.server 0, a test suite's server: bind 127.0.0.1:0, then listen() decided
+  // on the port the kernel picked, which the clients of the session connect to
+  // (guardian:own-listener). Learned as they were, the next run's port was refused.
+  std::istringstream in(
+      R"({"v":1,"event":"decision","category":"network","op":"bind","syscall":"bind","addr":"127.0.0.1:0","decision":"would-deny"})" "\n"
+      R"({"v":1,"event":"decision","category":"network","op":"bind","syscall":"listen","addr":"127.0.0.1:45487","decision":"would-deny"})" "\n"
+      R"({"v":1,"event":"decision","category":"network","op":"connect","syscall":"connect","addr":"127.0.0.1:45487","decision":"allow","rule":{"file":"guardian:own-listener","line":0,"pattern":"127.0.0.1:45487"}})" "\n"
+      R"({"v":1,"event":"decision","category":"network","op":"bind","syscall":"bind","addr":"127.0.0.1:8080","decision":"would-deny"})" "\n"
+      R"({"v":1,"event":"decision","category":"network","op":"bind","syscall":"listen","addr":"[::1]:9000","decision":"would-deny"})" "\n");
+  std::string err;
+  auto a = read_audit(in, "log.jsonl", err);
+  REQUIRE_MESSAGE(a, err);
+  REQUIRE(a->observations.size() == 4);  // the own-listener connect is not one
+  auto L = generalise(a->observations, opts());
+  CHECK(L.connect.empty());
+  CHECK(patterns(L.bind) == std::vector<std::string>{"127.0.0.1:*", "127.0.0.1:8080", "[::1]:9000"});
 }
 
 TEST_CASE("what the base already allows produces no rule; exec and network rules") {
