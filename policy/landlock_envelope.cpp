@@ -112,10 +112,13 @@ class Builder {
       // output directory, `exec: ${CWD}/build/**`, which cargo and cmake make on their first
       // run): what it creates there is read or run as the rule says, so the right is widened
       // to the ancestor it creates it in (the supervisor decides each exec and read; a
-      // tracer's hand-over is then refused, exec_gap.cpp). Narrower rules (default's
-      // ${CWD}/.git/hooks/*) and places the session cannot create: nothing.
+      // tracer's hand-over is then refused, exec_gap.cpp). So is one program the session
+      // builds, named exactly (`guardian learn` writes `exec: ${CWD}/a.out` for gcc's output
+      // it saw run): refused by the envelope alone, it did not run under the profile that
+      // allows it. Narrower wildcards (default's ${CWD}/.git/hooks/*) and places the session
+      // cannot create: nothing.
       std::string tail = pattern.substr(std::min(prefix.size(), pattern.size()));
-      if (real != "/" && (tail == "/**" || tail == "**") && covered(real, kEnvWrite)) {
+      if (real != "/" && (tail == "/**" || tail == "**" || tail.empty()) && covered(real, kEnvWrite)) {
         note(fmt::format("'{}' does not exist yet: {} widened to '{}' for {}", prefix,
                          access & kEnvExec ? "exec" : "read", real, why));
         put(real, access, true, why);

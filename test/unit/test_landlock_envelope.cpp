@@ -152,6 +152,25 @@ TEST_CASE("a missing read prefix grants nothing; a missing write prefix widens t
   CHECK((anc->access & kEnvWrite));
 }
 
+TEST_CASE("a program the session will build, named exactly, widens exec to where it is made") {
+  // guardian learn: `exec: [${CWD}/a.out]` for gcc's output, which does not exist when the
+  // next session starts; the envelope granted nothing and the kernel refused the exec the
+  // profile allows.
+  TempDir t{"envelope"};
+  Profile p;
+  p.write = {rule(t / "a.out")};
+  p.exec_allow = {rule(t / "a.out")};
+  Envelope env = compute_envelope(p, no_loaders());
+  const auto* dir = find(env, t.path);
+  REQUIRE(dir);
+  CHECK((dir->access & kEnvExec));
+  // Where the session cannot create it: nothing.
+  Profile q;
+  q.exec_allow = {rule(t / "absent/prog")};
+  Envelope env2 = compute_envelope(q, no_loaders());
+  CHECK(env2.paths.empty());
+}
+
 TEST_CASE("per-process /proc rules widen to /proc") {
   Profile p;
   p.read = {rule("/proc/self/**"), rule("/proc/self/status")};
