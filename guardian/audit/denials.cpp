@@ -93,7 +93,8 @@ std::string DenialTally::text(const std::string& hint) const {
   if (denied_ + would_ > shown) s += "guardian:   ... and " + std::to_string(denied_ + would_ - shown) + " more\n";
   if (exec_unnamed_)
     s += "guardian: a program runs only where the profile's exec rules name it (default: what is "
-         "installed, not what the session builds or downloads); --allow-exec PATH adds one\n";
+         "installed, not what the session builds or downloads; -p node and -p python also run the "
+         "programs of a project's node_modules and virtualenv); --allow-exec PATH adds one\n";
   s += "guardian: " + hint + "\n";
   return s;
 }

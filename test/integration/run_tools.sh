@@ -6,7 +6,7 @@
 # shim, without it and with the fast path.
 . "$(dirname "$0")/run_lib.sh"
 export HOME="$T/home" TMPDIR="$T/tmp" LANG=C LC_ALL=C PATH=/usr/bin:/bin
-export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INDEX=1
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INDEX=1 npm_config_update_notifier=false
 mkdir -p "$HOME" "$TMPDIR"
 have() { command -v "$1" >/dev/null 2>&1; }
 ran=0
@@ -126,9 +126,25 @@ if have gcc; then
   (cd "$T/b" && "$G" run -- /bin/sh -c 'gcc -o p p.c && ./p') >/dev/null 2>"$T/b.err"; st=$?
   check "default: a program the session built: refused (126)" 126 "$st"
   check "default: a program the session built: the summary says why and what to add" 1 \
-    "$(grep -c "^guardian: a program runs only where the profile's exec rules name it (default: what is installed, not what the session builds or downloads); --allow-exec PATH adds one\$" "$T/b.err")"
+    "$(grep -c "^guardian: a program runs only where the profile's exec rules name it (default: what is installed, not what the session builds or downloads; -p node and -p python also run the programs of a project's node_modules and virtualenv); --allow-exec PATH adds one\$" "$T/b.err")"
   (cd "$T/b" && "$G" run --allow-exec "$T/b/p" -- /bin/sh -c './p') >/dev/null 2>"$T/b.err"; st=$?
   check "default: ... and runs with --allow-exec" "0 " "$st $(cat "$T/b.err")"
+fi
+# npm test running a program of the project's node_modules/.bin: refused under default (the
+# summary points at -p node), and as natively under the node profile.
+if have npm && have node; then
+  rm -rf "$T/npm" && mkdir -p "$T/npm/node_modules/mytool/bin" "$T/npm/node_modules/.bin"
+  printf '{"name":"p","version":"1.0.0","scripts":{"test":"mytool ok"}}\n' >"$T/npm/package.json"
+  printf '#!/usr/bin/env node\nconsole.log("mytool", process.argv[2])\n' >"$T/npm/node_modules/mytool/bin/t.js"
+  chmod +x "$T/npm/node_modules/mytool/bin/t.js"
+  ln -s ../mytool/bin/t.js "$T/npm/node_modules/.bin/mytool"
+  (cd "$T/npm" && npm test) >"$T/n.out" 2>"$T/n.err"; n=$?
+  (cd "$T/npm" && "$G" run -- npm test) >/dev/null 2>"$T/g.err"; g=$?
+  check "npm test with a node_modules program under default: refused, the summary says -p node" "1 1" \
+    "$([ "$g" -ne 0 ] && echo 1 || echo 0) $(grep -c -- '-p node and -p python also run' "$T/g.err")"
+  (cd "$T/npm" && "$G" run -p node -- npm test) >"$T/g.out" 2>"$T/g.err"; g=$?
+  check "npm test under -p node: as natively" "$n $(cat "$T/n.out")" "$g $(cat "$T/g.out")"
+  check "npm test under -p node: stderr as natively" "$(cat "$T/n.err")" "$(cat "$T/g.err")"
 fi
 [ "$ran" -gt 0 ] || echo "note: pip, zsh and sqlite3 missing: only the daemon cases ran"
 finish

@@ -418,7 +418,8 @@ TEST_CASE("denial summary: a refused program comes before the PATH probes that p
         "guardian:   stat /home/u/bin/curl (sh, pid 42)\n"
         "guardian:   stat /home/u/.cargo/bin/curl (sh, pid 42)\n"
         "guardian: a program runs only where the profile's exec rules name it (default: what is "
-        "installed, not what the session builds or downloads); --allow-exec PATH adds one\n"
+        "installed, not what the session builds or downloads; -p node and -p python also run the "
+        "programs of a project's node_modules and virtualenv); --allow-exec PATH adds one\n"
         "guardian: run with --audit FILE to log every decision; 'guardian profile explain' shows which rule "
         "decides a path\n");
   CHECK(s.find("exec exec") == std::string::npos);
