@@ -89,8 +89,12 @@ with open("pid" + ("-stopped" if stop else ""), "w") as f: f.write(str(os.getpid
 if stop: os.kill(os.getpid(), signal.SIGSTOP)
 while True: time.sleep(0.05)
 PY
+  # (The command ends once the second one is really stopped: a SIGCONT sent before its
+  # SIGSTOP would leave it stopped, natively too.)
   cmd='/usr/bin/python3 daemon.py; /usr/bin/python3 daemon.py stop
-    n=0; while { [ ! -s pid ] || [ ! -s pid-stopped ]; } && [ $n -lt 200 ]; do sleep 0.05; n=$((n+1)); done; exit 3'
+    n=0; while { [ ! -s pid ] || [ ! -s pid-stopped ]; } && [ $n -lt 200 ]; do sleep 0.05; n=$((n+1)); done
+    n=0; while ! grep -q "^State:[[:space:]]*[tT]" /proc/$(cat pid-stopped)/status && [ $n -lt 200 ]; do sleep 0.05; n=$((n+1)); done
+    exit 3'
   (cd "$T/d" && "$G" run $shim -- /bin/sh -c "$cmd") >"$T/d.out" 2>"$T/d.err"; st=$?
   check "daemon left running ($shim): the command's status" 3 "$st"
   check "daemon left running ($shim): it saved its state on SIGTERM" "state saved" "$(cat "$T/d/flushed" 2>/dev/null)"
