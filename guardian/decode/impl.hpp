@@ -86,6 +86,22 @@ struct Handler::Impl {
   void note_plain(std::string_view lexical, bool is_dir);
   // `dir` is in plain_dirs, younger than PathCache::kLifetimeNs.
   bool plain_fresh(std::string_view dir);
+  // What quick_open's look lately found at a text it looked at (Resolver::text_path's
+  // `joined`): a regular file or a directory, not a symbolic link, with when (now_ns).
+  // `whole`: the look refused links on every component (openat2 RESOLVE_NO_SYMLINKS);
+  // else only the last name was looked at (one lstat), and the entry serves only an open
+  // whose directories need no look either (quick_open's stat_look). An open of the same
+  // text within PathCache::kLifetimeNs takes this answer instead of a look of its own (git
+  // opens each object twice). Cleared with plain_dirs, for the same reasons.
+  struct Looked {
+    mode_t mode = 0;
+    bool whole = false;
+    std::int64_t born = 0;
+  };
+  std::unordered_map<std::string, Looked> looked;
+  // Keeps what a look found at `text` (regular files and directories only); `now` is the
+  // time if the caller has it (0: read it).
+  void keep_look(const std::string& text, const struct stat& st, bool whole, std::int64_t now);
 
   // Reused per notification (no allocation once warm).
   std::string raw1, raw2;
