@@ -338,11 +338,16 @@ bool plain_relative(std::string_view s) {
 }
 }  // namespace
 
+Handler::Impl::Looked& Handler::Impl::look_slot(const std::string& text) {
+  return looked[std::hash<std::string_view>{}(text) % looked.size()];
+}
+
 void Handler::Impl::keep_look(const std::string& text, const struct stat& st, bool whole,
                               std::int64_t now) {
   if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return;
-  if (looked.size() >= PathCache::kMaxEntries) looked.clear();
-  Looked& l = looked[text];
+  Looked& l = look_slot(text);
+  l.text.assign(text);
+  l.gen = looked_gen;
   l.mode = st.st_mode;
   l.whole = whole;
   l.born = now ? now : now_ns();
@@ -743,12 +748,12 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
     // directories are kept: nothing for note_device to see, and a missing name is looked
     // at again (it may have been made since).
     std::int64_t now = 0;
-    if (!followed && !looked.empty()) {
-      auto it = looked.find(qjoined);
-      if (it != looked.end() && (it->second.whole || stat_look) &&
-          (now = now_ns()) - it->second.born < PathCache::kLifetimeNs) {
+    if (!followed) {
+      const Looked& l = look_slot(qjoined);
+      if (l.gen == looked_gen && (l.whole || stat_look) && l.text == qjoined &&
+          (now = now_ns()) - l.born < PathCache::kLifetimeNs) {
         lst = {};
-        lst.st_mode = it->second.mode;
+        lst.st_mode = l.mode;
         look_err = 0;
         looked_now = true;
       }

@@ -1,6 +1,7 @@
 // Handler internals shared by the per-family decoders (not a public interface).
 #pragma once
 
+#include <array>
 #include <ctime>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -93,12 +94,22 @@ struct Handler::Impl {
   // whose directories need no look either (quick_open's stat_look). An open of the same
   // text within PathCache::kLifetimeNs takes this answer instead of a look of its own (git
   // opens each object twice). Cleared with plain_dirs, for the same reasons.
+  // Direct-mapped by the text's hash: the repeat comes within a few opens (git), so a few
+  // hundred slots hold it, with no allocation once warm and nothing to look up in a big
+  // table for the many paths opened once (tar). An entry holds while its `gen` is
+  // looked_gen; forget_looks() drops them all at once.
   struct Looked {
+    std::string text;
     mode_t mode = 0;
     bool whole = false;
     std::int64_t born = 0;
+    std::uint64_t gen = 0;
   };
-  std::unordered_map<std::string, Looked> looked;
+  std::array<Looked, 256> looked{};
+  std::uint64_t looked_gen = 1;
+  void forget_looks() noexcept { ++looked_gen; }
+  // The slot for `text` (whatever it holds).
+  Looked& look_slot(const std::string& text);
   // Keeps what a look found at `text` (regular files and directories only); `now` is the
   // time if the caller has it (0: read it).
   void keep_look(const std::string& text, const struct stat& st, bool whole, std::int64_t now);
