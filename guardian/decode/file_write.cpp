@@ -543,7 +543,7 @@ Response Handler::Impl::file_write(Ctx& c) {
 bool Handler::Impl::fd_continue(Ctx& c, int fd, Response& out) {
   if (!session.fd_table_private(c.n.tid)) return false;
   char rel[24];
-  std::snprintf(rel, sizeof rel, "fd/%d", fd);
+  procfs::fd_rel(fd, rel);
   Resolved& r = r1;
   r.clear();
   int err = 0;
@@ -578,11 +578,12 @@ Response Handler::Impl::file_fd(Ctx& c) {
     // From the held /proc/TID directory (procfs.hpp says why that is safe against TID
     // reuse): no walk of /proc and of the TID's entry for each call (tar's fchown and
     // fchmod of every file it extracts).
-    char rel[24], link[64];
-    std::snprintf(rel, sizeof rel, "fd/%d", c.iarg(0));
+    char rel[24];
+    procfs::fd_rel(c.iarg(0), rel);
     struct stat st {};
     int err = 0;
-    if (procfs::pid_dirs().stat(c.n.tid, rel, st, err)) {
+    if (procfs::pid_dirs().stat(c.n.tid, rel, st, err) && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
+      char link[64];
       std::snprintf(link, sizeof link, "/proc/%d/%s", c.n.tid, rel);
       if (!device_meta_ok(c, st, link, out)) return out;
     }
