@@ -371,9 +371,10 @@ struct Handler::Impl {
   std::unordered_set<ino_t> own_sockets;
   std::unordered_set<std::string> own_socket_files;
   void note_bound(int sock, int dir = -1, const std::string& leaf = {});
-  bool own_tcp_port(unsigned port) const;
-  // No TCP socket listens on `port`, IPv4 or IPv6 (net_own.cpp); false when unknown.
-  bool no_tcp_listener(unsigned port) const;
+  // Who listens on TCP `port`, IPv4 or IPv6 (net_own.cpp): nobody, only sockets the session
+  // bound (guardian:own-listener), or another program too; unknown when it cannot be told.
+  enum class TcpListeners { unknown, none, own, foreign };
+  TcpListeners tcp_listeners(unsigned port) const;
   bool own_abstract(const std::string& name) const;
   // Another program's socket holds the port of inet address `a` on an address that
   // overlaps it (a TCP listener, or any UDP socket, by `stream`): a bind there would join
