@@ -249,6 +249,16 @@ struct Handler::Impl {
   // answer, as decide_resolved returns it (1 = go ahead, 0 = `out` holds the denial).
   int proc_view(Ctx& c, const Resolved& r, policy::Request& req, std::string_view raw,
                 Response& out);
+  // /dev/shm/NAME under base's rules (guardian:own-shm, file_open.cpp): the session may use
+  // the objects it made there, never another program's (semaphores, multiprocessing
+  // arenas). -1: not such an object, go on; else decided as decide_resolved returns.
+  int own_shm(Ctx& c, policy::Op op, const policy::Request& req, const Resolved& r,
+              std::string_view raw, Response& out);
+  // Names below /dev/shm the session was let make (an O_CREAT open, mknod, the new name of
+  // a link or rename); bounded: past kMaxShmNames, birth in the session alone decides.
+  std::unordered_set<std::string> shm_made;
+  bool shm_made_full = false;
+  static constexpr std::size_t kMaxShmNames = 1 << 16;
   // apply(): this denial hides another process's /proc entry: never asked, never killed
   // for, not in the stderr summary (ps, pgrep and top walk every PID; to them it is gone).
   bool hiding = false;
