@@ -367,6 +367,7 @@ struct Handler::Impl {
   Response recvfrom_gate(Ctx& c);
   Response net_send(Ctx& c);  // sendto, sendmsg, sendmmsg (net_send.cpp)
   Response listen(Ctx& c);    // listen(): decided as the bind it may imply (net.cpp)
+  Response reuse_port(Ctx& c);  // setsockopt(SOL_SOCKET, SO_REUSEPORT) (net.cpp)
   Response ipc(Ctx& c);       // System V IPC: the session's own objects only (ipc.cpp)
   // Metadata writes of a device node (file_write.cpp): false = refused, `out` says how.
   bool device_meta_ok(Ctx& c, const struct stat& st, std::string_view path, Response& out);

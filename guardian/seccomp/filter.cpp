@@ -118,6 +118,7 @@ bool filter_owns(int nr) noexcept {
     case __NR_sched_setattr:
     case __NR_ioprio_set:
     case __NR_setpgid:
+    case __NR_setsockopt:
       return true;
     default:
       return false;
@@ -261,6 +262,16 @@ Result<Program> build_filter_fresh(std::span<const decode::SyscallInfo> table, c
     if (auto r = check(seccomp_rule_add(c, ask, nr, 1, SCMP_A1(SCMP_CMP_NE, 0)), "priority"); !r)
       return r.error();
   }
+
+  // setsockopt(SOL_SOCKET, SO_REUSEPORT): a port shared with the user's other programs
+  // (decode/net.cpp reuse_port); every other option at native speed. The kernel takes level
+  // and name as 32 bits.
+  if (auto r = check(seccomp_rule_add(c, ask, __NR_setsockopt, 2,
+                                      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, SOL_SOCKET),
+                                      SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffULL, SO_REUSEPORT)),
+                     "setsockopt");
+      !r)
+    return r.error();
 
   // setpgid(pid, 0) makes a group of the process's own number: only joining an existing
   // group (a pgid given) is decided.
