@@ -32,27 +32,37 @@ using policy::Op;
 
 namespace {
 
-// Calls on_member(pid) for each process of group `pgid` (as /proc/PID/stat says) until it
-// returns false.
+// Calls on_process(pid, rest) for each process in /proc, where `rest` is its stat line
+// after the command name (" state ppid pgrp session tty_nr tpgid ..."), until it returns
+// false. The command name may hold spaces and parentheses; the last ')' ends it. False
+// when /proc cannot be read.
 template <class F>
-void for_each_in_group(pid_t pgid, F&& on_member) {
+bool for_each_proc_stat(F&& on_process) {
   DIR* d = ::opendir("/proc");
-  if (!d) return;
+  if (!d) return false;
   char path[300], buf[512];
   while (dirent* e = ::readdir(d)) {
     if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
     std::snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
     if (!procfs::read_small(path, buf, sizeof buf)) continue;
-    // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses; the last ')'
-    // ends it.
     const char* p = std::strrchr(buf, ')');
-    int ppid = 0, pgrp = 0;
-    char state = 0;
-    if (!p || std::sscanf(p + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 || pgrp != pgid)
-      continue;
-    if (!on_member(static_cast<pid_t>(std::atoi(e->d_name)))) break;
+    if (!p) continue;
+    if (!on_process(static_cast<pid_t>(std::atoi(e->d_name)), p + 1)) break;
   }
   ::closedir(d);
+  return true;
+}
+
+// Calls on_member(pid) for each process of group `pgid` (as /proc/PID/stat says) until it
+// returns false.
+template <class F>
+void for_each_in_group(pid_t pgid, F&& on_member) {
+  for_each_proc_stat([&](pid_t pid, const char* rest) {
+    int ppid = 0, pgrp = 0;
+    char state = 0;
+    if (std::sscanf(rest, " %c %d %d", &state, &ppid, &pgrp) != 3 || pgrp != pgid) return true;
+    return on_member(pid);
+  });
 }
 
 // A process group whose leader is not (or no longer) known: the session's when it has
@@ -226,23 +236,15 @@ pid_t tty_foreground(int fd) {
   const unsigned maj = major(st.st_rdev), min = minor(st.st_rdev);
   const long want = static_cast<long>((min & 0xff) | (maj << 8) | ((min & ~0xffU) << 12));
   pid_t found = 0;
-  DIR* d = ::opendir("/proc");
-  if (!d) return -1;
-  char path[300], buf[512];
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
-    std::snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-    if (!procfs::read_small(path, buf, sizeof buf)) continue;
-    const char* p = std::strrchr(buf, ')');
+  const bool read = for_each_proc_stat([&](pid_t, const char* rest) {
     long tty = 0;
     int tpgid = 0;
-    if (!p || std::sscanf(p + 1, " %*c %*d %*d %*d %ld %d", &tty, &tpgid) != 2) continue;
-    if (tty == want && tpgid > 0) {
-      found = tpgid;
-      break;
-    }
-  }
-  ::closedir(d);
+    if (std::sscanf(rest, " %*c %*d %*d %*d %ld %d", &tty, &tpgid) != 2) return true;
+    if (tty != want || tpgid <= 0) return true;
+    found = tpgid;
+    return false;
+  });
+  if (!read) return -1;
   return found;
 }
 }  // namespace

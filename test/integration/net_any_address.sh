@@ -28,8 +28,7 @@ threading.Event().wait()
 PY
 listener=$!
 trap 'kill $listener 2>/dev/null; rm -rf "$T"' EXIT
-n=0
-while [ ! -f "$T/port" ]; do n=$((n + 1)); [ "$n" -gt 100 ] && { echo "listener did not start"; exit 1; }; sleep 0.1; done
+await_file "$T/port" listener
 port=$(cat "$T/port")
 cat >"$T/n.yaml" <<YAML
 version: 1

@@ -154,8 +154,7 @@ if [ -n "${ATTACK_GROUP:-}" ]; then
   done
 fi
 trap 'kill $listener $victim $gvictim $dialer 2>/dev/null; for a in 127.77.0.1 127.77.0.2; do ip addr del $a/32 dev lo 2>/dev/null; done; ipcrm -m "$sysv_shm" -q "$sysv_q" 2>/dev/null; rm -f "$shm_sem" "$shm_arena"; /usr/bin/python3 -c "import ctypes, sys; ctypes.CDLL(None).mq_unlink(sys.argv[1].encode())" "$mq_name"; rm -rf "$T"' EXIT
-n=0
-while [ ! -f "$T/ports" ]; do n=$((n + 1)); [ "$n" -gt 100 ] && { echo "listener did not start"; exit 1; }; sleep 0.1; done
+await_file "$T/ports" listener
 read -r tcp udp okudp <"$T/ports"
 
 # ATTACK_EXTRA_READ: one more read pattern, for an attack that needs it (e.g. /proc/**).

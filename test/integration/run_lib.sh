@@ -43,6 +43,14 @@ finish() {
 }
 # The decision engine is always built in (kept for the scripts that ask).
 have_engine() { true; }
+# Waits up to 10 s for file $1, which a helper process writes once it is ready; else says
+# that $2 did not start and fails the test.
+await_file() {
+  n=0
+  while [ ! -f "$1" ]; do
+    n=$((n + 1)); [ "$n" -gt 100 ] && { echo "$2 did not start"; exit 1; }; sleep 0.1
+  done
+}
 # Waits up to $2 tenths of a second for pid $1 to disappear; true if it did.
 gone_within() {
   n=0

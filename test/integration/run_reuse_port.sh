@@ -39,8 +39,7 @@ threading.Event().wait()
 PY
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$T"' EXIT
-n=0
-while [ ! -f "$T/ports" ]; do n=$((n + 1)); [ "$n" -gt 100 ] && { echo "server did not start"; exit 1; }; sleep 0.1; done
+await_file "$T/ports" server
 read -r tcp udp <"$T/ports"
 mkdir "$T/ws"
 cat >"$T/reuse.yaml" <<YAML

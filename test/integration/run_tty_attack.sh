@@ -5,32 +5,11 @@
 # shows nothing here (not root) and the test is skipped (77).
 . "$(dirname "$0")/run_lib.sh"
 attack=${1:?usage: run_tty_attack.sh ATTACK_EXE}
-under_leader() {
-  /usr/bin/python3 - "$@" <<'PY'
-import os, pty, subprocess, sys, time
-pid, fd = pty.fork()
-if pid == 0:
-    # The shell's part: the terminal's session leader, guardian (or the attack) its child.
-    subprocess.call(sys.argv[1:])
-    time.sleep(0.5)
-    os._exit(0)
-out = b""
-while True:
-    try:
-        d = os.read(fd, 4096)
-    except OSError:
-        break
-    if not d:
-        break
-    out += d
-_, st = os.waitpid(pid, 0)
-sys.stdout.write(out.decode(errors="replace"))
-print("leader:", "killed by signal %d" % os.WTERMSIG(st) if os.WIFSIGNALED(st) else "lived")
-PY
-}
-native=$(under_leader "$attack")
+leader_py=$(dirname "$0")/tty_leader.py
+leader() { /usr/bin/python3 "$leader_py" "$@"; }
+native=$(leader -- "$attack")
 echo "native: $native"
-guarded=$(under_leader "$G" run -p "$P" -a "$T/audit.jsonl" -- "$attack")
+guarded=$(leader -- "$G" run -p "$P" -a "$T/audit.jsonl" -- "$attack")
 echo "guardian: $guarded"
 check "the terminal's session leader outside the session lives" "leader: lived" "$(echo "$guarded" | tail -n 1)"
 check "no hangup was accepted" "" "$(echo "$guarded" | grep accepted)"
