@@ -122,6 +122,22 @@ struct Handler::Impl {
   // each open looks whether the loader now runs as their program (exec.cpp).
   std::unordered_map<pid_t, std::string> unverified_exec;
   const std::string& loader();  // loader_path, resolved on first use
+  // A valgrind tool (memcheck-amd64-linux, none-amd64-linux...) runs the program its command
+  // line names (the client) itself, by open and mmap, as the loader does: the kernel's image
+  // is the allowed tool. In a process running one (by tgid, while it runs that tool), an
+  // open of any path the client argument can name (as written, or in a PATH directory when
+  // it has no slash) is decided as `exec` (exec.cpp).
+  struct ValgrindRun {
+    std::string tool;                  // the tool's path (a reused PID runs another program)
+    std::vector<std::string> clients;  // lexical absolute paths the client may be opened by
+  };
+  std::unordered_map<pid_t, ValgrindRun> valgrind_runs;
+  // After an exec of `exe` by `tgid` (or an open showing it ran one unwatched): note a
+  // valgrind tool's client from /proc/TGID/cmdline. False: a tool whose client cannot be
+  // read (the process must not run).
+  bool note_valgrind(pid_t tgid, const std::string& exe);
+  // The open of `c` names a client of the tool its process runs.
+  bool opens_client(Ctx& c, const ValgrindRun& run);
   std::string loader_path;  // the system's loader, resolved (lazily)
   bool open_as_exec = false;  // file_open: this open is a loader's program
   bool opening = false;       // file_open: the decision is for an open (held_for)

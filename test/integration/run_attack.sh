@@ -164,6 +164,8 @@ extra_read=
 # tool's profile would; a process of the session may then be handed over to a tracer of it.
 extra_exec=
 [ -n "${ATTACK_EXEC_WS:-}" ] && extra_exec=", \"$T/ws/**\""
+# ATTACK_EXTRA_EXEC: one more exec pattern (e.g. valgrind's tools in /usr/libexec/valgrind).
+[ -n "${ATTACK_EXTRA_EXEC:-}" ] && extra_exec="$extra_exec, \"$ATTACK_EXTRA_EXEC\""
 # ATTACK_PREFIX=1: T/ro/ro, holding the token, denied: a name that the readable
 # T/ro/ro.txt extends (a private key beside its readable .pub).
 extra_deny=
