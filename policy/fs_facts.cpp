@@ -281,6 +281,11 @@ void FsFacts::list_dir(const std::string& dir, Listing& l) {
   add_listing(dir, std::move(entries), false);
 }
 
+const std::vector<FsFacts::Entry>* FsFacts::complete_listing(const std::string& dir) const {
+  auto it = listings_.find(dir);
+  return it != listings_.end() && it->second.complete ? &it->second.entries : nullptr;
+}
+
 FsFacts::Listing* FsFacts::listing_for(std::string_view dir) {
   auto it = listings_.find(std::string(dir));
   if (it == listings_.end()) it = listings_.emplace(std::string(dir), Listing{}).first;

@@ -88,6 +88,10 @@ class FsFacts {
   // or a glob expansion): later lookups of its entries need no syscall once a lookup in it
   // succeeded (`searchable`: a listing needs read permission, a lookup search permission).
   void add_listing(const std::string& dir, std::vector<Entry> entries, bool searchable);
+  // The whole listing of the resolved directory `dir` when one is held (read by an earlier
+  // lookup, alias scan or glob expansion of this computation), else null. Valid until the
+  // next add_listing of `dir`.
+  const std::vector<Entry>* complete_listing(const std::string& dir) const;
   // The same for a directory read by a LinkReader, with its links' texts: a chain that
   // passes through one of them later needs no syscall either. Returns where its entries
   // and answers now live; `d`'s own when it was not read to its end (not kept).

@@ -140,11 +140,22 @@ class Builder {
     if ((access & kEnvWrite) || comp.find("**") != std::string::npos ||
         comp.find_first_of("{\\") != std::string::npos || covered(dir, kEnvWrite))
       return false;
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return false;
-    std::vector<FsFacts::Entry> listing;  // the whole directory, kept for later lookups in it
-    bool complete = FsFacts::read_dir(fd, listing);
-    ::close(fd);
+    // The whole directory, kept for later lookups in it. Read once per computation: the
+    // profile's load has often listed it already (/etc, for its many rules there), and
+    // default and base expand several globs in /etc, each of which read it again (open,
+    // getdents of 4.6 KiB, two hundred names copied) on the envelope's critical path. Only
+    // listings read now are held here: those kept from earlier runs (LinkCache) enter the
+    // facts in follow_aliases, after every expansion.
+    const std::vector<FsFacts::Entry>* held = facts_->complete_listing(dir);
+    std::vector<FsFacts::Entry> read;
+    bool complete = held != nullptr;
+    if (!held) {
+      int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0) return false;
+      complete = FsFacts::read_dir(fd, read);
+      ::close(fd);
+    }
+    const std::vector<FsFacts::Entry>& listing = held ? *held : read;
     std::vector<std::string> matches;
     bool too_many = false;
     for (const auto& [name, type] : listing) {
@@ -155,7 +166,7 @@ class Builder {
       }
       matches.push_back(name);
     }
-    if (complete) facts_->add_listing(dir, std::move(listing), false);
+    if (complete && !held) facts_->add_listing(dir, std::move(read), false);
     if (too_many) return false;
     if (matches.empty()) note(fmt::format("'{}/{}' matches nothing now: nothing granted for {}", dir, rest, why));
     std::sort(matches.begin(), matches.end());

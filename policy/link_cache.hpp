@@ -49,8 +49,9 @@ class LinkCache {
   // read was whole: opened, complete, and every link's text read.
   void put(const struct stat& st, long read_at, const FsFacts::DirLinks& d);
 
-  // Reads the file now (else at the first get or put): a thread that has time to spare
-  // before the envelope is computed.
+  // Reads the file now (else at the first get or put), and unpacks the kept listings (at
+  // most kPreparseEntries entries in all) into the vectors a get hands over without
+  // copying: a thread that has time to spare before the envelope is computed.
   void preload();
 
   // Writes the file (a new one, renamed over the old) if anything was put since it was
@@ -64,6 +65,9 @@ class LinkCache {
   static constexpr std::size_t kMaxDirs = 64;
   // Bytes of file read at most (a bigger one is ignored).
   static constexpr long kMaxBytes = 8L << 20;
+  // Entries unpacked ahead by preload() at most (the listings of other profiles' scans may
+  // be kept too; what is not unpacked ahead is unpacked by get).
+  static constexpr std::size_t kPreparseEntries = 16384;
 
  private:
   struct Kept {
@@ -78,6 +82,10 @@ class LinkCache {
     bool parsed = false;
     std::vector<FsFacts::Entry> entries;
     std::vector<FsFacts::Node> nodes;
+    // Unpacked from `raw` by preload(), for the first get to take (moved, not copied).
+    bool ready = false;
+    std::vector<FsFacts::Entry> ready_entries;
+    std::vector<FsFacts::Node> ready_nodes;
     unsigned long used = 0;  // generation of the last get or put
   };
   void load();
