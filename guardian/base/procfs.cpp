@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -57,7 +58,15 @@ int self_fd_dir() {
 }
 
 const char* fd_name(int fd, char* buf) {
-  std::snprintf(buf, 12, "%d", fd);
+  *std::to_chars(buf, buf + 11, fd).ptr = '\0';
+  return buf;
+}
+
+const char* fd_rel(int fd, char* buf) {
+  buf[0] = 'f';
+  buf[1] = 'd';
+  buf[2] = '/';
+  fd_name(fd, buf + 3);
   return buf;
 }
 

@@ -25,6 +25,9 @@ bool read_small(const char* path, char* buf, std::size_t cap);
 
 // Writes the decimal form of fd into buf (at least 12 bytes); returns buf.
 const char* fd_name(int fd, char* buf);
+// Writes "fd/N" (the name of descriptor N under /proc/TID) into buf (at least 16 bytes);
+// returns buf. Without printf: these names are made for most intercepted calls.
+const char* fd_rel(int fd, char* buf);
 
 // /proc/TID directories of the session's threads, kept open. Why safe against PID reuse:
 // a /proc/TID directory is bound to that thread's struct pid, so once the thread is gone

@@ -384,6 +384,21 @@ bool plain_relative(std::string_view s) {
 }
 }  // namespace
 
+Handler::Impl::Looked& Handler::Impl::look_slot(const std::string& text) {
+  return looked[std::hash<std::string_view>{}(text) % looked.size()];
+}
+
+void Handler::Impl::keep_look(const std::string& text, const struct stat& st, bool whole,
+                              std::int64_t now) {
+  if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return;
+  Looked& l = look_slot(text);
+  l.text.assign(text);
+  l.gen = looked_gen;
+  l.mode = st.st_mode;
+  l.whole = whole;
+  l.born = now ? now : now_ns();
+}
+
 void Handler::Impl::note_plain(std::string_view lexical, bool is_dir) {
   if (lexical.empty() || lexical[0] != '/') return;
   if (plain_dirs.size() + 2 > PathCache::kMaxEntries) plain_dirs.clear();
@@ -752,7 +767,7 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
       (session.sole_task(c.n.tid) || session.walk_private(c.n.tid))) {
     struct stat lst {};
     int look_err = -1;  // not looked yet
-    bool looked = false;
+    bool looked_now = false;
     // Relative paths the look can ask about with one stat of the last name, not followed,
     // instead of an O_PATH open, its fstat and its close. Only names: no ".", "..", doubled
     // or trailing slash, so the kernel's walk visits exactly the directories of the text.
@@ -777,11 +792,28 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
         stat_look = plain_fresh(std::string_view(r.lexical).substr(0, cut == 0 ? 1 : cut));
       }
     }
-    if (stat_look) {
+    // The same text looked at within the last second (Looked in impl.hpp): the answer of
+    // that look, for the same reasons and within the same bound as plain_dirs; an answer of
+    // one lstat only where this open needs no more than that. Only regular files and
+    // directories are kept: nothing for note_device to see, and a missing name is looked
+    // at again (it may have been made since).
+    std::int64_t now = 0;
+    if (!followed) {
+      const Looked& l = look_slot(qjoined);
+      if (l.gen == looked_gen && (l.whole || stat_look) && l.text == qjoined &&
+          (now = now_ns()) - l.born < PathCache::kLifetimeNs) {
+        lst = {};
+        lst.st_mode = l.mode;
+        look_err = 0;
+        looked_now = true;
+      }
+    }
+    if (look_err < 0 && stat_look) {
       if (::fstatat(resolver.root_fd(), qjoined.c_str(), &lst, AT_SYMLINK_NOFOLLOW) == 0) {
         if (!S_ISLNK(lst.st_mode)) {
           look_err = 0;
-          looked = true;
+          looked_now = true;
+          keep_look(qjoined, lst, false, now);
         }
       } else if (errno == ENOENT) {
         look_err = ENOENT;
@@ -795,11 +827,14 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
                                                (followed ? qpath : qjoined).c_str(), &how,
                                                sizeof how)));
       look_err = look ? 0 : errno;
-      looked = look && ::fstat(look.get(), &lst) == 0;
+      looked_now = look && ::fstat(look.get(), &lst) == 0;
       look.reset();
       // Reached by its own text with no link on the way: its directory (and it, if one) for
-      // the next looks below them.
-      if (looked && !followed) note_plain(r.lexical, S_ISDIR(lst.st_mode));
+      // the next looks below them, and what it is for the next open of the same text.
+      if (looked_now && !followed) {
+        note_plain(r.lexical, S_ISDIR(lst.st_mode));
+        keep_look(qjoined, lst, true, now);
+      }
     }
     bool answered = false;
     if (look_err == ELOOP) {  // a link on the way: the long way, as the real open's ELOOP
@@ -812,7 +847,7 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
     }
     if (look_err == ENOENT)  // O_CREAT, with or without O_EXCL
       answered = sole_open(c, followed ? qpath : r.lexical, flags, nullptr, followed);
-    else if (looked && !excl) {
+    else if (looked_now && !excl) {
       // A device opened by the kernel's own open is the session's all the same.
       note_device(lst);
       answered = (followed ? continue_read(c, flags, op, lst, e->path, r.lexical, true)

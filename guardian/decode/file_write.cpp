@@ -543,7 +543,7 @@ Response Handler::Impl::file_write(Ctx& c) {
 bool Handler::Impl::fd_continue(Ctx& c, int fd, Response& out) {
   if (!session.fd_table_private(c.n.tid)) return false;
   char rel[24];
-  std::snprintf(rel, sizeof rel, "fd/%d", fd);
+  procfs::fd_rel(fd, rel);
   Resolved& r = r1;
   r.clear();
   int err = 0;
@@ -575,10 +575,18 @@ Response Handler::Impl::file_fd(Ctx& c) {
   const bool meta = c.n.nr == SYS_fchmod || c.n.nr == SYS_fchown || c.n.nr == SYS_fsetxattr ||
                     c.n.nr == SYS_fremovexattr;
   if (meta && session.fd_table_private(c.n.tid)) {  // as fd_continue will find it
-    char link[64];
-    std::snprintf(link, sizeof link, "/proc/%d/fd/%d", c.n.tid, c.iarg(0));
+    // From the held /proc/TID directory (procfs.hpp says why that is safe against TID
+    // reuse): no walk of /proc and of the TID's entry for each call (tar's fchown and
+    // fchmod of every file it extracts).
+    char rel[24];
+    procfs::fd_rel(c.iarg(0), rel);
     struct stat st {};
-    if (::stat(link, &st) == 0 && !device_meta_ok(c, st, link, out)) return out;
+    int err = 0;
+    if (procfs::pid_dirs().stat(c.n.tid, rel, st, err) && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
+      char link[64];
+      std::snprintf(link, sizeof link, "/proc/%d/%s", c.n.tid, rel);
+      if (!device_meta_ok(c, st, link, out)) return out;
+    }
   }
   if (fd_continue(c, c.iarg(0), out)) return out;
   std::string name;

@@ -149,6 +149,7 @@ Response Handler::Impl::handle(const Notification& n, Tracee& t) {
       if (changes_names(n.nr)) {
         stat_cache.clear();
         plain_dirs.clear();
+        forget_looks();
         resolver.forget_cwds();
       }
       return r;

@@ -1,6 +1,7 @@
 // Handler internals shared by the per-family decoders (not a public interface).
 #pragma once
 
+#include <array>
 #include <ctime>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -86,6 +87,32 @@ struct Handler::Impl {
   void note_plain(std::string_view lexical, bool is_dir);
   // `dir` is in plain_dirs, younger than PathCache::kLifetimeNs.
   bool plain_fresh(std::string_view dir);
+  // What quick_open's look lately found at a text it looked at (Resolver::text_path's
+  // `joined`): a regular file or a directory, not a symbolic link, with when (now_ns).
+  // `whole`: the look refused links on every component (openat2 RESOLVE_NO_SYMLINKS);
+  // else only the last name was looked at (one lstat), and the entry serves only an open
+  // whose directories need no look either (quick_open's stat_look). An open of the same
+  // text within PathCache::kLifetimeNs takes this answer instead of a look of its own (git
+  // opens each object twice). Cleared with plain_dirs, for the same reasons.
+  // Direct-mapped by the text's hash: the repeat comes within a few opens (git), so a few
+  // hundred slots hold it, with no allocation once warm and nothing to look up in a big
+  // table for the many paths opened once (tar). An entry holds while its `gen` is
+  // looked_gen; forget_looks() drops them all at once.
+  struct Looked {
+    std::string text;
+    mode_t mode = 0;
+    bool whole = false;
+    std::int64_t born = 0;
+    std::uint64_t gen = 0;
+  };
+  std::array<Looked, 256> looked{};
+  std::uint64_t looked_gen = 1;
+  void forget_looks() noexcept { ++looked_gen; }
+  // The slot for `text` (whatever it holds).
+  Looked& look_slot(const std::string& text);
+  // Keeps what a look found at `text` (regular files and directories only); `now` is the
+  // time if the caller has it (0: read it).
+  void keep_look(const std::string& text, const struct stat& st, bool whole, std::int64_t now);
 
   // Reused per notification (no allocation once warm).
   std::string raw1, raw2;
@@ -370,9 +397,10 @@ struct Handler::Impl {
   std::unordered_set<ino_t> own_sockets;
   std::unordered_set<std::string> own_socket_files;
   void note_bound(int sock, int dir = -1, const std::string& leaf = {});
-  bool own_tcp_port(unsigned port) const;
-  // No TCP socket listens on `port`, IPv4 or IPv6 (net_own.cpp); false when unknown.
-  bool no_tcp_listener(unsigned port) const;
+  // Who listens on TCP `port`, IPv4 or IPv6 (net_own.cpp): nobody, only sockets the session
+  // bound (guardian:own-listener), or another program too; unknown when it cannot be told.
+  enum class TcpListeners { unknown, none, own, foreign };
+  TcpListeners tcp_listeners(unsigned port) const;
   bool own_abstract(const std::string& name) const;
   // Another program's socket holds the port of inet address `a` on an address that
   // overlaps it (a TCP listener, or any UDP socket, by `stream`): a bind there would join

@@ -303,20 +303,22 @@ bool Handler::Impl::decide_dest(Ctx& c, std::uint64_t addr, std::size_t len, Op 
     // unless a rule denies it by name.
     if (loopback_or_any(req.addr)) {
       policy::Decision dl = d->decide(lo);
-      if (dl.verdict != policy::Verdict::allow && !dl.rule && h.own_tcp_port(req.addr.port))
-        return h.local(c, req, true, 0, {}, out, "guardian:own-listener");
+      using L = Handler::Impl::TcpListeners;
+      const L who = dl.verdict != policy::Verdict::allow && !dl.rule ? h.tcp_listeners(req.addr.port)
+                                                                    : L::unknown;
+      if (who == L::own) return h.local(c, req, true, 0, {}, out, "guardian:own-listener");
       // Nobody listens on that loopback port (a test suite polling for the server it is
       // starting): ECONNREFUSED, undecided, as the kernel would answer, where a bind of the
       // port is allowed and would tell as much. EACCES ended the clients' retry loops that
       // wait for ECONNREFUSED alone (node's, Python's ConnectionRefusedError), and each
       // attempt was a summary line. A stream connect() only: a datagram has no listener.
-      if (dl.verdict != policy::Verdict::allow && !dl.rule && c.n.nr == SYS_connect && sock >= 0) {
+      if (who == L::none && c.n.nr == SYS_connect && sock >= 0) {
         int type = 0;
         socklen_t tl = sizeof type;
         policy::Request b = lo;
         b.op = Op::bind;
         if (::getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_STREAM &&
-            d->decide(b).verdict == policy::Verdict::allow && h.no_tcp_listener(req.addr.port)) {
+            d->decide(b).verdict == policy::Verdict::allow) {
           out = error(ECONNREFUSED);
           return false;
         }

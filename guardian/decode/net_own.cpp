@@ -76,10 +76,15 @@ bool Handler::Impl::own_socket_file(int dirfd, const char* name) const {
   return !k.empty() && own_socket_files.count(k) > 0;
 }
 
-bool Handler::Impl::own_tcp_port(unsigned port) const {
-  if (own_sockets.empty() || port == 0) return false;
-  // Every TCP listener on that port, IPv4 and IPv6, must be one the session bound: then a
-  // connection to the loopback on it reaches the session, whichever address it names.
+// One pass over the tables decides both questions a loopback connect asks (its own server?
+// nobody there?): two passes raced with a listen() the kernel was making meanwhile (left
+// to it after its decision): the first saw no listener, the second the session's own, and
+// the session's connect to its own server was refused (EACCES) where natively it worked.
+Handler::Impl::TcpListeners Handler::Impl::tcp_listeners(unsigned port) const {
+  if (port == 0) return TcpListeners::unknown;
+  // Every TCP listener on that port, IPv4 and IPv6, must be one the session bound for
+  // `own`: then a connection to the loopback on it reaches the session, whichever address
+  // it names.
   bool found = false, foreign = false;
   for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
     bool ok = each_line(table, [&](char* l) {
@@ -94,27 +99,12 @@ bool Handler::Impl::own_tcp_port(unsigned port) const {
       else foreign = true;
       return !foreign;
     });
-    if (!ok && table[13] == 0) return false;  // no /proc/net/tcp: cannot tell
+    if (!ok && table[13] == 0) return TcpListeners::unknown;  // no /proc/net/tcp: cannot tell
   }
-  return found && !foreign;
+  if (foreign) return TcpListeners::foreign;
+  return found ? TcpListeners::own : TcpListeners::none;
 }
 
-bool Handler::Impl::no_tcp_listener(unsigned port) const {
-  if (port == 0) return false;
-  bool listening = false;
-  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
-    bool ok = each_line(table, [&](char* l) {
-      char local[64], st[8];
-      if (std::sscanf(l, "%*s %63s %*s %7s", local, st) != 2) return true;
-      if (std::strcmp(st, "0A") != 0) return true;  // not LISTEN
-      const char* colon = std::strrchr(local, ':');
-      if (colon && std::strtoul(colon + 1, nullptr, 16) == port) listening = true;
-      return !listening;
-    });
-    if (!ok && table[13] == 0) return false;  // no /proc/net/tcp: cannot tell
-  }
-  return !listening;
-}
 
 namespace {
 // A /proc/net/{tcp,udp}[6] local address ("0100007F:1F90", or 32 hex digits for IPv6) as

@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 
 #include "base/procfs.hpp"
 
@@ -129,8 +130,12 @@ Resolver::Resolver(std::function<bool(std::string_view)> may_write)
 namespace {
 // The name under /proc/TID of the tracee's starting directory: "cwd" or "fd/N".
 bool start_name(int dirfd, char* rel, std::size_t cap, int& err) {
-  if (dirfd == AT_FDCWD) std::snprintf(rel, cap, "cwd");
-  else if (dirfd >= 0) std::snprintf(rel, cap, "fd/%d", dirfd);
+  if (cap < 16) {
+    err = ENAMETOOLONG;
+    return false;
+  }
+  if (dirfd == AT_FDCWD) std::memcpy(rel, "cwd", 4);
+  else if (dirfd >= 0) procfs::fd_rel(dirfd, rel);
   else {
     err = EBADF;
     return false;

@@ -513,6 +513,11 @@ int run_session(const RunOptions& opts) {
   // attach() opens the ask front end: only then is there an Asker for the handler.
   if (auto r = control.value()->attach(sup); !r)
     return guardian_failure("guardian: " + r.error().message);
+  // The PATH directories as the kernel resolves them (a realpath per entry, some forty
+  // readlinks) need nothing of the envelope: resolved while its thread may still be at work,
+  // not after, on the way to the command's start.
+  std::vector<std::string> path_dirs;
+  if (!opts.learn_allow_all && opts.mode == decode::Mode::enforce) path_dirs = search_dirs(envp);
   launch::LandlockSetup landlock = landlock_ready.get();
   decode::HandlerOptions ho;
   ho.mode = opts.mode;
@@ -529,7 +534,7 @@ int run_session(const RunOptions& opts) {
                              !opts.learn_allow_all && !ho.asker && !use_ptrace;
   // Learning and complain mode record every probe as it happened (--from-audit learns
   // from complain mode's log what direct learning would).
-  if (!opts.learn_allow_all && opts.mode == decode::Mode::enforce) ho.search_dirs = search_dirs(envp);
+  ho.search_dirs = std::move(path_dirs);
   decider.handler = std::make_unique<decode::Handler>(*engine, *log, sup.table(), ho);
   decider.handler->allow_first_exec(cmd.real);
 

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/procfs.hpp"
 #include "decode/path_cache.hpp"
 #include "decode/resolve.hpp"
 #include "decode_fakes.hpp"
@@ -257,4 +258,13 @@ TEST_CASE("path cache keeps only plain resolutions, by start directory and follo
   CHECK(cache.find(b) == nullptr);
   cache.clear();
   CHECK(cache.find(a) == nullptr);
+}
+
+TEST_CASE("procfs names of descriptors, made without printf") {
+  char name[12], rel[16];
+  CHECK(std::string(guardian::procfs::fd_name(0, name)) == "0");
+  CHECK(std::string(guardian::procfs::fd_name(1023, name)) == "1023");
+  CHECK(std::string(guardian::procfs::fd_name(2147483647, name)) == "2147483647");
+  CHECK(std::string(guardian::procfs::fd_rel(4, rel)) == "fd/4");
+  CHECK(std::string(guardian::procfs::fd_rel(2147483647, rel)) == "fd/2147483647");
 }
