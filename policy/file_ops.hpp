@@ -35,6 +35,19 @@ inline bool repository_guard(const RuleOrigin& o) noexcept {
   return o.file == "builtin:default" && o.pattern.find("/.git/") != std::string::npos;
 }
 
+// The built-in `base` profile's POSIX semaphores and Python's multiprocessing arenas
+// (/dev/shm/sem.*, /dev/shm/pym-*): a directory the user's other programs share by name,
+// where base means the session's own objects, never another program's (decode:
+// guardian:own-shm). True for a path below /dev/shm that such a rule allows; the shim's
+// fast path leaves those to the supervisor, which knows what the session made.
+inline bool under_dev_shm(std::string_view path) noexcept {
+  constexpr std::string_view kShm = "/dev/shm/";
+  return path.size() > kShm.size() && path.substr(0, kShm.size()) == kShm;
+}
+inline bool own_shm_guard(const RuleOrigin& o) noexcept {
+  return o.file == "builtin:base" && under_dev_shm(o.pattern);
+}
+
 // N when `path` is exactly /dev/pts/N (a decimal number, no leading zero): a terminal of
 // the devpts instance mounted at /dev/pts.
 inline std::optional<unsigned> pts_index(std::string_view path) noexcept {

@@ -206,6 +206,117 @@ const std::string& Handler::Impl::loader() {
   return loader_path;
 }
 
+namespace {
+
+// A valgrind tool: .../valgrind/NAME-PLATFORM-linux (Debian: /usr/libexec/valgrind).
+bool valgrind_tool(std::string_view exe) {
+  std::size_t slash = exe.rfind('/');
+  if (slash == std::string_view::npos || slash < 9 || exe.substr(slash - 9, 9) != "/valgrind") return false;
+  std::string_view base = exe.substr(slash + 1);
+  return base.size() > 6 && base.substr(base.size() - 6) == "-linux";
+}
+
+// NUL-separated strings of /proc/PID/FILE (at most `cap` bytes); false when unreadable.
+bool proc_strings(pid_t pid, const char* file, std::size_t cap, std::vector<std::string>& out) {
+  char path[48];
+  std::snprintf(path, sizeof path, "/proc/%d/%s", static_cast<int>(pid), file);
+  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd) return false;
+  std::string buf(cap, '\0');
+  std::size_t have = 0;
+  while (have < cap) {
+    ssize_t n = ::read(fd.get(), buf.data() + have, cap - have);
+    if (n < 0) return false;
+    if (n == 0) break;
+    have += static_cast<std::size_t>(n);
+  }
+  out.clear();
+  for (std::size_t i = 0; i < have;) {
+    std::size_t j = buf.find('\0', i);
+    if (j == std::string::npos || j > have) j = have;
+    out.emplace_back(buf, i, j - i);
+    i = j + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+// valgrind's own reading of its command line: options start with '-' ("--" ends them), and
+// the first other argument is the client, searched in PATH when it has no slash. Every
+// path it may then open the client by is kept: as written (against the cwd), or each PATH
+// directory with the name (the PATH of the tool's environment, and the usual directories).
+bool Handler::Impl::note_valgrind(pid_t tgid, const std::string& exe) {
+  valgrind_runs.erase(tgid);
+  if (!valgrind_tool(exe)) return true;
+  std::vector<std::string> argv_now, env;
+  if (!proc_strings(tgid, "cmdline", 256 * 1024, argv_now)) return false;
+  std::size_t i = 1;
+  for (; i < argv_now.size(); ++i) {
+    if (argv_now[i].empty() || argv_now[i][0] != '-') break;
+    if (argv_now[i] == "--") {
+      ++i;
+      break;
+    }
+  }
+  if (i >= argv_now.size()) return true;  // no client (--help, --version): nothing to run
+  const std::string& client = argv_now[i];
+  char link[48], buf[PATH_MAX];
+  std::snprintf(link, sizeof link, "/proc/%d/cwd", static_cast<int>(tgid));
+  ssize_t n = ::readlink(link, buf, sizeof buf - 1);
+  if (n <= 0) return false;
+  const std::string cwd(buf, static_cast<std::size_t>(n));
+  ValgrindRun run;
+  run.tool = exe;
+  std::string joined;
+  if (client.find('/') != std::string::npos) {
+    lexical_join(cwd, client, joined);
+    run.clients.push_back(joined);
+  } else {
+    std::string path = "/usr/local/bin:/usr/bin:/bin";
+    if (proc_strings(tgid, "environ", 1024 * 1024, env))
+      for (const std::string& e : env)
+        if (e.compare(0, 5, "PATH=") == 0) path = e.substr(5) + ":" + path;
+    for (std::size_t at = 0;;) {
+      std::size_t colon = path.find(':', at);
+      std::string dir = path.substr(at, colon == std::string::npos ? std::string::npos : colon - at);
+      lexical_join(cwd, dir.empty() ? std::string(".") : dir, joined);
+      joined += "/" + client;
+      std::string folded;
+      lexical_join("/", joined, folded);
+      if (std::find(run.clients.begin(), run.clients.end(), folded) == run.clients.end())
+        run.clients.push_back(std::move(folded));
+      if (colon == std::string::npos) break;
+      at = colon + 1;
+    }
+  }
+  valgrind_runs[tgid] = std::move(run);
+  return true;
+}
+
+bool Handler::Impl::opens_client(Ctx& c, const ValgrindRun& run) {
+  int dirfd = AT_FDCWD;
+  std::uint64_t addr = c.arg(0);
+  if (c.n.nr == SYS_openat || c.n.nr == SYS_openat2) {
+    dirfd = c.iarg(0);
+    addr = c.arg(1);
+  }
+  std::string raw, base, joined;
+  if (!addr || !c.t.read_string(addr, raw, 4095) || raw.empty()) return false;
+  if (raw[0] != '/') {
+    char link[48], buf[PATH_MAX];
+    if (dirfd == AT_FDCWD) std::snprintf(link, sizeof link, "/proc/%d/cwd", c.n.tid);
+    else std::snprintf(link, sizeof link, "/proc/%d/fd/%d", c.n.tid, dirfd);
+    ssize_t n = ::readlink(link, buf, sizeof buf - 1);
+    if (n <= 0) return false;
+    base.assign(buf, static_cast<std::size_t>(n));
+  } else {
+    base = "/";
+  }
+  lexical_join(base, raw, joined);
+  return std::find(run.clients.begin(), run.clients.end(), joined) != run.clients.end();
+}
+
 Response Handler::Impl::file_open(Ctx& c) {
   char link[40], exe[PATH_MAX];
   // Formatted only when asked for: every open of every process passes here.
@@ -221,7 +332,25 @@ Response Handler::Impl::file_open(Ctx& c) {
       ssize_t n = ::readlink(exe_link(), exe, sizeof exe - 1);
       std::string_view now = n > 0 ? std::string_view(exe, static_cast<std::size_t>(n)) : std::string_view();
       if (now == loader()) loader_runs.insert(c.tgid);
+      if (now != it->second && valgrind_tool(now) && !note_valgrind(c.tgid, std::string(now)))
+        return error(EACCES);  // a tool whose client cannot be read runs nothing
       if (now == loader() || now != it->second) unverified_exec.erase(it);
+    }
+  }
+  // A valgrind tool's opens of its client: decided as an exec, as the loader's below.
+  if (!valgrind_runs.empty()) {
+    auto it = valgrind_runs.find(c.tgid);
+    if (it != valgrind_runs.end()) {
+      ssize_t n = ::readlink(exe_link(), exe, sizeof exe - 1);
+      if (n <= 0 || std::string_view(exe, static_cast<std::size_t>(n)) != it->second.tool) {
+        valgrind_runs.erase(it);  // that process is gone: the PID is another's
+      } else if (opens_client(c, it->second)) {
+        // (open_dispatch reads the path again and proves the notification before acting.)
+        open_as_exec = true;
+        Response r = open_dispatch(c);
+        open_as_exec = false;
+        return r;
+      }
     }
   }
   // The dynamic loader run as a program opens that program first: decided as an exec,

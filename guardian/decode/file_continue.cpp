@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "decode/impl.hpp"
+#include "policy/file_ops.hpp"
 #include "policy/glob.hpp"
 
 namespace guardian::decode {
@@ -208,6 +209,7 @@ bool Handler::Impl::stable_open(Ctx& c, int flags, Op op, Response& out) {
   auto it = stable_links.find(raw1);
   if (it == stable_links.end() || now_ns() - it->second.born >= PathCache::kLifetimeNs) return false;
   const std::string& path = it->second.path;
+  if (policy::under_dev_shm(path)) return false;  // own_shm's (file_open.cpp)
   // O_NOFOLLOW on a name that is a link: ELOOP, the long way's.
   if ((flags & O_NOFOLLOW) && path != raw1) return false;
   if (!session.memory_quiet(c.n.tid) || !buffer_quiet(c)) return false;

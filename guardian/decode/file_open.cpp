@@ -136,6 +136,8 @@ bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolve
     hiding = false;
     return go;
   }
+  if ((op == Op::read || op == Op::write) && policy::under_dev_shm(r.path))
+    if (int v = own_shm(c, op, req, r, raw, out); v >= 0) return v == 1;
   if (r.exists && r.anonymous()) {
     // A pipe, socket or memfd reached through /proc/PID/fd/N: only a process that already
     // holds the object can name it, so a session process may reopen its own; nothing else.
@@ -213,6 +215,50 @@ bool Handler::Impl::decide_resolved(Ctx& c, Op op, std::string_view raw, Resolve
     return false;
   }
   return judge(c, req, raw, out);
+}
+
+// POSIX named semaphores (sem_open makes /dev/shm/sem.NAME) and Python's multiprocessing
+// arenas (/dev/shm/pym-*) live in a directory the user's other programs share by name, as
+// System V objects share a table by number (ipc.cpp): base lets the session make and use
+// its own, and opening another program's semaphore would let the session post or take it
+// (that program's locks), truncate it (its next access faults), unlink or replace it, and
+// read an arena's data. So where a rule of base is what allows it, an existing object may
+// be read, written, removed, renamed or linked only when the session made its name (an
+// allowed create of it) and the object was born after the session began (statx birth time:
+// a program outside that made the name again since is not the session's). A rule of the
+// user's own profile (/dev/shm/** to share with a running program) is left as written.
+int Handler::Impl::own_shm(Ctx& c, Op op, const policy::Request& req, const Resolved& r,
+                           std::string_view raw, Response& out) {
+  policy::Decision dd = d->decide(req);
+  if (dd.verdict != policy::Verdict::allow || !dd.rule || !policy::own_shm_guard(*dd.rule)) return -1;
+  // The object the operation meets: the held one, or the entry (never followed: a name
+  // operation acts on the entry; an open's link is not followed here either, and a link in
+  // /dev/shm is then judged as the object it is).
+  struct statx sx {};
+  int rc;
+  if (r.target && r.exists)
+    rc = ::statx(r.target.get(), "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_BTIME, &sx);
+  else if (r.parent && !r.name.empty())
+    rc = ::statx(r.parent.get(), r.name.c_str(), AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_BTIME, &sx);
+  else
+    rc = ::statx(AT_FDCWD, r.path.c_str(), AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_BTIME, &sx);
+  if (rc != 0) {
+    // Not there: a name the session makes now (an O_CREAT open; mknod, or the new name of
+    // a link or rename) is its own from here on. Other opens of a missing name fail as
+    // natively.
+    const bool makes = opening ? (opening_flags & O_CREAT) != 0 : static_cast<bool>(r.parent);
+    if (op == Op::write && errno == ENOENT && makes) {
+      if (shm_made.size() < kMaxShmNames) shm_made.insert(r.path);
+      else shm_made_full = true;
+    }
+    return -1;
+  }
+  const bool born = (sx.stx_mask & STATX_BTIME) &&
+                    (sx.stx_btime.tv_sec > session_began.tv_sec ||
+                     (sx.stx_btime.tv_sec == session_began.tv_sec &&
+                      sx.stx_btime.tv_nsec >= static_cast<std::uint32_t>(session_began.tv_nsec)));
+  if (born && (shm_made_full || shm_made.count(r.path))) return -1;
+  return local(c, req, false, EACCES, raw, out) ? 1 : 0;  // complain mode goes on
 }
 
 bool Handler::Impl::held_for(const Resolved& r, int want) const {
@@ -667,6 +713,9 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
   if (!resolver.text_path(c.n.tid, dirfd, raw1, qjoined, r.lexical)) return false;
   // procfs names processes (self, other PIDs' guarded files): the full resolution's.
   if (under_proc(r.lexical)) return false;
+  // /dev/shm under base's rules: own_shm (the long way) decides which objects are the
+  // session's.
+  if (policy::under_dev_shm(r.lexical)) return false;
   const bool excl = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
   // qjoined is absolute: the key of raw1 from its start directory, as path_decide makes it.
   PathCache::key({}, qjoined, !(flags & O_NOFOLLOW) && !excl, cache_key);
@@ -688,6 +737,7 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
   req.lexical_trusted = !followed;
   policy::Decision dec = d->decide(req);
   if (dec.verdict != policy::Verdict::allow) return false;
+  if (followed && policy::under_dev_shm(qpath)) return false;  // as above, through a link
   // O_DIRECTORY cannot wait: anything but a directory fails with ENOTDIR before the kernel
   // reaches a FIFO's, a device's or a lease's wait, and a directory never waits (so no
   // O_NONBLOCK to add, and no fstat nor F_SETFL after: opendir() costs 2 syscalls less).

@@ -70,6 +70,8 @@ bool Handler::verify_exec(pid_t tid, pid_t tgid, const std::string& loaded_exe) 
   h.loader_runs.erase(tgid);
   h.unverified_exec.erase(tgid);
   if (loaded_exe == h.loader()) h.loader_runs.insert(tgid);
+  // A valgrind tool runs the program its command line names: its opens of it are execs.
+  if (!h.note_valgrind(tgid, loaded_exe)) ok = false;
   // The exec is done: a thread with its own cwd may now hold the leader's TID, whose kept
   // cwd text (read meanwhile by the old leader) would be another directory's.
   impl_->resolver.forget_cwds();

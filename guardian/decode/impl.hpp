@@ -149,6 +149,22 @@ struct Handler::Impl {
   // each open looks whether the loader now runs as their program (exec.cpp).
   std::unordered_map<pid_t, std::string> unverified_exec;
   const std::string& loader();  // loader_path, resolved on first use
+  // A valgrind tool (memcheck-amd64-linux, none-amd64-linux...) runs the program its command
+  // line names (the client) itself, by open and mmap, as the loader does: the kernel's image
+  // is the allowed tool. In a process running one (by tgid, while it runs that tool), an
+  // open of any path the client argument can name (as written, or in a PATH directory when
+  // it has no slash) is decided as `exec` (exec.cpp).
+  struct ValgrindRun {
+    std::string tool;                  // the tool's path (a reused PID runs another program)
+    std::vector<std::string> clients;  // lexical absolute paths the client may be opened by
+  };
+  std::unordered_map<pid_t, ValgrindRun> valgrind_runs;
+  // After an exec of `exe` by `tgid` (or an open showing it ran one unwatched): note a
+  // valgrind tool's client from /proc/TGID/cmdline. False: a tool whose client cannot be
+  // read (the process must not run).
+  bool note_valgrind(pid_t tgid, const std::string& exe);
+  // The open of `c` names a client of the tool its process runs.
+  bool opens_client(Ctx& c, const ValgrindRun& run);
   std::string loader_path;  // the system's loader, resolved (lazily)
   bool open_as_exec = false;  // file_open: this open is a loader's program
   bool opening = false;       // file_open: the decision is for an open (held_for)
@@ -276,6 +292,16 @@ struct Handler::Impl {
   // answer, as decide_resolved returns it (1 = go ahead, 0 = `out` holds the denial).
   int proc_view(Ctx& c, const Resolved& r, policy::Request& req, std::string_view raw,
                 Response& out);
+  // /dev/shm/NAME under base's rules (guardian:own-shm, file_open.cpp): the session may use
+  // the objects it made there, never another program's (semaphores, multiprocessing
+  // arenas). -1: not such an object, go on; else decided as decide_resolved returns.
+  int own_shm(Ctx& c, policy::Op op, const policy::Request& req, const Resolved& r,
+              std::string_view raw, Response& out);
+  // Names below /dev/shm the session was let make (an O_CREAT open, mknod, the new name of
+  // a link or rename); bounded: past kMaxShmNames, birth in the session alone decides.
+  std::unordered_set<std::string> shm_made;
+  bool shm_made_full = false;
+  static constexpr std::size_t kMaxShmNames = 1 << 16;
   // apply(): this denial hides another process's /proc entry: never asked, never killed
   // for, not in the stderr summary (ps, pgrep and top walk every PID; to them it is gone).
   bool hiding = false;
@@ -385,6 +411,7 @@ struct Handler::Impl {
   Response recvfrom_gate(Ctx& c);
   Response net_send(Ctx& c);  // sendto, sendmsg, sendmmsg (net_send.cpp)
   Response listen(Ctx& c);    // listen(): decided as the bind it may imply (net.cpp)
+  Response reuse_port(Ctx& c);  // setsockopt(SOL_SOCKET, SO_REUSEPORT) (net.cpp)
   Response ipc(Ctx& c);       // System V IPC: the session's own objects only (ipc.cpp)
   // Metadata writes of a device node (file_write.cpp): false = refused, `out` says how.
   bool device_meta_ok(Ctx& c, const struct stat& st, std::string_view path, Response& out);

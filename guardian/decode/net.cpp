@@ -362,6 +362,36 @@ Response Handler::Impl::listen(Ctx& c) {
   return cont();
 }
 
+// SO_REUSEPORT on an IPv4 or IPv6 socket (the filter notifies only setsockopt at
+// SOL_SOCKET of that option): the kernel lets every later socket of the same user join the
+// port, and deals it a share of the connections and datagrams (or, with a reuseport BPF
+// program of the session's, all of them). A session that binds a port first with it would
+// take part of the traffic of the program the port belongs to when that program starts
+// (a database, the user's dev server), silently: without the option that program fails to
+// start, which the user sees. Refused (EPERM, with a decision record); turning it off, and
+// any other socket's, is performed on our copy of the value, so a thread changing it after
+// the look changes nothing.
+Response Handler::Impl::reuse_port(Ctx& c) {
+  Response out;
+  if (static_cast<int>(c.arg(4)) < static_cast<int>(sizeof(int))) return cont();  // kernel: EINVAL
+  int v = 0;
+  if (!c.t.read(c.arg(3), &v, sizeof v)) return error(EFAULT);
+  auto sock = c.t.take_fd(c.iarg(0));
+  if (!sock) return error(EBADF);
+  if (!valid(c, out)) return out;
+  int dom = 0;
+  socklen_t dl = sizeof dom;
+  if (v != 0 && ::getsockopt(sock.value().get(), SOL_SOCKET, SO_DOMAIN, &dom, &dl) == 0 &&
+      (dom == AF_INET || dom == AF_INET6)) {
+    policy::Request req;
+    req.category = Category::network;
+    req.op = Op::other;
+    addr_text = "SO_REUSEPORT";
+    if (!local(c, req, false, EPERM, addr_text, out)) return out;  // complain mode goes on
+  }
+  return value(::setsockopt(sock.value().get(), SOL_SOCKET, SO_REUSEPORT, &v, sizeof v) == 0 ? 0 : -errno);
+}
+
 Response Handler::Impl::net(Ctx& c) {
   Response out;
   const int nr = c.n.nr;
@@ -384,6 +414,7 @@ Response Handler::Impl::net(Ctx& c) {
     return local(c, req, ok, d->deny_errno(), {}, out) ? cont() : std::move(out);
   }
   if (nr == SYS_listen) return listen(c);
+  if (nr == SYS_setsockopt) return reuse_port(c);
   if (nr == SYS_connect || nr == SYS_bind) {
     std::size_t len = c.arg(2);
     if (c.arg(1) == 0 || len < sizeof(sa_family_t)) return cont();  // kernel: EINVAL/EFAULT

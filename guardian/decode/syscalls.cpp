@@ -35,6 +35,9 @@ constexpr std::array kTable = {
     // listen on an inet socket never bound binds it to the any address and a free port:
     // decided as that bind (net.cpp), or a session could serve every interface unasked.
     SyscallInfo{50, "listen", F::net, K::notify},
+    // setsockopt: notified only for SO_REUSEPORT (filter.cpp), which lets later sockets of
+    // the same user share a port the session holds (net.cpp reuse_port).
+    SyscallInfo{54, "setsockopt", F::net, K::notify},
     SyscallInfo{59, "execve", F::exec, K::notify},
     SyscallInfo{62, "kill", F::process, K::notify},
     SyscallInfo{64, "semget", F::process, K::notify},

@@ -118,6 +118,7 @@ bool filter_owns(int nr) noexcept {
     case __NR_sched_setattr:
     case __NR_ioprio_set:
     case __NR_setpgid:
+    case __NR_setsockopt:
       return true;
     default:
       return false;
@@ -200,6 +201,28 @@ Result<Program> build_filter_fresh(std::span<const decode::SyscallInfo> table, c
                        "ioctl");
         !r)
       return r.error();
+  // A Linux console (virtual terminal) that is the session's controlling terminal, when the
+  // user runs guardian from one: its keyboard mode (K_OFF, K_RAW: nothing typed reaches the
+  // shell any more), display mode (KD_GRAPHICS: no text drawn), meta key, key and function
+  // key tables, accents, fonts, colour and screen maps, VT switching mode, and the active or
+  // allocated consoles outlive the session, and the kernel lets the terminal's own session
+  // set most of them without a capability. Every setter of the KD and VT families is
+  // refused; the getters stay open (programs ask KDGKBTYPE whether a descriptor is a
+  // console). On anything but a console they fail natively (ENOTTY).
+  for (unsigned long cmd : {0x4B3AUL /* KDSETMODE */, 0x4B45UL /* KDSKBMODE */, 0x4B47UL /* KDSKBENT */,
+                            0x4B49UL /* KDSKBSENT */, 0x4B4BUL /* KDSKBDIACR */, 0x4BFBUL /* KDSKBDIACRUC */,
+                            0x4B4DUL /* KDSETKEYCODE */, 0x4B4EUL /* KDSIGACCEPT */, 0x4B63UL /* KDSKBMETA */,
+                            0x4B65UL /* KDSKBLED */, 0x4B61UL /* PIO_FONT */, 0x4B6CUL /* PIO_FONTX */,
+                            0x4B6DUL /* PIO_FONTRESET */, 0x4B71UL /* PIO_CMAP */, 0x4B41UL /* PIO_SCRNMAP */,
+                            0x4B6AUL /* PIO_UNISCRNMAP */, 0x4B67UL /* PIO_UNIMAP */, 0x4B68UL /* PIO_UNIMAPCLR */,
+                            0x4B72UL /* KDFONTOP */, 0x5602UL /* VT_SETMODE */, 0x5606UL /* VT_ACTIVATE */,
+                            0x560FUL /* VT_SETACTIVATE */, 0x5608UL /* VT_DISALLOCATE */, 0x5609UL /* VT_RESIZE */,
+                            0x560AUL /* VT_RESIZEX */})
+    if (auto r = check(seccomp_rule_add(c, SCMP_ACT_ERRNO(EPERM), __NR_ioctl, 1,
+                                        SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, cmd)),
+                       "ioctl");
+        !r)
+      return r.error();
   // tcflow(TCOOFF), ioctl TCXONC 0: the terminal's output suspended for good; the shell
   // hangs at its next prompt (and with IXON cleared, ^Q does not resume it).
   if (auto r = check(seccomp_rule_add(c, SCMP_ACT_ERRNO(EPERM), __NR_ioctl, 2,
@@ -239,6 +262,16 @@ Result<Program> build_filter_fresh(std::span<const decode::SyscallInfo> table, c
     if (auto r = check(seccomp_rule_add(c, ask, nr, 1, SCMP_A1(SCMP_CMP_NE, 0)), "priority"); !r)
       return r.error();
   }
+
+  // setsockopt(SOL_SOCKET, SO_REUSEPORT): a port shared with the user's other programs
+  // (decode/net.cpp reuse_port); every other option at native speed. The kernel takes level
+  // and name as 32 bits.
+  if (auto r = check(seccomp_rule_add(c, ask, __NR_setsockopt, 2,
+                                      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, SOL_SOCKET),
+                                      SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffULL, SO_REUSEPORT)),
+                     "setsockopt");
+      !r)
+    return r.error();
 
   // setpgid(pid, 0) makes a group of the process's own number: only joining an existing
   // group (a pgid given) is decided.

@@ -44,6 +44,7 @@
 #include "session/exec_gap.hpp"
 #include "session/handler_decider.hpp"
 #include "session/supervisor.hpp"
+#include "session/terminal.hpp"
 
 extern char** environ;
 
@@ -645,7 +646,11 @@ int run_session(const RunOptions& opts) {
   if (shim.value().active()) spec.keep_fds.push_back(shim.value().child_fd());
   if (fast)
     for (int fd : fast->child_fds()) spec.keep_fds.push_back(fd);
+  // The terminal shared with the user's shell: its settings are put back after the
+  // session (session/terminal.cpp).
+  TerminalSettings terminal = TerminalSettings::capture();
   auto status = sup.run(std::move(spec));
+  terminal.restore();
 
   audit::SessionEnd se;
   se.duration_s = now_s() - started;

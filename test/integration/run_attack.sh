@@ -52,6 +52,24 @@ if mq >= 0:
 print(shm, q)
 PY
 read -r sysv_shm sysv_q <"$T/sysv" || { sysv_shm=-1; sysv_q=-1; }
+# POSIX shared objects of a program outside the session in /dev/shm, under names base's
+# rules let a session make (its own): a named semaphore, and a multiprocessing arena
+# holding the token.
+shm_sem=/dev/shm/sem.guardian-it-$sysv_key
+shm_arena=/dev/shm/pym-$sysv_key-guardian
+/usr/bin/python3 - "$token" "$sysv_key" "$shm_arena" <<'PY' 2>/dev/null
+import ctypes, os, sys
+libc = ctypes.CDLL(None)
+libc.sem_open.restype = ctypes.c_void_p
+tok, key, arena = sys.argv[1], sys.argv[2], sys.argv[3]
+libc.sem_open(("/guardian-it-%s" % key).encode(), 0o300, 0o600, 3)  # O_CREAT|O_EXCL, value 3
+fd = os.open(arena, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+os.write(fd, (tok + "\n").encode())
+os.close(fd)
+PY
+# Their names, inodes, modes and bytes (a semaphore's value is in its bytes).
+shm_state() { stat -c '%n %i %a %s' "$shm_sem" "$shm_arena" 2>&1; md5sum "$shm_sem" "$shm_arena" 2>&1; }
+
 mq_name=/guardian-it-$sysv_key
 # What they hold now: the segment's text and the queue's message count.
 sysv_state() {
@@ -135,7 +153,7 @@ if [ -n "${ATTACK_GROUP:-}" ]; then
     n=$((n + 1)); [ "$n" -gt 100 ] && { echo "group victim did not start"; exit 1; }; sleep 0.05
   done
 fi
-trap 'kill $listener $victim $gvictim $dialer 2>/dev/null; for a in 127.77.0.1 127.77.0.2; do ip addr del $a/32 dev lo 2>/dev/null; done; ipcrm -m "$sysv_shm" -q "$sysv_q" 2>/dev/null; /usr/bin/python3 -c "import ctypes, sys; ctypes.CDLL(None).mq_unlink(sys.argv[1].encode())" "$mq_name"; rm -rf "$T"' EXIT
+trap 'kill $listener $victim $gvictim $dialer 2>/dev/null; for a in 127.77.0.1 127.77.0.2; do ip addr del $a/32 dev lo 2>/dev/null; done; ipcrm -m "$sysv_shm" -q "$sysv_q" 2>/dev/null; rm -f "$shm_sem" "$shm_arena"; /usr/bin/python3 -c "import ctypes, sys; ctypes.CDLL(None).mq_unlink(sys.argv[1].encode())" "$mq_name"; rm -rf "$T"' EXIT
 await_file "$T/ports" listener
 read -r tcp udp okudp <"$T/ports"
 
@@ -146,6 +164,8 @@ extra_read=
 # tool's profile would; a process of the session may then be handed over to a tracer of it.
 extra_exec=
 [ -n "${ATTACK_EXEC_WS:-}" ] && extra_exec=", \"$T/ws/**\""
+# ATTACK_EXTRA_EXEC: one more exec pattern (e.g. valgrind's tools in /usr/libexec/valgrind).
+[ -n "${ATTACK_EXTRA_EXEC:-}" ] && extra_exec="$extra_exec, \"$ATTACK_EXTRA_EXEC\""
 # ATTACK_PREFIX=1: T/ro/ro, holding the token, denied: a name that the readable
 # T/ro/ro.txt extends (a private key beside its readable .pub).
 extra_deny=
@@ -174,7 +194,7 @@ YAML
 # The victim's scheduling: nice (stat field 19), policy (41), CPUs, I/O priority.
 sched_of() { awk '{print $19, $41}' "/proc/$1/stat"; grep Cpus_allowed_list "/proc/$1/status"; ionice -p "$1" 2>/dev/null; }
 # The loopback's addresses: the machine's network configuration (net_netlink_change).
-protected() { ls -la "$T/ro" "$T/ws/.git/hooks" "$T/ws/.keys" | grep -v " \.\.$"; cat "$T/ro/ro.txt"; stat -c %a "$T/secret/secret.txt"; lsattr -v "$T/ro/ro.txt" 2>/dev/null; sysv_state; ip -o -4 addr show dev lo 2>/dev/null | grep -c 127.77.; }
+protected() { ls -la "$T/ro" "$T/ws/.git/hooks" "$T/ws/.keys" | grep -v " \.\.$"; cat "$T/ro/ro.txt"; stat -c %a "$T/secret/secret.txt"; lsattr -v "$T/ro/ro.txt" 2>/dev/null; sysv_state; shm_state; ip -o -4 addr show dev lo 2>/dev/null | grep -c 127.77.; }
 before_ro=$(protected)
 before_sched=$(sched_of $victim)
 # With ATTACK_GROUP=1 guardian also runs in a process group of its own that holds a third

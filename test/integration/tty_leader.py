@@ -3,7 +3,7 @@
 run_tty_*.sh attack tests need it: a pseudo-terminal whose child is the session leader, the
 command its child.
 
-usage: tty_leader.py [--job] [--own-group] [--fg] [--type MARKER=TEXT] -- CMD...
+usage: tty_leader.py [--job] [--own-group] [--fg] [--termios] [--type MARKER=TEXT] -- CMD...
 
   --job        the leader also runs a background job (`sleep 30` in a process group of its
                own, as a shell with job control makes one); its pid goes to the command as
@@ -12,6 +12,8 @@ usage: tty_leader.py [--job] [--own-group] [--fg] [--type MARKER=TEXT] -- CMD...
   --fg         ... and is given the terminal (tcsetpgrp), as a shell does for a foreground
                job; the leader takes it back afterwards.
   --type M=T   when the terminal shows M, the user types T (Python escapes: \\x03 is ^C).
+  --termios    after the command, "termios: same" or "termios: changed": the terminal's
+               settings against those it had before the command.
 
 Prints the terminal's output (carriage returns removed), with the leader's lines
 "attack status N" and, with --job, "job: running|stopped|ended|STATE"; then the leader's own
@@ -23,6 +25,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--job", action="store_true")
 ap.add_argument("--own-group", action="store_true")
 ap.add_argument("--fg", action="store_true")
+ap.add_argument("--termios", action="store_true")
 ap.add_argument("--type", default="")
 ap.add_argument("cmd", nargs="+")
 a = ap.parse_args()
@@ -36,6 +39,9 @@ if pid == 0:
     if a.job:
         job = subprocess.Popen(["sleep", "30"], process_group=0)
         env["ATTACK_GROUP_VICTIM"] = str(job.pid)
+    if a.termios:
+        import termios
+        before = termios.tcgetattr(0)
     p = subprocess.Popen(a.cmd, env=env, process_group=0 if (a.own_group or a.fg) else None)
     if a.fg:
         os.tcsetpgrp(0, p.pid)
@@ -44,6 +50,8 @@ if pid == 0:
         os.tcsetpgrp(0, os.getpgrp())
     time.sleep(0.5)
     print("attack status %d" % rc)
+    if a.termios:
+        print("termios: %s" % ("same" if termios.tcgetattr(0) == before else "changed"))
     if job:
         try:
             with open("/proc/%d/stat" % job.pid) as f:
