@@ -44,6 +44,18 @@ inline bool under_dev_shm(std::string_view path) noexcept {
   constexpr std::string_view kShm = "/dev/shm/";
   return path.size() > kShm.size() && path.substr(0, kShm.size()) == kShm;
 }
+// A path below /dev/shm that may name one of those objects: its first component is one of
+// base's shared names (sem.*, pym-*), or not a plain name ("", ".", ".."), which only a
+// full resolution can place. The quick routes (the supervisor's continued and kept opens,
+// the shim's fast path) leave these to the long way's own_shm; anything else below
+// /dev/shm (a project or a benchmark on that tmpfs) no base rule allows, so they keep it.
+inline bool shm_shared_name(std::string_view path) noexcept {
+  if (!under_dev_shm(path)) return false;
+  std::string_view first = path.substr(9);  // after "/dev/shm/"
+  first = first.substr(0, first.find('/'));
+  return first.empty() || first == "." || first == ".." || first.substr(0, 4) == "sem." ||
+         first.substr(0, 4) == "pym-";
+}
 inline bool own_shm_guard(const RuleOrigin& o) noexcept {
   return o.file == "builtin:base" && under_dev_shm(o.pattern);
 }

@@ -272,7 +272,7 @@ bool FastPath::decide(int op, int nr, std::string_view raw, std::string_view pat
   c.slot = nullptr;
   // base's /dev/shm objects: only the supervisor knows which the session made (its
   // guardian:own-shm), so an open of one there is its to decide.
-  if (!exec && (req.op == Op::read || req.op == Op::write) && policy::under_dev_shm(path)) {
+  if (!exec && (req.op == Op::read || req.op == Op::write) && policy::shm_shared_name(path)) {
     c.denied = false;
     return false;
   }

@@ -209,7 +209,7 @@ bool Handler::Impl::stable_open(Ctx& c, int flags, Op op, Response& out) {
   auto it = stable_links.find(raw1);
   if (it == stable_links.end() || now_ns() - it->second.born >= PathCache::kLifetimeNs) return false;
   const std::string& path = it->second.path;
-  if (policy::under_dev_shm(path)) return false;  // own_shm's (file_open.cpp)
+  if (policy::shm_shared_name(path)) return false;  // own_shm's (file_open.cpp)
   // O_NOFOLLOW on a name that is a link: ELOOP, the long way's.
   if ((flags & O_NOFOLLOW) && path != raw1) return false;
   if (!session.memory_quiet(c.n.tid) || !buffer_quiet(c)) return false;

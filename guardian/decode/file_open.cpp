@@ -715,7 +715,7 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
   if (under_proc(r.lexical)) return false;
   // /dev/shm under base's rules: own_shm (the long way) decides which objects are the
   // session's.
-  if (policy::under_dev_shm(r.lexical)) return false;
+  if (policy::shm_shared_name(r.lexical)) return false;
   const bool excl = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
   // qjoined is absolute: the key of raw1 from its start directory, as path_decide makes it.
   PathCache::key({}, qjoined, !(flags & O_NOFOLLOW) && !excl, cache_key);
@@ -737,7 +737,7 @@ bool Handler::Impl::quick_open(Ctx& c, int dirfd, int flags, mode_t mode, Op op,
   req.lexical_trusted = !followed;
   policy::Decision dec = d->decide(req);
   if (dec.verdict != policy::Verdict::allow) return false;
-  if (followed && policy::under_dev_shm(qpath)) return false;  // as above, through a link
+  if (followed && policy::shm_shared_name(qpath)) return false;  // as above, through a link
   // O_DIRECTORY cannot wait: anything but a directory fails with ENOTDIR before the kernel
   // reaches a FIFO's, a device's or a lease's wait, and a directory never waits (so no
   // O_NONBLOCK to add, and no fstat nor F_SETFL after: opendir() costs 2 syscalls less).

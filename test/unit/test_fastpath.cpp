@@ -305,3 +305,20 @@ TEST_CASE("FastPathLog sleeps on the doorbell when idle and a published record w
   __atomic_store_n(&hdr->drain_asleep, 0u, __ATOMIC_RELEASE);
   CHECK_FALSE(fastpath::ring_bell(mine));
 }
+
+// The quick routes (the fast path's in-process decisions, the supervisor's continued opens)
+// leave only /dev/shm names that base's shared-object rules could allow (sem.*, pym-*) or
+// that only a full resolution can place to the supervisor's own_shm; a project or scratch
+// tree on that tmpfs keeps them.
+TEST_CASE("shm_shared_name: base's shared objects and unplaceable names, nothing else") {
+  using guardian::policy::shm_shared_name;
+  CHECK(shm_shared_name("/dev/shm/sem.mp-1234"));
+  CHECK(shm_shared_name("/dev/shm/pym-99-abcd"));
+  CHECK(shm_shared_name("/dev/shm/./sem.x"));
+  CHECK(shm_shared_name("/dev/shm/../shm/sem.x"));
+  CHECK(shm_shared_name("/dev/shm//sem.x"));
+  CHECK_FALSE(shm_shared_name("/dev/shm/project/sem.x"));
+  CHECK_FALSE(shm_shared_name("/dev/shm/guardian-bench.1/repo/f.txt"));
+  CHECK_FALSE(shm_shared_name("/dev/shm"));
+  CHECK_FALSE(shm_shared_name("/tmp/sem.x"));
+}
