@@ -43,6 +43,22 @@ finish() {
 }
 # The decision engine is always built in (kept for the scripts that ask).
 have_engine() { true; }
+# Makes $T/ws and $T/reuse.yaml: a profile named $1 on base that lets the session write
+# $T/ws, run program $2 and bind any port of 127.0.0.1 (the port-sharing attacks).
+loopback_bind_profile() {
+  mkdir "$T/ws"
+  cat >"$T/reuse.yaml" <<YAML
+version: 1
+name: $1
+extends: [base]
+files:
+  write: ["$T/ws/**"]
+exec:
+  allow: ["$2"]
+network:
+  bind: ["127.0.0.1:*"]
+YAML
+}
 # Waits up to 10 s for file $1, which a helper process writes once it is ready; else says
 # that $2 did not start and fails the test.
 await_file() {

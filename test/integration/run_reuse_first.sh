@@ -9,18 +9,7 @@
 # skipped (77).
 . "$(dirname "$0")/run_lib.sh"
 attack=${1:?usage: run_reuse_first.sh ATTACK_EXE}
-mkdir "$T/ws"
-cat >"$T/reuse.yaml" <<YAML
-version: 1
-name: reuse-first
-extends: [base]
-files:
-  write: ["$T/ws/**"]
-exec:
-  allow: ["$attack"]
-network:
-  bind: ["127.0.0.1:*"]
-YAML
+loopback_bind_profile reuse-first "$attack"
 # Once the attack listens: the owner binds its port with SO_REUSEPORT and, if it could,
 # takes 40 connections; writes what it got ("refused" when its bind failed) to $T/got.
 round() {

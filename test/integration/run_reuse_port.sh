@@ -41,18 +41,7 @@ server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$T"' EXIT
 await_file "$T/ports" server
 read -r tcp udp <"$T/ports"
-mkdir "$T/ws"
-cat >"$T/reuse.yaml" <<YAML
-version: 1
-name: reuse-port
-extends: [base]
-files:
-  write: ["$T/ws/**"]
-exec:
-  allow: ["$attack"]
-network:
-  bind: ["127.0.0.1:*"]
-YAML
+loopback_bind_profile reuse-port "$attack"
 printf '0 0\n' >"$T/counts"
 # Sends 40 connections and 40 datagrams once the attack is ready; writes what the server
 # got of them to $T/got.
